@@ -1,0 +1,62 @@
+// Session: load an ONNX model once, run it many times.
+//
+//   auto session = tessera::Session::Load("model.onnx", {});
+//   if (!session.ok()) { /* session.status().message() names the model and node at fault */ }
+//   auto outputs = (*session)->Run({{"input", input_tensor}});
+//
+// Thread safety: Run() may be called from one thread at a time per session (it owns a thread pool used
+// inside each run); load one session per concurrent caller, or serialise calls.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tessera/status.h"
+#include "tessera/tensor.h"
+
+namespace tessera {
+
+struct SessionOptions {
+  int threads = 0;             // threads used inside one run; 0 = every core
+  bool fold_constants = true;  // precompute nodes whose inputs are all constant
+};
+
+// A graph input or output as the model declares it. Unknown dims are -1, with their symbol if any.
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::kUndefined;
+  bool has_shape = false;
+  std::vector<int64_t> dims;
+  std::vector<std::string> dim_symbols;
+};
+
+struct RunStats {
+  size_t peak_bytes = 0;  // most memory held by tensors at once during the run (weights not counted)
+};
+
+class Session {
+ public:
+  static StatusOr<std::unique_ptr<Session>> Load(const std::string& model_path, const SessionOptions& options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const std::vector<TensorInfo>& inputs() const;
+  const std::vector<TensorInfo>& outputs() const;
+  const std::string& model_name() const;
+
+  // Runs the model. Every declared input must be fed exactly once, with the declared dtype and rank and
+  // matching fixed dims. Returns the outputs in the order of outputs().
+  StatusOr<std::vector<Tensor>> Run(const std::vector<std::pair<std::string, Tensor>>& feeds);
+
+  const RunStats& last_run_stats() const;
+
+ private:
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera

@@ -1,0 +1,12 @@
+// The `tessera` subcommands; each returns the process exit status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tessera::cli {
+
+int RunCommand(const std::vector<std::string>& args);      // tessera run
+int InspectCommand(const std::vector<std::string>& args);  // tessera inspect
+
+}  // namespace tessera::cli

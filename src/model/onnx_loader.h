@@ -1,0 +1,24 @@
+// ONNX file -> Model: parsing, validation, shape inference and conversion to the graph IR.
+//
+// Everything read from the file is untrusted: a file that is not a model, a graph that references an
+// undefined value, a cycle, a tensor whose data does not match its dims or external data outside the
+// model's folder all become an InvalidArgument naming the model and the node or tensor at fault.
+#pragma once
+
+#include <string>
+
+#include "graph/graph.h"
+
+namespace tessera {
+
+struct LoadOptions {
+  bool run_checker = true;       // onnx::checker on the parsed proto
+  bool infer_shapes = true;      // onnx shape inference to learn intermediate dtypes and shapes
+};
+
+StatusOr<Model> LoadModelFromFile(const std::string& path, const LoadOptions& options = {});
+// `model_dir` resolves external data ("" forbids it); `display_name` prefixes error messages.
+StatusOr<Model> LoadModelFromBytes(std::string bytes, const std::string& model_dir, const std::string& display_name,
+                                   const LoadOptions& options = {});
+
+}  // namespace tessera

@@ -1,0 +1,137 @@
+// TensorProto decoding: raw bytes, typed repeated fields, and external files.
+#include "model/tensor_proto.h"
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace tessera {
+
+namespace {
+
+Status SizeMismatch(const onnx::TensorProto& proto, size_t have, size_t want, const char* field) {
+  return InvalidArgument("tensor '" + proto.name() + "': " + field + " holds " + std::to_string(have) +
+                         " values but its dims need " + std::to_string(want));
+}
+
+// Copies a typed repeated field into `out`, converting each element with `convert`.
+template <typename Dst, typename Field, typename Convert>
+Status CopyField(const onnx::TensorProto& proto, const Field& field, size_t count, Tensor& out, const char* name,
+                 Convert convert) {
+  if (static_cast<size_t>(field.size()) != count) return SizeMismatch(proto, field.size(), count, name);
+  Dst* dst = out.data<Dst>();
+  for (size_t i = 0; i < count; ++i) dst[i] = convert(field.Get(static_cast<int>(i)));
+  return Status::Ok();
+}
+
+template <typename Dst, typename Field>
+Status CopyField(const onnx::TensorProto& proto, const Field& field, size_t count, Tensor& out, const char* name) {
+  return CopyField<Dst>(proto, field, count, out, name, [](auto v) { return static_cast<Dst>(v); });
+}
+
+Status FillFromTypedFields(const onnx::TensorProto& proto, DType dtype, size_t count, Tensor& out) {
+  switch (dtype) {
+    case DType::kFloat32: return CopyField<float>(proto, proto.float_data(), count, out, "float_data");
+    case DType::kFloat64: return CopyField<double>(proto, proto.double_data(), count, out, "double_data");
+    case DType::kInt64: return CopyField<int64_t>(proto, proto.int64_data(), count, out, "int64_data");
+    case DType::kUInt64: return CopyField<uint64_t>(proto, proto.uint64_data(), count, out, "uint64_data");
+    case DType::kUInt32: return CopyField<uint32_t>(proto, proto.uint64_data(), count, out, "uint64_data");
+    case DType::kInt32: return CopyField<int32_t>(proto, proto.int32_data(), count, out, "int32_data");
+    case DType::kInt16: return CopyField<int16_t>(proto, proto.int32_data(), count, out, "int32_data");
+    case DType::kUInt16: return CopyField<uint16_t>(proto, proto.int32_data(), count, out, "int32_data");
+    case DType::kInt8: return CopyField<int8_t>(proto, proto.int32_data(), count, out, "int32_data");
+    case DType::kUInt8: return CopyField<uint8_t>(proto, proto.int32_data(), count, out, "int32_data");
+    case DType::kBool: return CopyField<bool>(proto, proto.int32_data(), count, out, "int32_data");
+    // float16 and bfloat16 keep their bit patterns in the low 16 bits of int32_data.
+    case DType::kFloat16:
+    case DType::kBFloat16: return CopyField<uint16_t>(proto, proto.int32_data(), count, out, "int32_data");
+    case DType::kString:
+      return CopyField<std::string>(proto, proto.string_data(), count, out, "string_data",
+                                    [](const std::string& s) { return s; });
+    case DType::kUndefined: break;
+  }
+  return InvalidArgument("tensor '" + proto.name() + "' has an unsupported dtype");
+}
+
+StatusOr<Tensor> FromExternal(const onnx::TensorProto& proto, DType dtype, Shape shape, size_t bytes,
+                              ExternalDataResolver* resolver) {
+  if (resolver == nullptr) return InvalidArgument("tensor '" + proto.name() + "' uses external data here");
+  std::string location;
+  uint64_t offset = 0;
+  int64_t length = -1;
+  for (const auto& entry : proto.external_data()) {
+    try {
+      if (entry.key() == "location") location = entry.value();
+      if (entry.key() == "offset") offset = std::stoull(entry.value());
+      if (entry.key() == "length") length = std::stoll(entry.value());
+    } catch (const std::exception&) {
+      return InvalidArgument("tensor '" + proto.name() + "': external data " + entry.key() + " '" + entry.value() +
+                             "' is not a number");
+    }
+  }
+  TS_ASSIGN_OR_RETURN(auto file, resolver->Map(location));
+  if (length >= 0 && static_cast<uint64_t>(length) != bytes) {
+    return InvalidArgument("tensor '" + proto.name() + "': external data length " + std::to_string(length) +
+                           " does not match its dims (" + std::to_string(bytes) + " bytes)");
+  }
+  if (offset > file->size() || file->size() - offset < bytes) {
+    return InvalidArgument("tensor '" + proto.name() + "': external file '" + location + "' is shorter than offset " +
+                           std::to_string(offset) + " + " + std::to_string(bytes) + " bytes");
+  }
+  const char* p = file->data() + offset;
+  if (reinterpret_cast<uintptr_t>(p) % DTypeSize(dtype) == 0) {
+    return Tensor(dtype, std::move(shape), Buffer::Wrap(const_cast<char*>(p), bytes, file));
+  }
+  TS_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, std::move(shape)));
+  std::memcpy(t.raw_data(), p, bytes);
+  return t;
+}
+
+}  // namespace
+
+StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, ExternalDataResolver* resolver,
+                                 const std::shared_ptr<void>& owner) {
+  if (!IsKnownDType(proto.data_type())) {
+    return InvalidArgument("tensor '" + proto.name() + "' has unknown data_type " + std::to_string(proto.data_type()));
+  }
+  DType dtype = static_cast<DType>(proto.data_type());
+  Shape shape(proto.dims().begin(), proto.dims().end());
+  int64_t count = ShapeElementCount(shape);
+  if (count < 0) return InvalidArgument("tensor '" + proto.name() + "' has invalid dims " + ShapeToString(shape));
+  size_t bytes = static_cast<size_t>(count) * DTypeSize(dtype);
+
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    if (dtype == DType::kString) return InvalidArgument("tensor '" + proto.name() + "': external string data");
+    return FromExternal(proto, dtype, std::move(shape), bytes, resolver);
+  }
+  if (proto.has_raw_data() && dtype != DType::kString) {
+    const std::string& raw = proto.raw_data();
+    if (raw.size() != bytes) {
+      return InvalidArgument("tensor '" + proto.name() + "': raw_data has " + std::to_string(raw.size()) +
+                             " bytes but dims " + ShapeToString(shape) + " of " + DTypeName(dtype) + " need " +
+                             std::to_string(bytes));
+    }
+    // Large, aligned weights stay inside the parsed model (no second copy).
+    if (owner && bytes >= 4096 && reinterpret_cast<uintptr_t>(raw.data()) % 64 == 0) {
+      return Tensor(dtype, std::move(shape), Buffer::Wrap(const_cast<char*>(raw.data()), bytes, owner));
+    }
+    TS_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, std::move(shape)));
+    if (bytes > 0) std::memcpy(t.raw_data(), raw.data(), bytes);
+    return t;
+  }
+  TS_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, std::move(shape)));
+  TS_RETURN_IF_ERROR(FillFromTypedFields(proto, dtype, static_cast<size_t>(count), t));
+  return t;
+}
+
+StatusOr<Tensor> ReadTensorProtoFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError("cannot open '" + path + "'");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  onnx::TensorProto proto;
+  if (!proto.ParseFromString(buffer.str())) return InvalidArgument("'" + path + "' is not a TensorProto");
+  return TensorFromProto(proto, nullptr, nullptr);
+}
+
+}  // namespace tessera

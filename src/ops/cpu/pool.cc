@@ -1,0 +1,8 @@
+// Pool kernels (see op_list.h for the ops this family owns).
+#include "ops/op_list.h"
+
+namespace tessera {
+
+void RegisterPoolKernels(KernelRegistry& registry) { (void)registry; }
+
+}  // namespace tessera

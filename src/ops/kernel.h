@@ -1,0 +1,104 @@
+// The kernel interface: how one node's computation is created and run.
+//
+// A kernel is created once per node when a session is built (KernelFactory), where it validates the
+// node's attributes and may precompute (pack constant weights, build oneDNN primitives). Run() is called
+// for each inference: it checks the actual input shapes and dtypes, allocates its outputs through the
+// context and computes them. Input shapes may change between runs (symbolic dims), so kernels that cache
+// shape-dependent state key it by the shapes they saw.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "graph/graph.h"
+#include "tessera/tensor.h"
+
+namespace tessera {
+
+class KernelContext;
+
+// Runs a subgraph (If/Loop/Scan body) that was compiled by the executor for one node.
+class SubgraphRunner {
+ public:
+  virtual ~SubgraphRunner() = default;
+  // `inputs` are the subgraph's declared inputs in order; the values it captures from enclosing scopes
+  // are taken from `ctx`'s implicit inputs. Outputs come back in the order of the subgraph's outputs.
+  virtual Status Run(const std::vector<Tensor>& inputs, KernelContext& ctx, std::vector<Tensor>& outputs) = 0;
+  // Declared number of inputs and outputs of the subgraph.
+  virtual size_t input_count() const = 0;
+  virtual size_t output_count() const = 0;
+};
+
+class KernelContext {
+ public:
+  KernelContext(const Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor>& outputs, ThreadPool& pool)
+      : node_(node), inputs_(std::move(inputs)), outputs_(outputs), pool_(pool) {}
+
+  const Node& node() const { return node_; }
+  int opset() const { return node_.opset; }
+  ThreadPool& pool() { return pool_; }
+
+  // Explicit inputs as the node lists them, including omitted optional ones.
+  size_t input_count() const { return node_.explicit_input_count; }
+  // Whether input i was given (not omitted and not past the end).
+  bool has_input(size_t i) const { return i < input_count() && inputs_[i] != nullptr && inputs_[i]->defined(); }
+  // Requires has_input(i).
+  const Tensor& input(size_t i) const { return *inputs_[i]; }
+  // Values captured by this node's subgraphs, in the node's implicit-input order.
+  size_t implicit_input_count() const { return inputs_.size() - node_.explicit_input_count; }
+  const Tensor& implicit_input(size_t i) const { return *inputs_[node_.explicit_input_count + i]; }
+
+  size_t output_count() const { return node_.outputs.size(); }
+  // Whether output i is consumed by anyone (optional outputs may be omitted).
+  bool wants_output(size_t i) const { return i < node_.outputs.size() && node_.outputs[i] != kNoValue; }
+  // Allocates output i (zero-filled). Works for omitted outputs too (the result is then discarded).
+  StatusOr<Tensor*> AllocateOutput(size_t i, DType dtype, Shape shape);
+  // Sets output i to an existing tensor (for ops that alias their input, such as Reshape).
+  void SetOutput(size_t i, Tensor tensor);
+
+  // An InvalidArgument for this node; the executor adds the model and node names.
+  static Status Error(std::string message) { return InvalidArgument(std::move(message)); }
+
+ private:
+  const Node& node_;
+  std::vector<const Tensor*> inputs_;
+  std::vector<Tensor>& outputs_;
+  ThreadPool& pool_;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual Status Run(KernelContext& ctx) = 0;
+};
+
+// What a factory sees when creating a kernel for a node.
+struct KernelInit {
+  const Node& node;
+  const Graph& graph;
+  // Constant value of input i when it is an initializer or a folded value, else nullptr.
+  std::function<const Tensor*(size_t)> constant_input;
+  // Compiles a subgraph attribute into something that can run it.
+  std::function<StatusOr<std::unique_ptr<SubgraphRunner>>(const Graph&)> compile_subgraph;
+};
+
+using KernelFactory = std::function<StatusOr<std::unique_ptr<Kernel>>(const KernelInit&)>;
+
+// A kernel that is just a function of the context: for ops with no state worth precomputing.
+class FunctionKernel : public Kernel {
+ public:
+  using Fn = std::function<Status(KernelContext&)>;
+  explicit FunctionKernel(Fn fn) : fn_(std::move(fn)) {}
+  Status Run(KernelContext& ctx) override { return fn_(ctx); }
+
+ private:
+  Fn fn_;
+};
+
+// A factory for FunctionKernel(fn).
+KernelFactory MakeFunctionKernel(FunctionKernel::Fn fn);
+
+}  // namespace tessera

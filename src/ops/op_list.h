@@ -1,0 +1,29 @@
+// The op list: every kernel family registers its ops here. Adding a family means adding one line to
+// RegisterAllKernels (op_list.cc) and one declaration below.
+#pragma once
+
+#include "ops/registry.h"
+
+namespace tessera {
+
+void RegisterAllKernels(KernelRegistry& registry);
+
+// One per file under src/ops/cpu/.
+void RegisterElementwiseUnaryKernels(KernelRegistry& registry);   // math and activation functions
+void RegisterElementwiseBinaryKernels(KernelRegistry& registry);  // arithmetic, comparison, logic, Where
+void RegisterCastKernels(KernelRegistry& registry);               // Cast, CastLike
+void RegisterShapeKernels(KernelRegistry& registry);              // Reshape, Transpose, Concat, Slice, ...
+void RegisterIndexingKernels(KernelRegistry& registry);           // Gather*, Scatter*, TopK, NonZero, ...
+void RegisterGeneratorKernels(KernelRegistry& registry);          // Constant*, Range, EyeLike, Random*
+void RegisterReductionKernels(KernelRegistry& registry);          // Reduce*, ArgMax/ArgMin, CumSum
+void RegisterSoftmaxKernels(KernelRegistry& registry);            // Softmax, LogSoftmax, Hardmax
+void RegisterNormalizationKernels(KernelRegistry& registry);      // BatchNorm, LayerNorm, InstanceNorm, ...
+void RegisterMatMulKernels(KernelRegistry& registry);             // MatMul, Gemm, MatMulInteger, Einsum
+void RegisterConvKernels(KernelRegistry& registry);               // Conv, ConvTranspose, ConvInteger
+void RegisterPoolKernels(KernelRegistry& registry);               // Max/Average/Lp pooling, global pools
+void RegisterRecurrentKernels(KernelRegistry& registry);          // RNN, GRU, LSTM
+void RegisterResizeKernels(KernelRegistry& registry);             // Resize, Upsample, DepthToSpace, ...
+void RegisterControlFlowKernels(KernelRegistry& registry);        // If, Loop, Scan, Identity, optional ops
+void RegisterQuantizationKernels(KernelRegistry& registry);       // QuantizeLinear, DequantizeLinear, QLinear*
+
+}  // namespace tessera

@@ -1,0 +1,49 @@
+// KernelRegistry storage and lookup.
+#include "ops/registry.h"
+
+#include "ops/op_list.h"
+
+namespace tessera {
+
+void KernelRegistry::Register(KernelDef def) {
+  std::string key = def.domain + ":" + def.op_type;
+  defs_[key].push_back(std::move(def));
+}
+
+void KernelRegistry::Register(const std::string& op_type, int since, int until, KernelFactory factory) {
+  KernelDef def;
+  def.op_type = op_type;
+  def.since_opset = since;
+  def.until_opset = until;
+  def.factory = std::move(factory);
+  Register(std::move(def));
+}
+
+const KernelDef* KernelRegistry::Find(const std::string& op_type, const std::string& domain, int opset,
+                                      const std::string& backend) const {
+  auto it = defs_.find(domain + ":" + op_type);
+  if (it == defs_.end()) return nullptr;
+  for (const KernelDef& def : it->second) {
+    if (def.backend == backend && opset >= def.since_opset && opset <= def.until_opset) return &def;
+  }
+  return nullptr;
+}
+
+std::vector<const KernelDef*> KernelRegistry::All() const {
+  std::vector<const KernelDef*> all;
+  for (const auto& [key, defs] : defs_) {
+    for (const auto& def : defs) all.push_back(&def);
+  }
+  return all;
+}
+
+const KernelRegistry& KernelRegistry::Global() {
+  static const KernelRegistry* registry = [] {
+    auto* r = new KernelRegistry();
+    RegisterAllKernels(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+}  // namespace tessera

@@ -1,0 +1,204 @@
+// GraphExecutor: kernel selection, constant folding, release planning and the run loop.
+#include "runtime/graph_executor.h"
+
+#include <unordered_set>
+
+namespace tessera {
+
+namespace {
+
+bool IsNondeterministic(const Node& node) {
+  static const std::unordered_set<std::string> kRandomOps = {
+      "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"};
+  return node.domain.empty() && kRandomOps.count(node.op_type) != 0;
+}
+
+// Runs a subgraph with its captured values taken from the owning node's implicit inputs.
+class CompiledSubgraph : public SubgraphRunner {
+ public:
+  CompiledSubgraph(std::unique_ptr<GraphExecutor> executor, std::vector<size_t> implicit_index)
+      : executor_(std::move(executor)), implicit_index_(std::move(implicit_index)) {}
+
+  Status Run(const std::vector<Tensor>& inputs, KernelContext& ctx, std::vector<Tensor>& outputs) override {
+    std::vector<Tensor> outer;
+    outer.reserve(implicit_index_.size());
+    for (size_t i : implicit_index_) outer.push_back(ctx.implicit_input(i));
+    return executor_->Run(inputs, outer, outputs);
+  }
+  size_t input_count() const override { return executor_->graph().inputs.size(); }
+  size_t output_count() const override { return executor_->graph().outputs.size(); }
+
+ private:
+  std::unique_ptr<GraphExecutor> executor_;
+  std::vector<size_t> implicit_index_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<GraphExecutor>> GraphExecutor::Create(const Graph& graph, ThreadPool& pool,
+                                                               const KernelRegistry& registry,
+                                                               const ExecutorOptions& options) {
+  std::unique_ptr<GraphExecutor> executor(new GraphExecutor(graph, pool));
+  TS_RETURN_IF_ERROR(executor->CreateKernels(registry, options));
+  if (options.fold_constants) TS_RETURN_IF_ERROR(executor->FoldConstants(options));
+  executor->PlanReleases();
+  return executor;
+}
+
+Status GraphExecutor::CreateKernels(const KernelRegistry& registry, const ExecutorOptions& options) {
+  kernels_.resize(graph_.nodes.size());
+  folded_.assign(graph_.nodes.size(), false);
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const Node& node = graph_.nodes[i];
+    const KernelDef* def = registry.Find(node.op_type, node.domain, node.opset, options.backend);
+    if (def == nullptr && options.backend != "cpu") def = registry.Find(node.op_type, node.domain, node.opset, "cpu");
+    if (def == nullptr) {
+      return Unimplemented(node.Describe() + ": op '" + node.op_type + "' of domain '" +
+                           (node.domain.empty() ? "ai.onnx" : node.domain) + "' at opset " +
+                           std::to_string(node.opset) + " is not supported");
+    }
+    KernelInit init{node, graph_,
+                    [this, &node](size_t input) -> const Tensor* {
+                      if (input >= node.inputs.size() || node.inputs[input] == kNoValue) return nullptr;
+                      auto it = graph_.constants.find(node.inputs[input]);
+                      return it == graph_.constants.end() ? nullptr : &it->second;
+                    },
+                    [this, &node, &registry, options](const Graph& sub) -> StatusOr<std::unique_ptr<SubgraphRunner>> {
+                      ExecutorOptions sub_options = options;
+                      sub_options.is_subgraph = true;
+                      TS_ASSIGN_OR_RETURN(auto exec, GraphExecutor::Create(sub, pool_, registry, sub_options));
+                      std::vector<size_t> implicit_index;
+                      for (int outer_id : sub.outer_values) {
+                        const std::string& name = sub.value(outer_id).name;
+                        size_t found = SIZE_MAX;
+                        for (size_t k = node.explicit_input_count; k < node.inputs.size(); ++k) {
+                          if (graph_.value(node.inputs[k]).name == name) found = k - node.explicit_input_count;
+                        }
+                        if (found == SIZE_MAX) return Internal("subgraph capture '" + name + "' is not wired");
+                        implicit_index.push_back(found);
+                      }
+                      return std::unique_ptr<SubgraphRunner>(
+                          std::make_unique<CompiledSubgraph>(std::move(exec), std::move(implicit_index)));
+                    }};
+    auto kernel = def->factory(init);
+    if (!kernel.ok()) return kernel.status().WithContext(node.Describe());
+    kernels_[i] = std::move(kernel).value();
+  }
+  return Status::Ok();
+}
+
+Status GraphExecutor::FoldConstants(const ExecutorOptions& options) {
+  std::vector<Tensor> slots(graph_.values.size());
+  for (const auto& [id, t] : graph_.constants) slots[static_cast<size_t>(id)] = t;
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const Node& node = graph_.nodes[i];
+    if (IsNondeterministic(node) || node.HasSubgraphs()) continue;
+    // Shape of a value whose shape the model fixes: known without running anything.
+    if (!options.is_subgraph && node.op_type == "Shape" && node.domain.empty() && !node.inputs.empty() &&
+        node.inputs[0] != kNoValue && !graph_.IsConstant(node.inputs[0]) && graph_.value(node.inputs[0]).IsStatic()) {
+      Shape dims = graph_.value(node.inputs[0]).StaticDims();
+      int64_t rank = static_cast<int64_t>(dims.size());
+      int64_t start = node.GetInt("start", 0), end = node.GetInt("end", rank);
+      if (start < 0) start += rank;
+      if (end < 0) end += rank;
+      start = std::clamp<int64_t>(start, 0, rank);
+      end = std::clamp<int64_t>(end, start, rank);
+      Tensor t = Tensor::FromVector<int64_t>(DType::kInt64, {end - start},
+                                             std::vector<int64_t>(dims.begin() + start, dims.begin() + end));
+      graph_.constants[node.outputs[0]] = t;
+      slots[static_cast<size_t>(node.outputs[0])] = t;
+      folded_[i] = true;
+      continue;
+    }
+    bool all_constant = true;
+    for (int in : node.inputs) all_constant &= in == kNoValue || graph_.IsConstant(in);
+    if (!all_constant) continue;
+    // Ops with no inputs fold too (Constant, ConstantOfShape with a default shape ...).
+    Status s = RunNode(i, slots);
+    if (!s.ok()) return s;  // a constant computation that fails would fail every run too
+    size_t bytes = 0;
+    bool complete = true;
+    for (int out : node.outputs) {
+      if (out == kNoValue) continue;
+      const Tensor& t = slots[static_cast<size_t>(out)];
+      complete &= t.defined();
+      if (t.defined()) bytes += t.byte_size();
+    }
+    if (!complete || bytes > options.max_folded_bytes) continue;
+    for (int out : node.outputs) {
+      if (out != kNoValue) graph_.constants[out] = slots[static_cast<size_t>(out)];
+    }
+    folded_[i] = true;
+  }
+  return Status::Ok();
+}
+
+void GraphExecutor::PlanReleases() {
+  std::vector<int> last_use(graph_.values.size(), -1);
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    if (folded_[i]) continue;
+    for (int in : graph_.nodes[i].inputs) {
+      if (in != kNoValue) last_use[static_cast<size_t>(in)] = static_cast<int>(i);
+    }
+    // An output nobody reads is freed right after it is made.
+    for (int out : graph_.nodes[i].outputs) {
+      if (out != kNoValue && last_use[static_cast<size_t>(out)] < static_cast<int>(i)) {
+        last_use[static_cast<size_t>(out)] = static_cast<int>(i);
+      }
+    }
+  }
+  for (int out : graph_.outputs) last_use[static_cast<size_t>(out)] = -1;
+  release_after_.assign(graph_.nodes.size(), {});
+  for (size_t v = 0; v < last_use.size(); ++v) {
+    if (last_use[v] >= 0) release_after_[static_cast<size_t>(last_use[v])].push_back(static_cast<int>(v));
+  }
+}
+
+size_t GraphExecutor::folded_node_count() const {
+  size_t n = 0;
+  for (bool f : folded_) n += f ? 1 : 0;
+  return n;
+}
+
+Status GraphExecutor::RunNode(size_t index, std::vector<Tensor>& slots) {
+  const Node& node = graph_.nodes[index];
+  std::vector<const Tensor*> inputs(node.inputs.size(), nullptr);
+  for (size_t k = 0; k < node.inputs.size(); ++k) {
+    int id = node.inputs[k];
+    if (id == kNoValue) continue;
+    const Tensor& t = slots[static_cast<size_t>(id)];
+    // An optional output that its producer did not write reads as an omitted input.
+    if (t.defined()) inputs[k] = &t;
+  }
+  std::vector<Tensor> outputs(node.outputs.size());
+  KernelContext ctx(node, std::move(inputs), outputs, pool_);
+  Status s = kernels_[index]->Run(ctx);
+  if (!s.ok()) return s.WithContext(node.Describe());
+  for (size_t k = 0; k < node.outputs.size(); ++k) {
+    if (node.outputs[k] != kNoValue && k < outputs.size()) slots[static_cast<size_t>(node.outputs[k])] = std::move(outputs[k]);
+  }
+  return Status::Ok();
+}
+
+Status GraphExecutor::Run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outer,
+                          std::vector<Tensor>& outputs) {
+  if (inputs.size() != graph_.inputs.size()) {
+    return InvalidArgument("graph '" + graph_.name + "' takes " + std::to_string(graph_.inputs.size()) +
+                           " inputs, got " + std::to_string(inputs.size()));
+  }
+  if (outer.size() != graph_.outer_values.size()) return Internal("subgraph captures do not match");
+  std::vector<Tensor> slots(graph_.values.size());
+  for (const auto& [id, t] : graph_.constants) slots[static_cast<size_t>(id)] = t;
+  for (size_t i = 0; i < inputs.size(); ++i) slots[static_cast<size_t>(graph_.inputs[i])] = inputs[i];
+  for (size_t i = 0; i < outer.size(); ++i) slots[static_cast<size_t>(graph_.outer_values[i])] = outer[i];
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    if (folded_[i]) continue;
+    TS_RETURN_IF_ERROR(RunNode(i, slots));
+    for (int v : release_after_[i]) slots[static_cast<size_t>(v)] = Tensor();
+  }
+  outputs.clear();
+  for (int id : graph_.outputs) outputs.push_back(slots[static_cast<size_t>(id)]);
+  return Status::Ok();
+}
+
+}  // namespace tessera

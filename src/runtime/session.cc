@@ -1,0 +1,108 @@
+// Session: model loading, input validation and the top-level executor.
+#include "tessera/session.h"
+
+#include "core/thread_pool.h"
+#include "model/onnx_loader.h"
+#include "ops/registry.h"
+#include "ops/cpu/dnnl_context.h"
+#include "runtime/graph_executor.h"
+
+namespace tessera {
+
+struct Session::Impl {
+  Model model;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<GraphExecutor> executor;
+  std::vector<TensorInfo> inputs;
+  std::vector<TensorInfo> outputs;
+  RunStats stats;
+  int threads = 1;
+
+  Status ValidateFeed(const TensorInfo& info, const Tensor& t) const;
+};
+
+namespace {
+TensorInfo MakeInfo(const ValueInfo& v) {
+  TensorInfo info;
+  info.name = v.name;
+  info.dtype = v.dtype;
+  info.has_shape = v.has_shape;
+  for (const Dim& d : v.dims) {
+    info.dims.push_back(d.value);
+    info.dim_symbols.push_back(d.symbol);
+  }
+  return info;
+}
+}  // namespace
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+StatusOr<std::unique_ptr<Session>> Session::Load(const std::string& model_path, const SessionOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  TS_ASSIGN_OR_RETURN(impl->model, LoadModelFromFile(model_path));
+  impl->threads = options.threads > 0 ? options.threads : DefaultThreadCount();
+  impl->pool = std::make_unique<ThreadPool>(impl->threads);
+  SetDnnlThreads(impl->threads);
+  const Graph& graph = *impl->model.graph;
+  for (int id : graph.inputs) impl->inputs.push_back(MakeInfo(graph.value(id)));
+  for (int id : graph.outputs) impl->outputs.push_back(MakeInfo(graph.value(id)));
+  ExecutorOptions exec_options;
+  exec_options.fold_constants = options.fold_constants;
+  auto executor = GraphExecutor::Create(graph, *impl->pool, KernelRegistry::Global(), exec_options);
+  if (!executor.ok()) return executor.status().WithContext("model '" + impl->model.display_name + "'");
+  impl->executor = std::move(executor).value();
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+const std::vector<TensorInfo>& Session::inputs() const { return impl_->inputs; }
+const std::vector<TensorInfo>& Session::outputs() const { return impl_->outputs; }
+const std::string& Session::model_name() const { return impl_->model.display_name; }
+const RunStats& Session::last_run_stats() const { return impl_->stats; }
+
+Status Session::Impl::ValidateFeed(const TensorInfo& info, const Tensor& t) const {
+  if (info.dtype != DType::kUndefined && t.dtype() != info.dtype) {
+    return InvalidArgument("input '" + info.name + "' must be " + DTypeName(info.dtype) + ", got " +
+                           DTypeName(t.dtype()));
+  }
+  if (!info.has_shape) return Status::Ok();
+  if (t.rank() != static_cast<int64_t>(info.dims.size())) {
+    return InvalidArgument("input '" + info.name + "' must have rank " + std::to_string(info.dims.size()) +
+                           ", got shape " + ShapeToString(t.shape()));
+  }
+  for (size_t i = 0; i < info.dims.size(); ++i) {
+    if (info.dims[i] >= 0 && info.dims[i] != t.shape()[i]) {
+      return InvalidArgument("input '" + info.name + "' dim " + std::to_string(i) + " must be " +
+                             std::to_string(info.dims[i]) + ", got shape " + ShapeToString(t.shape()));
+    }
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<Tensor>> Session::Run(const std::vector<std::pair<std::string, Tensor>>& feeds) {
+  auto fail = [this](const Status& s) { return s.WithContext("model '" + impl_->model.display_name + "'"); };
+  std::vector<Tensor> inputs(impl_->inputs.size());
+  std::vector<bool> fed(impl_->inputs.size(), false);
+  for (const auto& [name, tensor] : feeds) {
+    size_t k = 0;
+    while (k < impl_->inputs.size() && impl_->inputs[k].name != name) ++k;
+    if (k == impl_->inputs.size()) return fail(InvalidArgument("the model has no input named '" + name + "'"));
+    if (fed[k]) return fail(InvalidArgument("input '" + name + "' is given twice"));
+    TS_RETURN_IF_ERROR(fail(impl_->ValidateFeed(impl_->inputs[k], tensor)));
+    inputs[k] = tensor;
+    fed[k] = true;
+  }
+  for (size_t k = 0; k < fed.size(); ++k) {
+    if (!fed[k]) return fail(InvalidArgument("missing input '" + impl_->inputs[k].name + "'"));
+  }
+  SetDnnlThreads(impl_->threads);
+  size_t base = Buffer::live_bytes();
+  Buffer::reset_peak_bytes();
+  std::vector<Tensor> outputs;
+  TS_RETURN_IF_ERROR(fail(impl_->executor->Run(inputs, {}, outputs)));
+  size_t peak = Buffer::peak_bytes();
+  impl_->stats.peak_bytes = peak > base ? peak - base : 0;
+  return outputs;
+}
+
+}  // namespace tessera
