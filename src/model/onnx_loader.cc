@@ -20,13 +20,33 @@ constexpr int64_t kMaxIrVersion = 10;
 constexpr size_t kMaxModelBytes = size_t{2} << 30;  // protobuf's own message limit
 
 // Runs the ONNX checker; its ValidationError (and anything else it throws) becomes a Status.
-Status RunChecker(const onnx::ModelProto& proto) {
+// The in-memory checker resolves external data against the working directory, so external references
+// are hidden from it for the duration (the graph builder validates them against the model's folder).
+Status RunChecker(onnx::ModelProto& proto) {
+  struct Hidden {
+    onnx::TensorProto* tensor;
+    google::protobuf::RepeatedPtrField<onnx::StringStringEntryProto> entries;
+  };
+  std::vector<Hidden> hidden;
+  for (auto& init : *proto.mutable_graph()->mutable_initializer()) {
+    if (init.data_location() != onnx::TensorProto::EXTERNAL) continue;
+    hidden.push_back({&init, {}});
+    hidden.back().entries.Swap(init.mutable_external_data());
+    init.clear_data_location();
+    init.set_raw_data(std::string(1, 0));  // the checker wants exactly one non-empty value field
+  }
+  Status status;
   try {
     onnx::checker::check_model(proto);
   } catch (const std::exception& e) {
-    return InvalidArgument(std::string("the ONNX checker rejects the model: ") + e.what());
+    status = InvalidArgument(std::string("the ONNX checker rejects the model: ") + e.what());
   }
-  return Status::Ok();
+  for (auto& h : hidden) {
+    h.tensor->clear_raw_data();
+    h.tensor->set_data_location(onnx::TensorProto::EXTERNAL);
+    h.tensor->mutable_external_data()->Swap(&h.entries);
+  }
+  return status;
 }
 
 // Shape inference only adds information; when it fails the model still loads with what it declared.
@@ -64,6 +84,11 @@ StatusOr<Model> LoadModelFromBytes(std::string bytes, const std::string& model_d
   }
   if (options.run_checker) TS_RETURN_IF_ERROR(fail(RunChecker(*proto)));
   if (options.infer_shapes) InferShapesBestEffort(*proto);
+  if (options.has_kernel) {
+    int expanded = 0;
+    TS_RETURN_IF_ERROR(fail(InlineFunctionOps(*proto, options.has_kernel, &expanded)));
+    if (expanded > 0 && options.infer_shapes) InferShapesBestEffort(*proto);
+  }
 
   Model model;
   model.display_name = display_name;

@@ -8,12 +8,15 @@
 #include <string>
 
 #include "graph/graph.h"
+#include "model/function_inliner.h"
 
 namespace tessera {
 
 struct LoadOptions {
   bool run_checker = true;       // onnx::checker on the parsed proto
   bool infer_shapes = true;      // onnx shape inference to learn intermediate dtypes and shapes
+  // When set, ops without a kernel whose schema has a function body are expanded into that body.
+  KernelAvailable has_kernel;
 };
 
 StatusOr<Model> LoadModelFromFile(const std::string& path, const LoadOptions& options = {});

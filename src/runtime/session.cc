@@ -40,7 +40,11 @@ Session::~Session() = default;
 
 StatusOr<std::unique_ptr<Session>> Session::Load(const std::string& model_path, const SessionOptions& options) {
   auto impl = std::make_unique<Impl>();
-  TS_ASSIGN_OR_RETURN(impl->model, LoadModelFromFile(model_path));
+  LoadOptions load_options;
+  load_options.has_kernel = [](const std::string& op, const std::string& domain, int opset) {
+    return KernelRegistry::Global().Find(op, domain, opset) != nullptr;
+  };
+  TS_ASSIGN_OR_RETURN(impl->model, LoadModelFromFile(model_path, load_options));
   impl->threads = options.threads > 0 ? options.threads : DefaultThreadCount();
   impl->pool = std::make_unique<ThreadPool>(impl->threads);
   SetDnnlThreads(impl->threads);

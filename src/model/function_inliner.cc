@@ -1,0 +1,151 @@
+// Function-body inlining over the GraphProto, before the graph builder runs.
+#include "model/function_inliner.h"
+
+#include <onnx/defs/schema.h>
+
+#include <deque>
+#include <map>
+#include <unordered_map>
+
+namespace tessera {
+
+namespace {
+
+constexpr int kMaxExpansionDepth = 8;
+
+struct PendingNode {
+  onnx::NodeProto node;
+  int depth;
+};
+
+// Types of every value whose type the model (or shape inference) states, for context-dependent bodies.
+std::unordered_map<std::string, onnx::TypeProto> CollectTypes(const onnx::GraphProto& graph) {
+  std::unordered_map<std::string, onnx::TypeProto> types;
+  for (const auto& v : graph.input()) types[v.name()] = v.type();
+  for (const auto& v : graph.value_info()) types[v.name()] = v.type();
+  for (const auto& v : graph.output()) types[v.name()] = v.type();
+  for (const auto& init : graph.initializer()) {
+    onnx::TypeProto t;
+    t.mutable_tensor_type()->set_elem_type(init.data_type());
+    for (int64_t d : init.dims()) t.mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(d);
+    types[init.name()] = t;
+  }
+  return types;
+}
+
+// The function body for `node`, or false when its op has none.
+bool GetFunctionBody(const onnx::NodeProto& node, int opset,
+                     const std::unordered_map<std::string, onnx::TypeProto>& types, onnx::FunctionProto& body,
+                     const onnx::OpSchema*& schema) {
+  std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+  schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, domain);
+  if (schema == nullptr) return false;
+  if (schema->HasFunction() && schema->GetFunction() != nullptr) {
+    body = *schema->GetFunction();
+    return true;
+  }
+  if (schema->HasContextDependentFunction()) {
+    std::vector<onnx::TypeProto> input_types;
+    for (const auto& in : node.input()) {
+      auto it = types.find(in);
+      input_types.push_back(it == types.end() ? onnx::TypeProto() : it->second);
+    }
+    onnx::FunctionBodyBuildContextImpl context(node, input_types);
+    try {
+      return schema->BuildContextDependentFunction(context, body);
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  return false;
+}
+
+// Rewrites the body's nodes into concrete nodes for `call`.
+std::vector<onnx::NodeProto> Instantiate(const onnx::NodeProto& call, const onnx::FunctionProto& body,
+                                         const onnx::OpSchema& schema, const std::string& prefix) {
+  std::unordered_map<std::string, std::string> rename;
+  for (int i = 0; i < body.input_size(); ++i) rename[body.input(i)] = i < call.input_size() ? call.input(i) : "";
+  for (int i = 0; i < body.output_size(); ++i) {
+    rename[body.output(i)] = i < call.output_size() && !call.output(i).empty() ? call.output(i) : prefix + body.output(i);
+  }
+  auto mapped = [&](const std::string& name) {
+    if (name.empty()) return name;
+    auto it = rename.find(name);
+    return it != rename.end() ? it->second : prefix + name;
+  };
+  std::map<std::string, const onnx::AttributeProto*> call_attrs;
+  for (const auto& a : call.attribute()) call_attrs[a.name()] = &a;
+
+  std::vector<onnx::NodeProto> nodes;
+  for (int k = 0; k < body.node_size(); ++k) {
+    onnx::NodeProto n = body.node(k);
+    n.set_name(prefix + (n.name().empty() ? n.op_type() + std::to_string(k) : n.name()));
+    for (auto& in : *n.mutable_input()) in = mapped(in);
+    for (auto& out : *n.mutable_output()) out = mapped(out);
+    onnx::NodeProto resolved = n;
+    resolved.clear_attribute();
+    for (const auto& a : n.attribute()) {
+      if (a.ref_attr_name().empty()) {
+        *resolved.add_attribute() = a;
+        continue;
+      }
+      // A reference to the calling node's attribute, or to the schema default when the call omits it.
+      const onnx::AttributeProto* value = nullptr;
+      if (auto it = call_attrs.find(a.ref_attr_name()); it != call_attrs.end()) {
+        value = it->second;
+      } else if (auto def = schema.attributes().find(a.ref_attr_name());
+                 def != schema.attributes().end() && def->second.default_value.type() != onnx::AttributeProto::UNDEFINED) {
+        value = &def->second.default_value;
+      }
+      if (value != nullptr) {
+        onnx::AttributeProto copy = *value;
+        copy.set_name(a.name());
+        *resolved.add_attribute() = copy;
+      }
+    }
+    nodes.push_back(std::move(resolved));
+  }
+  return nodes;
+}
+
+}  // namespace
+
+Status InlineFunctionOps(onnx::ModelProto& model, const KernelAvailable& has_kernel, int* expanded) {
+  std::map<std::string, int> opsets;
+  for (const auto& op : model.opset_import()) opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = static_cast<int>(op.version());
+  onnx::GraphProto& graph = *model.mutable_graph();
+  auto types = CollectTypes(graph);
+
+  std::deque<PendingNode> pending;
+  for (const auto& n : graph.node()) pending.push_back({n, 0});
+  std::vector<onnx::NodeProto> result;
+  int count = 0;
+  while (!pending.empty()) {
+    PendingNode item = std::move(pending.front());
+    pending.pop_front();
+    const onnx::NodeProto& node = item.node;
+    std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+    auto opset = opsets.find(domain);
+    int version = opset == opsets.end() ? 0 : opset->second;
+    onnx::FunctionProto body;
+    const onnx::OpSchema* schema = nullptr;
+    if (opset == opsets.end() || has_kernel(node.op_type(), domain, version) || item.depth >= kMaxExpansionDepth ||
+        !GetFunctionBody(node, version, types, body, schema)) {
+      result.push_back(node);
+      continue;
+    }
+    ++count;
+    std::string prefix = (node.name().empty() ? node.op_type() + std::to_string(count) : node.name()) + "/";
+    auto nodes = Instantiate(node, body, *schema, prefix);
+    // Expanded nodes go first, in order, and may themselves need expanding.
+    for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) pending.push_front({std::move(*it), item.depth + 1});
+  }
+  if (count > 0) {
+    graph.clear_node();
+    for (auto& n : result) *graph.add_node() = std::move(n);
+  }
+  if (expanded != nullptr) *expanded = count;
+  return Status::Ok();
+}
+
+}  // namespace tessera
