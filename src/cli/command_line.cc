@@ -81,7 +81,12 @@ std::string SanitizeName(const std::string& name) {
 }
 
 int Fail(const Status& status, int exit_code) {
-  std::cerr << "tessera: " << status.message() << "\n";
+  // One line per error, whatever the libraries underneath put in their messages.
+  std::string message = status.message();
+  for (char& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::cerr << "tessera: " << message << "\n";
   return exit_code;
 }
 

@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""Command-line contract of `tessera run` and `tessera inspect`, including every kind of bad input.
+
+Each bad input must end with exit status 1 (bad model or data) or 2 (bad command line) and exactly one
+line on stderr that starts with "tessera: " and names what is at fault; never a crash, hang or OOM kill.
+
+usage: cli_contract_test.py PATH/TO/tessera
+"""
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+TESSERA = None
+SEED = int(os.environ.get("TESSERA_TEST_SEED", random.randrange(1 << 30)))
+
+
+def relu_model(input_name="x", output_name="y", dims=(2, 3), opset=17):
+    graph = helper.make_graph(
+        [helper.make_node("Relu", [input_name], [output_name], name="relu1")], "g",
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, list(dims))],
+        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, list(dims))])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+class CliContractTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tessera_cli_")
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def save_model(self, model, name="model.onnx"):
+        p = self.path(name)
+        with open(p, "wb") as f:
+            f.write(model.SerializeToString() if hasattr(model, "SerializeToString") else model)
+        return p
+
+    def save_npy(self, array, name="x.npy"):
+        p = self.path(name)
+        np.save(p, array)
+        return p
+
+    def tessera(self, *args, timeout=60):
+        return subprocess.run([TESSERA, *args], capture_output=True, text=True, timeout=timeout)
+
+    def assert_fails(self, result, code, *needles):
+        self.assertEqual(result.returncode, code, f"stdout={result.stdout!r} stderr={result.stderr!r}")
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, f"expected one line on stderr, got {result.stderr!r}")
+        self.assertTrue(lines[0].startswith("tessera: "), lines[0])
+        for needle in needles:
+            self.assertIn(needle, lines[0])
+
+    def run_relu(self, model_path, *extra):
+        x = self.save_npy(np.random.default_rng(SEED).standard_normal((2, 3)).astype(np.float32))
+        return self.tessera("run", model_path, "--input", f"x={x}", "--output-dir", self.path("out"), *extra)
+
+    # --- valid use ---------------------------------------------------------------------------------
+
+    def test_run_writes_sanitized_output_names(self):
+        model = self.save_model(relu_model("in:0", "out/0"))
+        x = np.random.default_rng(SEED).standard_normal((2, 3)).astype(np.float32)
+        result = self.tessera("run", model, "--input", f"in_0={self.save_npy(x)}", "--output-dir",
+                              self.path("out"), "--threads", "1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        y = np.load(self.path("out/out_0.npy"))
+        np.testing.assert_array_equal(y, np.maximum(x, 0))
+
+    def test_inspect_reports_io_ops_and_parameters(self):
+        result = self.tessera("inspect", self.save_model(relu_model()))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for needle in ("x: float32 [2,3]", "y: float32 [2,3]", "Relu", "parameters", "FLOPs"):
+            self.assertIn(needle, result.stdout)
+
+    # --- bad model files -----------------------------------------------------------------------------
+
+    def test_missing_model_file(self):
+        self.assert_fails(self.run_relu(self.path("nope.onnx")), 1, "nope.onnx")
+
+    def test_empty_model_file(self):
+        self.assert_fails(self.run_relu(self.save_model(b"")), 1, "model.onnx", "empty")
+
+    def test_random_bytes(self):
+        rng = random.Random(SEED)
+        for trial in range(20):
+            data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 2048)))
+            result = self.run_relu(self.save_model(data))
+            self.assertIn(result.returncode, (1,), f"seed {SEED} trial {trial}: {result.stderr!r}")
+
+    def test_truncated_model(self):
+        data = relu_model().SerializeToString()
+        for cut in (1, len(data) // 3, len(data) // 2, len(data) - 1):
+            self.assert_fails(self.run_relu(self.save_model(data[:cut])), 1, "model.onnx")
+
+    def test_unknown_op_names_op_domain_and_node(self):
+        graph = helper.make_graph([helper.make_node("FrobnicateTensor", ["x"], ["y"], name="mystery",
+                                                    domain="com.example")], "g",
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                        helper.make_opsetid("com.example", 1)])
+        self.assert_fails(self.run_relu(self.save_model(model)), 1, "FrobnicateTensor", "com.example", "mystery")
+
+    def test_graph_cycle(self):
+        graph = helper.make_graph([helper.make_node("Add", ["x", "c"], ["a"], name="first"),
+                                   helper.make_node("Relu", ["a"], ["c"], name="second")], "g",
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                                  [helper.make_tensor_value_info("a", TensorProto.FLOAT, [2, 3])])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        self.assert_fails(self.run_relu(self.save_model(model)), 1, "model.onnx")
+
+    def test_initializer_shorter_than_dims(self):
+        w = helper.make_tensor("w", TensorProto.FLOAT, [2, 3], np.zeros(6, np.float32).tobytes(), raw=True)
+        w.raw_data = w.raw_data[:-4]
+        graph = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"], name="add")], "g",
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])], [w])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        self.assert_fails(self.run_relu(self.save_model(model)), 1, "'w'")
+
+    def test_external_data_outside_model_folder(self):
+        os.makedirs(self.path("inner"))
+        with open(self.path("secret.bin"), "wb") as f:
+            f.write(b"\0" * 24)
+        w = helper.make_tensor("w", TensorProto.FLOAT, [2, 3], [0.0] * 6)
+        w.ClearField("float_data")
+        w.data_location = TensorProto.EXTERNAL
+        w.external_data.add(key="location", value="../secret.bin")
+        graph = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"], name="add")], "g",
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])], [w])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        self.assert_fails(self.run_relu(self.save_model(model, "inner/model.onnx")), 1, "outside")
+
+    # --- bad inputs ------------------------------------------------------------------------------------
+
+    def test_missing_input(self):
+        result = self.tessera("run", self.save_model(relu_model()), "--output-dir", self.path("out"))
+        self.assert_fails(result, 1, "missing input 'x'")
+
+    def test_unknown_input_name(self):
+        x = self.save_npy(np.zeros((2, 3), np.float32))
+        result = self.tessera("run", self.save_model(relu_model()), "--input", f"nothere={x}", "--output-dir",
+                              self.path("out"))
+        self.assert_fails(result, 1, "nothere")
+
+    def test_wrong_dtype(self):
+        x = self.save_npy(np.zeros((2, 3), np.int64))
+        result = self.tessera("run", self.save_model(relu_model()), "--input", f"x={x}", "--output-dir",
+                              self.path("out"))
+        self.assert_fails(result, 1, "'x'", "float32", "int64")
+
+    def test_wrong_rank(self):
+        x = self.save_npy(np.zeros((2, 3, 1), np.float32))
+        result = self.tessera("run", self.save_model(relu_model()), "--input", f"x={x}", "--output-dir",
+                              self.path("out"))
+        self.assert_fails(result, 1, "'x'", "rank")
+
+    def test_corrupt_npy(self):
+        p = self.path("bad.npy")
+        np.save(p, np.zeros((2, 3), np.float32))
+        with open(p, "r+b") as f:
+            f.truncate(os.path.getsize(p) - 5)
+        result = self.tessera("run", self.save_model(relu_model()), "--input", f"x={p}", "--output-dir",
+                              self.path("out"))
+        self.assert_fails(result, 1, "bad.npy")
+
+    def test_absurd_allocation_is_refused(self):
+        # ConstantOfShape with a shape fed at run time: 10^6 x 10^6 floats would be 4 TB.
+        graph = helper.make_graph([helper.make_node("ConstantOfShape", ["shape"], ["y"], name="huge")], "g",
+                                  [helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["a", "b"])])
+        model = self.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+        shape = self.save_npy(np.array([1000000, 1000000], np.int64), "shape.npy")
+        result = self.tessera("run", model, "--input", f"shape={shape}", "--output-dir", self.path("out"))
+        self.assert_fails(result, 1, "huge")
+
+    # --- bad command lines -----------------------------------------------------------------------------
+
+    def test_usage_errors_exit_2(self):
+        model = self.save_model(relu_model())
+        self.assert_fails(self.tessera("run", model), 2, "--output-dir")
+        self.assert_fails(self.tessera("run", model, "--output-dir", "o", "--bogus"), 2, "--bogus")
+        self.assert_fails(self.tessera("run", model, "--output-dir", "o", "--threads", "zero"), 2, "--threads")
+        self.assert_fails(self.tessera("run", model, "--output-dir", "o", "--input", "novalue"), 2, "NAME=FILE")
+        self.assertEqual(self.tessera("frobnicate").returncode, 2)
+
+
+if __name__ == "__main__":
+    TESSERA = os.path.abspath(sys.argv.pop(1))
+    print(f"cli contract tests (seed {SEED}; set TESSERA_TEST_SEED to reproduce)")
+    unittest.main(verbosity=2)
