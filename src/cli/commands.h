@@ -8,5 +8,6 @@ namespace tessera::cli {
 
 int RunCommand(const std::vector<std::string>& args);      // tessera run
 int InspectCommand(const std::vector<std::string>& args);  // tessera inspect
+int BenchCommand(const std::vector<std::string>& args);    // tessera bench
 
 }  // namespace tessera::cli

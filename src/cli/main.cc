@@ -15,7 +15,9 @@ constexpr const char* kUsage =
     "  run MODEL --input NAME=FILE.npy [--input ...] --output-dir DIR [--threads N]\n"
     "      run a model on .npy inputs and write every output to DIR/<name>.npy\n"
     "  inspect MODEL\n"
-    "      print inputs, outputs, op histogram, parameters and estimated FLOPs\n";
+    "      print inputs, outputs, op histogram, parameters and estimated FLOPs\n"
+    "  bench MODEL [--shape NAME=1x3x224x224 ...] [--threads N] [--iters N] [--warmup N] [--json]\n"
+    "      measure latency (median, p90, min), throughput and peak RSS on deterministic inputs\n";
 
 }  // namespace
 
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "run") return tessera::cli::RunCommand(args);
     if (command == "inspect") return tessera::cli::InspectCommand(args);
+    if (command == "bench") return tessera::cli::BenchCommand(args);
   } catch (const std::exception& e) {
     // Library code reports failures as Status; this only catches allocation failures and library bugs.
     std::cerr << "tessera: internal error: " << e.what() << "\n";
