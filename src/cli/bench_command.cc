@@ -14,6 +14,7 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "core/thread_pool.h"
 #include "tessera/session.h"
 
 namespace tessera::cli {
@@ -133,7 +134,7 @@ int BenchCommand(const std::vector<std::string>& args) {
   double throughput = 1000.0 / median * static_cast<double>(std::max<int64_t>(1, batch));
   double rss = PeakRssMb();
   std::printf("model: %s  threads: %d  iterations: %zu\n", (*session)->model_name().c_str(),
-              options.threads > 0 ? options.threads : 0, times.size());
+              options.threads > 0 ? options.threads : DefaultThreadCount(), times.size());
   std::printf("median %.3f ms  p90 %.3f ms  min %.3f ms  throughput %.2f samples/s  peak RSS %.1f MB\n", median, p90,
               min, throughput, rss);
   if (json) {
