@@ -2,14 +2,13 @@
 #include "model/onnx_loader.h"
 
 #include <google/protobuf/io/coded_stream.h>
-#include <onnx/checker.h>
-#include <onnx/shape_inference/implementation.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "model/graph_builder.h"
+#include "model/onnx_library_passes.h"
 
 namespace tessera {
 
@@ -18,45 +17,6 @@ namespace {
 constexpr int64_t kMinIrVersion = 3;
 constexpr int64_t kMaxIrVersion = 10;
 constexpr size_t kMaxModelBytes = size_t{2} << 30;  // protobuf's own message limit
-
-// Runs the ONNX checker; its ValidationError (and anything else it throws) becomes a Status.
-// The in-memory checker resolves external data against the working directory, so external references
-// are hidden from it for the duration (the graph builder validates them against the model's folder).
-Status RunChecker(onnx::ModelProto& proto) {
-  struct Hidden {
-    onnx::TensorProto* tensor;
-    google::protobuf::RepeatedPtrField<onnx::StringStringEntryProto> entries;
-  };
-  std::vector<Hidden> hidden;
-  for (auto& init : *proto.mutable_graph()->mutable_initializer()) {
-    if (init.data_location() != onnx::TensorProto::EXTERNAL) continue;
-    hidden.push_back({&init, {}});
-    hidden.back().entries.Swap(init.mutable_external_data());
-    init.clear_data_location();
-    init.set_raw_data(std::string(1, 0));  // the checker wants exactly one non-empty value field
-  }
-  Status status;
-  try {
-    onnx::checker::check_model(proto);
-  } catch (const std::exception& e) {
-    status = InvalidArgument(std::string("the ONNX checker rejects the model: ") + e.what());
-  }
-  for (auto& h : hidden) {
-    h.tensor->clear_raw_data();
-    h.tensor->set_data_location(onnx::TensorProto::EXTERNAL);
-    h.tensor->mutable_external_data()->Swap(&h.entries);
-  }
-  return status;
-}
-
-// Shape inference only adds information; when it fails the model still loads with what it declared.
-void InferShapesBestEffort(onnx::ModelProto& proto) {
-  try {
-    onnx::ShapeInferenceOptions options{/*check_type=*/false, /*error_mode=*/0, /*enable_data_propagation=*/false};
-    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), options);
-  } catch (const std::exception&) {
-  }
-}
 
 }  // namespace
 
@@ -82,13 +42,11 @@ StatusOr<Model> LoadModelFromBytes(std::string bytes, const std::string& model_d
     return fail(Unimplemented("ONNX IR version " + std::to_string(proto->ir_version()) + " is not supported (" +
                               std::to_string(kMinIrVersion) + " to " + std::to_string(kMaxIrVersion) + ")"));
   }
-  if (options.run_checker) TS_RETURN_IF_ERROR(fail(RunChecker(*proto)));
-  if (options.infer_shapes) InferShapesBestEffort(*proto);
-  if (options.has_kernel) {
-    int expanded = 0;
-    TS_RETURN_IF_ERROR(fail(InlineFunctionOps(*proto, options.has_kernel, &expanded)));
-    if (expanded > 0 && options.infer_shapes) InferShapesBestEffort(*proto);
-  }
+  LibraryPassOptions passes;
+  passes.run_checker = options.run_checker;
+  passes.infer_shapes = options.infer_shapes;
+  passes.has_kernel = options.has_kernel;
+  TS_RETURN_IF_ERROR(fail(RunOnnxLibraryPasses(*proto, passes)));
 
   Model model;
   model.display_name = display_name;

@@ -1,0 +1,149 @@
+// Checker, shape inference and inlining in a sandboxed child process; see the header for why.
+#include "model/onnx_library_passes.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+namespace tessera {
+
+namespace {
+
+// Child -> parent messages, each one tag byte then a payload that runs to the next tag or the end.
+constexpr char kTagRejected = 'E';     // checker failed; payload: its message
+constexpr char kTagChecked = 'C';      // checker passed (or was skipped)
+constexpr char kTagGraph = 'G';        // payload: GraphProto with the final node and value_info lists
+
+// The in-memory checker resolves external data against the working directory, so external references
+// are hidden from it (the graph builder validates them against the model's folder instead).
+std::string CheckModel(onnx::ModelProto& proto) {
+  for (auto& init : *proto.mutable_graph()->mutable_initializer()) {
+    if (init.data_location() != onnx::TensorProto::EXTERNAL) continue;
+    init.clear_external_data();
+    init.clear_data_location();
+    init.set_raw_data(std::string(1, 0));  // the checker wants exactly one non-empty value field
+  }
+  try {
+    onnx::checker::check_model(proto);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Shape inference only adds information; when it throws, the model keeps what it declared.
+void InferShapes(onnx::ModelProto& proto) {
+  try {
+    onnx::ShapeInferenceOptions options{/*check_type=*/false, /*error_mode=*/0, /*enable_data_propagation=*/false};
+    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception&) {
+  }
+}
+
+bool WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+[[noreturn]] void RunChild(int fd, onnx::ModelProto& proto, const LibraryPassOptions& options) {
+  alarm(static_cast<unsigned>(options.timeout_seconds));
+  if (options.run_checker) {
+    onnx::ModelProto copy_for_checker;
+    const bool has_external = [&] {
+      for (const auto& init : proto.graph().initializer()) {
+        if (init.data_location() == onnx::TensorProto::EXTERNAL) return true;
+      }
+      return false;
+    }();
+    // The child's memory is a copy-on-write image, so editing the proto in place is private to it;
+    // but shape inference below must not see the placeholder data, so work on a copy when needed.
+    onnx::ModelProto* target = &proto;
+    if (has_external) {
+      copy_for_checker = proto;
+      target = &copy_for_checker;
+    }
+    std::string error = CheckModel(*target);
+    if (!error.empty()) {
+      std::string msg = kTagRejected + error;
+      WriteAll(fd, msg.data(), msg.size());
+      _exit(0);
+    }
+  }
+  WriteAll(fd, &kTagChecked, 1);
+  if (options.infer_shapes) InferShapes(proto);
+  if (options.has_kernel) {
+    int expanded = 0;
+    if (InlineFunctionOps(proto, options.has_kernel, &expanded).ok() && expanded > 0 && options.infer_shapes) {
+      InferShapes(proto);
+    }
+  }
+  onnx::GraphProto result;
+  *result.mutable_node() = proto.graph().node();
+  *result.mutable_value_info() = proto.graph().value_info();
+  std::string payload = kTagGraph + result.SerializeAsString();
+  WriteAll(fd, payload.data(), payload.size());
+  _exit(0);
+}
+
+}  // namespace
+
+Status RunOnnxLibraryPasses(onnx::ModelProto& proto, const LibraryPassOptions& options) {
+  if (!options.run_checker && !options.infer_shapes && !options.has_kernel) return Status::Ok();
+  onnx::OpSchemaRegistry::Instance();  // initialise the registry here, not in the child
+  int fds[2];
+  if (pipe(fds) != 0) return IoError(std::string("pipe failed: ") + std::strerror(errno));
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return IoError(std::string("fork failed: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    RunChild(fds[1], proto, options);
+  }
+  close(fds[1]);
+  std::string reply;
+  char buffer[1 << 16];
+  for (;;) {
+    ssize_t n = read(fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    reply.append(buffer, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  const bool clean_exit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+  if (!reply.empty() && reply[0] == kTagRejected) {
+    return InvalidArgument("the ONNX checker rejects the model: " + reply.substr(1));
+  }
+  if (reply.empty() || reply[0] != kTagChecked) {
+    return InvalidArgument("the model is malformed: the ONNX checker " +
+                           std::string(WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "timed out" : "crashed") +
+                           " on it");
+  }
+  if (!clean_exit || reply.size() < 2 || reply[1] != kTagGraph) return Status::Ok();  // load without inference
+  onnx::GraphProto result;
+  if (!result.ParseFromArray(reply.data() + 2, static_cast<int>(reply.size() - 2))) return Status::Ok();
+  proto.mutable_graph()->mutable_node()->Swap(result.mutable_node());
+  proto.mutable_graph()->mutable_value_info()->Swap(result.mutable_value_info());
+  return Status::Ok();
+}
+
+}  // namespace tessera
