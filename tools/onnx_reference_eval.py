@@ -14,7 +14,6 @@ It covers only the ops those models use (see OPS); an unknown op is reported, no
 and Erf use torch in float64; LSTM and GRU are implemented from the spec's equations.
 """
 import argparse
-import math
 import os
 import sys
 import time
@@ -69,7 +68,6 @@ def op_conv(ins, a, opset):
 def op_conv_transpose(ins, a, opset):
     if "output_shape" in a or as_str(a.get("auto_pad", "NOTSET")) != "NOTSET":
         raise NotImplementedError("ConvTranspose output_shape/auto_pad")
-    nd = ins[0].ndim - 2
     b = ins[2] if len(ins) > 2 else None
     return [L.ref_conv_transpose(ins[0], ins[1], b, strides=a.get("strides"), pads=a.get("pads"),
                                  output_padding=a.get("output_padding"), dilations=a.get("dilations"),
