@@ -20,6 +20,7 @@ void RegisterAllKernels(KernelRegistry& registry) {
   RegisterResizeKernels(registry);
   RegisterControlFlowKernels(registry);
   RegisterQuantizationKernels(registry);
+  RegisterSpecialKernels(registry);
 }
 
 }  // namespace tessera

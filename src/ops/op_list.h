@@ -25,5 +25,6 @@ void RegisterRecurrentKernels(KernelRegistry& registry);          // RNN, GRU, L
 void RegisterResizeKernels(KernelRegistry& registry);             // Resize, Upsample, DepthToSpace, ...
 void RegisterControlFlowKernels(KernelRegistry& registry);        // If, Loop, Scan, Identity, optional ops
 void RegisterQuantizationKernels(KernelRegistry& registry);       // QuantizeLinear, DequantizeLinear, QLinear*
+void RegisterSpecialKernels(KernelRegistry& registry);            // GridSample, RoiAlign, signal, text, training
 
 }  // namespace tessera
