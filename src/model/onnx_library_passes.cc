@@ -1,6 +1,7 @@
 // Checker, shape inference and inlining in a sandboxed child process; see the header for why.
 #include "model/onnx_library_passes.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +61,12 @@ bool WriteAll(int fd, const char* data, size_t size) {
 
 [[noreturn]] void RunChild(int fd, onnx::ModelProto& proto, const LibraryPassOptions& options) {
   alarm(static_cast<unsigned>(options.timeout_seconds));
+  // The library prints warnings of its own; the engine's output stays the engine's.
+  int null_fd = open("/dev/null", O_WRONLY);
+  if (null_fd >= 0) {
+    dup2(null_fd, STDOUT_FILENO);
+    dup2(null_fd, STDERR_FILENO);
+  }
   if (options.run_checker) {
     onnx::ModelProto copy_for_checker;
     const bool has_external = [&] {
