@@ -1,7 +1,8 @@
 // Vectorisable float32 math shared by the softmax and normalization kernels.
 //
 // FastExp is a branch-free Cephes-style expf (about 1 ulp on its clamped range) that GCC vectorises
-// inside `#pragma omp simd` loops, unlike std::exp without -ffast-math. The row kernels are compiled
+// inside `#pragma omp simd` loops, unlike std::exp without -ffast-math (its clamps need
+// -fno-trapping-math to be if-converted below AVX-512; see softmax_rows.cc). The row kernels are compiled
 // for AVX-512, AVX2 and baseline x86-64 and picked at load time (GCC target_clones), since the build
 // does not assume a -march.
 #pragma once
@@ -13,7 +14,8 @@ namespace tessera {
 
 inline float FastExp(float x) {
   // Inputs below about -87.3 give float denormals or zero; clamping keeps 2^n a normal float.
-  x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
+  x = x > -87.3f ? x : -87.3f;
+  x = x < 88.3f ? x : 88.3f;
   // n = round(x / ln2) by the 1.5 * 2^23 trick (exact and vectorisable without SSE4.1's roundps).
   const float shifted = x * 1.44269504088896341f + 12582912.0f;
   const float n = shifted - 12582912.0f;
