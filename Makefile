@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 PY := /usr/bin/python3
 
-.PHONY: all deps configure test demo clean
+.PHONY: all deps configure test test-sanitize demo clean
 
 all: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -18,6 +18,15 @@ deps:
 test: deps
 	$(MAKE) all
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) test-sanitize
+
+# Unit, command-line and conformance tests again under AddressSanitizer and UBSan (the model suite is
+# left to the Release build: it is the same code on bigger tensors, and ASan makes it slow).
+test-sanitize:
+	@test -f build-asan/build.ninja || cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) -E '^model'
 
 demo: deps
 	$(MAKE) all

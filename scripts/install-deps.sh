@@ -4,9 +4,9 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build ccache pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
-  libdnnl-dev libgtest-dev
+  libdnnl-dev ocl-icd-opencl-dev libgtest-dev  # oneDNN's CMake config looks for OpenCL
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
   clang libclang-rt-14-dev
 )

@@ -85,6 +85,8 @@ class Tensor {
 
   // Allocates a tensor of `dtype` and `shape` (zero-filled). Strings are default-constructed.
   static StatusOr<Tensor> Allocate(DType dtype, Shape shape);
+  // Like Allocate, but numeric contents are left uninitialized: for outputs a kernel overwrites fully.
+  static StatusOr<Tensor> AllocateUninitialized(DType dtype, Shape shape);
   // A tensor over existing memory; `buffer` must hold at least the tensor's bytes past `offset`.
   Tensor(DType dtype, Shape shape, std::shared_ptr<Buffer> buffer, size_t offset = 0);
 
@@ -118,6 +120,8 @@ class Tensor {
   StatusOr<Tensor> Clone() const;
 
  private:
+  static StatusOr<Tensor> AllocateImpl(DType dtype, Shape shape, bool zero);
+
   DType dtype_ = DType::kUndefined;
   Shape shape_;
   std::shared_ptr<Buffer> buffer_;

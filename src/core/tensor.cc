@@ -132,7 +132,13 @@ struct StringArray {
 };
 }  // namespace
 
-StatusOr<Tensor> Tensor::Allocate(DType dtype, Shape shape) {
+StatusOr<Tensor> Tensor::Allocate(DType dtype, Shape shape) { return AllocateImpl(dtype, std::move(shape), true); }
+
+StatusOr<Tensor> Tensor::AllocateUninitialized(DType dtype, Shape shape) {
+  return AllocateImpl(dtype, std::move(shape), false);
+}
+
+StatusOr<Tensor> Tensor::AllocateImpl(DType dtype, Shape shape, bool zero) {
   int64_t count = ShapeElementCount(shape);
   if (count < 0) return InvalidArgument("invalid tensor shape " + ShapeToString(shape));
   if (dtype == DType::kUndefined || DTypeSize(dtype) == 0) return InvalidArgument("tensor of undefined dtype");
@@ -149,7 +155,7 @@ StatusOr<Tensor> Tensor::Allocate(DType dtype, Shape shape) {
     void* data = holder->strings.data();
     return Tensor(dtype, std::move(shape), Buffer::Wrap(data, static_cast<size_t>(count) * elem, holder));
   }
-  TS_ASSIGN_OR_RETURN(auto buffer, Buffer::Allocate(static_cast<size_t>(count) * elem, /*zero=*/true));
+  TS_ASSIGN_OR_RETURN(auto buffer, Buffer::Allocate(static_cast<size_t>(count) * elem, zero));
   return Tensor(dtype, std::move(shape), std::move(buffer));
 }
 

@@ -4,16 +4,28 @@
 namespace tessera {
 
 StatusOr<Tensor*> KernelContext::AllocateOutput(size_t i, DType dtype, Shape shape) {
-  if (i >= outputs_.size()) outputs_.resize(i + 1);
-  auto t = Tensor::Allocate(dtype, std::move(shape));
+  return AllocateOutputImpl(i, dtype, std::move(shape), /*zero=*/true);
+}
+
+StatusOr<Tensor*> KernelContext::AllocateUninitializedOutput(size_t i, DType dtype, Shape shape) {
+  return AllocateOutputImpl(i, dtype, std::move(shape), /*zero=*/false);
+}
+
+// The executor sizes `outputs_` to the node's output count before Run, so indexing never grows the
+// vector (growing would move tensors whose addresses a kernel already holds).
+StatusOr<Tensor*> KernelContext::AllocateOutputImpl(size_t i, DType dtype, Shape shape, bool zero) {
+  if (i >= outputs_.size()) {
+    return Internal("kernel allocated output " + std::to_string(i) + " but the node has " +
+                    std::to_string(outputs_.size()) + " outputs");
+  }
+  auto t = zero ? Tensor::Allocate(dtype, std::move(shape)) : Tensor::AllocateUninitialized(dtype, std::move(shape));
   if (!t.ok()) return t.status().WithContext("output " + std::to_string(i));
   outputs_[i] = std::move(t).value();
   return &outputs_[i];
 }
 
 void KernelContext::SetOutput(size_t i, Tensor tensor) {
-  if (i >= outputs_.size()) outputs_.resize(i + 1);
-  outputs_[i] = std::move(tensor);
+  if (i < outputs_.size()) outputs_[i] = std::move(tensor);
 }
 
 KernelFactory MakeFunctionKernel(FunctionKernel::Fn fn) {

@@ -55,7 +55,10 @@ class KernelContext {
   // Whether output i is consumed by anyone (optional outputs may be omitted).
   bool wants_output(size_t i) const { return i < node_.outputs.size() && node_.outputs[i] != kNoValue; }
   // Allocates output i (zero-filled). Works for omitted outputs too (the result is then discarded).
+  // The returned pointer stays valid for the whole Run: allocating another output never moves it.
   StatusOr<Tensor*> AllocateOutput(size_t i, DType dtype, Shape shape);
+  // Same, with numeric contents left uninitialized: for kernels that write every element.
+  StatusOr<Tensor*> AllocateUninitializedOutput(size_t i, DType dtype, Shape shape);
   // Sets output i to an existing tensor (for ops that alias their input, such as Reshape).
   void SetOutput(size_t i, Tensor tensor);
 
@@ -63,6 +66,8 @@ class KernelContext {
   static Status Error(std::string message) { return InvalidArgument(std::move(message)); }
 
  private:
+  StatusOr<Tensor*> AllocateOutputImpl(size_t i, DType dtype, Shape shape, bool zero);
+
   const Node& node_;
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor>& outputs_;

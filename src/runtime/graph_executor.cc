@@ -39,16 +39,25 @@ StatusOr<std::unique_ptr<GraphExecutor>> GraphExecutor::Create(const Graph& grap
                                                                const KernelRegistry& registry,
                                                                const ExecutorOptions& options) {
   std::unique_ptr<GraphExecutor> executor(new GraphExecutor(graph, pool));
-  TS_RETURN_IF_ERROR(executor->CreateKernels(registry, options));
-  if (options.fold_constants) TS_RETURN_IF_ERROR(executor->FoldConstants(options));
+  TS_RETURN_IF_ERROR(executor->CreateKernelsAndFold(registry, options));
   executor->PlanReleases();
   return executor;
 }
 
-Status GraphExecutor::CreateKernels(const KernelRegistry& registry, const ExecutorOptions& options) {
+Status GraphExecutor::CreateKernelsAndFold(const KernelRegistry& registry, const ExecutorOptions& options) {
   kernels_.resize(graph_.nodes.size());
   folded_.assign(graph_.nodes.size(), false);
+  std::vector<Tensor> slots(graph_.values.size());
+  for (const auto& [id, t] : graph_.constants) slots[static_cast<size_t>(id)] = t;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    TS_RETURN_IF_ERROR(CreateKernel(i, registry, options));
+    if (options.fold_constants) TS_RETURN_IF_ERROR(TryFold(i, slots, options));
+  }
+  return Status::Ok();
+}
+
+Status GraphExecutor::CreateKernel(size_t i, const KernelRegistry& registry, const ExecutorOptions& options) {
+  {
     const Node& node = graph_.nodes[i];
     const KernelDef* def = registry.Find(node.op_type, node.domain, node.opset, options.backend);
     if (def == nullptr && options.backend != "cpu") def = registry.Find(node.op_type, node.domain, node.opset, "cpu");
@@ -87,12 +96,10 @@ Status GraphExecutor::CreateKernels(const KernelRegistry& registry, const Execut
   return Status::Ok();
 }
 
-Status GraphExecutor::FoldConstants(const ExecutorOptions& options) {
-  std::vector<Tensor> slots(graph_.values.size());
-  for (const auto& [id, t] : graph_.constants) slots[static_cast<size_t>(id)] = t;
-  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+Status GraphExecutor::TryFold(size_t i, std::vector<Tensor>& slots, const ExecutorOptions& options) {
+  {
     const Node& node = graph_.nodes[i];
-    if (IsNondeterministic(node) || node.HasSubgraphs()) continue;
+    if (IsNondeterministic(node) || node.HasSubgraphs()) return Status::Ok();
     // Shape of a value whose shape the model fixes: known without running anything.
     if (!options.is_subgraph && node.op_type == "Shape" && node.domain.empty() && !node.inputs.empty() &&
         node.inputs[0] != kNoValue && !graph_.IsConstant(node.inputs[0]) && graph_.value(node.inputs[0]).IsStatic()) {
@@ -108,11 +115,11 @@ Status GraphExecutor::FoldConstants(const ExecutorOptions& options) {
       graph_.constants[node.outputs[0]] = t;
       slots[static_cast<size_t>(node.outputs[0])] = t;
       folded_[i] = true;
-      continue;
+      return Status::Ok();
     }
     bool all_constant = true;
     for (int in : node.inputs) all_constant &= in == kNoValue || graph_.IsConstant(in);
-    if (!all_constant) continue;
+    if (!all_constant) return Status::Ok();
     // Ops with no inputs fold too (Constant, ConstantOfShape with a default shape ...).
     Status s = RunNode(i, slots);
     if (!s.ok()) return s;  // a constant computation that fails would fail every run too
@@ -124,7 +131,7 @@ Status GraphExecutor::FoldConstants(const ExecutorOptions& options) {
       complete &= t.defined();
       if (t.defined()) bytes += t.byte_size();
     }
-    if (!complete || bytes > options.max_folded_bytes) continue;
+    if (!complete || bytes > options.max_folded_bytes) return Status::Ok();
     for (int out : node.outputs) {
       if (out != kNoValue) graph_.constants[out] = slots[static_cast<size_t>(out)];
     }

@@ -37,8 +37,11 @@ class GraphExecutor {
 
  private:
   GraphExecutor(const Graph& graph, ThreadPool& pool) : graph_(graph), pool_(pool) {}
-  Status CreateKernels(const KernelRegistry& registry, const ExecutorOptions& options);
-  Status FoldConstants(const ExecutorOptions& options);
+  // Creates every node's kernel in topological order, folding each node whose inputs are all constant
+  // right after its kernel exists, so later kernels see folded values as constants (weight pre-packing).
+  Status CreateKernelsAndFold(const KernelRegistry& registry, const ExecutorOptions& options);
+  Status CreateKernel(size_t index, const KernelRegistry& registry, const ExecutorOptions& options);
+  Status TryFold(size_t index, std::vector<Tensor>& slots, const ExecutorOptions& options);
   void PlanReleases();
   Status RunNode(size_t index, std::vector<Tensor>& slots);
 
