@@ -118,14 +118,21 @@ class UniqueKernel : public Kernel {
         y_shape[static_cast<size_t>(axis)] = n;
       }
       TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, x.dtype(), y_shape));
-      TS_ASSIGN_OR_RETURN(Tensor * indices, ctx.AllocateUninitializedOutput(1, DType::kInt64, {n}));
-      TS_ASSIGN_OR_RETURN(Tensor * inverse, ctx.AllocateUninitializedOutput(2, DType::kInt64, {s.axis}));
-      TS_ASSIGN_OR_RETURN(Tensor * count_out, ctx.AllocateUninitializedOutput(3, DType::kInt64, {n}));
+      // The three index outputs are optional and may be missing from the node's output list.
+      std::vector<int64_t> discard(static_cast<size_t>(std::max<int64_t>(n, s.axis)));
+      auto index_output = [&](size_t i, int64_t size) -> StatusOr<int64_t*> {
+        if (i >= ctx.output_count()) return discard.data();
+        TS_ASSIGN_OR_RETURN(Tensor * t, ctx.AllocateUninitializedOutput(i, DType::kInt64, {size}));
+        return t->data<int64_t>();
+      };
+      TS_ASSIGN_OR_RETURN(int64_t * indices, index_output(1, n));
+      TS_ASSIGN_OR_RETURN(int64_t * inverse, index_output(2, s.axis));
+      TS_ASSIGN_OR_RETURN(int64_t * count_out, index_output(3, n));
       T* dst = y->data<T>();
       for (int64_t p = 0; p < n; ++p) {
         const size_t u = static_cast<size_t>(out_group[static_cast<size_t>(p)]);
-        indices->data<int64_t>()[p] = first[u];
-        count_out->data<int64_t>()[p] = counts[u];
+        indices[p] = first[u];
+        count_out[p] = counts[u];
         for (int64_t o = 0; o < s.outer; ++o) {
           CopyElements(src + (o * s.axis + first[u]) * s.inner, dst + (o * n + p) * s.inner, s.inner);
         }
@@ -133,7 +140,7 @@ class UniqueKernel : public Kernel {
       for (size_t u = 0; u < groups; ++u) {
         const size_t end = u + 1 < groups ? static_cast<size_t>(g.group_start[u + 1]) : g.order.size();
         for (size_t q = static_cast<size_t>(g.group_start[u]); q < end; ++q) {
-          inverse->data<int64_t>()[g.order[q]] = output_rank[u];
+          inverse[g.order[q]] = output_rank[u];
         }
       }
       return Status::Ok();
