@@ -134,7 +134,11 @@ Status ReadAsInt64(const Tensor& t, const char* what, std::vector<int64_t>& out)
         for (size_t i = 0; i < out.size(); ++i) {
           const auto v = NumericTraits<T>::Load(p[i]);
           if constexpr (std::is_floating_point_v<decltype(v)>) {
-            if (!std::isfinite(v)) return KernelContext::Error(std::string(what) + " holds a non-finite value");
+            // Outside int64's range the conversion is undefined behaviour, so refuse it.
+            if (!(std::fabs(static_cast<double>(v)) < 9.2e18)) {
+              return KernelContext::Error(std::string(what) + " value " + std::to_string(v) + " at position " +
+                                          std::to_string(i) + " is not a representable index");
+            }
           }
           out[i] = static_cast<int64_t>(v);
         }

@@ -2,6 +2,7 @@
 // hand-checked numpy / ONNX Runtime cases, empty inputs and invalid inputs that must fail.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,15 @@ TEST(IndexingOneHotTest, ZeroDepthIsAnError) {
   auto out = OneNodeModel("OneHot", 11).Input("i", I64({1}, {0})).Input("d", I64({}, {0})).Input("v", F32({2}, {0, 1})).Output("y", 2).Run();
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("got 0"), std::string::npos) << out.status().message();
+}
+
+TEST(IndexingOneHotTest, HugeDepthFailsInsteadOfCrashing) {
+  auto out = OneNodeModel("OneHot", 11).Input("i", I64({4}, {0, 1, 2, 3})).Input("d", I64({}, {int64_t{1} << 62}))
+                 .Input("v", F32({2}, {0, 1})).Output("y", 2).Run();
+  ASSERT_FALSE(out.ok());
+  auto nan = OneNodeModel("OneHot", 11).Input("i", F32({1}, {NAN})).Input("d", I64({}, {3})).Input("v", F32({2}, {0, 1})).Output("y", 2).Run();
+  ASSERT_FALSE(nan.ok());
+  EXPECT_NE(nan.status().message().find("input 'indices'"), std::string::npos) << nan.status().message();
 }
 
 TEST(IndexingUniqueTest, UnsortedKeepsFirstOccurrenceOrder) {

@@ -3,6 +3,7 @@
 // indices under reductions, ties in TopK, and a seeded random Gather against a plain reference.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -206,6 +207,22 @@ TEST(IndexingTopKTest, Opset1AttributeKOnAxis0) {
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(Values<float>((*out)[0]), (std::vector<float>{5, 6, 3, 4}));
   EXPECT_EQ(Values<int64_t>((*out)[1]), (std::vector<int64_t>{1, 0, 2, 2}));
+}
+
+// A long row with small k takes the selection path; NaN ranks above every number.
+TEST(IndexingTopKTest, SmallKOfLongRowWithNaN) {
+  std::vector<float> x(100);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 37) % 50);  // every value twice
+  x[60] = NAN;
+  auto out = OneNodeModel("TopK", 11).Input("x", F32({100}, x)).Input("k", I64({1}, {3})).Output("v", 1).Output("i", 1, DType::kInt64).Run();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  std::vector<int64_t> want{60};
+  for (int64_t v = 49; want.size() < 3; --v) {
+    for (int64_t i = 0; i < 100 && want.size() < 3; ++i) {
+      if (i != 60 && x[static_cast<size_t>(i)] == static_cast<float>(v)) want.push_back(i);
+    }
+  }
+  EXPECT_EQ(Values<int64_t>((*out)[1]), want);
 }
 
 TEST(IndexingTopKTest, KLargerThanAxisIsAnError) {

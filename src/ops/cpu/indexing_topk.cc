@@ -48,9 +48,14 @@ void TopKRows(const T* x, T* values, int64_t* indices, IndexAxisSplit s, int64_t
       const int64_t o = r / s.inner, i = r % s.inner;
       const T* in = x + o * s.axis * s.inner + i;
       for (int64_t j = 0; j < s.axis; ++j) row[static_cast<size_t>(j)] = {Traits::Load(in[j * s.inner]), j};
-      // partial_sort is O(n log k); a full sort is cheaper once k is a large part of the row.
-      if (k * 4 < s.axis) std::partial_sort(row.begin(), row.begin() + k, row.end(), before);
-      else std::sort(row.begin(), row.end(), before);
+      // Small k (sampling from a vocabulary): select in O(n), then sort the k winners. The order is
+      // total (ties broken by index), so the result does not depend on the algorithm.
+      if (k * 4 < s.axis) {
+        if (k > 0) std::nth_element(row.begin(), row.begin() + (k - 1), row.end(), before);
+        std::sort(row.begin(), row.begin() + k, before);
+      } else {
+        std::sort(row.begin(), row.end(), before);
+      }
       T* vout = values + o * k * s.inner + i;
       int64_t* iout = indices + o * k * s.inner + i;
       for (int64_t j = 0; j < k; ++j) {
