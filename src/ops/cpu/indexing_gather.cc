@@ -89,30 +89,39 @@ class GatherElementsKernel : public Kernel {
           using T = decltype(tag);
           const T* src = data.data<T>();
           T* dst = out->data<T>();
-          // Walk the indices row by row (last dim innermost); `base` is the data offset of the row
-          // without the axis term.
+          // Walk the indices row by row (last dim innermost), rows split over the pool; `base` is the
+          // data offset of a row without the axis term.
           const int64_t inner = ishape[rank - 1];
-          const int64_t inner_stride = strides[rank - 1];
           const bool axis_is_last = static_cast<size_t>(axis) == rank - 1;
-          std::vector<int64_t> pos(rank, 0);
-          int64_t base = 0;
-          const int64_t total = out->element_count();
-          for (int64_t o = 0; o < total; o += inner) {
-            for (int64_t k = 0; k < inner; ++k) {
-              const int64_t i = idx[static_cast<size_t>(o + k)];
-              const int64_t off = axis_is_last ? base + i * axis_stride : base + k * inner_stride + i * axis_stride;
-              dst[o + k] = src[off];
-            }
-            for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d) {
+          const int64_t rows = out->element_count() / inner;
+          ctx.pool().ParallelFor(rows, std::max<int64_t>(1, 16384 / inner), [&](int64_t begin, int64_t end) {
+            std::vector<int64_t> pos(rank, 0);
+            int64_t base = 0;
+            for (int64_t d = static_cast<int64_t>(rank) - 2, r = begin; d >= 0; --d) {
               const size_t ud = static_cast<size_t>(d);
-              const int64_t step = d == axis ? 0 : strides[ud];
-              ++pos[ud];
-              base += step;
-              if (pos[ud] < ishape[ud]) break;
-              base -= step * ishape[ud];
-              pos[ud] = 0;
+              pos[ud] = r % ishape[ud];
+              r /= ishape[ud];
+              if (d != axis) base += pos[ud] * strides[ud];
             }
-          }
+            for (int64_t row = begin; row < end; ++row) {
+              const int64_t* ri = idx.data() + row * inner;
+              T* ro = dst + row * inner;
+              if (axis_is_last) {
+                for (int64_t k = 0; k < inner; ++k) ro[k] = src[base + ri[k]];
+              } else {
+                for (int64_t k = 0; k < inner; ++k) ro[k] = src[base + k + ri[k] * axis_stride];
+              }
+              for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d) {
+                const size_t ud = static_cast<size_t>(d);
+                const int64_t step = d == axis ? 0 : strides[ud];
+                ++pos[ud];
+                base += step;
+                if (pos[ud] < ishape[ud]) break;
+                base -= step * ishape[ud];
+                pos[ud] = 0;
+              }
+            }
+          });
           return Status::Ok();
         },
         "GatherElements");

@@ -112,6 +112,41 @@ TEST(IndexingGatherElementsTest, NegativeIndicesOnAxis0) {
   EXPECT_EQ(Values<float>((*out)[0]), (std::vector<float>{5, 2, 3, 2}));
 }
 
+// Random shapes large enough to split over two threads, every axis, against a direct reference.
+TEST(IndexingGatherElementsTest, RandomShapesMatchReference) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  for (int trial = 0; trial < 12; ++trial) {
+    const Shape dshape{1 + static_cast<int64_t>(rng() % 4), 1 + static_cast<int64_t>(rng() % 300), 1 + static_cast<int64_t>(rng() % 60)};
+    const int64_t axis = trial % 3;
+    Shape ishape = dshape;
+    for (size_t d = 0; d < 3; ++d) {
+      if (static_cast<int64_t>(d) == axis) ishape[d] = 1 + static_cast<int64_t>(rng() % 5);
+      else ishape[d] = 1 + static_cast<int64_t>(rng() % static_cast<unsigned>(dshape[d]));
+    }
+    std::vector<float> x(static_cast<size_t>(ShapeElementCount(dshape)));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i);
+    std::vector<int64_t> idx(static_cast<size_t>(ShapeElementCount(ishape)));
+    const int64_t dim = dshape[static_cast<size_t>(axis)];
+    for (int64_t& v : idx) v = static_cast<int64_t>(rng() % static_cast<unsigned>(2 * dim)) - dim;
+    auto out = OneNodeModel("GatherElements", 13).Input("d", F32(dshape, x)).Input("i", I64(ishape, idx)).Output("y", 3).Int("axis", axis).Run();
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    const float* y = (*out)[0].data<float>();
+    size_t e = 0;
+    for (int64_t a = 0; a < ishape[0]; ++a) {
+      for (int64_t b = 0; b < ishape[1]; ++b) {
+        for (int64_t c = 0; c < ishape[2]; ++c, ++e) {
+          int64_t p[3] = {a, b, c};
+          p[axis] = idx[e] < 0 ? idx[e] + dim : idx[e];
+          ASSERT_EQ(y[e], x[static_cast<size_t>((p[0] * dshape[1] + p[1]) * dshape[2] + p[2])])
+              << "data " << ShapeToString(dshape) << " indices " << ShapeToString(ishape) << " axis " << axis;
+        }
+      }
+    }
+  }
+}
+
 TEST(IndexingGatherElementsTest, OutOfRangeIndexIsAnError) {
   Tensor data = F32({2, 2}, {1, 2, 3, 4});
   auto out = OneNodeModel("GatherElements", 13).Input("d", data).Input("i", I64({1, 2}, {0, 2})).Output("y", 2).Int("axis", 1).Run();
