@@ -4,6 +4,7 @@
 // accumulate deterministically; with reduction "none" the last update wins.
 #include <algorithm>
 #include <string>
+#include <type_traits>
 
 #include "ops/cpu/indexing_common.h"
 #include "ops/cpu/reduction_numeric.h"
@@ -33,7 +34,12 @@ inline void Combine(T& dst, const T& src) {
     using C = typename Traits::Compute;
     const C a = Traits::Load(dst), b = Traits::Load(src);
     C r;
-    if constexpr (kR == ScatterReduction::kAdd) r = static_cast<C>(a + b);
+    if constexpr (std::is_integral_v<C> && (kR == ScatterReduction::kAdd || kR == ScatterReduction::kMul)) {
+      // Wrap around like numpy instead of signed overflow (undefined) on untrusted data: compute in
+      // uint64_t, whose conversion back to C is modular.
+      const uint64_t ua = static_cast<uint64_t>(a), ub = static_cast<uint64_t>(b);
+      r = static_cast<C>(kR == ScatterReduction::kAdd ? ua + ub : ua * ub);
+    } else if constexpr (kR == ScatterReduction::kAdd) r = static_cast<C>(a + b);
     else if constexpr (kR == ScatterReduction::kMul) r = static_cast<C>(a * b);
     else if constexpr (kR == ScatterReduction::kMax) r = std::max(a, b);
     else r = std::min(a, b);

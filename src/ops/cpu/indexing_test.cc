@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
@@ -184,6 +185,20 @@ TEST(IndexingScatterElementsTest, DuplicateIndicesAccumulateUnderEveryReduction)
     ASSERT_TRUE(out.ok()) << c.reduction << ": " << out.status().message();
     EXPECT_EQ(Values<float>((*out)[0]), c.want) << c.reduction;
   }
+}
+
+// int64 overflow under add/mul wraps around (numpy's behaviour) instead of being undefined.
+TEST(IndexingScatterElementsTest, IntegerOverflowWraps) {
+  const int64_t big = INT64_MAX;
+  auto add = OneNodeModel("ScatterElements", 18).Input("d", I64({1}, {big})).Input("i", I64({1}, {0})).Input("u", I64({1}, {1}))
+                 .Output("y", 1, DType::kInt64).String("reduction", "add").Run();
+  ASSERT_TRUE(add.ok()) << add.status().message();
+  EXPECT_EQ(Values<int64_t>((*add)[0]), (std::vector<int64_t>{INT64_MIN}));
+  Tensor d16 = Tensor::FromVector(DType::kUInt16, {1}, std::vector<uint16_t>{65535});
+  auto mul = OneNodeModel("ScatterElements", 18).Input("d", d16).Input("i", I64({1}, {0})).Input("u", d16)
+                 .Output("y", 1, DType::kUInt16).String("reduction", "mul").Run();
+  ASSERT_TRUE(mul.ok()) << mul.status().message();
+  EXPECT_EQ(Values<uint16_t>((*mul)[0]), (std::vector<uint16_t>{1}));
 }
 
 TEST(IndexingScatterElementsTest, EmptyIndicesCopyData) {
