@@ -4,6 +4,7 @@
 #include <onnx/defs/schema.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -60,6 +61,38 @@ bool GetFunctionBody(const onnx::NodeProto& node, int opset,
   return false;
 }
 
+using NameMap = std::function<std::string(const std::string&)>;
+
+void RenameGraph(onnx::GraphProto& graph, const NameMap& mapped, const std::string& prefix);
+
+// Renames every value a node reads or writes, and the values of its subgraph attributes.
+void RenameNode(onnx::NodeProto& node, const NameMap& mapped, const std::string& prefix) {
+  for (auto& in : *node.mutable_input()) in = mapped(in);
+  for (auto& out : *node.mutable_output()) out = mapped(out);
+  for (auto& a : *node.mutable_attribute()) {
+    if (a.has_g()) RenameGraph(*a.mutable_g(), mapped, prefix);
+    for (auto& g : *a.mutable_graphs()) RenameGraph(g, mapped, prefix);
+  }
+}
+
+// A subgraph inside a function body names the function's formal parameters and body values (which the
+// outer renaming changes) as well as its own values: all go through the same mapping, so a capture of
+// a formal parameter becomes the caller's value and the subgraph's own names get the node's prefix.
+void RenameGraph(onnx::GraphProto& graph, const NameMap& mapped, const std::string& prefix) {
+  for (auto& v : *graph.mutable_input()) v.set_name(mapped(v.name()));
+  for (auto& v : *graph.mutable_output()) v.set_name(mapped(v.name()));
+  for (auto& v : *graph.mutable_value_info()) v.set_name(mapped(v.name()));
+  for (auto& t : *graph.mutable_initializer()) t.set_name(mapped(t.name()));
+  for (auto& t : *graph.mutable_sparse_initializer()) {
+    t.mutable_values()->set_name(mapped(t.values().name()));
+    t.mutable_indices()->set_name(mapped(t.indices().name()));
+  }
+  for (auto& n : *graph.mutable_node()) {
+    if (!n.name().empty()) n.set_name(prefix + n.name());
+    RenameNode(n, mapped, prefix);
+  }
+}
+
 // Rewrites the body's nodes into concrete nodes for `call`.
 std::vector<onnx::NodeProto> Instantiate(const onnx::NodeProto& call, const onnx::FunctionProto& body,
                                          const onnx::OpSchema& schema, const std::string& prefix) {
@@ -68,7 +101,7 @@ std::vector<onnx::NodeProto> Instantiate(const onnx::NodeProto& call, const onnx
   for (int i = 0; i < body.output_size(); ++i) {
     rename[body.output(i)] = i < call.output_size() && !call.output(i).empty() ? call.output(i) : prefix + body.output(i);
   }
-  auto mapped = [&](const std::string& name) {
+  NameMap mapped = [&](const std::string& name) {
     if (name.empty()) return name;
     auto it = rename.find(name);
     return it != rename.end() ? it->second : prefix + name;
@@ -80,8 +113,7 @@ std::vector<onnx::NodeProto> Instantiate(const onnx::NodeProto& call, const onnx
   for (int k = 0; k < body.node_size(); ++k) {
     onnx::NodeProto n = body.node(k);
     n.set_name(prefix + (n.name().empty() ? n.op_type() + std::to_string(k) : n.name()));
-    for (auto& in : *n.mutable_input()) in = mapped(in);
-    for (auto& out : *n.mutable_output()) out = mapped(out);
+    RenameNode(n, mapped, prefix);
     onnx::NodeProto resolved = n;
     resolved.clear_attribute();
     for (const auto& a : n.attribute()) {
