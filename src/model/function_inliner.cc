@@ -93,6 +93,34 @@ void RenameGraph(onnx::GraphProto& graph, const NameMap& mapped, const std::stri
   }
 }
 
+using AttributeLookup = std::function<const onnx::AttributeProto*(const std::string& ref_attr_name)>;
+
+// Replaces attributes that refer to the calling node's attributes (ref_attr_name) by their values,
+// dropping those the call leaves unset, in `node` and in the nodes of its subgraphs. Runs after
+// renaming, so a graph-valued attribute taken from the call keeps the caller's names.
+void ResolveAttributeRefs(onnx::NodeProto& node, const AttributeLookup& lookup) {
+  onnx::NodeProto resolved = node;
+  resolved.clear_attribute();
+  for (auto& a : *node.mutable_attribute()) {
+    if (a.ref_attr_name().empty()) {
+      if (a.has_g()) {
+        for (auto& n : *a.mutable_g()->mutable_node()) ResolveAttributeRefs(n, lookup);
+      }
+      for (auto& g : *a.mutable_graphs()) {
+        for (auto& n : *g.mutable_node()) ResolveAttributeRefs(n, lookup);
+      }
+      *resolved.add_attribute() = std::move(a);
+      continue;
+    }
+    if (const onnx::AttributeProto* value = lookup(a.ref_attr_name())) {
+      onnx::AttributeProto copy = *value;
+      copy.set_name(a.name());
+      *resolved.add_attribute() = std::move(copy);
+    }
+  }
+  node = std::move(resolved);
+}
+
 // Rewrites the body's nodes into concrete nodes for `call`.
 std::vector<onnx::NodeProto> Instantiate(const onnx::NodeProto& call, const onnx::FunctionProto& body,
                                          const onnx::OpSchema& schema, const std::string& prefix) {
@@ -108,34 +136,23 @@ std::vector<onnx::NodeProto> Instantiate(const onnx::NodeProto& call, const onnx
   };
   std::map<std::string, const onnx::AttributeProto*> call_attrs;
   for (const auto& a : call.attribute()) call_attrs[a.name()] = &a;
+  // A reference to the calling node's attribute, or to the schema default when the call omits it.
+  AttributeLookup lookup = [&](const std::string& ref) -> const onnx::AttributeProto* {
+    if (auto it = call_attrs.find(ref); it != call_attrs.end()) return it->second;
+    auto def = schema.attributes().find(ref);
+    if (def != schema.attributes().end() && def->second.default_value.type() != onnx::AttributeProto::UNDEFINED) {
+      return &def->second.default_value;
+    }
+    return nullptr;
+  };
 
   std::vector<onnx::NodeProto> nodes;
   for (int k = 0; k < body.node_size(); ++k) {
     onnx::NodeProto n = body.node(k);
     n.set_name(prefix + (n.name().empty() ? n.op_type() + std::to_string(k) : n.name()));
     RenameNode(n, mapped, prefix);
-    onnx::NodeProto resolved = n;
-    resolved.clear_attribute();
-    for (const auto& a : n.attribute()) {
-      if (a.ref_attr_name().empty()) {
-        *resolved.add_attribute() = a;
-        continue;
-      }
-      // A reference to the calling node's attribute, or to the schema default when the call omits it.
-      const onnx::AttributeProto* value = nullptr;
-      if (auto it = call_attrs.find(a.ref_attr_name()); it != call_attrs.end()) {
-        value = it->second;
-      } else if (auto def = schema.attributes().find(a.ref_attr_name());
-                 def != schema.attributes().end() && def->second.default_value.type() != onnx::AttributeProto::UNDEFINED) {
-        value = &def->second.default_value;
-      }
-      if (value != nullptr) {
-        onnx::AttributeProto copy = *value;
-        copy.set_name(a.name());
-        *resolved.add_attribute() = copy;
-      }
-    }
-    nodes.push_back(std::move(resolved));
+    ResolveAttributeRefs(n, lookup);
+    nodes.push_back(std::move(n));
   }
   return nodes;
 }
