@@ -273,6 +273,33 @@ TEST(ControlFlowTest, LoopTripCountOfWrongTypeIsAnError) {
   ASSERT_FALSE(out.ok());
 }
 
+TEST(ControlFlowTest, IfNestedInALoopBodyReadsValuesOfBothEnclosingScopes) {
+  // then: CumSum(v_in, axis), v_in from the loop body and axis from the main graph.
+  GraphSpec then_g("then"), else_g("else");
+  then_g.Node("CumSum", {"v_in", "axis"}, {"then_out"});
+  then_g.Out("then_out", DType::kFloat32, {2});
+  else_g.Node("Identity", {"v_in"}, {"else_out"});
+  else_g.Out("else_out", DType::kFloat32, {2});
+  GraphSpec body("body");
+  body.In("iter", DType::kInt64, {}).In("cond_in", DType::kBool, {}).In("v_in", DType::kFloat32, {2});
+  body.Node("Identity", {"cond_in"}, {"cond_out"});
+  auto& branch = body.Node("If", {"flag"}, {"v_out"});
+  GraphAttr(branch, "then_branch", then_g);
+  GraphAttr(branch, "else_branch", else_g);
+  body.Out("cond_out", DType::kBool, {}).Out("v_out", DType::kFloat32, {2});
+  GraphSpec main("nested");
+  main.In("M", DType::kInt64, {}).In("flag", DType::kBool, {}).In("v", DType::kFloat32, {2});
+  main.Int64Initializer("axis", 0);
+  auto& loop = main.Node("Loop", {"M", "", "v"}, {"v_final"});
+  GraphAttr(loop, "body", body);
+  main.Out("v_final", DType::kFloat32, {2});
+  for (bool flag : {true, false}) {
+    auto out = RunModel(main, 16, {{"M", Int64s({}, {2})}, {"flag", Bool(flag)}, {"v", Floats({2}, {1, 1})}});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_EQ(FloatValues((*out)[0]), flag ? std::vector<float>({1, 3}) : std::vector<float>({1, 1}));
+  }
+}
+
 // ---- Scan ----
 
 // Scan (opset 9+) over x [3, 2]: state_out = Identity(next) (the last slice seen), scan = CumSum(next).
