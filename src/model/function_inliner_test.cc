@@ -99,7 +99,9 @@ TEST(FunctionInlinerTest, TwoExpansionsDoNotShareNames) {
 TEST(FunctionInlinerTest, OpsWithAKernelStay) {
   OnnxBuilder b = RangeModel();
   int expanded = -1;
-  ASSERT_TRUE(InlineFunctionOps(b.proto(), [](const std::string&, const std::string&, int) { return true; }, &expanded).ok());
+  ASSERT_TRUE(InlineFunctionOps(
+                  b.proto(), [](const std::string&, const std::string&, int) { return true; }, &expanded)
+                  .ok());
   EXPECT_EQ(expanded, 0);
   ASSERT_EQ(b.graph().node_size(), 1);
   EXPECT_EQ(b.graph().node(0).op_type(), "Range");

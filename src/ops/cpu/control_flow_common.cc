@@ -73,8 +73,8 @@ StatusOr<Tensor> SliceAlongAxis(const Tensor& t, int64_t axis, int64_t index) {
   return out;
 }
 
-Status WriteStackedOutput(KernelContext& ctx, size_t out, const std::vector<Tensor>& parts, int64_t axis,
-                          bool reverse, const ValueInfo& declared, const std::string& what) {
+Status WriteStackedOutput(KernelContext& ctx, size_t out, const std::vector<Tensor>& parts, int64_t axis, bool reverse,
+                          const ValueInfo& declared, const std::string& what) {
   const int64_t count = static_cast<int64_t>(parts.size());
   if (parts.empty()) {
     // Zero iterations: the body never said what one slice looks like, so trust its declaration.

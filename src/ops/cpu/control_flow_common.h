@@ -27,8 +27,8 @@ StatusOr<Tensor> SliceAlongAxis(const Tensor& t, int64_t axis, int64_t index);
 // `reverse`, parts[t] lands at position count-1-t. Every part must have the same dtype and shape;
 // `what` names the output in errors. With no parts the shape is [0] inserted into `declared`'s dims
 // when they are static (else [0]), and the dtype is `declared`'s (float32 when unknown).
-Status WriteStackedOutput(KernelContext& ctx, size_t out, const std::vector<Tensor>& parts, int64_t axis,
-                          bool reverse, const ValueInfo& declared, const std::string& what);
+Status WriteStackedOutput(KernelContext& ctx, size_t out, const std::vector<Tensor>& parts, int64_t axis, bool reverse,
+                          const ValueInfo& declared, const std::string& what);
 
 // Copies `count` elements of `dtype` (strings by assignment, everything else bytewise).
 void CopyElements(DType dtype, const void* src, void* dst, int64_t count);

@@ -50,7 +50,8 @@ class DropoutKernel : public Kernel {
     if (ctx.opset() >= 12) {
       if (ctx.has_input(1)) {
         TS_ASSIGN_OR_RETURN(auto r, ReadFloatValues(ctx.input(1), "input 'ratio'"));
-        if (r.size() != 1) return KernelContext::Error("input 'ratio' must hold one value, got " + std::to_string(r.size()));
+        if (r.size() != 1)
+          return KernelContext::Error("input 'ratio' must hold one value, got " + std::to_string(r.size()));
         ratio = r[0];
       }
       if (ctx.has_input(2)) {
@@ -89,7 +90,8 @@ class DropoutKernel : public Kernel {
                         FloatToBFloat16);
         break;
       default:
-        return KernelContext::Error(std::string("training-mode dropout takes float tensors, got ") + DTypeName(x.dtype()));
+        return KernelContext::Error(std::string("training-mode dropout takes float tensors, got ") +
+                                    DTypeName(x.dtype()));
     }
     return Status::Ok();
   }
@@ -107,10 +109,17 @@ class DropoutKernel : public Kernel {
     TS_ASSIGN_OR_RETURN(Tensor * mask, ctx.AllocateOutput(1, x.dtype(), x.shape()));
     const int64_t n = mask->element_count();
     switch (x.dtype()) {
-      case DType::kFloat32: std::fill_n(mask->data<float>(), n, 1.0f); break;
-      case DType::kFloat64: std::fill_n(mask->data<double>(), n, 1.0); break;
-      case DType::kFloat16: std::fill_n(mask->data<uint16_t>(), n, FloatToHalf(1.0f)); break;
-      default: return KernelContext::Error(std::string("Dropout takes float tensors, got ") + DTypeName(x.dtype()));
+      case DType::kFloat32:
+        std::fill_n(mask->data<float>(), n, 1.0f);
+        break;
+      case DType::kFloat64:
+        std::fill_n(mask->data<double>(), n, 1.0);
+        break;
+      case DType::kFloat16:
+        std::fill_n(mask->data<uint16_t>(), n, FloatToHalf(1.0f));
+        break;
+      default:
+        return KernelContext::Error(std::string("Dropout takes float tensors, got ") + DTypeName(x.dtype()));
     }
     return Status::Ok();
   }

@@ -42,7 +42,8 @@ class LoopKernel : public Kernel {
 
     std::vector<Tensor> state(carried);
     for (size_t i = 0; i < carried; ++i) {
-      if (!ctx.has_input(2 + i)) return KernelContext::Error("loop-carried input " + std::to_string(2 + i) + " is missing");
+      if (!ctx.has_input(2 + i))
+        return KernelContext::Error("loop-carried input " + std::to_string(2 + i) + " is missing");
       state[i] = ctx.input(2 + i);
     }
     std::vector<std::vector<Tensor>> scan_parts(scans);
@@ -96,13 +97,15 @@ StatusOr<std::unique_ptr<Kernel>> CreateLoopKernel(const KernelInit& init) {
   if (inputs < 2) return KernelContext::Error("Loop needs inputs M and cond (either may be empty)");
   const size_t carried = inputs - 2;
   if (body->input_count() != 2 + carried) {
-    return KernelContext::Error("the body takes " + std::to_string(body->input_count()) + " inputs but the node gives " +
-                                std::to_string(carried) + " loop-carried values (the body needs 2 + that many)");
+    return KernelContext::Error("the body takes " + std::to_string(body->input_count()) +
+                                " inputs but the node gives " + std::to_string(carried) +
+                                " loop-carried values (the body needs 2 + that many)");
   }
   if (body->output_count() < 1 + carried || init.node.outputs.size() != body->output_count() - 1) {
-    return KernelContext::Error("the body returns " + std::to_string(body->output_count()) + " values but the node has " +
-                                std::to_string(init.node.outputs.size()) + " outputs and " + std::to_string(carried) +
-                                " loop-carried values (the body must return cond, the carried values, then the scan outputs)");
+    return KernelContext::Error(
+        "the body returns " + std::to_string(body->output_count()) + " values but the node has " +
+        std::to_string(init.node.outputs.size()) + " outputs and " + std::to_string(carried) +
+        " loop-carried values (the body must return cond, the carried values, then the scan outputs)");
   }
   return std::unique_ptr<Kernel>(std::make_unique<LoopKernel>(std::move(body), *graph));
 }

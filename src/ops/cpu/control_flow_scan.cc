@@ -16,9 +16,9 @@ namespace tessera {
 namespace {
 
 struct ScanConfig {
-  size_t states = 0;       // N
-  size_t scan_inputs = 0;  // M
-  size_t scan_outputs = 0; // K
+  size_t states = 0;        // N
+  size_t scan_inputs = 0;   // M
+  size_t scan_outputs = 0;  // K
   std::vector<int64_t> input_axes, input_directions, output_axes, output_directions;
 };
 
@@ -50,9 +50,7 @@ class ScanKernel : public Kernel {
     return Status::Ok();
   }
 
-  const ValueInfo& DeclaredOutput(size_t k) const {
-    return body_graph_.value(body_graph_.outputs[config_.states + k]);
-  }
+  const ValueInfo& DeclaredOutput(size_t k) const { return body_graph_.value(body_graph_.outputs[config_.states + k]); }
 
   // Opset 9+: inputs (states..., scan inputs...).
   Status RunUnbatched(KernelContext& ctx) {
@@ -82,11 +80,11 @@ class ScanKernel : public Kernel {
       const ValueInfo& declared = DeclaredOutput(k);
       const std::string what = "scan output " + std::to_string(k) + " ('" + declared.name + "')";
       // The output's rank is one more than a slice's; with no slices, the body's declaration says.
-      int64_t slice_rank = parts[k].empty() ? (declared.has_shape ? static_cast<int64_t>(declared.dims.size()) : 0)
-                                            : parts[k][0].rank();
+      int64_t slice_rank =
+          parts[k].empty() ? (declared.has_shape ? static_cast<int64_t>(declared.dims.size()) : 0) : parts[k][0].rank();
       TS_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(c.output_axes[k], slice_rank + 1, "scan_output_axes"));
-      TS_RETURN_IF_ERROR(WriteStackedOutput(ctx, c.states + k, parts[k], axis, c.output_directions[k] != 0,
-                                            declared, what));
+      TS_RETURN_IF_ERROR(
+          WriteStackedOutput(ctx, c.states + k, parts[k], axis, c.output_directions[k] != 0, declared, what));
     }
     return Status::Ok();
   }
@@ -125,7 +123,7 @@ class ScanKernel : public Kernel {
         }
       }
     }
-    std::vector<std::vector<Tensor>> final_states(c.states);        // [state][batch]
+    std::vector<std::vector<Tensor>> final_states(c.states);                            // [state][batch]
     std::vector<std::vector<std::vector<Tensor>>> outputs(static_cast<size_t>(batch));  // [batch][k][t]
     const std::vector<int64_t> axes(c.scan_inputs, 0);
     for (int64_t b = 0; b < batch; ++b) {
@@ -140,14 +138,17 @@ class ScanKernel : public Kernel {
         shape[0] = lengths[static_cast<size_t>(b)];
         inputs[j] = Tensor(sequence.dtype(), std::move(shape), sequence.buffer(), sequence.offset());
       }
-      TS_RETURN_IF_ERROR(Scan(ctx, states, inputs, axes, lengths[static_cast<size_t>(b)], outputs[static_cast<size_t>(b)]));
+      TS_RETURN_IF_ERROR(
+          Scan(ctx, states, inputs, axes, lengths[static_cast<size_t>(b)], outputs[static_cast<size_t>(b)]));
       for (size_t i = 0; i < c.states; ++i) final_states[i].push_back(std::move(states[i]));
     }
     for (size_t i = 0; i < c.states; ++i) {
-      TS_RETURN_IF_ERROR(WriteStackedOutput(ctx, i, final_states[i], 0, false, body_graph_.value(body_graph_.outputs[i]),
+      TS_RETURN_IF_ERROR(WriteStackedOutput(ctx, i, final_states[i], 0, false,
+                                            body_graph_.value(body_graph_.outputs[i]),
                                             "state output " + std::to_string(i)));
     }
-    for (size_t k = 0; k < c.scan_outputs; ++k) TS_RETURN_IF_ERROR(WritePaddedOutput(ctx, k, outputs, batch, max_length));
+    for (size_t k = 0; k < c.scan_outputs; ++k)
+      TS_RETURN_IF_ERROR(WritePaddedOutput(ctx, k, outputs, batch, max_length));
     return Status::Ok();
   }
 
@@ -178,8 +179,8 @@ class ScanKernel : public Kernel {
       for (size_t t = 0; t < parts.size(); ++t) {
         if (parts[t].dtype() != dtype || parts[t].shape() != slice) {
           return KernelContext::Error("scan output '" + declared.name + "': batch " + std::to_string(b) + " step " +
-                                      std::to_string(t) + " produced " + ShapeToString(parts[t].shape()) +
-                                      ", others " + ShapeToString(slice) + "; scan outputs must keep one shape");
+                                      std::to_string(t) + " produced " + ShapeToString(parts[t].shape()) + ", others " +
+                                      ShapeToString(slice) + "; scan outputs must keep one shape");
         }
         CopyElements(dtype, parts[t].raw_data(),
                      dst + static_cast<size_t>((b * max_length + static_cast<int64_t>(t)) * inner) * elem, inner);
@@ -228,8 +229,8 @@ StatusOr<std::unique_ptr<Kernel>> CreateScanKernel(const KernelInit& init) {
                                 std::to_string(c.states) + " states and " + std::to_string(m) + " scan inputs");
   }
   if (body->output_count() != node.outputs.size() || body->output_count() < c.states) {
-    return KernelContext::Error("the body returns " + std::to_string(body->output_count()) + " values but the node has " +
-                                std::to_string(node.outputs.size()) + " outputs");
+    return KernelContext::Error("the body returns " + std::to_string(body->output_count()) +
+                                " values but the node has " + std::to_string(node.outputs.size()) + " outputs");
   }
   c.scan_outputs = body->output_count() - c.states;
   if (node.opset < 9) {

@@ -105,9 +105,9 @@ TEST(ControlFlowTest, Scan8BatchesWithSequenceLengths) {
   IntAttr(n, "num_scan_inputs", 1);
   IntsAttr(n, "directions", {1});
   main.Out("final", DType::kFloat32, {2, 1}).Out("ys", DType::kFloat32, {2, 3, 1});
-  auto out = RunModel(main, 8,
-                      {{"lens", Int64s({2}, {3, 2})}, {"init", Floats({2, 1}, {0, 0})},
-                       {"x", Floats({2, 3, 1}, {1, 2, 3, 4, 5, 6})}});
+  auto out = RunModel(
+      main, 8,
+      {{"lens", Int64s({2}, {3, 2})}, {"init", Floats({2, 1}, {0, 0})}, {"x", Floats({2, 3, 1}, {1, 2, 3, 4, 5, 6})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   // Reverse within each entry's own length; batch 1 has 2 steps, so its third output stays zero.
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({1, 4}));

@@ -8,12 +8,12 @@
 
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -27,8 +27,10 @@ inline void Declare(onnx::ValueInfoProto* v, const std::string& name, DType dtyp
   tt->set_elem_type(static_cast<int>(dtype));
   auto* shape = tt->mutable_shape();
   for (int64_t d : dims) {
-    if (d >= 0) shape->add_dim()->set_dim_value(d);
-    else shape->add_dim()->set_dim_param("d" + std::to_string(shape->dim_size()));
+    if (d >= 0)
+      shape->add_dim()->set_dim_value(d);
+    else
+      shape->add_dim()->set_dim_param("d" + std::to_string(shape->dim_size()));
   }
 }
 
@@ -93,7 +95,7 @@ inline void EmptyOptional(GraphSpec& g, const std::string& name) {
 }
 
 inline StatusOr<std::vector<Tensor>> RunModel(const GraphSpec& main, int opset,
-                                       const std::vector<std::pair<std::string, Tensor>>& feeds) {
+                                              const std::vector<std::pair<std::string, Tensor>>& feeds) {
   onnx::ModelProto model;
   model.set_ir_version(8);
   auto* op = model.add_opset_import();
@@ -116,8 +118,12 @@ inline StatusOr<std::vector<Tensor>> RunModel(const GraphSpec& main, int opset,
   return (*session)->Run(feeds);
 }
 
-inline Tensor Floats(Shape shape, std::vector<float> v) { return Tensor::FromVector(DType::kFloat32, std::move(shape), v); }
-inline Tensor Int64s(Shape shape, std::vector<int64_t> v) { return Tensor::FromVector(DType::kInt64, std::move(shape), v); }
+inline Tensor Floats(Shape shape, std::vector<float> v) {
+  return Tensor::FromVector(DType::kFloat32, std::move(shape), v);
+}
+inline Tensor Int64s(Shape shape, std::vector<int64_t> v) {
+  return Tensor::FromVector(DType::kInt64, std::move(shape), v);
+}
 inline Tensor Bool(bool b) { return Tensor::FromVector(DType::kBool, {}, std::vector<bool>{b}); }
 
 inline std::vector<float> FloatValues(const Tensor& t) {
@@ -126,6 +132,5 @@ inline std::vector<float> FloatValues(const Tensor& t) {
 inline std::vector<int64_t> Int64Values(const Tensor& t) {
   return std::vector<int64_t>(t.data<int64_t>(), t.data<int64_t>() + t.element_count());
 }
-
 
 }  // namespace tessera::testing
