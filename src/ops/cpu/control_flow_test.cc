@@ -164,6 +164,24 @@ TEST(ControlFlowTest, LoopTripCountOfWrongTypeIsAnError) {
   ASSERT_FALSE(out.ok());
 }
 
+// Malformed control flow fails at load with an error (the ONNX checker or the kernel factory), not a crash.
+TEST(ControlFlowTest, LoopBodyWithTooFewInputsIsRejectedAtLoad) {
+  GraphSpec main = LoopModel(true, true, false);
+  // Drop the body's v_in: it then takes 2 inputs for 1 loop-carried value.
+  onnx::GraphProto* body = main.proto.mutable_node(0)->mutable_attribute(0)->mutable_g();
+  body->mutable_input()->RemoveLast();
+  auto out = RunModel(main, 16, {{"M", Int64s({}, {1})}, {"cond", Bool(true)}, {"v", Floats({2}, {1, 1})}});
+  ASSERT_FALSE(out.ok());
+}
+
+TEST(ControlFlowTest, IfWithoutElseBranchIsRejectedAtLoad) {
+  GraphSpec main = IfModel(DType::kBool, {});
+  main.proto.mutable_node(0)->mutable_attribute()->RemoveLast();
+  auto out = RunModel(main, 16,
+                      {{"cond", Bool(true)}, {"x", Floats({3}, {1, 2, 3})}, {"y", Floats({2, 2}, {4, 5, 6, 7})}});
+  ASSERT_FALSE(out.ok());
+}
+
 TEST(ControlFlowTest, IfNestedInALoopBodyReadsValuesOfBothEnclosingScopes) {
   // then: CumSum(v_in, axis), v_in from the loop body and axis from the main graph.
   GraphSpec then_g("then"), else_g("else");
