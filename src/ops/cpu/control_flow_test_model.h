@@ -27,10 +27,13 @@ inline void Declare(onnx::ValueInfoProto* v, const std::string& name, DType dtyp
   tt->set_elem_type(static_cast<int>(dtype));
   auto* shape = tt->mutable_shape();
   for (int64_t d : dims) {
-    if (d >= 0)
+    if (d >= 0) {
       shape->add_dim()->set_dim_value(d);
-    else
-      shape->add_dim()->set_dim_param("d" + std::to_string(shape->dim_size()));
+    } else {
+      std::string symbol = "d";  // appended, not "d" + ...: GCC 12 misreports that form (-Wrestrict)
+      symbol += std::to_string(shape->dim_size());
+      shape->add_dim()->set_dim_param(symbol);
+    }
   }
 }
 
