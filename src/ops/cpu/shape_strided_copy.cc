@@ -1,0 +1,174 @@
+// Strided copy: coalescing, the three inner loops (run copy, fill, cache-tiled transpose) and the
+// parallel walk over outer rows.
+#include "ops/cpu/shape_strided_copy.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+#include "ops/dispatch.h"
+#include "ops/op_helpers.h"
+
+namespace tessera {
+namespace {
+
+// Elements one thread should copy at least before another thread is worth waking.
+constexpr int64_t kParallelGrain = 1 << 16;
+// Tile edge of the transposing inner loop: 32x32 elements of 8 bytes stay well inside L1.
+constexpr int64_t kTile = 32;
+
+struct StridedDims {
+  Shape shape;
+  std::vector<int64_t> src, dst;
+};
+
+// Drops size-1 dims and merges neighbours that walk memory as one dim in both source and destination,
+// so that e.g. a slice of whole rows becomes one long run.
+StridedDims Coalesce(const Shape& shape, const std::vector<int64_t>& src, const std::vector<int64_t>& dst) {
+  StridedDims out;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    if (!out.shape.empty() && out.src.back() == src[d] * shape[d] && out.dst.back() == dst[d] * shape[d]) {
+      out.shape.back() *= shape[d];
+      out.src.back() = src[d];
+      out.dst.back() = dst[d];
+    } else {
+      out.shape.push_back(shape[d]);
+      out.src.push_back(src[d]);
+      out.dst.push_back(dst[d]);
+    }
+  }
+  return out;
+}
+
+// Calls body(src_offset, dst_offset) for every index of `outer`, in parallel chunks when the total work
+// (`work_per_item` elements per index) is large.
+template <typename Body>
+void ForEachOuter(const StridedDims& outer, int64_t work_per_item, ThreadPool& pool, Body&& body) {
+  int64_t n = 1;
+  for (int64_t d : outer.shape) n *= d;
+  const size_t rank = outer.shape.size();
+  auto walk = [&](int64_t begin, int64_t end) {
+    std::vector<int64_t> index(rank);
+    int64_t s = 0, d = 0, rest = begin;
+    for (size_t k = rank; k-- > 0;) {
+      index[k] = rest % outer.shape[k];
+      rest /= outer.shape[k];
+      s += index[k] * outer.src[k];
+      d += index[k] * outer.dst[k];
+    }
+    for (int64_t i = begin; i < end; ++i) {
+      body(s, d);
+      for (size_t k = rank; k-- > 0;) {  // odometer over the outer dims
+        ++index[k];
+        s += outer.src[k];
+        d += outer.dst[k];
+        if (index[k] < outer.shape[k]) break;
+        s -= outer.src[k] * outer.shape[k];
+        d -= outer.dst[k] * outer.shape[k];
+        index[k] = 0;
+      }
+    }
+  };
+  work_per_item = std::max<int64_t>(1, work_per_item);
+  if (n * work_per_item < 2 * kParallelGrain || pool.threads() == 1) {
+    walk(0, n);
+  } else {
+    pool.ParallelFor(n, std::max<int64_t>(1, kParallelGrain / work_per_item), walk);
+  }
+}
+
+template <typename T>
+void CopyRun(const T* src, T* dst, int64_t n) {
+  if constexpr (std::is_trivially_copyable_v<T>) {
+    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(T));
+  } else {
+    std::copy(src, src + n, dst);
+  }
+}
+
+template <typename T>
+void CopyTyped(const T* src, T* dst, const StridedDims& dims, ThreadPool& pool) {
+  const size_t rank = dims.shape.size();
+  if (rank == 0) {
+    *dst = *src;
+    return;
+  }
+  const size_t last = rank - 1;
+  const int64_t n = dims.shape[last], ss = dims.src[last], ds = dims.dst[last];
+  // A transpose that moves the source's unit-stride dim away from the end: tile that dim against the
+  // last one, so reads and writes both stay in a few cache lines.
+  size_t unit = rank;
+  if (ds == 1 && ss != 1) {
+    for (size_t k = 0; k < last; ++k) {
+      if (dims.src[k] == 1 && dims.shape[k] >= 4 && n >= 4) unit = k;
+    }
+  }
+  StridedDims outer;
+  for (size_t k = 0; k < last; ++k) {
+    if (k == unit) continue;
+    outer.shape.push_back(dims.shape[k]);
+    outer.src.push_back(dims.src[k]);
+    outer.dst.push_back(dims.dst[k]);
+  }
+  if (unit < rank) {
+    const int64_t m = dims.shape[unit], dm = dims.dst[unit];
+    ForEachOuter(outer, m * n, pool, [&](int64_t so, int64_t dof) {
+      const T* s = src + so;
+      T* d = dst + dof;
+      for (int64_t i0 = 0; i0 < m; i0 += kTile) {
+        const int64_t i1 = std::min(m, i0 + kTile);
+        for (int64_t j0 = 0; j0 < n; j0 += kTile) {
+          const int64_t j1 = std::min(n, j0 + kTile);
+          for (int64_t i = i0; i < i1; ++i) {
+            for (int64_t j = j0; j < j1; ++j) d[i * dm + j] = s[i + j * ss];
+          }
+        }
+      }
+    });
+  } else if (ss == 1 && ds == 1) {
+    ForEachOuter(outer, n, pool, [&](int64_t so, int64_t dof) { CopyRun(src + so, dst + dof, n); });
+  } else if (ss == 0 && ds == 1) {
+    ForEachOuter(outer, n, pool, [&](int64_t so, int64_t dof) { std::fill(dst + dof, dst + dof + n, src[so]); });
+  } else {
+    ForEachOuter(outer, n, pool, [&](int64_t so, int64_t dof) {
+      for (int64_t j = 0; j < n; ++j) dst[dof + j * ds] = src[so + j * ss];
+    });
+  }
+}
+
+}  // namespace
+
+Status CopyStrided(DType dtype, const void* src, const std::vector<int64_t>& src_strides, void* dst,
+                   const std::vector<int64_t>& dst_strides, const Shape& shape, ThreadPool& pool) {
+  for (int64_t d : shape) {
+    if (d == 0) return Status::Ok();
+  }
+  const StridedDims dims = Coalesce(shape, src_strides, dst_strides);
+  return DispatchByElementSize(
+      dtype,
+      [&](auto tag) {
+        using T = decltype(tag);
+        CopyTyped<T>(static_cast<const T*>(src), static_cast<T*>(dst), dims, pool);
+        return Status::Ok();
+      },
+      "strided copy");
+}
+
+Status GatherStrided(DType dtype, const void* src, const std::vector<int64_t>& src_strides, void* dst,
+                     const Shape& shape, ThreadPool& pool) {
+  return CopyStrided(dtype, src, src_strides, dst, ContiguousStrides(shape), shape, pool);
+}
+
+void CopyElements(DType dtype, const void* src, void* dst, int64_t count) {
+  if (count <= 0) return;
+  if (dtype == DType::kString) {
+    const auto* s = static_cast<const std::string*>(src);
+    std::copy(s, s + count, static_cast<std::string*>(dst));
+  } else {
+    std::memcpy(dst, src, static_cast<size_t>(count) * DTypeSize(dtype));
+  }
+}
+
+}  // namespace tessera
