@@ -21,24 +21,6 @@ namespace {
 
 enum class PadMode { kConstant, kReflect, kEdge, kWrap };
 
-// Fills every element of `y` with the element at `value` (same dtype).
-void FillWithElement(Tensor& y, const void* value) {
-  const int64_t n = y.element_count();
-  if (y.dtype() == DType::kString) {
-    std::fill(y.data<std::string>(), y.data<std::string>() + n, *static_cast<const std::string*>(value));
-    return;
-  }
-  const size_t size = DTypeSize(y.dtype());
-  char* dst = static_cast<char*>(y.raw_data());
-  bool zero = true;
-  for (size_t b = 0; b < size; ++b) zero &= static_cast<const char*>(value)[b] == 0;
-  if (zero) {
-    std::memset(dst, 0, static_cast<size_t>(n) * size);
-    return;
-  }
-  for (int64_t i = 0; i < n; ++i) std::memcpy(dst + static_cast<size_t>(i) * size, value, size);
-}
-
 // `value` converted to one element of `dtype`, as bytes.
 StatusOr<std::vector<char>> ElementFromDouble(DType dtype, double value) {
   std::vector<char> bytes(DTypeSize(dtype));
@@ -99,7 +81,7 @@ Status PadInto(KernelContext& ctx, const Tensor& x, const std::vector<int64_t>& 
   }
   TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, x.dtype(), out_shape));
   if (y->element_count() == 0) return Status::Ok();
-  if (mode == PadMode::kConstant) FillWithElement(*y, value);
+  if (mode == PadMode::kConstant) FillElements(y->dtype(), y->raw_data(), y->element_count(), value);
   const std::vector<int64_t> in_strides = ContiguousStrides(x.shape()), out_strides = ContiguousStrides(out_shape);
   int64_t src_offset = 0, dst_offset = 0;
   for (size_t d = 0; d < rank; ++d) {

@@ -171,4 +171,28 @@ void CopyElements(DType dtype, const void* src, void* dst, int64_t count) {
   }
 }
 
+void FillElements(DType dtype, void* dst, int64_t count, const void* value) {
+  if (count <= 0) return;
+  const size_t size = DTypeSize(dtype);
+  if (dtype != DType::kString) {
+    bool zero = true;
+    for (size_t b = 0; b < size; ++b) zero &= static_cast<const char*>(value)[b] == 0;
+    if (zero) {
+      std::memset(dst, 0, static_cast<size_t>(count) * size);
+      return;
+    }
+  }
+  (void)DispatchByElementSize(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T v;
+    if constexpr (std::is_trivially_copyable_v<T>) {
+      std::memcpy(&v, value, sizeof(T));
+    } else {
+      v = *static_cast<const T*>(value);
+    }
+    std::fill(static_cast<T*>(dst), static_cast<T*>(dst) + count, v);
+    return Status::Ok();
+  });
+}
+
 }  // namespace tessera

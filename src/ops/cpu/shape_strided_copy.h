@@ -1,4 +1,4 @@
-// Strided copy: the one data-movement primitive behind Transpose, Slice, Expand, Tile and the
+// Data-movement primitives of the shape family. Strided copy: the one primitive behind Transpose, Slice, Expand, Tile and the
 // DepthToSpace family.
 //
 // A copy walks an iteration `shape`; element (i0, i1, ...) is read at sum(i_d * src_strides[d]) and
@@ -28,5 +28,8 @@ Status GatherStrided(DType dtype, const void* src, const std::vector<int64_t>& s
 
 // Copies `count` contiguous elements (memcpy, or string assignment).
 void CopyElements(DType dtype, const void* src, void* dst, int64_t count);
+
+// Sets `count` contiguous elements at `dst` to the one element at `value` (same dtype).
+void FillElements(DType dtype, void* dst, int64_t count, const void* value);
 
 }  // namespace tessera
