@@ -1,11 +1,16 @@
-// Strided copy: coalescing, the three inner loops (run copy, fill, cache-tiled transpose) and the
-// parallel walk over outer rows.
+// Strided copy: coalescing, the inner loops (run copy, fill, strided, cache-tiled transpose with a 4x4
+// SSE block for 4-byte elements) and the parallel walk over outer rows.
 #include "ops/cpu/shape_strided_copy.h"
 
 #include <algorithm>
 #include <cstring>
 #include <string>
 #include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
 
 #include "ops/dispatch.h"
 #include "ops/op_helpers.h"
@@ -42,15 +47,15 @@ StridedDims Coalesce(const Shape& shape, const std::vector<int64_t>& src, const 
   return out;
 }
 
-// Calls body(src_offset, dst_offset) for every index of `outer`, in parallel chunks when the total work
-// (`work_per_item` elements per index) is large.
+// Calls body(src_offset, dst_offset, last) for every index of `outer` (`last` is the index's value in
+// the last outer dim), in parallel chunks when the total work (`work_per_item` elements per index) is large.
 template <typename Body>
 void ForEachOuter(const StridedDims& outer, int64_t work_per_item, ThreadPool& pool, Body&& body) {
   int64_t n = 1;
   for (int64_t d : outer.shape) n *= d;
   const size_t rank = outer.shape.size();
   auto walk = [&](int64_t begin, int64_t end) {
-    std::vector<int64_t> index(rank);
+    std::vector<int64_t> index(rank + 1, 0);  // one spare slot so index[rank - 1] exists when rank == 0
     int64_t s = 0, d = 0, rest = begin;
     for (size_t k = rank; k-- > 0;) {
       index[k] = rest % outer.shape[k];
@@ -59,7 +64,7 @@ void ForEachOuter(const StridedDims& outer, int64_t work_per_item, ThreadPool& p
       d += index[k] * outer.dst[k];
     }
     for (int64_t i = begin; i < end; ++i) {
-      body(s, d);
+      body(s, d, rank ? index[rank - 1] : 0);
       for (size_t k = rank; k-- > 0;) {  // odometer over the outer dims
         ++index[k];
         s += outer.src[k];
@@ -88,6 +93,37 @@ void CopyRun(const T* src, T* dst, int64_t n) {
   }
 }
 
+// d[i * dm + j] = s[i + j * ss] for i < rows, j < cols: a transposing tile, L1-resident.
+template <typename T>
+void TransposeTile(const T* s, int64_t ss, T* d, int64_t dm, int64_t rows, int64_t cols) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  if constexpr (sizeof(T) == 4 && std::is_trivially_copyable_v<T>) {
+    // 4x4 blocks through registers: four unit-stride loads, a shuffle transpose, four unit-stride stores.
+    for (; i + 4 <= rows; i += 4) {
+      int64_t j = 0;
+      for (; j + 4 <= cols; j += 4) {
+        const float* sf = reinterpret_cast<const float*>(s + i + j * ss);
+        __m128 r0 = _mm_loadu_ps(sf), r1 = _mm_loadu_ps(sf + ss), r2 = _mm_loadu_ps(sf + 2 * ss),
+               r3 = _mm_loadu_ps(sf + 3 * ss);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        float* df = reinterpret_cast<float*>(d + i * dm + j);
+        _mm_storeu_ps(df, r0);
+        _mm_storeu_ps(df + dm, r1);
+        _mm_storeu_ps(df + 2 * dm, r2);
+        _mm_storeu_ps(df + 3 * dm, r3);
+      }
+      for (; j < cols; ++j) {
+        for (int64_t ii = i; ii < i + 4; ++ii) d[ii * dm + j] = s[ii + j * ss];
+      }
+    }
+  }
+#endif
+  for (; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) d[i * dm + j] = s[i + j * ss];
+  }
+}
+
 template <typename T>
 void CopyTyped(const T* src, T* dst, const StridedDims& dims, ThreadPool& pool) {
   const size_t rank = dims.shape.size();
@@ -113,27 +149,37 @@ void CopyTyped(const T* src, T* dst, const StridedDims& dims, ThreadPool& pool) 
     outer.dst.push_back(dims.dst[k]);
   }
   if (unit < rank) {
+    // The unit dim is cut into blocks of kTile rows, the last outer dim, so a single matrix still
+    // spreads over the pool.
     const int64_t m = dims.shape[unit], dm = dims.dst[unit];
-    ForEachOuter(outer, m * n, pool, [&](int64_t so, int64_t dof) {
-      const T* s = src + so;
-      T* d = dst + dof;
-      for (int64_t i0 = 0; i0 < m; i0 += kTile) {
-        const int64_t i1 = std::min(m, i0 + kTile);
-        for (int64_t j0 = 0; j0 < n; j0 += kTile) {
-          const int64_t j1 = std::min(n, j0 + kTile);
-          for (int64_t i = i0; i < i1; ++i) {
-            for (int64_t j = j0; j < j1; ++j) d[i * dm + j] = s[i + j * ss];
-          }
-        }
+    outer.shape.push_back((m + kTile - 1) / kTile);
+    outer.src.push_back(kTile);
+    outer.dst.push_back(kTile * dm);
+    ForEachOuter(outer, kTile * n, pool, [&](int64_t so, int64_t dof, int64_t block) {
+      const int64_t rows = std::min(kTile, m - block * kTile);
+      for (int64_t j0 = 0; j0 < n; j0 += kTile) {
+        TransposeTile(src + so + j0 * ss, ss, dst + dof + j0, dm, rows, std::min(kTile, n - j0));
       }
     });
-  } else if (ss == 1 && ds == 1) {
-    ForEachOuter(outer, n, pool, [&](int64_t so, int64_t dof) { CopyRun(src + so, dst + dof, n); });
+    return;
+  }
+  // Long innermost runs are cut into chunks, the last outer dim, so one long run is still copied by
+  // several threads.
+  const int64_t chunk = n > 4 * kParallelGrain ? kParallelGrain : n;
+  outer.shape.push_back((n + chunk - 1) / chunk);
+  outer.src.push_back(chunk * ss);
+  outer.dst.push_back(chunk * ds);
+  auto length = [&](int64_t c) { return std::min(chunk, n - c * chunk); };
+  if (ss == 1 && ds == 1) {
+    ForEachOuter(outer, chunk, pool, [&](int64_t so, int64_t dof, int64_t c) { CopyRun(src + so, dst + dof, length(c)); });
   } else if (ss == 0 && ds == 1) {
-    ForEachOuter(outer, n, pool, [&](int64_t so, int64_t dof) { std::fill(dst + dof, dst + dof + n, src[so]); });
+    ForEachOuter(outer, chunk, pool, [&](int64_t so, int64_t dof, int64_t c) {
+      std::fill(dst + dof, dst + dof + length(c), src[so]);
+    });
   } else {
-    ForEachOuter(outer, n, pool, [&](int64_t so, int64_t dof) {
-      for (int64_t j = 0; j < n; ++j) dst[dof + j * ds] = src[so + j * ss];
+    ForEachOuter(outer, chunk, pool, [&](int64_t so, int64_t dof, int64_t c) {
+      const int64_t len = length(c);
+      for (int64_t j = 0; j < len; ++j) dst[dof + j * ds] = src[so + j * ss];
     });
   }
 }
