@@ -196,6 +196,24 @@ TEST(ShapeInfoTest, ShapeStartEndAndSize) {
   EXPECT_EQ(Values<int64_t>((*size)[0]), (std::vector<int64_t>{0}));
 }
 
+// Runs longer than the parallel grain are cut into chunks copied by several threads; each chunk must
+// land at its own offset.
+TEST(ShapeConcatTest, LongRunsSplitAcrossThreadsKeepTheirOrder) {
+  const int64_t n = 300001;
+  auto out = OneNodeModel("Concat", 13).Input("a", Iota({1, n})).Input("b", Iota({1, n})).Output("y", 2).Int("axis", 1).Run(2);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const float* y = (*out)[0].data<float>();
+  for (int64_t i = 0; i < 2 * n; i += 997) ASSERT_EQ(y[i], static_cast<float>(i % n)) << i;
+  ASSERT_EQ(y[2 * n - 1], static_cast<float>(n - 1));
+}
+
+TEST(ShapeReshapeTest, Int32ShapeInputIsAccepted) {
+  auto out = OneNodeModel("Reshape", 13).Input("x", Iota({2, 3})).Input("s", Int32s({3, -1})).Output("y", 2).Run();
+  if (!out.ok() && out.status().message().find("checker") != std::string::npos) GTEST_SKIP() << "the ONNX checker rejects int32 shapes";
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ((*out)[0].shape(), (Shape{3, 2}));
+}
+
 // Shape -> Slice -> Concat -> Reshape, as exporters emit for "flatten all but the batch dim": the new
 // shape exists only at run time.
 TEST(ShapeChainTest, ShapeSliceConcatReshapeAtRunTime) {
