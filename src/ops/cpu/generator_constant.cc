@@ -16,13 +16,14 @@ namespace tessera {
 namespace {
 
 StatusOr<Tensor> ConstantValue(const Node& node) {
-  static const char* kKeys[] = {"value", "value_float", "value_floats", "value_int", "value_ints",
-                                "value_string", "value_strings", "sparse_value"};
+  static const char* kKeys[] = {"value",      "value_float",  "value_floats",  "value_int",
+                                "value_ints", "value_string", "value_strings", "sparse_value"};
   const Attribute* attr = nullptr;
   std::string key;
   for (const char* k : kKeys) {
     if (const Attribute* a = node.FindAttribute(k)) {
-      if (attr != nullptr) return KernelContext::Error("has both '" + key + "' and '" + k + "'; exactly one is allowed");
+      if (attr != nullptr)
+        return KernelContext::Error("has both '" + key + "' and '" + k + "'; exactly one is allowed");
       attr = a;
       key = k;
     }
@@ -77,7 +78,8 @@ Status RunConstantOfShape(KernelContext& ctx) {
     return Status::Ok();
   }
   if (value->t.element_count() != 1) {
-    return KernelContext::Error("attribute 'value' must hold one element, got shape " + ShapeToString(value->t.shape()));
+    return KernelContext::Error("attribute 'value' must hold one element, got shape " +
+                                ShapeToString(value->t.shape()));
   }
   TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, value->t.dtype(), shape));
   FillElements(y->dtype(), y->raw_data(), y->element_count(), value->t.raw_data());

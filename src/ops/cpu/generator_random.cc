@@ -29,9 +29,12 @@ class RandomKernel : public Kernel {
   Status Run(KernelContext& ctx) override {
     std::lock_guard<std::mutex> lock(mutex_);  // the generator is shared by concurrent runs
     switch (op_) {
-      case RandomOp::kBernoulli: return RunBernoulli(ctx);
-      case RandomOp::kMultinomial: return RunMultinomial(ctx);
-      default: return RunDistribution(ctx);
+      case RandomOp::kBernoulli:
+        return RunBernoulli(ctx);
+      case RandomOp::kMultinomial:
+        return RunMultinomial(ctx);
+      default:
+        return RunDistribution(ctx);
     }
   }
 
@@ -104,7 +107,8 @@ class RandomKernel : public Kernel {
     const Tensor& x = ctx.input(0);
     if (x.rank() != 2) return KernelContext::Error("input must be [batch, classes], got " + ShapeToString(x.shape()));
     const int64_t batch = x.dim(0), classes = x.dim(1), samples = node_.GetInt("sample_size", 1);
-    if (samples < 0) return KernelContext::Error("attribute 'sample_size' must be >= 0, got " + std::to_string(samples));
+    if (samples < 0)
+      return KernelContext::Error("attribute 'sample_size' must be >= 0, got " + std::to_string(samples));
     TS_ASSIGN_OR_RETURN(DType dtype, OutputDType(DType::kInt32));
     if (dtype != DType::kInt32 && dtype != DType::kInt64) {
       return KernelContext::Error(std::string("attribute 'dtype' must be int32 or int64, got ") + DTypeName(dtype));

@@ -144,12 +144,13 @@ TEST(GeneratorRandomTest, BernoulliAndMultinomialWithCertainOutcomes) {
                   .Run();
   ASSERT_TRUE(bern.ok()) << bern.status().message();
   EXPECT_EQ(Values<bool>((*bern)[0]), (std::vector<bool>{false, true, true, false}));
-  auto multi = OneNodeModel("Multinomial", 7)
-                   .Input("x", Tensor::FromVector<float>(DType::kFloat32, {2, 3}, {0.0f, 100.0f, 0.0f, -100.0f, -100.0f, 0.0f}))
-                   .Output("y", 2, DType::kInt64)
-                   .Int("sample_size", 5)
-                   .Int("dtype", static_cast<int64_t>(DType::kInt64))
-                   .Run();
+  auto multi =
+      OneNodeModel("Multinomial", 7)
+          .Input("x", Tensor::FromVector<float>(DType::kFloat32, {2, 3}, {0.0f, 100.0f, 0.0f, -100.0f, -100.0f, 0.0f}))
+          .Output("y", 2, DType::kInt64)
+          .Int("sample_size", 5)
+          .Int("dtype", static_cast<int64_t>(DType::kInt64))
+          .Run();
   ASSERT_TRUE(multi.ok()) << multi.status().message();
   EXPECT_EQ(Values<int64_t>((*multi)[0]), (std::vector<int64_t>{1, 1, 1, 1, 1, 2, 2, 2, 2, 2}));
 }

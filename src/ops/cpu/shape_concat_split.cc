@@ -35,9 +35,9 @@ Status RunConcat(KernelContext& ctx) {
     bool fits = t.rank() == rank && t.dtype() == first.dtype();
     for (int64_t d = 0; fits && d < rank; ++d) fits = d == axis || t.dim(d) == first.dim(d);
     if (!fits) {
-      return KernelContext::Error("input " + std::to_string(i) + " (" + DTypeName(t.dtype()) + " " + ShapeToString(t.shape()) +
-                                  ") does not match input 0 (" + DTypeName(first.dtype()) + " " +
-                                  ShapeToString(first.shape()) + ") outside axis " + std::to_string(axis));
+      return KernelContext::Error("input " + std::to_string(i) + " (" + DTypeName(t.dtype()) + " " +
+                                  ShapeToString(t.shape()) + ") does not match input 0 (" + DTypeName(first.dtype()) +
+                                  " " + ShapeToString(first.shape()) + ") outside axis " + std::to_string(axis));
     }
     out_shape[static_cast<size_t>(axis)] += t.dim(axis);
   }

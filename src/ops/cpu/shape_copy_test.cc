@@ -59,8 +59,8 @@ void CheckTranspose(DType dtype, const Shape& shape, const std::vector<int64_t>&
   for (int64_t o = 0; o < n; ++o) {
     int64_t src = 0;
     for (size_t d = 0; d < perm.size(); ++d) src += index[d] * in_strides[static_cast<size_t>(perm[d])];
-    ASSERT_EQ(y.data<T>()[o], x[static_cast<size_t>(src)]) << "shape " << ShapeToString(shape) << " perm "
-                                                           << ShapeToString(perm) << " at " << o;
+    ASSERT_EQ(y.data<T>()[o], x[static_cast<size_t>(src)])
+        << "shape " << ShapeToString(shape) << " perm " << ShapeToString(perm) << " at " << o;
     for (size_t d = index.size(); d-- > 0;) {
       if (++index[d] < out_shape[d]) break;
       index[d] = 0;
@@ -80,11 +80,21 @@ TEST(ShapeTransposeTest, RandomShapesPermutationsAndDtypesMatchReference) {
     std::iota(perm.begin(), perm.end(), 0);
     std::shuffle(perm.begin(), perm.end(), rng);
     switch (trial % 5) {
-      case 0: CheckTranspose<float>(DType::kFloat32, shape, perm); break;
-      case 1: CheckTranspose<uint8_t>(DType::kUInt8, shape, perm); break;
-      case 2: CheckTranspose<int64_t>(DType::kInt64, shape, perm); break;
-      case 3: CheckTranspose<uint16_t>(DType::kFloat16, shape, perm); break;
-      default: CheckTranspose<std::string>(DType::kString, shape, perm); break;
+      case 0:
+        CheckTranspose<float>(DType::kFloat32, shape, perm);
+        break;
+      case 1:
+        CheckTranspose<uint8_t>(DType::kUInt8, shape, perm);
+        break;
+      case 2:
+        CheckTranspose<int64_t>(DType::kInt64, shape, perm);
+        break;
+      case 3:
+        CheckTranspose<uint16_t>(DType::kFloat16, shape, perm);
+        break;
+      default:
+        CheckTranspose<std::string>(DType::kString, shape, perm);
+        break;
     }
   }
 }
@@ -105,7 +115,8 @@ TEST(ShapeTransposeTest, ZeroSizeDimAndBadPermutation) {
 TEST(ShapeDepthToSpaceTest, SpaceToDepthInvertsBothModes) {
   const Tensor x = Iota({2, 8, 3, 5});
   for (const char* mode : {"DCR", "CRD"}) {
-    auto d2s = OneNodeModel("DepthToSpace", 13).Input("x", x).Output("y", 4).Int("blocksize", 2).String("mode", mode).Run();
+    auto d2s =
+        OneNodeModel("DepthToSpace", 13).Input("x", x).Output("y", 4).Int("blocksize", 2).String("mode", mode).Run();
     ASSERT_TRUE(d2s.ok()) << d2s.status().message();
     ASSERT_EQ((*d2s)[0].shape(), (Shape{2, 2, 6, 10}));
     if (std::string(mode) == "DCR") {
@@ -115,7 +126,8 @@ TEST(ShapeDepthToSpaceTest, SpaceToDepthInvertsBothModes) {
       EXPECT_EQ(Values<float>((*s2d)[0]), Values<float>(x));
     } else {
       // CRD: y[n, c, h*2+i, w*2+j] = x[n, c*4 + i*2 + j, h, w].
-      EXPECT_EQ((*d2s)[0].data<float>()[(((1 * 2 + 1) * 6 + 3) * 10) + 4], x.data<float>()[((1 * 8 + 1 * 4 + 1 * 2 + 0) * 3 + 1) * 5 + 2]);
+      EXPECT_EQ((*d2s)[0].data<float>()[(((1 * 2 + 1) * 6 + 3) * 10) + 4],
+                x.data<float>()[((1 * 8 + 1 * 4 + 1 * 2 + 0) * 3 + 1) * 5 + 2]);
     }
   }
   auto bad = OneNodeModel("DepthToSpace", 13).Input("x", Iota({1, 6, 2, 2})).Output("y", 4).Int("blocksize", 2).Run();
@@ -148,13 +160,24 @@ TEST(ShapeTileTest, RepeatsEveryDimIncludingZero) {
 
 TEST(ShapePadTest, ModesAndNegativePads) {
   const Tensor x = Iota({1, 3});
-  auto reflect = OneNodeModel("Pad", 13).Input("x", x).Input("p", Int64s({0, 2, 0, 2})).Output("y", 2).String("mode", "reflect").Run();
+  auto reflect = OneNodeModel("Pad", 13)
+                     .Input("x", x)
+                     .Input("p", Int64s({0, 2, 0, 2}))
+                     .Output("y", 2)
+                     .String("mode", "reflect")
+                     .Run();
   ASSERT_TRUE(reflect.ok()) << reflect.status().message();
   EXPECT_EQ(Values<float>((*reflect)[0]), (std::vector<float>{2, 1, 0, 1, 2, 1, 0}));
-  auto edge = OneNodeModel("Pad", 13).Input("x", x).Input("p", Int64s({1, 1, 0, 0})).Output("y", 2).String("mode", "edge").Run();
+  auto edge = OneNodeModel("Pad", 13)
+                  .Input("x", x)
+                  .Input("p", Int64s({1, 1, 0, 0}))
+                  .Output("y", 2)
+                  .String("mode", "edge")
+                  .Run();
   ASSERT_TRUE(edge.ok()) << edge.status().message();
   EXPECT_EQ(Values<float>((*edge)[0]), (std::vector<float>{0, 0, 1, 2, 0, 0, 1, 2}));
-  auto crop = OneNodeModel("Pad", 2).Input("x", x).Output("y", 2).Ints("pads", {0, -1, 1, 1}).Float("value", 9.0f).Run();
+  auto crop =
+      OneNodeModel("Pad", 2).Input("x", x).Output("y", 2).Ints("pads", {0, -1, 1, 1}).Float("value", 9.0f).Run();
   ASSERT_TRUE(crop.ok()) << crop.status().message();
   EXPECT_EQ(Values<float>((*crop)[0]), (std::vector<float>{1, 2, 9, 9, 9, 9}));
   auto bad = OneNodeModel("Pad", 13).Input("x", x).Input("p", Int64s({0, -4, 0, 0})).Output("y", 2).Run();

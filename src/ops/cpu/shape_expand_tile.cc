@@ -39,7 +39,8 @@ StatusOr<std::vector<int64_t>> TileRepeats(KernelContext& ctx, int64_t rank) {
   if (!ctx.has_input(1)) return KernelContext::Error("input 'repeats' is missing");
   TS_ASSIGN_OR_RETURN(std::vector<int64_t> values, ReadInt64Values(ctx.input(1), "input 'repeats'"));
   if (ctx.opset() < 6) {
-    if (!ctx.has_input(2) || values.size() != 1) return KernelContext::Error("Tile-1 needs scalar 'tiles' and 'axis' inputs");
+    if (!ctx.has_input(2) || values.size() != 1)
+      return KernelContext::Error("Tile-1 needs scalar 'tiles' and 'axis' inputs");
     TS_ASSIGN_OR_RETURN(std::vector<int64_t> axis_value, ReadInt64Values(ctx.input(2), "input 'axis'"));
     if (axis_value.size() != 1) return KernelContext::Error("input 'axis' must hold one value");
     TS_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(axis_value[0], rank, "input 'axis'"));
@@ -48,8 +49,8 @@ StatusOr<std::vector<int64_t>> TileRepeats(KernelContext& ctx, int64_t rank) {
     values = repeats;
   }
   if (static_cast<int64_t>(values.size()) != rank) {
-    return KernelContext::Error("input 'repeats' has " + std::to_string(values.size()) + " entries for an input of rank " +
-                                std::to_string(rank));
+    return KernelContext::Error("input 'repeats' has " + std::to_string(values.size()) +
+                                " entries for an input of rank " + std::to_string(rank));
   }
   for (int64_t r : values) {
     if (r < 0) return KernelContext::Error("input 'repeats' " + ShapeToString(values) + " has a negative entry");

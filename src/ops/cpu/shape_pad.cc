@@ -25,7 +25,8 @@ enum class PadMode { kConstant, kReflect, kEdge, kWrap };
 StatusOr<std::vector<char>> ElementFromDouble(DType dtype, double value) {
   std::vector<char> bytes(DTypeSize(dtype));
   if (dtype == DType::kFloat16 || dtype == DType::kBFloat16) {
-    uint16_t h = dtype == DType::kFloat16 ? FloatToHalf(static_cast<float>(value)) : FloatToBFloat16(static_cast<float>(value));
+    uint16_t h =
+        dtype == DType::kFloat16 ? FloatToHalf(static_cast<float>(value)) : FloatToBFloat16(static_cast<float>(value));
     std::memcpy(bytes.data(), &h, 2);
     return bytes;
   }
@@ -48,8 +49,10 @@ StatusOr<std::vector<char>> ElementFromDouble(DType dtype, double value) {
 // Index inside [0, n) that border position i (relative to the kept part, so i < 0 or i >= n) copies.
 int64_t SourceIndex(PadMode mode, int64_t i, int64_t n) {
   switch (mode) {
-    case PadMode::kEdge: return std::clamp<int64_t>(i, 0, n - 1);
-    case PadMode::kWrap: return ((i % n) + n) % n;
+    case PadMode::kEdge:
+      return std::clamp<int64_t>(i, 0, n - 1);
+    case PadMode::kWrap:
+      return ((i % n) + n) % n;
     default: {
       if (n == 1) return 0;
       const int64_t period = 2 * (n - 1);
@@ -144,7 +147,8 @@ Status RunPad(KernelContext& ctx) {
         return KernelContext::Error(std::string("input 'constant_value' is ") + DTypeName(v.dtype()) + ", data is " +
                                     DTypeName(x.dtype()));
       }
-      value.assign(static_cast<const char*>(v.raw_data()), static_cast<const char*>(v.raw_data()) + DTypeSize(v.dtype()));
+      value.assign(static_cast<const char*>(v.raw_data()),
+                   static_cast<const char*>(v.raw_data()) + DTypeSize(v.dtype()));
     } else if (x.dtype() != DType::kString) {
       value.assign(DTypeSize(x.dtype()), 0);
     }
@@ -164,7 +168,8 @@ Status RunPad(KernelContext& ctx) {
     }
   }
   if (static_cast<int64_t>(pads.size()) != 2 * rank) {
-    return KernelContext::Error("pads " + ShapeToString(pads) + " need 2 entries per dim of input " + ShapeToString(x.shape()));
+    return KernelContext::Error("pads " + ShapeToString(pads) + " need 2 entries per dim of input " +
+                                ShapeToString(x.shape()));
   }
   const std::string empty_string;
   const void* element = x.dtype() == DType::kString ? static_cast<const void*>(&empty_string) : value.data();
@@ -185,7 +190,8 @@ Status RunCenterCropPad(KernelContext& ctx) {
     for (int64_t d = 0; d < rank; ++d) axes.push_back(d);
   }
   if (axes.size() != sizes.size()) {
-    return KernelContext::Error("input 'shape' " + ShapeToString(sizes) + " does not match " + std::to_string(axes.size()) + " axes");
+    return KernelContext::Error("input 'shape' " + ShapeToString(sizes) + " does not match " +
+                                std::to_string(axes.size()) + " axes");
   }
   std::vector<int64_t> pads(static_cast<size_t>(2 * rank), 0);
   for (size_t i = 0; i < axes.size(); ++i) {

@@ -27,7 +27,8 @@ StatusOr<Shape> ResolveReshape(const Shape& in, const std::vector<int64_t>& requ
       continue;
     }
     if (d == 0 && !allow_zero) {
-      if (i >= in.size()) return KernelContext::Error(what + ": 0 at index " + std::to_string(i) + " has no input dim to copy");
+      if (i >= in.size())
+        return KernelContext::Error(what + ": 0 at index " + std::to_string(i) + " has no input dim to copy");
       d = in[i];
     }
     if (d < 0) return KernelContext::Error(what + ": invalid dim " + std::to_string(d));

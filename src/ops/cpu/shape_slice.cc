@@ -45,7 +45,8 @@ StatusOr<SliceParams> ReadSliceParams(KernelContext& ctx, int64_t rank) {
   if (p.ends.size() != n || p.axes.size() != n || p.steps.size() != n || static_cast<int64_t>(n) > rank) {
     return KernelContext::Error("starts, ends, axes and steps have " + std::to_string(n) + ", " +
                                 std::to_string(p.ends.size()) + ", " + std::to_string(p.axes.size()) + " and " +
-                                std::to_string(p.steps.size()) + " entries for an input of rank " + std::to_string(rank));
+                                std::to_string(p.steps.size()) + " entries for an input of rank " +
+                                std::to_string(rank));
   }
   return p;
 }
@@ -102,7 +103,8 @@ Status RunSlice(KernelContext& ctx) {
   }
   const int64_t count = ShapeElementCount(out_shape);
   if (contiguous && count > 0 && x.buffer() != nullptr) {
-    ctx.SetOutput(0, Tensor(x.dtype(), out_shape, x.buffer(), x.offset() + static_cast<size_t>(offset) * DTypeSize(x.dtype())));
+    ctx.SetOutput(
+        0, Tensor(x.dtype(), out_shape, x.buffer(), x.offset() + static_cast<size_t>(offset) * DTypeSize(x.dtype())));
     return Status::Ok();
   }
   TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, x.dtype(), out_shape));

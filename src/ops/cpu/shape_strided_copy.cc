@@ -171,11 +171,11 @@ void CopyTyped(const T* src, T* dst, const StridedDims& dims, ThreadPool& pool) 
   outer.dst.push_back(chunk * ds);
   auto length = [&](int64_t c) { return std::min(chunk, n - c * chunk); };
   if (ss == 1 && ds == 1) {
-    ForEachOuter(outer, chunk, pool, [&](int64_t so, int64_t dof, int64_t c) { CopyRun(src + so, dst + dof, length(c)); });
+    ForEachOuter(outer, chunk, pool,
+                 [&](int64_t so, int64_t dof, int64_t c) { CopyRun(src + so, dst + dof, length(c)); });
   } else if (ss == 0 && ds == 1) {
-    ForEachOuter(outer, chunk, pool, [&](int64_t so, int64_t dof, int64_t c) {
-      std::fill(dst + dof, dst + dof + length(c), src[so]);
-    });
+    ForEachOuter(outer, chunk, pool,
+                 [&](int64_t so, int64_t dof, int64_t c) { std::fill(dst + dof, dst + dof + length(c), src[so]); });
   } else {
     ForEachOuter(outer, chunk, pool, [&](int64_t so, int64_t dof, int64_t c) {
       const int64_t len = length(c);

@@ -1,5 +1,5 @@
-// Data-movement primitives of the shape family. Strided copy: the one primitive behind Transpose, Slice, Expand, Tile and the
-// DepthToSpace family.
+// Data-movement primitives of the shape family. Strided copy: the one primitive behind Transpose, Slice, Expand, Tile
+// and the DepthToSpace family.
 //
 // A copy walks an iteration `shape`; element (i0, i1, ...) is read at sum(i_d * src_strides[d]) and
 // written at sum(i_d * dst_strides[d]) (strides in elements; a source stride may be 0 to broadcast or

@@ -108,7 +108,8 @@ TEST(ShapeConcatTest, NegativeAxisWithAnEmptyInput) {
 }
 
 TEST(ShapeConcatTest, MismatchedDimsAreRejected) {
-  auto out = OneNodeModel("Concat", 13).Input("a", Iota({2, 1})).Input("b", Iota({3, 1})).Output("y", 2).Int("axis", 1).Run();
+  auto out =
+      OneNodeModel("Concat", 13).Input("a", Iota({2, 1})).Input("b", Iota({3, 1})).Output("y", 2).Int("axis", 1).Run();
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("[3,1]"), std::string::npos) << out.status().message();
 }
@@ -123,12 +124,8 @@ TEST(ShapeSplitTest, AttributeFormAndInputForm) {
                       .Run();
   ASSERT_TRUE(old_form.ok()) << old_form.status().message();
   EXPECT_EQ(Values<float>((*old_form)[1]), (std::vector<float>{2, 3, 4, 7, 8, 9}));
-  auto new_form = OneNodeModel("Split", 13)
-                      .Input("x", Iota({4, 1}))
-                      .Input("s", Int64s({0, 4}))
-                      .Output("a", 2)
-                      .Output("b", 2)
-                      .Run();
+  auto new_form =
+      OneNodeModel("Split", 13).Input("x", Iota({4, 1})).Input("s", Int64s({0, 4})).Output("a", 2).Output("b", 2).Run();
   ASSERT_TRUE(new_form.ok()) << new_form.status().message();
   EXPECT_EQ((*new_form)[0].shape(), (Shape{0, 1}));
   EXPECT_EQ((*new_form)[1].shape(), (Shape{4, 1}));
@@ -188,7 +185,8 @@ TEST(ShapeSliceTest, ZeroStepIsRejected) {
 }
 
 TEST(ShapeInfoTest, ShapeStartEndAndSize) {
-  auto shape = OneNodeModel("Shape", 15).Input("x", Iota({2, 0, 5})).Output("y", 1, DType::kInt64).Int("start", -2).Run();
+  auto shape =
+      OneNodeModel("Shape", 15).Input("x", Iota({2, 0, 5})).Output("y", 1, DType::kInt64).Int("start", -2).Run();
   ASSERT_TRUE(shape.ok()) << shape.status().message();
   EXPECT_EQ(Values<int64_t>((*shape)[0]), (std::vector<int64_t>{0, 5}));
   auto size = OneNodeModel("Size", 13).Input("x", Iota({2, 0, 5})).Output("y", 0, DType::kInt64).Run();
@@ -200,7 +198,8 @@ TEST(ShapeInfoTest, ShapeStartEndAndSize) {
 // land at its own offset.
 TEST(ShapeConcatTest, LongRunsSplitAcrossThreadsKeepTheirOrder) {
   const int64_t n = 300001;
-  auto out = OneNodeModel("Concat", 13).Input("a", Iota({1, n})).Input("b", Iota({1, n})).Output("y", 2).Int("axis", 1).Run(2);
+  auto out =
+      OneNodeModel("Concat", 13).Input("a", Iota({1, n})).Input("b", Iota({1, n})).Output("y", 2).Int("axis", 1).Run(2);
   ASSERT_TRUE(out.ok()) << out.status().message();
   const float* y = (*out)[0].data<float>();
   for (int64_t i = 0; i < 2 * n; i += 997) ASSERT_EQ(y[i], static_cast<float>(i % n)) << i;
@@ -209,7 +208,8 @@ TEST(ShapeConcatTest, LongRunsSplitAcrossThreadsKeepTheirOrder) {
 
 TEST(ShapeReshapeTest, Int32ShapeInputIsAccepted) {
   auto out = OneNodeModel("Reshape", 13).Input("x", Iota({2, 3})).Input("s", Int32s({3, -1})).Output("y", 2).Run();
-  if (!out.ok() && out.status().message().find("checker") != std::string::npos) GTEST_SKIP() << "the ONNX checker rejects int32 shapes";
+  if (!out.ok() && out.status().message().find("checker") != std::string::npos)
+    GTEST_SKIP() << "the ONNX checker rejects int32 shapes";
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ((*out)[0].shape(), (Shape{3, 2}));
 }

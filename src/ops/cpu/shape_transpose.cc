@@ -76,14 +76,15 @@ Status RunDepthToSpace(KernelContext& ctx) {
   TS_ASSIGN_OR_RETURN(int64_t bs, ReadBlockSize(ctx, x));
   const int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
   if (c % (bs * bs) != 0) {
-    return KernelContext::Error("channels of input " + ShapeToString(x.shape()) + " are not divisible by blocksize^2 = " +
-                                std::to_string(bs * bs));
+    return KernelContext::Error("channels of input " + ShapeToString(x.shape()) +
+                                " are not divisible by blocksize^2 = " + std::to_string(bs * bs));
   }
   const int64_t oc = c / (bs * bs);
   const bool crd = ctx.node().GetString("mode", "DCR") == "CRD";
   // DCR splits channels as [bs, bs, C'], CRD as [C', bs, bs]; both interleave the blocks into H and W.
   const Shape view = crd ? Shape{n, oc, bs, bs, h, w} : Shape{n, bs, bs, oc, h, w};
-  const std::vector<int64_t> perm = crd ? std::vector<int64_t>{0, 1, 4, 2, 5, 3} : std::vector<int64_t>{0, 3, 4, 1, 5, 2};
+  const std::vector<int64_t> perm =
+      crd ? std::vector<int64_t>{0, 1, 4, 2, 5, 3} : std::vector<int64_t>{0, 3, 4, 1, 5, 2};
   return PermuteView(ctx, x, view, perm, {n, oc, h * bs, w * bs});
 }
 
