@@ -1,31 +1,12 @@
-// The generator family's files and what they share: writing values of any numeric dtype.
+// The generator family's files; generator.cc calls them all.
 #pragma once
 
-#include <cstdint>
-
-#include "ops/cpu/reduction_numeric.h"
+#include "ops/cpu/generator_values.h"
 #include "ops/registry.h"
 
 namespace tessera {
 
 void RegisterConstantKernels(KernelRegistry& registry);  // Constant, ConstantOfShape, EyeLike, Range
 void RegisterRandomKernels(KernelRegistry& registry);    // Random*, Bernoulli, Multinomial
-
-// Calls f with a storage-type tag for every numeric dtype, the 16-bit floats and bool.
-template <typename F>
-Status DispatchGenerated(DType dtype, F&& f, const char* what) {
-  if (dtype == DType::kBool) return f(bool{});
-  return DispatchNumericWithHalf(dtype, f, what);
-}
-
-// `value` converted to storage type T (bool: nonzero is true).
-template <typename T>
-T StoreGenerated(double value) {
-  if constexpr (std::is_same_v<T, bool>) {
-    return value != 0;
-  } else {
-    return NumericTraits<T>::Store(static_cast<typename NumericTraits<T>::Compute>(value));
-  }
-}
 
 }  // namespace tessera

@@ -10,10 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "core/half.h"
+#include "ops/cpu/generator_values.h"
 #include "ops/cpu/shape_kernels.h"
 #include "ops/cpu/shape_strided_copy.h"
-#include "ops/dispatch.h"
 #include "ops/op_helpers.h"
 
 namespace tessera {
@@ -24,21 +23,11 @@ enum class PadMode { kConstant, kReflect, kEdge, kWrap };
 // `value` converted to one element of `dtype`, as bytes.
 StatusOr<std::vector<char>> ElementFromDouble(DType dtype, double value) {
   std::vector<char> bytes(DTypeSize(dtype));
-  if (dtype == DType::kFloat16 || dtype == DType::kBFloat16) {
-    uint16_t h =
-        dtype == DType::kFloat16 ? FloatToHalf(static_cast<float>(value)) : FloatToBFloat16(static_cast<float>(value));
-    std::memcpy(bytes.data(), &h, 2);
-    return bytes;
-  }
-  if (dtype == DType::kBool) {
-    bytes[0] = value != 0;
-    return bytes;
-  }
-  TS_RETURN_IF_ERROR(DispatchNumeric(
+  TS_RETURN_IF_ERROR(DispatchGenerated(
       dtype,
       [&](auto tag) {
         using T = decltype(tag);
-        T v = static_cast<T>(value);
+        const T v = StoreGenerated<T>(value);
         std::memcpy(bytes.data(), &v, sizeof(T));
         return Status::Ok();
       },
