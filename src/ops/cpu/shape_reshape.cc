@@ -93,7 +93,8 @@ Status RunSqueeze(KernelContext& ctx) {
   bool given = false;
   TS_ASSIGN_OR_RETURN(std::vector<int64_t> axes, ReadAxes(ctx, &given));
   std::vector<bool> drop(static_cast<size_t>(x.rank()), false);
-  if (!given) {
+  // Empty axes squeeze every dim of 1, as when they are absent (ONNX Runtime reads them the same way).
+  if (!given || axes.empty()) {
     for (int64_t d = 0; d < x.rank(); ++d) drop[static_cast<size_t>(d)] = x.dim(d) == 1;
   }
   for (int64_t a : axes) {
