@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ops/cpu/reduction_test_model.h"
+#include "testing/onnx_builder.h"
 
 namespace tessera {
 namespace {
@@ -32,6 +33,34 @@ TEST(GeneratorConstantTest, ValueIntsAndValueFloat) {
   ASSERT_TRUE(f.ok()) << f.status().message();
   EXPECT_EQ((*f)[0].shape(), Shape{});
   EXPECT_EQ(Values<float>((*f)[0]), (std::vector<float>{2.5f}));
+}
+
+// A Constant node's `value` tensor feeding Reshape: folded when the session is built, so Reshape sees
+// its shape as a constant input.
+TEST(GeneratorConstantTest, TensorValueFeedsReshape) {
+  testing::OnnxBuilder b(13);
+  b.Input("x", DType::kFloat32, {2, 6});
+  auto& c = b.Node("Constant", {}, {"shape"});
+  auto* attr = c.add_attribute();
+  attr->set_name("value");
+  attr->set_type(onnx::AttributeProto::TENSOR);
+  auto* t = attr->mutable_t();
+  t->set_data_type(onnx::TensorProto::INT64);
+  t->add_dims(3);
+  for (int64_t v : {3, -1, 2}) t->add_int64_data(v);
+  b.Node("Reshape", {"x", "shape"}, {"y"});
+  b.Output("y", DType::kFloat32, {3, 2, 2});
+  auto session = Session::Load(b.WriteTemp());
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  auto out = (*session)->Run({{"x", Tensor::FromVector<float>(DType::kFloat32, {2, 6}, std::vector<float>(12, 1.0f))}});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ((*out)[0].shape(), (Shape{3, 2, 2}));
+}
+
+TEST(GeneratorConstantTest, TwoValueAttributesAreRejected) {
+  auto out = OneNodeModel("Constant", 13).Output("y", 0).Float("value_float", 1.0f).Int("value_int", 2).Run();
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("value_int"), std::string::npos) << out.status().message();
 }
 
 TEST(GeneratorConstantOfShapeTest, DefaultZeroScalarAndZeroSizeDims) {
