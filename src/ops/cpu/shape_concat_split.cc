@@ -3,7 +3,8 @@
 // Both view every tensor as [outer, axis * inner] rows, so each input (or output) is one strided copy of
 // contiguous runs. Split's sizes come from the `split` attribute before opset 13, the optional input 1
 // from 13 (and also at opset 1, which allowed either), and `num_outputs` from 18, which alone allows an
-// uneven last chunk; without any, the axis is split equally over the outputs.
+// uneven last chunk; without any, the axis is split equally over the outputs. A Split whose axis has
+// only dims of 1 before it returns views into the input instead of copies.
 #include <string>
 #include <vector>
 
@@ -117,7 +118,11 @@ Status RunSplit(KernelContext& ctx) {
     Shape shape = x.shape();
     shape[static_cast<size_t>(axis)] = sizes[i];
     const int64_t run = sizes[i] * inner;
-    if (ctx.wants_output(i)) {
+    if (ctx.wants_output(i) && outer == 1 && run > 0 && x.buffer() != nullptr) {
+      // Splitting the leading dims: each chunk is one contiguous block of the input, returned as a view.
+      ctx.SetOutput(
+          i, Tensor(x.dtype(), shape, x.buffer(), x.offset() + static_cast<size_t>(offset) * DTypeSize(x.dtype())));
+    } else if (ctx.wants_output(i)) {
       TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(i, x.dtype(), shape));
       TS_RETURN_IF_ERROR(CopyStrided(x.dtype(), ElementAt(x.raw_data(), x.dtype(), offset), {row, 1}, y->raw_data(),
                                      {run, 1}, {outer, run}, ctx.pool()));
