@@ -129,6 +129,13 @@ TEST(ShapeSplitTest, AttributeFormAndInputForm) {
   ASSERT_TRUE(new_form.ok()) << new_form.status().message();
   EXPECT_EQ((*new_form)[0].shape(), (Shape{0, 1}));
   EXPECT_EQ((*new_form)[1].shape(), (Shape{4, 1}));
+  EXPECT_EQ(Values<float>((*new_form)[1]), (std::vector<float>{0, 1, 2, 3}));  // a view into x
+}
+
+TEST(ShapeSplitTest, LeadingAxisViewsKeepTheirOffsets) {
+  auto out = OneNodeModel("Split", 13).Input("x", Iota({1, 6, 2})).Output("a", 3).Output("b", 3).Int("axis", 1).Run();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(Values<float>((*out)[1]), (std::vector<float>{6, 7, 8, 9, 10, 11}));
 }
 
 TEST(ShapeSplitTest, UnevenEqualSplitBeforeOpset18IsRejected) {
