@@ -64,8 +64,11 @@ Status RunSlice(KernelContext& ctx) {
     const size_t a = static_cast<size_t>(axis);
     if (seen[a]) return KernelContext::Error("slice axis " + std::to_string(p.axes[i]) + " is repeated");
     seen[a] = true;
-    const int64_t dim = x.dim(axis), step = p.steps[i];
+    const int64_t dim = x.dim(axis);
+    int64_t step = p.steps[i];
     if (step == 0) return KernelContext::Error("slice step for axis " + std::to_string(p.axes[i]) + " is 0");
+    // A step as long as the axis selects at most one element, so clamping it keeps the arithmetic in range.
+    step = std::clamp<int64_t>(step, -std::max<int64_t>(dim, 1), std::max<int64_t>(dim, 1));
     int64_t start = p.starts[i], end = p.ends[i];
     if (start < 0) start += dim;
     if (end < 0) end += dim;

@@ -178,6 +178,21 @@ TEST(ShapeSliceTest, AttributeFormAndEmptyResult) {
   EXPECT_EQ((*out)[0].shape(), (Shape{2, 0}));
 }
 
+TEST(ShapeSliceTest, ExtremeStepsSelectOneElement) {
+  for (int64_t step : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()}) {
+    auto out = OneNodeModel("Slice", 13)
+                   .Input("x", Iota({5}))
+                   .Input("starts", Int64s({step > 0 ? 1 : 3}))
+                   .Input("ends", Int64s({step > 0 ? 5 : -6}))
+                   .Input("axes", Int64s({0}))
+                   .Input("steps", Int64s({step}))
+                   .Output("y", 1)
+                   .Run();
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_EQ(Values<float>((*out)[0]), (std::vector<float>{step > 0 ? 1.0f : 3.0f}));
+  }
+}
+
 TEST(ShapeSliceTest, ZeroStepIsRejected) {
   auto out = OneNodeModel("Slice", 13)
                  .Input("x", Iota({3}))
