@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <string>
@@ -183,6 +184,23 @@ TEST(ShapePadTest, ModesAndNegativePads) {
   auto bad = OneNodeModel("Pad", 13).Input("x", x).Input("p", Int64s({0, -4, 0, 0})).Output("y", 2).Run();
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("[1,3]"), std::string::npos) << bad.status().message();
+}
+
+TEST(ShapeTileTest, OverflowingRepeatsAreRejected) {
+  auto out = OneNodeModel("Tile", 13)
+                 .Input("x", Iota({4, 2}))
+                 .Input("r", Int64s({std::numeric_limits<int64_t>::max(), 1}))
+                 .Output("y", 2)
+                 .Run();
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("repeats"), std::string::npos) << out.status().message();
+}
+
+TEST(ShapePadTest, HugePadsFailWithoutCrashing) {
+  for (int64_t pad : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(), int64_t{1} << 40}) {
+    auto out = OneNodeModel("Pad", 13).Input("x", Iota({1, 3})).Input("p", Int64s({0, pad, 0, 0})).Output("y", 2).Run();
+    EXPECT_FALSE(out.ok()) << pad;
+  }
 }
 
 TEST(ShapeTriluTest, ExtremeKAndBatches) {

@@ -65,7 +65,12 @@ Status RunTile(KernelContext& ctx) {
   Shape out_shape, view;
   std::vector<int64_t> view_strides;
   for (size_t d = 0; d < repeats.size(); ++d) {
-    out_shape.push_back(x.shape()[d] * repeats[d]);
+    int64_t dim = 0;
+    if (__builtin_mul_overflow(x.shape()[d], repeats[d], &dim)) {
+      return KernelContext::Error("input 'repeats' " + ShapeToString(repeats) + " overflows the shape of input " +
+                                  ShapeToString(x.shape()));
+    }
+    out_shape.push_back(dim);
     view.insert(view.end(), {repeats[d], x.shape()[d]});
     view_strides.insert(view_strides.end(), {0, strides[d]});
   }

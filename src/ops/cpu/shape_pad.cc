@@ -58,6 +58,12 @@ Status PadInto(KernelContext& ctx, const Tensor& x, const std::vector<int64_t>& 
   std::vector<int64_t> src_begin(rank), dst_begin(rank);
   for (size_t d = 0; d < rank; ++d) {
     const int64_t b = pads[d], e = pads[d + rank];
+    // Pads beyond 2^62 cannot describe a tensor that fits in memory; rejecting them keeps the sums below exact.
+    constexpr int64_t kMaxPad = int64_t{1} << 62;
+    if (b < -kMaxPad || b > kMaxPad || e < -kMaxPad || e > kMaxPad) {
+      return KernelContext::Error("pads " + ShapeToString(pads) + " are out of range for input " +
+                                  ShapeToString(x.shape()));
+    }
     out_shape[d] = x.shape()[d] + b + e;
     src_begin[d] = std::max<int64_t>(0, -b);
     dst_begin[d] = std::max<int64_t>(0, b);
