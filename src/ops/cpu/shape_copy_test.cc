@@ -104,6 +104,9 @@ TEST(ShapeTransposeTest, LargeMatricesUseTiledParallelPath) {
   CheckTranspose<float>(DType::kFloat32, {403, 397}, {1, 0});
   CheckTranspose<double>(DType::kFloat64, {3, 130, 129}, {0, 2, 1});
   CheckTranspose<uint8_t>(DType::kUInt8, {37, 5, 300}, {2, 1, 0});
+  // NCHW -> NHWC with 3 channels: the tile's columns are narrower than one SSE block.
+  CheckTranspose<float>(DType::kFloat32, {2, 3, 70, 75}, {0, 2, 3, 1});
+  CheckTranspose<uint16_t>(DType::kFloat16, {2, 3, 9, 7}, {0, 2, 3, 1});
 }
 
 TEST(ShapeTransposeTest, ZeroSizeDimAndBadPermutation) {

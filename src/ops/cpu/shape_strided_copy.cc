@@ -138,7 +138,7 @@ void CopyTyped(const T* src, T* dst, const StridedDims& dims, ThreadPool& pool) 
   size_t unit = rank;
   if (ds == 1 && ss != 1) {
     for (size_t k = 0; k < last; ++k) {
-      if (dims.src[k] == 1 && dims.shape[k] >= 4 && n >= 4) unit = k;
+      if (dims.src[k] == 1 && dims.shape[k] >= 4) unit = k;
     }
   }
   StridedDims outer;
