@@ -39,7 +39,7 @@ StatusOr<Tensor> MakeBoolScalar(bool value) {
   return t;
 }
 
-void CopyElements(DType dtype, const void* src, void* dst, int64_t count) {
+void CopyTypedElements(DType dtype, const void* src, void* dst, int64_t count) {
   if (count <= 0) return;
   if (dtype == DType::kString) {
     const auto* s = static_cast<const std::string*>(src);
@@ -67,7 +67,7 @@ StatusOr<Tensor> SliceAlongAxis(const Tensor& t, int64_t axis, int64_t index) {
   const char* src = static_cast<const char*>(t.raw_data());
   char* dst = static_cast<char*>(out.raw_data());
   for (int64_t o = 0; o < outer; ++o) {
-    CopyElements(t.dtype(), src + static_cast<size_t>((o * length + index) * inner) * elem,
+    CopyTypedElements(t.dtype(), src + static_cast<size_t>((o * length + index) * inner) * elem,
                  dst + static_cast<size_t>(o * inner) * elem, inner);
   }
   return out;
@@ -112,7 +112,7 @@ Status WriteStackedOutput(KernelContext& ctx, size_t out, const std::vector<Tens
     const int64_t position = reverse ? count - 1 - t : t;
     const char* src = static_cast<const char*>(parts[static_cast<size_t>(t)].raw_data());
     for (int64_t o = 0; o < outer; ++o) {
-      CopyElements(first.dtype(), src + static_cast<size_t>(o * inner) * elem,
+      CopyTypedElements(first.dtype(), src + static_cast<size_t>(o * inner) * elem,
                    dst + static_cast<size_t>((o * count + position) * inner) * elem, inner);
     }
   }

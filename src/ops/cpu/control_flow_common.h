@@ -31,7 +31,7 @@ Status WriteStackedOutput(KernelContext& ctx, size_t out, const std::vector<Tens
                           const ValueInfo& declared, const std::string& what);
 
 // Copies `count` elements of `dtype` (strings by assignment, everything else bytewise).
-void CopyElements(DType dtype, const void* src, void* dst, int64_t count);
+void CopyTypedElements(DType dtype, const void* src, void* dst, int64_t count);
 
 // The subgraph held by graph attribute `name` of `node`, compiled; an error when it is missing.
 StatusOr<std::unique_ptr<SubgraphRunner>> CompileGraphAttribute(const KernelInit& init, const std::string& name,

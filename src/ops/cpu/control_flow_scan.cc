@@ -182,7 +182,7 @@ class ScanKernel : public Kernel {
                                       std::to_string(t) + " produced " + ShapeToString(parts[t].shape()) + ", others " +
                                       ShapeToString(slice) + "; scan outputs must keep one shape");
         }
-        CopyElements(dtype, parts[t].raw_data(),
+        CopyTypedElements(dtype, parts[t].raw_data(),
                      dst + static_cast<size_t>((b * max_length + static_cast<int64_t>(t)) * inner) * elem, inner);
       }
     }
