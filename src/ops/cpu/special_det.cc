@@ -71,6 +71,8 @@ Status RunDet(KernelContext& ctx) {
 
 }  // namespace
 
-void RegisterSpecialDetKernels(KernelRegistry& registry) { registry.Register("Det", 11, kLatestOpset, MakeFunctionKernel(RunDet)); }
+void RegisterSpecialDetKernels(KernelRegistry& registry) {
+  registry.Register("Det", 11, kLatestOpset, MakeFunctionKernel(RunDet));
+}
 
 }  // namespace tessera

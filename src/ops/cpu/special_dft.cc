@@ -79,7 +79,8 @@ class DftKernel : public Kernel {
     const Tensor& x = ctx.input(0);
     const int64_t rank = x.rank();
     if (rank < 2 || (x.dim(rank - 1) != 1 && x.dim(rank - 1) != 2)) {
-      return KernelContext::Error("input must be [batch, signal dims..., 1 or 2], got shape " + ShapeToString(x.shape()));
+      return KernelContext::Error("input must be [batch, signal dims..., 1 or 2], got shape " +
+                                  ShapeToString(x.shape()));
     }
     // Opset 20 moved the axis from an attribute (default 1) to an optional input (default -2); a
     // negative axis counts from the back, where -1 would be the real/imaginary dim.
@@ -144,7 +145,8 @@ class StftKernel : public Kernel {
   Status Run(KernelContext& ctx) override {
     const Tensor& signal = ctx.input(0);
     if (signal.rank() != 3 || (signal.dim(2) != 1 && signal.dim(2) != 2)) {
-      return KernelContext::Error("input 'signal' must be [batch, length, 1 or 2], got shape " + ShapeToString(signal.shape()));
+      return KernelContext::Error("input 'signal' must be [batch, length, 1 or 2], got shape " +
+                                  ShapeToString(signal.shape()));
     }
     TS_ASSIGN_OR_RETURN(int64_t step, ReadScalarInt(ctx.input(1), "input 'frame_step'"));
     if (step <= 0) return KernelContext::Error("input 'frame_step' must be positive, got " + std::to_string(step));
@@ -152,15 +154,17 @@ class StftKernel : public Kernel {
     int64_t frame_length = -1;
     if (ctx.has_input(2)) {
       const Tensor& w = ctx.input(2);
-      if (w.rank() != 1) return KernelContext::Error("input 'window' must be 1-D, got shape " + ShapeToString(w.shape()));
+      if (w.rank() != 1) {
+        return KernelContext::Error("input 'window' must be 1-D, got shape " + ShapeToString(w.shape()));
+      }
       TS_ASSIGN_OR_RETURN(window, ReadDoubles(w, "input 'window'"));
       frame_length = w.dim(0);
     }
     if (ctx.has_input(3)) {
       TS_ASSIGN_OR_RETURN(int64_t given, ReadScalarInt(ctx.input(3), "input 'frame_length'"));
       if (frame_length >= 0 && given != frame_length) {
-        return KernelContext::Error("input 'frame_length' " + std::to_string(given) + " differs from the window's length " +
-                                    std::to_string(frame_length));
+        return KernelContext::Error("input 'frame_length' " + std::to_string(given) +
+                                    " differs from the window's length " + std::to_string(frame_length));
       }
       frame_length = given;
     }

@@ -14,9 +14,7 @@ inline Complex Mul(Complex a, Complex b) {
   return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()};
 }
 
-StatusOr<Tensor> AllocateComplex(int64_t count) {
-  return Tensor::AllocateUninitialized(DType::kFloat64, {count, 2});
-}
+StatusOr<Tensor> AllocateComplex(int64_t count) { return Tensor::AllocateUninitialized(DType::kFloat64, {count, 2}); }
 
 Complex* ComplexData(Tensor& t) { return reinterpret_cast<Complex*>(t.data<double>()); }
 const Complex* ComplexData(const Tensor& t) { return reinterpret_cast<const Complex*>(t.data<double>()); }

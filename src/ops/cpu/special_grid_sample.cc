@@ -56,9 +56,13 @@ struct Geometry {
   // Offset of tap (row, col) in a channel plane after padding, or -1 when it reads a zero.
   int64_t TapOffset(int64_t row, int64_t col) const {
     if (padding == PaddingMode::kZeros) return row >= 0 && row < h && col >= 0 && col < w ? row * w + col : -1;
-    if (padding == PaddingMode::kBorder) return std::clamp<int64_t>(row, 0, h - 1) * w + std::clamp<int64_t>(col, 0, w - 1);
-    const int64_t r = std::clamp<int64_t>(static_cast<int64_t>(Reflect(static_cast<double>(row), y_min(), y_max())), 0, h - 1);
-    const int64_t c = std::clamp<int64_t>(static_cast<int64_t>(Reflect(static_cast<double>(col), x_min(), x_max())), 0, w - 1);
+    if (padding == PaddingMode::kBorder) {
+      return std::clamp<int64_t>(row, 0, h - 1) * w + std::clamp<int64_t>(col, 0, w - 1);
+    }
+    const int64_t r =
+        std::clamp<int64_t>(static_cast<int64_t>(Reflect(static_cast<double>(row), y_min(), y_max())), 0, h - 1);
+    const int64_t c =
+        std::clamp<int64_t>(static_cast<int64_t>(Reflect(static_cast<double>(col), x_min(), x_max())), 0, w - 1);
     return r * w + c;
   }
 };
@@ -129,7 +133,9 @@ class GridSampleKernel : public Kernel {
   Status Run(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& grid = ctx.input(1);
-    if (x.rank() != 4) return KernelContext::Error("input 'X' must be 4-D [N, C, H, W], got shape " + ShapeToString(x.shape()));
+    if (x.rank() != 4) {
+      return KernelContext::Error("input 'X' must be 4-D [N, C, H, W], got shape " + ShapeToString(x.shape()));
+    }
     if (grid.rank() != 4 || grid.dim(0) != x.dim(0) || grid.dim(3) != 2) {
       return KernelContext::Error("input 'grid' must be [N, H_out, W_out, 2] with N = " + std::to_string(x.dim(0)) +
                                   ", got shape " + ShapeToString(grid.shape()));
@@ -139,7 +145,9 @@ class GridSampleKernel : public Kernel {
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), {n, channels, h_out, w_out}));
     if (y->element_count() == 0) return Status::Ok();
     if (h == 0 || w == 0) {
-      if (padding_ != PaddingMode::kZeros) return KernelContext::Error("cannot pad an empty image " + ShapeToString(x.shape()));
+      if (padding_ != PaddingMode::kZeros) {
+        return KernelContext::Error("cannot pad an empty image " + ShapeToString(x.shape()));
+      }
       return Status::Ok();  // every location is outside: zeros
     }
     const Geometry g{h, w, align_corners_, padding_};
@@ -155,7 +163,9 @@ class GridSampleKernel : public Kernel {
           using G = decltype(tag);
           const G* src = grid.data<G>();
           double* dst = locations.data<double>();
-          for (int64_t i = 0; i < grid.element_count(); ++i) dst[i] = static_cast<double>(NumericTraits<G>::Load(src[i]));
+          for (int64_t i = 0; i < grid.element_count(); ++i) {
+            dst[i] = static_cast<double>(NumericTraits<G>::Load(src[i]));
+          }
           return Status::Ok();
         },
         "GridSample grid"));
@@ -175,21 +185,22 @@ class GridSampleKernel : public Kernel {
                           weights + p * taps);
               }
             });
-            ctx.pool().ParallelFor(channels, std::max<int64_t>(1, 16384 / (points * taps)), [&](int64_t begin, int64_t end) {
-              for (int64_t c = begin; c < end; ++c) {
-                const T* plane = x.data<T>() + (b * channels + c) * h * w;
-                T* out = y->data<T>() + (b * channels + c) * points;
-                for (int64_t p = 0; p < points; ++p) {
-                  const int64_t* o = offsets + p * taps;
-                  const double* wt = weights + p * taps;
-                  double sum = 0;
-                  for (int k = 0; k < taps; ++k) {
-                    if (o[k] >= 0) sum += wt[k] * static_cast<double>(Traits::Load(plane[o[k]]));
-                  }
-                  out[p] = Traits::Store(static_cast<C>(sum));
-                }
-              }
-            });
+            ctx.pool().ParallelFor(channels, std::max<int64_t>(1, 16384 / (points * taps)),
+                                   [&](int64_t begin, int64_t end) {
+                                     for (int64_t c = begin; c < end; ++c) {
+                                       const T* plane = x.data<T>() + (b * channels + c) * h * w;
+                                       T* out = y->data<T>() + (b * channels + c) * points;
+                                       for (int64_t p = 0; p < points; ++p) {
+                                         const int64_t* o = offsets + p * taps;
+                                         const double* wt = weights + p * taps;
+                                         double sum = 0;
+                                         for (int k = 0; k < taps; ++k) {
+                                           if (o[k] >= 0) sum += wt[k] * static_cast<double>(Traits::Load(plane[o[k]]));
+                                         }
+                                         out[p] = Traits::Store(static_cast<C>(sum));
+                                       }
+                                     }
+                                   });
           }
           return Status::Ok();
         },
@@ -206,15 +217,25 @@ StatusOr<std::unique_ptr<Kernel>> MakeGridSample(const KernelInit& init) {
   const std::string mode = init.node.GetString("mode", init.node.opset >= 20 ? "linear" : "bilinear");
   const std::string padding = init.node.GetString("padding_mode", "zeros");
   SampleMode m;
-  if (mode == "nearest") m = SampleMode::kNearest;
-  else if (mode == "bilinear" || mode == "linear") m = SampleMode::kLinear;
-  else if (mode == "bicubic" || mode == "cubic") m = SampleMode::kCubic;
-  else return KernelContext::Error("attribute 'mode' must be bilinear, nearest or bicubic, got '" + mode + "'");
+  if (mode == "nearest") {
+    m = SampleMode::kNearest;
+  } else if (mode == "bilinear" || mode == "linear") {
+    m = SampleMode::kLinear;
+  } else if (mode == "bicubic" || mode == "cubic") {
+    m = SampleMode::kCubic;
+  } else {
+    return KernelContext::Error("attribute 'mode' must be bilinear, nearest or bicubic, got '" + mode + "'");
+  }
   PaddingMode p;
-  if (padding == "zeros") p = PaddingMode::kZeros;
-  else if (padding == "border") p = PaddingMode::kBorder;
-  else if (padding == "reflection") p = PaddingMode::kReflection;
-  else return KernelContext::Error("attribute 'padding_mode' must be zeros, border or reflection, got '" + padding + "'");
+  if (padding == "zeros") {
+    p = PaddingMode::kZeros;
+  } else if (padding == "border") {
+    p = PaddingMode::kBorder;
+  } else if (padding == "reflection") {
+    p = PaddingMode::kReflection;
+  } else {
+    return KernelContext::Error("attribute 'padding_mode' must be zeros, border or reflection, got '" + padding + "'");
+  }
   return std::unique_ptr<Kernel>(std::make_unique<GridSampleKernel>(m, p, init.node.GetInt("align_corners", 0) != 0));
 }
 

@@ -56,9 +56,11 @@ void PlanRoi(const RoiAlignParams& p, const double* roi, int64_t height, int64_t
   for (int64_t ph = 0; ph < p.out_h; ++ph) {
     for (int64_t pw = 0; pw < p.out_w; ++pw) {
       for (int64_t iy = 0; iy < grid_h; ++iy) {
-        const double yy = start_h + static_cast<double>(ph) * bin_h + (static_cast<double>(iy) + 0.5) * bin_h / static_cast<double>(grid_h);
+        const double yy = start_h + static_cast<double>(ph) * bin_h +
+                          (static_cast<double>(iy) + 0.5) * bin_h / static_cast<double>(grid_h);
         for (int64_t ix = 0; ix < grid_w; ++ix, ++s) {
-          double x = start_w + static_cast<double>(pw) * bin_w + (static_cast<double>(ix) + 0.5) * bin_w / static_cast<double>(grid_w);
+          double x = start_w + static_cast<double>(pw) * bin_w +
+                     (static_cast<double>(ix) + 0.5) * bin_w / static_cast<double>(grid_w);
           double y = yy;
           Sample& out = samples[s];
           if (!(y >= -1.0 && y <= static_cast<double>(height) && x >= -1.0 && x <= static_cast<double>(width))) {
@@ -98,7 +100,9 @@ class RoiAlignKernel : public Kernel {
     const Tensor& x = ctx.input(0);
     const Tensor& rois = ctx.input(1);
     const Tensor& batch_indices = ctx.input(2);
-    if (x.rank() != 4) return KernelContext::Error("input 'X' must be 4-D [N, C, H, W], got shape " + ShapeToString(x.shape()));
+    if (x.rank() != 4) {
+      return KernelContext::Error("input 'X' must be 4-D [N, C, H, W], got shape " + ShapeToString(x.shape()));
+    }
     if (rois.rank() != 2 || rois.dim(1) != 4) {
       return KernelContext::Error("input 'rois' must be [num_rois, 4], got shape " + ShapeToString(rois.shape()));
     }
@@ -141,7 +145,9 @@ class RoiAlignKernel : public Kernel {
                   double value = p_.max_mode ? -INFINITY : 0.0;
                   for (int64_t i = 0; i < per_bin; ++i) {
                     double corner[4];
-                    for (int k = 0; k < 4; ++k) corner[k] = s[i].weight[k] * static_cast<double>(Traits::Load(plane[s[i].offset[k]]));
+                    for (int k = 0; k < 4; ++k) {
+                      corner[k] = s[i].weight[k] * static_cast<double>(Traits::Load(plane[s[i].offset[k]]));
+                    }
                     if (p_.max_mode) {
                       value = std::max(value, std::max(std::max(corner[0], corner[1]), std::max(corner[2], corner[3])));
                     } else {
@@ -174,15 +180,19 @@ StatusOr<std::unique_ptr<Kernel>> MakeRoiAlign(const KernelInit& init) {
                                 std::to_string(p.out_h) + " and " + std::to_string(p.out_w));
   }
   if (p.sampling_ratio < 0 || p.sampling_ratio > 1024) {
-    return KernelContext::Error("attribute 'sampling_ratio' must be in [0, 1024], got " + std::to_string(p.sampling_ratio));
+    return KernelContext::Error("attribute 'sampling_ratio' must be in [0, 1024], got " +
+                                std::to_string(p.sampling_ratio));
   }
   const std::string mode = node.GetString("mode", "avg");
-  if (mode != "avg" && mode != "max") return KernelContext::Error("attribute 'mode' must be avg or max, got '" + mode + "'");
+  if (mode != "avg" && mode != "max") {
+    return KernelContext::Error("attribute 'mode' must be avg or max, got '" + mode + "'");
+  }
   p.max_mode = mode == "max";
-  const std::string transform = node.GetString("coordinate_transformation_mode", node.opset >= 16 ? "half_pixel" : "output_half_pixel");
+  const std::string transform =
+      node.GetString("coordinate_transformation_mode", node.opset >= 16 ? "half_pixel" : "output_half_pixel");
   if (transform != "half_pixel" && transform != "output_half_pixel") {
-    return KernelContext::Error("attribute 'coordinate_transformation_mode' must be half_pixel or output_half_pixel, got '" +
-                                transform + "'");
+    return KernelContext::Error(
+        "attribute 'coordinate_transformation_mode' must be half_pixel or output_half_pixel, got '" + transform + "'");
   }
   p.half_pixel = transform == "half_pixel";
   return std::unique_ptr<Kernel>(std::make_unique<RoiAlignKernel>(p));

@@ -70,7 +70,9 @@ inline Status WriteDoubles(const std::vector<double>& values, Tensor& out, const
 inline StatusOr<DType> OutputDTypeAttribute(int64_t value) {
   const bool numeric = value >= 1 && value <= 16 && IsKnownDType(static_cast<int32_t>(value)) &&
                        value != static_cast<int64_t>(DType::kString) && value != static_cast<int64_t>(DType::kBool);
-  if (!numeric) return KernelContext::Error("attribute 'output_datatype' must name a numeric dtype, got " + std::to_string(value));
+  if (!numeric) {
+    return KernelContext::Error("attribute 'output_datatype' must name a numeric dtype, got " + std::to_string(value));
+  }
   return static_cast<DType>(value);
 }
 

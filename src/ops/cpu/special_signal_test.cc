@@ -16,7 +16,9 @@ namespace {
 
 using testing::SpecialNodeModel;
 
-Tensor F32(Shape shape, const std::vector<float>& v) { return Tensor::FromVector(DType::kFloat32, std::move(shape), v); }
+Tensor F32(Shape shape, const std::vector<float>& v) {
+  return Tensor::FromVector(DType::kFloat32, std::move(shape), v);
+}
 Tensor I64(Shape shape, std::vector<int64_t> v) { return Tensor::FromVector(DType::kInt64, std::move(shape), v); }
 
 // Direct DFT of `x` (length n), zero-padded or truncated to `length`.
@@ -26,7 +28,8 @@ std::vector<Complex> ReferenceDft(const std::vector<Complex>& x, int64_t length,
   for (int64_t k = 0; k < length; ++k) {
     Complex sum = 0;
     for (int64_t j = 0; j < std::min<int64_t>(length, static_cast<int64_t>(x.size())); ++j) {
-      const double angle = sign * 2 * std::numbers::pi * static_cast<double>((j * k) % length) / static_cast<double>(length);
+      const double angle =
+          sign * 2 * std::numbers::pi * static_cast<double>((j * k) % length) / static_cast<double>(length);
       sum += x[static_cast<size_t>(j)] * Complex(std::cos(angle), std::sin(angle));
     }
     y[static_cast<size_t>(k)] = inverse ? sum / static_cast<double>(length) : sum;
@@ -66,9 +69,16 @@ TEST(SpecialDftTest, RealAndComplexSignalsMatchReferenceAcrossLengthsAndOptions)
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1, 1);
-  struct Case { int64_t n, components, length; bool inverse, onesided; };
-  for (const Case& c : std::vector<Case>{{8, 1, 8, false, false}, {5, 2, 5, true, false}, {67, 1, 67, false, true},
-                                         {6, 2, 10, false, false}, {10, 1, 4, false, true}, {16, 2, 16, true, false}}) {
+  struct Case {
+    int64_t n, components, length;
+    bool inverse, onesided;
+  };
+  for (const Case& c : std::vector<Case>{{8, 1, 8, false, false},
+                                         {5, 2, 5, true, false},
+                                         {67, 1, 67, false, true},
+                                         {6, 2, 10, false, false},
+                                         {10, 1, 4, false, true},
+                                         {16, 2, 16, true, false}}) {
     const int64_t batch = 2;
     std::vector<float> x(static_cast<size_t>(batch * c.n * c.components));
     for (float& v : x) v = dist(rng);
@@ -111,7 +121,8 @@ StatusOr<Tensor> RunDftKernel(int opset, const Tensor& x, const Tensor* axis_inp
   Graph graph;
   const KernelDef* def = KernelRegistry::Global().Find("DFT", "", opset);
   if (def == nullptr) return Internal("no DFT kernel at opset " + std::to_string(opset));
-  TS_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, def->factory(KernelInit{node, graph, [](size_t) -> const Tensor* { return nullptr; }, nullptr}));
+  TS_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel,
+                      def->factory(KernelInit{node, graph, [](size_t) -> const Tensor* { return nullptr; }, nullptr}));
   ThreadPool pool(1);
   std::vector<Tensor> outputs(1);
   KernelContext ctx(node, {&x, nullptr, axis_input}, outputs, pool);
@@ -148,9 +159,18 @@ TEST(SpecialDftTest, InnerAxisAttributeAndOpset20AxisInput) {
 
 TEST(SpecialDftTest, BadComponentsAxisAndLengthAreRejected) {
   EXPECT_FALSE(SpecialNodeModel("DFT", 17).Input("x", F32({1, 2, 3}, std::vector<float>(6))).Output("y", 3).Run().ok());
-  EXPECT_FALSE(SpecialNodeModel("DFT", 17).Input("x", F32({1, 4, 1}, std::vector<float>(4))).Output("y", 3).Int("axis", 2).Run().ok());
-  EXPECT_FALSE(SpecialNodeModel("DFT", 17).Input("x", F32({1, 4, 1}, std::vector<float>(4))).Input("len", I64({}, {0}))
-                   .Output("y", 3).Run().ok());
+  EXPECT_FALSE(SpecialNodeModel("DFT", 17)
+                   .Input("x", F32({1, 4, 1}, std::vector<float>(4)))
+                   .Output("y", 3)
+                   .Int("axis", 2)
+                   .Run()
+                   .ok());
+  EXPECT_FALSE(SpecialNodeModel("DFT", 17)
+                   .Input("x", F32({1, 4, 1}, std::vector<float>(4)))
+                   .Input("len", I64({}, {0}))
+                   .Output("y", 3)
+                   .Run()
+                   .ok());
 }
 
 // --- STFT ---------------------------------------------------------------------------------------------
@@ -164,15 +184,22 @@ TEST(SpecialStftTest, WindowedFramesMatchReference) {
   std::vector<float> signal(2 * length), window(frame);
   for (float& v : signal) v = dist(rng);
   for (float& v : window) v = dist(rng);
-  auto out = SpecialNodeModel("STFT", 17).Input("signal", F32({2, length, 1}, signal)).Input("step", I64({}, {step}))
-                 .Input("window", F32({frame}, window)).Input("frame", I64({}, {frame})).Output("y", 4).Run();
+  auto out = SpecialNodeModel("STFT", 17)
+                 .Input("signal", F32({2, length, 1}, signal))
+                 .Input("step", I64({}, {step}))
+                 .Input("window", F32({frame}, window))
+                 .Input("frame", I64({}, {frame}))
+                 .Output("y", 4)
+                 .Run();
   ASSERT_TRUE(out.ok()) << out.status().message();
   const int64_t frames = (length - frame) / step + 1, bins = frame / 2 + 1;
   ASSERT_EQ((*out)[0].shape(), (Shape{2, frames, bins, 2}));
   for (int64_t b = 0; b < 2; ++b) {
     for (int64_t f = 0; f < frames; ++f) {
       std::vector<Complex> x;
-      for (int64_t j = 0; j < frame; ++j) x.emplace_back(signal[static_cast<size_t>(b * length + f * step + j)] * window[static_cast<size_t>(j)], 0);
+      for (int64_t j = 0; j < frame; ++j) {
+        x.emplace_back(signal[static_cast<size_t>(b * length + f * step + j)] * window[static_cast<size_t>(j)], 0);
+      }
       const std::vector<Complex> want = ReferenceDft(x, frame, false);
       for (int64_t k = 0; k < bins; ++k) {
         const float* got = (*out)[0].data<float>() + ((b * frames + f) * bins + k) * 2;
@@ -184,8 +211,14 @@ TEST(SpecialStftTest, WindowedFramesMatchReference) {
 }
 
 TEST(SpecialStftTest, TwoSidedWithoutWindow) {
-  auto out = SpecialNodeModel("STFT", 17).Input("signal", F32({1, 4, 1}, {1, 0, 0, 0})).Input("step", I64({}, {2}))
-                 .SkipInput().Input("frame", I64({}, {2})).Output("y", 4).Int("onesided", 0).Run();
+  auto out = SpecialNodeModel("STFT", 17)
+                 .Input("signal", F32({1, 4, 1}, {1, 0, 0, 0}))
+                 .Input("step", I64({}, {2}))
+                 .SkipInput()
+                 .Input("frame", I64({}, {2}))
+                 .Output("y", 4)
+                 .Int("onesided", 0)
+                 .Run();
   ASSERT_TRUE(out.ok()) << out.status().message();
   ASSERT_EQ((*out)[0].shape(), (Shape{1, 2, 2, 2}));
   const std::vector<float> want = {1, 0, 1, 0, 0, 0, 0, 0};  // frame [1, 0] is flat, frame [0, 0] is zero
@@ -197,27 +230,39 @@ TEST(SpecialStftTest, BadFramesAreRejected) {
   auto run = [&](int64_t step, int64_t frame, int64_t window) {
     SpecialNodeModel m("STFT", 17);
     m.Input("signal", signal).Input("step", I64({}, {step}));
-    if (window > 0) m.Input("window", F32({window}, std::vector<float>(static_cast<size_t>(window), 1)));
-    else m.SkipInput();
+    if (window > 0) {
+      m.Input("window", F32({window}, std::vector<float>(static_cast<size_t>(window), 1)));
+    } else {
+      m.SkipInput();
+    }
     if (frame > 0) m.Input("frame", I64({}, {frame}));
     return m.Output("y", 4).Run();
   };
   EXPECT_TRUE(run(1, 2, 0).ok());
-  EXPECT_FALSE(run(1, 5, 0).ok());   // frame longer than the signal
-  EXPECT_FALSE(run(0, 2, 0).ok());   // zero step
-  EXPECT_FALSE(run(1, 2, 3).ok());   // window and frame_length disagree
-  EXPECT_FALSE(run(1, 0, 0).ok());   // neither window nor frame_length
+  EXPECT_FALSE(run(1, 5, 0).ok());  // frame longer than the signal
+  EXPECT_FALSE(run(0, 2, 0).ok());  // zero step
+  EXPECT_FALSE(run(1, 2, 3).ok());  // window and frame_length disagree
+  EXPECT_FALSE(run(1, 0, 0).ok());  // neither window nor frame_length
 }
 
 // --- Windows and MelWeightMatrix ----------------------------------------------------------------------
 
 StatusOr<std::vector<Tensor>> Window(const std::string& op, int64_t size, int periodic, DType dtype = DType::kFloat32) {
-  return SpecialNodeModel(op, 17).Input("size", I64({}, {size})).Output("y", 1, dtype).Int("periodic", periodic)
-      .Int("output_datatype", static_cast<int64_t>(dtype)).Run();
+  return SpecialNodeModel(op, 17)
+      .Input("size", I64({}, {size}))
+      .Output("y", 1, dtype)
+      .Int("periodic", periodic)
+      .Int("output_datatype", static_cast<int64_t>(dtype))
+      .Run();
 }
 
 TEST(SpecialWindowTest, HandCheckedPeriodicAndSymmetricWindows) {
-  struct Case { const char* op; int64_t size; int periodic; std::vector<double> want; };
+  struct Case {
+    const char* op;
+    int64_t size;
+    int periodic;
+    std::vector<double> want;
+  };
   const double h0 = 25.0 / 46.0 - 21.0 / 46.0;
   for (const Case& c : std::vector<Case>{{"HannWindow", 4, 1, {0, 0.5, 1, 0.5}},
                                          {"HannWindow", 3, 0, {0, 1, 0}},
@@ -227,7 +272,9 @@ TEST(SpecialWindowTest, HandCheckedPeriodicAndSymmetricWindows) {
     auto out = Window(c.op, c.size, c.periodic);
     ASSERT_TRUE(out.ok()) << c.op << ": " << out.status().message();
     ASSERT_EQ((*out)[0].element_count(), c.size);
-    for (int64_t i = 0; i < c.size; ++i) EXPECT_NEAR((*out)[0].data<float>()[i], c.want[static_cast<size_t>(i)], 1e-6) << c.op << " " << i;
+    for (int64_t i = 0; i < c.size; ++i) {
+      EXPECT_NEAR((*out)[0].data<float>()[i], c.want[static_cast<size_t>(i)], 1e-6) << c.op << " " << i;
+    }
   }
 }
 
@@ -250,8 +297,14 @@ TEST(SpecialWindowTest, NegativeSizeAndStringDatatypeAreRejected) {
 }
 
 StatusOr<std::vector<Tensor>> Mel(int64_t bins, int64_t dft_length, int64_t rate, float low, float high) {
-  return SpecialNodeModel("MelWeightMatrix", 17).Input("bins", I64({}, {bins})).Input("dft", I64({}, {dft_length}))
-      .Input("rate", I64({}, {rate})).Input("low", F32({}, {low})).Input("high", F32({}, {high})).Output("y", 2).Run();
+  return SpecialNodeModel("MelWeightMatrix", 17)
+      .Input("bins", I64({}, {bins}))
+      .Input("dft", I64({}, {dft_length}))
+      .Input("rate", I64({}, {rate}))
+      .Input("low", F32({}, {low}))
+      .Input("high", F32({}, {high}))
+      .Output("y", 2)
+      .Run();
 }
 
 TEST(SpecialMelWeightMatrixTest, TrianglesPeakAtOneAndStayInRange) {

@@ -17,9 +17,13 @@ constexpr const char* kTraining = "ai.onnx.preview.training";
 
 Tensor F32(Shape shape, std::vector<float> v) { return Tensor::FromVector(DType::kFloat32, std::move(shape), v); }
 Tensor I64(Shape shape, std::vector<int64_t> v) { return Tensor::FromVector(DType::kInt64, std::move(shape), v); }
-Tensor Str(Shape shape, const std::vector<std::string>& v) { return Tensor::FromVector(DType::kString, std::move(shape), v); }
+Tensor Str(Shape shape, const std::vector<std::string>& v) {
+  return Tensor::FromVector(DType::kString, std::move(shape), v);
+}
 
-std::vector<float> Values(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.element_count()); }
+std::vector<float> Values(const Tensor& t) {
+  return std::vector<float>(t.data<float>(), t.data<float>() + t.element_count());
+}
 std::vector<std::string> Strings(const Tensor& t) {
   return std::vector<std::string>(t.data<std::string>(), t.data<std::string>() + t.element_count());
 }
@@ -29,10 +33,16 @@ void ExpectNear(const std::vector<float>& got, const std::vector<double>& want, 
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "at " << i;
 }
 
-StatusOr<std::vector<Tensor>> GridSample(const Tensor& x, const Tensor& grid, const std::string& mode, const std::string& padding,
-                                         int align_corners) {
-  return SpecialNodeModel("GridSample", 16).Input("x", x).Input("grid", grid).Output("y", 4).String("mode", mode)
-      .String("padding_mode", padding).Int("align_corners", align_corners).Run();
+StatusOr<std::vector<Tensor>> GridSample(const Tensor& x, const Tensor& grid, const std::string& mode,
+                                         const std::string& padding, int align_corners) {
+  return SpecialNodeModel("GridSample", 16)
+      .Input("x", x)
+      .Input("grid", grid)
+      .Output("y", 4)
+      .String("mode", mode)
+      .String("padding_mode", padding)
+      .Int("align_corners", align_corners)
+      .Run();
 }
 
 // --- GridSample ---------------------------------------------------------------------------------------
@@ -101,8 +111,14 @@ TEST(SpecialGridSampleTest, BadGridShapeAndModeAreRejected) {
 StatusOr<std::vector<Tensor>> RoiAlign(int opset, const Tensor& x, const Tensor& rois, const Tensor& batch,
                                        const std::string& transform, const std::string& mode = "avg") {
   SpecialNodeModel m("RoiAlign", opset);
-  m.Input("x", x).Input("rois", rois).Input("batch", batch).Output("y", 4).Int("output_height", 1).Int("output_width", 1)
-      .Int("sampling_ratio", 1).String("mode", mode);
+  m.Input("x", x)
+      .Input("rois", rois)
+      .Input("batch", batch)
+      .Output("y", 4)
+      .Int("output_height", 1)
+      .Int("output_width", 1)
+      .Int("sampling_ratio", 1)
+      .String("mode", mode);
   if (!transform.empty()) m.String("coordinate_transformation_mode", transform);
   return m.Run();
 }
@@ -124,8 +140,12 @@ TEST(SpecialRoiAlignTest, ConstantImagePoolsToItsValueOverBatchesAndChannels) {
   std::vector<float> data(2 * 3 * 6 * 6);
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(i / 36);  // one value per (n, c) plane
   SpecialNodeModel m("RoiAlign", 16);
-  m.Input("x", F32({2, 3, 6, 6}, data)).Input("rois", F32({2, 4}, {0.5f, 0.5f, 5, 4, 1, 1, 3, 5}))
-      .Input("batch", I64({2}, {1, 0})).Output("y", 4).Int("output_height", 2).Int("output_width", 3);
+  m.Input("x", F32({2, 3, 6, 6}, data))
+      .Input("rois", F32({2, 4}, {0.5f, 0.5f, 5, 4, 1, 1, 3, 5}))
+      .Input("batch", I64({2}, {1, 0}))
+      .Output("y", 4)
+      .Int("output_height", 2)
+      .Int("output_width", 3);
   auto out = m.Run();
   ASSERT_TRUE(out.ok()) << out.status().message();
   ASSERT_EQ((*out)[0].shape(), (Shape{2, 3, 2, 3}));
@@ -139,7 +159,8 @@ TEST(SpecialRoiAlignTest, ConstantImagePoolsToItsValueOverBatchesAndChannels) {
 
 TEST(SpecialRoiAlignTest, MaxTakesLargestWeightedCorner) {
   // One sample at (0.5, 0.5): corners all weigh 0.25, so the largest weighted corner is 0.25 * 3.
-  auto out = RoiAlign(16, F32({1, 1, 2, 2}, {0, 1, 2, 3}), F32({1, 4}, {0, 0, 1, 1}), I64({1}, {0}), "output_half_pixel", "max");
+  auto out = RoiAlign(16, F32({1, 1, 2, 2}, {0, 1, 2, 3}), F32({1, 4}, {0, 0, 1, 1}), I64({1}, {0}),
+                      "output_half_pixel", "max");
   ASSERT_TRUE(out.ok()) << out.status().message();
   ExpectNear(Values((*out)[0]), {0.75});
 }
@@ -148,7 +169,8 @@ TEST(SpecialRoiAlignTest, BadBatchIndexAndRoiShapeAreRejected) {
   const Tensor x = F32({1, 1, 2, 2}, {0, 1, 2, 3});
   auto out_of_range = RoiAlign(16, x, F32({1, 4}, {0, 0, 1, 1}), I64({1}, {1}), "half_pixel");
   ASSERT_FALSE(out_of_range.ok());
-  EXPECT_NE(out_of_range.status().message().find("batch_indices"), std::string::npos) << out_of_range.status().message();
+  EXPECT_NE(out_of_range.status().message().find("batch_indices"), std::string::npos)
+      << out_of_range.status().message();
   EXPECT_FALSE(RoiAlign(16, x, F32({1, 4}, {0, 0, 1, 1}), I64({1}, {-1}), "half_pixel").ok());
   EXPECT_FALSE(RoiAlign(16, x, F32({1, 3}, {0, 0, 1}), I64({1}, {0}), "half_pixel").ok());
   EXPECT_FALSE(RoiAlign(16, x, F32({1, 4}, {0, 0, 1, 1}), I64({2}, {0, 0}), "half_pixel").ok());
@@ -162,10 +184,10 @@ StatusOr<std::vector<Tensor>> Det(const Tensor& x, int out_rank) {
 }
 
 TEST(SpecialDetTest, HandCheckedBatchIncludingPivotingAndSingular) {
-  auto out = Det(F32({4, 3, 3}, {2, 0, 0, 0, 3, 0, 0, 0, 4,      // diagonal: 24
-                                 0, 1, 0, 1, 0, 0, 0, 0, 1,      // one row swap: -1
-                                 1, 2, 3, 4, 5, 6, 7, 8, 9,      // singular: 0
-                                 0, 2, 1, 1, 1, 1, 3, 0, 2}),    // needs pivoting: -1
+  auto out = Det(F32({4, 3, 3}, {2, 0, 0, 0, 3, 0, 0, 0, 4,    // diagonal: 24
+                                 0, 1, 0, 1, 0, 0, 0, 0, 1,    // one row swap: -1
+                                 1, 2, 3, 4, 5, 6, 7, 8, 9,    // singular: 0
+                                 0, 2, 1, 1, 1, 1, 3, 0, 2}),  // needs pivoting: -1
                  1);
   ASSERT_TRUE(out.ok()) << out.status().message();
   ExpectNear(Values((*out)[0]), {24, -1, 0, -1}, 1e-5);
@@ -195,7 +217,8 @@ TEST(SpecialDetTest, RandomMatricesMatchCofactorExpansion) {
   ASSERT_TRUE(out.ok()) << out.status().message();
   for (int b = 0; b < 5; ++b) {
     const float* m = &a[static_cast<size_t>(b * 9)];
-    const double want = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
+    const double want =
+        m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
     EXPECT_NEAR((*out)[0].data<float>()[b], want, 1e-5 * std::max(1.0, std::fabs(want)));
   }
 }
@@ -214,16 +237,22 @@ SpecialNodeModel Normalizer(const Tensor& x, int out_rank) {
 }
 
 TEST(SpecialStringNormalizerTest, CaseInsensitiveStopWordsAndUpperCase) {
-  auto out = Normalizer(Str({1, 4}, {"Monday", "tuesday", "MONDAY", "straße"}), 2).String("case_change_action", "UPPER")
-                 .Strings("stopwords", {"monday"}).Run();
+  auto out = Normalizer(Str({1, 4}, {"Monday", "tuesday", "MONDAY", "straße"}), 2)
+                 .String("case_change_action", "UPPER")
+                 .Strings("stopwords", {"monday"})
+                 .Run();
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ((*out)[0].shape(), (Shape{1, 2}));
-  EXPECT_EQ(Strings((*out)[0]), (std::vector<std::string>{"TUESDAY", "STRAßE"}));  // sharp s has no one-letter upper case
+  EXPECT_EQ(Strings((*out)[0]),
+            (std::vector<std::string>{"TUESDAY", "STRAßE"}));  // sharp s has no one-letter upper case
 }
 
 TEST(SpecialStringNormalizerTest, CaseSensitiveKeepsOtherCasesAndLowersUnicode) {
-  auto out = Normalizer(Str({4}, {"Monday", "monday", "ÄRGER", "ΣΟΦΙΑ"}), 1).String("case_change_action", "LOWER")
-                 .Int("is_case_sensitive", 1).Strings("stopwords", {"monday"}).Run();
+  auto out = Normalizer(Str({4}, {"Monday", "monday", "ÄRGER", "ΣΟΦΙΑ"}), 1)
+                 .String("case_change_action", "LOWER")
+                 .Int("is_case_sensitive", 1)
+                 .Strings("stopwords", {"monday"})
+                 .Run();
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(Strings((*out)[0]), (std::vector<std::string>{"monday", "ärger", "σοφια"}));
 }
@@ -246,8 +275,14 @@ TEST(SpecialStringNormalizerTest, BadShapeInvalidUtf8AndBadActionAreRejected) {
 SpecialNodeModel TfIdf(const Tensor& x, int out_rank, const std::string& mode, int64_t min_gram, int64_t max_skip,
                        bool with_pool = true) {
   SpecialNodeModel m("TfIdfVectorizer", 9);
-  m.Input("x", x).Output("y", out_rank).String("mode", mode).Int("min_gram_length", min_gram).Int("max_gram_length", 2)
-      .Int("max_skip_count", max_skip).Ints("ngram_counts", {0, 2}).Ints("ngram_indexes", {3, 2, 1, 0});
+  m.Input("x", x)
+      .Output("y", out_rank)
+      .String("mode", mode)
+      .Int("min_gram_length", min_gram)
+      .Int("max_gram_length", 2)
+      .Int("max_skip_count", max_skip)
+      .Ints("ngram_counts", {0, 2})
+      .Ints("ngram_indexes", {3, 2, 1, 0});
   if (with_pool) m.Ints("pool_int64s", {1, 2, 1, 2, 2, 1});
   return m;
 }
@@ -271,8 +306,14 @@ TEST(SpecialTfIdfTest, BatchedInt32WithWeightsAndBigramsOnly) {
 
 TEST(SpecialTfIdfTest, StringPool) {
   SpecialNodeModel m("TfIdfVectorizer", 9);
-  m.Input("x", Str({4}, {"a", "b", "a", "c"})).Output("y", 1).String("mode", "TF").Int("min_gram_length", 1)
-      .Int("max_gram_length", 2).Int("max_skip_count", 0).Ints("ngram_counts", {0, 2}).Ints("ngram_indexes", {0, 1, 2})
+  m.Input("x", Str({4}, {"a", "b", "a", "c"}))
+      .Output("y", 1)
+      .String("mode", "TF")
+      .Int("min_gram_length", 1)
+      .Int("max_gram_length", 2)
+      .Int("max_skip_count", 0)
+      .Ints("ngram_counts", {0, 2})
+      .Ints("ngram_indexes", {0, 1, 2})
       .Strings("pool_strings", {"a", "c", "b", "a"});
   auto out = m.Run();
   ASSERT_TRUE(out.ok()) << out.status().message();
@@ -280,19 +321,29 @@ TEST(SpecialTfIdfTest, StringPool) {
 }
 
 TEST(SpecialTfIdfTest, MismatchedPoolAndInputAreRejected) {
-  EXPECT_FALSE(TfIdf(Str({2}, {"1", "2"}), 1, "TF", 1, 0).Run().ok());  // strings against an int pool
+  EXPECT_FALSE(TfIdf(Str({2}, {"1", "2"}), 1, "TF", 1, 0).Run().ok());     // strings against an int pool
   EXPECT_FALSE(TfIdf(I64({2}, {1, 2}), 1, "TF", 1, 0, false).Run().ok());  // no pool
-  EXPECT_FALSE(TfIdf(I64({2}, {1, 2}), 1, "TF", 1, 0, false).Ints("pool_int64s", {1, 2, 1, 2, 2}).Run().ok());  // odd bigrams
-  EXPECT_FALSE(TfIdf(I64({2}, {1, 2}), 1, "TF", 1, 0).Strings("pool_strings", {"a", "b", "a", "b", "b", "a"}).Run().ok());
+  EXPECT_FALSE(
+      TfIdf(I64({2}, {1, 2}), 1, "TF", 1, 0, false).Ints("pool_int64s", {1, 2, 1, 2, 2}).Run().ok());  // odd bigrams
+  EXPECT_FALSE(
+      TfIdf(I64({2}, {1, 2}), 1, "TF", 1, 0).Strings("pool_strings", {"a", "b", "a", "b", "b", "a"}).Run().ok());
   EXPECT_FALSE(TfIdf(I64({2}, {1, 2}), 1, "BM25", 1, 0).Run().ok());
 }
 
 // --- Training optimizers ------------------------------------------------------------------------------
 
 TEST(SpecialTrainingTest, AdagradDecaysTheRateWithT) {
-  auto out = SpecialNodeModel("Adagrad", 1, kTraining).Input("r", F32({}, {0.1f})).Input("t", I64({}, {2}))
-                 .Input("x", F32({2}, {1, 2})).Input("g", F32({2}, {-1, 3})).Input("h", F32({2}, {2, 0}))
-                 .Output("x_new", 1).Output("h_new", 1).Float("decay_factor", 0.5f).Float("epsilon", 0).Run();
+  auto out = SpecialNodeModel("Adagrad", 1, kTraining)
+                 .Input("r", F32({}, {0.1f}))
+                 .Input("t", I64({}, {2}))
+                 .Input("x", F32({2}, {1, 2}))
+                 .Input("g", F32({2}, {-1, 3}))
+                 .Input("h", F32({2}, {2, 0}))
+                 .Output("x_new", 1)
+                 .Output("h_new", 1)
+                 .Float("decay_factor", 0.5f)
+                 .Float("epsilon", 0)
+                 .Run();
   ASSERT_TRUE(out.ok()) << out.status().message();
   const double r = 0.1 / (1 + 2 * 0.5);
   ExpectNear(Values((*out)[0]), {1 + r / std::sqrt(3.0), 2 - r * 3 / 3});
@@ -300,10 +351,21 @@ TEST(SpecialTrainingTest, AdagradDecaysTheRateWithT) {
 }
 
 TEST(SpecialTrainingTest, AdamBiasCorrectsForPositiveT) {
-  auto out = SpecialNodeModel("Adam", 1, kTraining).Input("r", F32({}, {0.1f})).Input("t", I64({}, {3}))
-                 .Input("x", F32({1}, {1})).Input("g", F32({1}, {2})).Input("v", F32({1}, {1})).Input("h", F32({1}, {4}))
-                 .Output("x_new", 1).Output("v_new", 1).Output("h_new", 1).Float("alpha", 0.5f).Float("beta", 0.5f)
-                 .Float("epsilon", 0).Float("norm_coefficient_post", 0.5f).Run();
+  auto out = SpecialNodeModel("Adam", 1, kTraining)
+                 .Input("r", F32({}, {0.1f}))
+                 .Input("t", I64({}, {3}))
+                 .Input("x", F32({1}, {1}))
+                 .Input("g", F32({1}, {2}))
+                 .Input("v", F32({1}, {1}))
+                 .Input("h", F32({1}, {4}))
+                 .Output("x_new", 1)
+                 .Output("v_new", 1)
+                 .Output("h_new", 1)
+                 .Float("alpha", 0.5f)
+                 .Float("beta", 0.5f)
+                 .Float("epsilon", 0)
+                 .Float("norm_coefficient_post", 0.5f)
+                 .Run();
   ASSERT_TRUE(out.ok()) << out.status().message();
   const double v = 0.5 * 1 + 0.5 * 2, h = 0.5 * 4 + 0.5 * 4;
   const double r = 0.1 * std::sqrt(1 - 0.125) / (1 - 0.125);
@@ -314,11 +376,24 @@ TEST(SpecialTrainingTest, AdamBiasCorrectsForPositiveT) {
 
 TEST(SpecialTrainingTest, MomentumStandardAndNesterovOverTwoTensors) {
   for (const char* mode : {"standard", "nesterov"}) {
-    auto out = SpecialNodeModel("Momentum", 1, kTraining).Input("r", F32({}, {0.5f})).Input("t", I64({}, {1}))
-                   .Input("x1", F32({1}, {1})).Input("x2", F32({2}, {2, 3})).Input("g1", F32({1}, {1}))
-                   .Input("g2", F32({2}, {-1, 0})).Input("v1", F32({1}, {2})).Input("v2", F32({2}, {0, 4}))
-                   .Output("x1_new", 1).Output("x2_new", 1).Output("v1_new", 1).Output("v2_new", 1)
-                   .Float("alpha", 0.5f).Float("beta", 2).Float("norm_coefficient", 0).String("mode", mode).Run();
+    auto out = SpecialNodeModel("Momentum", 1, kTraining)
+                   .Input("r", F32({}, {0.5f}))
+                   .Input("t", I64({}, {1}))
+                   .Input("x1", F32({1}, {1}))
+                   .Input("x2", F32({2}, {2, 3}))
+                   .Input("g1", F32({1}, {1}))
+                   .Input("g2", F32({2}, {-1, 0}))
+                   .Input("v1", F32({1}, {2}))
+                   .Input("v2", F32({2}, {0, 4}))
+                   .Output("x1_new", 1)
+                   .Output("x2_new", 1)
+                   .Output("v1_new", 1)
+                   .Output("v2_new", 1)
+                   .Float("alpha", 0.5f)
+                   .Float("beta", 2)
+                   .Float("norm_coefficient", 0)
+                   .String("mode", mode)
+                   .Run();
     ASSERT_TRUE(out.ok()) << mode << ": " << out.status().message();
     // v_new = 0.5 v + 2 g
     ExpectNear(Values((*out)[2]), {3});
@@ -334,17 +409,37 @@ TEST(SpecialTrainingTest, MomentumStandardAndNesterovOverTwoTensors) {
 }
 
 TEST(SpecialTrainingTest, MismatchedShapesAndMissingAttributesAreRejected) {
-  auto mismatched = SpecialNodeModel("Adagrad", 1, kTraining).Input("r", F32({}, {0.1f})).Input("t", I64({}, {0}))
-                        .Input("x", F32({2}, {1, 2})).Input("g", F32({1}, {1})).Input("h", F32({2}, {1, 1}))
-                        .Output("x_new", 1).Output("h_new", 1).Run();
+  auto mismatched = SpecialNodeModel("Adagrad", 1, kTraining)
+                        .Input("r", F32({}, {0.1f}))
+                        .Input("t", I64({}, {0}))
+                        .Input("x", F32({2}, {1, 2}))
+                        .Input("g", F32({1}, {1}))
+                        .Input("h", F32({2}, {1, 1}))
+                        .Output("x_new", 1)
+                        .Output("h_new", 1)
+                        .Run();
   EXPECT_FALSE(mismatched.ok());
-  auto no_mode = SpecialNodeModel("Momentum", 1, kTraining).Input("r", F32({}, {0.1f})).Input("t", I64({}, {0}))
-                     .Input("x", F32({1}, {1})).Input("g", F32({1}, {1})).Input("v", F32({1}, {1}))
-                     .Output("x_new", 1).Output("v_new", 1).Float("alpha", 0.5f).Float("beta", 1).Float("norm_coefficient", 0).Run();
+  auto no_mode = SpecialNodeModel("Momentum", 1, kTraining)
+                     .Input("r", F32({}, {0.1f}))
+                     .Input("t", I64({}, {0}))
+                     .Input("x", F32({1}, {1}))
+                     .Input("g", F32({1}, {1}))
+                     .Input("v", F32({1}, {1}))
+                     .Output("x_new", 1)
+                     .Output("v_new", 1)
+                     .Float("alpha", 0.5f)
+                     .Float("beta", 1)
+                     .Float("norm_coefficient", 0)
+                     .Run();
   EXPECT_FALSE(no_mode.ok());
-  auto wrong_count = SpecialNodeModel("Adam", 1, kTraining).Input("r", F32({}, {0.1f})).Input("t", I64({}, {0}))
-                         .Input("x", F32({1}, {1})).Input("g", F32({1}, {1})).Input("v", F32({1}, {1}))
-                         .Output("x_new", 1).Run();
+  auto wrong_count = SpecialNodeModel("Adam", 1, kTraining)
+                         .Input("r", F32({}, {0.1f}))
+                         .Input("t", I64({}, {0}))
+                         .Input("x", F32({1}, {1}))
+                         .Input("g", F32({1}, {1}))
+                         .Input("v", F32({1}, {1}))
+                         .Output("x_new", 1)
+                         .Run();
   EXPECT_FALSE(wrong_count.ok());
 }
 

@@ -101,7 +101,9 @@ class StringNormalizerKernel : public Kernel {
 
   Status Run(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.dtype() != DType::kString) return KernelContext::Error(std::string("input must be string, got ") + DTypeName(x.dtype()));
+    if (x.dtype() != DType::kString) {
+      return KernelContext::Error(std::string("input must be string, got ") + DTypeName(x.dtype()));
+    }
     if (!(x.rank() == 1 || (x.rank() == 2 && x.dim(0) == 1))) {
       return KernelContext::Error("input must be [C] or [1, C], got shape " + ShapeToString(x.shape()));
     }
@@ -120,7 +122,8 @@ class StringNormalizerKernel : public Kernel {
     // Everything filtered out: the output is one empty string, as in the ONNX reference and Runtime.
     if (kept.empty()) kept.emplace_back();
     const int64_t count = static_cast<int64_t>(kept.size());
-    TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kString, x.rank() == 1 ? Shape{count} : Shape{1, count}));
+    TS_ASSIGN_OR_RETURN(Tensor * y,
+                        ctx.AllocateOutput(0, DType::kString, x.rank() == 1 ? Shape{count} : Shape{1, count}));
     std::string* out = y->data<std::string>();
     for (int64_t i = 0; i < count; ++i) out[i] = std::move(kept[static_cast<size_t>(i)]);
     return Status::Ok();
@@ -135,10 +138,15 @@ class StringNormalizerKernel : public Kernel {
 StatusOr<std::unique_ptr<Kernel>> MakeStringNormalizer(const KernelInit& init) {
   const std::string action = init.node.GetString("case_change_action", "NONE");
   CaseChange change;
-  if (action == "NONE") change = CaseChange::kNone;
-  else if (action == "LOWER") change = CaseChange::kLower;
-  else if (action == "UPPER") change = CaseChange::kUpper;
-  else return KernelContext::Error("attribute 'case_change_action' must be NONE, LOWER or UPPER, got '" + action + "'");
+  if (action == "NONE") {
+    change = CaseChange::kNone;
+  } else if (action == "LOWER") {
+    change = CaseChange::kLower;
+  } else if (action == "UPPER") {
+    change = CaseChange::kUpper;
+  } else {
+    return KernelContext::Error("attribute 'case_change_action' must be NONE, LOWER or UPPER, got '" + action + "'");
+  }
   const bool case_sensitive = init.node.GetInt("is_case_sensitive", 0) != 0;
   std::unordered_set<std::string> stopwords;
   if (const Attribute* a = init.node.FindAttribute("stopwords")) {
@@ -148,7 +156,8 @@ StatusOr<std::unique_ptr<Kernel>> MakeStringNormalizer(const KernelInit& init) {
       stopwords.insert(std::move(*key));
     }
   }
-  return std::unique_ptr<Kernel>(std::make_unique<StringNormalizerKernel>(change, case_sensitive, std::move(stopwords)));
+  return std::unique_ptr<Kernel>(
+      std::make_unique<StringNormalizerKernel>(change, case_sensitive, std::move(stopwords)));
 }
 
 }  // namespace

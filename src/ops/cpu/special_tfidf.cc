@@ -60,15 +60,21 @@ struct TfIdfConfig {
 class TfIdfKernel : public Kernel {
  public:
   TfIdfKernel(TfIdfConfig config, NgramTrie<int64_t> int_pool, NgramTrie<std::string> string_pool, bool strings)
-      : config_(std::move(config)), int_pool_(std::move(int_pool)), string_pool_(std::move(string_pool)), strings_(strings) {}
+      : config_(std::move(config)),
+        int_pool_(std::move(int_pool)),
+        string_pool_(std::move(string_pool)),
+        strings_(strings) {}
 
   Status Run(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.rank() != 1 && x.rank() != 2) return KernelContext::Error("input must be [C] or [N, C], got shape " + ShapeToString(x.shape()));
+    if (x.rank() != 1 && x.rank() != 2) {
+      return KernelContext::Error("input must be [C] or [N, C], got shape " + ShapeToString(x.shape()));
+    }
     const bool string_input = x.dtype() == DType::kString;
     if (string_input != strings_ || (!string_input && x.dtype() != DType::kInt32 && x.dtype() != DType::kInt64)) {
-      return KernelContext::Error(std::string("input dtype ") + DTypeName(x.dtype()) + " does not match the pool (" +
-                                  (strings_ ? "pool_strings needs string input" : "pool_int64s needs int32 or int64 input") + ")");
+      return KernelContext::Error(
+          std::string("input dtype ") + DTypeName(x.dtype()) + " does not match the pool (" +
+          (strings_ ? "pool_strings needs string input" : "pool_int64s needs int32 or int64 input") + ")");
     }
     const int64_t rows = x.rank() == 1 ? 1 : x.dim(0);
     const int64_t columns = x.dim(x.rank() - 1);
@@ -116,8 +122,11 @@ class TfIdfKernel : public Kernel {
     }
     for (int64_t i = 0; i < config_.output_size; ++i) {
       const float w = config_.weights.empty() ? 1.0f : config_.weights[static_cast<size_t>(i)];
-      if (config_.weighting == Weighting::kIdf) out[i] = out[i] > 0 ? w : 0.0f;
-      else if (config_.weighting == Weighting::kTfIdf) out[i] *= w;
+      if (config_.weighting == Weighting::kIdf) {
+        out[i] = out[i] > 0 ? w : 0.0f;
+      } else if (config_.weighting == Weighting::kTfIdf) {
+        out[i] *= w;
+      }
     }
   }
 
@@ -138,9 +147,9 @@ Status BuildPool(const std::vector<K>& pool, const std::vector<int64_t>& starts,
     const int64_t gram = static_cast<int64_t>(level) + 1;
     const int64_t begin = starts[level], end = level + 1 < starts.size() ? starts[level + 1] : size;
     if (begin < 0 || begin > end || end > size || (end - begin) % gram != 0) {
-      return KernelContext::Error("attribute 'ngram_counts' entry " + std::to_string(level) + " (" + std::to_string(begin) +
-                                  ") does not split the pool of " + std::to_string(size) + " items into " +
-                                  std::to_string(gram) + "-grams");
+      return KernelContext::Error("attribute 'ngram_counts' entry " + std::to_string(level) + " (" +
+                                  std::to_string(begin) + ") does not split the pool of " + std::to_string(size) +
+                                  " items into " + std::to_string(gram) + "-grams");
     }
     for (int64_t i = begin; i < end; i += gram, ++next) {
       if (next >= indexes.size()) {
@@ -151,8 +160,8 @@ Status BuildPool(const std::vector<K>& pool, const std::vector<int64_t>& starts,
     }
   }
   if (next != indexes.size()) {
-    return KernelContext::Error("attribute 'ngram_indexes' has " + std::to_string(indexes.size()) + " entries but the pool holds " +
-                                std::to_string(next) + " n-grams");
+    return KernelContext::Error("attribute 'ngram_indexes' has " + std::to_string(indexes.size()) +
+                                " entries but the pool holds " + std::to_string(next) + " n-grams");
   }
   return Status::Ok();
 }
@@ -161,21 +170,29 @@ StatusOr<std::unique_ptr<Kernel>> MakeTfIdf(const KernelInit& init) {
   const Node& node = init.node;
   TfIdfConfig c;
   const std::string mode = node.GetString("mode", "");
-  if (mode == "TF") c.weighting = Weighting::kTf;
-  else if (mode == "IDF") c.weighting = Weighting::kIdf;
-  else if (mode == "TFIDF") c.weighting = Weighting::kTfIdf;
-  else return KernelContext::Error("attribute 'mode' must be TF, IDF or TFIDF, got '" + mode + "'");
+  if (mode == "TF") {
+    c.weighting = Weighting::kTf;
+  } else if (mode == "IDF") {
+    c.weighting = Weighting::kIdf;
+  } else if (mode == "TFIDF") {
+    c.weighting = Weighting::kTfIdf;
+  } else {
+    return KernelContext::Error("attribute 'mode' must be TF, IDF or TFIDF, got '" + mode + "'");
+  }
   c.min_gram = node.GetInt("min_gram_length", 0);
   c.max_gram = node.GetInt("max_gram_length", 0);
   c.max_skip = node.GetInt("max_skip_count", 0);
   if (c.min_gram < 1 || c.max_gram < c.min_gram || c.max_skip < 0) {
     return KernelContext::Error("need 1 <= min_gram_length <= max_gram_length and max_skip_count >= 0, got " +
-                                std::to_string(c.min_gram) + ", " + std::to_string(c.max_gram) + ", " + std::to_string(c.max_skip));
+                                std::to_string(c.min_gram) + ", " + std::to_string(c.max_gram) + ", " +
+                                std::to_string(c.max_skip));
   }
   const std::vector<int64_t> starts = node.GetInts("ngram_counts");
   const std::vector<int64_t> indexes = node.GetInts("ngram_indexes");
   for (int64_t index : indexes) {
-    if (index < 0) return KernelContext::Error("attribute 'ngram_indexes' holds negative coordinate " + std::to_string(index));
+    if (index < 0) {
+      return KernelContext::Error("attribute 'ngram_indexes' holds negative coordinate " + std::to_string(index));
+    }
     c.output_size = std::max(c.output_size, index + 1);
   }
   c.weights = node.GetFloats("weights");
@@ -190,8 +207,11 @@ StatusOr<std::unique_ptr<Kernel>> MakeTfIdf(const KernelInit& init) {
   }
   NgramTrie<int64_t> int_pool;
   NgramTrie<std::string> string_pool;
-  if (strings) TS_RETURN_IF_ERROR(BuildPool(strings->strings, starts, indexes, string_pool));
-  else TS_RETURN_IF_ERROR(BuildPool(ints->ints, starts, indexes, int_pool));
+  if (strings) {
+    TS_RETURN_IF_ERROR(BuildPool(strings->strings, starts, indexes, string_pool));
+  } else {
+    TS_RETURN_IF_ERROR(BuildPool(ints->ints, starts, indexes, int_pool));
+  }
   return std::unique_ptr<Kernel>(
       std::make_unique<TfIdfKernel>(std::move(c), std::move(int_pool), std::move(string_pool), strings != nullptr));
 }

@@ -25,7 +25,6 @@ struct OptimizerParams {
 // `in` holds X, G and the state inputs; `out` the new X and the new states, in the op's order.
 using StepFn = void (*)(const double* in, double* out, const OptimizerParams& p);
 
-
 // Runs `step` over every element of every optimized tensor. `groups` is the number of per-tensor
 // input groups (X, G and the states), `out_groups` the number of output groups.
 template <typename T>
@@ -47,7 +46,8 @@ Status RunOptimizer(KernelContext& ctx, int64_t groups, int64_t out_groups, cons
     }
     std::vector<T*> out(static_cast<size_t>(out_groups));
     for (int64_t g = 0; g < out_groups; ++g) {
-      TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(static_cast<size_t>(g * n + i), x.dtype(), x.shape()));
+      TS_ASSIGN_OR_RETURN(Tensor * y,
+                          ctx.AllocateUninitializedOutput(static_cast<size_t>(g * n + i), x.dtype(), x.shape()));
       out[static_cast<size_t>(g)] = y->data<T>();
     }
     double a[8], b[8];
@@ -103,7 +103,8 @@ class OptimizerKernel : public Kernel {
     }
     if (static_cast<int64_t>(ctx.output_count()) != tensors / groups * out_groups) {
       return KernelContext::Error("expects " + std::to_string(out_groups) + " outputs per optimized tensor (" +
-                                  std::to_string(tensors / groups * out_groups) + "), got " + std::to_string(ctx.output_count()));
+                                  std::to_string(tensors / groups * out_groups) + "), got " +
+                                  std::to_string(ctx.output_count()));
     }
     OptimizerParams p = params_;
     TS_ASSIGN_OR_RETURN(p.r, ReadScalarFloat(ctx.input(0), "input 'R'"));
@@ -113,7 +114,9 @@ class OptimizerKernel : public Kernel {
       const double t = static_cast<double>(p.t);
       p.r *= std::sqrt(1 - std::pow(p.beta, t)) / (1 - std::pow(p.alpha, t));
     }
-    const StepFn step = kind_ == Optimizer::kAdagrad ? AdagradStep : kind_ == Optimizer::kAdam ? AdamStep : MomentumStep;
+    const StepFn step = kind_ == Optimizer::kAdagrad ? AdagradStep
+                        : kind_ == Optimizer::kAdam  ? AdamStep
+                                                     : MomentumStep;
     return DispatchFloat(
         ctx.input(2).dtype(), [&](auto tag) { return RunOptimizer<decltype(tag)>(ctx, groups, out_groups, p, step); },
         "optimizer");

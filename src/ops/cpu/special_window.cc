@@ -33,7 +33,8 @@ class WindowKernel : public Kernel {
     const int64_t period = periodic_ ? size : size - 1;
     std::vector<double> values(static_cast<size_t>(size));
     for (int64_t k = 0; k < size; ++k) {
-      const double angle = period > 0 ? 2.0 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(period) : 0.0;
+      const double angle =
+          period > 0 ? 2.0 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(period) : 0.0;
       values[static_cast<size_t>(k)] =
           coefficients_.a0 - coefficients_.a1 * std::cos(angle) + coefficients_.a2 * std::cos(2.0 * angle);
     }
@@ -68,9 +69,15 @@ class MelWeightMatrixKernel : public Kernel {
     TS_ASSIGN_OR_RETURN(int64_t sample_rate, ReadScalarInt(ctx.input(2), "input 'sample_rate'"));
     TS_ASSIGN_OR_RETURN(double lower_hz, ReadScalarFloat(ctx.input(3), "input 'lower_edge_hertz'"));
     TS_ASSIGN_OR_RETURN(double upper_hz, ReadScalarFloat(ctx.input(4), "input 'upper_edge_hertz'"));
-    if (mel_bins <= 0) return KernelContext::Error("input 'num_mel_bins' must be positive, got " + std::to_string(mel_bins));
-    if (dft_length <= 0) return KernelContext::Error("input 'dft_length' must be positive, got " + std::to_string(dft_length));
-    if (sample_rate <= 0) return KernelContext::Error("input 'sample_rate' must be positive, got " + std::to_string(sample_rate));
+    if (mel_bins <= 0) {
+      return KernelContext::Error("input 'num_mel_bins' must be positive, got " + std::to_string(mel_bins));
+    }
+    if (dft_length <= 0) {
+      return KernelContext::Error("input 'dft_length' must be positive, got " + std::to_string(dft_length));
+    }
+    if (sample_rate <= 0) {
+      return KernelContext::Error("input 'sample_rate' must be positive, got " + std::to_string(sample_rate));
+    }
     if (!(lower_hz >= 0 && lower_hz <= upper_hz)) {
       return KernelContext::Error("edge frequencies must satisfy 0 <= lower_edge_hertz <= upper_edge_hertz, got " +
                                   std::to_string(lower_hz) + " and " + std::to_string(upper_hz));
