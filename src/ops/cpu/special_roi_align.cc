@@ -32,9 +32,13 @@ struct RoiAlignParams {
   bool max_mode = false;
 };
 
-// The samples of every bin of one roi, bin by bin (grid_h * grid_w samples per bin).
-void PlanRoi(const RoiAlignParams& p, const double* roi, int64_t height, int64_t width, std::vector<Sample>& samples,
-             int64_t& grid_h, int64_t& grid_w) {
+// Where one roi's bins lie in the feature map, and how many samples each bin takes per axis.
+struct RoiGrid {
+  double start_h, start_w, bin_h, bin_w;
+  int64_t grid_h, grid_w;
+};
+
+RoiGrid MakeRoiGrid(const RoiAlignParams& p, const double* roi) {
   const double offset = p.half_pixel ? 0.5 : 0.0;
   const double start_w = roi[0] * p.spatial_scale - offset, start_h = roi[1] * p.spatial_scale - offset;
   double roi_w = roi[2] * p.spatial_scale - offset - start_w, roi_h = roi[3] * p.spatial_scale - offset - start_h;
@@ -42,52 +46,56 @@ void PlanRoi(const RoiAlignParams& p, const double* roi, int64_t height, int64_t
     roi_w = std::max(roi_w, 1.0);
     roi_h = std::max(roi_h, 1.0);
   }
-  const double bin_h = roi_h / static_cast<double>(p.out_h), bin_w = roi_w / static_cast<double>(p.out_w);
-  // Bounded so that a huge or NaN roi cannot ask for an absurd number of samples.
+  // Adaptive grids are bounded so that a huge roi cannot ask for an absurd number of samples; an empty
+  // (or NaN) roi gets none and pools to 0, as in Runtime.
   auto grid = [&](double extent, int64_t bins) {
     if (p.sampling_ratio > 0) return p.sampling_ratio;
     const double g = std::ceil(extent / static_cast<double>(bins));
-    return g >= 1 ? static_cast<int64_t>(std::min(g, 1024.0)) : int64_t{1};
+    return g >= 1 ? static_cast<int64_t>(std::min(g, 1024.0)) : int64_t{0};
   };
-  grid_h = grid(roi_h, p.out_h);
-  grid_w = grid(roi_w, p.out_w);
-  samples.resize(static_cast<size_t>(p.out_h * p.out_w * grid_h * grid_w));
+  return RoiGrid{start_h,
+                 start_w,
+                 roi_h / static_cast<double>(p.out_h),
+                 roi_w / static_cast<double>(p.out_w),
+                 grid(roi_h, p.out_h),
+                 grid(roi_w, p.out_w)};
+}
+
+// The grid_h * grid_w bilinear samples of bin (ph, pw).
+void PlanBin(const RoiGrid& g, int64_t ph, int64_t pw, int64_t height, int64_t width, std::vector<Sample>& samples) {
+  samples.resize(static_cast<size_t>(g.grid_h * g.grid_w));
   size_t s = 0;
-  for (int64_t ph = 0; ph < p.out_h; ++ph) {
-    for (int64_t pw = 0; pw < p.out_w; ++pw) {
-      for (int64_t iy = 0; iy < grid_h; ++iy) {
-        const double yy = start_h + static_cast<double>(ph) * bin_h +
-                          (static_cast<double>(iy) + 0.5) * bin_h / static_cast<double>(grid_h);
-        for (int64_t ix = 0; ix < grid_w; ++ix, ++s) {
-          double x = start_w + static_cast<double>(pw) * bin_w +
-                     (static_cast<double>(ix) + 0.5) * bin_w / static_cast<double>(grid_w);
-          double y = yy;
-          Sample& out = samples[s];
-          if (!(y >= -1.0 && y <= static_cast<double>(height) && x >= -1.0 && x <= static_cast<double>(width))) {
-            out = Sample{{0, 0, 0, 0}, {0, 0, 0, 0}};  // outside the image (or NaN): contributes zero
-            continue;
-          }
-          y = std::max(y, 0.0);
-          x = std::max(x, 0.0);
-          int64_t y_low = static_cast<int64_t>(y), x_low = static_cast<int64_t>(x), y_high, x_high;
-          if (y_low >= height - 1) {
-            y_high = y_low = height - 1;
-            y = static_cast<double>(y_low);
-          } else {
-            y_high = y_low + 1;
-          }
-          if (x_low >= width - 1) {
-            x_high = x_low = width - 1;
-            x = static_cast<double>(x_low);
-          } else {
-            x_high = x_low + 1;
-          }
-          const double ly = y - static_cast<double>(y_low), lx = x - static_cast<double>(x_low);
-          const double hy = 1 - ly, hx = 1 - lx;
-          out = Sample{{y_low * width + x_low, y_low * width + x_high, y_high * width + x_low, y_high * width + x_high},
-                       {hy * hx, hy * lx, ly * hx, ly * lx}};
-        }
+  for (int64_t iy = 0; iy < g.grid_h; ++iy) {
+    const double yy = g.start_h + static_cast<double>(ph) * g.bin_h +
+                      (static_cast<double>(iy) + 0.5) * g.bin_h / static_cast<double>(g.grid_h);
+    for (int64_t ix = 0; ix < g.grid_w; ++ix, ++s) {
+      double x = g.start_w + static_cast<double>(pw) * g.bin_w +
+                 (static_cast<double>(ix) + 0.5) * g.bin_w / static_cast<double>(g.grid_w);
+      double y = yy;
+      Sample& out = samples[s];
+      if (!(y >= -1.0 && y <= static_cast<double>(height) && x >= -1.0 && x <= static_cast<double>(width))) {
+        out = Sample{{0, 0, 0, 0}, {0, 0, 0, 0}};  // outside the image (or NaN): contributes zero
+        continue;
       }
+      y = std::max(y, 0.0);
+      x = std::max(x, 0.0);
+      int64_t y_low = static_cast<int64_t>(y), x_low = static_cast<int64_t>(x), y_high, x_high;
+      if (y_low >= height - 1) {
+        y_high = y_low = height - 1;
+        y = static_cast<double>(y_low);
+      } else {
+        y_high = y_low + 1;
+      }
+      if (x_low >= width - 1) {
+        x_high = x_low = width - 1;
+        x = static_cast<double>(x_low);
+      } else {
+        x_high = x_low + 1;
+      }
+      const double ly = y - static_cast<double>(y_low), lx = x - static_cast<double>(x_low);
+      const double hy = 1 - ly, hx = 1 - lx;
+      out = Sample{{y_low * width + x_low, y_low * width + x_high, y_high * width + x_low, y_high * width + x_high},
+                   {hy * hx, hy * lx, ly * hx, ly * lx}};
     }
   }
 }
@@ -130,32 +138,29 @@ class RoiAlignKernel : public Kernel {
           using Traits = NumericTraits<T>;
           using C = typename Traits::Compute;
           const int64_t bins = p_.out_h * p_.out_w;
-          ctx.pool().ParallelFor(num_rois, 1, [&](int64_t begin, int64_t end) {
+          // One work item per (roi, bin): its samples are planned once and applied to every channel.
+          ctx.pool().ParallelFor(num_rois * bins, 1, [&](int64_t begin, int64_t end) {
             std::vector<Sample> samples;
-            for (int64_t r = begin; r < end; ++r) {
-              int64_t grid_h = 1, grid_w = 1;
-              PlanRoi(p_, &boxes[static_cast<size_t>(r * 4)], height, width, samples, grid_h, grid_w);
-              const int64_t per_bin = grid_h * grid_w;
-              const double count = static_cast<double>(std::max<int64_t>(per_bin, 1));
+            for (int64_t item = begin; item < end; ++item) {
+              const int64_t r = item / bins, bin = item % bins;
+              const RoiGrid grid = MakeRoiGrid(p_, &boxes[static_cast<size_t>(r * 4)]);
+              PlanBin(grid, bin / p_.out_w, bin % p_.out_w, height, width, samples);
+              const int64_t count = grid.grid_h * grid.grid_w;
               for (int64_t c = 0; c < channels; ++c) {
                 const T* plane = x.data<T>() + (batch[static_cast<size_t>(r)] * channels + c) * height * width;
-                T* out = y->data<T>() + (r * channels + c) * bins;
-                for (int64_t bin = 0; bin < bins; ++bin) {
-                  const Sample* s = &samples[static_cast<size_t>(bin * per_bin)];
-                  double value = p_.max_mode ? -INFINITY : 0.0;
-                  for (int64_t i = 0; i < per_bin; ++i) {
-                    double corner[4];
-                    for (int k = 0; k < 4; ++k) {
-                      corner[k] = s[i].weight[k] * static_cast<double>(Traits::Load(plane[s[i].offset[k]]));
-                    }
-                    if (p_.max_mode) {
-                      value = std::max(value, std::max(std::max(corner[0], corner[1]), std::max(corner[2], corner[3])));
-                    } else {
-                      value += corner[0] + corner[1] + corner[2] + corner[3];
-                    }
+                double value = p_.max_mode && count > 0 ? -INFINITY : 0.0;
+                for (const Sample& s : samples) {
+                  double corner[4];
+                  for (int k = 0; k < 4; ++k)
+                    corner[k] = s.weight[k] * static_cast<double>(Traits::Load(plane[s.offset[k]]));
+                  if (p_.max_mode) {
+                    value = std::max(value, std::max(std::max(corner[0], corner[1]), std::max(corner[2], corner[3])));
+                  } else {
+                    value += corner[0] + corner[1] + corner[2] + corner[3];
                   }
-                  out[bin] = Traits::Store(static_cast<C>(p_.max_mode ? value : value / count));
                 }
+                if (!p_.max_mode && count > 0) value /= static_cast<double>(count);
+                y->data<T>()[(r * channels + c) * bins + bin] = Traits::Store(static_cast<C>(value));
               }
             }
           });

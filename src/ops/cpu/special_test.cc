@@ -165,6 +165,27 @@ TEST(SpecialRoiAlignTest, MaxTakesLargestWeightedCorner) {
   ExpectNear(Values((*out)[0]), {0.75});
 }
 
+TEST(SpecialRoiAlignTest, EmptyRoiWithAdaptiveSamplingPoolsToZero) {
+  // half_pixel keeps a zero-size roi as it is, so the adaptive grid has no samples (Runtime gives 0);
+  // output_half_pixel widens it to one pixel, whose one sample sits on the last pixel.
+  for (const char* transform : {"half_pixel", "output_half_pixel"}) {
+    for (const char* mode : {"avg", "max"}) {
+      auto out = SpecialNodeModel("RoiAlign", 16)
+                     .Input("x", F32({1, 1, 2, 2}, {4, 4, 4, 4}))
+                     .Input("rois", F32({1, 4}, {1, 1, 1, 1}))
+                     .Input("batch", I64({1}, {0}))
+                     .Output("y", 4)
+                     .String("coordinate_transformation_mode", transform)
+                     .String("mode", mode)
+                     .Run();
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      const bool widened = std::string(transform) == "output_half_pixel";
+      const double want = widened ? 4.0 : 0.0;
+      ExpectNear(Values((*out)[0]), {want});
+    }
+  }
+}
+
 TEST(SpecialRoiAlignTest, BadBatchIndexAndRoiShapeAreRejected) {
   const Tensor x = F32({1, 1, 2, 2}, {0, 1, 2, 3});
   auto out_of_range = RoiAlign(16, x, F32({1, 4}, {0, 0, 1, 1}), I64({1}, {1}), "half_pixel");
