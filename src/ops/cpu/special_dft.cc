@@ -105,6 +105,9 @@ class DftKernel : public Kernel {
       return KernelContext::Error("DFT length must be positive, got " + std::to_string(length) +
                                   (ctx.has_input(1) ? " (input 'dft_length')" : " (the signal axis)"));
     }
+    // inverse with onesided is a complex-to-real transform in later revisions of the spec and undefined
+    // before; refuse it rather than guess which.
+    if (inverse_ && onesided_) return Unimplemented("DFT with both 'inverse' and 'onesided' set is not supported");
     const int64_t bins = onesided_ ? length / 2 + 1 : length;
     Shape out_shape = x.shape();
     out_shape[static_cast<size_t>(signal_axis)] = bins;

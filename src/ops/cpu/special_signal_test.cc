@@ -171,6 +171,13 @@ TEST(SpecialDftTest, BadComponentsAxisAndLengthAreRejected) {
                    .Output("y", 3)
                    .Run()
                    .ok());
+  EXPECT_FALSE(SpecialNodeModel("DFT", 17)  // inverse with onesided is refused, not guessed
+                   .Input("x", F32({1, 4, 2}, std::vector<float>(8)))
+                   .Output("y", 3)
+                   .Int("inverse", 1)
+                   .Int("onesided", 1)
+                   .Run()
+                   .ok());
 }
 
 // --- STFT ---------------------------------------------------------------------------------------------
