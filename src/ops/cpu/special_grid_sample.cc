@@ -125,6 +125,23 @@ void PlanPoint(const Geometry& g, SampleMode mode, double x, double y, int64_t* 
   }
 }
 
+// out[p] = sum over the K taps of point p of weight * plane[offset]; offset -1 reads a zero (it is not
+// folded into a zero weight, which would turn an inf or NaN pixel elsewhere into NaN). K is a
+// compile-time constant so the tap loop unrolls.
+template <typename T, int K>
+void GatherPlane(const T* plane, const int64_t* offsets, const double* weights, int64_t points, T* out) {
+  using Traits = NumericTraits<T>;
+  for (int64_t p = 0; p < points; ++p) {
+    const int64_t* o = offsets + p * K;
+    const double* wt = weights + p * K;
+    double sum = 0;
+    for (int k = 0; k < K; ++k) {
+      if (o[k] >= 0) sum += wt[k] * static_cast<double>(Traits::Load(plane[o[k]]));
+    }
+    out[p] = Traits::Store(static_cast<typename Traits::Compute>(sum));
+  }
+}
+
 class GridSampleKernel : public Kernel {
  public:
   GridSampleKernel(SampleMode mode, PaddingMode padding, bool align_corners)
@@ -175,8 +192,6 @@ class GridSampleKernel : public Kernel {
         x.dtype(),
         [&](auto tag) -> Status {
           using T = decltype(tag);
-          using Traits = NumericTraits<T>;
-          using C = typename Traits::Compute;
           for (int64_t b = 0; b < n; ++b) {
             const double* xy = locations.data<double>() + b * points * 2;
             ctx.pool().ParallelFor(points, 1024, [&](int64_t begin, int64_t end) {
@@ -185,20 +200,16 @@ class GridSampleKernel : public Kernel {
                           weights + p * taps);
               }
             });
+            const T* images = x.data<T>() + b * channels * h * w;
+            T* planes = y->data<T>() + b * channels * points;
             ctx.pool().ParallelFor(channels, std::max<int64_t>(1, 16384 / (points * taps)),
-                                   [&](int64_t begin, int64_t end) {
-                                     for (int64_t c = begin; c < end; ++c) {
-                                       const T* plane = x.data<T>() + (b * channels + c) * h * w;
-                                       T* out = y->data<T>() + (b * channels + c) * points;
-                                       for (int64_t p = 0; p < points; ++p) {
-                                         const int64_t* o = offsets + p * taps;
-                                         const double* wt = weights + p * taps;
-                                         double sum = 0;
-                                         for (int k = 0; k < taps; ++k) {
-                                           if (o[k] >= 0) sum += wt[k] * static_cast<double>(Traits::Load(plane[o[k]]));
-                                         }
-                                         out[p] = Traits::Store(static_cast<C>(sum));
-                                       }
+                                   [&](int64_t c0, int64_t c1) {
+                                     for (int64_t c = c0; c < c1; ++c) {
+                                       const T* in = images + c * h * w;
+                                       T* out = planes + c * points;
+                                       if (taps == 1) GatherPlane<T, 1>(in, offsets, weights, points, out);
+                                       if (taps == 4) GatherPlane<T, 4>(in, offsets, weights, points, out);
+                                       if (taps == 16) GatherPlane<T, 16>(in, offsets, weights, points, out);
                                      }
                                    });
           }
