@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/half.h"
 #include "ops/cpu/special_test_model.h"
 
 namespace tessera {
@@ -242,6 +243,14 @@ TEST(SpecialDetTest, RandomMatricesMatchCofactorExpansion) {
         m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
     EXPECT_NEAR((*out)[0].data<float>()[b], want, 1e-5 * std::max(1.0, std::fabs(want)));
   }
+}
+
+TEST(SpecialDetTest, Float16ComputesInDouble) {
+  std::vector<uint16_t> bits;
+  for (float v : {1.0f, 2.0f, 3.0f, 4.0f}) bits.push_back(FloatToHalf(v));
+  auto out = Det(Tensor::FromVector(DType::kFloat16, {2, 2}, bits), 0);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(HalfToFloat((*out)[0].data<uint16_t>()[0]), -2.0f);
 }
 
 TEST(SpecialDetTest, NonSquareAndVectorAreRejected) {
