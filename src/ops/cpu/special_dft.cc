@@ -147,7 +147,9 @@ class StftKernel : public Kernel {
 
   Status Run(KernelContext& ctx) override {
     const Tensor& signal = ctx.input(0);
-    if (signal.rank() != 3 || (signal.dim(2) != 1 && signal.dim(2) != 2)) {
+    // [batch, length] is read as a real signal, as ONNX Runtime does.
+    const bool valid = signal.rank() == 2 || (signal.rank() == 3 && (signal.dim(2) == 1 || signal.dim(2) == 2));
+    if (!valid) {
       return KernelContext::Error("input 'signal' must be [batch, length, 1 or 2], got shape " +
                                   ShapeToString(signal.shape()));
     }
@@ -172,7 +174,7 @@ class StftKernel : public Kernel {
       frame_length = given;
     }
     if (frame_length < 0) return KernelContext::Error("one of inputs 'window' and 'frame_length' must be given");
-    const int64_t batch = signal.dim(0), length = signal.dim(1), components = signal.dim(2);
+    const int64_t batch = signal.dim(0), length = signal.dim(1), components = signal.rank() == 3 ? signal.dim(2) : 1;
     if (frame_length == 0 || frame_length > length) {
       return KernelContext::Error("frame length " + std::to_string(frame_length) + " must be in [1, " +
                                   std::to_string(length) + "], the signal's length");

@@ -232,6 +232,28 @@ TEST(SpecialStftTest, TwoSidedWithoutWindow) {
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR((*out)[0].data<float>()[i], want[i], 1e-6);
 }
 
+TEST(SpecialStftTest, TwoDimensionalSignalIsReal) {
+  auto out = SpecialNodeModel("STFT", 17)
+                 .Input("signal", F32({1, 4}, {1, 1, 1, 1}))
+                 .Input("step", I64({}, {2}))
+                 .SkipInput()
+                 .Input("frame", I64({}, {2}))
+                 .Output("y", 4)
+                 .Run();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_EQ((*out)[0].shape(), (Shape{1, 2, 2, 2}));
+  const std::vector<float> want = {2, 0, 0, 0, 2, 0, 0, 0};
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR((*out)[0].data<float>()[i], want[i], 1e-6);
+  EXPECT_FALSE(SpecialNodeModel("STFT", 17)
+                   .Input("signal", F32({1, 4, 3}, std::vector<float>(12)))
+                   .Input("step", I64({}, {2}))
+                   .SkipInput()
+                   .Input("frame", I64({}, {2}))
+                   .Output("y", 4)
+                   .Run()
+                   .ok());
+}
+
 TEST(SpecialStftTest, BadFramesAreRejected) {
   const Tensor signal = F32({1, 4, 1}, {1, 2, 3, 4});
   auto run = [&](int64_t step, int64_t frame, int64_t window) {
