@@ -1,0 +1,111 @@
+// oneDNN-backed GEMMs for the recurrent kernels (see recurrent_matmul.h).
+#include "ops/cpu/recurrent_matmul.h"
+
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+
+#include "ops/cpu/dnnl_context.h"
+
+namespace tessera {
+
+using dnnl::memory;
+
+StatusOr<RnnMatMulF32::Plan*> RnnMatMulF32::FindPlan(int64_t m, int64_t lda, int64_t ldc, int64_t ldb, bool with_bias) {
+  const auto key = std::make_tuple(m, lda, ldc, ldb, with_bias);
+  if (auto it = plans_.find(key); it != plans_.end()) return &it->second;
+  try {
+    const memory::desc src_md({m, k_}, memory::data_type::f32, memory::dims{lda, 1});
+    const memory::desc weights_any({k_, n_}, memory::data_type::f32, memory::format_tag::any);
+    const memory::desc bias_md({1, n_}, memory::data_type::f32, memory::format_tag::ab);
+    const memory::desc dst_md({m, n_}, memory::data_type::f32, memory::dims{ldc, 1});
+    // ONNX's [n, k] weight rows, read as the k x n matrix B^T.
+    const memory::desc weights_user_md({k_, n_}, memory::data_type::f32, memory::dims{1, ldb});
+    const dnnl::matmul::desc desc = with_bias ? dnnl::matmul::desc(src_md, weights_any, bias_md, dst_md)
+                                              : dnnl::matmul::desc(src_md, weights_any, dst_md);
+    const dnnl::matmul::primitive_desc pd(desc, DnnlEngine());
+    Plan plan;
+    plan.primitive = dnnl::matmul(pd);
+    plan.weights_desc = pd.weights_desc();
+    plan.src = memory(src_md, DnnlEngine(), DNNL_MEMORY_NONE);
+    plan.weights_user = memory(weights_user_md, DnnlEngine(), DNNL_MEMORY_NONE);
+    if (with_bias) plan.bias = memory(bias_md, DnnlEngine(), DNNL_MEMORY_NONE);
+    plan.dst = memory(dst_md, DnnlEngine(), DNNL_MEMORY_NONE);
+    return &plans_.emplace(key, std::move(plan)).first->second;
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN matmul for a recurrent GEMM (m=") + std::to_string(m) + ", n=" +
+                    std::to_string(n_) + ", k=" + std::to_string(k_) + "): " + e.what());
+  }
+}
+
+Status RnnMatMulF32::Run(const float* a, int64_t m, int64_t lda, const float* b, int64_t ldb, bool weights_stable,
+                         const float* bias, float* c, int64_t ldc) {
+  if (m == 0 || n_ == 0) return Status::Ok();
+  if (k_ == 0) {  // oneDNN rejects empty dims; the product is just the bias
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n_; ++j) c[i * ldc + j] = bias ? bias[j] : 0.0f;
+    }
+    return Status::Ok();
+  }
+  auto plan_or = FindPlan(m, lda, ldc, ldb, bias != nullptr);
+  if (!plan_or.ok()) return plan_or.status();
+  Plan& plan = **plan_or;
+  try {
+    dnnl::stream& stream = DnnlStream();
+    const bool reuse = weights_stable && packed_from_ == b && packed_desc_ == plan.weights_desc;
+    if (!reuse) {
+      if (!packed_ || packed_desc_ != plan.weights_desc) {
+        packed_desc_ = plan.weights_desc;
+        packed_ = memory(packed_desc_, DnnlEngine());
+      }
+      plan.weights_user.set_data_handle(const_cast<float*>(b));
+      dnnl::reorder(plan.weights_user, packed_).execute(stream, plan.weights_user, packed_);
+      packed_from_ = weights_stable ? b : nullptr;
+    }
+    plan.src.set_data_handle(const_cast<float*>(a));
+    plan.dst.set_data_handle(c);
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, plan.src}, {DNNL_ARG_WEIGHTS, packed_}, {DNNL_ARG_DST, plan.dst}};
+    if (bias != nullptr) {
+      plan.bias.set_data_handle(const_cast<float*>(bias));
+      args.emplace(DNNL_ARG_BIAS, plan.bias);
+    }
+    plan.primitive.execute(stream, args);
+    stream.wait();
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN matmul for a recurrent GEMM failed: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+void RnnMatMulF64(const double* a, int64_t m, int64_t lda, const double* b, int64_t n, int64_t k, int64_t ldb,
+                  const double* bias, double* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    const double* row = a + i * lda;
+    for (int64_t j = 0; j < n; ++j) {
+      const double* w = b + j * ldb;
+      double sum = bias ? bias[j] : 0.0;
+      for (int64_t p = 0; p < k; ++p) sum += row[p] * w[p];
+      c[i * ldc + j] = sum;
+    }
+  }
+}
+
+Status RnnGemms::Run(int slot, const float* a, int64_t m, int64_t lda, const float* b, int64_t n, int64_t k,
+                     int64_t ldb, bool weights_stable, const float* bias, float* c, int64_t ldc) {
+  Slot& s = slots_[slot];
+  if (s.matmul == nullptr || s.n != n || s.k != k) {
+    s.n = n;
+    s.k = k;
+    s.matmul = std::make_unique<RnnMatMulF32>(n, k);
+  }
+  return s.matmul->Run(a, m, lda, b, ldb, weights_stable, bias, c, ldc);
+}
+
+Status RnnGemms::Run(int slot, const double* a, int64_t m, int64_t lda, const double* b, int64_t n, int64_t k,
+                     int64_t ldb, bool weights_stable, const double* bias, double* c, int64_t ldc) {
+  RnnMatMulF64(a, m, lda, b, n, k, ldb, bias, c, ldc);
+  return Status::Ok();
+}
+
+}  // namespace tessera
