@@ -1,0 +1,449 @@
+// RNN, GRU and LSTM through one-node models against a plain per-step, per-batch-row reference in double
+// (the ONNX equations written out), over seeded random sizes and every option: directions, sequence_lens,
+// initial states, bias, peepholes, clip, linear_before_reset, input_forget, layout, omitted outputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ops/cpu/recurrent_test_model.h"
+
+namespace tessera {
+namespace {
+
+using testing::RecurrentModel;
+
+struct Act {
+  std::string name;
+  double alpha = 0, beta = 0;
+};
+
+double Apply(const Act& f, double x) {
+  if (f.name == "Sigmoid") return 1.0 / (1.0 + std::exp(-x));
+  if (f.name == "Tanh") return std::tanh(x);
+  if (f.name == "Relu") return std::max(x, 0.0);
+  if (f.name == "Affine") return f.alpha * x + f.beta;
+  if (f.name == "LeakyRelu") return x >= 0 ? x : f.alpha * x;
+  if (f.name == "ThresholdedRelu") return x >= f.alpha ? x : 0.0;
+  if (f.name == "ScaledTanh") return f.alpha * std::tanh(f.beta * x);
+  if (f.name == "HardSigmoid") return std::min(std::max(f.alpha * x + f.beta, 0.0), 1.0);
+  if (f.name == "Elu") return x >= 0 ? x : f.alpha * (std::exp(x) - 1.0);
+  if (f.name == "Softsign") return x / (1.0 + std::fabs(x));
+  if (f.name == "Softplus") return std::log1p(std::exp(x));
+  ADD_FAILURE() << "unknown activation " << f.name;
+  return 0;
+}
+
+struct Config {
+  std::string op = "LSTM";
+  int opset = 14;
+  int dirs = 1;
+  bool reverse = false;
+  int layout = 0;
+  int64_t seq = 1, batch = 1, input = 1, hidden = 1;
+  bool bias = false, lengths = false, init_h = false, init_c = false, peepholes = false;
+  double clip = 0;  // 0: none
+  bool linear_before_reset = false, input_forget = false;
+  std::vector<Act> acts;  // per direction, empty = defaults
+
+  int gates() const { return op == "LSTM" ? 4 : op == "GRU" ? 3 : 1; }
+  std::string direction() const { return dirs == 2 ? "bidirectional" : reverse ? "reverse" : "forward"; }
+};
+
+struct Inputs {
+  std::vector<float> x, w, r, b, h0, c0, p;
+  std::vector<int32_t> lens;
+};
+
+struct Outputs {
+  std::vector<double> y, y_h, y_c;
+};
+
+// The ONNX equations, one batch row and one step at a time.
+Outputs Reference(const Config& c, const Inputs& in) {
+  const int64_t H = c.hidden, G = c.gates(), I = c.input, S = c.seq, N = c.batch, D = c.dirs;
+  std::vector<Act> acts = c.acts;
+  if (acts.empty()) {
+    if (c.op == "RNN") acts = {{"Tanh"}};
+    if (c.op == "GRU") acts = {{"Sigmoid"}, {"Tanh"}};
+    if (c.op == "LSTM") acts = {{"Sigmoid"}, {"Tanh"}, {"Tanh"}};
+    const std::vector<Act> one = acts;
+    if (D == 2) acts.insert(acts.end(), one.begin(), one.end());
+  }
+  Outputs out;
+  out.y.assign(static_cast<size_t>(S * D * N * H), 0.0);
+  out.y_h.assign(static_cast<size_t>(D * N * H), 0.0);
+  out.y_c.assign(static_cast<size_t>(D * N * H), 0.0);
+  auto state_at = [&](int64_t d, int64_t b) { return static_cast<size_t>((c.layout == 0 ? d * N + b : b * D + d) * H); };
+  auto clip = [&](double v) { return c.clip > 0 ? std::min(std::max(v, -c.clip), c.clip) : v; };
+  for (int64_t d = 0; d < D; ++d) {
+    const Act* f = &acts[static_cast<size_t>(d) * acts.size() / static_cast<size_t>(D)];
+    const bool backward = c.reverse || d == 1;
+    for (int64_t b = 0; b < N; ++b) {
+      std::vector<double> h(static_cast<size_t>(H), 0.0), cell(static_cast<size_t>(H), 0.0);
+      for (int64_t j = 0; j < H; ++j) {
+        if (c.init_h) h[static_cast<size_t>(j)] = in.h0[state_at(d, b) + static_cast<size_t>(j)];
+        if (c.init_c) cell[static_cast<size_t>(j)] = in.c0[state_at(d, b) + static_cast<size_t>(j)];
+      }
+      const int64_t len = c.lengths ? in.lens[static_cast<size_t>(b)] : S;
+      for (int64_t s = 0; s < len; ++s) {
+        const int64_t t = backward ? len - 1 - s : s;
+        const float* x = &in.x[static_cast<size_t>((c.layout == 0 ? t * N + b : b * S + t) * I)];
+        // xw[g] = x·W_g^T + Wb_g; hr[g] = h·R_g^T + Rb_g, for gate unit g of G*H.
+        auto xw = [&](int64_t g) {
+          double sum = c.bias ? in.b[static_cast<size_t>(d * 2 * G * H + g)] : 0.0;
+          for (int64_t k = 0; k < I; ++k) sum += double(x[k]) * in.w[static_cast<size_t>((d * G * H + g) * I + k)];
+          return sum;
+        };
+        auto hr = [&](int64_t g, const std::vector<double>& hv) {
+          double sum = c.bias ? in.b[static_cast<size_t>(d * 2 * G * H + G * H + g)] : 0.0;
+          for (int64_t k = 0; k < H; ++k) sum += hv[static_cast<size_t>(k)] * in.r[static_cast<size_t>((d * G * H + g) * H + k)];
+          return sum;
+        };
+        std::vector<double> next(static_cast<size_t>(H)), next_c(static_cast<size_t>(H));
+        for (int64_t j = 0; j < H; ++j) {
+          const size_t uj = static_cast<size_t>(j);
+          if (c.op == "RNN") {
+            next[uj] = Apply(f[0], clip(xw(j) + hr(j, h)));
+          } else if (c.op == "GRU") {
+            const double z = Apply(f[0], clip(xw(j) + hr(j, h)));
+            const double r = Apply(f[0], clip(xw(H + j) + hr(H + j, h)));
+            double pre;
+            if (c.linear_before_reset) {
+              pre = xw(2 * H + j) + r * hr(2 * H + j, h);
+            } else {
+              // (r (.) H)·Rh^T needs every r_k: recompute them.
+              std::vector<double> rh(static_cast<size_t>(H));
+              for (int64_t k = 0; k < H; ++k) {
+                rh[static_cast<size_t>(k)] = Apply(f[0], clip(xw(H + k) + hr(H + k, h))) * h[static_cast<size_t>(k)];
+              }
+              pre = xw(2 * H + j) + hr(2 * H + j, rh);
+            }
+            const double n = Apply(f[1], clip(pre));
+            next[uj] = (1 - z) * n + z * h[uj];
+          } else {
+            auto peep = [&](int which) { return c.peepholes ? in.p[static_cast<size_t>(d * 3 * H + which * H + j)] : 0.0; };
+            const double i = Apply(f[0], clip(xw(j) + hr(j, h) + peep(0) * cell[uj]));
+            const double fg = c.input_forget ? 1 - i : Apply(f[0], clip(xw(2 * H + j) + hr(2 * H + j, h) + peep(2) * cell[uj]));
+            const double g = Apply(f[1], clip(xw(3 * H + j) + hr(3 * H + j, h)));
+            next_c[uj] = fg * cell[uj] + i * g;
+            const double o = Apply(f[0], clip(xw(H + j) + hr(H + j, h) + peep(1) * next_c[uj]));
+            next[uj] = o * Apply(f[2], next_c[uj]);
+          }
+        }
+        h = next;
+        if (c.op == "LSTM") cell = next_c;
+        for (int64_t j = 0; j < H; ++j) {
+          const int64_t at = c.layout == 0 ? ((t * D + d) * N + b) * H + j : ((b * S + t) * D + d) * H + j;
+          out.y[static_cast<size_t>(at)] = h[static_cast<size_t>(j)];
+        }
+      }
+      for (int64_t j = 0; j < H; ++j) {
+        out.y_h[state_at(d, b) + static_cast<size_t>(j)] = h[static_cast<size_t>(j)];
+        out.y_c[state_at(d, b) + static_cast<size_t>(j)] = cell[static_cast<size_t>(j)];
+      }
+    }
+  }
+  return out;
+}
+
+Inputs RandomInputs(const Config& c, std::mt19937& rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  auto fill = [&](int64_t n, float scale) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float& e : v) e = scale * dist(rng);
+    return v;
+  };
+  const int64_t G = c.gates(), H = c.hidden, D = c.dirs;
+  Inputs in;
+  in.x = fill(c.seq * c.batch * c.input, 1.0f);
+  const float ws = 1.5f / std::sqrt(static_cast<float>(c.input + H));
+  in.w = fill(D * G * H * c.input, ws);
+  in.r = fill(D * G * H * H, ws);
+  in.b = fill(D * 2 * G * H, 0.5f);
+  in.h0 = fill(D * c.batch * H, 0.8f);
+  in.c0 = fill(D * c.batch * H, 0.8f);
+  in.p = fill(D * 3 * H, 0.5f);
+  for (int64_t b = 0; b < c.batch; ++b) in.lens.push_back(static_cast<int32_t>(rng() % static_cast<unsigned>(c.seq + 1)));
+  return in;
+}
+
+// W, R and B are initializers when `constant_weights` (the packed-weight path), graph inputs otherwise.
+RecurrentModel BuildModel(const Config& c, const Inputs& in, bool constant_weights = false,
+                          const std::vector<bool>& want = {true, true, true}) {
+  const int64_t G = c.gates(), H = c.hidden, D = c.dirs, S = c.seq, N = c.batch;
+  const Shape x_shape = c.layout == 0 ? Shape{S, N, c.input} : Shape{N, S, c.input};
+  const Shape state = c.layout == 0 ? Shape{D, N, H} : Shape{N, D, H};
+  RecurrentModel m(c.op, c.opset);
+  m.Input("X", Tensor::FromVector(DType::kFloat32, x_shape, in.x));
+  m.Input("W", Tensor::FromVector(DType::kFloat32, {D, G * H, c.input}, in.w), constant_weights);
+  m.Input("R", Tensor::FromVector(DType::kFloat32, {D, G * H, H}, in.r), constant_weights);
+  const bool lstm = c.op == "LSTM";
+  // Trailing optional inputs are dropped rather than named empty.
+  const int last = lstm && c.peepholes ? 7 : lstm && c.init_c ? 6 : c.init_h ? 5 : c.lengths ? 4 : c.bias ? 3 : 2;
+  if (last >= 3) c.bias ? m.Input("B", Tensor::FromVector(DType::kFloat32, {D, 2 * G * H}, in.b), constant_weights) : m.SkipInput();
+  if (last >= 4) c.lengths ? m.Input("L", Tensor::FromVector(DType::kInt32, {N}, in.lens)) : m.SkipInput();
+  if (last >= 5) c.init_h ? m.Input("H0", Tensor::FromVector(DType::kFloat32, state, in.h0)) : m.SkipInput();
+  if (last >= 6) c.init_c ? m.Input("C0", Tensor::FromVector(DType::kFloat32, state, in.c0)) : m.SkipInput();
+  if (last >= 7) m.Input("P", Tensor::FromVector(DType::kFloat32, {D, 3 * H}, in.p));
+  const bool any_later = want[1] || (lstm && want[2]);
+  if (want[0]) m.Output("Y", 4);
+  else if (any_later) m.SkipOutput();
+  if (want[1]) m.Output("Y_h", 3);
+  else if (lstm && want[2]) m.SkipOutput();
+  if (lstm && want[2]) m.Output("Y_c", 3);
+  m.Int("hidden_size", H).String("direction", c.direction());
+  if (c.opset >= 14) m.Int("layout", c.layout);
+  if (c.clip > 0) m.Float("clip", static_cast<float>(c.clip));
+  if (c.op == "GRU" && c.opset >= 3) m.Int("linear_before_reset", c.linear_before_reset);
+  if (lstm) m.Int("input_forget", c.input_forget);
+  return m;
+}
+
+void ExpectNear(const float* got, const std::vector<double>& want, const std::string& what, const std::string& where) {
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_NEAR(got[i], want[i], 2e-4 * std::max(1.0, std::fabs(want[i]))) << what << " at " << i << " of " << where;
+  }
+}
+
+std::string Describe(const Config& c) {
+  return c.op + "-" + std::to_string(c.opset) + " " + c.direction() + " layout " + std::to_string(c.layout) + " seq " +
+         std::to_string(c.seq) + " batch " + std::to_string(c.batch) + " input " + std::to_string(c.input) +
+         " hidden " + std::to_string(c.hidden) + (c.bias ? " B" : "") + (c.lengths ? " lens" : "") +
+         (c.init_h ? " h0" : "") + (c.init_c ? " c0" : "") + (c.peepholes ? " P" : "") +
+         (c.clip > 0 ? " clip" : "") + (c.linear_before_reset ? " lbr" : "") + (c.input_forget ? " input_forget" : "");
+}
+
+void RunAndCompare(const Config& c, const Inputs& in) {
+  auto out = BuildModel(c, in).Run();
+  ASSERT_TRUE(out.ok()) << Describe(c) << ": " << out.status().message();
+  const Outputs want = Reference(c, in);
+  ASSERT_EQ(out->size(), c.op == "LSTM" ? 3u : 2u);
+  ExpectNear((*out)[0].data<float>(), want.y, "Y", Describe(c));
+  ExpectNear((*out)[1].data<float>(), want.y_h, "Y_h", Describe(c));
+  if (c.op == "LSTM") ExpectNear((*out)[2].data<float>(), want.y_c, "Y_c", Describe(c));
+}
+
+TEST(RecurrentTest, RandomConfigsMatchReference) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  const char* ops[] = {"RNN", "GRU", "LSTM"};
+  for (int trial = 0; trial < 36; ++trial) {
+    Config c;
+    c.op = ops[trial % 3];
+    c.opset = trial % 4 == 0 ? 7 : 14;
+    c.dirs = rng() % 2 ? 2 : 1;
+    c.reverse = c.dirs == 1 && rng() % 2;
+    c.layout = c.opset >= 14 ? static_cast<int>(rng() % 2) : 0;
+    c.seq = 1 + rng() % 7;
+    c.batch = 1 + rng() % 5;
+    c.input = 1 + rng() % 9;
+    c.hidden = 1 + rng() % 20;
+    c.bias = rng() % 2;
+    c.lengths = rng() % 2;
+    c.init_h = rng() % 2;
+    c.init_c = c.op == "LSTM" && rng() % 2;
+    c.peepholes = c.op == "LSTM" && rng() % 2;
+    c.clip = rng() % 4 == 0 ? 0.7 : 0;
+    c.linear_before_reset = c.op == "GRU" && rng() % 2;
+    c.input_forget = c.op == "LSTM" && rng() % 4 == 0;
+    const Inputs in = RandomInputs(c, rng);
+    RunAndCompare(c, in);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(RecurrentTest, BidirectionalWithLengthsStatesAndBatchMajorLayout) {
+  std::mt19937 rng(7);
+  for (const char* op : {"RNN", "GRU", "LSTM"}) {
+    Config c;
+    c.op = op;
+    c.dirs = 2;
+    c.layout = 1;
+    c.seq = 6, c.batch = 4, c.input = 5, c.hidden = 8;
+    c.bias = c.lengths = c.init_h = true;
+    c.init_c = c.peepholes = c.op == "LSTM";
+    Inputs in = RandomInputs(c, rng);
+    in.lens = {6, 3, 0, 1};  // full, partial, empty (state stays initial, Y all zero), single step
+    RunAndCompare(c, in);
+  }
+}
+
+TEST(RecurrentTest, CustomActivationsWithAlphaBeta) {
+  std::mt19937 rng(11);
+  Config c;
+  c.op = "LSTM";
+  c.dirs = 2;
+  c.seq = 4, c.batch = 2, c.input = 3, c.hidden = 5;
+  c.bias = true;
+  // alpha and beta are consumed in order by the functions that take them.
+  c.acts = {{"HardSigmoid", 0.3, 0.4}, {"LeakyRelu", 0.2}, {"ScaledTanh", 1.5, 0.7},
+            {"Sigmoid"}, {"Elu", 0.9}, {"Softsign"}};
+  const Inputs in = RandomInputs(c, rng);
+  auto out = BuildModel(c, in)
+                 .Strings("activations", {"HardSigmoid", "LeakyRelu", "ScaledTanh", "sigmoid", "Elu", "Softsign"})
+                 .Floats("activation_alpha", {0.3f, 0.2f, 1.5f, 0.9f})
+                 .Floats("activation_beta", {0.4f, 0.7f})
+                 .Run();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const Outputs want = Reference(c, in);
+  ExpectNear((*out)[0].data<float>(), want.y, "Y", Describe(c));
+  ExpectNear((*out)[2].data<float>(), want.y_c, "Y_c", Describe(c));
+}
+
+TEST(RecurrentTest, RemainingActivationsAndDefaults) {
+  std::mt19937 rng(12);
+  Config c;
+  c.op = "GRU";
+  c.dirs = 2;
+  c.seq = 3, c.batch = 2, c.input = 4, c.hidden = 6;
+  c.bias = true;
+  // Affine and ThresholdedRelu get their standalone defaults (1, 0 and 1) when no values are given.
+  c.acts = {{"Softplus"}, {"Affine", 1.0, 0.0}, {"Relu"}, {"ThresholdedRelu", 1.0}};
+  const Inputs in = RandomInputs(c, rng);
+  auto out = BuildModel(c, in).Strings("activations", {"Softplus", "Affine", "Relu", "ThresholdedRelu"}).Run();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ExpectNear((*out)[0].data<float>(), Reference(c, in).y, "Y", Describe(c));
+}
+
+TEST(RecurrentTest, ConstantWeightsArePackedOnceAndReusedAcrossRuns) {
+  std::mt19937 rng(3);
+  for (const char* op : {"RNN", "GRU", "LSTM"}) {
+    Config c;
+    c.op = op;
+    c.dirs = 2;
+    c.seq = 5, c.batch = 3, c.input = 7, c.hidden = 16;
+    c.bias = true;
+    const Inputs in = RandomInputs(c, rng);
+    RecurrentModel m = BuildModel(c, in, /*constant_weights=*/true);
+    ASSERT_TRUE(m.Load().ok());
+    const Outputs want = Reference(c, in);
+    for (int run = 0; run < 2; ++run) {
+      auto out = m.RunLoaded();
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      ExpectNear((*out)[0].data<float>(), want.y, "Y run " + std::to_string(run), Describe(c));
+    }
+  }
+}
+
+TEST(RecurrentTest, OmittedOutputs) {
+  std::mt19937 rng(5);
+  Config c;
+  c.op = "LSTM";
+  c.seq = 4, c.batch = 2, c.input = 3, c.hidden = 4;
+  const Inputs in = RandomInputs(c, rng);
+  const Outputs want = Reference(c, in);
+  auto only_c = BuildModel(c, in, false, {false, false, true}).Run();  // Y and Y_h left out
+  ASSERT_TRUE(only_c.ok()) << only_c.status().message();
+  ASSERT_EQ(only_c->size(), 1u);
+  ExpectNear((*only_c)[0].data<float>(), want.y_c, "Y_c", Describe(c));
+  auto only_y = BuildModel(c, in, false, {true, false, false}).Run();
+  ASSERT_TRUE(only_y.ok()) << only_y.status().message();
+  ExpectNear((*only_y)[0].data<float>(), want.y, "Y", Describe(c));
+}
+
+TEST(RecurrentTest, OlderOpsets) {
+  std::mt19937 rng(9);
+  for (auto [op, opset] : {std::pair{"RNN", 1}, {"GRU", 1}, {"GRU", 3}, {"LSTM", 1}, {"LSTM", 7}}) {
+    Config c;
+    c.op = op;
+    c.opset = opset;
+    c.dirs = 2;
+    c.seq = 3, c.batch = 2, c.input = 3, c.hidden = 5;
+    c.bias = c.lengths = c.init_h = true;
+    c.linear_before_reset = c.op == "GRU" && opset >= 3;
+    RunAndCompare(c, RandomInputs(c, rng));
+  }
+}
+
+TEST(RecurrentTest, Float64) {
+  std::mt19937 rng(13);
+  Config c;
+  c.op = "GRU";
+  c.seq = 3, c.batch = 2, c.input = 3, c.hidden = 4;
+  const Inputs in = RandomInputs(c, rng);
+  auto to_double = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
+  RecurrentModel m("GRU", 14);
+  m.Input("X", Tensor::FromVector(DType::kFloat64, {3, 2, 3}, to_double(in.x)))
+      .Input("W", Tensor::FromVector(DType::kFloat64, {1, 12, 3}, to_double(in.w)))
+      .Input("R", Tensor::FromVector(DType::kFloat64, {1, 12, 4}, to_double(in.r)))
+      .Output("Y", 4, DType::kFloat64)
+      .Int("hidden_size", 4);
+  auto out = m.Run();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const Outputs want = Reference(c, in);
+  for (size_t i = 0; i < want.y.size(); ++i) ASSERT_NEAR((*out)[0].data<double>()[i], want.y[i], 1e-12) << i;
+}
+
+TEST(RecurrentTest, EmptySequenceGivesInitialState) {
+  std::mt19937 rng(17);
+  Config c;
+  c.op = "LSTM";
+  c.seq = 0, c.batch = 2, c.input = 3, c.hidden = 4;
+  c.init_h = c.init_c = true;
+  RunAndCompare(c, RandomInputs(c, rng));
+}
+
+// Invalid inputs must come back as errors naming the value, never crash.
+TEST(RecurrentTest, WeightsWithWrongHiddenSizeAreRejected) {
+  std::mt19937 rng(19);
+  Config c;
+  c.op = "LSTM";
+  c.seq = 2, c.batch = 1, c.input = 3, c.hidden = 4;
+  const Inputs in = RandomInputs(c, rng);
+  // hidden_size 5, but W and R are laid out for 4 (4 gates x 4 rows).
+  RecurrentModel m("LSTM", 14);
+  m.Input("X", Tensor::FromVector(DType::kFloat32, {2, 1, 3}, in.x))
+      .Input("W", Tensor::FromVector(DType::kFloat32, {1, 16, 3}, in.w))
+      .Input("R", Tensor::FromVector(DType::kFloat32, {1, 16, 4}, in.r))
+      .Output("Y", 4)
+      .Int("hidden_size", 5);
+  auto out = m.Run();
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("input W"), std::string::npos) << out.status().message();
+}
+
+TEST(RecurrentTest, SequenceLengthsLongerThanSequenceAreRejected) {
+  std::mt19937 rng(23);
+  Config c;
+  c.op = "GRU";
+  c.seq = 3, c.batch = 2, c.input = 2, c.hidden = 3;
+  c.lengths = true;
+  Inputs in = RandomInputs(c, rng);
+  in.lens = {3, 4};
+  auto out = BuildModel(c, in).Run();
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("sequence_lens[1] is 4"), std::string::npos) << out.status().message();
+  in.lens = {-1, 2};
+  EXPECT_FALSE(BuildModel(c, in).Run().ok());
+}
+
+TEST(RecurrentTest, BadAttributesAndShapesAreRejected) {
+  std::mt19937 rng(29);
+  Config c;
+  c.op = "RNN";
+  c.seq = 2, c.batch = 2, c.input = 2, c.hidden = 3;
+  const Inputs in = RandomInputs(c, rng);
+  EXPECT_FALSE(BuildModel(c, in).String("direction", "sideways").Run().ok());
+  EXPECT_FALSE(BuildModel(c, in).Strings("activations", {"Swish"}).Run().ok());
+  EXPECT_FALSE(BuildModel(c, in).Strings("activations", {"Tanh", "Tanh", "Tanh"}).Run().ok());
+  // initial_h for 2 directions on a forward RNN.
+  RecurrentModel wrong_state("RNN", 14);
+  wrong_state.Input("X", Tensor::FromVector(DType::kFloat32, {2, 2, 2}, in.x))
+      .Input("W", Tensor::FromVector(DType::kFloat32, {1, 3, 2}, in.w))
+      .Input("R", Tensor::FromVector(DType::kFloat32, {1, 3, 3}, in.r))
+      .SkipInput()
+      .SkipInput()
+      .Input("H0", Tensor::FromVector(DType::kFloat32, {2, 2, 3}, in.h0))
+      .Output("Y", 4)
+      .Int("hidden_size", 3);
+  auto out = wrong_state.Run();
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("initial_h"), std::string::npos) << out.status().message();
+}
+
+}  // namespace
+}  // namespace tessera
