@@ -3,6 +3,7 @@
 //
 // Opset differences: opset 1 has `output_sequence` (Y is produced whenever the node names it, as in
 // later opsets); GRU gains linear_before_reset at 3; opset 14 adds `layout` (1: batch-major X, Y, states).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -131,7 +132,10 @@ class RecurrentKernel : public Kernel {
     const Shape y_shape = a_.layout == 0 ? Shape{data.seq, dirs, data.batch, hidden}
                                          : Shape{data.batch, data.seq, dirs, hidden};
     if (ctx.wants_output(kY)) {
-      TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(kY, dtype, y_shape));
+      // Steps past a sequence's length stay zero; when no sequence is short every element is written.
+      const bool all_full = std::all_of(data.lengths.begin(), data.lengths.end(), [&](int64_t n) { return n == data.seq; });
+      TS_ASSIGN_OR_RETURN(Tensor * y, all_full ? ctx.AllocateUninitializedOutput(kY, dtype, y_shape)
+                                               : ctx.AllocateOutput(kY, dtype, y_shape));
       data.y = y->data<T>();
     }
     if (ctx.wants_output(kYH)) {
@@ -142,7 +146,7 @@ class RecurrentKernel : public Kernel {
       TS_ASSIGN_OR_RETURN(Tensor * y_c, ctx.AllocateUninitializedOutput(kYC, dtype, state_shape));
       data.y_c = y_c->data<T>();
     }
-    return RunRecurrentLayer<T>(a_, data, gemms_, ctx.pool());
+    return RunRecurrentLayer<T>(a_, data, gemms_, projection_, ctx.pool());
   }
 
   // sequence_lens: one length in [0, seq] per batch row; absent means every row runs all steps.
@@ -168,6 +172,7 @@ class RecurrentKernel : public Kernel {
   RnnAttributes a_;
   bool weights_constant_;
   RnnGemms gemms_;
+  Tensor projection_;  // input-projection scratch kept across runs
 };
 
 KernelFactory RecurrentFactory(RnnCell cell) {

@@ -61,8 +61,9 @@ class DirectionRunner {
     }
     const int64_t steps = data_.lengths.empty() ? 0 : *std::max_element(data_.lengths.begin(), data_.lengths.end());
     const T* r = data_.r + d_ * gh_ * hidden;
-    // Rows per parallel chunk: enough gate values to be worth a thread.
-    const int64_t min_chunk = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, gh_));
+    // Rows per parallel chunk: the gate math of a step is small next to its GEMM, so only split it when
+    // each thread gets at least 64K gate values (waking the pool costs about as much as 10K of them).
+    const int64_t min_chunk = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, gh_));
     T* rec_data = rec.data<T>();
     for (int64_t s = 0; s < steps; ++s) {
       if (gru_reset_first) {
@@ -160,7 +161,8 @@ class DirectionRunner {
 }  // namespace
 
 template <typename T>
-Status RunRecurrentLayer(const RnnAttributes& attrs, const RnnData<T>& data, RnnGemms& gemms, ThreadPool& pool) {
+Status RunRecurrentLayer(const RnnAttributes& attrs, const RnnData<T>& data, RnnGemms& gemms, Tensor& projection,
+                         ThreadPool& pool) {
   const int dirs = attrs.num_directions;
   const int64_t hidden = data.hidden, gh = attrs.gates * hidden, rows = data.seq * data.batch;
   // Folded biases per projection column: Wb + Rb, except GRU's Rbh under linear_before_reset, which is
@@ -177,7 +179,11 @@ Status RunRecurrentLayer(const RnnAttributes& attrs, const RnnData<T>& data, Rnn
       }
     }
   }
-  TS_ASSIGN_OR_RETURN(Tensor proj, Scratch<T>(rows, dirs * gh, false));
+  if (projection.dtype() != kDType<T> || projection.element_count() < rows * dirs * gh) {
+    projection = Tensor();  // release the old buffer before taking the new one
+    TS_ASSIGN_OR_RETURN(projection, Scratch<T>(rows, dirs * gh, false));
+  }
+  Tensor& proj = projection;
   TS_RETURN_IF_ERROR(gemms.Run(kProjectionSlot, data.x, rows, data.input, data.w, dirs * gh, data.input, data.input,
                                data.weights_constant, bias.data(), proj.data<T>(), dirs * gh));
   for (int d = 0; d < dirs; ++d) {
@@ -187,7 +193,8 @@ Status RunRecurrentLayer(const RnnAttributes& attrs, const RnnData<T>& data, Rnn
   return Status::Ok();
 }
 
-template Status RunRecurrentLayer<float>(const RnnAttributes&, const RnnData<float>&, RnnGemms&, ThreadPool&);
-template Status RunRecurrentLayer<double>(const RnnAttributes&, const RnnData<double>&, RnnGemms&, ThreadPool&);
+template Status RunRecurrentLayer<float>(const RnnAttributes&, const RnnData<float>&, RnnGemms&, Tensor&, ThreadPool&);
+template Status RunRecurrentLayer<double>(const RnnAttributes&, const RnnData<double>&, RnnGemms&, Tensor&,
+                                          ThreadPool&);
 
 }  // namespace tessera

@@ -46,12 +46,15 @@ struct RnnData {
   const T* initial_c = nullptr;
   bool weights_constant = false;  // W and R are initializers: their packed copies are reused across runs
   std::vector<int64_t> lengths;   // per batch row, each in [0, seq]
-  T* y = nullptr;    // zero-filled; layout 0: [seq, dirs, batch, hidden]; layout 1: [batch, seq, dirs, hidden]
+  T* y = nullptr;    // zero-filled unless every length is seq; layout 0: [seq, dirs, batch, hidden]; layout 1: [batch, seq, dirs, hidden]
   T* y_h = nullptr;  // layout 0: [dirs, batch, hidden]; layout 1: [batch, dirs, hidden]
   T* y_c = nullptr;
 };
 
+// `projection` is the kernel's scratch for the input projection, kept across runs (re-allocated only when
+// too small) so that a large buffer is not faulted in again on every run.
 template <typename T>
-Status RunRecurrentLayer(const RnnAttributes& attrs, const RnnData<T>& data, RnnGemms& gemms, ThreadPool& pool);
+Status RunRecurrentLayer(const RnnAttributes& attrs, const RnnData<T>& data, RnnGemms& gemms, Tensor& projection,
+                         ThreadPool& pool);
 
 }  // namespace tessera
