@@ -68,7 +68,7 @@ class DirectionRunner {
     for (int64_t s = 0; s < steps; ++s) {
       if (gru_reset_first) {
         TS_RETURN_IF_ERROR(gemms_.Run(RecurrenceSlot(d_, 0), h, batch, hidden, r, 2 * hidden, hidden, hidden,
-                                      data_.weights_constant, static_cast<const T*>(nullptr), rec_data, gh_));
+                                      static_cast<const T*>(nullptr), rec_data, gh_));
         T* rh = reset_h.data<T>();
         ForActiveRows(s, min_chunk, [&](int64_t b, int64_t t) {
           T* row = rec_data + b * gh_;
@@ -77,11 +77,10 @@ class DirectionRunner {
           for (int64_t i = 0; i < hidden; ++i) rh[b * hidden + i] = reset[i] * h[b * hidden + i];
         });
         TS_RETURN_IF_ERROR(gemms_.Run(RecurrenceSlot(d_, 1), rh, batch, hidden, r + 2 * hidden * hidden, hidden,
-                                      hidden, hidden, data_.weights_constant, static_cast<const T*>(nullptr),
-                                      rec_data + 2 * hidden, gh_));
+                                      hidden, hidden, static_cast<const T*>(nullptr), rec_data + 2 * hidden, gh_));
       } else {
         TS_RETURN_IF_ERROR(gemms_.Run(RecurrenceSlot(d_, 0), h, batch, hidden, r, gh_, hidden, hidden,
-                                      data_.weights_constant, static_cast<const T*>(nullptr), rec_data, gh_));
+                                      static_cast<const T*>(nullptr), rec_data, gh_));
       }
       ForAllRows(s, min_chunk, [&](int64_t b, int64_t t) {
         T* h_out = h_next + b * hidden;
@@ -179,13 +178,15 @@ Status RunRecurrentLayer(const RnnAttributes& attrs, const RnnData<T>& data, Rnn
       }
     }
   }
+  // Weights fed at run time may differ from the last run's; within a run they are fixed.
+  if (!data.weights_constant) gemms.InvalidatePackedWeights();
   if (projection.dtype() != kDType<T> || projection.element_count() < rows * dirs * gh) {
     projection = Tensor();  // release the old buffer before taking the new one
     TS_ASSIGN_OR_RETURN(projection, Scratch<T>(rows, dirs * gh, false));
   }
   Tensor& proj = projection;
   TS_RETURN_IF_ERROR(gemms.Run(kProjectionSlot, data.x, rows, data.input, data.w, dirs * gh, data.input, data.input,
-                               data.weights_constant, bias.data(), proj.data<T>(), dirs * gh));
+                               bias.data(), proj.data<T>(), dirs * gh));
   for (int d = 0; d < dirs; ++d) {
     const T* bias_rh = split_rbh && data.b ? data.b + d * 2 * gh + gh + 2 * hidden : nullptr;
     TS_RETURN_IF_ERROR(DirectionRunner<T>(attrs, data, gemms, pool, d, proj.data<T>(), bias_rh).Run());

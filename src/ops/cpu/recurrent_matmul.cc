@@ -38,8 +38,8 @@ StatusOr<RnnMatMulF32::Plan*> RnnMatMulF32::FindPlan(int64_t m, int64_t lda, int
   }
 }
 
-Status RnnMatMulF32::Run(const float* a, int64_t m, int64_t lda, const float* b, int64_t ldb, bool weights_stable,
-                         const float* bias, float* c, int64_t ldc) {
+Status RnnMatMulF32::Run(const float* a, int64_t m, int64_t lda, const float* b, int64_t ldb, const float* bias,
+                         float* c, int64_t ldc) {
   if (m == 0 || n_ == 0) return Status::Ok();
   if (k_ == 0) {  // oneDNN rejects empty dims; the product is just the bias
     for (int64_t i = 0; i < m; ++i) {
@@ -52,7 +52,7 @@ Status RnnMatMulF32::Run(const float* a, int64_t m, int64_t lda, const float* b,
   Plan& plan = **plan_or;
   try {
     dnnl::stream& stream = DnnlStream();
-    const bool reuse = weights_stable && packed_from_ == b && packed_desc_ == plan.weights_desc;
+    const bool reuse = packed_from_ == b && packed_desc_ == plan.weights_desc;
     if (!reuse) {
       if (!packed_ || packed_desc_ != plan.weights_desc) {
         packed_desc_ = plan.weights_desc;
@@ -60,7 +60,7 @@ Status RnnMatMulF32::Run(const float* a, int64_t m, int64_t lda, const float* b,
       }
       plan.weights_user.set_data_handle(const_cast<float*>(b));
       dnnl::reorder(plan.weights_user, packed_).execute(stream, plan.weights_user, packed_);
-      packed_from_ = weights_stable ? b : nullptr;
+      packed_from_ = b;
     }
     plan.src.set_data_handle(const_cast<float*>(a));
     plan.dst.set_data_handle(c);
@@ -92,18 +92,18 @@ void RnnMatMulF64(const double* a, int64_t m, int64_t lda, const double* b, int6
 }
 
 Status RnnGemms::Run(int slot, const float* a, int64_t m, int64_t lda, const float* b, int64_t n, int64_t k,
-                     int64_t ldb, bool weights_stable, const float* bias, float* c, int64_t ldc) {
+                     int64_t ldb, const float* bias, float* c, int64_t ldc) {
   Slot& s = slots_[slot];
   if (s.matmul == nullptr || s.n != n || s.k != k) {
     s.n = n;
     s.k = k;
     s.matmul = std::make_unique<RnnMatMulF32>(n, k);
   }
-  return s.matmul->Run(a, m, lda, b, ldb, weights_stable, bias, c, ldc);
+  return s.matmul->Run(a, m, lda, b, ldb, bias, c, ldc);
 }
 
 Status RnnGemms::Run(int slot, const double* a, int64_t m, int64_t lda, const double* b, int64_t n, int64_t k,
-                     int64_t ldb, bool weights_stable, const double* bias, double* c, int64_t ldc) {
+                     int64_t ldb, const double* bias, double* c, int64_t ldc) {
   RnnMatMulF64(a, m, lda, b, n, k, ldb, bias, c, ldc);
   return Status::Ok();
 }

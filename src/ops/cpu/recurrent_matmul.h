@@ -3,9 +3,10 @@
 // once and for the per-step recurrence H · R^T.
 //
 // float32 runs a oneDNN matmul primitive whose weights are reordered once into the layout it prefers
-// (blocked for brgemm): when the weights are constant (`weights_stable`) later calls reuse that copy, so
-// the per-step recurrence never repacks R. Primitives are cached by (m, lda, ldc). float64 runs a plain
-// loop with double accumulation (no oneDNN support).
+// (blocked for brgemm); later calls with the same weight pointer reuse that copy until it is invalidated,
+// so the per-step recurrence never repacks R. The kernel invalidates at the start of each run unless the
+// weights are initializers, which are then packed once for the session. Primitives are cached by
+// (m, lda, ldc, ldb). float64 runs a plain loop with double accumulation (no oneDNN support).
 #pragma once
 
 #include <dnnl.hpp>
@@ -24,9 +25,11 @@ class RnnMatMulF32 {
   RnnMatMulF32(int64_t n, int64_t k) : n_(n), k_(k) {}
 
   // `b` holds n rows of k floats, row stride ldb. `bias` may be null. Row strides are in elements.
-  // When `weights_stable` is set and `b` is the pointer of the previous call, its packed copy is reused.
-  Status Run(const float* a, int64_t m, int64_t lda, const float* b, int64_t ldb, bool weights_stable,
-             const float* bias, float* c, int64_t ldc);
+  // When `b` is the pointer of the previous call and no Invalidate() came between, its packed copy is reused.
+  Status Run(const float* a, int64_t m, int64_t lda, const float* b, int64_t ldb, const float* bias, float* c,
+             int64_t ldc);
+  // The weights behind the last pointer may have changed: pack again on the next call.
+  void Invalidate() { packed_from_ = nullptr; }
 
  private:
   struct Plan {
@@ -53,9 +56,15 @@ class RnnGemms {
  public:
   // C = A · B^T (+ bias) with B [n, k]; see RnnMatMulF32::Run.
   Status Run(int slot, const float* a, int64_t m, int64_t lda, const float* b, int64_t n, int64_t k, int64_t ldb,
-             bool weights_stable, const float* bias, float* c, int64_t ldc);
+             const float* bias, float* c, int64_t ldc);
   Status Run(int slot, const double* a, int64_t m, int64_t lda, const double* b, int64_t n, int64_t k, int64_t ldb,
-             bool weights_stable, const double* bias, double* c, int64_t ldc);
+             const double* bias, double* c, int64_t ldc);
+  // Every slot packs its weights again on its next call (weights that are not initializers, per run).
+  void InvalidatePackedWeights() {
+    for (auto& [id, slot] : slots_) {
+      if (slot.matmul) slot.matmul->Invalidate();
+    }
+  }
 
  private:
   struct Slot {

@@ -329,6 +329,30 @@ TEST(RecurrentTest, ConstantWeightsArePackedOnceAndReusedAcrossRuns) {
   }
 }
 
+// Regression guard: weights fed at run time are packed per run, never reused from an earlier run.
+TEST(RecurrentTest, FedWeightsThatChangeBetweenRunsArePackedAgain) {
+  std::mt19937 rng(4);
+  for (const char* op : {"GRU", "LSTM"}) {
+    Config c;
+    c.op = op;
+    c.seq = 4, c.batch = 2, c.input = 5, c.hidden = 8;
+    const Inputs first = RandomInputs(c, rng);
+    Inputs second = RandomInputs(c, rng);
+    second.x = first.x;
+    RecurrentModel m = BuildModel(c, first);
+    ASSERT_TRUE(m.Load().ok());
+    auto out = m.RunLoaded();
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    ExpectNear((*out)[0].data<float>(), Reference(c, first).y, "Y run 0", Describe(c));
+    const int64_t G = c.gates(), H = c.hidden;
+    m.SetFeed("W", Tensor::FromVector(DType::kFloat32, {1, G * H, c.input}, second.w));
+    m.SetFeed("R", Tensor::FromVector(DType::kFloat32, {1, G * H, H}, second.r));
+    out = m.RunLoaded();
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    ExpectNear((*out)[0].data<float>(), Reference(c, second).y, "Y run 1", Describe(c));
+  }
+}
+
 TEST(RecurrentTest, OmittedOutputs) {
   std::mt19937 rng(5);
   Config c;

@@ -110,6 +110,12 @@ class RecurrentModel {
     return Status::Ok();
   }
   StatusOr<std::vector<Tensor>> RunLoaded() { return session_->Run(feeds_); }
+  // Replaces the value fed to input `name` on later runs.
+  void SetFeed(const std::string& name, const Tensor& value) {
+    for (auto& [n, v] : feeds_) {
+      if (n == name) v = value;
+    }
+  }
   // Loads and runs once.
   StatusOr<std::vector<Tensor>> Run(int threads = 2) {
     Status s = Load(threads);
