@@ -64,13 +64,13 @@ Status RnnMatMulF32::Run(const float* a, int64_t m, int64_t lda, const float* b,
     }
     plan.src.set_data_handle(const_cast<float*>(a));
     plan.dst.set_data_handle(c);
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, plan.src}, {DNNL_ARG_WEIGHTS, packed_}, {DNNL_ARG_DST, plan.dst}};
-    if (bias != nullptr) {
-      plan.bias.set_data_handle(const_cast<float*>(bias));
-      args.emplace(DNNL_ARG_BIAS, plan.bias);
+    if (bias != nullptr) plan.bias.set_data_handle(const_cast<float*>(bias));
+    // Memory objects are handles: the cached map sees the data handles set above.
+    if (plan.args.empty() || plan.args.at(DNNL_ARG_WEIGHTS).get() != packed_.get()) {
+      plan.args = {{DNNL_ARG_SRC, plan.src}, {DNNL_ARG_WEIGHTS, packed_}, {DNNL_ARG_DST, plan.dst}};
+      if (bias != nullptr) plan.args.emplace(DNNL_ARG_BIAS, plan.bias);
     }
-    plan.primitive.execute(stream, args);
+    plan.primitive.execute(stream, plan.args);
     stream.wait();
   } catch (const dnnl::error& e) {
     return Internal(std::string("oneDNN matmul for a recurrent GEMM failed: ") + e.what());

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <tuple>
+#include <unordered_map>
 
 #include "tessera/status.h"
 
@@ -36,6 +37,7 @@ class RnnMatMulF32 {
     dnnl::matmul primitive;
     dnnl::memory src, weights_user, bias, dst;  // data handles set per call
     dnnl::memory::desc weights_desc;
+    std::unordered_map<int, dnnl::memory> args;  // the handles above (and packed_), built once
   };
   StatusOr<Plan*> FindPlan(int64_t m, int64_t lda, int64_t ldc, int64_t ldb, bool with_bias);
 
