@@ -42,7 +42,8 @@ StatusOr<RnnAttributes> ParseAttributes(const Node& node, RnnCell cell) {
   if (node.HasAttribute("clip")) {
     a.has_clip = true;
     a.clip = node.GetFloat("clip", 0.0f);
-    if (!(a.clip >= 0.0f)) return InvalidArgument("attribute 'clip' is " + std::to_string(a.clip) + "; it must be >= 0");
+    if (!(a.clip >= 0.0f))
+      return InvalidArgument("attribute 'clip' is " + std::to_string(a.clip) + "; it must be >= 0");
   }
   a.linear_before_reset = cell == RnnCell::kGru && node.GetInt("linear_before_reset", 0) != 0;
   a.input_forget = cell == RnnCell::kLstm && node.GetInt("input_forget", 0) != 0;
@@ -63,7 +64,8 @@ Status CheckShape(const Tensor& t, const char* name, const Shape& want) {
 
 class RecurrentKernel : public Kernel {
  public:
-  RecurrentKernel(RnnAttributes attrs, bool weights_constant) : a_(std::move(attrs)), weights_constant_(weights_constant) {}
+  RecurrentKernel(RnnAttributes attrs, bool weights_constant)
+      : a_(std::move(attrs)), weights_constant_(weights_constant) {}
 
   Status Run(KernelContext& ctx) override {
     if (!ctx.has_input(kX) || !ctx.has_input(kW) || !ctx.has_input(kR)) {
@@ -95,8 +97,10 @@ class RecurrentKernel : public Kernel {
     const Tensor& x = ctx.input(kX);
     const Tensor& w = ctx.input(kW);
     const Tensor& r = ctx.input(kR);
-    if (x.rank() != 3) return KernelContext::Error("input X has shape " + ShapeToString(x.shape()) + "; expected rank 3");
-    if (r.rank() != 3) return KernelContext::Error("input R has shape " + ShapeToString(r.shape()) + "; expected rank 3");
+    if (x.rank() != 3)
+      return KernelContext::Error("input X has shape " + ShapeToString(x.shape()) + "; expected rank 3");
+    if (r.rank() != 3)
+      return KernelContext::Error("input R has shape " + ShapeToString(r.shape()) + "; expected rank 3");
     const int64_t dirs = a_.num_directions, gates = a_.gates;
     const int64_t hidden = a_.hidden_size > 0 ? a_.hidden_size : r.dim(2);
     RnnData<T> data;
@@ -129,11 +133,12 @@ class RecurrentKernel : public Kernel {
     }
     TS_RETURN_IF_ERROR(ReadLengths(ctx, data));
 
-    const Shape y_shape = a_.layout == 0 ? Shape{data.seq, dirs, data.batch, hidden}
-                                         : Shape{data.batch, data.seq, dirs, hidden};
+    const Shape y_shape =
+        a_.layout == 0 ? Shape{data.seq, dirs, data.batch, hidden} : Shape{data.batch, data.seq, dirs, hidden};
     if (ctx.wants_output(kY)) {
       // Steps past a sequence's length stay zero; when no sequence is short every element is written.
-      const bool all_full = std::all_of(data.lengths.begin(), data.lengths.end(), [&](int64_t n) { return n == data.seq; });
+      const bool all_full =
+          std::all_of(data.lengths.begin(), data.lengths.end(), [&](int64_t n) { return n == data.seq; });
       TS_ASSIGN_OR_RETURN(Tensor * y, all_full ? ctx.AllocateUninitializedOutput(kY, dtype, y_shape)
                                                : ctx.AllocateOutput(kY, dtype, y_shape));
       data.y = y->data<T>();

@@ -101,8 +101,8 @@ StatusOr<std::vector<RnnActivation>> ParseRnnActivations(const Node& node, const
   return out;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void ApplyRnnActivation(const RnnActivation& f, float* x, int64_t n) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void ApplyRnnActivation(const RnnActivation& f, float* x,
+                                                                                     int64_t n) {
   switch (f.kind) {
     case RnnActivationKind::kSigmoid:
 #pragma omp simd

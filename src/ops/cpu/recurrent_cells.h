@@ -16,8 +16,8 @@ struct RnnCellParams {
   const RnnActivation* act = nullptr;  // this direction's functions (1, 2 or 3)
   bool has_clip = false;
   T clip = 0;
-  const T* peephole = nullptr;     // LSTM: [3 * hidden] (i, o, f), or null
-  const T* rb_hidden = nullptr;    // GRU with linear_before_reset: Rbh, added inside r (.) (...)
+  const T* peephole = nullptr;   // LSTM: [3 * hidden] (i, o, f), or null
+  const T* rb_hidden = nullptr;  // GRU with linear_before_reset: Rbh, added inside r (.) (...)
   bool input_forget = false;
 };
 

@@ -76,8 +76,8 @@ class DirectionRunner {
           const T* reset = row + hidden;
           for (int64_t i = 0; i < hidden; ++i) rh[b * hidden + i] = reset[i] * h[b * hidden + i];
         });
-        TS_RETURN_IF_ERROR(gemms_.Run(RecurrenceSlot(d_, 1), rh, batch, hidden, r + 2 * hidden * hidden, hidden,
-                                      hidden, hidden, static_cast<const T*>(nullptr), rec_data + 2 * hidden, gh_));
+        TS_RETURN_IF_ERROR(gemms_.Run(RecurrenceSlot(d_, 1), rh, batch, hidden, r + 2 * hidden * hidden, hidden, hidden,
+                                      hidden, static_cast<const T*>(nullptr), rec_data + 2 * hidden, gh_));
       } else {
         TS_RETURN_IF_ERROR(gemms_.Run(RecurrenceSlot(d_, 0), h, batch, hidden, r, gh_, hidden, hidden,
                                       static_cast<const T*>(nullptr), rec_data, gh_));

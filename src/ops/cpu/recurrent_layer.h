@@ -21,15 +21,15 @@ enum class RnnCell { kRnn, kGru, kLstm };
 // The node's attributes, validated when the kernel is created.
 struct RnnAttributes {
   RnnCell cell = RnnCell::kRnn;
-  int gates = 1;               // gate blocks in W and R: RNN 1, GRU 3 (zrh), LSTM 4 (iofc)
+  int gates = 1;  // gate blocks in W and R: RNN 1, GRU 3 (zrh), LSTM 4 (iofc)
   int num_directions = 1;
-  bool reverse = false;        // direction == "reverse"
-  int64_t hidden_size = -1;    // -1 when the attribute is absent (taken from R)
+  bool reverse = false;      // direction == "reverse"
+  int64_t hidden_size = -1;  // -1 when the attribute is absent (taken from R)
   bool has_clip = false;
   float clip = 0.0f;
-  bool linear_before_reset = false;  // GRU
-  bool input_forget = false;         // LSTM: f = 1 - i
-  int layout = 0;                    // 0: [seq, batch, ...]; 1: [batch, seq, ...] (opset 14)
+  bool linear_before_reset = false;        // GRU
+  bool input_forget = false;               // LSTM: f = 1 - i
+  int layout = 0;                          // 0: [seq, batch, ...]; 1: [batch, seq, ...] (opset 14)
   std::vector<RnnActivation> activations;  // per direction: RNN f; GRU f, g; LSTM f, g, h
 };
 
@@ -37,16 +37,17 @@ struct RnnAttributes {
 template <typename T>
 struct RnnData {
   int64_t seq = 0, batch = 0, input = 0, hidden = 0;
-  const T* x = nullptr;  // layout 0: [seq, batch, input]; layout 1: [batch, seq, input]
-  const T* w = nullptr;  // [dirs, gates * hidden, input]
-  const T* r = nullptr;  // [dirs, gates * hidden, hidden]
-  const T* b = nullptr;  // [dirs, 2 * gates * hidden]: W biases then R biases
-  const T* p = nullptr;  // LSTM peepholes [dirs, 3 * hidden]: i, o, f
+  const T* x = nullptr;          // layout 0: [seq, batch, input]; layout 1: [batch, seq, input]
+  const T* w = nullptr;          // [dirs, gates * hidden, input]
+  const T* r = nullptr;          // [dirs, gates * hidden, hidden]
+  const T* b = nullptr;          // [dirs, 2 * gates * hidden]: W biases then R biases
+  const T* p = nullptr;          // LSTM peepholes [dirs, 3 * hidden]: i, o, f
   const T* initial_h = nullptr;  // layout 0: [dirs, batch, hidden]; layout 1: [batch, dirs, hidden]
   const T* initial_c = nullptr;
   bool weights_constant = false;  // W and R are initializers: their packed copies are reused across runs
   std::vector<int64_t> lengths;   // per batch row, each in [0, seq]
-  T* y = nullptr;    // zero-filled unless every length is seq; layout 0: [seq, dirs, batch, hidden]; layout 1: [batch, seq, dirs, hidden]
+  T* y = nullptr;    // zero-filled unless every length is seq; layout 0: [seq, dirs, batch, hidden]; layout 1: [batch,
+                     // seq, dirs, hidden]
   T* y_h = nullptr;  // layout 0: [dirs, batch, hidden]; layout 1: [batch, dirs, hidden]
   T* y_c = nullptr;
 };

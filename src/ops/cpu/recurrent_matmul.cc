@@ -33,8 +33,8 @@ StatusOr<RnnMatMulF32::Plan*> RnnMatMulF32::FindPlan(int64_t m, int64_t lda, int
     plan.dst = memory(dst_md, DnnlEngine(), DNNL_MEMORY_NONE);
     return &plans_.emplace(key, std::move(plan)).first->second;
   } catch (const dnnl::error& e) {
-    return Internal(std::string("oneDNN matmul for a recurrent GEMM (m=") + std::to_string(m) + ", n=" +
-                    std::to_string(n_) + ", k=" + std::to_string(k_) + "): " + e.what());
+    return Internal(std::string("oneDNN matmul for a recurrent GEMM (m=") + std::to_string(m) +
+                    ", n=" + std::to_string(n_) + ", k=" + std::to_string(k_) + "): " + e.what());
   }
 }
 

@@ -9,9 +9,8 @@
 // (m, lda, ldc, ldb). float64 runs a plain loop with double accumulation (no oneDNN support).
 #pragma once
 
-#include <dnnl.hpp>
-
 #include <cstdint>
+#include <dnnl.hpp>
 #include <map>
 #include <memory>
 #include <tuple>

@@ -77,7 +77,9 @@ Outputs Reference(const Config& c, const Inputs& in) {
   out.y.assign(static_cast<size_t>(S * D * N * H), 0.0);
   out.y_h.assign(static_cast<size_t>(D * N * H), 0.0);
   out.y_c.assign(static_cast<size_t>(D * N * H), 0.0);
-  auto state_at = [&](int64_t d, int64_t b) { return static_cast<size_t>((c.layout == 0 ? d * N + b : b * D + d) * H); };
+  auto state_at = [&](int64_t d, int64_t b) {
+    return static_cast<size_t>((c.layout == 0 ? d * N + b : b * D + d) * H);
+  };
   auto clip = [&](double v) { return c.clip > 0 ? std::min(std::max(v, -c.clip), c.clip) : v; };
   for (int64_t d = 0; d < D; ++d) {
     const Act* f = &acts[static_cast<size_t>(d) * acts.size() / static_cast<size_t>(D)];
@@ -100,7 +102,8 @@ Outputs Reference(const Config& c, const Inputs& in) {
         };
         auto hr = [&](int64_t g, const std::vector<double>& hv) {
           double sum = c.bias ? in.b[static_cast<size_t>(d * 2 * G * H + G * H + g)] : 0.0;
-          for (int64_t k = 0; k < H; ++k) sum += hv[static_cast<size_t>(k)] * in.r[static_cast<size_t>((d * G * H + g) * H + k)];
+          for (int64_t k = 0; k < H; ++k)
+            sum += hv[static_cast<size_t>(k)] * in.r[static_cast<size_t>((d * G * H + g) * H + k)];
           return sum;
         };
         std::vector<double> next(static_cast<size_t>(H)), next_c(static_cast<size_t>(H));
@@ -125,9 +128,12 @@ Outputs Reference(const Config& c, const Inputs& in) {
             const double n = Apply(f[1], clip(pre));
             next[uj] = (1 - z) * n + z * h[uj];
           } else {
-            auto peep = [&](int which) { return c.peepholes ? in.p[static_cast<size_t>(d * 3 * H + which * H + j)] : 0.0; };
+            auto peep = [&](int which) {
+              return c.peepholes ? in.p[static_cast<size_t>(d * 3 * H + which * H + j)] : 0.0;
+            };
             const double i = Apply(f[0], clip(xw(j) + hr(j, h) + peep(0) * cell[uj]));
-            const double fg = c.input_forget ? 1 - i : Apply(f[0], clip(xw(2 * H + j) + hr(2 * H + j, h) + peep(2) * cell[uj]));
+            const double fg =
+                c.input_forget ? 1 - i : Apply(f[0], clip(xw(2 * H + j) + hr(2 * H + j, h) + peep(2) * cell[uj]));
             const double g = Apply(f[1], clip(xw(3 * H + j) + hr(3 * H + j, h)));
             next_c[uj] = fg * cell[uj] + i * g;
             const double o = Apply(f[0], clip(xw(H + j) + hr(H + j, h) + peep(1) * next_c[uj]));
@@ -167,7 +173,8 @@ Inputs RandomInputs(const Config& c, std::mt19937& rng) {
   in.h0 = fill(D * c.batch * H, 0.8f);
   in.c0 = fill(D * c.batch * H, 0.8f);
   in.p = fill(D * 3 * H, 0.5f);
-  for (int64_t b = 0; b < c.batch; ++b) in.lens.push_back(static_cast<int32_t>(rng() % static_cast<unsigned>(c.seq + 1)));
+  for (int64_t b = 0; b < c.batch; ++b)
+    in.lens.push_back(static_cast<int32_t>(rng() % static_cast<unsigned>(c.seq + 1)));
   return in;
 }
 
@@ -184,16 +191,21 @@ RecurrentModel BuildModel(const Config& c, const Inputs& in, bool constant_weigh
   const bool lstm = c.op == "LSTM";
   // Trailing optional inputs are dropped rather than named empty.
   const int last = lstm && c.peepholes ? 7 : lstm && c.init_c ? 6 : c.init_h ? 5 : c.lengths ? 4 : c.bias ? 3 : 2;
-  if (last >= 3) c.bias ? m.Input("B", Tensor::FromVector(DType::kFloat32, {D, 2 * G * H}, in.b), constant_weights) : m.SkipInput();
+  if (last >= 3)
+    c.bias ? m.Input("B", Tensor::FromVector(DType::kFloat32, {D, 2 * G * H}, in.b), constant_weights) : m.SkipInput();
   if (last >= 4) c.lengths ? m.Input("L", Tensor::FromVector(DType::kInt32, {N}, in.lens)) : m.SkipInput();
   if (last >= 5) c.init_h ? m.Input("H0", Tensor::FromVector(DType::kFloat32, state, in.h0)) : m.SkipInput();
   if (last >= 6) c.init_c ? m.Input("C0", Tensor::FromVector(DType::kFloat32, state, in.c0)) : m.SkipInput();
   if (last >= 7) m.Input("P", Tensor::FromVector(DType::kFloat32, {D, 3 * H}, in.p));
   const bool any_later = want[1] || (lstm && want[2]);
-  if (want[0]) m.Output("Y", 4);
-  else if (any_later) m.SkipOutput();
-  if (want[1]) m.Output("Y_h", 3);
-  else if (lstm && want[2]) m.SkipOutput();
+  if (want[0])
+    m.Output("Y", 4);
+  else if (any_later)
+    m.SkipOutput();
+  if (want[1])
+    m.Output("Y_h", 3);
+  else if (lstm && want[2])
+    m.SkipOutput();
   if (lstm && want[2]) m.Output("Y_c", 3);
   m.Int("hidden_size", H).String("direction", c.direction());
   if (c.opset >= 14) m.Int("layout", c.layout);
@@ -213,8 +225,8 @@ std::string Describe(const Config& c) {
   return c.op + "-" + std::to_string(c.opset) + " " + c.direction() + " layout " + std::to_string(c.layout) + " seq " +
          std::to_string(c.seq) + " batch " + std::to_string(c.batch) + " input " + std::to_string(c.input) +
          " hidden " + std::to_string(c.hidden) + (c.bias ? " B" : "") + (c.lengths ? " lens" : "") +
-         (c.init_h ? " h0" : "") + (c.init_c ? " c0" : "") + (c.peepholes ? " P" : "") +
-         (c.clip > 0 ? " clip" : "") + (c.linear_before_reset ? " lbr" : "") + (c.input_forget ? " input_forget" : "");
+         (c.init_h ? " h0" : "") + (c.init_c ? " c0" : "") + (c.peepholes ? " P" : "") + (c.clip > 0 ? " clip" : "") +
+         (c.linear_before_reset ? " lbr" : "") + (c.input_forget ? " input_forget" : "");
 }
 
 void RunAndCompare(const Config& c, const Inputs& in) {
@@ -281,8 +293,8 @@ TEST(RecurrentTest, CustomActivationsWithAlphaBeta) {
   c.seq = 4, c.batch = 2, c.input = 3, c.hidden = 5;
   c.bias = true;
   // alpha and beta are consumed in order by the functions that take them.
-  c.acts = {{"HardSigmoid", 0.3, 0.4}, {"LeakyRelu", 0.2}, {"ScaledTanh", 1.5, 0.7},
-            {"Sigmoid"}, {"Elu", 0.9}, {"Softsign"}};
+  c.acts = {
+      {"HardSigmoid", 0.3, 0.4}, {"LeakyRelu", 0.2}, {"ScaledTanh", 1.5, 0.7}, {"Sigmoid"}, {"Elu", 0.9}, {"Softsign"}};
   const Inputs in = RandomInputs(c, rng);
   auto out = BuildModel(c, in)
                  .Strings("activations", {"HardSigmoid", "LeakyRelu", "ScaledTanh", "sigmoid", "Elu", "Softsign"})
