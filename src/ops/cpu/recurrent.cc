@@ -55,11 +55,11 @@ StatusOr<RnnAttributes> ParseAttributes(const Node& node, RnnCell cell) {
   return a;
 }
 
-// "input W has shape [..]; expected [..]" when `t` is not `want`.
-Status CheckShape(const Tensor& t, const char* name, const Shape& want) {
+// "input W has shape [..]; expected [..] (why)" when `t` is not `want`.
+Status CheckShape(const Tensor& t, const char* name, const Shape& want, const std::string& why = "") {
   if (t.shape() == want) return Status::Ok();
   return KernelContext::Error(std::string("input ") + name + " has shape " + ShapeToString(t.shape()) + "; expected " +
-                              ShapeToString(want));
+                              ShapeToString(want) + (why.empty() ? "" : " (" + why + ")"));
 }
 
 class RecurrentKernel : public Kernel {
@@ -108,8 +108,11 @@ class RecurrentKernel : public Kernel {
     data.batch = x.dim(a_.layout == 0 ? 1 : 0);
     data.input = x.dim(2);
     data.hidden = hidden;
-    TS_RETURN_IF_ERROR(CheckShape(w, "W", {dirs, gates * hidden, data.input}));
-    TS_RETURN_IF_ERROR(CheckShape(r, "R", {dirs, gates * hidden, hidden}));
+    const std::string layout = std::to_string(dirs) + " directions, " + std::to_string(gates) +
+                               " gates, hidden_size " + std::to_string(hidden) + ", input size " +
+                               std::to_string(data.input) + " from X";
+    TS_RETURN_IF_ERROR(CheckShape(w, "W", {dirs, gates * hidden, data.input}, layout));
+    TS_RETURN_IF_ERROR(CheckShape(r, "R", {dirs, gates * hidden, hidden}, layout));
     const Shape state_shape = a_.layout == 0 ? Shape{dirs, data.batch, hidden} : Shape{data.batch, dirs, hidden};
     data.x = x.data<T>();
     data.w = w.data<T>();
