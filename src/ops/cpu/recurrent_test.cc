@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/half.h"
 #include "ops/cpu/recurrent_test_model.h"
 #include "ops/cpu/recurrent_test_reference.h"
 
@@ -265,6 +266,41 @@ TEST(RecurrentTest, Float64) {
   ASSERT_TRUE(out.ok()) << out.status().message();
   const Outputs want = Reference(c, in);
   for (size_t i = 0; i < want.y.size(); ++i) ASSERT_NEAR((*out)[0].data<double>()[i], want.y[i], 1e-12) << i;
+}
+
+// float16 computes in float32 and rounds the outputs once.
+TEST(RecurrentTest, Float16) {
+  std::mt19937 rng(31);
+  Config c;
+  c.op = "LSTM";
+  c.dirs = 2;
+  c.seq = 4, c.batch = 2, c.input = 3, c.hidden = 6;
+  c.bias = true;
+  Inputs in = RandomInputs(c, rng);
+  auto to_half = [](std::vector<float>& v) {  // rounds v to float16 in place and returns the raw halves
+    std::vector<uint16_t> h(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      h[i] = FloatToHalf(v[i]);
+      v[i] = HalfToFloat(h[i]);
+    }
+    return h;
+  };
+  const int64_t G = c.gates(), H = c.hidden;
+  RecurrentModel m("LSTM", 14);
+  m.Input("X", Tensor::FromVector(DType::kFloat16, {4, 2, 3}, to_half(in.x)))
+      .Input("W", Tensor::FromVector(DType::kFloat16, {2, G * H, 3}, to_half(in.w)))
+      .Input("R", Tensor::FromVector(DType::kFloat16, {2, G * H, H}, to_half(in.r)))
+      .Input("B", Tensor::FromVector(DType::kFloat16, {2, 2 * G * H}, to_half(in.b)))
+      .Output("Y", 4, DType::kFloat16)
+      .Int("hidden_size", H)
+      .String("direction", "bidirectional");
+  auto out = m.Run();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_EQ((*out)[0].dtype(), DType::kFloat16);
+  const Outputs want = Reference(c, in);
+  for (size_t i = 0; i < want.y.size(); ++i) {
+    ASSERT_NEAR(HalfToFloat((*out)[0].data<uint16_t>()[i]), want.y[i], 1e-3) << i;
+  }
 }
 
 TEST(RecurrentTest, EmptySequenceGivesInitialState) {
