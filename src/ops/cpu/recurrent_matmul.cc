@@ -1,6 +1,8 @@
 // oneDNN-backed GEMMs for the recurrent kernels (see recurrent_matmul.h).
 #include "ops/cpu/recurrent_matmul.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <string>
 #include <unordered_map>
@@ -10,6 +12,31 @@
 namespace tessera {
 
 using dnnl::memory;
+
+namespace {
+
+// GEMMs below this many multiply-adds (a few microseconds on one core) run on the calling thread alone:
+// an OpenMP fork and join across every core costs as much, and the per-step recurrence of a small layer
+// (GRU(96), batch 3: 83K) would pay it at every step. oneDNN reads the thread count when a primitive is
+// created and when it runs, so both happen under the same guard.
+constexpr int64_t kSerialMacs = 100000;
+
+class OmpThreadsGuard {
+ public:
+  explicit OmpThreadsGuard(bool serial) : saved_(serial ? omp_get_max_threads() : 0) {
+    if (serial) omp_set_num_threads(1);
+  }
+  ~OmpThreadsGuard() {
+    if (saved_ > 0) omp_set_num_threads(saved_);
+  }
+  OmpThreadsGuard(const OmpThreadsGuard&) = delete;
+  OmpThreadsGuard& operator=(const OmpThreadsGuard&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace
 
 StatusOr<RnnMatMulF32::Plan*> RnnMatMulF32::FindPlan(int64_t m, int64_t lda, int64_t ldc, int64_t ldb, bool with_bias) {
   const auto key = std::make_tuple(m, lda, ldc, ldb, with_bias);
@@ -47,6 +74,7 @@ Status RnnMatMulF32::Run(const float* a, int64_t m, int64_t lda, const float* b,
     }
     return Status::Ok();
   }
+  const OmpThreadsGuard threads(m * n_ * k_ < kSerialMacs);
   auto plan_or = FindPlan(m, lda, ldc, ldb, bias != nullptr);
   if (!plan_or.ok()) return plan_or.status();
   Plan& plan = **plan_or;

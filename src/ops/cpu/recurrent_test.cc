@@ -174,7 +174,8 @@ TEST(RecurrentTest, ConstantWeightsArePackedOnceAndReusedAcrossRuns) {
     Config c;
     c.op = op;
     c.dirs = 2;
-    c.seq = 5, c.batch = 3, c.input = 7, c.hidden = 16;
+    // Big enough that the GEMMs take oneDNN's multi-threaded path (the small tests run serially).
+    c.seq = 5, c.batch = 8, c.input = 7, c.hidden = 64;
     c.bias = true;
     const Inputs in = RandomInputs(c, rng);
     RecurrentModel m = BuildModel(c, in, /*constant_weights=*/true);
