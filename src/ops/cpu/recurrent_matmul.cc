@@ -21,6 +21,9 @@ namespace {
 // created and when it runs, so both happen under the same guard.
 constexpr int64_t kSerialMacs = 100000;
 
+// Primitives kept per weight matrix (one per distinct m and strides seen).
+constexpr size_t kMaxPlans = 16;
+
 class OmpThreadsGuard {
  public:
   explicit OmpThreadsGuard(bool serial) : saved_(serial ? omp_get_max_threads() : 0) {
@@ -58,6 +61,8 @@ StatusOr<RnnMatMulF32::Plan*> RnnMatMulF32::FindPlan(int64_t m, int64_t lda, int
     plan.weights_user = memory(weights_user_md, DnnlEngine(), DNNL_MEMORY_NONE);
     if (with_bias) plan.bias = memory(bias_md, DnnlEngine(), DNNL_MEMORY_NONE);
     plan.dst = memory(dst_md, DnnlEngine(), DNNL_MEMORY_NONE);
+    // Shapes that vary from run to run (dynamic batch or sequence) would otherwise grow the cache forever.
+    if (plans_.size() >= kMaxPlans) plans_.clear();
     return &plans_.emplace(key, std::move(plan)).first->second;
   } catch (const dnnl::error& e) {
     return Internal(std::string("oneDNN matmul for a recurrent GEMM (m=") + std::to_string(m) +
