@@ -6,10 +6,12 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <random>
 
 #include "core/half.h"
 #include "ops/cpu/reduction_test_model.h"
+#include "ops/registry.h"
 
 namespace tessera {
 namespace {
@@ -285,6 +287,70 @@ TEST(ElementwiseTest, LargeSigmoidAndTanhMatchStd) {
       ASSERT_NEAR(got[i], want, 1e-6 * std::max(1.0, std::fabs(want))) << op << " at x=" << x[i];
     }
   }
+}
+
+// Runs a kernel straight from the registry, for ops newer than the ONNX checker of this build knows
+// (Gelu is opset 20, Mish opset 18; Debian's ONNX 1.12 stops at 17 and rejects such models).
+StatusOr<Tensor> RunKernelDirectly(const std::string& op, int opset, const std::vector<Tensor>& inputs,
+                                   const std::map<std::string, std::string>& string_attributes = {}) {
+  Node node;
+  node.op_type = op;
+  node.opset = opset;
+  node.explicit_input_count = inputs.size();
+  node.outputs = {0};
+  for (const auto& [name, value] : string_attributes) {
+    Attribute a;
+    a.type = Attribute::Type::kString;
+    a.s = value;
+    node.attributes[name] = a;
+  }
+  const KernelDef* def = KernelRegistry::Global().Find(op, "", opset);
+  if (def == nullptr) return NotFound("no kernel for " + op);
+  Graph graph;
+  KernelInit init{node, graph, [](size_t) -> const Tensor* { return nullptr; }, nullptr};
+  TS_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, def->factory(init));
+  std::vector<const Tensor*> in;
+  for (const Tensor& t : inputs) in.push_back(&t);
+  std::vector<Tensor> outputs(1);
+  ThreadPool pool(2);
+  KernelContext ctx(node, in, outputs, pool);
+  TS_RETURN_IF_ERROR(kernel->Run(ctx));
+  return outputs[0];
+}
+
+TEST(ElementwiseTest, GeluBothApproximationsAndMish) {
+  const std::vector<float> x = {-3, -0.5f, 0, 0.5f, 3};
+  for (const char* approximate : {"none", "tanh"}) {
+    auto out = RunKernelDirectly("Gelu", 20, {F32({5}, x)}, {{"approximate", approximate}});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    const auto got = Values<float>(*out);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double v = x[i];
+      const double want = std::string(approximate) == "none"
+                              ? 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)))
+                              : 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+      EXPECT_NEAR(got[i], want, 1e-6) << approximate << " at " << v;
+    }
+  }
+  EXPECT_FALSE(RunKernelDirectly("Gelu", 20, {F32({1}, {1})}, {{"approximate", "fast"}}).ok());
+  auto mish = RunKernelDirectly("Mish", 18, {F32({3}, {-30, 0, 2})});
+  ASSERT_TRUE(mish.ok()) << mish.status().message();
+  const auto got = Values<float>(*mish);
+  EXPECT_NEAR(got[0], -30 * std::tanh(std::log1p(std::exp(-30.0))), 1e-9);
+  EXPECT_EQ(got[1], 0.0f);
+  EXPECT_NEAR(got[2], 2 * std::tanh(std::log1p(std::exp(2.0))), 1e-6);
+}
+
+TEST(ElementwiseTest, BitwiseOpsOnSignedIntegers) {
+  Tensor a = I32({3}, {-1, 12, 5});
+  Tensor b = I32({3}, {7, 10, -6});
+  auto and_ = RunKernelDirectly("BitwiseAnd", 18, {a, b});
+  auto xor_ = RunKernelDirectly("BitwiseXor", 18, {a, b});
+  auto not_ = RunKernelDirectly("BitwiseNot", 18, {a});
+  ASSERT_TRUE(and_.ok() && xor_.ok() && not_.ok());
+  EXPECT_EQ(Values<int32_t>(*and_), (std::vector<int32_t>{7, 8, 0}));
+  EXPECT_EQ(Values<int32_t>(*xor_), (std::vector<int32_t>{-8, 6, -1}));
+  EXPECT_EQ(Values<int32_t>(*not_), (std::vector<int32_t>{0, -13, -6}));
 }
 
 TEST(ElementwiseTest, MismatchedInputDtypesAreAnError) {
