@@ -1,8 +1,66 @@
-// MatMul kernels (see op_list.h for the ops this family owns).
+// MatMul (numpy.matmul semantics) and the registration of the MatMul family (MatMul, Gemm, Einsum).
+//
+// float32 runs on oneDNN's matmul primitive, built per input shapes and cached (DnnlMatMul); a constant
+// B is pre-packed once. Other dtypes run the plain blocked loops of matmul_reference.h. K == 0 gives
+// zeros (an empty sum), which the zero-filled output already holds.
+#include <memory>
+
+#include "ops/cpu/matmul_batched.h"
+#include "ops/cpu/matmul_family.h"
 #include "ops/op_list.h"
 
 namespace tessera {
+namespace {
 
-void RegisterMatMulKernels(KernelRegistry& registry) { (void)registry; }
+class MatMulKernel : public Kernel {
+ public:
+  explicit MatMulKernel(const Tensor* constant_b) {
+    if (constant_b != nullptr && constant_b->dtype() == DType::kFloat32 && constant_b->rank() <= 2) {
+      constant_b_ = *constant_b;  // keeps the initializer's memory alive for the packed pointer check
+      dnnl_.SetConstantB(constant_b_.data<float>());
+    }
+  }
+
+  Status Run(KernelContext& ctx) override {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    if (a.dtype() != b.dtype()) {
+      return KernelContext::Error(std::string("MatMul inputs must share a dtype, got A ") + DTypeName(a.dtype()) +
+                                  " and B " + DTypeName(b.dtype()));
+    }
+    TS_ASSIGN_OR_RETURN(MatMulPlan plan, PlanMatMul(a.shape(), b.shape()));
+    const bool empty = ShapeElementCount(plan.out_shape) == 0;
+    if (plan.k == 0 || empty) return ctx.AllocateOutput(0, a.dtype(), plan.out_shape).status();
+    TS_ASSIGN_OR_RETURN(Tensor * c, ctx.AllocateUninitializedOutput(0, a.dtype(), plan.out_shape));
+    if (a.dtype() == DType::kFloat32) {
+      return DnnlBatchedMatMul(dnnl_, a.data<float>(), b.data<float>(), c->data<float>(), plan, b.rank() > 2,
+                               ctx.pool().threads());
+    }
+    return DispatchNumericWithHalf(
+        a.dtype(),
+        [&](auto tag) {
+          using T = decltype(tag);
+          ReferenceBatchedMatMul<T>(a.data<T>(), b.data<T>(), c->data<T>(), plan, ctx.pool());
+          return Status::Ok();
+        },
+        "MatMul");
+  }
+
+ private:
+  Tensor constant_b_;
+  DnnlMatMul dnnl_;
+};
+
+StatusOr<std::unique_ptr<Kernel>> MakeMatMulKernel(const KernelInit& init) {
+  return std::unique_ptr<Kernel>(std::make_unique<MatMulKernel>(init.constant_input ? init.constant_input(1) : nullptr));
+}
+
+}  // namespace
+
+void RegisterMatMulKernels(KernelRegistry& registry) {
+  registry.Register("MatMul", 1, kLatestOpset, MakeMatMulKernel);
+  registry.Register("Gemm", 1, kLatestOpset, MakeGemmKernel);
+  registry.Register("Einsum", 12, kLatestOpset, MakeEinsumKernel);
+}
 
 }  // namespace tessera

@@ -1,0 +1,91 @@
+// DnnlMatMul: primitive construction, caching by shape, and constant-B pre-packing.
+#include "ops/cpu/matmul_dnnl.h"
+
+#include <algorithm>
+#include <string>
+
+#include "ops/cpu/dnnl_context.h"
+
+namespace tessera {
+
+DnnlMatrixDesc ContiguousMatrix(std::vector<int64_t> dims) {
+  DnnlMatrixDesc d;
+  d.strides.assign(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) d.strides[i - 1] = d.strides[i] * std::max<int64_t>(dims[i], 1);
+  d.dims = std::move(dims);
+  return d;
+}
+
+namespace {
+
+dnnl::memory::desc PlainDesc(const DnnlMatrixDesc& d) {
+  return dnnl::memory::desc(dnnl::memory::dims(d.dims.begin(), d.dims.end()), dnnl::memory::data_type::f32,
+                            dnnl::memory::dims(d.strides.begin(), d.strides.end()));
+}
+
+}  // namespace
+
+Status DnnlMatMul::Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const DnnlMatrixDesc& c, bool pack_b,
+                         const float* b_data, Entry& entry) {
+  try {
+    entry.a_md = PlainDesc(a);
+    entry.c_md = PlainDesc(c);
+    const dnnl::memory::desc b_plain = PlainDesc(b);
+    const dnnl::memory::desc b_any(dnnl::memory::dims(b.dims.begin(), b.dims.end()), dnnl::memory::data_type::f32,
+                                   dnnl::memory::format_tag::any);
+    dnnl::primitive_attr attr;
+    if (alpha_ != 1.0f) attr.set_output_scales(0, {alpha_});
+    if (accumulate_) {
+      dnnl::post_ops ops;
+      ops.append_sum(1.0f);
+      attr.set_post_ops(ops);
+    }
+    dnnl::matmul::desc desc(entry.a_md, pack_b ? b_any : b_plain, entry.c_md);
+    dnnl::matmul::primitive_desc pd(desc, attr, DnnlEngine());
+    entry.primitive = dnnl::matmul(pd);
+    entry.b_md = pd.weights_desc();
+    if (pack_b) {
+      // Reorder the constant B once into the primitive's preferred layout.
+      entry.packed_b = dnnl::memory(entry.b_md, DnnlEngine());
+      dnnl::memory src(b_plain, DnnlEngine(), const_cast<float*>(b_data));
+      dnnl::reorder(src, entry.packed_b).execute(DnnlStream(), src, entry.packed_b);
+      DnnlStream().wait();
+      entry.b_packed = true;
+    }
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN matmul setup failed: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+Status DnnlMatMul::Run(const float* a, const DnnlMatrixDesc& a_desc, const float* b, const DnnlMatrixDesc& b_desc,
+                       float* c, const DnnlMatrixDesc& c_desc, int threads) {
+  const bool pack_b = b != nullptr && b == constant_b_;
+  std::vector<int64_t> key;
+  key.reserve(6 * a_desc.dims.size() + 1);
+  for (const DnnlMatrixDesc* d : {&a_desc, &b_desc, &c_desc}) {
+    key.insert(key.end(), d->dims.begin(), d->dims.end());
+    key.insert(key.end(), d->strides.begin(), d->strides.end());
+  }
+  key.push_back(pack_b ? 1 : 0);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) {
+    auto entry = std::make_unique<Entry>();
+    TS_RETURN_IF_ERROR(Build(a_desc, b_desc, c_desc, pack_b, b, *entry));
+    it = cache_.emplace(std::move(key), std::move(entry)).first;
+  }
+  Entry& e = *it->second;
+  try {
+    SetDnnlThreads(threads);
+    dnnl::memory a_mem(e.a_md, DnnlEngine(), const_cast<float*>(a));
+    dnnl::memory c_mem(e.c_md, DnnlEngine(), c);
+    dnnl::memory b_mem = e.b_packed ? e.packed_b : dnnl::memory(e.b_md, DnnlEngine(), const_cast<float*>(b));
+    e.primitive.execute(DnnlStream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+    DnnlStream().wait();
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN matmul failed: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+}  // namespace tessera

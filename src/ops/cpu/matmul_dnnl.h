@@ -1,0 +1,60 @@
+// A float32 oneDNN matmul for one node: C = alpha * A x B (+ C when accumulating), with numpy batch
+// broadcasting (a batch dim of A or B may be 1) and arbitrary strides (Gemm's transposes are strides).
+//
+// The primitive is built on the first Run with a given set of shapes and strides and kept; a different
+// shape builds (and caches) another. When B is a constant initializer, SetConstantB hands it over once:
+// each primitive then gets its own copy of B reordered into the layout oneDNN prefers for it (format
+// `any`), so the per-run cost is only the multiplication.
+#pragma once
+
+#include <dnnl.hpp>
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "tessera/tensor.h"
+
+namespace tessera {
+
+// Dims and strides (in elements) of one operand; all three operands of a call have the same rank.
+struct DnnlMatrixDesc {
+  std::vector<int64_t> dims;
+  std::vector<int64_t> strides;
+};
+
+class DnnlMatMul {
+ public:
+  // alpha scales the product; with `accumulate` the product is added to what C already holds.
+  explicit DnnlMatMul(float alpha = 1.0f, bool accumulate = false) : alpha_(alpha), accumulate_(accumulate) {}
+
+  // Marks B as constant: Run calls whose b pointer is `b` use a pre-packed copy. `b` must stay alive
+  // (the kernel keeps the initializer's Tensor) and must not change.
+  void SetConstantB(const float* b) { constant_b_ = b; }
+
+  // C = alpha * A x B (+ C). C must be contiguous with dims equal to the broadcast of A and B. Threads is
+  // the OpenMP thread count oneDNN may use. Returns an error if oneDNN rejects the problem.
+  Status Run(const float* a, const DnnlMatrixDesc& a_desc, const float* b, const DnnlMatrixDesc& b_desc, float* c,
+             const DnnlMatrixDesc& c_desc, int threads);
+
+ private:
+  struct Entry {
+    dnnl::matmul primitive;
+    dnnl::memory::desc a_md, b_md, c_md;
+    dnnl::memory packed_b;  // empty unless B is constant and the primitive wants another layout
+    bool b_packed = false;
+  };
+  Status Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const DnnlMatrixDesc& c, bool pack_b,
+               const float* b_data, Entry& entry);
+
+  float alpha_;
+  bool accumulate_;
+  const float* constant_b_ = nullptr;
+  // Keyed by the dims and strides of A, B and C (and whether B is the constant one).
+  std::map<std::vector<int64_t>, std::unique_ptr<Entry>> cache_;
+};
+
+// Dims and row-major strides for a contiguous tensor of `dims`.
+DnnlMatrixDesc ContiguousMatrix(std::vector<int64_t> dims);
+
+}  // namespace tessera
