@@ -232,6 +232,38 @@ TEST(GemmTest, OldOpsetsWithBroadcastAttribute) {
   CheckGemm<float>(DType::kFloat32, false, false, {1, 3}, 9, seed);
 }
 
+// The PyTorch Linear export: Gemm(x, W, b) with transB = 1 and W, b initializers.
+TEST(GemmTest, ConstantTransposedWeightsArePrePacked) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  const int64_t k = 37, n = 19;
+  const auto w = RandomValues(rng, n * k), bias = RandomValues(rng, n);
+  testing::OnnxBuilder builder(13);
+  builder.Input("x", DType::kFloat32, {-1, k});
+  builder.Initializer("w", w, {n, k});
+  builder.Initializer("bias", bias, {n});
+  auto& node = builder.Node("Gemm", {"x", "w", "bias"}, {"y"});
+  testing::OnnxBuilder::IntAttribute(node, "transB", 1);
+  testing::OnnxBuilder::FloatAttribute(node, "alpha", 0.5f);
+  builder.Output("y", DType::kFloat32, {-1, n});
+  auto session = Session::Load(builder.WriteTemp());
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  for (int64_t m : {1, 8, 3}) {
+    const auto x = RandomValues(rng, m * k);
+    auto out = (*session)->Run({{"x", Tensor::FromVector(DType::kFloat32, {m, k}, x)}});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    ASSERT_EQ((*out)[0].shape(), Shape({m, n}));
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (int64_t x_i = 0; x_i < k; ++x_i) s += double(x[size_t(i * k + x_i)]) * w[size_t(j * k + x_i)];
+        ASSERT_NEAR((*out)[0].data<float>()[i * n + j], 0.5 * s + bias[size_t(j)], 1e-5) << "m " << m;
+      }
+    }
+  }
+}
+
 TEST(GemmTest, MismatchedInnerDimsFail) {
   auto out = OneNodeModel("Gemm", 13)
                  .Input("a", Tensor::FromVector(DType::kFloat32, {2, 3}, std::vector<float>(6)))

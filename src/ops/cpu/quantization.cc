@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "ops/cpu/quant_common.h"
@@ -37,6 +38,21 @@ StatusOr<AxisView> ViewAlongAxis(const Tensor& x, const Tensor& scale, int64_t a
     else v.inner *= x.dim(d);
   }
   return v;
+}
+
+// Calls fn(c, begin, end) over flat element ranges that share one axis index c, in parallel chunks.
+template <typename F>
+void ParallelOverAxisRuns(ThreadPool& pool, const AxisView& v, F&& fn) {
+  const int64_t total = v.outer * v.axis_dim * v.inner;
+  if (total <= 0) return;
+  pool.ParallelFor(total, int64_t{1} << 15, [&](int64_t begin, int64_t end) {
+    while (begin < end) {
+      const int64_t run = begin / v.inner;
+      const int64_t run_end = std::min(end, (run + 1) * v.inner);
+      fn(run % v.axis_dim, begin, run_end);
+      begin = run_end;
+    }
+  });
 }
 
 StatusOr<std::vector<float>> ReadScales(const Tensor& scale, const char* what) {
@@ -72,16 +88,13 @@ class QuantizeLinearKernel : public Kernel {
       using X = decltype(x_tag);
       const X* xd = x.data<X>();
       Q* yd = y->data<Q>();
-      for (int64_t o = 0; o < v.outer; ++o) {
-        for (int64_t c = 0; c < v.axis_dim; ++c) {
-          const float s = scales[static_cast<size_t>(scales.size() == 1 ? 0 : c)];
-          const int32_t zp = has_zp ? ZeroPointAt(ctx.input(2), scales.size() == 1 ? 0 : c) : 0;
-          const int64_t base = (o * v.axis_dim + c) * v.inner;
-          for (int64_t i = 0; i < v.inner; ++i) {
-            yd[base + i] = QuantizeValue<Q>(static_cast<float>(NumericTraits<X>::Load(xd[base + i])) / s, zp);
-          }
+      ParallelOverAxisRuns(ctx.pool(), v, [&](int64_t c, int64_t begin, int64_t end) {
+        const float s = scales[static_cast<size_t>(scales.size() == 1 ? 0 : c)];
+        const int32_t zp = has_zp ? ZeroPointAt(ctx.input(2), scales.size() == 1 ? 0 : c) : 0;
+        for (int64_t i = begin; i < end; ++i) {
+          yd[i] = QuantizeValue<Q>(static_cast<float>(NumericTraits<X>::Load(xd[i])) / s, zp);
         }
-      }
+      });
       return Status::Ok();
     };
     auto by_input = [&](auto q_tag) -> Status {
@@ -132,19 +145,16 @@ class DequantizeLinearKernel : public Kernel {
       using Y = decltype(y_tag);
       const X* xd = x.data<X>();
       Y* yd = y->data<Y>();
-      for (int64_t o = 0; o < v.outer; ++o) {
-        for (int64_t c = 0; c < v.axis_dim; ++c) {
-          const size_t p = static_cast<size_t>(scales.size() == 1 ? 0 : c);
-          const float s = scales[p];
-          const int32_t zp = has_zp ? ZeroPointAt(ctx.input(2), static_cast<int64_t>(p)) : 0;
-          const int64_t base = (o * v.axis_dim + c) * v.inner;
-          for (int64_t i = 0; i < v.inner; ++i) {
-            // int32 inputs can overflow int32 when subtracting; go through int64.
-            const float d = static_cast<float>(static_cast<int64_t>(xd[base + i]) - zp);
-            yd[base + i] = NumericTraits<Y>::Store(d * s);
-          }
+      ParallelOverAxisRuns(ctx.pool(), v, [&](int64_t c, int64_t begin, int64_t end) {
+        const size_t p = static_cast<size_t>(scales.size() == 1 ? 0 : c);
+        const float s = scales[p];
+        const int32_t zp = has_zp ? ZeroPointAt(ctx.input(2), static_cast<int64_t>(p)) : 0;
+        for (int64_t i = begin; i < end; ++i) {
+          // int32 inputs can overflow int32 when subtracting; go through int64.
+          const float d = static_cast<float>(static_cast<int64_t>(xd[i]) - zp);
+          yd[i] = NumericTraits<Y>::Store(d * s);
         }
-      }
+      });
       return Status::Ok();
     };
     auto by_output = [&](auto x_tag) -> Status {
@@ -173,10 +183,17 @@ Status DynamicQuantizeLinear(KernelContext& ctx) {
   const float* xd = x.data<float>();
   const int64_t n = x.element_count();
   float lo = 0.0f, hi = 0.0f;
-  for (int64_t i = 0; i < n; ++i) {
-    lo = std::min(lo, xd[i]);
-    hi = std::max(hi, xd[i]);
-  }
+  std::mutex mutex;
+  ctx.pool().ParallelFor(n, int64_t{1} << 15, [&](int64_t begin, int64_t end) {
+    float chunk_lo = 0.0f, chunk_hi = 0.0f;
+    for (int64_t i = begin; i < end; ++i) {
+      chunk_lo = std::min(chunk_lo, xd[i]);
+      chunk_hi = std::max(chunk_hi, xd[i]);
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    lo = std::min(lo, chunk_lo);
+    hi = std::max(hi, chunk_hi);
+  });
   const float scale = (hi - lo) / 255.0f;
   uint8_t zp = 0;
   if (scale != 0.0f) {
@@ -189,7 +206,9 @@ Status DynamicQuantizeLinear(KernelContext& ctx) {
   y_scale->data<float>()[0] = scale;
   y_zp->data<uint8_t>()[0] = zp;
   uint8_t* yd = y->data<uint8_t>();
-  for (int64_t i = 0; i < n; ++i) yd[i] = scale == 0.0f ? zp : QuantizeValue<uint8_t>(xd[i] / scale, zp);
+  ctx.pool().ParallelFor(n, int64_t{1} << 15, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) yd[i] = scale == 0.0f ? zp : QuantizeValue<uint8_t>(xd[i] / scale, zp);
+  });
   return Status::Ok();
 }
 
