@@ -18,20 +18,25 @@ DnnlMatrixDesc ContiguousMatrix(std::vector<int64_t> dims) {
 
 namespace {
 
-dnnl::memory::desc PlainDesc(const DnnlMatrixDesc& d) {
-  return dnnl::memory::desc(dnnl::memory::dims(d.dims.begin(), d.dims.end()), dnnl::memory::data_type::f32,
+dnnl::memory::desc PlainDesc(const DnnlMatrixDesc& d, dnnl::memory::data_type type) {
+  return dnnl::memory::desc(dnnl::memory::dims(d.dims.begin(), d.dims.end()), type,
                             dnnl::memory::dims(d.strides.begin(), d.strides.end()));
 }
 
 }  // namespace
 
+bool DnnlInt8IsExact() {
+  const unsigned vnni = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_vnni);
+  return (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & vnni) == vnni;
+}
+
 Status DnnlMatMul::Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const DnnlMatrixDesc& c, bool pack_b,
-                         const float* b_data, Entry& entry) {
+                         const void* b_data, Entry& entry) {
   try {
-    entry.a_md = PlainDesc(a);
-    entry.c_md = PlainDesc(c);
-    const dnnl::memory::desc b_plain = PlainDesc(b);
-    const dnnl::memory::desc b_any(dnnl::memory::dims(b.dims.begin(), b.dims.end()), dnnl::memory::data_type::f32,
+    entry.a_md = PlainDesc(a, a_type_);
+    entry.c_md = PlainDesc(c, c_type_);
+    const dnnl::memory::desc b_plain = PlainDesc(b, b_type_);
+    const dnnl::memory::desc b_any(dnnl::memory::dims(b.dims.begin(), b.dims.end()), b_type_,
                                    dnnl::memory::format_tag::any);
     dnnl::primitive_attr attr;
     if (alpha_ != 1.0f) attr.set_output_scales(0, {alpha_});
@@ -47,7 +52,7 @@ Status DnnlMatMul::Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const
     if (pack_b) {
       // Reorder the constant B once into the primitive's preferred layout.
       entry.packed_b = dnnl::memory(entry.b_md, DnnlEngine());
-      dnnl::memory src(b_plain, DnnlEngine(), const_cast<float*>(b_data));
+      dnnl::memory src(b_plain, DnnlEngine(), const_cast<void*>(b_data));
       dnnl::reorder(src, entry.packed_b).execute(DnnlStream(), src, entry.packed_b);
       DnnlStream().wait();
       entry.b_packed = true;
@@ -58,8 +63,8 @@ Status DnnlMatMul::Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const
   return Status::Ok();
 }
 
-Status DnnlMatMul::Run(const float* a, const DnnlMatrixDesc& a_desc, const float* b, const DnnlMatrixDesc& b_desc,
-                       float* c, const DnnlMatrixDesc& c_desc, int threads) {
+Status DnnlMatMul::RunRaw(const void* a, const DnnlMatrixDesc& a_desc, const void* b, const DnnlMatrixDesc& b_desc,
+                          void* c, const DnnlMatrixDesc& c_desc, int threads) {
   const bool pack_b = b != nullptr && b == constant_b_;
   std::vector<int64_t> key;
   key.reserve(6 * a_desc.dims.size() + 1);
@@ -77,9 +82,9 @@ Status DnnlMatMul::Run(const float* a, const DnnlMatrixDesc& a_desc, const float
   Entry& e = *it->second;
   try {
     SetDnnlThreads(threads);
-    dnnl::memory a_mem(e.a_md, DnnlEngine(), const_cast<float*>(a));
+    dnnl::memory a_mem(e.a_md, DnnlEngine(), const_cast<void*>(a));
     dnnl::memory c_mem(e.c_md, DnnlEngine(), c);
-    dnnl::memory b_mem = e.b_packed ? e.packed_b : dnnl::memory(e.b_md, DnnlEngine(), const_cast<float*>(b));
+    dnnl::memory b_mem = e.b_packed ? e.packed_b : dnnl::memory(e.b_md, DnnlEngine(), const_cast<void*>(b));
     e.primitive.execute(DnnlStream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
     DnnlStream().wait();
   } catch (const dnnl::error& e) {

@@ -1,4 +1,4 @@
-// A float32 oneDNN matmul for one node: C = alpha * A x B (+ C when accumulating), with numpy batch
+// A oneDNN matmul for one node (float32, or integer int8 x int8 -> int32): C = alpha * A x B (+ C when accumulating), with numpy batch
 // broadcasting (a batch dim of A or B may be 1) and arbitrary strides (Gemm's transposes are strides).
 //
 // The primitive is built on the first Run with a given set of shapes and strides and kept; a different
@@ -27,15 +27,23 @@ class DnnlMatMul {
  public:
   // alpha scales the product; with `accumulate` the product is added to what C already holds.
   explicit DnnlMatMul(float alpha = 1.0f, bool accumulate = false) : alpha_(alpha), accumulate_(accumulate) {}
+  // An integer product: A of `a_type` (u8/s8) times B of `b_type` (s8) into int32 C.
+  DnnlMatMul(dnnl::memory::data_type a_type, dnnl::memory::data_type b_type)
+      : alpha_(1.0f), accumulate_(false), a_type_(a_type), b_type_(b_type), c_type_(dnnl::memory::data_type::s32) {}
 
   // Marks B as constant: Run calls whose b pointer is `b` use a pre-packed copy. `b` must stay alive
   // (the kernel keeps the initializer's Tensor) and must not change.
-  void SetConstantB(const float* b) { constant_b_ = b; }
+  void SetConstantB(const void* b) { constant_b_ = b; }
 
   // C = alpha * A x B (+ C). C must be contiguous with dims equal to the broadcast of A and B. Threads is
   // the OpenMP thread count oneDNN may use. Returns an error if oneDNN rejects the problem.
   Status Run(const float* a, const DnnlMatrixDesc& a_desc, const float* b, const DnnlMatrixDesc& b_desc, float* c,
-             const DnnlMatrixDesc& c_desc, int threads);
+             const DnnlMatrixDesc& c_desc, int threads) {
+    return RunRaw(a, a_desc, b, b_desc, c, c_desc, threads);
+  }
+  // The same for the data types given at construction.
+  Status RunRaw(const void* a, const DnnlMatrixDesc& a_desc, const void* b, const DnnlMatrixDesc& b_desc, void* c,
+                const DnnlMatrixDesc& c_desc, int threads);
 
  private:
   struct Entry {
@@ -45,14 +53,21 @@ class DnnlMatMul {
     bool b_packed = false;
   };
   Status Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const DnnlMatrixDesc& c, bool pack_b,
-               const float* b_data, Entry& entry);
+               const void* b_data, Entry& entry);
 
   float alpha_;
   bool accumulate_;
-  const float* constant_b_ = nullptr;
+  dnnl::memory::data_type a_type_ = dnnl::memory::data_type::f32;
+  dnnl::memory::data_type b_type_ = dnnl::memory::data_type::f32;
+  dnnl::memory::data_type c_type_ = dnnl::memory::data_type::f32;
+  const void* constant_b_ = nullptr;
   // Keyed by the dims and strides of A, B and C (and whether B is the constant one).
   std::map<std::vector<int64_t>, std::unique_ptr<Entry>> cache_;
 };
+
+// Whether oneDNN's int8 matmul is exact on this CPU: with AVX-512 VNNI it accumulates u8 x s8 products
+// straight into int32; older ISAs go through saturating int16 pair sums.
+bool DnnlInt8IsExact();
 
 // Dims and row-major strides for a contiguous tensor of `dims`.
 DnnlMatrixDesc ContiguousMatrix(std::vector<int64_t> dims);

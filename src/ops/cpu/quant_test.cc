@@ -143,6 +143,54 @@ TEST(MatMulIntegerTest, BatchedWithoutZeroPoints) {
   EXPECT_EQ(Values<int32_t>((*out)[0]), (std::vector<int32_t>{17, 9}));
 }
 
+// Random shapes, dtypes and zero points (scalar, per row/column) against brute force. A 2-D B takes the
+// oneDNN path where it is exact (VNNI), a batched B the plain int32 GEMM; extreme values and K = 300 would
+// expose any saturating int16 intermediate.
+TEST(MatMulIntegerTest, RandomShapesDTypesAndZeroPointsMatchBruteForce) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  auto fill = [&](DType dtype, const Shape& shape, bool extreme) {
+    Tensor t = Tensor::FromVector(dtype, shape, std::vector<uint8_t>(size_t(ShapeElementCount(shape))));
+    for (int64_t i = 0; i < t.element_count(); ++i) {
+      const uint32_t r = rng();
+      t.data<uint8_t>()[i] = extreme ? (dtype == DType::kUInt8 ? 255 : (r % 2 ? 0x80 : 0x7f)) : uint8_t(r);
+    }
+    return t;
+  };
+  auto value = [](const Tensor& t, int64_t i) {
+    return t.dtype() == DType::kUInt8 ? int64_t{t.data<uint8_t>()[i]} : int64_t{t.data<int8_t>()[i]};
+  };
+  for (int trial = 0; trial < 24; ++trial) {
+    const DType at = rng() % 2 ? DType::kUInt8 : DType::kInt8, bt = rng() % 2 ? DType::kUInt8 : DType::kInt8;
+    const bool extreme = trial % 4 == 3;
+    const int64_t batch = 1 + rng() % 3, m = 1 + rng() % 9, k = extreme ? 300 : 1 + rng() % 70, n = 1 + rng() % 40;
+    const bool b_batched = trial % 3 == 2;
+    const Shape as{batch, m, k}, bs = b_batched ? Shape{batch, k, n} : Shape{k, n};
+    const Tensor a = fill(at, as, extreme), b = fill(bt, bs, extreme);
+    const int zp_kind = trial % 3;  // 0: none, 1: scalar, 2: per row of A / per column of B
+    const Tensor az = fill(at, zp_kind == 2 ? Shape{m} : Shape{}, false), bz = fill(bt, zp_kind == 2 ? Shape{n} : Shape{}, false);
+    OneNodeModel model("MatMulInteger", 10);
+    model.Input("a", a).Input("b", b);
+    if (zp_kind > 0) model.Input("az", az).Input("bz", bz);
+    auto out = model.Output("y", 3, DType::kInt32).Run();
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    ASSERT_EQ((*out)[0].shape(), Shape({batch, m, n}));
+    for (int64_t p = 0; p < batch; ++p)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          int64_t sum = 0;
+          const int64_t azv = zp_kind == 0 ? 0 : value(az, zp_kind == 2 ? i : 0);
+          const int64_t bzv = zp_kind == 0 ? 0 : value(bz, zp_kind == 2 ? j : 0);
+          for (int64_t x = 0; x < k; ++x) {
+            sum += (value(a, (p * m + i) * k + x) - azv) * (value(b, ((b_batched ? p : 0) * k + x) * n + j) - bzv);
+          }
+          ASSERT_EQ((*out)[0].data<int32_t>()[(p * m + i) * n + j], sum)
+              << "trial " << trial << " A " << DTypeName(at) << " B " << DTypeName(bt) << " k " << k;
+        }
+  }
+}
+
 TEST(MatMulIntegerTest, ZeroPointOfWrongLengthFails) {
   auto out = OneNodeModel("MatMulInteger", 10)
                  .Input("a", Tensor::FromVector(DType::kUInt8, {2, 3}, std::vector<uint8_t>(6)))
