@@ -66,7 +66,8 @@ class DnnlMatMul {
 };
 
 // Whether oneDNN's int8 matmul is exact on this CPU: with AVX-512 VNNI it accumulates u8 x s8 products
-// straight into int32; older ISAs go through saturating int16 pair sums.
+// straight into int32; older ISAs go through saturating int16 pair sums. The environment variable
+// TESSERA_DNNL_INT8=0 turns the oneDNN int8 path off (tests use it to cover the plain path on VNNI CPUs).
 bool DnnlInt8IsExact();
 
 // Dims and row-major strides for a contiguous tensor of `dims`.

@@ -4,7 +4,8 @@
 // positions] int32 matrix (padding contributes 0, i.e. the zero point itself); the weights minus their
 // zero points (scalar or one per output channel) form [M/group, C/group * kernel]; their product is the
 // int32 accumulator. ConvInteger returns it; QLinearConv adds the int32 bias and requantizes with
-// x_scale * w_scale[m] / y_scale. This is the reference path; it is exact, not fast.
+// x_scale * w_scale[m] / y_scale. Where oneDNN's int8 matmul is exact (VNNI) the product runs there, on the
+// transposed unfolding (DnnlIntegerConv); otherwise on the plain int32 GEMM.
 #include <memory>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "ops/cpu/quant_common.h"
 #include "ops/dispatch.h"
 #include "ops/cpu/quant_family.h"
+#include "ops/cpu/quant_gemm.h"
 #include "ops/op_helpers.h"
 
 namespace tessera {
@@ -85,18 +87,22 @@ StatusOr<ConvGeometry> PlanConv(const ConvAttributes& attr, const Shape& x, cons
   return g;
 }
 
-// Unfolds channels [c0, c0 + cg) of one image (int32, zero point already subtracted) into col.
-void Im2Col(const int32_t* image, const ConvGeometry& g, int64_t c0, int64_t cg, int32_t* col) {
+// Unfolds channels [c0, c0 + cg) of one image into the unfolded matrix: element (r, o), with r = (channel,
+// kernel offset) and o = output position, goes to dst[r * r_stride + o * o_stride]; positions in the
+// padding get `pad`. [rows, positions] with (positions, 1) is im2col; (1, rows) is its transpose.
+template <typename T>
+void Unfold(const T* image, const ConvGeometry& g, int64_t c0, int64_t cg, T pad, T* dst, int64_t r_stride,
+            int64_t o_stride) {
   const size_t sp = g.in.size();
   std::vector<int64_t> kpos(sp), opos(sp);
   for (int64_t c = 0; c < cg; ++c) {
-    const int32_t* plane = image + (c0 + c) * g.in_size;
+    const T* plane = image + (c0 + c) * g.in_size;
     for (int64_t k = 0; k < g.kernel_size; ++k) {
       for (int64_t rem = k, d = static_cast<int64_t>(sp) - 1; d >= 0; --d) {
         kpos[static_cast<size_t>(d)] = rem % g.kernel[static_cast<size_t>(d)];
         rem /= g.kernel[static_cast<size_t>(d)];
       }
-      int32_t* row = col + (c * g.kernel_size + k) * g.out_size;
+      T* row = dst + (c * g.kernel_size + k) * r_stride;
       std::fill(opos.begin(), opos.end(), 0);
       for (int64_t o = 0; o < g.out_size; ++o) {
         int64_t offset = 0;
@@ -106,7 +112,7 @@ void Im2Col(const int32_t* image, const ConvGeometry& g, int64_t c0, int64_t cg,
           if (p < 0 || p >= g.in[d]) inside = false;
           offset = offset * g.in[d] + p;
         }
-        row[o] = inside ? plane[offset] : 0;
+        row[o * o_stride] = inside ? plane[offset] : pad;
         for (size_t d = sp; d-- > 0;) {
           if (++opos[d] < g.out[d]) break;
           opos[d] = 0;
@@ -125,6 +131,43 @@ Status CheckInt8Like(const Tensor& t, const char* what) {
   return KernelContext::Error(std::string(what) + " must be uint8 or int8, got " + DTypeName(t.dtype()));
 }
 
+// IntegerConv on oneDNN: per image and group, the transposed unfolding [positions, C/group * kernel] (raw
+// bytes, padding = x's zero point) times the transposed weights [C/group * kernel, M/group] through QuantGemm,
+// which applies the zero points; the [positions, M/group] result is transposed into the output planes.
+StatusOr<std::vector<int32_t>> DnnlIntegerConv(KernelContext& ctx, const Tensor& x, int32_t xz, const Tensor& w,
+                                               const Tensor* w_zp, const ConvGeometry& g) {
+  const int64_t cg = g.channels / g.group, mg = g.maps / g.group, rows = cg * g.kernel_size;
+  std::vector<int32_t> acc(static_cast<size_t>(g.batch * g.maps * g.out_size), 0);
+  if (acc.empty() || rows == 0) return acc;
+  const uint8_t* xd = static_cast<const uint8_t*>(x.raw_data());
+  const uint8_t* wd = static_cast<const uint8_t*>(w.raw_data());
+  const uint8_t pad = static_cast<uint8_t>(xz);  // the zero point's byte, in x's own dtype
+  std::vector<uint8_t> unfolded(static_cast<size_t>(g.out_size * rows)), wt(static_cast<size_t>(rows * mg));
+  std::vector<int32_t> product(static_cast<size_t>(g.out_size * mg));
+  QuantGemm gemm;
+  for (int64_t gi = 0; gi < g.group; ++gi) {
+    for (int64_t m = 0; m < mg; ++m) {
+      for (int64_t r = 0; r < rows; ++r) wt[static_cast<size_t>(r * mg + m)] = wd[(gi * mg + m) * rows + r];
+    }
+    std::vector<int32_t> w_zero{0};
+    if (w_zp != nullptr && w_zp->element_count() == 1) w_zero[0] = ZeroPointAt(*w_zp, 0);
+    if (w_zp != nullptr && w_zp->element_count() > 1) {
+      w_zero.resize(static_cast<size_t>(mg));
+      for (int64_t m = 0; m < mg; ++m) w_zero[static_cast<size_t>(m)] = ZeroPointAt(*w_zp, gi * mg + m);
+    }
+    for (int64_t n = 0; n < g.batch; ++n) {
+      Unfold<uint8_t>(xd + n * g.channels * g.in_size, g, gi * cg, cg, pad, unfolded.data(), 1, rows);
+      TS_RETURN_IF_ERROR(gemm.Run(unfolded.data(), x.dtype(), g.out_size, rows, {xz}, wt.data(), w.dtype(), mg, w_zero,
+                                  product.data(), ctx.pool().threads()));
+      int32_t* out = acc.data() + (n * g.maps + gi * mg) * g.out_size;
+      for (int64_t o = 0; o < g.out_size; ++o) {
+        for (int64_t m = 0; m < mg; ++m) out[m * g.out_size + o] = product[static_cast<size_t>(o * mg + m)];
+      }
+    }
+  }
+  return acc;
+}
+
 // The int32 accumulator [N, M, out...] of x (minus x_zp) convolved with w (minus w_zp, scalar or per map).
 StatusOr<std::vector<int32_t>> IntegerConv(KernelContext& ctx, const ConvAttributes& attr, const Tensor& x,
                                            const Tensor* x_zp, const Tensor& w, const Tensor* w_zp, ConvGeometry& g) {
@@ -139,6 +182,7 @@ StatusOr<std::vector<int32_t>> IntegerConv(KernelContext& ctx, const ConvAttribu
                                 " must be a scalar or one value per output channel (" + std::to_string(g.maps) + ")");
   }
   const int32_t xz = x_zp != nullptr ? ZeroPointAt(*x_zp, 0) : 0;
+  if (DnnlInt8IsExact()) return DnnlIntegerConv(ctx, x, xz, w, w_zp, g);
   std::vector<int32_t> x32(static_cast<size_t>(x.element_count()));
   for (size_t i = 0; i < x32.size(); ++i) x32[i] = LoadQ(x, static_cast<int64_t>(i)) - xz;
   const int64_t w_row = w.element_count() / std::max<int64_t>(1, g.maps);
@@ -153,7 +197,7 @@ StatusOr<std::vector<int32_t>> IntegerConv(KernelContext& ctx, const ConvAttribu
   std::vector<int32_t> col(static_cast<size_t>(rows * g.out_size));
   for (int64_t n = 0; n < g.batch; ++n) {
     for (int64_t gi = 0; gi < g.group; ++gi) {
-      Im2Col(x32.data() + n * g.channels * g.in_size, g, gi * cg, cg, col.data());
+      Unfold<int32_t>(x32.data() + n * g.channels * g.in_size, g, gi * cg, cg, 0, col.data(), g.out_size, 1);
       int32_t* out = acc.data() + (n * g.maps + gi * mg) * g.out_size;
       const int32_t* wg = w32.data() + gi * mg * rows;
       ctx.pool().ParallelFor(mg, 1, [&](int64_t begin, int64_t end) {

@@ -3,21 +3,22 @@
 
 namespace tessera {
 
-Status QuantGemm::Run(const Tensor& a, int64_t rows, int64_t k, const std::vector<int32_t>& a_zp, const Tensor& b,
-                      int64_t n, const std::vector<int32_t>& b_zp, int32_t* c, int threads) {
+Status QuantGemm::Run(const void* a, DType a_type, int64_t rows, int64_t k, const std::vector<int32_t>& a_zp,
+                      const void* b, DType b_type, int64_t n, const std::vector<int32_t>& b_zp, int32_t* c,
+                      int threads) {
   using dt = dnnl::memory::data_type;
-  const bool a_u8 = a.dtype() == DType::kUInt8, b_u8 = b.dtype() == DType::kUInt8;
+  const bool a_u8 = a_type == DType::kUInt8, b_u8 = b_type == DType::kUInt8;
   std::vector<int8_t> shifted;
-  const int8_t* bs = b.data<int8_t>();
+  const int8_t* bs = static_cast<const int8_t*>(b);
   if (b_u8) {
     shifted.resize(static_cast<size_t>(k * n));
-    const uint8_t* bu = b.data<uint8_t>();
+    const uint8_t* bu = static_cast<const uint8_t*>(b);
     for (size_t i = 0; i < shifted.size(); ++i) shifted[i] = static_cast<int8_t>(static_cast<int32_t>(bu[i]) - 128);
     bs = shifted.data();
   }
   std::unique_ptr<DnnlMatMul>& mm = a_u8 ? u8_ : s8_;
   if (!mm) mm = std::make_unique<DnnlMatMul>(a_u8 ? dt::u8 : dt::s8, dt::s8);
-  TS_RETURN_IF_ERROR(mm->RunRaw(a.raw_data(), ContiguousMatrix({rows, k}), bs, ContiguousMatrix({k, n}), c,
+  TS_RETURN_IF_ERROR(mm->RunRaw(a, ContiguousMatrix({rows, k}), bs, ContiguousMatrix({k, n}), c,
                                 ContiguousMatrix({rows, n}), threads));
   std::vector<int64_t> colsum(static_cast<size_t>(n), 0), b_zero(static_cast<size_t>(n));
   for (int64_t kk = 0; kk < k; ++kk) {
@@ -29,9 +30,9 @@ Status QuantGemm::Run(const Tensor& a, int64_t rows, int64_t k, const std::vecto
   for (int64_t r = 0; r < rows; ++r) {
     int64_t rowsum = 0;
     if (a_u8) {
-      for (int64_t kk = 0; kk < k; ++kk) rowsum += a.data<uint8_t>()[r * k + kk];
+      for (int64_t kk = 0; kk < k; ++kk) rowsum += static_cast<const uint8_t*>(a)[r * k + kk];
     } else {
-      for (int64_t kk = 0; kk < k; ++kk) rowsum += a.data<int8_t>()[r * k + kk];
+      for (int64_t kk = 0; kk < k; ++kk) rowsum += static_cast<const int8_t*>(a)[r * k + kk];
     }
     const int64_t az = a_zp[a_zp.size() == 1 ? 0 : static_cast<size_t>(r)];
     int32_t* row = c + r * n;

@@ -17,10 +17,10 @@ namespace tessera {
 
 class QuantGemm {
  public:
-  // A: contiguous [rows, k] uint8/int8; B: contiguous [k, n] uint8/int8. a_zp holds 1 or `rows` values,
-  // b_zp 1 or `n`. C: [rows, n] int32.
-  Status Run(const Tensor& a, int64_t rows, int64_t k, const std::vector<int32_t>& a_zp, const Tensor& b, int64_t n,
-             const std::vector<int32_t>& b_zp, int32_t* c, int threads);
+  // A: contiguous [rows, k] of a_type (uint8/int8); B: contiguous [k, n] of b_type (uint8/int8). a_zp holds
+  // 1 or `rows` values, b_zp 1 or `n`. C: [rows, n] int32.
+  Status Run(const void* a, DType a_type, int64_t rows, int64_t k, const std::vector<int32_t>& a_zp, const void* b,
+             DType b_type, int64_t n, const std::vector<int32_t>& b_zp, int32_t* c, int threads);
 
  private:
   std::unique_ptr<DnnlMatMul> u8_, s8_;  // by A's dtype

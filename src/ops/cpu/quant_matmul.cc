@@ -87,7 +87,8 @@ StatusOr<std::vector<int32_t>> IntegerProduct(KernelContext& ctx, size_t a_zp_in
       row_zp.resize(static_cast<size_t>(rows));
       for (int64_t r = 0; r < rows; ++r) row_zp[static_cast<size_t>(r)] = a_zp[static_cast<size_t>(r % plan.m)];
     }
-    TS_RETURN_IF_ERROR(gemm.Run(a, rows, plan.k, row_zp, b, plan.n, b_zp, c.data(), ctx.pool().threads()));
+    TS_RETURN_IF_ERROR(gemm.Run(a.raw_data(), a.dtype(), rows, plan.k, row_zp, b.raw_data(), b.dtype(), plan.n, b_zp,
+                                c.data(), ctx.pool().threads()));
     return c;
   }
   const std::vector<int32_t> a32 = WidenMinusZeroPoint(a, a_zp, plan.m, plan.k, true);

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <random>
+#include <cstdlib>
 
 #include "ops/cpu/reduction_test_model.h"
 
@@ -146,7 +147,25 @@ TEST(MatMulIntegerTest, BatchedWithoutZeroPoints) {
 // Random shapes, dtypes and zero points (scalar, per row/column) against brute force. A 2-D B takes the
 // oneDNN path where it is exact (VNNI), a batched B the plain int32 GEMM; extreme values and K = 300 would
 // expose any saturating int16 intermediate.
+// Runs `body` with the oneDNN int8 path allowed (used where the CPU makes it exact) and turned off.
+template <typename F>
+void WithAndWithoutDnnlInt8(F&& body) {
+  for (bool dnnl : {true, false}) {
+    SCOPED_TRACE(dnnl ? "oneDNN int8 allowed" : "plain int32 GEMM");
+    if (dnnl) unsetenv("TESSERA_DNNL_INT8");
+    else setenv("TESSERA_DNNL_INT8", "0", 1);
+    body();
+    unsetenv("TESSERA_DNNL_INT8");
+  }
+}
+
+void RandomMatMulIntegerTrials();
+
 TEST(MatMulIntegerTest, RandomShapesDTypesAndZeroPointsMatchBruteForce) {
+  WithAndWithoutDnnlInt8([] { RandomMatMulIntegerTrials(); });
+}
+
+void RandomMatMulIntegerTrials() {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
@@ -247,31 +266,36 @@ std::vector<int64_t> DirectConv(const std::vector<int32_t>& x, const Shape& xs, 
   return y;
 }
 
-TEST(ConvIntegerTest, GroupsStridesPadsDilationsMatchDirectConvolution) {
+// uint8 or int8 x against int8 weights with a scalar or per-output-channel weight zero point.
+void ConvIntegerTrials() {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
-  struct Case { Shape xs, ws; int64_t group; Shape strides, pads, dil; };
-  const std::vector<Case> cases = {{{1, 2, 5, 5}, {3, 2, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}},
-                                   {{2, 4, 7, 6}, {4, 2, 2, 3}, 2, {2, 1}, {0, 1, 2, 0}, {1, 2}},
-                                   {{1, 3, 6, 6}, {3, 1, 3, 3}, 3, {2, 2}, {1, 1, 1, 1}, {2, 2}}};
+  struct Case { Shape xs, ws; int64_t group; Shape strides, pads, dil; bool signed_x, per_channel_wz; };
+  const std::vector<Case> cases = {{{1, 2, 5, 5}, {3, 2, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, false, false},
+                                   {{2, 4, 7, 6}, {4, 2, 2, 3}, 2, {2, 1}, {0, 1, 2, 0}, {1, 2}, true, true},
+                                   {{1, 3, 6, 6}, {3, 1, 3, 3}, 3, {2, 2}, {1, 1, 1, 1}, {2, 2}, false, true},
+                                   {{1, 16, 9, 9}, {8, 16, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, true, false}};
   for (const Case& cs : cases) {
     std::vector<uint8_t> x(size_t(ShapeElementCount(cs.xs)));
     std::vector<int8_t> w(size_t(ShapeElementCount(cs.ws)));
     for (auto& v : x) v = uint8_t(rng() % 256);
     for (auto& v : w) v = int8_t(int(rng() % 256) - 128);
-    const uint8_t xz = 100;
-    const int8_t wz = -3;
-    std::vector<int32_t> x32(x.begin(), x.end()), w32(w.begin(), w.end());
-    for (auto& v : x32) v -= xz;
-    for (auto& v : w32) v -= wz;
+    const int32_t xz = cs.signed_x ? -7 : 100;
+    std::vector<int8_t> wz(cs.per_channel_wz ? size_t(cs.ws[0]) : 1);
+    for (auto& v : wz) v = int8_t(int(rng() % 11) - 5);
+    std::vector<int32_t> x32(x.size()), w32(w.size());
+    for (size_t i = 0; i < x.size(); ++i) x32[i] = (cs.signed_x ? int32_t(int8_t(x[i])) : int32_t(x[i])) - xz;
+    const size_t per_map = w.size() / size_t(cs.ws[0]);
+    for (size_t i = 0; i < w.size(); ++i) w32[i] = w[i] - wz[wz.size() == 1 ? 0 : i / per_map];
     Shape want_shape;
     const auto want = DirectConv(x32, cs.xs, w32, cs.ws, cs.group, cs.strides, cs.pads, cs.dil, &want_shape);
+    const DType xt = cs.signed_x ? DType::kInt8 : DType::kUInt8;
     auto out = OneNodeModel("ConvInteger", 10)
-                   .Input("x", Tensor::FromVector(DType::kUInt8, cs.xs, x))
+                   .Input("x", Tensor::FromVector(xt, cs.xs, x))
                    .Input("w", Tensor::FromVector(DType::kInt8, cs.ws, w))
-                   .Input("xz", Tensor::FromVector(DType::kUInt8, {}, std::vector<uint8_t>{xz}))
-                   .Input("wz", Tensor::FromVector(DType::kInt8, {}, std::vector<int8_t>{wz}))
+                   .Input("xz", Tensor::FromVector(xt, {}, std::vector<uint8_t>{uint8_t(xz)}))
+                   .Input("wz", Tensor::FromVector(DType::kInt8, cs.per_channel_wz ? Shape{cs.ws[0]} : Shape{}, wz))
                    .Output("y", 4, DType::kInt32)
                    .Int("group", cs.group)
                    .Ints("strides", cs.strides)
@@ -283,6 +307,8 @@ TEST(ConvIntegerTest, GroupsStridesPadsDilationsMatchDirectConvolution) {
     for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ((*out)[0].data<int32_t>()[i], want[i]) << i;
   }
 }
+
+TEST(ConvIntegerTest, GroupsStridesPadsDilationsMatchDirectConvolution) { WithAndWithoutDnnlInt8(ConvIntegerTrials); }
 
 TEST(ConvIntegerTest, SameUpperPaddingKeepsSpatialSize) {
   std::vector<uint8_t> x(9, 1);
