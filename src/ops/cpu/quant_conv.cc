@@ -135,7 +135,7 @@ Status CheckInt8Like(const Tensor& t, const char* what) {
 // bytes, padding = x's zero point) times the transposed weights [C/group * kernel, M/group] through QuantGemm,
 // which applies the zero points; the [positions, M/group] result is transposed into the output planes.
 StatusOr<std::vector<int32_t>> DnnlIntegerConv(KernelContext& ctx, const Tensor& x, int32_t xz, const Tensor& w,
-                                               const Tensor* w_zp, const ConvGeometry& g) {
+                                               const Tensor* w_zp, const ConvGeometry& g, QuantGemm& gemm) {
   const int64_t cg = g.channels / g.group, mg = g.maps / g.group, rows = cg * g.kernel_size;
   std::vector<int32_t> acc(static_cast<size_t>(g.batch * g.maps * g.out_size), 0);
   if (acc.empty() || rows == 0) return acc;
@@ -144,7 +144,6 @@ StatusOr<std::vector<int32_t>> DnnlIntegerConv(KernelContext& ctx, const Tensor&
   const uint8_t pad = static_cast<uint8_t>(xz);  // the zero point's byte, in x's own dtype
   std::vector<uint8_t> unfolded(static_cast<size_t>(g.out_size * rows)), wt(static_cast<size_t>(rows * mg));
   std::vector<int32_t> product(static_cast<size_t>(g.out_size * mg));
-  QuantGemm gemm;
   for (int64_t gi = 0; gi < g.group; ++gi) {
     for (int64_t m = 0; m < mg; ++m) {
       for (int64_t r = 0; r < rows; ++r) wt[static_cast<size_t>(r * mg + m)] = wd[(gi * mg + m) * rows + r];
@@ -170,7 +169,8 @@ StatusOr<std::vector<int32_t>> DnnlIntegerConv(KernelContext& ctx, const Tensor&
 
 // The int32 accumulator [N, M, out...] of x (minus x_zp) convolved with w (minus w_zp, scalar or per map).
 StatusOr<std::vector<int32_t>> IntegerConv(KernelContext& ctx, const ConvAttributes& attr, const Tensor& x,
-                                           const Tensor* x_zp, const Tensor& w, const Tensor* w_zp, ConvGeometry& g) {
+                                           const Tensor* x_zp, const Tensor& w, const Tensor* w_zp, QuantGemm& gemm,
+                                           ConvGeometry& g) {
   TS_RETURN_IF_ERROR(CheckInt8Like(x, "conv input x"));
   TS_RETURN_IF_ERROR(CheckInt8Like(w, "conv weights w"));
   TS_ASSIGN_OR_RETURN(g, PlanConv(attr, x.shape(), w.shape()));
@@ -182,7 +182,7 @@ StatusOr<std::vector<int32_t>> IntegerConv(KernelContext& ctx, const ConvAttribu
                                 " must be a scalar or one value per output channel (" + std::to_string(g.maps) + ")");
   }
   const int32_t xz = x_zp != nullptr ? ZeroPointAt(*x_zp, 0) : 0;
-  if (DnnlInt8IsExact()) return DnnlIntegerConv(ctx, x, xz, w, w_zp, g);
+  if (DnnlInt8IsExact()) return DnnlIntegerConv(ctx, x, xz, w, w_zp, g, gemm);
   std::vector<int32_t> x32(static_cast<size_t>(x.element_count()));
   for (size_t i = 0; i < x32.size(); ++i) x32[i] = LoadQ(x, static_cast<int64_t>(i)) - xz;
   const int64_t w_row = w.element_count() / std::max<int64_t>(1, g.maps);
@@ -235,7 +235,7 @@ class QuantConvKernel : public Kernel {
     ConvGeometry g;
     TS_ASSIGN_OR_RETURN(std::vector<int32_t> acc,
                         IntegerConv(ctx, attr_, ctx.input(0), ctx.has_input(2) ? &ctx.input(2) : nullptr,
-                                    ctx.input(1), ctx.has_input(3) ? &ctx.input(3) : nullptr, g));
+                                    ctx.input(1), ctx.has_input(3) ? &ctx.input(3) : nullptr, gemm_, g));
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, DType::kInt32, OutputShape(g)));
     std::copy(acc.begin(), acc.end(), y->data<int32_t>());
     return Status::Ok();
@@ -248,7 +248,7 @@ class QuantConvKernel : public Kernel {
     }
     ConvGeometry g;
     TS_ASSIGN_OR_RETURN(std::vector<int32_t> acc,
-                        IntegerConv(ctx, attr_, ctx.input(0), &ctx.input(2), ctx.input(3), &ctx.input(5), g));
+                        IntegerConv(ctx, attr_, ctx.input(0), &ctx.input(2), ctx.input(3), &ctx.input(5), gemm_, g));
     TS_ASSIGN_OR_RETURN(std::vector<float> x_scale, ReadFloatValues(ctx.input(1), "QLinearConv x_scale"));
     TS_ASSIGN_OR_RETURN(std::vector<float> w_scale, ReadFloatValues(ctx.input(4), "QLinearConv w_scale"));
     TS_ASSIGN_OR_RETURN(std::vector<float> y_scale, ReadFloatValues(ctx.input(6), "QLinearConv y_scale"));
@@ -293,6 +293,7 @@ class QuantConvKernel : public Kernel {
 
   ConvAttributes attr_;
   bool qlinear_;
+  QuantGemm gemm_;  // keeps its oneDNN primitives between runs
 };
 
 }  // namespace
