@@ -53,17 +53,30 @@ Status DnnlMatMul::Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const
     entry.primitive = dnnl::matmul(pd);
     entry.b_md = pd.weights_desc();
     if (pack_b) {
-      // Reorder the constant B once into the primitive's preferred layout.
-      entry.packed_b = dnnl::memory(entry.b_md, DnnlEngine());
-      dnnl::memory src(b_plain, DnnlEngine(), const_cast<void*>(b_data));
-      dnnl::reorder(src, entry.packed_b).execute(DnnlStream(), src, entry.packed_b);
-      DnnlStream().wait();
+      TS_ASSIGN_OR_RETURN(entry.packed_b, PackedB(b_plain, entry.b_md, b_data));
       entry.b_packed = true;
     }
   } catch (const dnnl::error& e) {
     return Internal(std::string("oneDNN matmul setup failed: ") + e.what());
   }
   return Status::Ok();
+}
+
+StatusOr<dnnl::memory> DnnlMatMul::PackedB(const dnnl::memory::desc& plain, const dnnl::memory::desc& desc,
+                                           const void* b_data) {
+  for (const dnnl::memory& m : packed_) {
+    if (m.get_desc() == desc) return m;
+  }
+  try {
+    dnnl::memory packed(desc, DnnlEngine());
+    dnnl::memory src(plain, DnnlEngine(), const_cast<void*>(b_data));
+    dnnl::reorder(src, packed).execute(DnnlStream(), src, packed);
+    DnnlStream().wait();
+    packed_.push_back(packed);
+    return packed;
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN weight packing failed: ") + e.what());
+  }
 }
 
 Status DnnlMatMul::RunRaw(const void* a, const DnnlMatrixDesc& a_desc, const void* b, const DnnlMatrixDesc& b_desc,
@@ -78,6 +91,7 @@ Status DnnlMatMul::RunRaw(const void* a, const DnnlMatrixDesc& a_desc, const voi
   key.push_back(pack_b ? 1 : 0);
   auto it = cache_.find(key);
   if (it == cache_.end()) {
+    if (cache_.size() >= kMaxCachedShapes) cache_.clear();
     auto entry = std::make_unique<Entry>();
     TS_RETURN_IF_ERROR(Build(a_desc, b_desc, c_desc, pack_b, b, *entry));
     it = cache_.emplace(std::move(key), std::move(entry)).first;

@@ -4,7 +4,9 @@
 // The primitive is built on the first Run with a given set of shapes and strides and kept; a different
 // shape builds (and caches) another. When B is a constant initializer, SetConstantB hands it over once:
 // each primitive then gets its own copy of B reordered into the layout oneDNN prefers for it (format
-// `any`), so the per-run cost is only the multiplication.
+// `any`), so the per-run cost is only the multiplication. Primitives that want the same layout share one
+// packed copy, so a model run at many sequence lengths keeps one copy of its weights, not one per length;
+// past kMaxCachedShapes shapes the primitive cache starts over.
 #pragma once
 
 #include <dnnl.hpp>
@@ -46,12 +48,16 @@ class DnnlMatMul {
                 const DnnlMatrixDesc& c_desc, int threads);
 
  private:
+  static constexpr size_t kMaxCachedShapes = 64;
+
   struct Entry {
     dnnl::matmul primitive;
     dnnl::memory::desc a_md, b_md, c_md;
-    dnnl::memory packed_b;  // empty unless B is constant and the primitive wants another layout
+    dnnl::memory packed_b;  // the constant B in b_md's layout; empty unless B is the constant one
     bool b_packed = false;
   };
+  // The constant B in the layout `desc`, reordered on first request.
+  StatusOr<dnnl::memory> PackedB(const dnnl::memory::desc& plain, const dnnl::memory::desc& desc, const void* b_data);
   Status Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const DnnlMatrixDesc& c, bool pack_b,
                const void* b_data, Entry& entry);
 
@@ -63,6 +69,7 @@ class DnnlMatMul {
   const void* constant_b_ = nullptr;
   // Keyed by the dims and strides of A, B and C (and whether B is the constant one).
   std::map<std::vector<int64_t>, std::unique_ptr<Entry>> cache_;
+  std::vector<dnnl::memory> packed_;  // copies of the constant B, one per layout some primitive chose
 };
 
 // Whether oneDNN's int8 matmul is exact on this CPU: with AVX-512 VNNI it accumulates u8 x s8 products
