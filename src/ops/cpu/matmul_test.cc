@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "core/half.h"
 #include "ops/cpu/reduction_test_model.h"
 #include "tessera/session.h"
 #include "testing/onnx_builder.h"
@@ -145,6 +146,17 @@ TEST(MatMulTest, ReferencePathForOtherDTypes) {
   check(DType::kInt32, int32_t{});
   check(DType::kInt64, int64_t{});
   check(DType::kUInt64, uint64_t{0});  // negative products wrap modulo 2^64, like numpy
+}
+
+TEST(MatMulTest, Float16WidensAndRoundsOnce) {
+  std::vector<uint16_t> a, b;
+  for (float v : {1.0f, 0.5f, -2.0f, 3.0f, 0.25f, 1.5f}) a.push_back(FloatToHalf(v));
+  for (float v : {2.0f, -1.0f, 0.5f, 4.0f, 1.0f, 1.0f}) b.push_back(FloatToHalf(v));
+  auto out = RunMatMul(Tensor::FromVector(DType::kFloat16, {2, 3}, a), Tensor::FromVector(DType::kFloat16, {3, 2}, b), 2);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_EQ((*out)[0].dtype(), DType::kFloat16);
+  const std::vector<float> want{0.25f, -1.0f, 7.625f, -0.5f};  // [[1,.5,-2],[3,.25,1.5]] x [[2,-1],[.5,4],[1,1]]
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(HalfToFloat((*out)[0].data<uint16_t>()[i]), want[i]) << i;
 }
 
 TEST(MatMulTest, MixedDTypesFail) {
