@@ -62,7 +62,9 @@ void CheckEinsum(const std::string& eq, const std::vector<Shape>& shapes, std::m
   for (size_t i = 0; i < shapes.size(); ++i) {
     std::vector<float> v(static_cast<size_t>(ShapeElementCount(shapes[i])));
     for (float& x : v) x = dist(rng);
-    model.Input("x" + std::to_string(i), Tensor::FromVector(DType::kFloat32, shapes[i], v));
+    std::string name = "x";  // appended rather than "x" + ...: GCC 12 warns falsely (-Wrestrict) on the latter
+    name += std::to_string(i);
+    model.Input(name, Tensor::FromVector(DType::kFloat32, shapes[i], v));
     data.push_back(std::move(v));
   }
   Shape want_shape;
