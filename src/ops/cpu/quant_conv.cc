@@ -11,9 +11,9 @@
 
 #include "ops/cpu/matmul_reference.h"
 #include "ops/cpu/quant_common.h"
-#include "ops/dispatch.h"
 #include "ops/cpu/quant_family.h"
 #include "ops/cpu/quant_gemm.h"
+#include "ops/dispatch.h"
 #include "ops/op_helpers.h"
 
 namespace tessera {

@@ -3,18 +3,17 @@
 // Where oneDNN's int8 matmul is exact (VNNI) and B has no batch dims, QuantGemm multiplies the raw values
 // and folds the zero points in afterwards. Otherwise both operands are widened to int32 with their zero
 // points subtracted and multiplied by the plain batched int32 GEMM (exact: |products| < 2^16, so K up to
-// 2^15 cannot overflow int32). A's zero point is a
-// scalar or one per row of A (shape [M] or [batch..., M, 1]); B's is a scalar or one per column ([N] or
-// [batch..., 1, N]). QLinearMatMul then requantizes: y = saturate(rint(acc * a_scale * b_scale / y_scale) +
+// 2^15 cannot overflow int32). A's zero point is a scalar or one per row of A (shape [M] or
+// [batch..., M, 1]); B's is a scalar or one per column ([N] or [batch..., 1, N]). QLinearMatMul then requantizes: y = saturate(rint(acc * a_scale * b_scale / y_scale) +
 // y_zero_point), with b_scale scalar or per column.
 #include <memory>
 #include <string>
 
 #include "ops/cpu/matmul_batched.h"
 #include "ops/cpu/quant_common.h"
-#include "ops/dispatch.h"
 #include "ops/cpu/quant_family.h"
 #include "ops/cpu/quant_gemm.h"
+#include "ops/dispatch.h"
 #include "ops/op_helpers.h"
 
 namespace tessera {
