@@ -13,6 +13,7 @@
 #include "ops/cpu/einsum_parse.h"
 #include "ops/cpu/matmul_batched.h"
 #include "ops/cpu/matmul_family.h"
+#include "ops/cpu/matmul_scratch.h"
 #include "ops/op_helpers.h"
 
 namespace tessera {
@@ -187,11 +188,17 @@ class EinsumKernel : public Kernel {
     for (int label : b.labels) {
       if (!Contains(a.labels, label)) n_labels.push_back(label);
     }
-    auto size_of = [&](const std::vector<int>& labels) {
-      int64_t p = 1;
-      for (int l : labels) p *= sizes[static_cast<size_t>(l)];
-      return p;
+    auto size_of = [&](std::vector<int> labels, const std::vector<int>& more = {}, const std::vector<int>& last = {}) {
+      labels.insert(labels.end(), more.begin(), more.end());
+      labels.insert(labels.end(), last.begin(), last.end());
+      std::vector<int64_t> dims;
+      for (int l : labels) dims.push_back(sizes[static_cast<size_t>(l)]);
+      return CheckedProduct(dims);
     };
+    // The broadcast operands and the product must fit the allocation limit (an outer product can explode).
+    TS_RETURN_IF_ERROR(CheckScratchSize(size_of(batch, m_labels, k_labels), sizeof(T), "Einsum operand"));
+    TS_RETURN_IF_ERROR(CheckScratchSize(size_of(batch, k_labels, n_labels), sizeof(T), "Einsum operand"));
+    TS_RETURN_IF_ERROR(CheckScratchSize(size_of(batch, m_labels, n_labels), sizeof(T), "Einsum intermediate"));
     const int64_t bt = size_of(batch), m = size_of(m_labels), k = size_of(k_labels), n = size_of(n_labels);
     std::vector<int> a_order = batch, b_order = batch;
     a_order.insert(a_order.end(), m_labels.begin(), m_labels.end());

@@ -156,6 +156,13 @@ TEST(EinsumTest, DoubleAndIntegerInputs) {
   EXPECT_EQ((*i)[0].data<int64_t>()[0], 6);
 }
 
+TEST(EinsumTest, HugeOuterProductFailsCleanly) {
+  Tensor v = Tensor::FromVector(DType::kFloat32, {1000000}, std::vector<float>{});
+  auto out = OneNodeModel("Einsum", 12).Input("a", v).Input("b", v).Output("y", 2).String("equation", "i,j->ij").Run();
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), StatusCode::kResourceExhausted) << out.status().message();
+}
+
 TEST(EinsumTest, MalformedEquationsFail) {
   Tensor x = Tensor::FromVector(DType::kFloat32, {2, 3}, std::vector<float>(6));
   for (const char* eq : {"ijk->i", "ij->k", "ij->ii", "i.j->i", "i1->i", "ij,jk->ik"}) {

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "ops/cpu/matmul_scratch.h"
 #include "ops/kernel.h"
 #include "ops/op_helpers.h"
 
@@ -36,8 +37,15 @@ StatusOr<MatMulPlan> PlanMatMul(const Shape& a, const Shape& b) {
   plan.a_batch.insert(plan.a_batch.end(), a_batch.begin(), a_batch.end());
   plan.b_batch = Shape(plan.batch.size() - b_batch.size(), 1);
   plan.b_batch.insert(plan.b_batch.end(), b_batch.begin(), b_batch.end());
-  const int64_t count = ShapeElementCount(plan.batch);
-  if (count < 0) return KernelContext::Error("MatMul batch dimensions overflow: " + ShapeToString(plan.batch));
+  plan.out_shape = plan.batch;
+  if (a.size() > 1) plan.out_shape.push_back(plan.m);
+  if (b.size() > 1) plan.out_shape.push_back(plan.n);
+  const int64_t out_count = CheckedProduct(plan.out_shape);
+  TS_RETURN_IF_ERROR(CheckScratchSize(out_count, sizeof(float), "MatMul output"));
+  // An empty output needs no per-matrix offsets (and its batch may still be huge: [1e9, 0, 4]).
+  if (out_count == 0) return plan;
+  const int64_t count = CheckedProduct(plan.batch);
+  TS_RETURN_IF_ERROR(CheckScratchSize(count, 2 * sizeof(int64_t), "MatMul batch offsets"));
   plan.a_offsets.reserve(static_cast<size_t>(count));
   plan.b_offsets.reserve(static_cast<size_t>(count));
   if (plan.batch.empty()) {
@@ -50,9 +58,6 @@ StatusOr<MatMulPlan> PlanMatMul(const Shape& a, const Shape& b) {
                         plan.b_offsets.push_back(bi);
                       });
   }
-  plan.out_shape = plan.batch;
-  if (a.size() > 1) plan.out_shape.push_back(plan.m);
-  if (b.size() > 1) plan.out_shape.push_back(plan.n);
   return plan;
 }
 

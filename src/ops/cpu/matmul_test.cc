@@ -132,6 +132,14 @@ TEST(MatMulTest, UnbroadcastableBatchDimsFail) {
   EXPECT_NE(out.status().message().find("[3,3,2]"), std::string::npos) << out.status().message();
 }
 
+// A [1e6,1,1,1] x B [1,1e6,1,1] broadcasts to 1e12 outputs: a ResourceExhausted, not bad_alloc or OOM.
+TEST(MatMulTest, HugeBroadcastOutputFailsCleanly) {
+  auto out = RunMatMul(Tensor::FromVector(DType::kFloat32, {1000000, 1, 1, 1}, std::vector<float>{}),
+                       Tensor::FromVector(DType::kFloat32, {1, 1000000, 1, 1}, std::vector<float>{}), 4);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), StatusCode::kResourceExhausted) << out.status().message();
+}
+
 TEST(MatMulTest, ReferencePathForOtherDTypes) {
   const std::vector<int64_t> a{1, -2, 3, 4, 5, -6}, b{7, 8, 9, 10, -11, 12};
   const std::vector<int64_t> want{-44, 24, 139, 10};  // [2,3] x [3,2]

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "ops/cpu/matmul_reference.h"
+#include "ops/cpu/matmul_scratch.h"
 #include "ops/cpu/quant_common.h"
 #include "ops/cpu/quant_family.h"
 #include "ops/cpu/quant_gemm.h"
@@ -79,11 +80,13 @@ StatusOr<ConvGeometry> PlanConv(const ConvAttributes& attr, const Shape& x, cons
     if (span < 0) return KernelContext::Error("conv kernel is larger than the padded input " + ShapeToString(x));
     g.out[d] = span / g.strides[d] + 1;
   }
-  for (size_t d = 0; d < sp; ++d) {
-    g.in_size *= g.in[d];
-    g.kernel_size *= g.kernel[d];
-    g.out_size *= g.out[d];
-  }
+  g.in_size = CheckedProduct(g.in);
+  g.kernel_size = CheckedProduct(g.kernel);
+  g.out_size = CheckedProduct(g.out);
+  // The accumulator and the unfolded input are scratch vectors sized from attributes (pads, dilations).
+  TS_RETURN_IF_ERROR(CheckScratchSize(CheckedProduct({g.batch, g.maps, g.out_size}), sizeof(int32_t), "conv output"));
+  TS_RETURN_IF_ERROR(CheckScratchSize(CheckedProduct({w[1], g.kernel_size, g.out_size}), sizeof(int32_t),
+                                      "conv unfolded input"));
   return g;
 }
 

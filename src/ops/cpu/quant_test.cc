@@ -343,6 +343,17 @@ TEST(QLinearConvTest, BiasAndPerChannelWeightScales) {
   EXPECT_EQ(Values<uint8_t>((*out)[0]), (std::vector<uint8_t>{7, 9, 0, 0}));
 }
 
+TEST(ConvIntegerTest, HugePadsFailCleanly) {
+  auto out = OneNodeModel("ConvInteger", 10)
+                 .Input("x", Tensor::FromVector(DType::kUInt8, {1, 1, 2, 2}, std::vector<uint8_t>(4)))
+                 .Input("w", Tensor::FromVector(DType::kUInt8, {1, 1, 1, 1}, std::vector<uint8_t>(1)))
+                 .Output("y", 4, DType::kInt32)
+                 .Ints("pads", {1000000000, 1000000000, 1000000000, 1000000000})
+                 .Run();
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), StatusCode::kResourceExhausted) << out.status().message();
+}
+
 TEST(QLinearConvTest, WrongGroupFails) {
   auto out = OneNodeModel("ConvInteger", 10)
                  .Input("x", Tensor::FromVector(DType::kUInt8, {1, 3, 2, 2}, std::vector<uint8_t>(12)))
