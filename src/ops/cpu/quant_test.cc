@@ -94,6 +94,17 @@ TEST(DequantizeLinearTest, Int32AndPerAxis) {
   EXPECT_EQ(Values<float>((*axis)[0]), (std::vector<float>{-10, 500, -2.5f, 2.5f}));
 }
 
+TEST(DequantizeLinearTest, ScalarZeroPointWithPerAxisScales) {
+  auto out = OneNodeModel("DequantizeLinear", 13)
+                 .Input("x", Tensor::FromVector(DType::kInt8, {1, 3}, std::vector<int8_t>{1, 2, 3}))
+                 .Input("s", Tensor::FromVector(DType::kFloat32, {3}, std::vector<float>{1, 2, 3}))
+                 .Input("z", Tensor::FromVector(DType::kInt8, {}, std::vector<int8_t>{1}))
+                 .Output("y", 2)
+                 .Run();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(Values<float>((*out)[0]), (std::vector<float>{0, 2, 6}));
+}
+
 TEST(DynamicQuantizeLinearTest, ScaleAndZeroPointCoverZero) {
   Tensor x = Tensor::FromVector(DType::kFloat32, {4}, std::vector<float>{1, 2, 3, 4});
   auto out = OneNodeModel("DynamicQuantizeLinear", 11)

@@ -76,10 +76,6 @@ class QuantizeLinearKernel : public Kernel {
     TS_RETURN_IF_ERROR(CheckQuantParam(scale, v.axis_dim, "QuantizeLinear y_scale"));
     if (has_zp) {
       TS_RETURN_IF_ERROR(CheckQuantParam(ctx.input(2), v.axis_dim, "QuantizeLinear y_zero_point"));
-      if (ctx.input(2).element_count() != scale.element_count()) {
-        return KernelContext::Error("QuantizeLinear y_zero_point " + ShapeToString(ctx.input(2).shape()) +
-                                    " must match y_scale " + ShapeToString(scale.shape()));
-      }
     }
     TS_ASSIGN_OR_RETURN(std::vector<float> scales, ReadScales(scale, "QuantizeLinear y_scale"));
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, out_dtype, x.shape()));
@@ -90,7 +86,7 @@ class QuantizeLinearKernel : public Kernel {
       Q* yd = y->data<Q>();
       ParallelOverAxisRuns(ctx.pool(), v, [&](int64_t c, int64_t begin, int64_t end) {
         const float s = scales[static_cast<size_t>(scales.size() == 1 ? 0 : c)];
-        const int32_t zp = has_zp ? ZeroPointAt(ctx.input(2), scales.size() == 1 ? 0 : c) : 0;
+        const int32_t zp = has_zp ? ZeroPointAt(ctx.input(2), ctx.input(2).element_count() == 1 ? 0 : c) : 0;
         for (int64_t i = begin; i < end; ++i) {
           yd[i] = QuantizeValue<Q>(static_cast<float>(NumericTraits<X>::Load(xd[i])) / s, zp);
         }
@@ -148,7 +144,8 @@ class DequantizeLinearKernel : public Kernel {
       ParallelOverAxisRuns(ctx.pool(), v, [&](int64_t c, int64_t begin, int64_t end) {
         const size_t p = static_cast<size_t>(scales.size() == 1 ? 0 : c);
         const float s = scales[p];
-        const int32_t zp = has_zp ? ZeroPointAt(ctx.input(2), static_cast<int64_t>(p)) : 0;
+        // A per-tensor zero point may accompany per-axis scales.
+        const int32_t zp = has_zp ? ZeroPointAt(ctx.input(2), ctx.input(2).element_count() == 1 ? 0 : c) : 0;
         for (int64_t i = begin; i < end; ++i) {
           // int32 inputs can overflow int32 when subtracting; go through int64.
           const float d = static_cast<float>(static_cast<int64_t>(xd[i]) - zp);
