@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/einsum_parse.h"
 #include "ops/cpu/matmul_batched.h"
 #include "ops/cpu/matmul_family.h"
@@ -118,6 +119,7 @@ class EinsumKernel : public Kernel {
     if (ctx.input_count() == 0) return KernelContext::Error("Einsum needs at least one input");
     std::vector<int64_t> ranks;
     for (size_t i = 0; i < ctx.input_count(); ++i) {
+      TS_RETURN_IF_ERROR(RequireInputs(ctx, {i}, "Einsum"));
       if (ctx.input(i).dtype() != ctx.input(0).dtype()) {
         return KernelContext::Error("Einsum inputs must share a dtype: input 0 is " +
                                     std::string(DTypeName(ctx.input(0).dtype())) + ", input " + std::to_string(i) +

@@ -5,6 +5,7 @@
 // blocked loops of matmul_reference.h. K == 0 gives zeros (an empty sum).
 #include <memory>
 
+#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/matmul_batched.h"
 #include "ops/cpu/matmul_family.h"
 #include "ops/op_list.h"
@@ -22,6 +23,7 @@ class MatMulKernel : public Kernel {
   }
 
   Status Run(KernelContext& ctx) override {
+    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "MatMul"));
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (a.dtype() != b.dtype()) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/matmul_dnnl.h"
 #include "ops/cpu/matmul_family.h"
 #include "ops/cpu/matmul_reference.h"
@@ -60,6 +61,7 @@ class GemmKernel : public Kernel {
   }
 
   Status Run(KernelContext& ctx) override {
+    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "Gemm"));
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (a.rank() != 2 || b.rank() != 2) {

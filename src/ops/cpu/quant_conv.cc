@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/matmul_reference.h"
 #include "ops/cpu/matmul_scratch.h"
 #include "ops/cpu/quant_common.h"
@@ -235,6 +236,7 @@ class QuantConvKernel : public Kernel {
  private:
   // Inputs: x, w, x_zero_point, w_zero_point.
   Status RunInteger(KernelContext& ctx) {
+    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "ConvInteger"));
     ConvGeometry g;
     TS_ASSIGN_OR_RETURN(std::vector<int32_t> acc,
                         IntegerConv(ctx, attr_, ctx.input(0), ctx.has_input(2) ? &ctx.input(2) : nullptr,
@@ -246,9 +248,7 @@ class QuantConvKernel : public Kernel {
 
   // Inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B.
   Status RunQLinear(KernelContext& ctx) {
-    for (size_t i : {1u, 2u, 4u, 5u, 6u, 7u}) {
-      if (!ctx.has_input(i)) return KernelContext::Error("QLinearConv needs input " + std::to_string(i));
-    }
+    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1, 2, 3, 4, 5, 6, 7}, "QLinearConv"));
     ConvGeometry g;
     TS_ASSIGN_OR_RETURN(std::vector<int32_t> acc,
                         IntegerConv(ctx, attr_, ctx.input(0), &ctx.input(2), ctx.input(3), &ctx.input(5), gemm_, g));

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/matmul_batched.h"
 #include "ops/cpu/quant_common.h"
 #include "ops/cpu/quant_family.h"
@@ -97,6 +98,7 @@ StatusOr<std::vector<int32_t>> IntegerProduct(KernelContext& ctx, size_t a_zp_in
 }
 
 Status MatMulInteger(KernelContext& ctx, QuantGemm& gemm) {
+  TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "MatMulInteger"));
   MatMulPlan plan;
   TS_ASSIGN_OR_RETURN(std::vector<int32_t> c, IntegerProduct(ctx, 2, 1, 3, gemm, plan));
   TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, DType::kInt32, plan.out_shape));
@@ -114,9 +116,7 @@ StatusOr<float> ScalarScale(const Tensor& t, const char* what) {
 
 // Inputs: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point.
 Status QLinearMatMul(KernelContext& ctx, QuantGemm& gemm) {
-  for (size_t i : {2u, 5u, 7u}) {
-    if (!ctx.has_input(i)) return KernelContext::Error("QLinearMatMul needs input " + std::to_string(i) + " (a zero point)");
-  }
+  TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1, 2, 3, 4, 5, 6, 7}, "QLinearMatMul"));
   MatMulPlan plan;
   TS_ASSIGN_OR_RETURN(std::vector<int32_t> c, IntegerProduct(ctx, 2, 3, 5, gemm, plan));
   TS_ASSIGN_OR_RETURN(float a_scale, ScalarScale(ctx.input(1), "QLinearMatMul a_scale"));

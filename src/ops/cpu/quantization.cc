@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 
+#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/quant_common.h"
 #include "ops/cpu/quant_family.h"
 #include "ops/cpu/reduction_numeric.h"
@@ -68,6 +69,7 @@ class QuantizeLinearKernel : public Kernel {
 
   Status Run(KernelContext& ctx) override {
     if (block_ != 0) return KernelContext::Error("QuantizeLinear block quantization (block_size) is not supported");
+    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "QuantizeLinear"));
     const Tensor& x = ctx.input(0);
     const Tensor& scale = ctx.input(1);
     const bool has_zp = ctx.has_input(2);
@@ -120,6 +122,7 @@ class DequantizeLinearKernel : public Kernel {
 
   Status Run(KernelContext& ctx) override {
     if (block_ != 0) return KernelContext::Error("DequantizeLinear block quantization (block_size) is not supported");
+    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "DequantizeLinear"));
     const Tensor& x = ctx.input(0);
     const Tensor& scale = ctx.input(1);
     const bool has_zp = ctx.has_input(2);
@@ -175,6 +178,7 @@ class DequantizeLinearKernel : public Kernel {
 // y_scale = (max(0, max(x)) - min(0, min(x))) / 255, y_zero_point = saturate(rint(-min(0, min(x)) / y_scale)),
 // y = saturate(rint(x / y_scale) + y_zero_point). An all-zero x gives scale 0: every output is then 0.
 Status DynamicQuantizeLinear(KernelContext& ctx) {
+  TS_RETURN_IF_ERROR(RequireInputs(ctx, {0}, "DynamicQuantizeLinear"));
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::kFloat32) return UnsupportedDType("DynamicQuantizeLinear input x", x.dtype());
   const float* xd = x.data<float>();
