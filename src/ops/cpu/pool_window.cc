@@ -1,0 +1,161 @@
+// Sliding-window pooling loops (see pool_window.h).
+#include "ops/cpu/pool_window.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "ops/cpu/reduction_numeric.h"
+
+namespace tessera {
+
+PoolProblem MakePoolProblem(const WindowGeometry& g, int64_t planes) {
+  PoolProblem p;
+  p.planes = planes;
+  const int64_t lead = 3 - g.rank;
+  for (int64_t i = 0; i < 3; ++i) {
+    const bool real = i >= lead;
+    const size_t j = static_cast<size_t>(i - lead);
+    p.in[i] = real ? g.in[j] : 1;
+    p.out[i] = real ? g.out[j] : 1;
+    p.kernel[i] = real ? g.kernel[j] : 1;
+    p.stride[i] = real ? g.stride[j] : 1;
+    p.dilation[i] = real ? g.dilation[j] : 1;
+    p.pad_begin[i] = real ? g.pad_begin[j] : 0;
+    p.pad_end[i] = real ? g.pad_end[j] : 0;
+  }
+  return p;
+}
+
+namespace {
+
+// The kernel taps [k_begin, k_end) of output position `o` along one axis that land in [lo, hi).
+struct Taps {
+  int64_t begin, end, first;  // first = input position of tap `begin`
+};
+Taps ClipTaps(int64_t o, int64_t stride, int64_t pad, int64_t dilation, int64_t kernel, int64_t lo, int64_t hi) {
+  const int64_t start = o * stride - pad;
+  int64_t b = start >= lo ? 0 : (lo - start + dilation - 1) / dilation;
+  int64_t e = start >= hi ? 0 : std::min(kernel, (hi - start + dilation - 1) / dilation);
+  if (e < b) e = b;
+  return {b, e, start + b * dilation};
+}
+
+// Calls fn(plane, y_offset, taps_d, taps_h, taps_w) for every output position, the taps clipped to the input.
+template <typename F>
+void ForEachWindow(const PoolProblem& p, ThreadPool& pool, F&& fn) {
+  const int64_t out_count = p.OutCount();
+  const int64_t min_chunk = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, out_count));
+  pool.ParallelFor(p.planes, min_chunk, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      int64_t o = plane * out_count;
+      for (int64_t od = 0; od < p.out[0]; ++od) {
+        const Taps td = ClipTaps(od, p.stride[0], p.pad_begin[0], p.dilation[0], p.kernel[0], 0, p.in[0]);
+        for (int64_t oh = 0; oh < p.out[1]; ++oh) {
+          const Taps th = ClipTaps(oh, p.stride[1], p.pad_begin[1], p.dilation[1], p.kernel[1], 0, p.in[1]);
+          for (int64_t ow = 0; ow < p.out[2]; ++ow, ++o) {
+            const Taps tw = ClipTaps(ow, p.stride[2], p.pad_begin[2], p.dilation[2], p.kernel[2], 0, p.in[2]);
+            fn(plane, o, td, th, tw, od, oh, ow);
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+template <typename T>
+void MaxPoolPlanes(const PoolProblem& p, const T* x, T* y, int64_t* indices, bool column_major, ThreadPool& pool) {
+  using Traits = NumericTraits<T>;
+  using C = typename Traits::Compute;
+  const int64_t in_count = p.InCount();
+  ForEachWindow(p, pool, [&](int64_t plane, int64_t o, const Taps& td, const Taps& th, const Taps& tw, int64_t, int64_t, int64_t) {
+    const T* xp = x + plane * in_count;
+    C best = std::numeric_limits<C>::lowest();
+    if constexpr (std::numeric_limits<C>::has_infinity) best = -std::numeric_limits<C>::infinity();
+    int64_t bd = td.first, bh = th.first, bw = tw.first;
+    for (int64_t kd = td.begin, id = td.first; kd < td.end; ++kd, id += p.dilation[0]) {
+      for (int64_t kh = th.begin, ih = th.first; kh < th.end; ++kh, ih += p.dilation[1]) {
+        const T* row = xp + (id * p.in[1] + ih) * p.in[2];
+        for (int64_t kw = tw.begin, iw = tw.first; kw < tw.end; ++kw, iw += p.dilation[2]) {
+          const C v = Traits::Load(row[iw]);
+          if (v > best) {
+            best = v;
+            bd = id, bh = ih, bw = iw;
+          }
+        }
+      }
+    }
+    y[o] = Traits::Store(best);
+    if (indices) {
+      const int64_t local = column_major ? bd + p.in[0] * (bh + p.in[1] * bw) : (bd * p.in[1] + bh) * p.in[2] + bw;
+      indices[o] = plane * in_count + local;
+    }
+  });
+}
+
+template <typename T>
+void AveragePoolPlanes(const PoolProblem& p, const T* x, T* y, bool count_include_pad, ThreadPool& pool) {
+  using Traits = NumericTraits<T>;
+  const int64_t in_count = p.InCount();
+  ForEachWindow(p, pool, [&](int64_t plane, int64_t o, const Taps& td, const Taps& th, const Taps& tw, int64_t od, int64_t oh,
+                             int64_t ow) {
+    const T* xp = x + plane * in_count;
+    double sum = 0;
+    for (int64_t kd = td.begin, id = td.first; kd < td.end; ++kd, id += p.dilation[0]) {
+      for (int64_t kh = th.begin, ih = th.first; kh < th.end; ++kh, ih += p.dilation[1]) {
+        const T* row = xp + (id * p.in[1] + ih) * p.in[2];
+        for (int64_t kw = tw.begin, iw = tw.first; kw < tw.end; ++kw, iw += p.dilation[2]) sum += Traits::Load(row[iw]);
+      }
+    }
+    int64_t count = (td.end - td.begin) * (th.end - th.begin) * (tw.end - tw.begin);
+    if (count_include_pad) {
+      // Taps over explicit padding count too; taps past the padding (ceil_mode overhang) do not.
+      const int64_t o3[3] = {od, oh, ow};
+      count = 1;
+      for (int i = 0; i < 3; ++i) {
+        const Taps t = ClipTaps(o3[i], p.stride[i], p.pad_begin[i], p.dilation[i], p.kernel[i], -p.pad_begin[i],
+                                p.in[i] + p.pad_end[i]);
+        count *= t.end - t.begin;
+      }
+    }
+    y[o] = Traits::Store(static_cast<typename Traits::Compute>(count > 0 ? sum / static_cast<double>(count) : 0.0));
+  });
+}
+
+template <typename T>
+void LpPoolPlanes(const PoolProblem& p, const T* x, T* y, double power, ThreadPool& pool) {
+  using Traits = NumericTraits<T>;
+  const int64_t in_count = p.InCount();
+  ForEachWindow(p, pool, [&](int64_t plane, int64_t o, const Taps& td, const Taps& th, const Taps& tw, int64_t, int64_t, int64_t) {
+    const T* xp = x + plane * in_count;
+    double sum = 0;
+    for (int64_t kd = td.begin, id = td.first; kd < td.end; ++kd, id += p.dilation[0]) {
+      for (int64_t kh = th.begin, ih = th.first; kh < th.end; ++kh, ih += p.dilation[1]) {
+        const T* row = xp + (id * p.in[1] + ih) * p.in[2];
+        for (int64_t kw = tw.begin, iw = tw.first; kw < tw.end; ++kw, iw += p.dilation[2]) {
+          const double v = std::fabs(static_cast<double>(Traits::Load(row[iw])));
+          sum += power == 2.0 ? v * v : std::pow(v, power);
+        }
+      }
+    }
+    const double r = power == 2.0 ? std::sqrt(sum) : std::pow(sum, 1.0 / power);
+    y[o] = Traits::Store(static_cast<typename Traits::Compute>(r));
+  });
+}
+
+template void MaxPoolPlanes<float>(const PoolProblem&, const float*, float*, int64_t*, bool, ThreadPool&);
+template void MaxPoolPlanes<double>(const PoolProblem&, const double*, double*, int64_t*, bool, ThreadPool&);
+template void MaxPoolPlanes<Float16>(const PoolProblem&, const Float16*, Float16*, int64_t*, bool, ThreadPool&);
+template void MaxPoolPlanes<int8_t>(const PoolProblem&, const int8_t*, int8_t*, int64_t*, bool, ThreadPool&);
+template void MaxPoolPlanes<uint8_t>(const PoolProblem&, const uint8_t*, uint8_t*, int64_t*, bool, ThreadPool&);
+#define TESSERA_INSTANTIATE_POOL(T)                                                               \
+  template void AveragePoolPlanes<T>(const PoolProblem&, const T*, T*, bool, ThreadPool&); \
+  template void LpPoolPlanes<T>(const PoolProblem&, const T*, T*, double, ThreadPool&);
+TESSERA_INSTANTIATE_POOL(float)
+TESSERA_INSTANTIATE_POOL(double)
+TESSERA_INSTANTIATE_POOL(Float16)
+#undef TESSERA_INSTANTIATE_POOL
+
+}  // namespace tessera
