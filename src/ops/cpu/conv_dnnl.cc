@@ -108,39 +108,48 @@ StatusOr<DnnlConv::Plan*> DnnlConv::FindOrBuild(const WindowGeometry& g, const S
   if (has_bias) p.bias = memory::desc({out_channels}, f32, memory::format_tag::a);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  const memory::desc src_any(src_dims, f32, any), dst_any(dst_dims, f32, any), w_any(w_dims, f32, any);
-  try {
-    if (transpose_) {
-      dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
-                                          src_any, w_any, p.bias, dst_any, strides, dilates, pad_l, pad_r);
-      dnnl::deconvolution_forward::primitive_desc pd(d, attr, DnnlEngine());
-      p.src = pd.src_desc();
-      p.dst = pd.dst_desc();
-      p.w = pd.weights_desc();
-      p.scratch = pd.scratchpad_desc();
-      p.impl = pd.impl_info_str();
-      p.prim = dnnl::deconvolution_forward(pd);
-    } else {
-      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                        src_any, w_any, p.bias, dst_any, strides, dilates, pad_l, pad_r);
-      dnnl::convolution_forward::primitive_desc pd(d, attr, DnnlEngine());
-      p.src = pd.src_desc();
-      p.dst = pd.dst_desc();
-      p.w = pd.weights_desc();
-      p.scratch = pd.scratchpad_desc();
-      p.impl = pd.impl_info_str();
-      p.prim = dnnl::convolution_forward(pd);
+  const memory::desc w_any(w_dims, f32, any);
+  // Builds the primitive with src/dst in oneDNN's preferred layout (`blocked`) or plain NC[D]HW; false
+  // when oneDNN rejects the problem or offers only its reference loops.
+  auto build = [&](bool blocked) -> bool {
+    const memory::desc src_md = blocked ? memory::desc(src_dims, f32, any) : p.src_user;
+    const memory::desc dst_md = blocked ? memory::desc(dst_dims, f32, any) : p.dst_user;
+    try {
+      if (transpose_) {
+        dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                                            src_md, w_any, p.bias, dst_md, strides, dilates, pad_l, pad_r);
+        dnnl::deconvolution_forward::primitive_desc pd(d, attr, DnnlEngine());
+        p.src = pd.src_desc(), p.dst = pd.dst_desc(), p.w = pd.weights_desc(), p.scratch = pd.scratchpad_desc();
+        p.impl = pd.impl_info_str();
+        p.prim = dnnl::deconvolution_forward(pd);
+      } else {
+        dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                          src_md, w_any, p.bias, dst_md, strides, dilates, pad_l, pad_r);
+        dnnl::convolution_forward::primitive_desc pd(d, attr, DnnlEngine());
+        p.src = pd.src_desc(), p.dst = pd.dst_desc(), p.w = pd.weights_desc(), p.scratch = pd.scratchpad_desc();
+        p.impl = pd.impl_info_str();
+        p.prim = dnnl::convolution_forward(pd);
+      }
+      if (p.impl.find("ref") != std::string::npos) return false;  // oneDNN's reference loops: ours are as good
+      p.reorder_src = p.src != p.src_user;
+      p.reorder_dst = p.dst != p.dst_user;
+      p.reorder_w = p.w != p.w_user;
+      if (p.reorder_src) p.src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.src_user, DnnlEngine(), p.src));
+      if (p.reorder_dst) p.dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.dst, DnnlEngine(), p.dst_user));
+      if (p.reorder_w) p.w_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.w_user, DnnlEngine(), p.w));
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
     }
-    p.reorder_src = p.src != p.src_user;
-    p.reorder_dst = p.dst != p.dst_user;
-    p.reorder_w = p.w != p.w_user;
-    if (p.reorder_src) p.src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.src_user, DnnlEngine(), p.src));
-    if (p.reorder_dst) p.dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.dst, DnnlEngine(), p.dst_user));
-    if (p.reorder_w) p.w_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.w_user, DnnlEngine(), p.w));
-    p.supported = p.impl.find("ref") == std::string::npos;  // oneDNN's reference loops: ours are as good
-  } catch (const dnnl::error&) {
-    p.supported = false;
+  };
+  // Pointwise convolutions are a plain matrix product on NCHW, where reordering in and out costs more than
+  // the blocked kernel saves; everything else (3x3, strided, depthwise) is 1.5-4x faster blocked even
+  // counting the reorders (measured on AVX-512 with oneDNN 2.6, ResNet-50 and MobileNetV2 shapes).
+  bool pointwise = !transpose_;
+  for (size_t i = 0; i < static_cast<size_t>(g.rank); ++i) {
+    pointwise = pointwise && g.kernel[i] == 1 && g.stride[i] == 1 && g.pad_begin[i] == 0 && g.pad_end[i] == 0;
   }
+  p.supported = build(!pointwise) || build(pointwise);
   if (p.supported && constant_weights_.defined()) {
     // Share the packed copy with any plan that wants the same layout (shapes that differ only in batch).
     for (const auto& [k, other] : plans_) {
