@@ -15,6 +15,13 @@
 namespace tessera {
 namespace {
 
+// What one input shape implies: channel counts, the window and the output shape.
+struct ConvShapes {
+  int64_t in_c = 0, out_c = 0;
+  WindowGeometry geometry;
+  Shape y;
+};
+
 class ConvKernel : public Kernel {
  public:
   ConvKernel(bool transpose, WindowAttributes attrs, int64_t group, const Tensor* constant_w)
@@ -23,53 +30,34 @@ class ConvKernel : public Kernel {
     dnnl_ = std::make_unique<DnnlConv>(transpose, group, packable ? *constant_w : Tensor());
   }
 
+  // With constant float32 weights and a static input shape, builds the primitive now rather than on the
+  // first run.
+  void Prewarm(const Shape& x_shape, const Tensor& w, bool has_bias) {
+    if (w.dtype() != DType::kFloat32) return;
+    auto shapes = Resolve(x_shape, w.shape(), nullptr);
+    if (shapes.ok() && ShapeElementCount(shapes->y) > 0 && ShapeElementCount(x_shape) > 0) {
+      dnnl_->Prepare(shapes->geometry, x_shape, w.shape(), shapes->out_c, has_bias);
+    }
+  }
+
   Status Run(KernelContext& ctx) override {
-    const char* op = transpose_ ? "ConvTranspose" : "Conv";
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
     const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
-    if (x.rank() < 3 || x.rank() > 5)
-      return KernelContext::Error(std::string(op) + " supports 1-D to 3-D inputs [N, C, spatial...], got X of shape " +
-                                  ShapeToString(x.shape()));
-    if (w.rank() != x.rank())
-      return KernelContext::Error(std::string(op) + " weights W of shape " + ShapeToString(w.shape()) +
-                                  " must have the rank of X of shape " + ShapeToString(x.shape()));
     if (w.dtype() != x.dtype() || (b && b->dtype() != x.dtype()))
-      return KernelContext::Error(std::string(op) + " inputs must share one dtype, got X " + DTypeName(x.dtype()) +
+      return KernelContext::Error(std::string(Name()) + " inputs must share one dtype, got X " + DTypeName(x.dtype()) +
                                   ", W " + DTypeName(w.dtype()) + (b ? std::string(", B ") + DTypeName(b->dtype()) : ""));
-    // Channel bookkeeping: Conv W is [M, C/group, k...], ConvTranspose W is [C, M/group, k...].
-    const int64_t in_c = x.dim(1);
-    const int64_t w_in_c = transpose_ ? w.dim(0) : w.dim(1) * group_;
-    const int64_t out_c = transpose_ ? w.dim(1) * group_ : w.dim(0);
-    if (in_c != w_in_c || (transpose_ ? in_c : out_c) % group_ != 0)
-      return KernelContext::Error(std::string(op) + " channel mismatch: X of shape " + ShapeToString(x.shape()) +
-                                  " has " + std::to_string(in_c) + " channels but W of shape " +
-                                  ShapeToString(w.shape()) + " with group " + std::to_string(group_) + " expects " +
-                                  std::to_string(w_in_c));
-    if (b && (b->rank() != 1 || b->dim(0) != out_c))
-      return KernelContext::Error(std::string(op) + " bias B of shape " + ShapeToString(b->shape()) + " must be [" +
-                                  std::to_string(out_c) + "] for W of shape " + ShapeToString(w.shape()));
-    std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
-    if (!attrs_.kernel_shape.empty() && attrs_.kernel_shape != kernel)
-      return KernelContext::Error(std::string(op) + " attribute kernel_shape " + IntsToString(attrs_.kernel_shape) +
-                                  " does not match W of shape " + ShapeToString(w.shape()));
-    auto geometry = transpose_ ? TransposeWindow(attrs_, x.shape(), kernel) : ForwardWindow(attrs_, x.shape(), 2, kernel, false);
-    if (!geometry.ok()) return KernelContext::Error(std::string(op) + ": " + geometry.status().message());
-    const WindowGeometry& g = *geometry;
-    Shape y_shape = {x.dim(0), out_c};
-    y_shape.insert(y_shape.end(), g.out.begin(), g.out.end());
-    TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, x.dtype(), y_shape));
+    TS_ASSIGN_OR_RETURN(ConvShapes shapes, Resolve(x.shape(), w.shape(), b ? &b->shape() : nullptr));
+    const WindowGeometry& g = shapes.geometry;
+    TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, x.dtype(), shapes.y));
     if (y->element_count() == 0) return Status::Ok();
-    if (x.element_count() == 0 || w.element_count() == 0) {
-      // Nothing to accumulate: the output is the bias (or zero).
-      return FillBias(*y, b);
-    }
+    if (x.element_count() == 0 || w.element_count() == 0) return FillBias(*y, b);  // nothing to accumulate
     if (x.dtype() == DType::kFloat32) {
-      TS_ASSIGN_OR_RETURN(bool done, dnnl_->Run(g, x.shape(), w.shape(), out_c, x.data<float>(), w.data<float>(),
+      TS_ASSIGN_OR_RETURN(bool done, dnnl_->Run(g, x.shape(), w.shape(), shapes.out_c, x.data<float>(), w.data<float>(),
                                                 b ? b->data<float>() : nullptr, y->data<float>()));
       if (done) return Status::Ok();
     }
-    const ConvProblem problem = MakeConvProblem(g, x.dim(0), in_c, out_c, group_);
+    const ConvProblem problem = MakeConvProblem(g, x.dim(0), shapes.in_c, shapes.out_c, group_);
     auto run = [&](auto tag) -> Status {
       using T = decltype(tag);
       const T* bias = b ? b->data<T>() : nullptr;
@@ -81,11 +69,45 @@ class ConvKernel : public Kernel {
       case DType::kFloat32: return run(float{});
       case DType::kFloat64: return run(double{});
       case DType::kFloat16: return run(Float16{});
-      default: return UnsupportedDType(op, x.dtype());
+      default: return UnsupportedDType(Name(), x.dtype());
     }
   }
 
  private:
+  const char* Name() const { return transpose_ ? "ConvTranspose" : "Conv"; }
+
+  // Checks X, W and B against each other and the attributes; errors name the shapes at fault.
+  StatusOr<ConvShapes> Resolve(const Shape& x, const Shape& w, const Shape* b) const {
+    const std::string op = Name();
+    if (x.size() < 3 || x.size() > 5)
+      return KernelContext::Error(op + " supports 1-D to 3-D inputs [N, C, spatial...], got X of shape " + ShapeToString(x));
+    if (w.size() != x.size())
+      return KernelContext::Error(op + " weights W of shape " + ShapeToString(w) + " must have the rank of X of shape " +
+                                  ShapeToString(x));
+    // Conv W is [M, C/group, k...], ConvTranspose W is [C, M/group, k...].
+    ConvShapes s;
+    s.in_c = x[1];
+    const int64_t w_in_c = transpose_ ? w[0] : w[1] * group_;
+    s.out_c = transpose_ ? w[1] * group_ : w[0];
+    if (s.in_c != w_in_c || (transpose_ ? s.in_c : s.out_c) % group_ != 0)
+      return KernelContext::Error(op + " channel mismatch: X of shape " + ShapeToString(x) + " has " +
+                                  std::to_string(s.in_c) + " channels but W of shape " + ShapeToString(w) +
+                                  " with group " + std::to_string(group_) + " expects " + std::to_string(w_in_c));
+    if (b && (b->size() != 1 || (*b)[0] != s.out_c))
+      return KernelContext::Error(op + " bias B of shape " + ShapeToString(*b) + " must be [" + std::to_string(s.out_c) +
+                                  "] for W of shape " + ShapeToString(w));
+    const std::vector<int64_t> kernel(w.begin() + 2, w.end());
+    if (!attrs_.kernel_shape.empty() && attrs_.kernel_shape != kernel)
+      return KernelContext::Error(op + " attribute kernel_shape " + IntsToString(attrs_.kernel_shape) +
+                                  " does not match W of shape " + ShapeToString(w));
+    auto geometry = transpose_ ? TransposeWindow(attrs_, x, kernel) : ForwardWindow(attrs_, x, 2, kernel, false);
+    if (!geometry.ok()) return KernelContext::Error(op + ": " + geometry.status().message());
+    s.geometry = std::move(*geometry);
+    s.y = {x[0], s.out_c};
+    s.y.insert(s.y.end(), s.geometry.out.begin(), s.geometry.out.end());
+    return s;
+  }
+
   // y[n, m, ...] = bias[m] or 0, for problems with no input elements.
   static Status FillBias(Tensor& y, const Tensor* b) {
     return DispatchFloatWithHalf(y.dtype(), [&](auto tag) -> Status {
@@ -110,7 +132,11 @@ KernelFactory ConvFactory(bool transpose) {
     TS_ASSIGN_OR_RETURN(WindowAttributes attrs, ReadWindowAttributes(init.node));
     const int64_t group = init.node.GetInt("group", 1);
     if (group < 1) return InvalidArgument("attribute 'group' must be positive, got " + std::to_string(group));
-    return std::unique_ptr<Kernel>(std::make_unique<ConvKernel>(transpose, std::move(attrs), group, init.constant_input(1)));
+    const Tensor* w = init.constant_input(1);
+    auto kernel = std::make_unique<ConvKernel>(transpose, std::move(attrs), group, w);
+    const ValueInfo& x = init.graph.value(init.node.inputs[0]);
+    if (w && x.IsStatic()) kernel->Prewarm(x.StaticDims(), *w, init.node.inputs.size() > 2 && init.node.inputs[2] != kNoValue);
+    return std::unique_ptr<Kernel>(std::move(kernel));
   };
 }
 

@@ -63,6 +63,18 @@ memory::desc TransposeUserWeights(const memory::dims& dims, int64_t group, int64
 
 size_t Align64(size_t n) { return (n + 63) & ~size_t{63}; }
 
+// Per-thread scratch for the reordered tensors and oneDNN's scratchpad, grown to the largest need seen
+// and kept: allocating megabytes per run would page-fault them in on every convolution. A thread runs
+// one convolution at a time, so one buffer per thread suffices.
+StatusOr<char*> ThreadScratch(size_t bytes) {
+  thread_local std::shared_ptr<Buffer> buffer;
+  if (!buffer || buffer->bytes() < bytes) {
+    buffer.reset();
+    TS_ASSIGN_OR_RETURN(buffer, Buffer::Allocate(bytes));
+  }
+  return static_cast<char*>(buffer->data());
+}
+
 }  // namespace
 
 DnnlConv::DnnlConv(bool transpose, int64_t group, Tensor constant_weights)
@@ -174,6 +186,12 @@ StatusOr<DnnlConv::Plan*> DnnlConv::FindOrBuild(const WindowGeometry& g, const S
   return plans_.emplace(std::move(key), std::move(plan)).first->second.get();
 }
 
+void DnnlConv::Prepare(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
+                       bool has_bias) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  (void)FindOrBuild(g, x_shape, w_shape, out_channels, has_bias);  // a failure resurfaces at Run
+}
+
 StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
                              const float* x, const float* w, const float* bias, float* y) {
   Plan* p;
@@ -182,16 +200,15 @@ StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, cons
     TS_ASSIGN_OR_RETURN(p, FindOrBuild(g, x_shape, w_shape, out_channels, bias != nullptr));
   }
   if (!p->supported) return false;
-  // One scratch allocation per run: reordered src/dst/weights and oneDNN's scratchpad.
+  // Scratch layout: reordered src, dst, weights (when not packed), then oneDNN's scratchpad.
   const size_t src_bytes = p->reorder_src ? Align64(p->src.get_size()) : 0;
   const size_t dst_bytes = p->reorder_dst ? Align64(p->dst.get_size()) : 0;
   const size_t w_bytes = !p->packed_w && p->reorder_w ? Align64(p->w.get_size()) : 0;
   const size_t pad_bytes = Align64(p->scratch.get_size());
-  std::shared_ptr<Buffer> scratch;
+  char* base = nullptr;
   if (src_bytes + dst_bytes + w_bytes + pad_bytes > 0) {
-    TS_ASSIGN_OR_RETURN(scratch, Buffer::Allocate(src_bytes + dst_bytes + w_bytes + pad_bytes));
+    TS_ASSIGN_OR_RETURN(base, ThreadScratch(src_bytes + dst_bytes + w_bytes + pad_bytes));
   }
-  char* base = scratch ? static_cast<char*>(scratch->data()) : nullptr;
   try {
     dnnl::engine& engine = DnnlEngine();
     dnnl::stream& stream = DnnlStream();

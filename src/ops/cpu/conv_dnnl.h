@@ -5,8 +5,8 @@
 // run). The kernel boundary stays plain NC[D]HW: the primitive may choose a blocked layout for its source
 // and destination ("any"), in which case the input is reordered in and the output reordered back.
 //
-// Thread safety: Run may be called from several threads at once; the cache is locked and each run gets
-// its own scratch memory.
+// Thread safety: Run may be called from several threads at once; the cache is locked and each thread
+// has its own scratch memory.
 #pragma once
 
 #include <map>
@@ -30,6 +30,10 @@ class DnnlConv {
   // the caller can take the reference path.
   StatusOr<bool> Run(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
                      const float* x, const float* w, const float* bias, float* y);
+
+  // Builds (and packs weights for) the primitive of one input shape ahead of the first run, so that a
+  // model with static shapes pays for oneDNN's JIT at load time.
+  void Prepare(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels, bool has_bias);
 
   // The implementation oneDNN chose for the last shape built (for tests and benchmarks).
   std::string last_impl() const;
