@@ -23,6 +23,12 @@ StatusOr<WindowAttributes> ReadWindowAttributes(const Node& node) {
   else if (auto_pad == "VALID") a.auto_pad = AutoPad::kValid;
   else return InvalidArgument("attribute 'auto_pad' must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got '" + auto_pad + "'");
   auto all = [](const std::vector<int64_t>& v, auto pred) { return std::all_of(v.begin(), v.end(), pred); };
+  // Window arithmetic multiplies these values; bounding them keeps every product far from overflow.
+  constexpr int64_t kMaxWindowValue = int64_t{1} << 31;
+  for (const auto* v : {&a.kernel_shape, &a.strides, &a.dilations, &a.pads, &a.output_padding, &a.output_shape}) {
+    if (!all(*v, [](int64_t x) { return x < kMaxWindowValue; }))
+      return InvalidArgument("window attribute " + IntsToString(*v) + " has a value of 2^31 or more");
+  }
   if (!all(a.kernel_shape, [](int64_t k) { return k > 0; }))
     return InvalidArgument("attribute 'kernel_shape' must be positive, got " + IntsToString(a.kernel_shape));
   if (!all(a.strides, [](int64_t s) { return s > 0; }))
@@ -73,6 +79,10 @@ Status FillCommon(const WindowAttributes& a, const Shape& input, int64_t spatial
   TS_RETURN_IF_ERROR(check_len(a.dilations, r, "dilations"));
   TS_RETURN_IF_ERROR(check_len(a.pads, 2 * r, "pads"));
   g.in.assign(input.begin() + spatial_begin, input.end());
+  for (int64_t d : g.in) {
+    if (d >= (int64_t{1} << 31))
+      return InvalidArgument("input shape " + ShapeToString(input) + " has a spatial dim of 2^31 or more");
+  }
   g.kernel = kernel;
   g.stride = a.strides.empty() ? std::vector<int64_t>(r, 1) : a.strides;
   g.dilation = a.dilations.empty() ? std::vector<int64_t>(r, 1) : a.dilations;
