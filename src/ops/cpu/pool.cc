@@ -1,6 +1,9 @@
 // MaxPool, AveragePool, LpPool (1-D to 3-D windows) and GlobalMaxPool, GlobalAveragePool, GlobalLpPool;
 // MaxRoiPool and MaxUnpool are in pool_roi_unpool.cc.
 //
+// float32 MaxPool/AveragePool run through oneDNN (pool_dnnl.h) where it matches ONNX exactly, the rest
+// through the window loops (pool_window.h).
+//
 // Opset differences are additions of attributes, so one kernel reads whichever are present: MaxPool-8
 // adds storage_order and the Indices output, MaxPool-10 ceil_mode and dilations, MaxPool-12 int8/uint8;
 // AveragePool-7 count_include_pad, -10 ceil_mode, -19 dilations; LpPool-1 has a float `p` (int from
@@ -8,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "ops/cpu/pool_dnnl.h"
 #include "ops/cpu/pool_roi_unpool.h"
 #include "ops/cpu/pool_window.h"
 #include "ops/cpu/reduction_numeric.h"
@@ -66,7 +70,9 @@ class WindowPoolKernel : public Kernel {
         attrs_(std::move(attrs)),
         column_major_(node.GetInt("storage_order", 0) != 0),
         count_include_pad_(node.GetInt("count_include_pad", 0) != 0),
-        power_(ReadPower(node)) {}
+        power_(ReadPower(node)) {
+    if (kind_ != PoolKind::kLp) dnnl_ = std::make_unique<DnnlPool>(kind_ == PoolKind::kMax, count_include_pad_);
+  }
 
   Status Run(KernelContext& ctx) override {
     const char* op = PoolName(kind_, false);
@@ -85,6 +91,10 @@ class WindowPoolKernel : public Kernel {
       indices = ind->data<int64_t>();
     }
     if (y->element_count() == 0) return Status::Ok();
+    if (dnnl_ && !indices && x.dtype() == DType::kFloat32 && x.element_count() > 0) {
+      TS_ASSIGN_OR_RETURN(bool done, dnnl_->Run(*geometry, x.shape(), x.data<float>(), y->data<float>()));
+      if (done) return Status::Ok();
+    }
     const PoolProblem p = MakePoolProblem(*geometry, x.dim(0) * x.dim(1));
     return RunPool(kind_, op, p, x, *y, indices, column_major_, count_include_pad_, power_, ctx.pool());
   }
@@ -95,6 +105,7 @@ class WindowPoolKernel : public Kernel {
   bool column_major_;
   bool count_include_pad_;
   double power_;
+  std::unique_ptr<DnnlPool> dnnl_;  // float32 Max/Average without Indices
 };
 
 // Global pools: every spatial dim is reduced, so the spatial dims are flattened into one window.

@@ -7,6 +7,8 @@
 #include <limits>
 #include <random>
 
+#include "ops/cpu/pool_dnnl.h"
+#include "ops/cpu/pool_window.h"
 #include "ops/cpu/reduction_test_model.h"
 
 namespace tessera {
@@ -18,7 +20,7 @@ struct RandomPool {
   std::string op;
   Shape x_shape;  // [N, C, spatial...]
   std::vector<int64_t> kernel, stride, dilation, pad_begin, pad_end, out;
-  bool ceil_mode = false, count_include_pad = false, column_major = false;
+  bool ceil_mode = false, count_include_pad = false, column_major = false, with_indices = false;
   int64_t p = 2;
 };
 
@@ -63,6 +65,7 @@ RandomPool MakeRandomPool(std::mt19937& rng) {
   r.ceil_mode = r.op != "LpPool" && rng() % 2;
   r.count_include_pad = rng() % 2;
   r.column_major = rng() % 2;
+  r.with_indices = rng() % 2;  // without Indices, float32 MaxPool runs in oneDNN
   r.p = 1 + static_cast<int64_t>(rng() % 3);
   for (int i = 0; i < rank; ++i) {
     const int64_t k = 1 + rng() % 3, s = 1 + rng() % 3, d = r.op == "MaxPool" ? 1 + rng() % 2 : 1;
@@ -95,7 +98,10 @@ TEST(PoolTest, RandomWindowsMatchReference) {
     const int rank = static_cast<int>(r.x_shape.size());
     OneNodeModel m(r.op, r.op == "MaxPool" ? 12 : 11);
     m.Input("x", Tensor::FromVector(DType::kFloat32, r.x_shape, x)).Output("y", rank);
-    if (r.op == "MaxPool") m.Output("indices", rank, DType::kInt64).Ints("dilations", r.dilation).Int("storage_order", r.column_major);
+    if (r.op == "MaxPool") {
+      if (r.with_indices) m.Output("indices", rank, DType::kInt64);
+      m.Ints("dilations", r.dilation).Int("storage_order", r.column_major);
+    }
     if (r.op == "AveragePool") m.Int("count_include_pad", r.count_include_pad);
     if (r.op == "LpPool") m.Int("p", r.p);
     else m.Int("ceil_mode", r.ceil_mode);
@@ -110,8 +116,51 @@ TEST(PoolTest, RandomWindowsMatchReference) {
     ASSERT_EQ((*out)[0].element_count(), static_cast<int64_t>(want.size())) << what << " got " << ShapeToString((*out)[0].shape());
     for (size_t i = 0; i < want.size(); ++i) {
       ASSERT_NEAR((*out)[0].data<float>()[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << what << " at " << i;
-      if (r.op == "MaxPool") ASSERT_EQ((*out)[1].data<int64_t>()[i], want_idx[i]) << what << " index at " << i;
+      if (r.with_indices) ASSERT_EQ((*out)[1].data<int64_t>()[i], want_idx[i]) << what << " index at " << i;
     }
+  }
+}
+
+// DnnlPool directly against the window loops: oneDNN must take every float32 MaxPool and AveragePool
+// except AveragePool counting pads with a ceil_mode overhang.
+TEST(PoolTest, OneDnnTakesMaxAndAverageAndMatchesLoops) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-5.0f, 5.0f);
+  ThreadPool pool(1);
+  for (int trial = 0; trial < 60; ++trial) {
+    RandomPool r = MakeRandomPool(rng);
+    if (r.op == "LpPool") continue;
+    const bool max = r.op == "MaxPool";
+    WindowGeometry g;
+    g.rank = static_cast<int64_t>(r.kernel.size());
+    g.in.assign(r.x_shape.begin() + 2, r.x_shape.end());
+    g.kernel = r.kernel, g.stride = r.stride, g.dilation = r.dilation;
+    g.pad_begin = r.pad_begin, g.pad_end = r.pad_end, g.out = r.out;
+    std::vector<float> x(static_cast<size_t>(ShapeElementCount(r.x_shape)));
+    for (float& v : x) v = dist(rng);
+    const PoolProblem p = MakePoolProblem(g, r.x_shape[0] * r.x_shape[1]);
+    std::vector<float> want(static_cast<size_t>(p.planes * p.OutCount())), got(want.size(), NAN);
+    if (max) MaxPoolPlanes<float>(p, x.data(), want.data(), nullptr, false, pool);
+    else AveragePoolPlanes<float>(p, x.data(), want.data(), r.count_include_pad, pool);
+    DnnlPool dnnl(max, r.count_include_pad);
+    auto done = dnnl.Run(g, r.x_shape, x.data(), got.data());
+    ASSERT_TRUE(done.ok()) << done.status().message();
+    bool overhang = false;
+    for (size_t i = 0; i < r.kernel.size(); ++i) {
+      overhang |= (r.out[i] - 1) * r.stride[i] + (r.kernel[i] - 1) * r.dilation[i] + 1 > g.in[i] + r.pad_begin[i] + r.pad_end[i];
+    }
+    const std::string what = r.op + " X " + ShapeToString(r.x_shape) + " kernel " + ShapeToString(r.kernel) + " strides " +
+                             ShapeToString(r.stride) + " dilations " + ShapeToString(r.dilation) + " pads " +
+                             ShapeToString(r.pad_begin) + "+" + ShapeToString(r.pad_end) + " ceil " +
+                             std::to_string(r.ceil_mode) + " count_include_pad " + std::to_string(r.count_include_pad);
+    if (!max && r.count_include_pad && overhang) {
+      EXPECT_FALSE(*done) << what;
+      continue;
+    }
+    ASSERT_TRUE(*done) << "oneDNN declined " << what;
+    for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << what << " at " << i;
   }
 }
 

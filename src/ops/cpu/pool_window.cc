@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "ops/cpu/reduction_numeric.h"
 
@@ -29,34 +30,48 @@ PoolProblem MakePoolProblem(const WindowGeometry& g, int64_t planes) {
 
 namespace {
 
-// The kernel taps [k_begin, k_end) of output position `o` along one axis that land in [lo, hi).
+// The kernel taps [begin, end) of one output position along one axis that land in the input, and how many
+// land in the padded input (AveragePool's count_include_pad divisor).
 struct Taps {
   int64_t begin, end, first;  // first = input position of tap `begin`
+  int64_t padded;
 };
-Taps ClipTaps(int64_t o, int64_t stride, int64_t pad, int64_t dilation, int64_t kernel, int64_t lo, int64_t hi) {
-  const int64_t start = o * stride - pad;
-  int64_t b = start >= lo ? 0 : (lo - start + dilation - 1) / dilation;
-  int64_t e = start >= hi ? 0 : std::min(kernel, (hi - start + dilation - 1) / dilation);
+
+// Number of taps k in [0, kernel) with lo <= start + k * dilation < hi, and the first such k.
+void ClipTaps(int64_t start, int64_t dilation, int64_t kernel, int64_t lo, int64_t hi, int64_t& b, int64_t& e) {
+  b = start >= lo ? 0 : (lo - start + dilation - 1) / dilation;
+  e = start >= hi ? 0 : std::min(kernel, (hi - start + dilation - 1) / dilation);
   if (e < b) e = b;
-  return {b, e, start + b * dilation};
 }
 
-// Calls fn(plane, y_offset, taps_d, taps_h, taps_w) for every output position, the taps clipped to the input.
+// The taps of every output position along axis `i`, computed once per call (the divisions in ClipTaps
+// would otherwise dominate small windows).
+std::vector<Taps> AxisTaps(const PoolProblem& p, int i) {
+  std::vector<Taps> taps(static_cast<size_t>(p.out[i]));
+  for (int64_t o = 0; o < p.out[i]; ++o) {
+    const int64_t start = o * p.stride[i] - p.pad_begin[i];
+    Taps& t = taps[static_cast<size_t>(o)];
+    ClipTaps(start, p.dilation[i], p.kernel[i], 0, p.in[i], t.begin, t.end);
+    t.first = start + t.begin * p.dilation[i];
+    int64_t pb, pe;
+    ClipTaps(start, p.dilation[i], p.kernel[i], -p.pad_begin[i], p.in[i] + p.pad_end[i], pb, pe);
+    t.padded = pe - pb;
+  }
+  return taps;
+}
+
+// Calls fn(plane, y_offset, taps_d, taps_h, taps_w) for every output position.
 template <typename F>
 void ForEachWindow(const PoolProblem& p, ThreadPool& pool, F&& fn) {
   const int64_t out_count = p.OutCount();
+  const std::vector<Taps> taps_d = AxisTaps(p, 0), taps_h = AxisTaps(p, 1), taps_w = AxisTaps(p, 2);
   const int64_t min_chunk = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, out_count));
   pool.ParallelFor(p.planes, min_chunk, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       int64_t o = plane * out_count;
-      for (int64_t od = 0; od < p.out[0]; ++od) {
-        const Taps td = ClipTaps(od, p.stride[0], p.pad_begin[0], p.dilation[0], p.kernel[0], 0, p.in[0]);
-        for (int64_t oh = 0; oh < p.out[1]; ++oh) {
-          const Taps th = ClipTaps(oh, p.stride[1], p.pad_begin[1], p.dilation[1], p.kernel[1], 0, p.in[1]);
-          for (int64_t ow = 0; ow < p.out[2]; ++ow, ++o) {
-            const Taps tw = ClipTaps(ow, p.stride[2], p.pad_begin[2], p.dilation[2], p.kernel[2], 0, p.in[2]);
-            fn(plane, o, td, th, tw, od, oh, ow);
-          }
+      for (const Taps& td : taps_d) {
+        for (const Taps& th : taps_h) {
+          for (const Taps& tw : taps_w) fn(plane, o++, td, th, tw);
         }
       }
     }
@@ -65,12 +80,12 @@ void ForEachWindow(const PoolProblem& p, ThreadPool& pool, F&& fn) {
 
 }  // namespace
 
-template <typename T>
-void MaxPoolPlanes(const PoolProblem& p, const T* x, T* y, int64_t* indices, bool column_major, ThreadPool& pool) {
+template <typename T, bool kWithIndices>
+void MaxPoolImpl(const PoolProblem& p, const T* x, T* y, int64_t* indices, bool column_major, ThreadPool& pool) {
   using Traits = NumericTraits<T>;
   using C = typename Traits::Compute;
   const int64_t in_count = p.InCount();
-  ForEachWindow(p, pool, [&](int64_t plane, int64_t o, const Taps& td, const Taps& th, const Taps& tw, int64_t, int64_t, int64_t) {
+  ForEachWindow(p, pool, [&](int64_t plane, int64_t o, const Taps& td, const Taps& th, const Taps& tw) {
     const T* xp = x + plane * in_count;
     C best = std::numeric_limits<C>::lowest();
     if constexpr (std::numeric_limits<C>::has_infinity) best = -std::numeric_limits<C>::infinity();
@@ -80,15 +95,19 @@ void MaxPoolPlanes(const PoolProblem& p, const T* x, T* y, int64_t* indices, boo
         const T* row = xp + (id * p.in[1] + ih) * p.in[2];
         for (int64_t kw = tw.begin, iw = tw.first; kw < tw.end; ++kw, iw += p.dilation[2]) {
           const C v = Traits::Load(row[iw]);
-          if (v > best) {
-            best = v;
-            bd = id, bh = ih, bw = iw;
+          if constexpr (kWithIndices) {
+            if (v > best) {
+              best = v;
+              bd = id, bh = ih, bw = iw;
+            }
+          } else {
+            best = std::max(best, v);  // branchless: data-dependent branches mispredict on real activations
           }
         }
       }
     }
     y[o] = Traits::Store(best);
-    if (indices) {
+    if constexpr (kWithIndices) {
       const int64_t local = column_major ? bd + p.in[0] * (bh + p.in[1] * bw) : (bd * p.in[1] + bh) * p.in[2] + bw;
       indices[o] = plane * in_count + local;
     }
@@ -96,11 +115,16 @@ void MaxPoolPlanes(const PoolProblem& p, const T* x, T* y, int64_t* indices, boo
 }
 
 template <typename T>
+void MaxPoolPlanes(const PoolProblem& p, const T* x, T* y, int64_t* indices, bool column_major, ThreadPool& pool) {
+  if (indices) MaxPoolImpl<T, true>(p, x, y, indices, column_major, pool);
+  else MaxPoolImpl<T, false>(p, x, y, nullptr, column_major, pool);
+}
+
+template <typename T>
 void AveragePoolPlanes(const PoolProblem& p, const T* x, T* y, bool count_include_pad, ThreadPool& pool) {
   using Traits = NumericTraits<T>;
   const int64_t in_count = p.InCount();
-  ForEachWindow(p, pool, [&](int64_t plane, int64_t o, const Taps& td, const Taps& th, const Taps& tw, int64_t od, int64_t oh,
-                             int64_t ow) {
+  ForEachWindow(p, pool, [&](int64_t plane, int64_t o, const Taps& td, const Taps& th, const Taps& tw) {
     const T* xp = x + plane * in_count;
     double sum = 0;
     for (int64_t kd = td.begin, id = td.first; kd < td.end; ++kd, id += p.dilation[0]) {
@@ -109,17 +133,9 @@ void AveragePoolPlanes(const PoolProblem& p, const T* x, T* y, bool count_includ
         for (int64_t kw = tw.begin, iw = tw.first; kw < tw.end; ++kw, iw += p.dilation[2]) sum += Traits::Load(row[iw]);
       }
     }
-    int64_t count = (td.end - td.begin) * (th.end - th.begin) * (tw.end - tw.begin);
-    if (count_include_pad) {
-      // Taps over explicit padding count too; taps past the padding (ceil_mode overhang) do not.
-      const int64_t o3[3] = {od, oh, ow};
-      count = 1;
-      for (int i = 0; i < 3; ++i) {
-        const Taps t = ClipTaps(o3[i], p.stride[i], p.pad_begin[i], p.dilation[i], p.kernel[i], -p.pad_begin[i],
-                                p.in[i] + p.pad_end[i]);
-        count *= t.end - t.begin;
-      }
-    }
+    // With count_include_pad, taps over explicit padding count too; taps past it (ceil_mode overhang) do not.
+    const int64_t count = count_include_pad ? td.padded * th.padded * tw.padded
+                                            : (td.end - td.begin) * (th.end - th.begin) * (tw.end - tw.begin);
     y[o] = Traits::Store(static_cast<typename Traits::Compute>(count > 0 ? sum / static_cast<double>(count) : 0.0));
   });
 }
@@ -128,7 +144,7 @@ template <typename T>
 void LpPoolPlanes(const PoolProblem& p, const T* x, T* y, double power, ThreadPool& pool) {
   using Traits = NumericTraits<T>;
   const int64_t in_count = p.InCount();
-  ForEachWindow(p, pool, [&](int64_t plane, int64_t o, const Taps& td, const Taps& th, const Taps& tw, int64_t, int64_t, int64_t) {
+  ForEachWindow(p, pool, [&](int64_t plane, int64_t o, const Taps& td, const Taps& th, const Taps& tw) {
     const T* xp = x + plane * in_count;
     double sum = 0;
     for (int64_t kd = td.begin, id = td.first; kd < td.end; ++kd, id += p.dilation[0]) {
