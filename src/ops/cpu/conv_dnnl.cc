@@ -61,6 +61,8 @@ memory::desc TransposeUserWeights(const memory::dims& dims, int64_t group, int64
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
+constexpr size_t kMaxPlans = 32;
+
 size_t Align64(size_t n) { return (n + 63) & ~size_t{63}; }
 
 // Per-thread scratch for the reordered tensors and oneDNN's scratchpad, grown to the largest need seen
@@ -87,16 +89,19 @@ std::string DnnlConv::last_impl() const {
   return last_impl_;
 }
 
-StatusOr<DnnlConv::Plan*> DnnlConv::FindOrBuild(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape,
+StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape,
                                                 int64_t out_channels, bool has_bias) {
   std::vector<int64_t> key = x_shape;
   key.push_back(-1);
   key.insert(key.end(), w_shape.begin(), w_shape.end());
   key.push_back(has_bias ? 1 : 0);
   auto it = plans_.find(key);
-  if (it != plans_.end()) return it->second.get();
+  if (it != plans_.end()) return it->second;
+  // Inputs whose shape changes on every run (free image sizes) would otherwise grow the cache without
+  // bound. A plan in use by another thread's run stays alive through that run's handle.
+  if (plans_.size() >= kMaxPlans) plans_.clear();
 
-  auto plan = std::make_unique<Plan>();
+  auto plan = std::make_shared<Plan>();
   Plan& p = *plan;
   const auto f32 = memory::data_type::f32;
   const auto any = memory::format_tag::any;
@@ -183,7 +188,8 @@ StatusOr<DnnlConv::Plan*> DnnlConv::FindOrBuild(const WindowGeometry& g, const S
     }
   }
   last_impl_ = p.impl;
-  return plans_.emplace(std::move(key), std::move(plan)).first->second.get();
+  plans_.emplace(std::move(key), plan);
+  return plan;
 }
 
 void DnnlConv::Prepare(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
@@ -194,7 +200,7 @@ void DnnlConv::Prepare(const WindowGeometry& g, const Shape& x_shape, const Shap
 
 StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
                              const float* x, const float* w, const float* bias, float* y) {
-  Plan* p;
+  std::shared_ptr<Plan> p;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     TS_ASSIGN_OR_RETURN(p, FindOrBuild(g, x_shape, w_shape, out_channels, bias != nullptr));

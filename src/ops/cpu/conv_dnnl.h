@@ -40,14 +40,14 @@ class DnnlConv {
 
  private:
   struct Plan;
-  StatusOr<Plan*> FindOrBuild(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape,
+  StatusOr<std::shared_ptr<Plan>> FindOrBuild(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape,
                               int64_t out_channels, bool has_bias);
 
   bool transpose_;
   int64_t group_;
   Tensor constant_weights_;
   mutable std::mutex mutex_;
-  std::map<std::vector<int64_t>, std::unique_ptr<Plan>> plans_;
+  std::map<std::vector<int64_t>, std::shared_ptr<Plan>> plans_;  // shared: a run keeps its plan alive
   std::string last_impl_;
 };
 

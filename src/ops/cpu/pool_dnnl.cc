@@ -23,12 +23,13 @@ DnnlPool::DnnlPool(bool max, bool count_include_pad) : max_(max), count_include_
 DnnlPool::~DnnlPool() = default;
 
 StatusOr<bool> DnnlPool::Run(const WindowGeometry& g, const Shape& x_shape, const float* x, float* y) {
-  Plan* plan;
+  std::shared_ptr<Plan> plan;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = plans_.find(x_shape);
     if (it == plans_.end()) {
-      auto p = std::make_unique<Plan>();
+      if (plans_.size() >= 32) plans_.clear();  // shapes that change every run must not grow the cache forever
+      auto p = std::make_shared<Plan>();
       memory::dims strides, kernel, dilation, pad_l, pad_r;
       bool overhang = false;
       for (size_t i = 0; i < static_cast<size_t>(g.rank); ++i) {
@@ -69,7 +70,7 @@ StatusOr<bool> DnnlPool::Run(const WindowGeometry& g, const Shape& x_shape, cons
       }
       it = plans_.emplace(x_shape, std::move(p)).first;
     }
-    plan = it->second.get();
+    plan = it->second;
   }
   if (!plan->supported) return false;
   std::shared_ptr<Buffer> scratch;

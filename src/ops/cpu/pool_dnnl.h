@@ -32,7 +32,7 @@ class DnnlPool {
   bool max_;
   bool count_include_pad_;
   std::mutex mutex_;
-  std::map<Shape, std::unique_ptr<Plan>> plans_;
+  std::map<Shape, std::shared_ptr<Plan>> plans_;  // shared: a run keeps its plan alive
 };
 
 }  // namespace tessera
