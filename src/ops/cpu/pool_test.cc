@@ -65,7 +65,7 @@ RandomPool MakeRandomPool(std::mt19937& rng) {
   r.ceil_mode = r.op != "LpPool" && rng() % 2;
   r.count_include_pad = rng() % 2;
   r.column_major = rng() % 2;
-  r.with_indices = rng() % 2;  // without Indices, float32 MaxPool runs in oneDNN
+  r.with_indices = r.op == "MaxPool" && rng() % 2;  // without Indices, float32 MaxPool runs in oneDNN
   r.p = 1 + static_cast<int64_t>(rng() % 3);
   for (int i = 0; i < rank; ++i) {
     const int64_t k = 1 + rng() % 3, s = 1 + rng() % 3, d = r.op == "MaxPool" ? 1 + rng() % 2 : 1;
@@ -121,8 +121,8 @@ TEST(PoolTest, RandomWindowsMatchReference) {
   }
 }
 
-// DnnlPool directly against the window loops: oneDNN must take every float32 MaxPool and AveragePool
-// except AveragePool counting pads with a ceil_mode overhang.
+// DnnlPool directly against the window loops: oneDNN must take every undilated float32 MaxPool and
+// AveragePool except AveragePool counting pads with a ceil_mode overhang.
 TEST(PoolTest, OneDnnTakesMaxAndAverageAndMatchesLoops) {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
@@ -159,6 +159,10 @@ TEST(PoolTest, OneDnnTakesMaxAndAverageAndMatchesLoops) {
       EXPECT_FALSE(*done) << what;
       continue;
     }
+    // oneDNN 2.6 has only reference code for dilated pooling, which DnnlPool declines.
+    bool dilated = false;
+    for (int64_t d : r.dilation) dilated |= d > 1;
+    if (dilated && !*done) continue;
     ASSERT_TRUE(*done) << "oneDNN declined " << what;
     for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << what << " at " << i;
   }
