@@ -46,7 +46,8 @@ class ConvKernel : public Kernel {
     const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
     if (w.dtype() != x.dtype() || (b && b->dtype() != x.dtype()))
       return KernelContext::Error(std::string(Name()) + " inputs must share one dtype, got X " + DTypeName(x.dtype()) +
-                                  ", W " + DTypeName(w.dtype()) + (b ? std::string(", B ") + DTypeName(b->dtype()) : ""));
+                                  ", W " + DTypeName(w.dtype()) +
+                                  (b ? std::string(", B ") + DTypeName(b->dtype()) : ""));
     TS_ASSIGN_OR_RETURN(ConvShapes shapes, Resolve(x.shape(), w.shape(), b ? &b->shape() : nullptr));
     const WindowGeometry& g = shapes.geometry;
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, x.dtype(), shapes.y));
@@ -61,15 +62,21 @@ class ConvKernel : public Kernel {
     auto run = [&](auto tag) -> Status {
       using T = decltype(tag);
       const T* bias = b ? b->data<T>() : nullptr;
-      if (transpose_) ConvTransposeReference<T>(problem, x.data<T>(), w.data<T>(), bias, y->data<T>(), ctx.pool());
-      else ConvReference<T>(problem, x.data<T>(), w.data<T>(), bias, y->data<T>(), ctx.pool());
+      if (transpose_)
+        ConvTransposeReference<T>(problem, x.data<T>(), w.data<T>(), bias, y->data<T>(), ctx.pool());
+      else
+        ConvReference<T>(problem, x.data<T>(), w.data<T>(), bias, y->data<T>(), ctx.pool());
       return Status::Ok();
     };
     switch (x.dtype()) {
-      case DType::kFloat32: return run(float{});
-      case DType::kFloat64: return run(double{});
-      case DType::kFloat16: return run(Float16{});
-      default: return UnsupportedDType(Name(), x.dtype());
+      case DType::kFloat32:
+        return run(float{});
+      case DType::kFloat64:
+        return run(double{});
+      case DType::kFloat16:
+        return run(Float16{});
+      default:
+        return UnsupportedDType(Name(), x.dtype());
     }
   }
 
@@ -80,10 +87,11 @@ class ConvKernel : public Kernel {
   StatusOr<ConvShapes> Resolve(const Shape& x, const Shape& w, const Shape* b) const {
     const std::string op = Name();
     if (x.size() < 3 || x.size() > 5)
-      return KernelContext::Error(op + " supports 1-D to 3-D inputs [N, C, spatial...], got X of shape " + ShapeToString(x));
-    if (w.size() != x.size())
-      return KernelContext::Error(op + " weights W of shape " + ShapeToString(w) + " must have the rank of X of shape " +
+      return KernelContext::Error(op + " supports 1-D to 3-D inputs [N, C, spatial...], got X of shape " +
                                   ShapeToString(x));
+    if (w.size() != x.size())
+      return KernelContext::Error(op + " weights W of shape " + ShapeToString(w) +
+                                  " must have the rank of X of shape " + ShapeToString(x));
     // Conv W is [M, C/group, k...], ConvTranspose W is [C, M/group, k...].
     ConvShapes s;
     s.in_c = x[1];
@@ -94,8 +102,8 @@ class ConvKernel : public Kernel {
                                   std::to_string(s.in_c) + " channels but W of shape " + ShapeToString(w) +
                                   " with group " + std::to_string(group_) + " expects " + std::to_string(w_in_c));
     if (b && (b->size() != 1 || (*b)[0] != s.out_c))
-      return KernelContext::Error(op + " bias B of shape " + ShapeToString(*b) + " must be [" + std::to_string(s.out_c) +
-                                  "] for W of shape " + ShapeToString(w));
+      return KernelContext::Error(op + " bias B of shape " + ShapeToString(*b) + " must be [" +
+                                  std::to_string(s.out_c) + "] for W of shape " + ShapeToString(w));
     const std::vector<int64_t> kernel(w.begin() + 2, w.end());
     if (!attrs_.kernel_shape.empty() && attrs_.kernel_shape != kernel)
       return KernelContext::Error(op + " attribute kernel_shape " + IntsToString(attrs_.kernel_shape) +
@@ -135,7 +143,8 @@ KernelFactory ConvFactory(bool transpose) {
     const Tensor* w = init.constant_input(1);
     auto kernel = std::make_unique<ConvKernel>(transpose, std::move(attrs), group, w);
     const ValueInfo& x = init.graph.value(init.node.inputs[0]);
-    if (w && x.IsStatic()) kernel->Prewarm(x.StaticDims(), *w, init.node.inputs.size() > 2 && init.node.inputs[2] != kNoValue);
+    if (w && x.IsStatic())
+      kernel->Prewarm(x.StaticDims(), *w, init.node.inputs.size() > 2 && init.node.inputs[2] != kNoValue);
     return std::unique_ptr<Kernel>(std::move(kernel));
   };
 }

@@ -1,9 +1,8 @@
 // oneDNN-backed float32 Conv/ConvTranspose (see conv_dnnl.h).
 #include "ops/cpu/conv_dnnl.h"
 
-#include <dnnl.hpp>
-
 #include <cstring>
+#include <dnnl.hpp>
 #include <string>
 #include <unordered_map>
 
@@ -28,18 +27,24 @@ namespace {
 memory::format_tag PlainTag(size_t rank) {
   using tag = memory::format_tag;
   switch (rank) {
-    case 3: return tag::abc;
-    case 4: return tag::abcd;
-    case 5: return tag::abcde;
-    default: return tag::abcdef;
+    case 3:
+      return tag::abc;
+    case 4:
+      return tag::abcd;
+    case 5:
+      return tag::abcde;
+    default:
+      return tag::abcdef;
   }
 }
 
 // Weights dims for oneDNN: [G, M/G, C/G, k...] with groups, else [M, C, k...].
 memory::dims WeightDims(int64_t group, int64_t out_c, int64_t in_c, const std::vector<int64_t>& kernel) {
   memory::dims d;
-  if (group > 1) d = {group, out_c / group, in_c / group};
-  else d = {out_c, in_c};
+  if (group > 1)
+    d = {group, out_c / group, in_c / group};
+  else
+    d = {out_c, in_c};
   d.insert(d.end(), kernel.begin(), kernel.end());
   return d;
 }
@@ -89,8 +94,9 @@ std::string DnnlConv::last_impl() const {
   return last_impl_;
 }
 
-StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape,
-                                                int64_t out_channels, bool has_bias) {
+StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeometry& g, const Shape& x_shape,
+                                                                const Shape& w_shape, int64_t out_channels,
+                                                                bool has_bias) {
   std::vector<int64_t> key = x_shape;
   key.push_back(-1);
   key.insert(key.end(), w_shape.begin(), w_shape.end());
@@ -151,9 +157,12 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
       p.reorder_src = p.src != p.src_user;
       p.reorder_dst = p.dst != p.dst_user;
       p.reorder_w = p.w != p.w_user;
-      if (p.reorder_src) p.src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.src_user, DnnlEngine(), p.src));
-      if (p.reorder_dst) p.dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.dst, DnnlEngine(), p.dst_user));
-      if (p.reorder_w) p.w_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.w_user, DnnlEngine(), p.w));
+      if (p.reorder_src)
+        p.src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.src_user, DnnlEngine(), p.src));
+      if (p.reorder_dst)
+        p.dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.dst, DnnlEngine(), p.dst_user));
+      if (p.reorder_w)
+        p.w_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.w_user, DnnlEngine(), p.w));
       return true;
     } catch (const dnnl::error&) {
       return false;

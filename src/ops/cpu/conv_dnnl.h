@@ -33,7 +33,8 @@ class DnnlConv {
 
   // Builds (and packs weights for) the primitive of one input shape ahead of the first run, so that a
   // model with static shapes pays for oneDNN's JIT at load time.
-  void Prepare(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels, bool has_bias);
+  void Prepare(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
+               bool has_bias);
 
   // The implementation oneDNN chose for the last shape built (for tests and benchmarks).
   std::string last_impl() const;
@@ -41,7 +42,7 @@ class DnnlConv {
  private:
   struct Plan;
   StatusOr<std::shared_ptr<Plan>> FindOrBuild(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape,
-                              int64_t out_channels, bool has_bias);
+                                              int64_t out_channels, bool has_bias);
 
   bool transpose_;
   int64_t group_;

@@ -17,11 +17,17 @@ StatusOr<WindowAttributes> ReadWindowAttributes(const Node& node) {
   a.output_shape = node.GetInts("output_shape");
   a.ceil_mode = node.GetInt("ceil_mode", 0) != 0;
   const std::string auto_pad = node.GetString("auto_pad", "NOTSET");
-  if (auto_pad == "NOTSET" || auto_pad.empty()) a.auto_pad = AutoPad::kNotSet;
-  else if (auto_pad == "SAME_UPPER") a.auto_pad = AutoPad::kSameUpper;
-  else if (auto_pad == "SAME_LOWER") a.auto_pad = AutoPad::kSameLower;
-  else if (auto_pad == "VALID") a.auto_pad = AutoPad::kValid;
-  else return InvalidArgument("attribute 'auto_pad' must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got '" + auto_pad + "'");
+  if (auto_pad == "NOTSET" || auto_pad.empty())
+    a.auto_pad = AutoPad::kNotSet;
+  else if (auto_pad == "SAME_UPPER")
+    a.auto_pad = AutoPad::kSameUpper;
+  else if (auto_pad == "SAME_LOWER")
+    a.auto_pad = AutoPad::kSameLower;
+  else if (auto_pad == "VALID")
+    a.auto_pad = AutoPad::kValid;
+  else
+    return InvalidArgument("attribute 'auto_pad' must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got '" + auto_pad +
+                           "'");
   auto all = [](const std::vector<int64_t>& v, auto pred) { return std::all_of(v.begin(), v.end(), pred); };
   // Window arithmetic multiplies these values; bounding them keeps every product far from overflow.
   constexpr int64_t kMaxWindowValue = int64_t{1} << 31;
@@ -61,8 +67,8 @@ int64_t WindowGeometry::KernelCount() const {
 namespace {
 
 // Fills rank, in, kernel, stride, dilation and explicit pads, checking every attribute's length.
-Status FillCommon(const WindowAttributes& a, const Shape& input, int64_t spatial_begin, const std::vector<int64_t>& kernel,
-                  WindowGeometry& g) {
+Status FillCommon(const WindowAttributes& a, const Shape& input, int64_t spatial_begin,
+                  const std::vector<int64_t>& kernel, WindowGeometry& g) {
   g.rank = static_cast<int64_t>(input.size()) - spatial_begin;
   const size_t r = static_cast<size_t>(g.rank);
   if (g.rank < 1) return InvalidArgument("input has shape " + ShapeToString(input) + ", which has no spatial dims");

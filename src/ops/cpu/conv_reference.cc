@@ -113,8 +113,8 @@ void ConvTransposeReference(const ConvProblem& p, const T* x, const T* w, const 
   });
 }
 
-#define TESSERA_INSTANTIATE_CONV_REFERENCE(T)                                                                    \
-  template void ConvReference<T>(const ConvProblem&, const T*, const T*, const T*, T*, ThreadPool&);           \
+#define TESSERA_INSTANTIATE_CONV_REFERENCE(T)                                                        \
+  template void ConvReference<T>(const ConvProblem&, const T*, const T*, const T*, T*, ThreadPool&); \
   template void ConvTransposeReference<T>(const ConvProblem&, const T*, const T*, const T*, T*, ThreadPool&);
 TESSERA_INSTANTIATE_CONV_REFERENCE(float)
 TESSERA_INSTANTIATE_CONV_REFERENCE(double)

@@ -10,8 +10,8 @@
 #include "ops/cpu/conv_dnnl.h"
 #include "ops/cpu/conv_reference.h"
 #include "ops/cpu/reduction_test_model.h"
-#include "testing/onnx_builder.h"
 #include "tessera/session.h"
+#include "testing/onnx_builder.h"
 
 namespace tessera {
 namespace {
@@ -67,7 +67,8 @@ RandomConv MakeRandomConv(std::mt19937& rng, bool transpose) {
     if (transpose) {
       c.output_padding.push_back(static_cast<int64_t>(rng() % static_cast<unsigned>(std::max(s, d))));
       c.out.push_back(s * (c.in.back() - 1) + c.output_padding.back() + dk - c.pad_begin.back() - c.pad_end.back());
-      if (c.out.back() < 1) c.pad_begin.back() = c.pad_end.back() = 0, c.out.back() = s * (c.in.back() - 1) + c.output_padding.back() + dk;
+      if (c.out.back() < 1)
+        c.pad_begin.back() = c.pad_end.back() = 0, c.out.back() = s * (c.in.back() - 1) + c.output_padding.back() + dk;
     } else {
       if (c.in.back() + c.pad_begin.back() + c.pad_end.back() < dk) c.in.back() = dk;
       c.out.push_back((c.in.back() + c.pad_begin.back() + c.pad_end.back() - dk) / s + 1);
@@ -93,8 +94,10 @@ std::vector<double> Reference(const RandomConv& c, const std::vector<float>& x, 
   std::vector<double> xd(x.begin(), x.end()), wd(c.w.begin(), c.w.end()), bd(c.b.begin(), c.b.end());
   std::vector<double> y(static_cast<size_t>(batch * c.out_c * p.OutCount()));
   ThreadPool pool(1);
-  if (c.transpose) ConvTransposeReference<double>(p, xd.data(), wd.data(), bd.empty() ? nullptr : bd.data(), y.data(), pool);
-  else ConvReference<double>(p, xd.data(), wd.data(), bd.empty() ? nullptr : bd.data(), y.data(), pool);
+  if (c.transpose)
+    ConvTransposeReference<double>(p, xd.data(), wd.data(), bd.empty() ? nullptr : bd.data(), y.data(), pool);
+  else
+    ConvReference<double>(p, xd.data(), wd.data(), bd.empty() ? nullptr : bd.data(), y.data(), pool);
   return y;
 }
 
@@ -104,12 +107,16 @@ std::unique_ptr<Session> LoadConv(const RandomConv& c, bool constant_weights) {
   Shape x_dims = c.XShape(-1);
   b.Input("x", DType::kFloat32, x_dims);
   std::vector<std::string> inputs = {"x", "w"};
-  if (constant_weights) b.Initializer("w", c.w, c.WShape());
-  else b.Input("w", DType::kFloat32, c.WShape());
+  if (constant_weights)
+    b.Initializer("w", c.w, c.WShape());
+  else
+    b.Input("w", DType::kFloat32, c.WShape());
   if (!c.b.empty()) {
     inputs.push_back("b");
-    if (constant_weights) b.Initializer("b", c.b, {c.out_c});
-    else b.Input("b", DType::kFloat32, {c.out_c});
+    if (constant_weights)
+      b.Initializer("b", c.b, {c.out_c});
+    else
+      b.Input("b", DType::kFloat32, {c.out_c});
   }
   auto& node = b.Node(c.transpose ? "ConvTranspose" : "Conv", inputs, {"y"});
   OnnxBuilder::IntAttribute(node, "group", c.group);
@@ -141,7 +148,8 @@ void CheckRandomConvs(bool transpose) {
     for (int64_t batch : {c.batch, c.batch + 1}) {
       std::vector<float> x(static_cast<size_t>(ShapeElementCount(c.XShape(batch))));
       for (float& v : x) v = dist(rng);
-      std::vector<std::pair<std::string, Tensor>> feeds = {{"x", Tensor::FromVector(DType::kFloat32, c.XShape(batch), x)}};
+      std::vector<std::pair<std::string, Tensor>> feeds = {
+          {"x", Tensor::FromVector(DType::kFloat32, c.XShape(batch), x)}};
       if (!constant) {
         feeds.emplace_back("w", Tensor::FromVector(DType::kFloat32, c.WShape(), c.w));
         if (!c.b.empty()) feeds.emplace_back("b", Tensor::FromVector(DType::kFloat32, {c.out_c}, c.b));
@@ -187,15 +195,18 @@ TEST(ConvTest, OneDnnTakesCommonProblemsAndMatchesReference) {
     for (float& v : x) v = dist(rng);
     const std::vector<double> want = Reference(c, x, c.batch);
     std::vector<float> y(want.size(), NAN);
-    auto done = conv.Run(g, c.XShape(c.batch), c.WShape(), c.out_c, x.data(), c.w.data(), c.b.empty() ? nullptr : c.b.data(),
-                         y.data());
+    auto done = conv.Run(g, c.XShape(c.batch), c.WShape(), c.out_c, x.data(), c.w.data(),
+                         c.b.empty() ? nullptr : c.b.data(), y.data());
     ASSERT_TRUE(done.ok()) << done.status().message();
     // output_padding beyond the end pad would need a negative right pad, which oneDNN's deconvolution
     // rejects; those few fall back to the reference.
     bool negative_pad = false;
     for (size_t i = 0; i < c.output_padding.size(); ++i) negative_pad |= c.output_padding[i] > c.pad_end[i];
     if (!*done && negative_pad) continue;
-    ASSERT_TRUE(*done) << (transpose ? "ConvTranspose" : "Conv") << " group " << c.group << " strides " << ShapeToString(c.stride) << " dilations " << ShapeToString(c.dilation) << " pads " << ShapeToString(c.Pads()) << ": oneDNN offered " << conv.last_impl() << " for X " << ShapeToString(c.XShape(c.batch)) << " W " << ShapeToString(c.WShape());
+    ASSERT_TRUE(*done) << (transpose ? "ConvTranspose" : "Conv") << " group " << c.group << " strides "
+                       << ShapeToString(c.stride) << " dilations " << ShapeToString(c.dilation) << " pads "
+                       << ShapeToString(c.Pads()) << ": oneDNN offered " << conv.last_impl() << " for X "
+                       << ShapeToString(c.XShape(c.batch)) << " W " << ShapeToString(c.WShape());
     for (size_t i = 0; i < want.size(); ++i) {
       ASSERT_NEAR(y[i], want[i], 1e-4 * (1 + std::fabs(want[i])))
           << (transpose ? "ConvTranspose" : "Conv") << " with " << conv.last_impl() << ": X "

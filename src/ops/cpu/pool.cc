@@ -24,9 +24,12 @@ enum class PoolKind { kMax, kAverage, kLp };
 
 const char* PoolName(PoolKind kind, bool global) {
   switch (kind) {
-    case PoolKind::kMax: return global ? "GlobalMaxPool" : "MaxPool";
-    case PoolKind::kAverage: return global ? "GlobalAveragePool" : "AveragePool";
-    default: return global ? "GlobalLpPool" : "LpPool";
+    case PoolKind::kMax:
+      return global ? "GlobalMaxPool" : "MaxPool";
+    case PoolKind::kAverage:
+      return global ? "GlobalAveragePool" : "AveragePool";
+    default:
+      return global ? "GlobalLpPool" : "LpPool";
   }
 }
 
@@ -47,16 +50,22 @@ Status RunPool(PoolKind kind, const char* op, const PoolProblem& p, const Tensor
       return Status::Ok();
     };
     switch (x.dtype()) {
-      case DType::kInt8: return run(int8_t{});
-      case DType::kUInt8: return run(uint8_t{});
-      case DType::kFloat16: return run(Float16{});
-      default: return DispatchFloat(x.dtype(), run, op);
+      case DType::kInt8:
+        return run(int8_t{});
+      case DType::kUInt8:
+        return run(uint8_t{});
+      case DType::kFloat16:
+        return run(Float16{});
+      default:
+        return DispatchFloat(x.dtype(), run, op);
     }
   }
   auto run = [&](auto tag) -> Status {
     using T = decltype(tag);
-    if (kind == PoolKind::kAverage) AveragePoolPlanes<T>(p, x.data<T>(), y.data<T>(), count_include_pad, pool);
-    else LpPoolPlanes<T>(p, x.data<T>(), y.data<T>(), power, pool);
+    if (kind == PoolKind::kAverage)
+      AveragePoolPlanes<T>(p, x.data<T>(), y.data<T>(), count_include_pad, pool);
+    else
+      LpPoolPlanes<T>(p, x.data<T>(), y.data<T>(), power, pool);
     return Status::Ok();
   };
   if (x.dtype() == DType::kFloat16) return run(Float16{});
@@ -156,13 +165,15 @@ KernelFactory WindowPoolFactory(PoolKind kind) {
 KernelFactory GlobalPoolFactory(PoolKind kind) {
   return [kind](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
     if (kind == PoolKind::kLp && ReadPower(init.node) <= 0)
-      return InvalidArgument("GlobalLpPool attribute 'p' must be positive, got " + std::to_string(ReadPower(init.node)));
+      return InvalidArgument("GlobalLpPool attribute 'p' must be positive, got " +
+                             std::to_string(ReadPower(init.node)));
     return std::unique_ptr<Kernel>(std::make_unique<GlobalPoolKernel>(kind, init.node));
   };
 }
 
 // Registers `factory` for each opset range [versions[i], versions[i+1]).
-void RegisterVersions(KernelRegistry& registry, const char* op, std::initializer_list<int> versions, KernelFactory factory) {
+void RegisterVersions(KernelRegistry& registry, const char* op, std::initializer_list<int> versions,
+                      KernelFactory factory) {
   std::vector<int> v(versions);
   for (size_t i = 0; i < v.size(); ++i) {
     registry.Register(op, v[i], i + 1 < v.size() ? v[i + 1] - 1 : kLatestOpset, factory);

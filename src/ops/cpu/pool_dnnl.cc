@@ -2,7 +2,6 @@
 #include "ops/cpu/pool_dnnl.h"
 
 #include <dnnl.hpp>
-
 #include <string>
 #include <unordered_map>
 
@@ -44,21 +43,22 @@ StatusOr<bool> DnnlPool::Run(const WindowGeometry& g, const Shape& x_shape, cons
         pad_r.push_back(std::max(reach, g.pad_end[i]));
       }
       const auto f32 = memory::data_type::f32;
-      const auto tag = x_shape.size() == 3 ? memory::format_tag::abc
-                       : x_shape.size() == 4 ? memory::format_tag::abcd : memory::format_tag::abcde;
+      const auto tag = x_shape.size() == 3   ? memory::format_tag::abc
+                       : x_shape.size() == 4 ? memory::format_tag::abcd
+                                             : memory::format_tag::abcde;
       memory::dims dst_dims = {x_shape[0], x_shape[1]};
       dst_dims.insert(dst_dims.end(), g.out.begin(), g.out.end());
       p->src = memory::desc(memory::dims(x_shape.begin(), x_shape.end()), f32, tag);
       p->dst = memory::desc(dst_dims, f32, tag);
-      const auto algorithm = max_ ? dnnl::algorithm::pooling_max
+      const auto algorithm = max_                 ? dnnl::algorithm::pooling_max
                              : count_include_pad_ ? dnnl::algorithm::pooling_avg_include_padding
                                                   : dnnl::algorithm::pooling_avg_exclude_padding;
       if (!(overhang && !max_ && count_include_pad_)) {
         try {
           dnnl::primitive_attr attr;
           attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-          dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, algorithm, p->src, p->dst, strides, kernel,
-                                           dilation, pad_l, pad_r);
+          dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, algorithm, p->src, p->dst, strides,
+                                           kernel, dilation, pad_l, pad_r);
           dnnl::pooling_v2_forward::primitive_desc pd(d, attr, DnnlEngine());
           p->scratch = pd.scratchpad_desc();
           // oneDNN's reference pooling is no faster than the window loops.

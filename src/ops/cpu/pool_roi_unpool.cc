@@ -23,12 +23,13 @@ class MaxRoiPoolKernel : public Kernel {
   Status Run(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& rois = ctx.input(1);
-    if (x.rank() != 4) return KernelContext::Error("MaxRoiPool needs X [N, C, H, W], got shape " + ShapeToString(x.shape()));
+    if (x.rank() != 4)
+      return KernelContext::Error("MaxRoiPool needs X [N, C, H, W], got shape " + ShapeToString(x.shape()));
     if (rois.rank() != 2 || rois.dim(1) != 5)
       return KernelContext::Error("MaxRoiPool needs rois [num_rois, 5], got shape " + ShapeToString(rois.shape()));
     if (rois.dtype() != x.dtype())
-      return KernelContext::Error(std::string("MaxRoiPool rois dtype ") + DTypeName(rois.dtype()) + " differs from X's " +
-                                  DTypeName(x.dtype()));
+      return KernelContext::Error(std::string("MaxRoiPool rois dtype ") + DTypeName(rois.dtype()) +
+                                  " differs from X's " + DTypeName(x.dtype()));
     const int64_t channels = x.dim(1), height = x.dim(2), width = x.dim(3), num_rois = rois.dim(0);
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, x.dtype(), {num_rois, channels, ph_, pw_}));
     auto run = [&](auto tag) -> Status {
@@ -38,8 +39,8 @@ class MaxRoiPoolKernel : public Kernel {
       for (int64_t n = 0; n < num_rois; ++n) {
         const double batch = Traits::Load(r[n * 5]);
         if (!(batch >= 0 && batch < static_cast<double>(x.dim(0))))
-          return KernelContext::Error("MaxRoiPool roi " + std::to_string(n) + " has batch index " + std::to_string(batch) +
-                                      " outside X of shape " + ShapeToString(x.shape()));
+          return KernelContext::Error("MaxRoiPool roi " + std::to_string(n) + " has batch index " +
+                                      std::to_string(batch) + " outside X of shape " + ShapeToString(x.shape()));
       }
       ctx.pool().ParallelFor(num_rois * channels, 1, [&](int64_t begin, int64_t end) {
         for (int64_t nc = begin; nc < end; ++nc) {
@@ -50,16 +51,20 @@ class MaxRoiPoolKernel : public Kernel {
           };
           const int64_t batch = static_cast<int64_t>(Traits::Load(roi[0]));
           const int64_t start_w = corner(1), start_h = corner(2), end_w = corner(3), end_h = corner(4);
-          const double bin_h = static_cast<double>(std::max<int64_t>(end_h - start_h + 1, 1)) / static_cast<double>(ph_);
-          const double bin_w = static_cast<double>(std::max<int64_t>(end_w - start_w + 1, 1)) / static_cast<double>(pw_);
+          const double bin_h =
+              static_cast<double>(std::max<int64_t>(end_h - start_h + 1, 1)) / static_cast<double>(ph_);
+          const double bin_w =
+              static_cast<double>(std::max<int64_t>(end_w - start_w + 1, 1)) / static_cast<double>(pw_);
           const T* plane = x.data<T>() + (batch * channels + c) * height * width;
           T* out = y->data<T>() + nc * ph_ * pw_;
           for (int64_t i = 0; i < ph_; ++i) {
             const int64_t h0 = std::clamp<int64_t>(static_cast<int64_t>(std::floor(i * bin_h)) + start_h, 0, height);
-            const int64_t h1 = std::clamp<int64_t>(static_cast<int64_t>(std::ceil((i + 1) * bin_h)) + start_h, 0, height);
+            const int64_t h1 =
+                std::clamp<int64_t>(static_cast<int64_t>(std::ceil((i + 1) * bin_h)) + start_h, 0, height);
             for (int64_t j = 0; j < pw_; ++j) {
               const int64_t w0 = std::clamp<int64_t>(static_cast<int64_t>(std::floor(j * bin_w)) + start_w, 0, width);
-              const int64_t w1 = std::clamp<int64_t>(static_cast<int64_t>(std::ceil((j + 1) * bin_w)) + start_w, 0, width);
+              const int64_t w1 =
+                  std::clamp<int64_t>(static_cast<int64_t>(std::ceil((j + 1) * bin_w)) + start_w, 0, width);
               typename Traits::Compute best = 0;
               if (h1 > h0 && w1 > w0) {
                 best = std::numeric_limits<typename Traits::Compute>::lowest();
@@ -93,8 +98,8 @@ class MaxUnpoolKernel : public Kernel {
     if (x.rank() < 3)
       return KernelContext::Error("MaxUnpool needs X [N, C, spatial...], got shape " + ShapeToString(x.shape()));
     if (indices.dtype() != DType::kInt64 || indices.shape() != x.shape())
-      return KernelContext::Error("MaxUnpool indices I must be int64 of X's shape " + ShapeToString(x.shape()) + ", got " +
-                                  DTypeName(indices.dtype()) + " " + ShapeToString(indices.shape()));
+      return KernelContext::Error("MaxUnpool indices I must be int64 of X's shape " + ShapeToString(x.shape()) +
+                                  ", got " + DTypeName(indices.dtype()) + " " + ShapeToString(indices.shape()));
     // The shape MaxPool's indices refer to.
     const size_t r = x.shape().size() - 2;
     if (attrs_.kernel_shape.size() != r || (!attrs_.strides.empty() && attrs_.strides.size() != r) ||
@@ -108,7 +113,8 @@ class MaxUnpoolKernel : public Kernel {
       const int64_t pads = attrs_.pads.empty() ? 0 : attrs_.pads[i] + attrs_.pads[r + i];
       inferred.push_back((x.dim(static_cast<int64_t>(i) + 2) - 1) * s + attrs_.kernel_shape[i] - pads);
       if (inferred.back() < 0)
-        return KernelContext::Error("MaxUnpool output would have negative size for X of shape " + ShapeToString(x.shape()));
+        return KernelContext::Error("MaxUnpool output would have negative size for X of shape " +
+                                    ShapeToString(x.shape()));
     }
     Shape y_shape = inferred;
     if (ctx.has_input(2)) {
@@ -134,7 +140,8 @@ class MaxUnpoolKernel : public Kernel {
         rest %= in_strides[d];
         if (coord >= y_shape[d])
           return KernelContext::Error("MaxUnpool index " + std::to_string(raw[i]) + " of unpooled shape " +
-                                      ShapeToString(inferred) + " falls outside output_shape " + ShapeToString(y_shape));
+                                      ShapeToString(inferred) + " falls outside output_shape " +
+                                      ShapeToString(y_shape));
         flat += coord * out_strides[d];
       }
       idx[static_cast<size_t>(i)] = flat;
@@ -165,7 +172,8 @@ KernelFactory MaxRoiPoolFactory() {
   return [](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
     const std::vector<int64_t> pooled = init.node.GetInts("pooled_shape");
     if (pooled.size() != 2 || pooled[0] <= 0 || pooled[1] <= 0)
-      return InvalidArgument("MaxRoiPool attribute 'pooled_shape' must be two positive values, got " + IntsToString(pooled));
+      return InvalidArgument("MaxRoiPool attribute 'pooled_shape' must be two positive values, got " +
+                             IntsToString(pooled));
     return std::unique_ptr<Kernel>(
         std::make_unique<MaxRoiPoolKernel>(pooled[0], pooled[1], init.node.GetFloat("spatial_scale", 1.0f)));
   };

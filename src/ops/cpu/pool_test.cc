@@ -25,7 +25,8 @@ struct RandomPool {
 };
 
 // Naive pooling with a bounds check per tap. Returns values and (for MaxPool) flat argmax indices.
-void ReferencePool(const RandomPool& r, const std::vector<float>& x, std::vector<double>& y, std::vector<int64_t>& idx) {
+void ReferencePool(const RandomPool& r, const std::vector<float>& x, std::vector<double>& y,
+                   std::vector<int64_t>& idx) {
   const size_t rank = r.kernel.size();
   std::vector<int64_t> in(r.x_shape.begin() + 2, r.x_shape.end());
   auto pad3 = [&](const std::vector<int64_t>& v, int64_t fill) {
@@ -37,22 +38,32 @@ void ReferencePool(const RandomPool& r, const std::vector<float>& x, std::vector
              P = pad3(r.pad_begin, 0), E = pad3(r.pad_end, 0);
   const int64_t planes = r.x_shape[0] * r.x_shape[1], in_count = I[0] * I[1] * I[2];
   for (int64_t pl = 0; pl < planes; ++pl) {
-    for (int64_t a = 0; a < O[0]; ++a) for (int64_t b = 0; b < O[1]; ++b) for (int64_t c = 0; c < O[2]; ++c) {
-      double best = -INFINITY, sum = 0;
-      int64_t arg = -1, count = 0, padded_count = 0;
-      for (int64_t i = 0; i < K[0]; ++i) for (int64_t j = 0; j < K[1]; ++j) for (int64_t k = 0; k < K[2]; ++k) {
-        const int64_t u = a * S[0] - P[0] + i * D[0], v = b * S[1] - P[1] + j * D[1], w = c * S[2] - P[2] + k * D[2];
-        if (u >= -P[0] && u < I[0] + E[0] && v >= -P[1] && v < I[1] + E[1] && w >= -P[2] && w < I[2] + E[2]) ++padded_count;
-        if (u < 0 || u >= I[0] || v < 0 || v >= I[1] || w < 0 || w >= I[2]) continue;
-        const double val = x[static_cast<size_t>(pl * in_count + (u * I[1] + v) * I[2] + w)];
-        ++count;
-        sum += r.op == "LpPool" ? std::pow(std::fabs(val), static_cast<double>(r.p)) : val;
-        if (val > best) best = val, arg = r.column_major ? u + I[0] * (v + I[1] * w) : (u * I[1] + v) * I[2] + w;
-      }
-      if (r.op == "MaxPool") y.push_back(best), idx.push_back(pl * in_count + arg);
-      else if (r.op == "AveragePool") y.push_back(sum / static_cast<double>(r.count_include_pad ? padded_count : count));
-      else y.push_back(std::pow(sum, 1.0 / static_cast<double>(r.p)));
-    }
+    for (int64_t a = 0; a < O[0]; ++a)
+      for (int64_t b = 0; b < O[1]; ++b)
+        for (int64_t c = 0; c < O[2]; ++c) {
+          double best = -INFINITY, sum = 0;
+          int64_t arg = -1, count = 0, padded_count = 0;
+          for (int64_t i = 0; i < K[0]; ++i)
+            for (int64_t j = 0; j < K[1]; ++j)
+              for (int64_t k = 0; k < K[2]; ++k) {
+                const int64_t u = a * S[0] - P[0] + i * D[0], v = b * S[1] - P[1] + j * D[1],
+                              w = c * S[2] - P[2] + k * D[2];
+                if (u >= -P[0] && u < I[0] + E[0] && v >= -P[1] && v < I[1] + E[1] && w >= -P[2] && w < I[2] + E[2])
+                  ++padded_count;
+                if (u < 0 || u >= I[0] || v < 0 || v >= I[1] || w < 0 || w >= I[2]) continue;
+                const double val = x[static_cast<size_t>(pl * in_count + (u * I[1] + v) * I[2] + w)];
+                ++count;
+                sum += r.op == "LpPool" ? std::pow(std::fabs(val), static_cast<double>(r.p)) : val;
+                if (val > best)
+                  best = val, arg = r.column_major ? u + I[0] * (v + I[1] * w) : (u * I[1] + v) * I[2] + w;
+              }
+          if (r.op == "MaxPool")
+            y.push_back(best), idx.push_back(pl * in_count + arg);
+          else if (r.op == "AveragePool")
+            y.push_back(sum / static_cast<double>(r.count_include_pad ? padded_count : count));
+          else
+            y.push_back(std::pow(sum, 1.0 / static_cast<double>(r.p)));
+        }
   }
 }
 
@@ -103,20 +114,25 @@ TEST(PoolTest, RandomWindowsMatchReference) {
       m.Ints("dilations", r.dilation).Int("storage_order", r.column_major);
     }
     if (r.op == "AveragePool") m.Int("count_include_pad", r.count_include_pad);
-    if (r.op == "LpPool") m.Int("p", r.p);
-    else m.Int("ceil_mode", r.ceil_mode);
+    if (r.op == "LpPool")
+      m.Int("p", r.p);
+    else
+      m.Int("ceil_mode", r.ceil_mode);
     auto out = m.Ints("kernel_shape", r.kernel).Ints("strides", r.stride).Ints("pads", pads).Run();
     ASSERT_TRUE(out.ok()) << out.status().message();
     std::vector<double> want;
     std::vector<int64_t> want_idx;
     ReferencePool(r, x, want, want_idx);
-    const std::string what = r.op + " X " + ShapeToString(r.x_shape) + " kernel " + ShapeToString(r.kernel) + " strides " +
-                             ShapeToString(r.stride) + " dilations " + ShapeToString(r.dilation) + " pads " +
-                             ShapeToString(pads) + " ceil " + std::to_string(r.ceil_mode);
-    ASSERT_EQ((*out)[0].element_count(), static_cast<int64_t>(want.size())) << what << " got " << ShapeToString((*out)[0].shape());
+    const std::string what = r.op + " X " + ShapeToString(r.x_shape) + " kernel " + ShapeToString(r.kernel) +
+                             " strides " + ShapeToString(r.stride) + " dilations " + ShapeToString(r.dilation) +
+                             " pads " + ShapeToString(pads) + " ceil " + std::to_string(r.ceil_mode);
+    ASSERT_EQ((*out)[0].element_count(), static_cast<int64_t>(want.size()))
+        << what << " got " << ShapeToString((*out)[0].shape());
     for (size_t i = 0; i < want.size(); ++i) {
       ASSERT_NEAR((*out)[0].data<float>()[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << what << " at " << i;
-      if (r.with_indices) ASSERT_EQ((*out)[1].data<int64_t>()[i], want_idx[i]) << what << " index at " << i;
+      if (r.with_indices) {
+        ASSERT_EQ((*out)[1].data<int64_t>()[i], want_idx[i]) << what << " index at " << i;
+      }
     }
   }
 }
@@ -142,18 +158,21 @@ TEST(PoolTest, OneDnnTakesMaxAndAverageAndMatchesLoops) {
     for (float& v : x) v = dist(rng);
     const PoolProblem p = MakePoolProblem(g, r.x_shape[0] * r.x_shape[1]);
     std::vector<float> want(static_cast<size_t>(p.planes * p.OutCount())), got(want.size(), NAN);
-    if (max) MaxPoolPlanes<float>(p, x.data(), want.data(), nullptr, false, pool);
-    else AveragePoolPlanes<float>(p, x.data(), want.data(), r.count_include_pad, pool);
+    if (max)
+      MaxPoolPlanes<float>(p, x.data(), want.data(), nullptr, false, pool);
+    else
+      AveragePoolPlanes<float>(p, x.data(), want.data(), r.count_include_pad, pool);
     DnnlPool dnnl(max, r.count_include_pad);
     auto done = dnnl.Run(g, r.x_shape, x.data(), got.data());
     ASSERT_TRUE(done.ok()) << done.status().message();
     bool overhang = false;
     for (size_t i = 0; i < r.kernel.size(); ++i) {
-      overhang |= (r.out[i] - 1) * r.stride[i] + (r.kernel[i] - 1) * r.dilation[i] + 1 > g.in[i] + r.pad_begin[i] + r.pad_end[i];
+      overhang |= (r.out[i] - 1) * r.stride[i] + (r.kernel[i] - 1) * r.dilation[i] + 1 >
+                  g.in[i] + r.pad_begin[i] + r.pad_end[i];
     }
-    const std::string what = r.op + " X " + ShapeToString(r.x_shape) + " kernel " + ShapeToString(r.kernel) + " strides " +
-                             ShapeToString(r.stride) + " dilations " + ShapeToString(r.dilation) + " pads " +
-                             ShapeToString(r.pad_begin) + "+" + ShapeToString(r.pad_end) + " ceil " +
+    const std::string what = r.op + " X " + ShapeToString(r.x_shape) + " kernel " + ShapeToString(r.kernel) +
+                             " strides " + ShapeToString(r.stride) + " dilations " + ShapeToString(r.dilation) +
+                             " pads " + ShapeToString(r.pad_begin) + "+" + ShapeToString(r.pad_end) + " ceil " +
                              std::to_string(r.ceil_mode) + " count_include_pad " + std::to_string(r.count_include_pad);
     if (!max && r.count_include_pad && overhang) {
       EXPECT_FALSE(*done) << what;
@@ -164,7 +183,8 @@ TEST(PoolTest, OneDnnTakesMaxAndAverageAndMatchesLoops) {
     for (int64_t d : r.dilation) dilated |= d > 1;
     if (dilated && !*done) continue;
     ASSERT_TRUE(*done) << "oneDNN declined " << what;
-    for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << what << " at " << i;
+    for (size_t i = 0; i < want.size(); ++i)
+      ASSERT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << what << " at " << i;
   }
 }
 

@@ -116,8 +116,10 @@ void MaxPoolImpl(const PoolProblem& p, const T* x, T* y, int64_t* indices, bool 
 
 template <typename T>
 void MaxPoolPlanes(const PoolProblem& p, const T* x, T* y, int64_t* indices, bool column_major, ThreadPool& pool) {
-  if (indices) MaxPoolImpl<T, true>(p, x, y, indices, column_major, pool);
-  else MaxPoolImpl<T, false>(p, x, y, nullptr, column_major, pool);
+  if (indices)
+    MaxPoolImpl<T, true>(p, x, y, indices, column_major, pool);
+  else
+    MaxPoolImpl<T, false>(p, x, y, nullptr, column_major, pool);
 }
 
 template <typename T>
@@ -166,7 +168,7 @@ template void MaxPoolPlanes<double>(const PoolProblem&, const double*, double*, 
 template void MaxPoolPlanes<Float16>(const PoolProblem&, const Float16*, Float16*, int64_t*, bool, ThreadPool&);
 template void MaxPoolPlanes<int8_t>(const PoolProblem&, const int8_t*, int8_t*, int64_t*, bool, ThreadPool&);
 template void MaxPoolPlanes<uint8_t>(const PoolProblem&, const uint8_t*, uint8_t*, int64_t*, bool, ThreadPool&);
-#define TESSERA_INSTANTIATE_POOL(T)                                                               \
+#define TESSERA_INSTANTIATE_POOL(T)                                                        \
   template void AveragePoolPlanes<T>(const PoolProblem&, const T*, T*, bool, ThreadPool&); \
   template void LpPoolPlanes<T>(const PoolProblem&, const T*, T*, double, ThreadPool&);
 TESSERA_INSTANTIATE_POOL(float)
