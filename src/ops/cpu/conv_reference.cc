@@ -113,12 +113,16 @@ void ConvTransposeReference(const ConvProblem& p, const T* x, const T* w, const 
   });
 }
 
-#define TESSERA_INSTANTIATE_CONV_REFERENCE(T)                                                        \
-  template void ConvReference<T>(const ConvProblem&, const T*, const T*, const T*, T*, ThreadPool&); \
-  template void ConvTransposeReference<T>(const ConvProblem&, const T*, const T*, const T*, T*, ThreadPool&);
-TESSERA_INSTANTIATE_CONV_REFERENCE(float)
-TESSERA_INSTANTIATE_CONV_REFERENCE(double)
-TESSERA_INSTANTIATE_CONV_REFERENCE(Float16)
-#undef TESSERA_INSTANTIATE_CONV_REFERENCE
+template void ConvReference<float>(const ConvProblem&, const float*, const float*, const float*, float*, ThreadPool&);
+template void ConvReference<double>(const ConvProblem&, const double*, const double*, const double*, double*,
+                                    ThreadPool&);
+template void ConvReference<Float16>(const ConvProblem&, const Float16*, const Float16*, const Float16*, Float16*,
+                                     ThreadPool&);
+template void ConvTransposeReference<float>(const ConvProblem&, const float*, const float*, const float*, float*,
+                                            ThreadPool&);
+template void ConvTransposeReference<double>(const ConvProblem&, const double*, const double*, const double*, double*,
+                                             ThreadPool&);
+template void ConvTransposeReference<Float16>(const ConvProblem&, const Float16*, const Float16*, const Float16*,
+                                              Float16*, ThreadPool&);
 
 }  // namespace tessera

@@ -173,7 +173,7 @@ KernelFactory GlobalPoolFactory(PoolKind kind) {
 
 // Registers `factory` for each opset range [versions[i], versions[i+1]).
 void RegisterVersions(KernelRegistry& registry, const char* op, std::initializer_list<int> versions,
-                      KernelFactory factory) {
+                      const KernelFactory& factory) {
   std::vector<int> v(versions);
   for (size_t i = 0; i < v.size(); ++i) {
     registry.Register(op, v[i], i + 1 < v.size() ? v[i + 1] - 1 : kLatestOpset, factory);

@@ -168,12 +168,11 @@ template void MaxPoolPlanes<double>(const PoolProblem&, const double*, double*, 
 template void MaxPoolPlanes<Float16>(const PoolProblem&, const Float16*, Float16*, int64_t*, bool, ThreadPool&);
 template void MaxPoolPlanes<int8_t>(const PoolProblem&, const int8_t*, int8_t*, int64_t*, bool, ThreadPool&);
 template void MaxPoolPlanes<uint8_t>(const PoolProblem&, const uint8_t*, uint8_t*, int64_t*, bool, ThreadPool&);
-#define TESSERA_INSTANTIATE_POOL(T)                                                        \
-  template void AveragePoolPlanes<T>(const PoolProblem&, const T*, T*, bool, ThreadPool&); \
-  template void LpPoolPlanes<T>(const PoolProblem&, const T*, T*, double, ThreadPool&);
-TESSERA_INSTANTIATE_POOL(float)
-TESSERA_INSTANTIATE_POOL(double)
-TESSERA_INSTANTIATE_POOL(Float16)
-#undef TESSERA_INSTANTIATE_POOL
+template void AveragePoolPlanes<float>(const PoolProblem&, const float*, float*, bool, ThreadPool&);
+template void AveragePoolPlanes<double>(const PoolProblem&, const double*, double*, bool, ThreadPool&);
+template void AveragePoolPlanes<Float16>(const PoolProblem&, const Float16*, Float16*, bool, ThreadPool&);
+template void LpPoolPlanes<float>(const PoolProblem&, const float*, float*, double, ThreadPool&);
+template void LpPoolPlanes<double>(const PoolProblem&, const double*, double*, double, ThreadPool&);
+template void LpPoolPlanes<Float16>(const PoolProblem&, const Float16*, Float16*, double, ThreadPool&);
 
 }  // namespace tessera
