@@ -1,7 +1,6 @@
 // oneDNN-backed float32 Conv/ConvTranspose (see conv_dnnl.h).
 #include "ops/cpu/conv_dnnl.h"
 
-#include <cstring>
 #include <dnnl.hpp>
 #include <string>
 #include <unordered_map>
@@ -183,13 +182,14 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
     }
     if (!p.packed_w) {
       try {
+        // oneDNN only reads the weights, and the kernel holds the constant for its lifetime.
         memory user(p.w_user, DnnlEngine(), const_cast<void*>(constant_weights_.raw_data()));
-        p.packed_w = std::make_shared<memory>(p.w, DnnlEngine());
         if (p.reorder_w) {
+          p.packed_w = std::make_shared<memory>(p.w, DnnlEngine());
           dnnl::reorder(user, *p.packed_w).execute(DnnlStream(), user, *p.packed_w);
           DnnlStream().wait();
         } else {
-          std::memcpy(p.packed_w->get_data_handle(), constant_weights_.raw_data(), p.w.get_size());
+          p.packed_w = std::make_shared<memory>(user);  // already in the wanted layout: no copy
         }
       } catch (const dnnl::error& e) {
         return ResourceExhausted(std::string("could not pack convolution weights: ") + e.what());
