@@ -1,6 +1,7 @@
 // Conv and ConvTranspose: the oneDNN float32 path (constant and runtime weights, several batch sizes
-// through one session) against the double-precision reference loops over seeded random problems; the
-// float64/float16 reference path; hand-checked values; and invalid inputs that must fail naming shapes.
+// through one session) and float16 (run in float32) against the double-precision reference loops over
+// seeded random problems; hand-checked float32/float64/float16 values; invalid inputs that must fail
+// naming shapes.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -233,7 +234,7 @@ TEST(ConvTest, HandCheckedTwoByTwoKernel) {
   for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ((*out)[0].data<float>()[i], want[i]);
 }
 
-TEST(ConvTest, Float64AndFloat16UseReferencePath) {
+TEST(ConvTest, Float64AndFloat16HandChecked) {
   // 1-D, pads 1 each side, SAME_UPPER-free: y[i] = x[i-1] + 2 x[i] + 3 x[i+1].
   const std::vector<double> x = {1, 2, 3, 4};
   auto out = OneNodeModel("Conv", 11)
@@ -257,6 +258,47 @@ TEST(ConvTest, Float64AndFloat16UseReferencePath) {
                   .Run();
   ASSERT_TRUE(half.ok()) << half.status().message();
   for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(HalfToFloat((*half)[0].data<uint16_t>()[i]), static_cast<float>(want[i]));
+}
+
+// float16 runs oneDNN on float32 copies: compare with the reference over the float16-rounded inputs.
+TEST(ConvTest, RandomFloat16ProblemsMatchReference) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  auto to_half = [](std::vector<float>& v) {
+    std::vector<uint16_t> h;
+    for (float& f : v) {
+      h.push_back(FloatToHalf(f));
+      f = HalfToFloat(h.back());
+    }
+    return h;
+  };
+  for (int trial = 0; trial < 12; ++trial) {
+    RandomConv c = MakeRandomConv(rng, trial % 2 == 1);
+    std::vector<float> x(static_cast<size_t>(ShapeElementCount(c.XShape(c.batch))));
+    for (float& v : x) v = dist(rng);
+    const std::vector<uint16_t> xh = to_half(x), wh = to_half(c.w), bh = to_half(c.b);
+    OneNodeModel m(c.transpose ? "ConvTranspose" : "Conv", 11);
+    m.Input("x", Tensor::FromVector(DType::kFloat16, c.XShape(c.batch), xh))
+        .Input("w", Tensor::FromVector(DType::kFloat16, c.WShape(), wh));
+    if (!c.b.empty()) m.Input("b", Tensor::FromVector(DType::kFloat16, {c.out_c}, bh));
+    m.Output("y", static_cast<int>(c.in.size()) + 2, DType::kFloat16)
+        .Int("group", c.group)
+        .Ints("strides", c.stride)
+        .Ints("dilations", c.dilation)
+        .Ints("pads", c.Pads());
+    if (c.transpose) m.Ints("output_padding", c.output_padding);
+    auto out = m.Run();
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    const std::vector<double> want = Reference(c, x, c.batch);
+    ASSERT_EQ((*out)[0].element_count(), static_cast<int64_t>(want.size()));
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_NEAR(HalfToFloat((*out)[0].data<uint16_t>()[i]), want[i], 2e-3 * (1 + std::fabs(want[i])))
+          << (c.transpose ? "ConvTranspose" : "Conv") << " X " << ShapeToString(c.XShape(c.batch)) << " W "
+          << ShapeToString(c.WShape()) << " at " << i;
+    }
+  }
 }
 
 TEST(ConvTest, ChannelMismatchNamesShapes) {
