@@ -179,6 +179,7 @@ class ConvKernel : public Kernel {
 
 KernelFactory ConvFactory(bool transpose) {
   return [transpose](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
+    TS_RETURN_IF_ERROR(RequireInputs(init.node, 2));
     TS_ASSIGN_OR_RETURN(WindowAttributes attrs, ReadWindowAttributes(init.node));
     const int64_t group = init.node.GetInt("group", 1);
     if (group < 1) return InvalidArgument("attribute 'group' must be positive, got " + std::to_string(group));

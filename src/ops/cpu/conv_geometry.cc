@@ -7,6 +7,15 @@ namespace tessera {
 
 std::string IntsToString(const std::vector<int64_t>& v) { return ShapeToString(v); }
 
+Status RequireInputs(const Node& node, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    if (i >= node.explicit_input_count || node.inputs[i] == kNoValue)
+      return InvalidArgument(node.op_type + " needs " + std::to_string(count) + " inputs; input " + std::to_string(i) +
+                             " is missing");
+  }
+  return Status::Ok();
+}
+
 StatusOr<WindowAttributes> ReadWindowAttributes(const Node& node) {
   WindowAttributes a;
   a.kernel_shape = node.GetInts("kernel_shape");

@@ -55,6 +55,10 @@ StatusOr<WindowGeometry> ForwardWindow(const WindowAttributes& attrs, const Shap
 StatusOr<WindowGeometry> TransposeWindow(const WindowAttributes& attrs, const Shape& input,
                                          const std::vector<int64_t>& kernel);
 
+// Fails unless the node's first `count` inputs are all given (models are checked against the ONNX schema at
+// load, but a kernel must not index past what it was handed).
+Status RequireInputs(const Node& node, size_t count);
+
 // "[a,b,c]" of a vector of ints, for messages.
 std::string IntsToString(const std::vector<int64_t>& v);
 

@@ -153,6 +153,7 @@ class GlobalPoolKernel : public Kernel {
 
 KernelFactory WindowPoolFactory(PoolKind kind) {
   return [kind](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
+    TS_RETURN_IF_ERROR(RequireInputs(init.node, 1));
     TS_ASSIGN_OR_RETURN(WindowAttributes attrs, ReadWindowAttributes(init.node));
     if (attrs.kernel_shape.empty())
       return InvalidArgument(std::string(PoolName(kind, false)) + " needs the attribute 'kernel_shape'");
@@ -164,6 +165,7 @@ KernelFactory WindowPoolFactory(PoolKind kind) {
 
 KernelFactory GlobalPoolFactory(PoolKind kind) {
   return [kind](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
+    TS_RETURN_IF_ERROR(RequireInputs(init.node, 1));
     if (kind == PoolKind::kLp && ReadPower(init.node) <= 0)
       return InvalidArgument("GlobalLpPool attribute 'p' must be positive, got " +
                              std::to_string(ReadPower(init.node)));

@@ -170,6 +170,7 @@ class MaxUnpoolKernel : public Kernel {
 
 KernelFactory MaxRoiPoolFactory() {
   return [](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
+    TS_RETURN_IF_ERROR(RequireInputs(init.node, 2));
     const std::vector<int64_t> pooled = init.node.GetInts("pooled_shape");
     if (pooled.size() != 2 || pooled[0] <= 0 || pooled[1] <= 0)
       return InvalidArgument("MaxRoiPool attribute 'pooled_shape' must be two positive values, got " +
@@ -181,6 +182,7 @@ KernelFactory MaxRoiPoolFactory() {
 
 KernelFactory MaxUnpoolFactory() {
   return [](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
+    TS_RETURN_IF_ERROR(RequireInputs(init.node, 2));
     TS_ASSIGN_OR_RETURN(WindowAttributes attrs, ReadWindowAttributes(init.node));
     if (attrs.kernel_shape.empty()) return InvalidArgument("MaxUnpool needs the attribute 'kernel_shape'");
     return std::unique_ptr<Kernel>(std::make_unique<MaxUnpoolKernel>(std::move(attrs)));
