@@ -282,6 +282,23 @@ TEST(PoolTest, MaxUnpoolScattersAndRejectsBadIndices) {
   EXPECT_NE(bad.status().message().find("index 9"), std::string::npos) << bad.status().message();
 }
 
+// Regression: with a larger output_shape, indices refer to the inferred (unpadded) output's coordinates,
+// not to flat positions of the larger output (ONNX's maxunpool_export_with_output_shape).
+TEST(PoolTest, MaxUnpoolOutputShapeKeepsCoordinates) {
+  auto out = OneNodeModel("MaxUnpool", 11)
+                 .Input("x", Tensor::FromVector(DType::kFloat32, {1, 1, 1, 1}, std::vector<float>{5}))
+                 .Input("i", Tensor::FromVector(DType::kInt64, {1, 1, 1, 1}, std::vector<int64_t>{3}))
+                 .Input("shape", Tensor::FromVector(DType::kInt64, {4}, std::vector<int64_t>{1, 1, 3, 3}))
+                 .Output("y", 4)
+                 .Ints("kernel_shape", {2, 2})
+                 .Ints("strides", {2, 2})
+                 .Run();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_EQ((*out)[0].shape(), (Shape{1, 1, 3, 3}));
+  // Index 3 of the inferred 2x2 output is (1, 1), which is flat 4 of the 3x3 output.
+  for (int i = 0; i < 9; ++i) EXPECT_FLOAT_EQ((*out)[0].data<float>()[i], i == 4 ? 5.0f : 0.0f) << i;
+}
+
 TEST(PoolTest, KernelLargerThanPaddedInputNamesShapes) {
   auto out = OneNodeModel("AveragePool", 11)
                  .Input("x", Tensor::FromVector(DType::kFloat32, {1, 1, 2, 2}, std::vector<float>(4, 1.0f)))
