@@ -1,8 +1,204 @@
-// Conv kernels (see op_list.h for the ops this family owns).
+// Conv (opsets 1, 11) and ConvTranspose (opsets 1, 11) for 1-D, 2-D and 3-D inputs.
+//
+// float32 runs through oneDNN (conv_dnnl.h) with weights packed once per node, and so does float16 on
+// float32 copies; float64, and any problem oneDNN has no optimized implementation for, run the reference loops
+// (conv_reference.h). The attribute semantics did not change between the opsets, so one kernel serves
+// all of them. ConvInteger and QLinearConv live with the quantization kernels.
+#include <memory>
+#include <string>
+
+#include "core/half.h"
+#include "ops/cpu/conv_dnnl.h"
+#include "ops/cpu/conv_reference.h"
+#include "ops/cpu/reduction_numeric.h"
 #include "ops/op_list.h"
 
 namespace tessera {
+namespace {
 
-void RegisterConvKernels(KernelRegistry& registry) { (void)registry; }
+// What one input shape implies: channel counts, the window and the output shape.
+struct ConvShapes {
+  int64_t in_c = 0, out_c = 0;
+  WindowGeometry geometry;
+  Shape y;
+};
+
+// A float32 copy of a float16 tensor (or an undefined tensor for a null one).
+StatusOr<Tensor> HalfToFloat32(const Tensor* t) {
+  if (!t) return Tensor();
+  TS_ASSIGN_OR_RETURN(Tensor f, Tensor::AllocateUninitialized(DType::kFloat32, t->shape()));
+  const uint16_t* src = t->data<uint16_t>();
+  float* dst = f.data<float>();
+  for (int64_t i = 0; i < t->element_count(); ++i) dst[i] = HalfToFloat(src[i]);
+  return f;
+}
+
+class ConvKernel : public Kernel {
+ public:
+  ConvKernel(bool transpose, WindowAttributes attrs, int64_t group, const Tensor* constant_w)
+      : transpose_(transpose), attrs_(std::move(attrs)), group_(group) {
+    Tensor packable;
+    if (constant_w && constant_w->dtype() == DType::kFloat32) packable = *constant_w;
+    if (constant_w && constant_w->dtype() == DType::kFloat16) {
+      // Converted once here; a failed allocation just leaves the weights to be converted per run.
+      auto f = HalfToFloat32(constant_w);
+      if (f.ok()) packable = constant_w_f32_ = std::move(*f);
+    }
+    dnnl_ = std::make_unique<DnnlConv>(transpose, group, packable);
+  }
+
+  // With constant float32/float16 weights and a static input shape, builds the primitive now rather than
+  // on the first run.
+  void Prewarm(const Shape& x_shape, const Tensor& w, bool has_bias) {
+    if (w.dtype() != DType::kFloat32 && w.dtype() != DType::kFloat16) return;
+    auto shapes = Resolve(x_shape, w.shape(), nullptr);
+    if (shapes.ok() && ShapeElementCount(shapes->y) > 0 && ShapeElementCount(x_shape) > 0) {
+      dnnl_->Prepare(shapes->geometry, x_shape, w.shape(), shapes->out_c, has_bias);
+    }
+  }
+
+  Status Run(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const Tensor& w = ctx.input(1);
+    const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
+    if (w.dtype() != x.dtype() || (b && b->dtype() != x.dtype()))
+      return KernelContext::Error(std::string(Name()) + " inputs must share one dtype, got X " + DTypeName(x.dtype()) +
+                                  ", W " + DTypeName(w.dtype()) +
+                                  (b ? std::string(", B ") + DTypeName(b->dtype()) : ""));
+    TS_ASSIGN_OR_RETURN(ConvShapes shapes, Resolve(x.shape(), w.shape(), b ? &b->shape() : nullptr));
+    const WindowGeometry& g = shapes.geometry;
+    TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, x.dtype(), shapes.y));
+    if (y->element_count() == 0) return Status::Ok();
+    if (x.element_count() == 0 || w.element_count() == 0) return FillBias(*y, b);  // nothing to accumulate
+    if (x.dtype() == DType::kFloat32) {
+      TS_ASSIGN_OR_RETURN(bool done, dnnl_->Run(g, x.shape(), w.shape(), shapes.out_c, x.data<float>(), w.data<float>(),
+                                                b ? b->data<float>() : nullptr, y->data<float>()));
+      if (done) return Status::Ok();
+    }
+    if (x.dtype() == DType::kFloat16) {
+      TS_ASSIGN_OR_RETURN(bool done, RunHalfInFloat32(x, w, b, shapes, *y));
+      if (done) return Status::Ok();
+    }
+    const ConvProblem problem = MakeConvProblem(g, x.dim(0), shapes.in_c, shapes.out_c, group_);
+    auto run = [&](auto tag) -> Status {
+      using T = decltype(tag);
+      const T* bias = b ? b->data<T>() : nullptr;
+      if (transpose_)
+        ConvTransposeReference<T>(problem, x.data<T>(), w.data<T>(), bias, y->data<T>(), ctx.pool());
+      else
+        ConvReference<T>(problem, x.data<T>(), w.data<T>(), bias, y->data<T>(), ctx.pool());
+      return Status::Ok();
+    };
+    switch (x.dtype()) {
+      case DType::kFloat32:
+        return run(float{});
+      case DType::kFloat64:
+        return run(double{});
+      case DType::kFloat16:
+        return run(Float16{});
+      default:
+        return UnsupportedDType(Name(), x.dtype());
+    }
+  }
+
+ private:
+  // float16 through the float32 oneDNN path on converted copies: float32 accumulation is more accurate
+  // than float16 and far faster than the reference loops. False when oneDNN declines the problem.
+  StatusOr<bool> RunHalfInFloat32(const Tensor& x, const Tensor& w, const Tensor* b, const ConvShapes& shapes,
+                                  Tensor& y) {
+    TS_ASSIGN_OR_RETURN(Tensor x32, HalfToFloat32(&x));
+    TS_ASSIGN_OR_RETURN(Tensor b32, HalfToFloat32(b));
+    Tensor w32 = constant_w_f32_;
+    if (!w32.defined()) {
+      TS_ASSIGN_OR_RETURN(w32, HalfToFloat32(&w));
+    }
+    TS_ASSIGN_OR_RETURN(Tensor y32, Tensor::AllocateUninitialized(DType::kFloat32, y.shape()));
+    TS_ASSIGN_OR_RETURN(bool done, dnnl_->Run(shapes.geometry, x.shape(), w.shape(), shapes.out_c, x32.data<float>(),
+                                              w32.data<float>(), b ? b32.data<float>() : nullptr, y32.data<float>()));
+    if (!done) return false;
+    const float* src = y32.data<float>();
+    uint16_t* dst = y.data<uint16_t>();
+    for (int64_t i = 0; i < y.element_count(); ++i) dst[i] = FloatToHalf(src[i]);
+    return true;
+  }
+
+  const char* Name() const { return transpose_ ? "ConvTranspose" : "Conv"; }
+
+  // Checks X, W and B against each other and the attributes; errors name the shapes at fault.
+  StatusOr<ConvShapes> Resolve(const Shape& x, const Shape& w, const Shape* b) const {
+    const std::string op = Name();
+    if (x.size() < 3 || x.size() > 5)
+      return KernelContext::Error(op + " supports 1-D to 3-D inputs [N, C, spatial...], got X of shape " +
+                                  ShapeToString(x));
+    if (w.size() != x.size())
+      return KernelContext::Error(op + " weights W of shape " + ShapeToString(w) +
+                                  " must have the rank of X of shape " + ShapeToString(x));
+    // Conv W is [M, C/group, k...], ConvTranspose W is [C, M/group, k...].
+    ConvShapes s;
+    s.in_c = x[1];
+    const int64_t w_in_c = transpose_ ? w[0] : w[1] * group_;
+    s.out_c = transpose_ ? w[1] * group_ : w[0];
+    if (s.in_c != w_in_c || (transpose_ ? s.in_c : s.out_c) % group_ != 0)
+      return KernelContext::Error(op + " channel mismatch: X of shape " + ShapeToString(x) + " has " +
+                                  std::to_string(s.in_c) + " channels but W of shape " + ShapeToString(w) +
+                                  " with group " + std::to_string(group_) + " expects " + std::to_string(w_in_c));
+    if (b && (b->size() != 1 || (*b)[0] != s.out_c))
+      return KernelContext::Error(op + " bias B of shape " + ShapeToString(*b) + " must be [" +
+                                  std::to_string(s.out_c) + "] for W of shape " + ShapeToString(w));
+    const std::vector<int64_t> kernel(w.begin() + 2, w.end());
+    if (!attrs_.kernel_shape.empty() && attrs_.kernel_shape != kernel)
+      return KernelContext::Error(op + " attribute kernel_shape " + IntsToString(attrs_.kernel_shape) +
+                                  " does not match W of shape " + ShapeToString(w));
+    auto geometry = transpose_ ? TransposeWindow(attrs_, x, kernel) : ForwardWindow(attrs_, x, 2, kernel, false);
+    if (!geometry.ok()) return KernelContext::Error(op + ": " + geometry.status().message());
+    s.geometry = std::move(*geometry);
+    s.y = {x[0], s.out_c};
+    s.y.insert(s.y.end(), s.geometry.out.begin(), s.geometry.out.end());
+    return s;
+  }
+
+  // y[n, m, ...] = bias[m] or 0, for problems with no input elements.
+  static Status FillBias(Tensor& y, const Tensor* b) {
+    return DispatchFloatWithHalf(y.dtype(), [&](auto tag) -> Status {
+      using T = decltype(tag);
+      const int64_t channels = y.dim(1), inner = y.element_count() / (y.dim(0) * channels);
+      T* out = y.data<T>();
+      for (int64_t i = 0; i < y.element_count(); ++i) {
+        out[i] = b ? b->data<T>()[(i / inner) % channels] : NumericTraits<T>::Store(0);
+      }
+      return Status::Ok();
+    });
+  }
+
+  bool transpose_;
+  WindowAttributes attrs_;
+  int64_t group_;
+  Tensor constant_w_f32_;  // float16 constant weights converted once
+  std::unique_ptr<DnnlConv> dnnl_;
+};
+
+KernelFactory ConvFactory(bool transpose) {
+  return [transpose](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
+    TS_RETURN_IF_ERROR(RequireInputs(init.node, 2));
+    TS_ASSIGN_OR_RETURN(WindowAttributes attrs, ReadWindowAttributes(init.node));
+    const int64_t group = init.node.GetInt("group", 1);
+    if (group < 1) return InvalidArgument("attribute 'group' must be positive, got " + std::to_string(group));
+    const Tensor* w = init.constant_input(1);
+    auto kernel = std::make_unique<ConvKernel>(transpose, std::move(attrs), group, w);
+    const ValueInfo& x = init.graph.value(init.node.inputs[0]);
+    if (w && x.IsStatic())
+      kernel->Prewarm(x.StaticDims(), *w, init.node.inputs.size() > 2 && init.node.inputs[2] != kNoValue);
+    return std::unique_ptr<Kernel>(std::move(kernel));
+  };
+}
+
+}  // namespace
+
+void RegisterConvKernels(KernelRegistry& registry) {
+  registry.Register("Conv", 1, 10, ConvFactory(false));
+  registry.Register("Conv", 11, kLatestOpset, ConvFactory(false));
+  registry.Register("ConvTranspose", 1, 10, ConvFactory(true));
+  registry.Register("ConvTranspose", 11, kLatestOpset, ConvFactory(true));
+}
 
 }  // namespace tessera

@@ -1,0 +1,258 @@
+// oneDNN-backed float32 Conv/ConvTranspose (see conv_dnnl.h).
+#include "ops/cpu/conv_dnnl.h"
+
+#include <dnnl.hpp>
+#include <string>
+#include <unordered_map>
+
+#include "ops/cpu/dnnl_context.h"
+
+namespace tessera {
+
+using dnnl::memory;
+
+struct DnnlConv::Plan {
+  bool supported = false;
+  dnnl::primitive prim;
+  memory::desc src_user, src, dst_user, dst, w_user, w, bias, scratch;
+  dnnl::reorder src_reorder, dst_reorder, w_reorder;  // valid only where the layouts differ
+  bool reorder_src = false, reorder_dst = false, reorder_w = false;
+  std::shared_ptr<memory> packed_w;  // constant weights in `w`'s layout
+  std::string impl;
+};
+
+namespace {
+
+memory::format_tag PlainTag(size_t rank) {
+  using tag = memory::format_tag;
+  switch (rank) {
+    case 3:
+      return tag::abc;
+    case 4:
+      return tag::abcd;
+    case 5:
+      return tag::abcde;
+    default:
+      return tag::abcdef;
+  }
+}
+
+// Weights dims for oneDNN: [G, M/G, C/G, k...] with groups, else [M, C, k...].
+memory::dims WeightDims(int64_t group, int64_t out_c, int64_t in_c, const std::vector<int64_t>& kernel) {
+  memory::dims d;
+  if (group > 1)
+    d = {group, out_c / group, in_c / group};
+  else
+    d = {out_c, in_c};
+  d.insert(d.end(), kernel.begin(), kernel.end());
+  return d;
+}
+
+// ONNX ConvTranspose weights are [C, M/G, k...] = [G, C/G, M/G, k...]: the same dims as oneDNN's with the
+// two channel axes swapped, so describe them with strides.
+memory::desc TransposeUserWeights(const memory::dims& dims, int64_t group, int64_t k_count) {
+  memory::dims strides(dims.size());
+  const size_t o = group > 1 ? 1 : 0;  // index of the M axis
+  int64_t s = 1;
+  for (size_t i = dims.size(); i-- > o + 2;) {
+    strides[i] = s;
+    s *= dims[i];
+  }
+  const int64_t mg = dims[o], cg = dims[o + 1];
+  strides[o] = k_count;
+  strides[o + 1] = mg * k_count;
+  if (group > 1) strides[0] = cg * mg * k_count;
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+constexpr size_t kMaxPlans = 32;
+
+size_t Align64(size_t n) { return (n + 63) & ~size_t{63}; }
+
+// Per-thread scratch for the reordered tensors and oneDNN's scratchpad, grown to the largest need seen
+// and kept: allocating megabytes per run would page-fault them in on every convolution. A thread runs
+// one convolution at a time, so one buffer per thread suffices.
+StatusOr<char*> ThreadScratch(size_t bytes) {
+  thread_local std::shared_ptr<Buffer> buffer;
+  if (!buffer || buffer->bytes() < bytes) {
+    buffer.reset();
+    TS_ASSIGN_OR_RETURN(buffer, Buffer::Allocate(bytes));
+  }
+  return static_cast<char*>(buffer->data());
+}
+
+}  // namespace
+
+DnnlConv::DnnlConv(bool transpose, int64_t group, Tensor constant_weights)
+    : transpose_(transpose), group_(group), constant_weights_(std::move(constant_weights)) {}
+
+DnnlConv::~DnnlConv() = default;
+
+std::string DnnlConv::last_impl() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_impl_;
+}
+
+StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeometry& g, const Shape& x_shape,
+                                                                const Shape& w_shape, int64_t out_channels,
+                                                                bool has_bias) {
+  std::vector<int64_t> key = x_shape;
+  key.push_back(-1);
+  key.insert(key.end(), w_shape.begin(), w_shape.end());
+  key.push_back(has_bias ? 1 : 0);
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return it->second;
+  // Inputs whose shape changes on every run (free image sizes) would otherwise grow the cache without
+  // bound. A plan in use by another thread's run stays alive through that run's handle.
+  if (plans_.size() >= kMaxPlans) plans_.clear();
+
+  auto plan = std::make_shared<Plan>();
+  Plan& p = *plan;
+  const auto f32 = memory::data_type::f32;
+  const auto any = memory::format_tag::any;
+  const int64_t in_c = x_shape[1];
+  memory::dims src_dims(x_shape.begin(), x_shape.end());
+  memory::dims dst_dims = {x_shape[0], out_channels};
+  dst_dims.insert(dst_dims.end(), g.out.begin(), g.out.end());
+  const memory::dims w_dims = WeightDims(group_, out_channels, in_c, g.kernel);
+  memory::dims strides(g.stride.begin(), g.stride.end()), dilates, pad_l(g.pad_begin.begin(), g.pad_begin.end()), pad_r;
+  for (size_t i = 0; i < static_cast<size_t>(g.rank); ++i) {
+    dilates.push_back(g.dilation[i] - 1);
+    // Deconvolution's right pad is whatever makes its output size come out as g.out (this absorbs
+    // output_padding and output_shape).
+    pad_r.push_back(transpose_ ? (g.in[i] - 1) * g.stride[i] + g.DilatedKernel(i) - g.pad_begin[i] - g.out[i]
+                               : g.pad_end[i]);
+  }
+  p.src_user = memory::desc(src_dims, f32, PlainTag(src_dims.size()));
+  p.dst_user = memory::desc(dst_dims, f32, PlainTag(dst_dims.size()));
+  p.w_user = transpose_ ? TransposeUserWeights(w_dims, group_, g.KernelCount())
+                        : memory::desc(w_dims, f32, PlainTag(w_dims.size()));
+  if (has_bias) p.bias = memory::desc({out_channels}, f32, memory::format_tag::a);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const memory::desc w_any(w_dims, f32, any);
+  // Builds the primitive with src/dst in oneDNN's preferred layout (`blocked`) or plain NC[D]HW; false
+  // when oneDNN rejects the problem or offers only its reference loops.
+  auto build = [&](bool blocked) -> bool {
+    const memory::desc src_md = blocked ? memory::desc(src_dims, f32, any) : p.src_user;
+    const memory::desc dst_md = blocked ? memory::desc(dst_dims, f32, any) : p.dst_user;
+    try {
+      if (transpose_) {
+        dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                                            src_md, w_any, p.bias, dst_md, strides, dilates, pad_l, pad_r);
+        dnnl::deconvolution_forward::primitive_desc pd(d, attr, DnnlEngine());
+        p.src = pd.src_desc(), p.dst = pd.dst_desc(), p.w = pd.weights_desc(), p.scratch = pd.scratchpad_desc();
+        p.impl = pd.impl_info_str();
+        p.prim = dnnl::deconvolution_forward(pd);
+      } else {
+        dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                          src_md, w_any, p.bias, dst_md, strides, dilates, pad_l, pad_r);
+        dnnl::convolution_forward::primitive_desc pd(d, attr, DnnlEngine());
+        p.src = pd.src_desc(), p.dst = pd.dst_desc(), p.w = pd.weights_desc(), p.scratch = pd.scratchpad_desc();
+        p.impl = pd.impl_info_str();
+        p.prim = dnnl::convolution_forward(pd);
+      }
+      if (p.impl.find("ref") != std::string::npos) return false;  // oneDNN's reference loops: ours are as good
+      p.reorder_src = p.src != p.src_user;
+      p.reorder_dst = p.dst != p.dst_user;
+      p.reorder_w = p.w != p.w_user;
+      if (p.reorder_src)
+        p.src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.src_user, DnnlEngine(), p.src));
+      if (p.reorder_dst)
+        p.dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.dst, DnnlEngine(), p.dst_user));
+      if (p.reorder_w)
+        p.w_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.w_user, DnnlEngine(), p.w));
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  };
+  // Pointwise convolutions are a plain matrix product on NCHW, where reordering in and out costs more than
+  // the blocked kernel saves; everything else (3x3, strided, depthwise) is 1.5-4x faster blocked even
+  // counting the reorders (measured on AVX-512 with oneDNN 2.6, ResNet-50 and MobileNetV2 shapes).
+  bool pointwise = !transpose_;
+  for (size_t i = 0; i < static_cast<size_t>(g.rank); ++i) {
+    pointwise = pointwise && g.kernel[i] == 1 && g.stride[i] == 1 && g.pad_begin[i] == 0 && g.pad_end[i] == 0;
+  }
+  p.supported = build(!pointwise) || build(pointwise);
+  if (p.supported && constant_weights_.defined()) {
+    // Share the packed copy with any plan that wants the same layout (shapes that differ only in batch).
+    for (const auto& [k, other] : plans_) {
+      if (other->packed_w && other->w == p.w) p.packed_w = other->packed_w;
+    }
+    if (!p.packed_w) {
+      try {
+        // oneDNN only reads the weights, and the kernel holds the constant for its lifetime.
+        memory user(p.w_user, DnnlEngine(), const_cast<void*>(constant_weights_.raw_data()));
+        if (p.reorder_w) {
+          p.packed_w = std::make_shared<memory>(p.w, DnnlEngine());
+          dnnl::reorder(user, *p.packed_w).execute(DnnlStream(), user, *p.packed_w);
+          DnnlStream().wait();
+        } else {
+          p.packed_w = std::make_shared<memory>(user);  // already in the wanted layout: no copy
+        }
+      } catch (const dnnl::error& e) {
+        return ResourceExhausted(std::string("could not pack convolution weights: ") + e.what());
+      }
+    }
+  }
+  last_impl_ = p.impl;
+  plans_.emplace(std::move(key), plan);
+  return plan;
+}
+
+void DnnlConv::Prepare(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
+                       bool has_bias) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  (void)FindOrBuild(g, x_shape, w_shape, out_channels, has_bias);  // a failure resurfaces at Run
+}
+
+StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
+                             const float* x, const float* w, const float* bias, float* y) {
+  std::shared_ptr<Plan> p;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    TS_ASSIGN_OR_RETURN(p, FindOrBuild(g, x_shape, w_shape, out_channels, bias != nullptr));
+  }
+  if (!p->supported) return false;
+  // Scratch layout: reordered src, dst, weights (when not packed), then oneDNN's scratchpad.
+  const size_t src_bytes = p->reorder_src ? Align64(p->src.get_size()) : 0;
+  const size_t dst_bytes = p->reorder_dst ? Align64(p->dst.get_size()) : 0;
+  const size_t w_bytes = !p->packed_w && p->reorder_w ? Align64(p->w.get_size()) : 0;
+  const size_t pad_bytes = Align64(p->scratch.get_size());
+  char* base = nullptr;
+  if (src_bytes + dst_bytes + w_bytes + pad_bytes > 0) {
+    TS_ASSIGN_OR_RETURN(base, ThreadScratch(src_bytes + dst_bytes + w_bytes + pad_bytes));
+  }
+  try {
+    dnnl::engine& engine = DnnlEngine();
+    dnnl::stream& stream = DnnlStream();
+    memory src_user(p->src_user, engine, const_cast<float*>(x));
+    memory dst_user(p->dst_user, engine, y);
+    memory src = p->reorder_src ? memory(p->src, engine, base) : src_user;
+    memory dst = p->reorder_dst ? memory(p->dst, engine, base + src_bytes) : dst_user;
+    memory weights;
+    if (p->packed_w) {
+      weights = *p->packed_w;
+    } else {
+      memory w_user(p->w_user, engine, const_cast<float*>(w));
+      weights = w_user;
+      if (p->reorder_w) {
+        weights = memory(p->w, engine, base + src_bytes + dst_bytes);
+        p->w_reorder.execute(stream, w_user, weights);
+      }
+    }
+    if (p->reorder_src) p->src_reorder.execute(stream, src_user, src);
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+    if (pad_bytes > 0) args[DNNL_ARG_SCRATCHPAD] = memory(p->scratch, engine, base + src_bytes + dst_bytes + w_bytes);
+    if (bias) args[DNNL_ARG_BIAS] = memory(p->bias, engine, const_cast<float*>(bias));
+    p->prim.execute(stream, args);
+    if (p->reorder_dst) p->dst_reorder.execute(stream, dst, dst_user);
+    stream.wait();
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN convolution failed: ") + e.what());
+  }
+  return true;
+}
+
+}  // namespace tessera

@@ -1,0 +1,55 @@
+// Float32 Conv and ConvTranspose through oneDNN's convolution and deconvolution primitives.
+//
+// One DnnlConv belongs to one node. Primitives are built on the first run with each input shape and
+// cached; constant weights are reordered into the primitive's preferred layout once per layout (not per
+// run). The kernel boundary stays plain NC[D]HW: the primitive may choose a blocked layout for its source
+// and destination ("any"), in which case the input is reordered in and the output reordered back.
+//
+// Thread safety: Run may be called from several threads at once; the cache is locked and each thread
+// has its own scratch memory.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "ops/cpu/conv_geometry.h"
+
+namespace tessera {
+
+class DnnlConv {
+ public:
+  // `transpose` selects deconvolution. `constant_weights` (may be undefined) is the node's constant W in
+  // ONNX layout (Conv [M, C/group, k...], ConvTranspose [C, M/group, k...]); it must outlive the kernel.
+  DnnlConv(bool transpose, int64_t group, Tensor constant_weights);
+  ~DnnlConv();
+
+  // y = conv(x, w) + bias for float32 tensors (bias may be null). `w` is used only when the weights are
+  // not constant. Returns false, writing nothing, when oneDNN has no implementation for this problem so
+  // the caller can take the reference path.
+  StatusOr<bool> Run(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
+                     const float* x, const float* w, const float* bias, float* y);
+
+  // Builds (and packs weights for) the primitive of one input shape ahead of the first run, so that a
+  // model with static shapes pays for oneDNN's JIT at load time.
+  void Prepare(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
+               bool has_bias);
+
+  // The implementation oneDNN chose for the last shape built (for tests and benchmarks).
+  std::string last_impl() const;
+
+ private:
+  struct Plan;
+  StatusOr<std::shared_ptr<Plan>> FindOrBuild(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape,
+                                              int64_t out_channels, bool has_bias);
+
+  bool transpose_;
+  int64_t group_;
+  Tensor constant_weights_;
+  mutable std::mutex mutex_;
+  std::map<std::vector<int64_t>, std::shared_ptr<Plan>> plans_;  // shared: a run keeps its plan alive
+  std::string last_impl_;
+};
+
+}  // namespace tessera
