@@ -10,10 +10,10 @@
 #include <memory>
 #include <string>
 
-#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/einsum_parse.h"
 #include "ops/cpu/matmul_batched.h"
 #include "ops/cpu/matmul_family.h"
+#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/matmul_scratch.h"
 #include "ops/op_helpers.h"
 
@@ -57,7 +57,7 @@ StatusOr<EinsumOperand<T>> TakeDiagonals(const Tensor& t, const std::vector<int>
     strides[j] += own[i];
   }
   op.data.resize(static_cast<size_t>(Product(op.dims)));
-  GatherStrided(t.data<T>(), op.dims, strides, op.data.data());
+  GatherStridedView(t.data<T>(), op.dims, strides, op.data.data());
   return op;
 }
 
@@ -74,7 +74,7 @@ std::vector<T> Arrange(const EinsumOperand<T>& op, const std::vector<int>& order
     strides.push_back(op.dims[j] == 1 && size != 1 ? 0 : own[j]);
   }
   std::vector<T> out(static_cast<size_t>(Product(dims)));
-  GatherStrided(op.data.data(), dims, strides, out.data());
+  GatherStridedView(op.data.data(), dims, strides, out.data());
   return out;
 }
 
@@ -119,7 +119,7 @@ class EinsumKernel : public Kernel {
     if (ctx.input_count() == 0) return KernelContext::Error("Einsum needs at least one input");
     std::vector<int64_t> ranks;
     for (size_t i = 0; i < ctx.input_count(); ++i) {
-      TS_RETURN_IF_ERROR(RequireInputs(ctx, {i}, "Einsum"));
+      TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {i}, "Einsum"));
       if (ctx.input(i).dtype() != ctx.input(0).dtype()) {
         return KernelContext::Error("Einsum inputs must share a dtype: input 0 is " +
                                     std::string(DTypeName(ctx.input(0).dtype())) + ", input " + std::to_string(i) +
@@ -183,9 +183,12 @@ class EinsumKernel : public Kernel {
                                       ThreadPool& pool) {
     std::vector<int> batch, m_labels, k_labels, n_labels;
     for (int label : a.labels) {
-      if (!Contains(b.labels, label)) m_labels.push_back(label);
-      else if (Contains(keep, label)) batch.push_back(label);
-      else k_labels.push_back(label);
+      if (!Contains(b.labels, label))
+        m_labels.push_back(label);
+      else if (Contains(keep, label))
+        batch.push_back(label);
+      else
+        k_labels.push_back(label);
     }
     for (int label : b.labels) {
       if (!Contains(a.labels, label)) n_labels.push_back(label);
@@ -195,7 +198,7 @@ class EinsumKernel : public Kernel {
       labels.insert(labels.end(), last.begin(), last.end());
       std::vector<int64_t> dims;
       for (int l : labels) dims.push_back(sizes[static_cast<size_t>(l)]);
-      return CheckedProduct(dims);
+      return ScratchElementCount(dims);
     };
     // The broadcast operands and the product must fit the allocation limit (an outer product can explode).
     TS_RETURN_IF_ERROR(CheckScratchSize(size_of(batch, m_labels, k_labels), sizeof(T), "Einsum operand"));

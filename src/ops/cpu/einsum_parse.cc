@@ -88,7 +88,8 @@ StatusOr<EinsumEquation> ParseEinsum(const std::string& raw, const std::vector<i
         continue;
       }
       const int64_t dims = ranks[i] - static_cast<int64_t>(parsed[i].size() - 1);
-      for (int64_t d = ellipsis_rank - dims; d < ellipsis_rank; ++d) labels.push_back(kEllipsisBase + static_cast<int>(d));
+      for (int64_t d = ellipsis_rank - dims; d < ellipsis_rank; ++d)
+        labels.push_back(kEllipsisBase + static_cast<int>(d));
     }
     result.inputs.push_back(std::move(labels));
   }
@@ -106,9 +107,9 @@ StatusOr<EinsumEquation> ParseEinsum(const std::string& raw, const std::vector<i
       for (int64_t d = 0; d < ellipsis_rank; ++d) result.output.push_back(kEllipsisBase + static_cast<int>(d));
       continue;
     }
-    if (counts[static_cast<size_t>(label)] == 0 ||
-        std::count(result.output.begin(), result.output.end(), label) > 0) {
-      return KernelContext::Error("Einsum equation '" + raw + "' has an output label that is repeated or not in any input");
+    if (counts[static_cast<size_t>(label)] == 0 || std::count(result.output.begin(), result.output.end(), label) > 0) {
+      return KernelContext::Error("Einsum equation '" + raw +
+                                  "' has an output label that is repeated or not in any input");
     }
     result.output.push_back(label);
   }

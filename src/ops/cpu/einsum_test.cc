@@ -20,8 +20,10 @@ std::vector<double> BruteForceEinsum(const std::string& eq, const std::vector<st
   std::vector<std::string> terms;
   std::string lhs = eq.substr(0, arrow), term;
   for (char c : lhs + ",") {
-    if (c == ',') terms.push_back(term), term.clear();
-    else term.push_back(c);
+    if (c == ',')
+      terms.push_back(term), term.clear();
+    else
+      term.push_back(c);
   }
   const std::string out = eq.substr(arrow + 2);
   std::map<char, int64_t> sizes;
@@ -170,12 +172,8 @@ TEST(EinsumTest, MalformedEquationsFail) {
     EXPECT_FALSE(out.ok()) << eq;
   }
   Tensor square = Tensor::FromVector(DType::kFloat32, {2, 2}, std::vector<float>(4));
-  auto mismatch = OneNodeModel("Einsum", 12)
-                      .Input("a", x)
-                      .Input("b", square)
-                      .Output("y", 2)
-                      .String("equation", "ij,jk->ik")
-                      .Run();
+  auto mismatch =
+      OneNodeModel("Einsum", 12).Input("a", x).Input("b", square).Output("y", 2).String("equation", "ij,jk->ik").Run();
   ASSERT_FALSE(mismatch.ok());
   EXPECT_NE(mismatch.status().message().find("[2,2]"), std::string::npos) << mismatch.status().message();
 }

@@ -5,9 +5,9 @@
 // blocked loops of matmul_reference.h. K == 0 gives zeros (an empty sum).
 #include <memory>
 
-#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/matmul_batched.h"
 #include "ops/cpu/matmul_family.h"
+#include "ops/cpu/matmul_inputs.h"
 #include "ops/op_list.h"
 
 namespace tessera {
@@ -23,7 +23,7 @@ class MatMulKernel : public Kernel {
   }
 
   Status Run(KernelContext& ctx) override {
-    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "MatMul"));
+    TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0, 1}, "MatMul"));
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (a.dtype() != b.dtype()) {
@@ -64,8 +64,8 @@ class MatMulKernel : public Kernel {
         };
         const std::vector<float> af = widen(a), bf = widen(b);
         std::vector<float> cf(static_cast<size_t>(c.element_count()));
-        TS_RETURN_IF_ERROR(DnnlBatchedMatMul(half_dnnl_, af.data(), bf.data(), cf.data(), plan, b.rank() > 2,
-                                             ctx.pool().threads()));
+        TS_RETURN_IF_ERROR(
+            DnnlBatchedMatMul(half_dnnl_, af.data(), bf.data(), cf.data(), plan, b.rank() > 2, ctx.pool().threads()));
         for (size_t i = 0; i < cf.size(); ++i) c.data<T>()[i] = Traits::Store(cf[i]);
       }
       return Status::Ok();
@@ -78,7 +78,8 @@ class MatMulKernel : public Kernel {
 };
 
 StatusOr<std::unique_ptr<Kernel>> MakeMatMulKernel(const KernelInit& init) {
-  return std::unique_ptr<Kernel>(std::make_unique<MatMulKernel>(init.constant_input ? init.constant_input(1) : nullptr));
+  return std::unique_ptr<Kernel>(
+      std::make_unique<MatMulKernel>(init.constant_input ? init.constant_input(1) : nullptr));
 }
 
 }  // namespace

@@ -27,9 +27,9 @@ void ReferenceBatchedMatMul(const T* a, const T* b, T* c, const MatMulPlan& plan
       const int64_t row_end = std::min(m, row + (end - begin));
       const T* am = a + plan.a_offsets[static_cast<size_t>(bi)] * m * k;
       const T* bm = b + plan.b_offsets[static_cast<size_t>(bi)] * k * n;
-      ReferenceGemmRows<Acc>(am, bm, c + bi * m * n, row, row_end, k, n, acc.data(),
-                             [](T v) { return Traits::Load(v); }, [](T v) { return Traits::Load(v); },
-                             [](Acc v) { return Traits::Store(v); });
+      ReferenceGemmRows<Acc>(
+          am, bm, c + bi * m * n, row, row_end, k, n, acc.data(), [](T v) { return Traits::Load(v); },
+          [](T v) { return Traits::Load(v); }, [](Acc v) { return Traits::Store(v); });
       begin += row_end - row;
     }
   });

@@ -1,16 +1,16 @@
-// A oneDNN matmul for one node (float32, or integer int8 x int8 -> int32): C = alpha * A x B (+ C when accumulating), with numpy batch
-// broadcasting (a batch dim of A or B may be 1) and arbitrary strides (Gemm's transposes are strides).
+// A oneDNN matmul for one node: float32, or int8 x int8 -> int32. C = alpha * A x B (+ C when
+// accumulating), with numpy batch broadcasting (a batch dim of A or B may be 1) and arbitrary strides
+// (Gemm's transposes are strides).
 //
 // The primitive is built on the first Run with a given set of shapes and strides and kept; a different
 // shape builds (and caches) another. When B is a constant initializer, SetConstantB hands it over once:
-// each primitive then gets its own copy of B reordered into the layout oneDNN prefers for it (format
-// `any`), so the per-run cost is only the multiplication. Primitives that want the same layout share one
-// packed copy, so a model run at many sequence lengths keeps one copy of its weights, not one per length;
-// past kMaxCachedShapes shapes the primitive cache starts over.
+// B is reordered into the layout oneDNN prefers for the primitive (format `any`), so the per-run cost is
+// only the multiplication. Primitives that want the same layout share one packed copy, so a model run at
+// many sequence lengths keeps one copy of its weights, not one per length; past kMaxCachedShapes shapes
+// the primitive cache starts over.
 #pragma once
 
 #include <dnnl.hpp>
-
 #include <map>
 #include <memory>
 #include <vector>

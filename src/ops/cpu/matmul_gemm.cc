@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/matmul_dnnl.h"
 #include "ops/cpu/matmul_family.h"
+#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/matmul_reference.h"
 #include "ops/cpu/reduction_numeric.h"
 #include "ops/op_helpers.h"
@@ -61,7 +61,7 @@ class GemmKernel : public Kernel {
   }
 
   Status Run(KernelContext& ctx) override {
-    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "Gemm"));
+    TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0, 1}, "Gemm"));
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (a.rank() != 2 || b.rank() != 2) {
@@ -121,21 +121,23 @@ class GemmKernel : public Kernel {
     const T* bd = b.data<T>();
     if (trans_a_) {
       at.resize(static_cast<size_t>(m * k));
-      GatherStrided(ad, {m, k}, {1, m}, at.data());
+      GatherStridedView(ad, {m, k}, {1, m}, at.data());
       ad = at.data();
     }
     if (trans_b_) {
       bt.resize(static_cast<size_t>(k * n));
-      GatherStrided(bd, {k, n}, {1, k}, bt.data());
+      GatherStridedView(bd, {k, n}, {1, k}, bt.data());
       bd = bt.data();
     }
     const double alpha = alpha_;
     pool.ParallelFor(m, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, k * n)), [&](int64_t begin, int64_t end) {
       std::vector<Acc> acc(static_cast<size_t>(std::min(n, kGemmColumnBlock)));
-      ReferenceGemmRows<Acc>(ad, bd, y, begin, end, k, n, acc.data(), [](T v) { return Traits::Load(v); },
-                             [](T v) { return Traits::Load(v); }, [alpha](Acc v) {
-                               return Traits::Store(alpha == 1.0 ? v : static_cast<Acc>(alpha * static_cast<double>(v)));
-                             });
+      ReferenceGemmRows<Acc>(
+          ad, bd, y, begin, end, k, n, acc.data(), [](T v) { return Traits::Load(v); },
+          [](T v) { return Traits::Load(v); },
+          [alpha](Acc v) {
+            return Traits::Store(alpha == 1.0 ? v : static_cast<Acc>(alpha * static_cast<double>(v)));
+          });
     });
   }
 

@@ -11,7 +11,7 @@
 
 namespace tessera {
 
-inline Status RequireInputs(const KernelContext& ctx, std::initializer_list<size_t> indices, const char* op) {
+inline Status RequirePresentInputs(const KernelContext& ctx, std::initializer_list<size_t> indices, const char* op) {
   for (size_t i : indices) {
     if (!ctx.has_input(i)) return KernelContext::Error(std::string(op) + " requires input " + std::to_string(i));
   }

@@ -37,7 +37,7 @@ void ReferenceGemmRows(const TA* a, const TB* b, TC* c, int64_t m_begin, int64_t
 // Copies a strided view (`dims`, `strides` in elements) of `src` into contiguous `dst`: transposes,
 // broadcasts (stride 0) and diagonals (summed strides) all go through here.
 template <typename T>
-void GatherStrided(const T* src, const std::vector<int64_t>& dims, const std::vector<int64_t>& strides, T* dst) {
+void GatherStridedView(const T* src, const std::vector<int64_t>& dims, const std::vector<int64_t>& strides, T* dst) {
   const size_t rank = dims.size();
   int64_t total = 1;
   for (int64_t d : dims) total *= d;

@@ -16,13 +16,13 @@ namespace tessera {
 // size computation overflowed.
 inline Status CheckScratchSize(int64_t count, size_t element_size, const char* what) {
   if (count >= 0 && static_cast<uint64_t>(count) <= Buffer::limit_bytes() / element_size) return Status::Ok();
-  return ResourceExhausted(std::string(what) + " needs " + (count < 0 ? "an overflowing number of" : std::to_string(count)) +
-                           " elements of scratch memory, over the allocation limit of " +
-                           std::to_string(Buffer::limit_bytes()) + " bytes");
+  return ResourceExhausted(
+      std::string(what) + " needs " + (count < 0 ? "an overflowing number of" : std::to_string(count)) +
+      " elements of scratch memory, over the allocation limit of " + std::to_string(Buffer::limit_bytes()) + " bytes");
 }
 
 // The product of `dims`, or -1 when it overflows int64 or a dim is negative.
-inline int64_t CheckedProduct(const std::vector<int64_t>& dims) {
+inline int64_t ScratchElementCount(const std::vector<int64_t>& dims) {
   int64_t p = 1;
   for (int64_t d : dims) {
     if (d < 0) return -1;

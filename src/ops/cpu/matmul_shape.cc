@@ -22,9 +22,9 @@ StatusOr<MatMulPlan> PlanMatMul(const Shape& a, const Shape& b) {
   plan.k = a2.back();
   plan.n = b2.back();
   if (b2[b2.size() - 2] != plan.k) {
-    return KernelContext::Error("MatMul inner dimensions differ: A " + ShapeToString(a) + " has K=" +
-                                std::to_string(plan.k) + " but B " + ShapeToString(b) + " has K=" +
-                                std::to_string(b2[b2.size() - 2]));
+    return KernelContext::Error("MatMul inner dimensions differ: A " + ShapeToString(a) +
+                                " has K=" + std::to_string(plan.k) + " but B " + ShapeToString(b) +
+                                " has K=" + std::to_string(b2[b2.size() - 2]));
   }
   const Shape a_batch(a2.begin(), a2.end() - 2), b_batch(b2.begin(), b2.end() - 2);
   auto batch = BroadcastShapes(a_batch, b_batch);
@@ -40,11 +40,11 @@ StatusOr<MatMulPlan> PlanMatMul(const Shape& a, const Shape& b) {
   plan.out_shape = plan.batch;
   if (a.size() > 1) plan.out_shape.push_back(plan.m);
   if (b.size() > 1) plan.out_shape.push_back(plan.n);
-  const int64_t out_count = CheckedProduct(plan.out_shape);
+  const int64_t out_count = ScratchElementCount(plan.out_shape);
   TS_RETURN_IF_ERROR(CheckScratchSize(out_count, sizeof(float), "MatMul output"));
   // An empty output needs no per-matrix offsets (and its batch may still be huge: [1e9, 0, 4]).
   if (out_count == 0) return plan;
-  const int64_t count = CheckedProduct(plan.batch);
+  const int64_t count = ScratchElementCount(plan.batch);
   TS_RETURN_IF_ERROR(CheckScratchSize(count, 2 * sizeof(int64_t), "MatMul batch offsets"));
   plan.a_offsets.reserve(static_cast<size_t>(count));
   plan.b_offsets.reserve(static_cast<size_t>(count));

@@ -13,11 +13,11 @@ namespace tessera {
 
 struct MatMulPlan {
   int64_t m = 0, k = 0, n = 0;
-  Shape batch;                          // broadcast batch dims
-  Shape a_batch, b_batch;               // the operands' own batch dims, left-padded with 1s to batch's rank
-  std::vector<int64_t> a_offsets;       // per output batch entry: index of A's matrix (times m*k gives elements);
-                                        // left empty when the output is empty
-  std::vector<int64_t> b_offsets;       // same for B
+  Shape batch;                     // broadcast batch dims
+  Shape a_batch, b_batch;          // the operands' own batch dims, left-padded with 1s to batch's rank
+  std::vector<int64_t> a_offsets;  // per output batch entry: index of A's matrix (times m*k gives elements);
+                                   // left empty when the output is empty
+  std::vector<int64_t> b_offsets;  // same for B
   Shape out_shape;
   int64_t batch_count() const { return static_cast<int64_t>(a_offsets.size()); }
 };

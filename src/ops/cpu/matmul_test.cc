@@ -67,7 +67,7 @@ TEST(MatMulTest, BroadcastBatchDimsMatchReference) {
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
   const std::vector<std::pair<Shape, Shape>> cases = {
-      {{2, 1, 3, 4}, {3, 4, 5}}, {{3, 4}, {2, 4, 5}}, {{2, 3, 4}, {4, 5}},     {{1, 3, 4}, {2, 4, 5}},
+      {{2, 1, 3, 4}, {3, 4, 5}},    {{3, 4}, {2, 4, 5}},       {{2, 3, 4}, {4, 5}},  {{1, 3, 4}, {2, 4, 5}},
       {{2, 1, 3, 7}, {1, 3, 7, 2}}, {{4, 5, 33}, {4, 33, 17}}, {{65, 70}, {70, 129}}};
   for (const auto& [as, bs] : cases) {
     const auto a = RandomValues(rng, ShapeElementCount(as)), b = RandomValues(rng, ShapeElementCount(bs));
@@ -160,7 +160,8 @@ TEST(MatMulTest, Float16WidensAndRoundsOnce) {
   std::vector<uint16_t> a, b;
   for (float v : {1.0f, 0.5f, -2.0f, 3.0f, 0.25f, 1.5f}) a.push_back(FloatToHalf(v));
   for (float v : {2.0f, -1.0f, 0.5f, 4.0f, 1.0f, 1.0f}) b.push_back(FloatToHalf(v));
-  auto out = RunMatMul(Tensor::FromVector(DType::kFloat16, {2, 3}, a), Tensor::FromVector(DType::kFloat16, {3, 2}, b), 2);
+  auto out =
+      RunMatMul(Tensor::FromVector(DType::kFloat16, {2, 3}, a), Tensor::FromVector(DType::kFloat16, {3, 2}, b), 2);
   ASSERT_TRUE(out.ok()) << out.status().message();
   ASSERT_EQ((*out)[0].dtype(), DType::kFloat16);
   const std::vector<float> want{0.25f, -1.0f, 7.625f, -0.5f};  // [[1,.5,-2],[3,.25,1.5]] x [[2,-1],[.5,4],[1,1]]

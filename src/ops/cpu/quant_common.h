@@ -36,12 +36,18 @@ inline Status CheckQuantParam(const Tensor& param, int64_t axis_dim, const char*
 // Reads element i of a uint8/int8/int32 zero-point tensor as int32.
 inline int32_t ZeroPointAt(const Tensor& zp, int64_t i) {
   switch (zp.dtype()) {
-    case DType::kUInt8: return zp.data<uint8_t>()[i];
-    case DType::kInt8: return zp.data<int8_t>()[i];
-    case DType::kUInt16: return zp.data<uint16_t>()[i];
-    case DType::kInt16: return zp.data<int16_t>()[i];
-    case DType::kInt32: return zp.data<int32_t>()[i];
-    default: return 0;
+    case DType::kUInt8:
+      return zp.data<uint8_t>()[i];
+    case DType::kInt8:
+      return zp.data<int8_t>()[i];
+    case DType::kUInt16:
+      return zp.data<uint16_t>()[i];
+    case DType::kInt16:
+      return zp.data<int16_t>()[i];
+    case DType::kInt32:
+      return zp.data<int32_t>()[i];
+    default:
+      return 0;
   }
 }
 

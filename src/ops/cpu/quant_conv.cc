@@ -67,7 +67,8 @@ StatusOr<ConvGeometry> PlanConv(const ConvAttributes& attr, const Shape& x, cons
   g.pad_begin.resize(sp);
   g.out.resize(sp);
   for (size_t d = 0; d < sp; ++d) {
-    if (g.strides[d] <= 0 || g.dilations[d] <= 0) return KernelContext::Error("conv strides and dilations must be positive");
+    if (g.strides[d] <= 0 || g.dilations[d] <= 0)
+      return KernelContext::Error("conv strides and dilations must be positive");
     const int64_t extent = g.dilations[d] * (g.kernel[d] - 1) + 1;
     if (attr.auto_pad == "SAME_UPPER" || attr.auto_pad == "SAME_LOWER") {
       g.out[d] = (g.in[d] + g.strides[d] - 1) / g.strides[d];
@@ -81,13 +82,14 @@ StatusOr<ConvGeometry> PlanConv(const ConvAttributes& attr, const Shape& x, cons
     if (span < 0) return KernelContext::Error("conv kernel is larger than the padded input " + ShapeToString(x));
     g.out[d] = span / g.strides[d] + 1;
   }
-  g.in_size = CheckedProduct(g.in);
-  g.kernel_size = CheckedProduct(g.kernel);
-  g.out_size = CheckedProduct(g.out);
+  g.in_size = ScratchElementCount(g.in);
+  g.kernel_size = ScratchElementCount(g.kernel);
+  g.out_size = ScratchElementCount(g.out);
   // The accumulator and the unfolded input are scratch vectors sized from attributes (pads, dilations).
-  TS_RETURN_IF_ERROR(CheckScratchSize(CheckedProduct({g.batch, g.maps, g.out_size}), sizeof(int32_t), "conv output"));
-  TS_RETURN_IF_ERROR(CheckScratchSize(CheckedProduct({w[1], g.kernel_size, g.out_size}), sizeof(int32_t),
-                                      "conv unfolded input"));
+  TS_RETURN_IF_ERROR(
+      CheckScratchSize(ScratchElementCount({g.batch, g.maps, g.out_size}), sizeof(int32_t), "conv output"));
+  TS_RETURN_IF_ERROR(
+      CheckScratchSize(ScratchElementCount({w[1], g.kernel_size, g.out_size}), sizeof(int32_t), "conv unfolded input"));
   return g;
 }
 
@@ -236,11 +238,11 @@ class QuantConvKernel : public Kernel {
  private:
   // Inputs: x, w, x_zero_point, w_zero_point.
   Status RunInteger(KernelContext& ctx) {
-    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "ConvInteger"));
+    TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0, 1}, "ConvInteger"));
     ConvGeometry g;
     TS_ASSIGN_OR_RETURN(std::vector<int32_t> acc,
-                        IntegerConv(ctx, attr_, ctx.input(0), ctx.has_input(2) ? &ctx.input(2) : nullptr,
-                                    ctx.input(1), ctx.has_input(3) ? &ctx.input(3) : nullptr, gemm_, g));
+                        IntegerConv(ctx, attr_, ctx.input(0), ctx.has_input(2) ? &ctx.input(2) : nullptr, ctx.input(1),
+                                    ctx.has_input(3) ? &ctx.input(3) : nullptr, gemm_, g));
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, DType::kInt32, OutputShape(g)));
     std::copy(acc.begin(), acc.end(), y->data<int32_t>());
     return Status::Ok();
@@ -248,7 +250,7 @@ class QuantConvKernel : public Kernel {
 
   // Inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B.
   Status RunQLinear(KernelContext& ctx) {
-    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1, 2, 3, 4, 5, 6, 7}, "QLinearConv"));
+    TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0, 1, 2, 3, 4, 5, 6, 7}, "QLinearConv"));
     ConvGeometry g;
     TS_ASSIGN_OR_RETURN(std::vector<int32_t> acc,
                         IntegerConv(ctx, attr_, ctx.input(0), &ctx.input(2), ctx.input(3), &ctx.input(5), gemm_, g));

@@ -4,13 +4,14 @@
 // and folds the zero points in afterwards. Otherwise both operands are widened to int32 with their zero
 // points subtracted and multiplied by the plain batched int32 GEMM (exact: |products| < 2^16, so K up to
 // 2^15 cannot overflow int32). A's zero point is a scalar or one per row of A (shape [M] or
-// [batch..., M, 1]); B's is a scalar or one per column ([N] or [batch..., 1, N]). QLinearMatMul then requantizes: y = saturate(rint(acc * a_scale * b_scale / y_scale) +
-// y_zero_point), with b_scale scalar or per column.
+// [batch..., M, 1]); B's is a scalar or one per column ([N] or [batch..., 1, N]). QLinearMatMul then
+// requantizes: y = saturate(rint(acc * a_scale * b_scale / y_scale) + y_zero_point), with b_scale a scalar
+// or one per column.
 #include <memory>
 #include <string>
 
-#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/matmul_batched.h"
+#include "ops/cpu/matmul_inputs.h"
 #include "ops/cpu/quant_common.h"
 #include "ops/cpu/quant_family.h"
 #include "ops/cpu/quant_gemm.h"
@@ -66,14 +67,14 @@ std::vector<int32_t> WidenMinusZeroPoint(const Tensor& x, const std::vector<int3
 
 // The int32 product of inputs a (0) and b (b_index) with optional zero points; fills `plan`. A B without
 // batch dims goes through oneDNN (QuantGemm) where that is exact, the rest through the plain int32 GEMM.
-StatusOr<std::vector<int32_t>> IntegerProduct(KernelContext& ctx, size_t a_zp_index, size_t b_index,
-                                              size_t b_zp_index, QuantGemm& gemm, MatMulPlan& plan) {
+StatusOr<std::vector<int32_t>> IntegerProduct(KernelContext& ctx, size_t a_zp_index, size_t b_index, size_t b_zp_index,
+                                              QuantGemm& gemm, MatMulPlan& plan) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(b_index);
   TS_ASSIGN_OR_RETURN(plan, PlanMatMul(a.shape(), b.shape()));
-  TS_ASSIGN_OR_RETURN(std::vector<int32_t> a_zp,
-                      ReadZeroPoints(a, ctx.has_input(a_zp_index) ? &ctx.input(a_zp_index) : nullptr, plan.m, plan.k,
-                                     true, "input A"));
+  TS_ASSIGN_OR_RETURN(
+      std::vector<int32_t> a_zp,
+      ReadZeroPoints(a, ctx.has_input(a_zp_index) ? &ctx.input(a_zp_index) : nullptr, plan.m, plan.k, true, "input A"));
   TS_ASSIGN_OR_RETURN(std::vector<int32_t> b_zp,
                       ReadZeroPoints(b, ctx.has_input(b_zp_index) ? &ctx.input(b_zp_index) : nullptr, plan.k, plan.n,
                                      false, "input B"));
@@ -98,7 +99,7 @@ StatusOr<std::vector<int32_t>> IntegerProduct(KernelContext& ctx, size_t a_zp_in
 }
 
 Status MatMulInteger(KernelContext& ctx, QuantGemm& gemm) {
-  TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "MatMulInteger"));
+  TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0, 1}, "MatMulInteger"));
   MatMulPlan plan;
   TS_ASSIGN_OR_RETURN(std::vector<int32_t> c, IntegerProduct(ctx, 2, 1, 3, gemm, plan));
   TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, DType::kInt32, plan.out_shape));
@@ -116,7 +117,7 @@ StatusOr<float> ScalarScale(const Tensor& t, const char* what) {
 
 // Inputs: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point.
 Status QLinearMatMul(KernelContext& ctx, QuantGemm& gemm) {
-  TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1, 2, 3, 4, 5, 6, 7}, "QLinearMatMul"));
+  TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0, 1, 2, 3, 4, 5, 6, 7}, "QLinearMatMul"));
   MatMulPlan plan;
   TS_ASSIGN_OR_RETURN(std::vector<int32_t> c, IntegerProduct(ctx, 2, 3, 5, gemm, plan));
   TS_ASSIGN_OR_RETURN(float a_scale, ScalarScale(ctx.input(1), "QLinearMatMul a_scale"));
@@ -133,7 +134,8 @@ Status QLinearMatMul(KernelContext& ctx, QuantGemm& gemm) {
   const int32_t y_zp = ZeroPointAt(y_zp_t, 0);
   std::vector<float> multipliers(static_cast<size_t>(plan.n));
   for (int64_t j = 0; j < plan.n; ++j) {
-    multipliers[static_cast<size_t>(j)] = a_scale * b_scales[b_scales.size() == 1 ? 0 : static_cast<size_t>(j)] / y_scale;
+    multipliers[static_cast<size_t>(j)] =
+        a_scale * b_scales[b_scales.size() == 1 ? 0 : static_cast<size_t>(j)] / y_scale;
   }
   TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, y_zp_t.dtype(), plan.out_shape));
   auto requantize = [&](auto tag) {

@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <cstdlib>
+#include <random>
 
 #include "ops/cpu/reduction_test_model.h"
 
@@ -21,7 +21,8 @@ std::vector<T> Values(const Tensor& t) {
 }
 
 TEST(QuantizeLinearTest, RoundsHalfToEvenAndSaturates) {
-  Tensor x = Tensor::FromVector(DType::kFloat32, {8}, std::vector<float>{0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 300, -300});
+  Tensor x =
+      Tensor::FromVector(DType::kFloat32, {8}, std::vector<float>{0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 300, -300});
   Tensor scale = Tensor::FromVector(DType::kFloat32, {}, std::vector<float>{1.0f});
   auto s8 = OneNodeModel("QuantizeLinear", 13)
                 .Input("x", x)
@@ -163,8 +164,10 @@ template <typename F>
 void WithAndWithoutDnnlInt8(F&& body) {
   for (bool dnnl : {true, false}) {
     SCOPED_TRACE(dnnl ? "oneDNN int8 allowed" : "plain int32 GEMM");
-    if (dnnl) unsetenv("TESSERA_DNNL_INT8");
-    else setenv("TESSERA_DNNL_INT8", "0", 1);
+    if (dnnl)
+      unsetenv("TESSERA_DNNL_INT8");
+    else
+      setenv("TESSERA_DNNL_INT8", "0", 1);
     body();
     unsetenv("TESSERA_DNNL_INT8");
   }
@@ -199,7 +202,8 @@ void RandomMatMulIntegerTrials() {
     const Shape as{batch, m, k}, bs = b_batched ? Shape{batch, k, n} : Shape{k, n};
     const Tensor a = fill(at, as, extreme), b = fill(bt, bs, extreme);
     const int zp_kind = trial % 3;  // 0: none, 1: scalar, 2: per row of A / per column of B
-    const Tensor az = fill(at, zp_kind == 2 ? Shape{m} : Shape{}, false), bz = fill(bt, zp_kind == 2 ? Shape{n} : Shape{}, false);
+    const Tensor az = fill(at, zp_kind == 2 ? Shape{m} : Shape{}, false),
+                 bz = fill(bt, zp_kind == 2 ? Shape{n} : Shape{}, false);
     OneNodeModel model("MatMulInteger", 10);
     model.Input("a", a).Input("b", b);
     if (zp_kind > 0) model.Input("az", az).Input("bz", bz);
@@ -270,7 +274,8 @@ std::vector<int64_t> DirectConv(const std::vector<int32_t>& x, const Shape& xs, 
               for (int64_t q = 0; q < kw; ++q) {
                 const int64_t yi = i * strides[0] - pads[0] + p * dil[0], xi = j * strides[1] - pads[1] + q * dil[1];
                 if (yi < 0 || yi >= h || xi < 0 || xi >= wd) continue;
-                s += int64_t{x[size_t(((b * c + g * cg + ci) * h + yi) * wd + xi)]} * w[size_t(((o * cg + ci) * kh + p) * kw + q)];
+                s += int64_t{x[size_t(((b * c + g * cg + ci) * h + yi) * wd + xi)]} *
+                     w[size_t(((o * cg + ci) * kh + p) * kw + q)];
               }
           y[size_t(((b * m + o) * oh + i) * ow + j)] = s;
         }
@@ -282,7 +287,12 @@ void ConvIntegerTrials() {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
-  struct Case { Shape xs, ws; int64_t group; Shape strides, pads, dil; bool signed_x, per_channel_wz; };
+  struct Case {
+    Shape xs, ws;
+    int64_t group;
+    Shape strides, pads, dil;
+    bool signed_x, per_channel_wz;
+  };
   const std::vector<Case> cases = {{{1, 2, 5, 5}, {3, 2, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, false, false},
                                    {{2, 4, 7, 6}, {4, 2, 2, 3}, 2, {2, 1}, {0, 1, 2, 0}, {1, 2}, true, true},
                                    {{1, 3, 6, 6}, {3, 1, 3, 3}, 3, {2, 2}, {1, 1, 1, 1}, {2, 2}, false, true},

@@ -34,9 +34,12 @@ StatusOr<AxisView> ViewAlongAxis(const Tensor& x, const Tensor& scale, int64_t a
   }
   TS_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(axis_attr, x.rank(), "attribute 'axis'"));
   for (int64_t d = 0; d < x.rank(); ++d) {
-    if (d < axis) v.outer *= x.dim(d);
-    else if (d == axis) v.axis_dim = x.dim(d);
-    else v.inner *= x.dim(d);
+    if (d < axis)
+      v.outer *= x.dim(d);
+    else if (d == axis)
+      v.axis_dim = x.dim(d);
+    else
+      v.inner *= x.dim(d);
   }
   return v;
 }
@@ -65,11 +68,12 @@ StatusOr<std::vector<float>> ReadScales(const Tensor& scale, const char* what) {
 
 class QuantizeLinearKernel : public Kernel {
  public:
-  explicit QuantizeLinearKernel(const Node& node) : axis_(node.GetInt("axis", 1)), block_(node.GetInt("block_size", 0)) {}
+  explicit QuantizeLinearKernel(const Node& node)
+      : axis_(node.GetInt("axis", 1)), block_(node.GetInt("block_size", 0)) {}
 
   Status Run(KernelContext& ctx) override {
     if (block_ != 0) return KernelContext::Error("QuantizeLinear block quantization (block_size) is not supported");
-    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "QuantizeLinear"));
+    TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0, 1}, "QuantizeLinear"));
     const Tensor& x = ctx.input(0);
     const Tensor& scale = ctx.input(1);
     const bool has_zp = ctx.has_input(2);
@@ -97,18 +101,27 @@ class QuantizeLinearKernel : public Kernel {
     };
     auto by_input = [&](auto q_tag) -> Status {
       switch (x.dtype()) {
-        case DType::kFloat32: return quantize(q_tag, float{});
-        case DType::kFloat16: return quantize(q_tag, Float16{});
-        case DType::kInt32: return quantize(q_tag, int32_t{});
-        default: return UnsupportedDType("QuantizeLinear input x", x.dtype());
+        case DType::kFloat32:
+          return quantize(q_tag, float{});
+        case DType::kFloat16:
+          return quantize(q_tag, Float16{});
+        case DType::kInt32:
+          return quantize(q_tag, int32_t{});
+        default:
+          return UnsupportedDType("QuantizeLinear input x", x.dtype());
       }
     };
     switch (out_dtype) {
-      case DType::kUInt8: return by_input(uint8_t{});
-      case DType::kInt8: return by_input(int8_t{});
-      case DType::kUInt16: return by_input(uint16_t{});
-      case DType::kInt16: return by_input(int16_t{});
-      default: return UnsupportedDType("QuantizeLinear y_zero_point", out_dtype);
+      case DType::kUInt8:
+        return by_input(uint8_t{});
+      case DType::kInt8:
+        return by_input(int8_t{});
+      case DType::kUInt16:
+        return by_input(uint16_t{});
+      case DType::kInt16:
+        return by_input(int16_t{});
+      default:
+        return UnsupportedDType("QuantizeLinear y_zero_point", out_dtype);
     }
   }
 
@@ -118,11 +131,12 @@ class QuantizeLinearKernel : public Kernel {
 
 class DequantizeLinearKernel : public Kernel {
  public:
-  explicit DequantizeLinearKernel(const Node& node) : axis_(node.GetInt("axis", 1)), block_(node.GetInt("block_size", 0)) {}
+  explicit DequantizeLinearKernel(const Node& node)
+      : axis_(node.GetInt("axis", 1)), block_(node.GetInt("block_size", 0)) {}
 
   Status Run(KernelContext& ctx) override {
     if (block_ != 0) return KernelContext::Error("DequantizeLinear block quantization (block_size) is not supported");
-    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "DequantizeLinear"));
+    TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0, 1}, "DequantizeLinear"));
     const Tensor& x = ctx.input(0);
     const Tensor& scale = ctx.input(1);
     const bool has_zp = ctx.has_input(2);
@@ -162,12 +176,18 @@ class DequantizeLinearKernel : public Kernel {
       return dequantize(x_tag, float{});
     };
     switch (x.dtype()) {
-      case DType::kUInt8: return by_output(uint8_t{});
-      case DType::kInt8: return by_output(int8_t{});
-      case DType::kUInt16: return by_output(uint16_t{});
-      case DType::kInt16: return by_output(int16_t{});
-      case DType::kInt32: return by_output(int32_t{});
-      default: return UnsupportedDType("DequantizeLinear input x", x.dtype());
+      case DType::kUInt8:
+        return by_output(uint8_t{});
+      case DType::kInt8:
+        return by_output(int8_t{});
+      case DType::kUInt16:
+        return by_output(uint16_t{});
+      case DType::kInt16:
+        return by_output(int16_t{});
+      case DType::kInt32:
+        return by_output(int32_t{});
+      default:
+        return UnsupportedDType("DequantizeLinear input x", x.dtype());
     }
   }
 
@@ -178,7 +198,7 @@ class DequantizeLinearKernel : public Kernel {
 // y_scale = (max(0, max(x)) - min(0, min(x))) / 255, y_zero_point = saturate(rint(-min(0, min(x)) / y_scale)),
 // y = saturate(rint(x / y_scale) + y_zero_point). An all-zero x gives scale 0: every output is then 0.
 Status DynamicQuantizeLinear(KernelContext& ctx) {
-  TS_RETURN_IF_ERROR(RequireInputs(ctx, {0}, "DynamicQuantizeLinear"));
+  TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0}, "DynamicQuantizeLinear"));
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::kFloat32) return UnsupportedDType("DynamicQuantizeLinear input x", x.dtype());
   const float* xd = x.data<float>();
