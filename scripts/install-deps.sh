@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
+  libopenmpi-dev openmpi-bin
   libdnnl-dev ocl-icd-opencl-dev libgtest-dev  # oneDNN's CMake config looks for OpenCL
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
   clang libclang-rt-14-dev

@@ -93,6 +93,30 @@ def build_mobilenetv2(name):
     return dict(model=model, inputs={"input": image_input(name, 1)}, outputs=["output"])
 
 
+class SlowPathAttention(nn.Module):
+    """Runs the wrapped model with autograd on. torch 1.13's nn.MultiheadAttention takes a fused "fast path"
+    in eval mode without grad, and that fused op cannot be exported to ONNX; with grad on it takes the
+    plain path (same math), which exports as MatMul/Softmax."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        with torch.enable_grad():
+            return self.inner(x)
+
+
+def build_vit(name):
+    """torchvision's ViT-B/16 (12 layers, hidden 768, 224x224 patches of 16): the transformer of the
+    benchmark suite."""
+    torch.manual_seed(0)
+    model = torchvision.models.vit_b_16(weights=None).eval()
+    with torch.no_grad():  # torchvision zero-initialises the head; seeded values make its output informative
+        model.heads.head.weight.normal_(0, 0.02, generator=torch.Generator().manual_seed(6))
+    return dict(model=SlowPathAttention(model), inputs={"input": image_input(name, 1)}, outputs=["output"])
+
+
 class BertSelfAttention(nn.Module):
     def __init__(self, hidden, heads):
         super().__init__()
@@ -308,7 +332,10 @@ MODELS = collections.OrderedDict([
     ("resnet50", (1, lambda n: build_resnet50(n, 1))),
     ("resnet50_b4", (1, lambda n: build_resnet50(n, 4))),
     ("bert", (1, build_bert)),
+    ("vit", (1, build_vit)),
 ])
+# Exported only when named with --only (the benchmark suite needs them; the model tests do not).
+ON_REQUEST = {"vit"}
 # Models with the same weights: resnet50_b4's model.onnx is resnet50's (dynamic batch axis), copied
 # when it is already there instead of exported again.
 SAME_MODEL_FILE = {"resnet50_b4": "resnet50"}
@@ -462,7 +489,7 @@ def main():
             return 0
     if not args.out_dir:
         parser.error("OUT_DIR is required")
-    names = list(MODELS)
+    names = [n for n in MODELS if n not in ON_REQUEST]
     if args.only:
         names = [n.strip() for n in args.only.split(",") if n.strip()]
         unknown = [n for n in names if n not in MODELS]

@@ -6,6 +6,10 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "core/npy.h"
+#include "parallel/comm/agreement.h"
+#include "parallel/comm/communicator.h"
+#include "parallel/data/data_parallel.h"
+#include "parallel/plan_spec.h"
 #include "tessera/session.h"
 
 namespace tessera::cli {
@@ -42,52 +46,108 @@ StatusOr<std::string> MatchInputName(const Session& session, const std::string& 
   return InvalidArgument("model '" + session.model_name() + "' has no input '" + name + "' (inputs: " + known + ")");
 }
 
+// Reads every --input on the root, in the session's input order.
+StatusOr<std::vector<Tensor>> ReadFeeds(const Session& session, const std::vector<InputFile>& files) {
+  std::vector<Tensor> feeds(session.inputs().size());
+  for (const InputFile& in : files) {
+    TS_ASSIGN_OR_RETURN(std::string name, MatchInputName(session, in.name));
+    auto tensor = ReadNpy(in.path);
+    if (!tensor.ok()) return tensor.status().WithContext("input '" + in.name + "'");
+    for (size_t i = 0; i < feeds.size(); ++i) {
+      if (session.inputs()[i].name == name) feeds[i] = std::move(tensor).value();
+    }
+  }
+  return feeds;
+}
+
+Status WriteOutputs(const Session& session, const std::vector<Tensor>& outputs, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IoError("cannot create output folder '" + dir + "': " + ec.message());
+  const auto& infos = session.outputs();
+  for (size_t i = 0; i < infos.size() && i < outputs.size(); ++i) {
+    std::string path = (std::filesystem::path(dir) / (SanitizeName(infos[i].name) + ".npy")).string();
+    TS_RETURN_IF_ERROR(WriteNpy(path, outputs[i]));
+    std::cout << infos[i].name << ": " << DTypeName(outputs[i].dtype()) << " " << ShapeToString(outputs[i].shape()) << " -> "
+              << path << "\n";
+  }
+  return Status::Ok();
+}
+
+StatusOr<PlanSpec> ParsePlanFlags(const CommandLine& cl) {
+  PlanSpec spec;
+  TS_ASSIGN_OR_RETURN(int64_t dp, cl.GetInt("dp", 0, 1, 1 << 20));
+  TS_ASSIGN_OR_RETURN(int64_t pp, cl.GetInt("pp", 1, 1, 1 << 20));
+  TS_ASSIGN_OR_RETURN(int64_t tp, cl.GetInt("tp", 1, 1, 1 << 20));
+  TS_ASSIGN_OR_RETURN(int64_t mb, cl.GetInt("micro-batches", 1, 1, 1 << 20));
+  spec.dp = static_cast<int>(dp);
+  spec.pp = static_cast<int>(pp);
+  spec.tp = static_cast<int>(tp);
+  spec.micro_batches = static_cast<int>(mb);
+  return spec;
+}
+
 }  // namespace
 
+// Under a launcher every rank runs this. Failures every rank sees alike (flags, plan, model, the root's
+// inputs) are printed once, by rank 0, and every rank exits with the same status; a failure on one
+// replica during the run ends the job through Communicator::Abort.
 int RunCommand(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {"input", "output-dir", "threads"}, {});
-  if (!cl.ok()) return Fail(cl.status(), kExitUsage);
+  auto cl = CommandLine::Parse(args, {"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches"}, {});
+  auto world = OpenWorld();
+  if (!world.ok()) return Fail(world.status());
+  Communicator& comm = **world;
+  const bool root = comm.rank() == 0;
+  auto fail = [&](const Status& s, int code) { return root ? Fail(s, code) : code; };
+
+  if (!cl.ok()) return fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) {
-    return Fail(InvalidArgument("usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR"), kExitUsage);
+    return fail(InvalidArgument("usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T]"),
+                kExitUsage);
   }
-  if (!cl->Has("output-dir")) return Fail(InvalidArgument("--output-dir is required"), kExitUsage);
+  if (!cl->Has("output-dir")) return fail(InvalidArgument("--output-dir is required"), kExitUsage);
   auto threads = cl->GetInt("threads", 0, 1, 1024);
-  if (!threads.ok()) return Fail(threads.status(), kExitUsage);
+  if (!threads.ok()) return fail(threads.status(), kExitUsage);
   auto input_files = ParseInputs(cl->All("input"));
-  if (!input_files.ok()) return Fail(input_files.status(), kExitUsage);
+  if (!input_files.ok()) return fail(input_files.status(), kExitUsage);
+  auto spec = ParsePlanFlags(*cl);
+  if (!spec.ok()) return fail(spec.status(), kExitUsage);
+  if (Status s = ResolvePlan(*spec, comm.size()); !s.ok()) return fail(s, kExitUsage);
+  if (spec->pp > 1 || spec->tp > 1) {
+    return fail(Unimplemented("pipeline and tensor parallelism (--pp, --tp) are not available yet; use --dp"), kExitFailure);
+  }
 
   SessionOptions options;
   options.threads = static_cast<int>(*threads);
   auto session = Session::Load(cl->positional()[0], options);
-  if (!session.ok()) return Fail(session.status());
-
-  std::vector<std::pair<std::string, Tensor>> feeds;
-  for (const InputFile& in : *input_files) {
-    auto name = MatchInputName(**session, in.name);
-    if (!name.ok()) return Fail(name.status());
-    auto tensor = ReadNpy(in.path);
-    if (!tensor.ok()) return Fail(tensor.status().WithContext("input '" + in.name + "'"));
-    feeds.emplace_back(*name, std::move(tensor).value());
+  if (Status s = AgreeAll(comm, session.status()); !s.ok()) {
+    // A rank whose own load failed says why; when only others failed, rank 0 says so.
+    return !session.ok() && (root || comm.size() > 1) ? Fail(s) : fail(s, kExitFailure);
   }
+
+  StatusOr<std::vector<Tensor>> feeds = std::vector<Tensor>{};
+  if (root) feeds = ReadFeeds(**session, *input_files);
+  if (Status s = AgreeOnRoot(comm, 0, feeds.status()); !s.ok()) return fail(s, kExitFailure);
 
   auto start = std::chrono::steady_clock::now();
-  auto outputs = (*session)->Run(feeds);
-  auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  if (!outputs.ok()) return Fail(outputs.status());
-
-  std::error_code ec;
-  std::filesystem::create_directories(cl->Get("output-dir"), ec);
-  if (ec) return Fail(IoError("cannot create output folder '" + cl->Get("output-dir") + "': " + ec.message()));
-  const auto& infos = (*session)->outputs();
-  for (size_t i = 0; i < infos.size(); ++i) {
-    std::string path = (std::filesystem::path(cl->Get("output-dir")) / (SanitizeName(infos[i].name) + ".npy")).string();
-    Status s = WriteNpy(path, (*outputs)[i]);
-    if (!s.ok()) return Fail(s);
-    std::cout << infos[i].name << ": " << DTypeName((*outputs)[i].dtype()) << " "
-              << ShapeToString((*outputs)[i].shape()) << " -> " << path << "\n";
+  StatusOr<std::vector<Tensor>> outputs = std::vector<Tensor>{};
+  if (comm.size() == 1) {
+    std::vector<std::pair<std::string, Tensor>> named;
+    for (size_t i = 0; i < feeds->size(); ++i) {
+      if ((*feeds)[i].defined()) named.emplace_back((*session)->inputs()[i].name, (*feeds)[i]);
+    }
+    outputs = (*session)->Run(named);
+  } else {
+    outputs = RunDataParallel(**session, comm, *feeds);
   }
-  std::cout << "ran '" << (*session)->model_name() << "' in " << elapsed << " ms, peak tensor memory "
-            << (*session)->last_run_stats().peak_bytes / 1024 << " KiB\n";
+  auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (!outputs.ok()) return fail(outputs.status(), kExitFailure);
+  if (!root) return kExitOk;
+
+  if (Status s = WriteOutputs(**session, *outputs, cl->Get("output-dir")); !s.ok()) return Fail(s);
+  std::cout << "ran '" << (*session)->model_name() << "'";
+  if (comm.size() > 1) std::cout << " on " << comm.size() << " ranks (dp " << spec->dp << ")";
+  std::cout << " in " << elapsed << " ms, peak tensor memory " << (*session)->last_run_stats().peak_bytes / 1024 << " KiB\n";
   return kExitOk;
 }
 

@@ -4,6 +4,7 @@
 #include <onnx/defs/schema.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -60,6 +61,66 @@ bool GetFunctionBody(const onnx::NodeProto& node, int opset,
   return false;
 }
 
+using NameMap = std::function<std::string(const std::string&)>;
+
+void RenameGraph(onnx::GraphProto& graph, const NameMap& mapped, const std::string& prefix);
+
+// Renames every value a node reads or writes, and the values of its subgraph attributes.
+void RenameNode(onnx::NodeProto& node, const NameMap& mapped, const std::string& prefix) {
+  for (auto& in : *node.mutable_input()) in = mapped(in);
+  for (auto& out : *node.mutable_output()) out = mapped(out);
+  for (auto& a : *node.mutable_attribute()) {
+    if (a.has_g()) RenameGraph(*a.mutable_g(), mapped, prefix);
+    for (auto& g : *a.mutable_graphs()) RenameGraph(g, mapped, prefix);
+  }
+}
+
+// A subgraph inside a function body names the function's formal parameters and body values (which the
+// outer renaming changes) as well as its own values: all go through the same mapping, so a capture of
+// a formal parameter becomes the caller's value and the subgraph's own names get the node's prefix.
+void RenameGraph(onnx::GraphProto& graph, const NameMap& mapped, const std::string& prefix) {
+  for (auto& v : *graph.mutable_input()) v.set_name(mapped(v.name()));
+  for (auto& v : *graph.mutable_output()) v.set_name(mapped(v.name()));
+  for (auto& v : *graph.mutable_value_info()) v.set_name(mapped(v.name()));
+  for (auto& t : *graph.mutable_initializer()) t.set_name(mapped(t.name()));
+  for (auto& t : *graph.mutable_sparse_initializer()) {
+    t.mutable_values()->set_name(mapped(t.values().name()));
+    t.mutable_indices()->set_name(mapped(t.indices().name()));
+  }
+  for (auto& n : *graph.mutable_node()) {
+    if (!n.name().empty()) n.set_name(prefix + n.name());
+    RenameNode(n, mapped, prefix);
+  }
+}
+
+using AttributeLookup = std::function<const onnx::AttributeProto*(const std::string& ref_attr_name)>;
+
+// Replaces attributes that refer to the calling node's attributes (ref_attr_name) by their values,
+// dropping those the call leaves unset, in `node` and in the nodes of its subgraphs. Runs after
+// renaming, so a graph-valued attribute taken from the call keeps the caller's names.
+void ResolveAttributeRefs(onnx::NodeProto& node, const AttributeLookup& lookup) {
+  onnx::NodeProto resolved = node;
+  resolved.clear_attribute();
+  for (auto& a : *node.mutable_attribute()) {
+    if (a.ref_attr_name().empty()) {
+      if (a.has_g()) {
+        for (auto& n : *a.mutable_g()->mutable_node()) ResolveAttributeRefs(n, lookup);
+      }
+      for (auto& g : *a.mutable_graphs()) {
+        for (auto& n : *g.mutable_node()) ResolveAttributeRefs(n, lookup);
+      }
+      *resolved.add_attribute() = std::move(a);
+      continue;
+    }
+    if (const onnx::AttributeProto* value = lookup(a.ref_attr_name())) {
+      onnx::AttributeProto copy = *value;
+      copy.set_name(a.name());
+      *resolved.add_attribute() = std::move(copy);
+    }
+  }
+  node = std::move(resolved);
+}
+
 // Rewrites the body's nodes into concrete nodes for `call`.
 std::vector<onnx::NodeProto> Instantiate(const onnx::NodeProto& call, const onnx::FunctionProto& body,
                                          const onnx::OpSchema& schema, const std::string& prefix) {
@@ -68,42 +129,30 @@ std::vector<onnx::NodeProto> Instantiate(const onnx::NodeProto& call, const onnx
   for (int i = 0; i < body.output_size(); ++i) {
     rename[body.output(i)] = i < call.output_size() && !call.output(i).empty() ? call.output(i) : prefix + body.output(i);
   }
-  auto mapped = [&](const std::string& name) {
+  NameMap mapped = [&](const std::string& name) {
     if (name.empty()) return name;
     auto it = rename.find(name);
     return it != rename.end() ? it->second : prefix + name;
   };
   std::map<std::string, const onnx::AttributeProto*> call_attrs;
   for (const auto& a : call.attribute()) call_attrs[a.name()] = &a;
+  // A reference to the calling node's attribute, or to the schema default when the call omits it.
+  AttributeLookup lookup = [&](const std::string& ref) -> const onnx::AttributeProto* {
+    if (auto it = call_attrs.find(ref); it != call_attrs.end()) return it->second;
+    auto def = schema.attributes().find(ref);
+    if (def != schema.attributes().end() && def->second.default_value.type() != onnx::AttributeProto::UNDEFINED) {
+      return &def->second.default_value;
+    }
+    return nullptr;
+  };
 
   std::vector<onnx::NodeProto> nodes;
   for (int k = 0; k < body.node_size(); ++k) {
     onnx::NodeProto n = body.node(k);
     n.set_name(prefix + (n.name().empty() ? n.op_type() + std::to_string(k) : n.name()));
-    for (auto& in : *n.mutable_input()) in = mapped(in);
-    for (auto& out : *n.mutable_output()) out = mapped(out);
-    onnx::NodeProto resolved = n;
-    resolved.clear_attribute();
-    for (const auto& a : n.attribute()) {
-      if (a.ref_attr_name().empty()) {
-        *resolved.add_attribute() = a;
-        continue;
-      }
-      // A reference to the calling node's attribute, or to the schema default when the call omits it.
-      const onnx::AttributeProto* value = nullptr;
-      if (auto it = call_attrs.find(a.ref_attr_name()); it != call_attrs.end()) {
-        value = it->second;
-      } else if (auto def = schema.attributes().find(a.ref_attr_name());
-                 def != schema.attributes().end() && def->second.default_value.type() != onnx::AttributeProto::UNDEFINED) {
-        value = &def->second.default_value;
-      }
-      if (value != nullptr) {
-        onnx::AttributeProto copy = *value;
-        copy.set_name(a.name());
-        *resolved.add_attribute() = copy;
-      }
-    }
-    nodes.push_back(std::move(resolved));
+    RenameNode(n, mapped, prefix);
+    ResolveAttributeRefs(n, lookup);
+    nodes.push_back(std::move(n));
   }
   return nodes;
 }

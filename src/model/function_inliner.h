@@ -1,7 +1,9 @@
 // Expansion of ops defined by an ONNX function body (MeanVarianceNormalization, Celu, the loss ops, ...).
 //
 // When no kernel implements a node but its op schema carries a function body, the node is replaced by
-// the body's nodes, with the body's values renamed under the node's name so they cannot clash. Ops with
+// the body's nodes, with the body's values renamed under the node's name so they cannot clash (inside
+// the body's subgraph attributes too: a Loop body reading a formal parameter reads the caller's value,
+// and attribute references there resolve to the caller's attributes). Ops with
 // a dedicated kernel are left alone: a kernel is faster than its decomposition.
 #pragma once
 

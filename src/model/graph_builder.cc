@@ -1,6 +1,7 @@
 // Builds the IR graph from a GraphProto: values, initializers, nodes, attributes and subgraph captures.
 #include "model/graph_builder.h"
 
+#include "model/node_schema_check.h"
 #include "model/tensor_proto.h"
 
 namespace tessera {
@@ -159,6 +160,7 @@ Status BuildGraph(const onnx::GraphProto& proto, const OuterScope* outer, GraphB
       return InvalidArgument(node.Describe() + ": the model imports no opset for domain '" + node.domain + "'");
     }
     node.opset = opset->second;
+    if (Status s = CheckNodeAgainstSchema(np, node.domain, node.opset); !s.ok()) return s.WithContext(node.Describe());
     for (const auto& name : np.input()) {
       if (name.empty()) {
         node.inputs.push_back(kNoValue);

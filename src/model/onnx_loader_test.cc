@@ -14,6 +14,13 @@ namespace {
 
 using testing::OnnxBuilder;
 
+LoadOptions WithChecker(bool run_checker) {
+  LoadOptions options;
+  options.run_checker = run_checker;
+  return options;
+}
+LoadOptions NoChecker() { return WithChecker(false); }
+
 OnnxBuilder ReluModel() {
   OnnxBuilder b;
   b.Input("x", DType::kFloat32, {2, 3});
@@ -43,7 +50,9 @@ TEST(OnnxLoaderTest, RandomBytesAreRejected) {
     std::string bytes(1 + rng() % 512, '\0');
     for (char& c : bytes) c = static_cast<char>(rng());
     auto model = LoadModelFromBytes(bytes, "", "random.onnx");
-    if (!model.ok()) EXPECT_NE(model.status().message().find("random.onnx"), std::string::npos) << "seed " << seed;
+    if (!model.ok()) {
+      EXPECT_NE(model.status().message().find("random.onnx"), std::string::npos) << "seed " << seed;
+    }
   }
 }
 
@@ -51,7 +60,9 @@ TEST(OnnxLoaderTest, EveryTruncationIsAnErrorOrAValidPrefix) {
   std::string bytes = ReluModel().Serialize();
   for (size_t n = 0; n < bytes.size(); ++n) {
     auto model = LoadModelFromBytes(bytes.substr(0, n), "", "truncated.onnx");
-    if (!model.ok()) EXPECT_NE(model.status().message().find("truncated.onnx"), std::string::npos);
+    if (!model.ok()) {
+      EXPECT_NE(model.status().message().find("truncated.onnx"), std::string::npos);
+    }
   }
 }
 
@@ -60,7 +71,7 @@ TEST(OnnxLoaderTest, UndefinedInputNamesTheNodeAndValue) {
   b.Input("x", DType::kFloat32, {2});
   b.Node("Add", {"x", "ghost"}, {"y"}, "adder");
   b.Output("y", DType::kFloat32, {2});
-  auto model = LoadModelFromBytes(b.Serialize(), "", "m.onnx", LoadOptions{/*run_checker=*/false});
+  auto model = LoadModelFromBytes(b.Serialize(), "", "m.onnx", NoChecker());
   ASSERT_FALSE(model.ok());
   EXPECT_NE(model.status().message().find("adder"), std::string::npos) << model.status().message();
   EXPECT_NE(model.status().message().find("ghost"), std::string::npos);
@@ -73,10 +84,10 @@ TEST(OnnxLoaderTest, CycleIsRejected) {
   b.Node("Relu", {"a"}, {"c"}, "second");
   b.Output("a", DType::kFloat32, {2});
   for (bool checker : {false, true}) {
-    auto model = LoadModelFromBytes(b.Serialize(), "", "cycle.onnx", LoadOptions{checker});
+    auto model = LoadModelFromBytes(b.Serialize(), "", "cycle.onnx", WithChecker(checker));
     ASSERT_FALSE(model.ok());
   }
-  auto model = LoadModelFromBytes(b.Serialize(), "", "cycle.onnx", LoadOptions{false});
+  auto model = LoadModelFromBytes(b.Serialize(), "", "cycle.onnx", NoChecker());
   EXPECT_NE(model.status().message().find("cycle"), std::string::npos) << model.status().message();
 }
 
@@ -86,7 +97,7 @@ TEST(OnnxLoaderTest, ShortInitializerIsRejected) {
   b.Initializer("w", {1, 2, 3}, {4});
   b.Node("Add", {"x", "w"}, {"y"});
   b.Output("y", DType::kFloat32, {4});
-  auto model = LoadModelFromBytes(b.Serialize(), "", "m.onnx", LoadOptions{false});
+  auto model = LoadModelFromBytes(b.Serialize(), "", "m.onnx", NoChecker());
   ASSERT_FALSE(model.ok());
   EXPECT_NE(model.status().message().find("'w'"), std::string::npos) << model.status().message();
 }
@@ -98,7 +109,7 @@ TEST(OnnxLoaderTest, ShortRawDataIsRejected) {
   w.set_raw_data(std::string(12, '\0'));
   b.Node("Add", {"x", "w"}, {"y"});
   b.Output("y", DType::kFloat32, {4});
-  auto model = LoadModelFromBytes(b.Serialize(), "", "m.onnx", LoadOptions{false});
+  auto model = LoadModelFromBytes(b.Serialize(), "", "m.onnx", NoChecker());
   ASSERT_FALSE(model.ok());
   EXPECT_NE(model.status().message().find("raw_data"), std::string::npos) << model.status().message();
 }
@@ -146,7 +157,7 @@ TEST(OnnxLoaderTest, ExternalDataOutsideTheFolderIsRejected) {
                                       std::string("a/../../secret.bin")}) {
     std::string path = dir + "/inner/model.onnx";
     std::ofstream(path, std::ios::binary) << ExternalModel(location, 4).Serialize();
-    auto model = LoadModelFromFile(path, LoadOptions{false});
+    auto model = LoadModelFromFile(path, NoChecker());
     ASSERT_FALSE(model.ok()) << location;
     EXPECT_NE(model.status().message().find("'" + location + "'"), std::string::npos) << model.status().message();
   }
@@ -157,7 +168,7 @@ TEST(OnnxLoaderTest, ExternalDataShorterThanDimsIsRejected) {
   std::ofstream(dir + "/w.bin", std::ios::binary) << std::string(8, '\0');
   std::string path = dir + "/model.onnx";
   std::ofstream(path, std::ios::binary) << ExternalModel("w.bin", 4).Serialize();
-  auto model = LoadModelFromFile(path, LoadOptions{false});
+  auto model = LoadModelFromFile(path, NoChecker());
   ASSERT_FALSE(model.ok());
   EXPECT_NE(model.status().message().find("shorter"), std::string::npos) << model.status().message();
 }

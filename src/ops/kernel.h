@@ -54,7 +54,8 @@ class KernelContext {
   size_t output_count() const { return node_.outputs.size(); }
   // Whether output i is consumed by anyone (optional outputs may be omitted).
   bool wants_output(size_t i) const { return i < node_.outputs.size() && node_.outputs[i] != kNoValue; }
-  // Allocates output i (zero-filled). Works for omitted outputs too (the result is then discarded).
+  // Allocates output i (zero-filled), i < output_count(). Works for outputs the node leaves unnamed too
+  // (the result is then discarded); outputs past the node's list do not exist, so asking is an error.
   // The returned pointer stays valid for the whole Run: allocating another output never moves it.
   StatusOr<Tensor*> AllocateOutput(size_t i, DType dtype, Shape shape);
   // Same, with numeric contents left uninitialized: for kernels that write every element.

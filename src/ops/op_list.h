@@ -12,7 +12,7 @@ void RegisterAllKernels(KernelRegistry& registry);
 void RegisterElementwiseUnaryKernels(KernelRegistry& registry);   // math and activation functions
 void RegisterElementwiseBinaryKernels(KernelRegistry& registry);  // arithmetic, comparison, logic, Where
 void RegisterCastKernels(KernelRegistry& registry);               // Cast, CastLike
-void RegisterShapeKernels(KernelRegistry& registry);              // Reshape, Transpose, Concat, Slice, ...
+void RegisterShapeKernels(KernelRegistry& registry);              // Reshape, Transpose, Concat, Slice, Pad, DepthToSpace, ...
 void RegisterIndexingKernels(KernelRegistry& registry);           // Gather*, Scatter*, TopK, NonZero, ...
 void RegisterGeneratorKernels(KernelRegistry& registry);          // Constant*, Range, EyeLike, Random*
 void RegisterReductionKernels(KernelRegistry& registry);          // Reduce*, ArgMax/ArgMin, CumSum
@@ -22,7 +22,7 @@ void RegisterMatMulKernels(KernelRegistry& registry);             // MatMul, Gem
 void RegisterConvKernels(KernelRegistry& registry);               // Conv, ConvTranspose, ConvInteger
 void RegisterPoolKernels(KernelRegistry& registry);               // Max/Average/Lp pooling, global pools
 void RegisterRecurrentKernels(KernelRegistry& registry);          // RNN, GRU, LSTM
-void RegisterResizeKernels(KernelRegistry& registry);             // Resize, Upsample, DepthToSpace, ...
+void RegisterResizeKernels(KernelRegistry& registry);             // Resize, Upsample
 void RegisterControlFlowKernels(KernelRegistry& registry);        // If, Loop, Scan, Identity, optional ops
 void RegisterQuantizationKernels(KernelRegistry& registry);       // QuantizeLinear, DequantizeLinear, QLinear*
 void RegisterSpecialKernels(KernelRegistry& registry);            // GridSample, RoiAlign, signal, text, training

@@ -1,12 +1,25 @@
 // KernelRegistry storage and lookup.
 #include "ops/registry.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "ops/op_list.h"
 
 namespace tessera {
 
 void KernelRegistry::Register(KernelDef def) {
   std::string key = def.domain + ":" + def.op_type;
+  // Two families claiming the same op and opset would make the op list ambiguous (the first silently
+  // wins). The registrations are Tessera's own code, not user input, so this is a programmer error.
+  for (const KernelDef& other : defs_[key]) {
+    if (other.backend == def.backend && def.since_opset <= other.until_opset && other.since_opset <= def.until_opset) {
+      std::fprintf(stderr, "tessera: kernel for %s (backend %s) registered twice for overlapping opsets %d-%d and %d-%d\n",
+                   key.c_str(), def.backend.c_str(), other.since_opset, other.until_opset, def.since_opset,
+                   def.until_opset);
+      std::abort();
+    }
+  }
   defs_[key].push_back(std::move(def));
 }
 

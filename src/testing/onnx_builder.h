@@ -103,7 +103,10 @@ class OnnxBuilder {
       if (d >= 0) {
         shape->add_dim()->set_dim_value(d);
       } else {
-        shape->add_dim()->set_dim_param("n" + std::to_string(shape->dim_size()));
+        // Built with append, not "n" + std::to_string(...): GCC 12 misreports that form (-Wrestrict).
+        std::string symbol = "n";
+        symbol += std::to_string(shape->dim_size());
+        shape->add_dim()->set_dim_param(symbol);
       }
     }
   }

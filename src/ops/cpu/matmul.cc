@@ -1,8 +1,92 @@
-// MatMul kernels (see op_list.h for the ops this family owns).
+// MatMul (numpy.matmul semantics) and the registration of the MatMul family (MatMul, Gemm, Einsum).
+//
+// float32 runs on oneDNN's matmul primitive, built per input shapes and cached (DnnlMatMul); a constant
+// B is pre-packed once. float16/bfloat16 widen to float32 for oneDNN too. Other dtypes run the plain
+// blocked loops of matmul_reference.h. K == 0 gives zeros (an empty sum).
+#include <memory>
+
+#include "ops/cpu/matmul_inputs.h"
+#include "ops/cpu/matmul_batched.h"
+#include "ops/cpu/matmul_family.h"
 #include "ops/op_list.h"
 
 namespace tessera {
+namespace {
 
-void RegisterMatMulKernels(KernelRegistry& registry) { (void)registry; }
+class MatMulKernel : public Kernel {
+ public:
+  explicit MatMulKernel(const Tensor* constant_b) {
+    if (constant_b != nullptr && constant_b->dtype() == DType::kFloat32 && constant_b->rank() <= 2) {
+      constant_b_ = *constant_b;  // keeps the initializer's memory alive for the packed pointer check
+      dnnl_.SetConstantB(constant_b_.data<float>());
+    }
+  }
+
+  Status Run(KernelContext& ctx) override {
+    TS_RETURN_IF_ERROR(RequireInputs(ctx, {0, 1}, "MatMul"));
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    if (a.dtype() != b.dtype()) {
+      return KernelContext::Error(std::string("MatMul inputs must share a dtype, got A ") + DTypeName(a.dtype()) +
+                                  " and B " + DTypeName(b.dtype()));
+    }
+    TS_ASSIGN_OR_RETURN(MatMulPlan plan, PlanMatMul(a.shape(), b.shape()));
+    const bool empty = ShapeElementCount(plan.out_shape) == 0;
+    if (plan.k == 0 || empty) return ctx.AllocateOutput(0, a.dtype(), plan.out_shape).status();
+    TS_ASSIGN_OR_RETURN(Tensor * c, ctx.AllocateUninitializedOutput(0, a.dtype(), plan.out_shape));
+    if (a.dtype() == DType::kFloat32) {
+      return DnnlBatchedMatMul(dnnl_, a.data<float>(), b.data<float>(), c->data<float>(), plan, b.rank() > 2,
+                               ctx.pool().threads());
+    }
+    if (a.dtype() == DType::kFloat16 || a.dtype() == DType::kBFloat16) return RunHalf(ctx, a, b, *c, plan);
+    return DispatchNumericWithHalf(
+        a.dtype(),
+        [&](auto tag) {
+          using T = decltype(tag);
+          ReferenceBatchedMatMul<T>(a.data<T>(), b.data<T>(), c->data<T>(), plan, ctx.pool());
+          return Status::Ok();
+        },
+        "MatMul");
+  }
+
+ private:
+  // 16-bit floats widen to float32 for oneDNN (exact) and round once at the end, which is both faster and
+  // more accurate than accumulating in the plain loops.
+  Status RunHalf(KernelContext& ctx, const Tensor& a, const Tensor& b, Tensor& c, const MatMulPlan& plan) {
+    return DispatchFloatWithHalf(a.dtype(), [&](auto tag) -> Status {
+      using T = decltype(tag);
+      if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) {
+        using Traits = NumericTraits<T>;
+        auto widen = [](const Tensor& t) {
+          std::vector<float> v(static_cast<size_t>(t.element_count()));
+          for (size_t i = 0; i < v.size(); ++i) v[i] = Traits::Load(t.data<T>()[i]);
+          return v;
+        };
+        const std::vector<float> af = widen(a), bf = widen(b);
+        std::vector<float> cf(static_cast<size_t>(c.element_count()));
+        TS_RETURN_IF_ERROR(DnnlBatchedMatMul(half_dnnl_, af.data(), bf.data(), cf.data(), plan, b.rank() > 2,
+                                             ctx.pool().threads()));
+        for (size_t i = 0; i < cf.size(); ++i) c.data<T>()[i] = Traits::Store(cf[i]);
+      }
+      return Status::Ok();
+    });
+  }
+
+  Tensor constant_b_;
+  DnnlMatMul half_dnnl_;  // float32 primitives for 16-bit float inputs (no pre-packed B)
+  DnnlMatMul dnnl_;
+};
+
+StatusOr<std::unique_ptr<Kernel>> MakeMatMulKernel(const KernelInit& init) {
+  return std::unique_ptr<Kernel>(std::make_unique<MatMulKernel>(init.constant_input ? init.constant_input(1) : nullptr));
+}
+
+}  // namespace
+
+void RegisterMatMulKernels(KernelRegistry& registry) {
+  registry.Register("MatMul", 1, kLatestOpset, MakeMatMulKernel);
+  registry.Register("Gemm", 1, kLatestOpset, MakeGemmKernel);
+  registry.Register("Einsum", 12, kLatestOpset, MakeEinsumKernel);
+}
 
 }  // namespace tessera

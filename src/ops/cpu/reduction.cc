@@ -35,7 +35,7 @@ Status ReduceLogSumExp(const Tensor& x, const ReducePlan& plan, Tensor& y, Threa
   using R = reduce::LogSumExp<C>;
   using Acc = typename R::Acc;
   std::vector<Acc> shift(static_cast<size_t>(y.element_count()));
-  reduce::RunPlan<reduce::Max<C, Acc>>(x.data<T>(), plan, nullptr, pool, [&](int64_t i, Acc m) {
+  reduce::RunPlan<reduce::MaxAcc<C, Acc>>(x.data<T>(), plan, nullptr, pool, [&](int64_t i, Acc m) {
     shift[static_cast<size_t>(i)] = std::isfinite(m) ? m : Acc(0);
   });
   T* out = y.data<T>();

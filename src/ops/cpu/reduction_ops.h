@@ -77,8 +77,10 @@ struct Prod {
 };
 
 // Max and Min skip NaN (a NaN never compares greater), like a plain loop in the reference.
-template <typename C, typename A = C>
-struct Max {
+// MaxAcc takes the accumulator type separately (LogSumExp finds its shift in the wider type); Max is the
+// one-parameter form that template-template users (ReduceWith) need.
+template <typename C, typename A>
+struct MaxAcc {
   using Acc = A;
   static Acc Init() {
     return std::numeric_limits<A>::has_infinity ? -std::numeric_limits<A>::infinity() : std::numeric_limits<A>::lowest();
@@ -87,6 +89,9 @@ struct Max {
   static Acc Combine(Acc a, Acc b) { return b > a ? b : a; }
   static C Finish(Acc a, int64_t, Acc) { return static_cast<C>(a); }
 };
+
+template <typename C>
+struct Max : MaxAcc<C, C> {};
 
 template <typename C>
 struct Min {

@@ -1,0 +1,83 @@
+// A oneDNN matmul for one node (float32, or integer int8 x int8 -> int32): C = alpha * A x B (+ C when accumulating), with numpy batch
+// broadcasting (a batch dim of A or B may be 1) and arbitrary strides (Gemm's transposes are strides).
+//
+// The primitive is built on the first Run with a given set of shapes and strides and kept; a different
+// shape builds (and caches) another. When B is a constant initializer, SetConstantB hands it over once:
+// each primitive then gets its own copy of B reordered into the layout oneDNN prefers for it (format
+// `any`), so the per-run cost is only the multiplication. Primitives that want the same layout share one
+// packed copy, so a model run at many sequence lengths keeps one copy of its weights, not one per length;
+// past kMaxCachedShapes shapes the primitive cache starts over.
+#pragma once
+
+#include <dnnl.hpp>
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "tessera/tensor.h"
+
+namespace tessera {
+
+// Dims and strides (in elements) of one operand; all three operands of a call have the same rank.
+struct DnnlMatrixDesc {
+  std::vector<int64_t> dims;
+  std::vector<int64_t> strides;
+};
+
+class DnnlMatMul {
+ public:
+  // alpha scales the product; with `accumulate` the product is added to what C already holds.
+  explicit DnnlMatMul(float alpha = 1.0f, bool accumulate = false) : alpha_(alpha), accumulate_(accumulate) {}
+  // An integer product: A of `a_type` (u8/s8) times B of `b_type` (s8) into int32 C.
+  DnnlMatMul(dnnl::memory::data_type a_type, dnnl::memory::data_type b_type)
+      : alpha_(1.0f), accumulate_(false), a_type_(a_type), b_type_(b_type), c_type_(dnnl::memory::data_type::s32) {}
+
+  // Marks B as constant: Run calls whose b pointer is `b` use a pre-packed copy. `b` must stay alive
+  // (the kernel keeps the initializer's Tensor) and must not change.
+  void SetConstantB(const void* b) { constant_b_ = b; }
+
+  // C = alpha * A x B (+ C). C must be contiguous with dims equal to the broadcast of A and B. Threads is
+  // the OpenMP thread count oneDNN may use. Returns an error if oneDNN rejects the problem.
+  Status Run(const float* a, const DnnlMatrixDesc& a_desc, const float* b, const DnnlMatrixDesc& b_desc, float* c,
+             const DnnlMatrixDesc& c_desc, int threads) {
+    return RunRaw(a, a_desc, b, b_desc, c, c_desc, threads);
+  }
+  // The same for the data types given at construction.
+  Status RunRaw(const void* a, const DnnlMatrixDesc& a_desc, const void* b, const DnnlMatrixDesc& b_desc, void* c,
+                const DnnlMatrixDesc& c_desc, int threads);
+
+ private:
+  static constexpr size_t kMaxCachedShapes = 64;
+
+  struct Entry {
+    dnnl::matmul primitive;
+    dnnl::memory::desc a_md, b_md, c_md;
+    dnnl::memory packed_b;  // the constant B in b_md's layout; empty unless B is the constant one
+    bool b_packed = false;
+  };
+  // The constant B in the layout `desc`, reordered on first request.
+  StatusOr<dnnl::memory> PackedB(const dnnl::memory::desc& plain, const dnnl::memory::desc& desc, const void* b_data);
+  Status Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const DnnlMatrixDesc& c, bool pack_b,
+               const void* b_data, Entry& entry);
+
+  float alpha_;
+  bool accumulate_;
+  dnnl::memory::data_type a_type_ = dnnl::memory::data_type::f32;
+  dnnl::memory::data_type b_type_ = dnnl::memory::data_type::f32;
+  dnnl::memory::data_type c_type_ = dnnl::memory::data_type::f32;
+  const void* constant_b_ = nullptr;
+  // Keyed by the dims and strides of A, B and C (and whether B is the constant one).
+  std::map<std::vector<int64_t>, std::unique_ptr<Entry>> cache_;
+  std::vector<dnnl::memory> packed_;  // copies of the constant B, one per layout some primitive chose
+};
+
+// Whether oneDNN's int8 matmul is exact on this CPU: with AVX-512 VNNI it accumulates u8 x s8 products
+// straight into int32; older ISAs go through saturating int16 pair sums. The environment variable
+// TESSERA_DNNL_INT8=0 turns the oneDNN int8 path off (tests use it to cover the plain path on VNNI CPUs).
+bool DnnlInt8IsExact();
+
+// Dims and row-major strides for a contiguous tensor of `dims`.
+DnnlMatrixDesc ContiguousMatrix(std::vector<int64_t> dims);
+
+}  // namespace tessera

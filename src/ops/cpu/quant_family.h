@@ -1,0 +1,14 @@
+// Factories of the quantization family's kernels, registered by RegisterQuantizationKernels
+// (quantization.cc).
+#pragma once
+
+#include "ops/kernel.h"
+
+namespace tessera {
+
+StatusOr<std::unique_ptr<Kernel>> MakeMatMulIntegerKernel(const KernelInit& init);  // quant_matmul.cc
+StatusOr<std::unique_ptr<Kernel>> MakeQLinearMatMulKernel(const KernelInit& init);  // quant_matmul.cc
+StatusOr<std::unique_ptr<Kernel>> MakeConvIntegerKernel(const KernelInit& init);    // quant_conv.cc
+StatusOr<std::unique_ptr<Kernel>> MakeQLinearConvKernel(const KernelInit& init);    // quant_conv.cc
+
+}  // namespace tessera
