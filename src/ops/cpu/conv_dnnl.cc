@@ -19,6 +19,10 @@ struct DnnlConv::Plan {
   bool reorder_src = false, reorder_dst = false, reorder_w = false;
   std::shared_ptr<memory> packed_w;  // constant weights in `w`'s layout
   std::string impl;
+  // ConvTranspose whose output reaches past what the deconvolution covers (output_padding beyond the end
+  // pad, or a large output_shape): oneDNN computes the covered part, the rest is bias only.
+  bool tail = false;
+  Shape covered;  // dims oneDNN computes, [N, M, spatial...]
 };
 
 namespace {
@@ -66,6 +70,33 @@ memory::desc TransposeUserWeights(const memory::dims& dims, int64_t group, int64
 }
 
 constexpr size_t kMaxPlans = 32;
+
+// Writes y [N, M, out...] from the covered block src [N, M, covered...] (its leading corner), filling the
+// positions outside it with bias[m] (or 0).
+void ExpandCovered(const float* src, const Shape& covered, const std::vector<int64_t>& out, const float* bias,
+                   float* y) {
+  const size_t rank = out.size();
+  int64_t c3[3] = {1, 1, 1}, o3[3] = {1, 1, 1};
+  for (size_t i = 0; i < rank; ++i) {
+    c3[3 - rank + i] = covered[i + 2];
+    o3[3 - rank + i] = out[i];
+  }
+  const int64_t planes = covered[0] * covered[1];
+  for (int64_t nm = 0; nm < planes; ++nm) {
+    const float fill = bias ? bias[nm % covered[1]] : 0.0f;
+    for (int64_t d = 0; d < o3[0]; ++d) {
+      for (int64_t h = 0; h < o3[1]; ++h) {
+        float* row = y + ((nm * o3[0] + d) * o3[1] + h) * o3[2];
+        int64_t w = 0;
+        if (d < c3[0] && h < c3[1]) {
+          const float* from = src + ((nm * c3[0] + d) * c3[1] + h) * c3[2];
+          for (; w < c3[2]; ++w) row[w] = from[w];
+        }
+        for (; w < o3[2]; ++w) row[w] = fill;
+      }
+    }
+  }
+}
 
 size_t Align64(size_t n) { return (n + 63) & ~size_t{63}; }
 
@@ -122,7 +153,14 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
     // output_padding and output_shape).
     pad_r.push_back(transpose_ ? (g.in[i] - 1) * g.stride[i] + g.DilatedKernel(i) - g.pad_begin[i] - g.out[i]
                                : g.pad_end[i]);
+    // oneDNN rejects a negative right pad: compute the covered part and fill the rest after.
+    if (pad_r.back() < 0) {
+      dst_dims[i + 2] += pad_r.back();
+      pad_r.back() = 0;
+      p.tail = true;
+    }
   }
+  p.covered.assign(dst_dims.begin(), dst_dims.end());
   p.src_user = memory::desc(src_dims, f32, PlainTag(src_dims.size()));
   p.dst_user = memory::desc(dst_dims, f32, PlainTag(dst_dims.size()));
   p.w_user = transpose_ ? TransposeUserWeights(w_dims, group_, g.KernelCount())
@@ -215,20 +253,24 @@ StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, cons
     TS_ASSIGN_OR_RETURN(p, FindOrBuild(g, x_shape, w_shape, out_channels, bias != nullptr));
   }
   if (!p->supported) return false;
-  // Scratch layout: reordered src, dst, weights (when not packed), then oneDNN's scratchpad.
+  // Scratch layout: reordered src, dst, weights (when not packed), oneDNN's scratchpad, then the covered
+  // block of a ConvTranspose with a tail.
   const size_t src_bytes = p->reorder_src ? Align64(p->src.get_size()) : 0;
   const size_t dst_bytes = p->reorder_dst ? Align64(p->dst.get_size()) : 0;
   const size_t w_bytes = !p->packed_w && p->reorder_w ? Align64(p->w.get_size()) : 0;
   const size_t pad_bytes = Align64(p->scratch.get_size());
+  const size_t covered_bytes = p->tail ? Align64(p->dst_user.get_size()) : 0;
+  const size_t total = src_bytes + dst_bytes + w_bytes + pad_bytes + covered_bytes;
   char* base = nullptr;
-  if (src_bytes + dst_bytes + w_bytes + pad_bytes > 0) {
-    TS_ASSIGN_OR_RETURN(base, ThreadScratch(src_bytes + dst_bytes + w_bytes + pad_bytes));
+  if (total > 0) {
+    TS_ASSIGN_OR_RETURN(base, ThreadScratch(total));
   }
+  float* covered = p->tail ? reinterpret_cast<float*>(base + total - covered_bytes) : nullptr;
   try {
     dnnl::engine& engine = DnnlEngine();
     dnnl::stream& stream = DnnlStream();
     memory src_user(p->src_user, engine, const_cast<float*>(x));
-    memory dst_user(p->dst_user, engine, y);
+    memory dst_user(p->dst_user, engine, p->tail ? covered : y);
     memory src = p->reorder_src ? memory(p->src, engine, base) : src_user;
     memory dst = p->reorder_dst ? memory(p->dst, engine, base + src_bytes) : dst_user;
     memory weights;
@@ -252,6 +294,7 @@ StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, cons
   } catch (const dnnl::error& e) {
     return Internal(std::string("oneDNN convolution failed: ") + e.what());
   }
+  if (p->tail) ExpandCovered(covered, p->covered, g.out, bias, y);
   return true;
 }
 
