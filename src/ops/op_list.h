@@ -18,13 +18,13 @@ void RegisterGeneratorKernels(KernelRegistry& registry);          // Constant*, 
 void RegisterReductionKernels(KernelRegistry& registry);          // Reduce*, ArgMax/ArgMin, CumSum
 void RegisterSoftmaxKernels(KernelRegistry& registry);            // Softmax, LogSoftmax, Hardmax
 void RegisterNormalizationKernels(KernelRegistry& registry);      // BatchNorm, LayerNorm, InstanceNorm, ...
-void RegisterMatMulKernels(KernelRegistry& registry);             // MatMul, Gemm, MatMulInteger, Einsum
-void RegisterConvKernels(KernelRegistry& registry);               // Conv, ConvTranspose, ConvInteger
-void RegisterPoolKernels(KernelRegistry& registry);               // Max/Average/Lp pooling, global pools
+void RegisterMatMulKernels(KernelRegistry& registry);             // MatMul, Gemm, Einsum
+void RegisterConvKernels(KernelRegistry& registry);               // Conv, ConvTranspose
+void RegisterPoolKernels(KernelRegistry& registry);               // Max/Average/Lp/global pools, MaxRoiPool, MaxUnpool
 void RegisterRecurrentKernels(KernelRegistry& registry);          // RNN, GRU, LSTM
 void RegisterResizeKernels(KernelRegistry& registry);             // Resize, Upsample
 void RegisterControlFlowKernels(KernelRegistry& registry);        // If, Loop, Scan, Identity, optional ops
-void RegisterQuantizationKernels(KernelRegistry& registry);       // QuantizeLinear, DequantizeLinear, QLinear*
+void RegisterQuantizationKernels(KernelRegistry& registry);       // Quantize/DequantizeLinear, QLinear*, *Integer
 void RegisterSpecialKernels(KernelRegistry& registry);            // GridSample, RoiAlign, signal, text, training
 
 }  // namespace tessera
