@@ -1,6 +1,6 @@
 // Activation functions: Relu, LeakyRelu, Elu, Selu, Celu, ThresholdedRelu, HardSigmoid, HardSwish,
 // Sigmoid, Softplus, Softsign, Mish, Gelu and Shrink (PRelu broadcasts a slope input, so it lives with
-// the binary ops in elementwise_arithmetic.cc).
+// the binary ops in elementwise_pow.cc).
 //
 // Attribute defaults follow the ONNX schemas. Formulas are arranged so large |x| neither overflows nor
 // loses the result (Sigmoid and Softplus branch on the sign of x), and NaN inputs give NaN outputs.
