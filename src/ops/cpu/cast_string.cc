@@ -82,7 +82,7 @@ Status CastToString(const Tensor& in, Tensor& out) {
   const int64_t n = in.element_count();
   if (in.dtype() == DType::kBool) {
     const uint8_t* src = in.data<uint8_t>();
-    for (int64_t i = 0; i < n; ++i) dst[i] = src[i] ? "1" : "0";
+    for (int64_t i = 0; i < n; ++i) dst[i].assign(1, src[i] ? '1' : '0');
     return Status::Ok();
   }
   return DispatchTypeClass<TypeClass::kNumeric>(

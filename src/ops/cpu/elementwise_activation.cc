@@ -1,12 +1,13 @@
 // Activation functions: Relu, LeakyRelu, Elu, Selu, Celu, ThresholdedRelu, HardSigmoid, HardSwish,
 // Sigmoid, Softplus, Softsign, Mish, Gelu and Shrink (PRelu broadcasts a slope input, so it lives with
-// the binary ops in elementwise_arithmetic.cc).
+// the binary ops in elementwise_pow.cc).
 //
 // Attribute defaults follow the ONNX schemas. Formulas are arranged so large |x| neither overflows nor
 // loses the result (Sigmoid and Softplus branch on the sign of x), and NaN inputs give NaN outputs.
 // float32 Sigmoid uses FastExp (softmax_math.h) so its loop vectorises.
 #include <cmath>
 
+#include "ops/cpu/cast_convert.h"
 #include "ops/cpu/elementwise_registration.h"
 #include "ops/cpu/elementwise_unary_kernel.h"
 #include "ops/cpu/softmax_math.h"
@@ -125,10 +126,11 @@ struct ShrinkOp {
   float lambd = 0.5f, bias = 0.0f;
   template <typename T>
   T operator()(T x) const {
-    // Integer inputs compare and shift in double and convert back (the spec allows every numeric type).
+    // Integer inputs compare and shift in double and convert back (the spec allows every numeric type);
+    // ConvertValue keeps an out-of-range shifted integer defined.
     const double v = static_cast<double>(x);
-    if (v < -lambd) return static_cast<T>(v + bias);
-    if (v > lambd) return static_cast<T>(v - bias);
+    if (v < -lambd) return ConvertValue<T>(v + bias);
+    if (v > lambd) return ConvertValue<T>(v - bias);
     return T(0);
   }
 };

@@ -190,6 +190,17 @@ TEST(ElementwiseTest, WhereBroadcastsStrings) {
   EXPECT_EQ(Values<std::string>(RunOne(m)), (std::vector<std::string>{"a", "b", "z", "z"}));
 }
 
+TEST(ElementwiseTest, EqualComparesStringsAndNaNIsUnequal) {
+  Tensor a = Tensor::FromVector(DType::kString, {3}, std::vector<std::string>{"x", "yy", ""});
+  Tensor b = Tensor::FromVector(DType::kString, {3}, std::vector<std::string>{"x", "y", ""});
+  OneNodeModel m("Equal", 11);
+  m.Input("a", a).Input("b", b).Output("c", 1, DType::kBool);
+  EXPECT_EQ(Values<uint8_t>(RunOne(m)), (std::vector<uint8_t>{1, 0, 1}));
+  OneNodeModel n("Equal", 13);
+  n.Input("a", F32({2}, {NAN, 1})).Input("b", F32({}, {1})).Output("c", 1, DType::kBool);
+  EXPECT_EQ(Values<uint8_t>(RunOne(n)), (std::vector<uint8_t>{0, 1}));
+}
+
 TEST(ElementwiseTest, LegacyBroadcastAlignsAtAxis) {
   // Opset 6: B of shape [3] is aligned with dim 1 of A [2,3,2].
   OneNodeModel m("Add", 6);
