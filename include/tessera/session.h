@@ -21,6 +21,7 @@ namespace tessera {
 struct SessionOptions {
   int threads = 0;             // threads used inside one run; 0 = every core
   bool fold_constants = true;  // precompute nodes whose inputs are all constant
+  bool optimize = true;        // graph passes (fusions); off runs the model node by node as written
 };
 
 // A graph input or output as the model declares it. Unknown dims are -1, with their symbol if any.

@@ -2,6 +2,7 @@
 #include "tessera/session.h"
 
 #include "core/thread_pool.h"
+#include "graph/passes/graph_passes.h"
 #include "model/onnx_loader.h"
 #include "ops/registry.h"
 #include "ops/cpu/dnnl_context.h"
@@ -48,6 +49,11 @@ StatusOr<std::unique_ptr<Session>> Session::Load(const std::string& model_path, 
   impl->threads = options.threads > 0 ? options.threads : DefaultThreadCount();
   impl->pool = std::make_unique<ThreadPool>(impl->threads);
   SetDnnlThreads(impl->threads);
+  GraphPassOptions pass_options;
+  pass_options.enabled = options.optimize;
+  if (Status s = RunGraphPasses(*impl->model.graph, pass_options); !s.ok()) {
+    return s.WithContext("model '" + impl->model.display_name + "'");
+  }
   const Graph& graph = *impl->model.graph;
   for (int id : graph.inputs) impl->inputs.push_back(MakeInfo(graph.value(id)));
   for (int id : graph.outputs) impl->outputs.push_back(MakeInfo(graph.value(id)));
