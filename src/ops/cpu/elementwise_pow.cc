@@ -13,6 +13,19 @@
 namespace tessera {
 namespace {
 
+// out[i] = x[i]^2 (or x[0]^2 for a scalar base), for Pow's float fast path. clang 14 type-checks the
+// discarded `if constexpr` branches of nested generic lambdas, so the branch only calls this.
+void SquareFloats(const float* x, bool scalar_base, float* out, int64_t count, ThreadPool& pool) {
+  ForEachElementRange(count, pool, [&](int64_t begin, int64_t end) {
+    if (scalar_base) {
+      for (int64_t i = begin; i < end; ++i) out[i] = x[0] * x[0];
+    } else {
+      for (int64_t i = begin; i < end; ++i) out[i] = x[i] * x[i];
+    }
+  });
+}
+
+
 template <typename T, typename E>
 T IntegerPow(T base, E exponent) {
   if constexpr (std::is_signed_v<E>) {
@@ -69,14 +82,10 @@ Status RunPow(KernelContext& ctx) {
               if constexpr (std::is_same_v<B, float> && std::is_same_v<E, float>) {
                 // x ** 2 (squares in norms and losses) is common enough to skip powf for.
                 if (b.element_count() == 1 && pb[0] == 2.0f) {
-                  const bool scalar_base = a.element_count() == 1;
-                  ForEachElementRange(c->element_count(), ctx.pool(), [&](int64_t begin, int64_t end) {
-                    if (scalar_base) {
-                      for (int64_t i = begin; i < end; ++i) pc[i] = pa[0] * pa[0];
-                    } else {
-                      for (int64_t i = begin; i < end; ++i) pc[i] = pa[i] * pa[i];
-                    }
-                  });
+                  // The casts are no-ops here (B is float); they keep clang from rejecting the other
+                  // instantiations of this branch.
+                  SquareFloats(reinterpret_cast<const float*>(pa), a.element_count() == 1, reinterpret_cast<float*>(pc),
+                               c->element_count(), ctx.pool());
                   return Status::Ok();
                 }
               }
