@@ -66,10 +66,10 @@ int InspectCommand(const std::vector<std::string>& args) {
     params += static_cast<double>(t.element_count());
     bytes += static_cast<double>(t.byte_size());
   }
-  std::cout << "\nparameters: " << HumanCount(params) << "(" << HumanCount(bytes) << "B in " << g.constants.size()
+  std::cout << "\nparameters: " << HumanCount(params) << " (" << HumanCount(bytes) << "B in " << g.constants.size()
             << " initializers)\n";
   std::cout << "estimated FLOPs per run: " << HumanCount(EstimateGraphFlops(g))
-            << "(from statically known shapes; dynamic dims count as 0)\n";
+            << " (from statically known shapes; dynamic dims count as 0)\n";
   return kExitOk;
 }
 
