@@ -20,13 +20,13 @@ test: deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-sanitize
 
-# Unit, command-line and conformance tests again under AddressSanitizer and UBSan (the model suite is
-# left to the Release build: it is the same code on bigger tensors, and ASan makes it slow).
+# Unit, command-line and conformance tests again under AddressSanitizer and UBSan (the model and
+# distributed suites are left to the Release build: the same code on bigger tensors, which ASan makes slow).
 test-sanitize:
 	@test -f build-asan/build.ninja || cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) -E '^model'
+	  ctest --output-on-failure -j $(JOBS) -E '^(model|dist)'
 
 demo: deps
 	$(MAKE) all
