@@ -67,6 +67,10 @@ bool WriteAll(int fd, const char* data, size_t size) {
     dup2(null_fd, STDOUT_FILENO);
     dup2(null_fd, STDERR_FILENO);
   }
+  // The loader accepts IR versions newer than the installed ONNX library knows (they only add
+  // features the checker need not understand); the library would refuse them outright, so it sees the
+  // newest version it knows. This child's proto is a private copy, and only nodes and value infos go back.
+  if (proto.ir_version() > onnx::IR_VERSION) proto.set_ir_version(onnx::IR_VERSION);
   if (options.run_checker) {
     onnx::ModelProto copy_for_checker;
     const bool has_external = [&] {
