@@ -2,6 +2,7 @@
 #include "ops/cpu/conv_dnnl.h"
 
 #include <dnnl.hpp>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 
@@ -16,6 +17,7 @@ struct DnnlConv::Plan {
   dnnl::primitive prim;
   memory::desc src_user, src, dst_user, dst, w_user, w, bias, scratch;
   dnnl::reorder src_reorder, dst_reorder, w_reorder;  // valid only where the layouts differ
+  dnnl::reorder addend_reorder;  // plain z into dst's layout, for a sum post-op with reorder_dst
   bool reorder_src = false, reorder_dst = false, reorder_w = false;
   std::shared_ptr<memory> packed_w;  // constant weights in `w`'s layout
   std::string impl;
@@ -114,8 +116,8 @@ StatusOr<char*> ThreadScratch(size_t bytes) {
 
 }  // namespace
 
-DnnlConv::DnnlConv(bool transpose, int64_t group, Tensor constant_weights)
-    : transpose_(transpose), group_(group), constant_weights_(std::move(constant_weights)) {}
+DnnlConv::DnnlConv(bool transpose, int64_t group, Tensor constant_weights, ConvPostOps post_ops)
+    : transpose_(transpose), group_(group), constant_weights_(std::move(constant_weights)), post_ops_(post_ops) {}
 
 DnnlConv::~DnnlConv() = default;
 
@@ -168,6 +170,15 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
   if (has_bias) p.bias = memory::desc({out_channels}, f32, memory::format_tag::a);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (post_ops_.sum || post_ops_.activation != ConvPostOps::Activation::kNone) {
+    dnnl::post_ops ops;
+    if (post_ops_.sum) ops.append_sum(1.0f);
+    if (post_ops_.activation == ConvPostOps::Activation::kRelu)
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    if (post_ops_.activation == ConvPostOps::Activation::kClip)
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, post_ops_.min, post_ops_.max);
+    attr.set_post_ops(ops);
+  }
   const memory::desc w_any(w_dims, f32, any);
   // Builds the primitive with src/dst in oneDNN's preferred layout (`blocked`) or plain NC[D]HW; false
   // when oneDNN rejects the problem or offers only its reference loops.
@@ -198,6 +209,9 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
         p.src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.src_user, DnnlEngine(), p.src));
       if (p.reorder_dst)
         p.dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.dst, DnnlEngine(), p.dst_user));
+      if (p.reorder_dst && post_ops_.sum)
+        p.addend_reorder =
+            dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.dst_user, DnnlEngine(), p.dst));
       if (p.reorder_w)
         p.w_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.w_user, DnnlEngine(), p.w));
       return true;
@@ -246,7 +260,8 @@ void DnnlConv::Prepare(const WindowGeometry& g, const Shape& x_shape, const Shap
 }
 
 StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
-                             const float* x, const float* w, const float* bias, float* y) {
+                             const float* x, const float* w, const float* bias, float* y,
+                             const float* addend) {
   std::shared_ptr<Plan> p;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -285,6 +300,15 @@ StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, cons
       }
     }
     if (p->reorder_src) p->src_reorder.execute(stream, src_user, src);
+    if (post_ops_.sum) {
+      // The sum post-op accumulates into what dst holds: put z there, in dst's layout.
+      if (p->reorder_dst) {
+        memory z(p->dst_user, engine, const_cast<float*>(addend));
+        p->addend_reorder.execute(stream, z, dst);
+      } else if (addend != y) {
+        std::memcpy(y, addend, p->dst_user.get_size());
+      }
+    }
     std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
     if (pad_bytes > 0) args[DNNL_ARG_SCRATCHPAD] = memory(p->scratch, engine, base + src_bytes + dst_bytes + w_bytes);
     if (bias) args[DNNL_ARG_BIAS] = memory(p->bias, engine, const_cast<float*>(bias));

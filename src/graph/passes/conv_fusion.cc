@@ -1,0 +1,146 @@
+// Conv fusion pass (see conv_fusion.h).
+#include "graph/passes/conv_fusion.h"
+
+#include <limits>
+#include <optional>
+#include <unordered_set>
+#include <vector>
+
+namespace tessera {
+namespace {
+
+// For each value id, the indices of the nodes that read it (a node reading it twice counts twice).
+std::vector<std::vector<size_t>> Consumers(const Graph& graph) {
+  std::vector<std::vector<size_t>> consumers(graph.values.size());
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    for (int id : graph.nodes[n].inputs) {
+      if (id != kNoValue) consumers[static_cast<size_t>(id)].push_back(n);
+    }
+  }
+  return consumers;
+}
+
+// A float32 scalar constant, or nullopt when `id` is not one.
+std::optional<float> ConstantScalar(const Graph& graph, int id) {
+  auto it = graph.constants.find(id);
+  if (it == graph.constants.end()) return std::nullopt;
+  const Tensor& t = it->second;
+  if (t.dtype() != DType::kFloat32 || t.element_count() != 1) return std::nullopt;
+  return t.data<float>()[0];
+}
+
+// The activation attributes of a Relu or Clip (with constant or absent bounds) reading `input`, or false.
+bool ReadActivation(const Graph& graph, const Node& node, int input, Node& fused) {
+  if (!node.domain.empty() || node.outputs.size() != 1 || node.inputs.empty() || node.inputs[0] != input) return false;
+  Attribute kind;
+  kind.type = Attribute::Type::kString;
+  if (node.op_type == "Relu" && node.inputs.size() == 1) {
+    kind.s = "Relu";
+    fused.attributes["activation"] = kind;
+    return true;
+  }
+  if (node.op_type != "Clip") return false;
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  if (node.opset < 11) {
+    // Opset 1-10: bounds are attributes defaulting to the float range.
+    if (node.inputs.size() != 1) return false;
+    lo = node.GetFloat("min", std::numeric_limits<float>::lowest());
+    hi = node.GetFloat("max", std::numeric_limits<float>::max());
+  } else {
+    if (node.inputs.size() > 3) return false;
+    for (size_t i = 1; i < node.inputs.size(); ++i) {
+      if (node.inputs[i] == kNoValue) continue;
+      std::optional<float> bound = ConstantScalar(graph, node.inputs[i]);
+      if (!bound) return false;
+      (i == 1 ? lo : hi) = *bound;
+    }
+  }
+  // min > max sets every element to max (opset 11+); keep that corner on the plain kernels.
+  if (!(lo <= hi)) return false;
+  kind.s = "Clip";
+  fused.attributes["activation"] = kind;
+  Attribute a;
+  a.type = Attribute::Type::kFloat;
+  a.f = lo;
+  fused.attributes["activation_min"] = a;
+  a.f = hi;
+  fused.attributes["activation_max"] = a;
+  return true;
+}
+
+bool SameStaticShape(const ValueInfo& a, const ValueInfo& b) {
+  return a.IsStatic() && b.IsStatic() && a.StaticDims() == b.StaticDims();
+}
+
+}  // namespace
+
+Status FuseConvActivations(Graph& graph) {
+  const std::vector<std::vector<size_t>> consumers = Consumers(graph);
+  std::unordered_set<int> graph_outputs(graph.outputs.begin(), graph.outputs.end());
+  // The one consumer of `id`, or nullopt when it has several, none, or is a graph output.
+  auto sole_consumer = [&](int id) -> std::optional<size_t> {
+    const auto& c = consumers[static_cast<size_t>(id)];
+    if (c.size() != 1 || graph_outputs.count(id)) return std::nullopt;
+    return c[0];
+  };
+  std::vector<bool> removed(graph.nodes.size(), false);
+  std::vector<std::optional<Node>> replacement(graph.nodes.size());  // fused node placed at that index
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& conv = graph.nodes[n];
+    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.inputs.size() < 2 || conv.inputs.size() > 3 ||
+        conv.outputs.size() != 1 || conv.inputs[0] == kNoValue || conv.inputs[1] == kNoValue)
+      continue;
+    int y = conv.outputs[0];
+    if (graph.value(y).dtype != DType::kFloat32) continue;
+    Node fused;
+    fused.name = conv.name;
+    fused.op_type = "FusedConv";
+    fused.domain = kTesseraDomain;
+    fused.opset = kTesseraOpset;
+    fused.attributes = conv.attributes;
+    fused.inputs = conv.inputs;
+    fused.inputs.resize(3, kNoValue);
+    std::vector<size_t> chain;
+    std::optional<size_t> next = sole_consumer(y);
+    if (next && !removed[*next]) {
+      const Node& add = graph.nodes[*next];
+      if (add.op_type == "Add" && add.domain.empty() && add.inputs.size() == 2 && add.outputs.size() == 1) {
+        const int z = add.inputs[0] == y ? add.inputs[1] : add.inputs[0];
+        const ValueInfo& out = graph.value(add.outputs[0]);
+        if (z != kNoValue && z != y && graph.value(z).dtype == DType::kFloat32 &&
+            SameStaticShape(graph.value(y), graph.value(z)) && SameStaticShape(graph.value(y), out)) {
+          fused.inputs.push_back(z);
+          chain.push_back(*next);
+          y = add.outputs[0];
+          next = sole_consumer(y);
+        }
+      }
+    }
+    if (next && !removed[*next] && ReadActivation(graph, graph.nodes[*next], y, fused)) {
+      chain.push_back(*next);
+      y = graph.nodes[*next].outputs[0];
+    }
+    if (chain.empty()) continue;
+    fused.outputs = {y};
+    fused.explicit_input_count = fused.inputs.size();
+    removed[n] = true;
+    for (size_t c : chain) removed[c] = true;
+    replacement[chain.back()] = std::move(fused);
+  }
+  std::vector<Node> nodes;
+  nodes.reserve(graph.nodes.size());
+  bool any = false;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    if (replacement[n]) {
+      nodes.push_back(std::move(*replacement[n]));
+      any = true;
+    } else if (!removed[n]) {
+      nodes.push_back(std::move(graph.nodes[n]));
+    }
+  }
+  graph.nodes = std::move(nodes);
+  if (any) graph.opsets[kTesseraDomain] = kTesseraOpset;
+  return Status::Ok();
+}
+
+}  // namespace tessera

@@ -1,0 +1,247 @@
+// Conv fusion: which patterns become FusedConv and which must stay apart (IR-level), and that a session
+// with the pass gives the node-by-node result on seeded random data (end to end).
+#include "graph/passes/conv_fusion.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "model/onnx_loader.h"
+#include "tessera/session.h"
+#include "testing/onnx_builder.h"
+
+namespace tessera {
+namespace {
+
+// A graph of float32 values with static shapes, built node by node.
+struct TestGraph {
+  Graph g;
+
+  int Value(const std::string& name, const Shape& dims = {1, 4, 5, 5}) {
+    const int id = g.ValueId(name);
+    ValueInfo& v = g.values[static_cast<size_t>(id)];
+    v.dtype = DType::kFloat32;
+    v.has_shape = true;
+    v.dims.clear();
+    for (int64_t d : dims) v.dims.push_back(Dim{d, ""});
+    return id;
+  }
+  int Constant(const std::string& name, float value) {
+    const int id = Value(name, {});
+    g.constants[id] = Tensor::FromVector<float>(DType::kFloat32, {}, {value});
+    return id;
+  }
+  Node& Add(const std::string& op, const std::vector<int>& inputs, const std::vector<int>& outputs,
+            int opset = 17) {
+    Node n;
+    n.name = op + std::to_string(g.nodes.size());
+    n.op_type = op;
+    n.opset = opset;
+    n.inputs = inputs;
+    n.outputs = outputs;
+    n.explicit_input_count = inputs.size();
+    g.nodes.push_back(n);
+    return g.nodes.back();
+  }
+  // x -> Conv(w, b) -> returns the conv output id.
+  int Conv(const std::string& out) {
+    const int x = Value("x");
+    const int w = Value("w_" + out, {4, 4, 3, 3});
+    g.constants[w] = Tensor::FromVector<float>(DType::kFloat32, {4, 4, 3, 3}, std::vector<float>(144, 0.5f));
+    const int y = Value(out);
+    Add("Conv", {x, w}, {y});
+    return y;
+  }
+};
+
+const Node* FindOp(const Graph& g, const std::string& op) {
+  for (const Node& n : g.nodes)
+    if (n.op_type == op) return &n;
+  return nullptr;
+}
+
+TEST(ConvFusionTest, ConvReluBecomesOneFusedNode) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int r = t.Value("r");
+  t.Add("Relu", {c}, {r});
+  t.g.outputs = {r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 1u);
+  const Node& f = t.g.nodes[0];
+  EXPECT_EQ(f.op_type, "FusedConv");
+  EXPECT_EQ(f.domain, kTesseraDomain);
+  EXPECT_EQ(f.GetString("activation", ""), "Relu");
+  EXPECT_EQ(f.outputs, std::vector<int>{r});
+  EXPECT_EQ(f.inputs.size(), 3u);
+  EXPECT_EQ(f.inputs[2], kNoValue);
+}
+
+TEST(ConvFusionTest, ClipWithConstantBoundsFuses) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int r = t.Value("r");
+  t.Add("Clip", {c, t.Constant("lo", 0.0f), t.Constant("hi", 6.0f)}, {r});
+  t.g.outputs = {r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 1u);
+  EXPECT_EQ(t.g.nodes[0].GetString("activation", ""), "Clip");
+  EXPECT_EQ(t.g.nodes[0].GetFloat("activation_min", -1), 0.0f);
+  EXPECT_EQ(t.g.nodes[0].GetFloat("activation_max", -1), 6.0f);
+}
+
+TEST(ConvFusionTest, ClipOpset6AttributeBoundsFuse) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int r = t.Value("r");
+  Node& clip = t.Add("Clip", {c}, {r}, 6);
+  Attribute a;
+  a.type = Attribute::Type::kFloat;
+  a.f = 6.0f;
+  clip.attributes["max"] = a;
+  t.g.outputs = {r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 1u);
+  EXPECT_EQ(t.g.nodes[0].GetFloat("activation_min", 0), std::numeric_limits<float>::lowest());
+  EXPECT_EQ(t.g.nodes[0].GetFloat("activation_max", 0), 6.0f);
+}
+
+TEST(ConvFusionTest, ClipWithRuntimeBoundIsLeftAlone) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int hi = t.Value("hi", {});
+  t.g.inputs = {t.g.ValueId("x"), hi};
+  const int r = t.Value("r");
+  t.Add("Clip", {c, kNoValue, hi}, {r});
+  t.g.outputs = {r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  EXPECT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(FindOp(t.g, "FusedConv"), nullptr);
+}
+
+// The residual block: the fused node takes the Add's other input as Z and sits where the Relu was, after
+// the producer of Z even when that producer came after the Conv.
+TEST(ConvFusionTest, ConvAddReluFusesAfterTheAddendProducer) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int z = t.Value("z");
+  t.Add("Sigmoid", {t.g.ValueId("x")}, {z});
+  const int s = t.Value("s"), r = t.Value("r");
+  t.Add("Add", {z, c}, {s});
+  t.Add("Relu", {s}, {r});
+  t.g.outputs = {r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(t.g.nodes[0].op_type, "Sigmoid");
+  const Node& f = t.g.nodes[1];
+  EXPECT_EQ(f.op_type, "FusedConv");
+  ASSERT_EQ(f.inputs.size(), 4u);
+  EXPECT_EQ(f.inputs[3], z);
+  EXPECT_EQ(f.outputs, std::vector<int>{r});
+  EXPECT_EQ(f.GetString("activation", ""), "Relu");
+}
+
+TEST(ConvFusionTest, BroadcastingAddIsLeftAlone) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int z = t.Value("z", {1, 4, 1, 1});
+  t.g.inputs = {t.g.ValueId("x"), z};
+  const int s = t.Value("s");
+  t.Add("Add", {c, z}, {s});
+  t.g.outputs = {s};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  EXPECT_EQ(FindOp(t.g, "FusedConv"), nullptr);
+}
+
+TEST(ConvFusionTest, ConvOutputWithAnotherConsumerIsLeftAlone) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int r = t.Value("r"), e = t.Value("e");
+  t.Add("Relu", {c}, {r});
+  t.Add("Exp", {c}, {e});
+  t.g.outputs = {r, e};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  EXPECT_EQ(t.g.nodes.size(), 3u);
+  EXPECT_EQ(FindOp(t.g, "FusedConv"), nullptr);
+}
+
+TEST(ConvFusionTest, ConvOutputThatIsAGraphOutputIsLeftAlone) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int r = t.Value("r");
+  t.Add("Relu", {c}, {r});
+  t.g.outputs = {c, r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  EXPECT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(FindOp(t.g, "FusedConv"), nullptr);
+}
+
+// The Add's result is read twice: Conv and Add fuse, the Relu stays a node of its own.
+TEST(ConvFusionTest, AddOutputWithAnotherConsumerKeepsItsRelu) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int s = t.Value("s"), r = t.Value("r");
+  t.Add("Add", {c, t.g.ValueId("x")}, {s});
+  t.Add("Relu", {s}, {r});
+  t.g.outputs = {s, r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(t.g.nodes[0].op_type, "FusedConv");
+  EXPECT_EQ(t.g.nodes[0].outputs, std::vector<int>{s});
+  EXPECT_FALSE(t.g.nodes[0].HasAttribute("activation"));
+  EXPECT_EQ(t.g.nodes[1].op_type, "Relu");
+}
+
+// End to end: conv3x3 -> Add(x) -> Relu and conv1x1 -> Clip(0, 6) (blocked and plain oneDNN layouts),
+// with the pass against without it.
+TEST(ConvFusionTest, FusedSessionMatchesNodeByNode) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  auto random = [&](size_t n) {
+    std::vector<float> v(n);
+    for (float& f : v) f = dist(rng);
+    return v;
+  };
+  const int64_t c = 16, h = 9;
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {2, c, h, h});
+  b.Output("y", DType::kFloat32, {2, c, h, h});
+  b.Initializer("w1", random(c * c * 9), {c, c, 3, 3});
+  b.Initializer("b1", random(c), {c});
+  b.Initializer("w2", random(c * c), {c, c, 1, 1});
+  b.Initializer("lo", {0.0f}, {});
+  b.Initializer("hi", {0.5f}, {});
+  auto& conv1 = b.Node("Conv", {"x", "w1", "b1"}, {"c1"});
+  testing::OnnxBuilder::IntsAttribute(conv1, "pads", {1, 1, 1, 1});
+  b.Node("Add", {"c1", "x"}, {"s"});
+  b.Node("Relu", {"s"}, {"r"});
+  b.Node("Conv", {"r", "w2"}, {"c2"});
+  b.Node("Clip", {"c2", "lo", "hi"}, {"y"});
+  const std::string path = b.WriteTemp();
+
+  auto model = LoadModelFromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(FuseConvActivations(*model->graph).ok());
+  ASSERT_EQ(model->graph->nodes.size(), 2u);
+
+  const Tensor x = Tensor::FromVector<float>(DType::kFloat32, {2, c, h, h}, random(2 * c * h * h));
+  std::vector<Tensor> results;
+  for (bool optimize : {false, true}) {
+    SessionOptions options;
+    options.optimize = optimize;
+    auto session = Session::Load(path, options);
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    auto out = (*session)->Run({{"x", x}});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    results.push_back((*out)[0]);
+  }
+  for (int64_t i = 0; i < results[0].element_count(); ++i)
+    ASSERT_NEAR(results[0].data<float>()[i], results[1].data<float>()[i], 1e-4f) << "element " << i;
+}
+
+}  // namespace
+}  // namespace tessera
