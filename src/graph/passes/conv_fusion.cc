@@ -20,17 +20,30 @@ std::vector<std::vector<size_t>> Consumers(const Graph& graph) {
   return consumers;
 }
 
-// A float32 scalar constant, or nullopt when `id` is not one.
-std::optional<float> ConstantScalar(const Graph& graph, int id) {
-  auto it = graph.constants.find(id);
-  if (it == graph.constants.end()) return std::nullopt;
-  const Tensor& t = it->second;
+std::optional<float> FloatScalar(const Tensor& t) {
   if (t.dtype() != DType::kFloat32 || t.element_count() != 1) return std::nullopt;
   return t.data<float>()[0];
 }
 
-// The activation attributes of a Relu or Clip (with constant or absent bounds) reading `input`, or false.
-bool ReadActivation(const Graph& graph, const Node& node, int input, Node& fused) {
+// A float32 scalar that is an initializer or the output of a Constant node (exporters write Clip's
+// bounds either way), or nullopt when `id` is neither.
+std::optional<float> ConstantScalar(const Graph& graph, const std::vector<int>& producers, int id) {
+  auto it = graph.constants.find(id);
+  if (it != graph.constants.end()) return FloatScalar(it->second);
+  const int p = producers[static_cast<size_t>(id)];
+  if (p < 0) return std::nullopt;
+  const Node& node = graph.nodes[static_cast<size_t>(p)];
+  if (node.op_type != "Constant" || !node.domain.empty()) return std::nullopt;
+  if (const Attribute* v = node.FindAttribute("value"); v && v->type == Attribute::Type::kTensor)
+    return FloatScalar(v->t);
+  if (const Attribute* v = node.FindAttribute("value_float"); v && v->type == Attribute::Type::kFloat) return v->f;
+  return std::nullopt;
+}
+
+// Sets the activation attributes of `fused` from a Relu or Clip (with constant or absent bounds) reading
+// `input`; false, touching nothing, for any other node.
+bool ReadActivation(const Graph& graph, const std::vector<int>& producers, const Node& node, int input,
+                    Node& fused) {
   if (!node.domain.empty() || node.outputs.size() != 1 || node.inputs.empty() || node.inputs[0] != input) return false;
   Attribute kind;
   kind.type = Attribute::Type::kString;
@@ -50,7 +63,7 @@ bool ReadActivation(const Graph& graph, const Node& node, int input, Node& fused
     if (node.inputs.size() > 3) return false;
     for (size_t i = 1; i < node.inputs.size(); ++i) {
       if (node.inputs[i] == kNoValue) continue;
-      std::optional<float> bound = ConstantScalar(graph, node.inputs[i]);
+      std::optional<float> bound = ConstantScalar(graph, producers, node.inputs[i]);
       if (!bound) return false;
       (i == 1 ? lo : hi) = *bound;
     }
@@ -76,6 +89,12 @@ bool SameStaticShape(const ValueInfo& a, const ValueInfo& b) {
 
 Status FuseConvActivations(Graph& graph) {
   const std::vector<std::vector<size_t>> consumers = Consumers(graph);
+  std::vector<int> producers(graph.values.size(), -1);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    for (int id : graph.nodes[n].outputs) {
+      if (id != kNoValue) producers[static_cast<size_t>(id)] = static_cast<int>(n);
+    }
+  }
   std::unordered_set<int> graph_outputs(graph.outputs.begin(), graph.outputs.end());
   // The one consumer of `id`, or nullopt when it has several, none, or is a graph output.
   auto sole_consumer = [&](int id) -> std::optional<size_t> {
@@ -116,7 +135,7 @@ Status FuseConvActivations(Graph& graph) {
         }
       }
     }
-    if (next && !removed[*next] && ReadActivation(graph, graph.nodes[*next], y, fused)) {
+    if (next && !removed[*next] && ReadActivation(graph, producers, graph.nodes[*next], y, fused)) {
       chain.push_back(*next);
       y = graph.nodes[*next].outputs[0];
     }

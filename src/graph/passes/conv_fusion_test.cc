@@ -92,6 +92,30 @@ TEST(ConvFusionTest, ClipWithConstantBoundsFuses) {
   EXPECT_EQ(t.g.nodes[0].GetFloat("activation_max", -1), 6.0f);
 }
 
+// torch.onnx writes Relu6's bounds as Constant nodes, not initializers.
+TEST(ConvFusionTest, ClipWithConstantNodeBoundsFuses) {
+  TestGraph t;
+  const int lo = t.Value("lo", {}), hi = t.Value("hi", {});
+  Node& lo_node = t.Add("Constant", {}, {lo});
+  Attribute a;
+  a.type = Attribute::Type::kTensor;
+  a.t = Tensor::FromVector<float>(DType::kFloat32, {}, {0.0f});
+  lo_node.attributes["value"] = a;
+  Node& hi_node = t.Add("Constant", {}, {hi});
+  a.t = Tensor::FromVector<float>(DType::kFloat32, {}, {6.0f});
+  hi_node.attributes["value"] = a;
+  const int c = t.Conv("c");
+  const int r = t.Value("r");
+  t.Add("Clip", {c, lo, hi}, {r});
+  t.g.outputs = {r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 3u);
+  const Node* f = FindOp(t.g, "FusedConv");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->GetFloat("activation_min", -1), 0.0f);
+  EXPECT_EQ(f->GetFloat("activation_max", -1), 6.0f);
+}
+
 TEST(ConvFusionTest, ClipOpset6AttributeBoundsFuse) {
   TestGraph t;
   const int c = t.Conv("c");
