@@ -35,7 +35,7 @@ class DnnlConv {
   ~DnnlConv();
 
   // y = conv(x, w) + bias for float32 tensors (bias may be null), then the post-ops; with `sum`, `addend`
-  // holds z in y's plain layout (it may be y itself). `w` is used only when the weights are
+  // holds z in y's plain layout; it must not overlap x or y. `w` is used only when the weights are
   // not constant. Returns false, writing nothing, when oneDNN has no implementation for this problem so
   // the caller can take the reference path.
   StatusOr<bool> Run(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
