@@ -81,8 +81,15 @@ bool ReadActivation(const Graph& graph, const std::vector<int>& producers, const
   return true;
 }
 
-bool SameStaticShape(const ValueInfo& a, const ValueInfo& b) {
-  return a.IsStatic() && b.IsStatic() && a.StaticDims() == b.StaticDims();
+// Same rank and, dim by dim, the same known size or the same named symbol (such as "batch").
+bool SameShape(const ValueInfo& a, const ValueInfo& b) {
+  if (!a.has_shape || !b.has_shape || a.dims.size() != b.dims.size()) return false;
+  for (size_t i = 0; i < a.dims.size(); ++i) {
+    const Dim &da = a.dims[i], &db = b.dims[i];
+    const bool same = da.value >= 0 ? da.value == db.value : !da.symbol.empty() && da.symbol == db.symbol;
+    if (!same) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -127,7 +134,7 @@ Status FuseConvActivations(Graph& graph) {
         const int z = add.inputs[0] == y ? add.inputs[1] : add.inputs[0];
         const ValueInfo& out = graph.value(add.outputs[0]);
         if (z != kNoValue && z != y && graph.value(z).dtype == DType::kFloat32 &&
-            SameStaticShape(graph.value(y), graph.value(z)) && SameStaticShape(graph.value(y), out)) {
+            SameShape(graph.value(y), graph.value(z)) && SameShape(graph.value(y), out)) {
           fused.inputs.push_back(z);
           chain.push_back(*next);
           y = add.outputs[0];
@@ -160,6 +167,93 @@ Status FuseConvActivations(Graph& graph) {
   graph.nodes = std::move(nodes);
   if (any) graph.opsets[kTesseraDomain] = kTesseraOpset;
   return Status::Ok();
+}
+
+namespace {
+
+// A rank-4 value whose channel and spatial dims are known and positive (the batch may be symbolic: an
+// empty batch gives an empty output, which the kernel returns before touching memory).
+bool IsStaticImage(const ValueInfo& v) {
+  if (!v.has_shape || v.dims.size() != 4) return false;
+  for (size_t i = 1; i < 4; ++i)
+    if (v.dims[i].value <= 0) return false;
+  return true;
+}
+
+bool IsLayoutCandidate(const Graph& graph, const Node& node) {
+  return node.op_type == "FusedConv" && node.domain == kTesseraDomain && node.outputs.size() == 1 &&
+         IsStaticImage(graph.value(node.inputs[0])) && IsStaticImage(graph.value(node.outputs[0]));
+}
+
+int AddendOf(const Node& node) { return node.inputs.size() > 3 ? node.inputs[3] : kNoValue; }
+
+}  // namespace
+
+Status ChooseConvLayouts(Graph& graph) {
+  // Plain Convs join as FusedConv without post-ops; those that end up with no channels-last side revert.
+  std::vector<int> original_opset(graph.nodes.size(), -1);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    Node& node = graph.nodes[n];
+    if (node.op_type != "Conv" || !node.domain.empty() || node.inputs.size() < 2 || node.inputs.size() > 3 ||
+        node.outputs.size() != 1 || node.inputs[0] == kNoValue || node.inputs[1] == kNoValue ||
+        graph.value(node.outputs[0]).dtype != DType::kFloat32)
+      continue;
+    original_opset[n] = node.opset;
+    node.op_type = "FusedConv";
+    node.domain = kTesseraDomain;
+    node.opset = kTesseraOpset;
+  }
+  const std::vector<std::vector<size_t>> consumers = Consumers(graph);
+  std::unordered_set<int> graph_outputs(graph.outputs.begin(), graph.outputs.end());
+  std::unordered_set<int> channels_last;  // values that travel NHWC between convolutions
+  for (const Node& node : graph.nodes) {
+    if (!IsLayoutCandidate(graph, node)) continue;
+    const int y = node.outputs[0];
+    const auto& readers = consumers[static_cast<size_t>(y)];
+    bool ok = !readers.empty() && !graph_outputs.count(y);
+    for (size_t c : readers) {
+      const Node& reader = graph.nodes[c];
+      ok = ok && IsLayoutCandidate(graph, reader);
+      for (size_t i = 0; ok && i < reader.inputs.size(); ++i) ok = reader.inputs[i] != y || i == 0 || i == 3;
+    }
+    if (ok) channels_last.insert(y);
+  }
+  // A node's addend is read in its output's layout: both channels-last or neither, to a fixpoint.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const Node& node : graph.nodes) {
+      const int z = AddendOf(node);
+      if (!IsLayoutCandidate(graph, node) || z == kNoValue) continue;
+      if (channels_last.count(z) != channels_last.count(node.outputs[0])) {
+        changed = channels_last.erase(z) + channels_last.erase(node.outputs[0]) > 0 || changed;
+      }
+    }
+  }
+  Attribute on;
+  on.type = Attribute::Type::kInt;
+  on.i = 1;
+  bool any = false;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    Node& node = graph.nodes[n];
+    if (node.op_type != "FusedConv" || node.domain != kTesseraDomain) continue;
+    const bool in = IsLayoutCandidate(graph, node) && channels_last.count(node.inputs[0]);
+    const bool out = IsLayoutCandidate(graph, node) && channels_last.count(node.outputs[0]);
+    if (in) node.attributes["channels_last_input"] = on;
+    if (out) node.attributes["channels_last_output"] = on;
+    if (!in && !out && original_opset[n] >= 0) {
+      node.op_type = "Conv";
+      node.domain.clear();
+      node.opset = original_opset[n];
+    }
+    any = any || in || out || original_opset[n] < 0;
+  }
+  if (any) graph.opsets[kTesseraDomain] = kTesseraOpset;
+  return Status::Ok();
+}
+
+Status RunConvFusion(Graph& graph) {
+  TS_RETURN_IF_ERROR(FuseConvActivations(graph));
+  return ChooseConvLayouts(graph);
 }
 
 }  // namespace tessera

@@ -7,7 +7,7 @@ namespace tessera {
 
 Status RunGraphPasses(Graph& graph, const GraphPassOptions& options) {
   if (!options.enabled) return Status::Ok();
-  TS_RETURN_IF_ERROR(FuseConvActivations(graph));
+  TS_RETURN_IF_ERROR(RunConvFusion(graph));
   return Status::Ok();
 }
 

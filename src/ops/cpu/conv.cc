@@ -75,6 +75,7 @@ class ConvKernel : public Kernel {
   }
 
  private:
+  // True for FusedConv post-ops (layouts alone need no pass of ours over y).
   bool fused() const { return post_ops_.sum || post_ops_.activation != ConvPostOps::Activation::kNone; }
 
   // Conv or ConvTranspose, plus the post-ops of a FusedConv (`z` is its addend, float32 only).
@@ -93,7 +94,7 @@ class ConvKernel : public Kernel {
                                   " must match the convolution output " + ShapeToString(shapes.y));
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, x.dtype(), shapes.y));
     if (y->element_count() == 0) return Status::Ok();
-    if (x.element_count() == 0 || w.element_count() == 0) {  // nothing to accumulate
+    if ((x.element_count() == 0 || w.element_count() == 0) && !post_ops_.channels_last_y) {  // nothing to accumulate
       TS_RETURN_IF_ERROR(FillBias(*y, b));
       if (fused()) ApplyPostOps(z, *y);
       return Status::Ok();
@@ -118,6 +119,9 @@ class ConvKernel : public Kernel {
         ConvReference<T>(problem, x.data<T>(), w.data<T>(), bias, y->data<T>(), ctx.pool());
       return Status::Ok();
     };
+    if (post_ops_.channels_last_x || post_ops_.channels_last_y)
+      return KernelContext::Error("FusedConv: oneDNN declined a channels-last convolution of X " +
+                                  ShapeToString(x.shape()) + " and W " + ShapeToString(w.shape()));
     if (fused()) {  // float32 that oneDNN declined
       TS_RETURN_IF_ERROR(run(float{}));
       ApplyPostOps(z, *y);
@@ -228,6 +232,8 @@ StatusOr<ConvPostOps> ReadPostOps(const Node& node) {
   ConvPostOps ops;
   ops.sum = node.inputs.size() > 3 && node.inputs[3] != kNoValue;
   const std::string activation = node.GetString("activation", "");
+  ops.channels_last_x = node.GetInt("channels_last_input", 0) != 0;
+  ops.channels_last_y = node.GetInt("channels_last_output", 0) != 0;
   if (activation == "Relu") {
     ops.activation = ConvPostOps::Activation::kRelu;
   } else if (activation == "Clip") {

@@ -181,8 +181,9 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
     }
   }
   p.covered.assign(dst_dims.begin(), dst_dims.end());
-  p.src_user = memory::desc(src_dims, f32, PlainTag(src_dims.size()));
-  p.dst_user = memory::desc(dst_dims, f32, PlainTag(dst_dims.size()));
+  const auto nhwc = memory::format_tag::acdb;
+  p.src_user = memory::desc(src_dims, f32, post_ops_.channels_last_x ? nhwc : PlainTag(src_dims.size()));
+  p.dst_user = memory::desc(dst_dims, f32, post_ops_.channels_last_y ? nhwc : PlainTag(dst_dims.size()));
   p.w_user = transpose_ ? TransposeUserWeights(w_dims, group_, g.KernelCount())
                         : memory::desc(w_dims, f32, PlainTag(w_dims.size()));
   if (has_bias) p.bias = memory::desc({out_channels}, f32, memory::format_tag::a);
@@ -201,6 +202,9 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
     attr.set_post_ops(ops);
   }
   const memory::desc w_any(w_dims, f32, any);
+  // Channels-last problems take oneDNN's reference loops as a last resort, since ours read only NCHW.
+  const bool channels_last = post_ops_.channels_last_x || post_ops_.channels_last_y;
+  bool allow_ref = false;
   // Builds the primitive with src/dst in oneDNN's preferred layout (`blocked`) or plain NC[D]HW; false
   // when oneDNN rejects the problem or offers only its reference loops.
   auto build = [&](bool blocked, const dnnl::primitive_attr& attr) -> bool {
@@ -222,7 +226,8 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
         p.impl = pd.impl_info_str();
         p.prim = dnnl::convolution_forward(pd);
       }
-      if (p.impl.find("ref") != std::string::npos) return false;  // oneDNN's reference loops: ours are as good
+      // oneDNN's reference loops: ours are as good, but they only read NCHW.
+      if (p.impl.find("ref") != std::string::npos && !allow_ref) return false;
       p.reorder_src = p.src != p.src_user;
       p.reorder_dst = p.dst != p.dst_user;
       p.reorder_w = p.w != p.w_user;
@@ -256,6 +261,10 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
     return build(blocked, plain_attr);
   };
   p.supported = build_fused(!pointwise) || build_fused(pointwise);
+  if (!p.supported && channels_last) {
+    allow_ref = true;
+    p.supported = build_fused(true);
+  }
   if (p.supported && constant_weights_.defined()) {
     // Share the packed copy with any plan that wants the same layout (shapes that differ only in batch).
     for (const auto& [k, other] : plans_) {

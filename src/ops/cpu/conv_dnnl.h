@@ -24,6 +24,9 @@ struct ConvPostOps {
   bool sum = false;  // add the addend z (same shape as y) before the activation
   Activation activation = Activation::kNone;
   float min = 0, max = 0;  // kClip bounds
+  // Memory order of X and of Y (and the addend) at the kernel boundary: NHWC where set, else NCHW. Rank 4
+  // only; the graph pass guarantees it.
+  bool channels_last_x = false, channels_last_y = false;
 };
 
 class DnnlConv {
