@@ -218,8 +218,55 @@ TEST(ConvFusionTest, AddOutputWithAnotherConsumerKeepsItsRelu) {
   EXPECT_EQ(t.g.nodes[1].op_type, "Relu");
 }
 
-// End to end: conv3x3 -> Add(x) -> Relu and conv1x1 -> Clip(0, 6) (blocked and plain oneDNN layouts),
-// with the pass against without it.
+TEST(ConvFusionTest, ConvToConvValueStaysChannelsLast) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int r = t.Value("r"), d = t.Value("d");
+  t.Add("Relu", {c}, {r});
+  const int w = t.Value("w2", {4, 4, 3, 3});
+  t.Add("Conv", {r, w}, {d});
+  t.g.outputs = {d};
+  ASSERT_TRUE(RunConvFusion(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(t.g.nodes[0].GetInt("channels_last_output", 0), 1);
+  EXPECT_EQ(t.g.nodes[0].GetInt("channels_last_input", 0), 0);
+  EXPECT_EQ(t.g.nodes[1].op_type, "FusedConv");
+  EXPECT_EQ(t.g.nodes[1].GetInt("channels_last_input", 0), 1);
+  EXPECT_EQ(t.g.nodes[1].GetInt("channels_last_output", 0), 0);  // a graph output stays NCHW
+}
+
+TEST(ConvFusionTest, ValueReadByAnotherOpStaysNchwAndConvStaysPlain) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int e = t.Value("e"), d = t.Value("d");
+  t.Add("Exp", {c}, {e});
+  t.Add("Conv", {c, t.Value("w2", {4, 4, 3, 3})}, {d});
+  t.g.outputs = {e, d};
+  ASSERT_TRUE(RunConvFusion(t.g).ok());
+  EXPECT_EQ(FindOp(t.g, "FusedConv"), nullptr);
+  EXPECT_EQ(t.g.nodes[0].op_type, "Conv");
+  EXPECT_EQ(t.g.nodes[0].domain, "");
+}
+
+// The addend is read in its reader's output layout: a conv output that is the addend of a node whose
+// result is a graph output (NCHW) must stay NCHW too, even though only convolutions read it.
+TEST(ConvFusionTest, AddendFollowsItsReadersOutputLayout) {
+  TestGraph t;
+  const int a = t.Conv("a");
+  const int b = t.Value("b"), s = t.Value("s");
+  t.Add("Conv", {a, t.Value("w2", {4, 4, 3, 3})}, {b});
+  t.Add("Add", {b, a}, {s});
+  t.g.outputs = {s};
+  ASSERT_TRUE(RunConvFusion(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(t.g.nodes[1].inputs.size(), 4u);
+  EXPECT_EQ(t.g.nodes[0].op_type, "Conv");  // no channels-last side left: reverted
+  EXPECT_EQ(t.g.nodes[1].GetInt("channels_last_input", 0), 0);
+}
+
+// End to end: conv3x3 -> conv3x3 + (first conv's output) -> Relu -> conv1x1 -> Clip, so values cross
+// node boundaries channels-last (also as an addend) and the pointwise conv reads NHWC and writes NCHW;
+// with the passes against without them.
 TEST(ConvFusionTest, FusedSessionMatchesNodeByNode) {
   const uint32_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
@@ -239,9 +286,12 @@ TEST(ConvFusionTest, FusedSessionMatchesNodeByNode) {
   b.Initializer("w2", random(c * c), {c, c, 1, 1});
   b.Initializer("lo", {0.0f}, {});
   b.Initializer("hi", {0.5f}, {});
-  auto& conv1 = b.Node("Conv", {"x", "w1", "b1"}, {"c1"});
+  b.Initializer("w0", random(c * c * 9), {c, c, 3, 3});
+  auto& conv0 = b.Node("Conv", {"x", "w0"}, {"c0"});
+  testing::OnnxBuilder::IntsAttribute(conv0, "pads", {1, 1, 1, 1});
+  auto& conv1 = b.Node("Conv", {"c0", "w1", "b1"}, {"c1"});
   testing::OnnxBuilder::IntsAttribute(conv1, "pads", {1, 1, 1, 1});
-  b.Node("Add", {"c1", "x"}, {"s"});
+  b.Node("Add", {"c1", "c0"}, {"s"});
   b.Node("Relu", {"s"}, {"r"});
   b.Node("Conv", {"r", "w2"}, {"c2"});
   b.Node("Clip", {"c2", "lo", "hi"}, {"y"});
@@ -249,8 +299,11 @@ TEST(ConvFusionTest, FusedSessionMatchesNodeByNode) {
 
   auto model = LoadModelFromFile(path);
   ASSERT_TRUE(model.ok()) << model.status().message();
-  ASSERT_TRUE(FuseConvActivations(*model->graph).ok());
-  ASSERT_EQ(model->graph->nodes.size(), 2u);
+  ASSERT_TRUE(RunConvFusion(*model->graph).ok());
+  ASSERT_EQ(model->graph->nodes.size(), 3u);
+  EXPECT_EQ(model->graph->nodes[0].GetInt("channels_last_output", 0), 1);
+  EXPECT_EQ(model->graph->nodes[1].GetInt("channels_last_output", 0), 1);
+  EXPECT_EQ(model->graph->nodes[2].GetInt("channels_last_input", 0), 1);
 
   const Tensor x = Tensor::FromVector<float>(DType::kFloat32, {2, c, h, h}, random(2 * c * h * h));
   std::vector<Tensor> results;
