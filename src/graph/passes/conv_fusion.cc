@@ -1,7 +1,9 @@
 // Conv fusion pass (see conv_fusion.h).
 #include "graph/passes/conv_fusion.h"
 
+#include <cmath>
 #include <limits>
+#include <string>
 #include <optional>
 #include <unordered_set>
 #include <vector>
@@ -251,7 +253,94 @@ Status ChooseConvLayouts(Graph& graph) {
   return Status::Ok();
 }
 
+namespace {
+
+// A constant float32 tensor of shape [n], or nullptr.
+const Tensor* ConstantVector(const Graph& graph, int id, int64_t n) {
+  auto it = graph.constants.find(id);
+  if (id == kNoValue || it == graph.constants.end()) return nullptr;
+  const Tensor& t = it->second;
+  return t.dtype() == DType::kFloat32 && t.rank() == 1 && t.dim(0) == n ? &t : nullptr;
+}
+
+// A new constant value holding `t`, named after `base`.
+int AddConstant(Graph& graph, const std::string& base, Tensor t) {
+  std::string name = base;
+  for (int i = 0; graph.value_ids.count(name); ++i) name = base + "_" + std::to_string(i);
+  const int id = graph.ValueId(name);
+  ValueInfo& v = graph.values[static_cast<size_t>(id)];
+  v.dtype = DType::kFloat32;
+  v.has_shape = true;
+  v.dims.clear();
+  for (int64_t d : t.shape()) v.dims.push_back(Dim{d, ""});
+  graph.constants[id] = std::move(t);
+  return id;
+}
+
+}  // namespace
+
+Status FoldBatchNormIntoConv(Graph& graph) {
+  const std::vector<std::vector<size_t>> consumers = Consumers(graph);
+  std::unordered_set<int> graph_outputs(graph.outputs.begin(), graph.outputs.end());
+  std::vector<bool> removed(graph.nodes.size(), false);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    Node& conv = graph.nodes[n];
+    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.inputs.size() < 2 || conv.inputs.size() > 3 ||
+        conv.outputs.size() != 1 || conv.inputs[0] == kNoValue)
+      continue;
+    const int y = conv.outputs[0];
+    const auto& readers = consumers[static_cast<size_t>(y)];
+    if (readers.size() != 1 || graph_outputs.count(y) || graph.value(y).dtype != DType::kFloat32) continue;
+    auto w_it = graph.constants.find(conv.inputs[1]);
+    if (w_it == graph.constants.end() || w_it->second.dtype() != DType::kFloat32 || w_it->second.rank() < 3) continue;
+    const Tensor& w = w_it->second;
+    const int64_t m = w.dim(0);
+    const Node& bn = graph.nodes[readers[0]];
+    // Opset 9+ inference form only: earlier opsets have `spatial`/`is_test`, training mode has more outputs.
+    if (bn.op_type != "BatchNormalization" || !bn.domain.empty() || bn.opset < 9 || bn.inputs.size() != 5 ||
+        bn.inputs[0] != y || bn.GetInt("training_mode", 0) != 0 || bn.GetInt("spatial", 1) != 1 ||
+        bn.outputs.empty() || bn.outputs[0] == kNoValue)
+      continue;
+    bool extra_outputs = false;
+    for (size_t i = 1; i < bn.outputs.size(); ++i) extra_outputs = extra_outputs || bn.outputs[i] != kNoValue;
+    const Tensor* scale = ConstantVector(graph, bn.inputs[1], m);
+    const Tensor* shift = ConstantVector(graph, bn.inputs[2], m);
+    const Tensor* mean = ConstantVector(graph, bn.inputs[3], m);
+    const Tensor* var = ConstantVector(graph, bn.inputs[4], m);
+    const Tensor* b = conv.inputs.size() > 2 ? ConstantVector(graph, conv.inputs[2], m) : nullptr;
+    const bool has_b = conv.inputs.size() > 2 && conv.inputs[2] != kNoValue;
+    if (extra_outputs || !scale || !shift || !mean || !var || (has_b && !b)) continue;
+    // y = (conv + b - mean) * s + shift with s = scale / sqrt(var + epsilon), folded in double.
+    const double epsilon = bn.GetFloat("epsilon", 1e-5f);
+    TS_ASSIGN_OR_RETURN(Tensor new_w, Tensor::AllocateUninitialized(DType::kFloat32, w.shape()));
+    TS_ASSIGN_OR_RETURN(Tensor new_b, Tensor::AllocateUninitialized(DType::kFloat32, {m}));
+    const int64_t per_channel = w.element_count() / m;
+    for (int64_t c = 0; c < m; ++c) {
+      const double sc = scale->data<float>()[c] / std::sqrt(static_cast<double>(var->data<float>()[c]) + epsilon);
+      for (int64_t i = 0; i < per_channel; ++i) {
+        const int64_t k = c * per_channel + i;
+        new_w.data<float>()[k] = static_cast<float>(w.data<float>()[k] * sc);
+      }
+      const double bias = has_b ? b->data<float>()[c] : 0.0;
+      new_b.data<float>()[c] = static_cast<float>((bias - mean->data<float>()[c]) * sc + shift->data<float>()[c]);
+    }
+    const int out = bn.outputs[0];
+    removed[readers[0]] = true;
+    conv.inputs.resize(3);
+    conv.inputs[1] = AddConstant(graph, conv.name + "_folded_w", std::move(new_w));
+    conv.inputs[2] = AddConstant(graph, conv.name + "_folded_b", std::move(new_b));
+    conv.explicit_input_count = 3;
+    conv.outputs[0] = out;
+  }
+  std::vector<Node> nodes;
+  for (size_t n = 0; n < graph.nodes.size(); ++n)
+    if (!removed[n]) nodes.push_back(std::move(graph.nodes[n]));
+  graph.nodes = std::move(nodes);
+  return Status::Ok();
+}
+
 Status RunConvFusion(Graph& graph) {
+  TS_RETURN_IF_ERROR(FoldBatchNormIntoConv(graph));
   TS_RETURN_IF_ERROR(FuseConvActivations(graph));
   return ChooseConvLayouts(graph);
 }

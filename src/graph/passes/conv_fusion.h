@@ -32,7 +32,12 @@ Status FuseConvActivations(Graph& graph);
 // a boundary become FusedConv without post-ops.
 Status ChooseConvLayouts(Graph& graph);
 
-// FuseConvActivations, then ChooseConvLayouts: the pass list's entry.
+// Conv -> BatchNormalization (opset 9+, inference, constant float32 parameters and Conv weights/bias, Conv
+// output read only by it) becomes one Conv with new constant weights W * s and bias (B - mean) * s + shift,
+// s = scale / sqrt(var + epsilon), computed in double. The original constants are left for other readers.
+Status FoldBatchNormIntoConv(Graph& graph);
+
+// FoldBatchNormIntoConv, FuseConvActivations, then ChooseConvLayouts: the pass list's entry.
 Status RunConvFusion(Graph& graph);
 
 }  // namespace tessera

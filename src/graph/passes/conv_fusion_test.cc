@@ -320,5 +320,63 @@ TEST(ConvFusionTest, FusedSessionMatchesNodeByNode) {
     ASSERT_NEAR(results[0].data<float>()[i], results[1].data<float>()[i], 1e-4f) << "element " << i;
 }
 
+// Conv -> BatchNormalization -> Relu becomes one FusedConv with folded weights; a BatchNormalization whose
+// input is also read elsewhere stays. Both against the node-by-node session on seeded random data.
+TEST(ConvFusionTest, BatchNormFoldsIntoConvAndMatchesNodeByNode) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f), positive(0.5f, 2.0f);
+  auto random = [&](size_t n, bool pos = false) {
+    std::vector<float> v(n);
+    for (float& f : v) f = pos ? positive(rng) : dist(rng);
+    return v;
+  };
+  const int64_t c = 8, h = 7;
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {1, c, h, h});
+  b.Output("y", DType::kFloat32, {1, c, h, h});
+  b.Output("e", DType::kFloat32, {1, c, h, h});
+  b.Initializer("w", random(c * c * 9), {c, c, 3, 3});
+  b.Initializer("wb", random(c), {c});
+  for (const char* name : {"scale", "shift", "mean"}) b.Initializer(name, random(c), {c});
+  b.Initializer("var", random(c, true), {c});
+  auto& conv = b.Node("Conv", {"x", "w", "wb"}, {"c"});
+  testing::OnnxBuilder::IntsAttribute(conv, "pads", {1, 1, 1, 1});
+  auto& bn = b.Node("BatchNormalization", {"c", "scale", "shift", "mean", "var"}, {"n"});
+  testing::OnnxBuilder::FloatAttribute(bn, "epsilon", 1e-3f);
+  b.Node("Relu", {"n"}, {"r"});
+  auto& conv2 = b.Node("Conv", {"r", "w"}, {"c2"});  // its output is also read by Exp: no folding
+  testing::OnnxBuilder::IntsAttribute(conv2, "pads", {1, 1, 1, 1});
+  b.Node("BatchNormalization", {"c2", "scale", "shift", "mean", "var"}, {"y"});
+  b.Node("Exp", {"c2"}, {"e"});
+  const std::string path = b.WriteTemp();
+
+  auto model = LoadModelFromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(RunConvFusion(*model->graph).ok());
+  ASSERT_EQ(model->graph->nodes.size(), 4u);
+  EXPECT_EQ(model->graph->nodes[0].op_type, "FusedConv");
+  EXPECT_EQ(model->graph->nodes[2].op_type, "BatchNormalization");
+
+  const Tensor x = Tensor::FromVector<float>(DType::kFloat32, {1, c, h, h}, random(c * h * h));
+  std::vector<std::vector<Tensor>> results;
+  for (bool optimize : {false, true}) {
+    SessionOptions options;
+    options.optimize = optimize;
+    auto session = Session::Load(path, options);
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    auto out = (*session)->Run({{"x", x}});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    results.push_back(*out);
+  }
+  for (size_t o = 0; o < 2; ++o) {
+    for (int64_t i = 0; i < results[0][o].element_count(); ++i) {
+      const float want = results[0][o].data<float>()[i];
+      ASSERT_NEAR(want, results[1][o].data<float>()[i], 1e-4f * (1 + std::fabs(want))) << "output " << o << " element " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tessera
