@@ -373,7 +373,8 @@ TEST(ConvFusionTest, BatchNormFoldsIntoConvAndMatchesNodeByNode) {
   for (size_t o = 0; o < 2; ++o) {
     for (int64_t i = 0; i < results[0][o].element_count(); ++i) {
       const float want = results[0][o].data<float>()[i];
-      ASSERT_NEAR(want, results[1][o].data<float>()[i], 1e-4f * (1 + std::fabs(want))) << "output " << o << " element " << i;
+      ASSERT_NEAR(want, results[1][o].data<float>()[i], 1e-4f * (1 + std::fabs(want)))
+          << "output " << o << " element " << i;
     }
   }
 }

@@ -201,7 +201,8 @@ class ConvKernel : public Kernel {
     for (int64_t i = 0; i < y.element_count(); ++i) {
       float v = add ? out[i] + add[i] : out[i];
       if (post_ops_.activation == ConvPostOps::Activation::kRelu) v = v > 0 ? v : 0;
-      if (post_ops_.activation == ConvPostOps::Activation::kClip) v = v < post_ops_.min ? post_ops_.min : (v > post_ops_.max ? post_ops_.max : v);
+      if (post_ops_.activation == ConvPostOps::Activation::kClip)
+        v = v < post_ops_.min ? post_ops_.min : (v > post_ops_.max ? post_ops_.max : v);
       out[i] = v;
     }
   }

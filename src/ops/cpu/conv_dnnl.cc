@@ -357,7 +357,9 @@ StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, cons
     return Internal(std::string("oneDNN convolution failed: ") + e.what());
   }
   if (p->tail) ExpandCovered(covered, p->covered, g.out, bias, y);
-  if (p->manual_post_ops) ApplyConvPostOps(post_ops_, addend, y, static_cast<int64_t>(p->dst_user.get_size() / sizeof(float)));
+  if (p->manual_post_ops) {
+    ApplyConvPostOps(post_ops_, addend, y, static_cast<int64_t>(p->dst_user.get_size() / sizeof(float)));
+  }
   return true;
 }
 

@@ -2,8 +2,9 @@
 //
 // One DnnlConv belongs to one node. Primitives are built on the first run with each input shape and
 // cached; constant weights are reordered into the primitive's preferred layout once per layout (not per
-// run). The kernel boundary stays plain NC[D]HW: the primitive may choose a blocked layout for its source
-// and destination ("any"), in which case the input is reordered in and the output reordered back.
+// run). The kernel boundary is plain NC[D]HW, or NHWC where ConvPostOps asks for channels-last (a FusedConv
+// between convolutions): the primitive may choose a blocked layout for its source and destination
+// ("any"), in which case the input is reordered in and the output reordered back.
 //
 // Thread safety: Run may be called from several threads at once; the cache is locked and each thread
 // has its own scratch memory.
