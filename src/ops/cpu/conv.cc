@@ -4,6 +4,10 @@
 // float32 copies; float64, and any problem oneDNN has no optimized implementation for, run the reference loops
 // (conv_reference.h). The attribute semantics did not change between the opsets, so one kernel serves
 // all of them. ConvInteger and QLinearConv live with the quantization kernels.
+//
+// com.tessera FusedConv (made by graph/passes/conv_fusion.h, float32 only) is a Conv with attributes
+// `activation` ("Relu" or "Clip" with `activation_min`/`activation_max`) and an optional fourth input Z
+// of the output's shape: y = activation(conv(x, w) + b + z), built into the oneDNN primitive as post-ops.
 #include <memory>
 #include <string>
 
@@ -35,8 +39,8 @@ StatusOr<Tensor> HalfToFloat32(const Tensor* t) {
 
 class ConvKernel : public Kernel {
  public:
-  ConvKernel(bool transpose, WindowAttributes attrs, int64_t group, const Tensor* constant_w)
-      : transpose_(transpose), attrs_(std::move(attrs)), group_(group) {
+  ConvKernel(bool transpose, WindowAttributes attrs, int64_t group, const Tensor* constant_w, ConvPostOps post_ops)
+      : transpose_(transpose), attrs_(std::move(attrs)), group_(group), post_ops_(post_ops) {
     Tensor packable;
     if (constant_w && constant_w->dtype() == DType::kFloat32) packable = *constant_w;
     if (constant_w && constant_w->dtype() == DType::kFloat16) {
@@ -44,7 +48,7 @@ class ConvKernel : public Kernel {
       auto f = HalfToFloat32(constant_w);
       if (f.ok()) packable = constant_w_f32_ = std::move(*f);
     }
-    dnnl_ = std::make_unique<DnnlConv>(transpose, group, packable);
+    dnnl_ = std::make_unique<DnnlConv>(transpose, group, packable, post_ops);
   }
 
   // With constant float32/float16 weights and a static input shape, builds the primitive now rather than
@@ -58,6 +62,24 @@ class ConvKernel : public Kernel {
   }
 
   Status Run(KernelContext& ctx) override {
+    if (!fused()) return RunConv(ctx);
+    const Tensor& x = ctx.input(0);
+    if (x.dtype() != DType::kFloat32) return UnsupportedDType("FusedConv", x.dtype());
+    const Tensor* z = nullptr;
+    if (post_ops_.sum) {
+      z = &ctx.input(3);
+      if (z->dtype() != DType::kFloat32)
+        return KernelContext::Error(std::string("FusedConv addend Z must be float32, got ") + DTypeName(z->dtype()));
+    }
+    return RunConv(ctx, z);
+  }
+
+ private:
+  // True for FusedConv post-ops (layouts alone need no pass of ours over y).
+  bool fused() const { return post_ops_.sum || post_ops_.activation != ConvPostOps::Activation::kNone; }
+
+  // Conv or ConvTranspose, plus the post-ops of a FusedConv (`z` is its addend, float32 only).
+  Status RunConv(KernelContext& ctx, const Tensor* z = nullptr) {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
     const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
@@ -67,12 +89,20 @@ class ConvKernel : public Kernel {
                                   (b ? std::string(", B ") + DTypeName(b->dtype()) : ""));
     TS_ASSIGN_OR_RETURN(ConvShapes shapes, Resolve(x.shape(), w.shape(), b ? &b->shape() : nullptr));
     const WindowGeometry& g = shapes.geometry;
+    if (z && z->shape() != shapes.y)
+      return KernelContext::Error("FusedConv addend Z of shape " + ShapeToString(z->shape()) +
+                                  " must match the convolution output " + ShapeToString(shapes.y));
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, x.dtype(), shapes.y));
     if (y->element_count() == 0) return Status::Ok();
-    if (x.element_count() == 0 || w.element_count() == 0) return FillBias(*y, b);  // nothing to accumulate
+    if ((x.element_count() == 0 || w.element_count() == 0) && !post_ops_.channels_last_y) {  // nothing to accumulate
+      TS_RETURN_IF_ERROR(FillBias(*y, b));
+      if (fused()) ApplyPostOps(z, *y);
+      return Status::Ok();
+    }
     if (x.dtype() == DType::kFloat32) {
       TS_ASSIGN_OR_RETURN(bool done, dnnl_->Run(g, x.shape(), w.shape(), shapes.out_c, x.data<float>(), w.data<float>(),
-                                                b ? b->data<float>() : nullptr, y->data<float>()));
+                                                b ? b->data<float>() : nullptr, y->data<float>(),
+                                                z ? z->data<float>() : nullptr));
       if (done) return Status::Ok();
     }
     if (x.dtype() == DType::kFloat16) {
@@ -89,6 +119,14 @@ class ConvKernel : public Kernel {
         ConvReference<T>(problem, x.data<T>(), w.data<T>(), bias, y->data<T>(), ctx.pool());
       return Status::Ok();
     };
+    if (post_ops_.channels_last_x || post_ops_.channels_last_y)
+      return KernelContext::Error("FusedConv: oneDNN declined a channels-last convolution of X " +
+                                  ShapeToString(x.shape()) + " and W " + ShapeToString(w.shape()));
+    if (fused()) {  // float32 that oneDNN declined
+      TS_RETURN_IF_ERROR(run(float{}));
+      ApplyPostOps(z, *y);
+      return Status::Ok();
+    }
     switch (x.dtype()) {
       case DType::kFloat32:
         return run(float{});
@@ -101,7 +139,6 @@ class ConvKernel : public Kernel {
     }
   }
 
- private:
   // float16 through the float32 oneDNN path on converted copies: float32 accumulation is more accurate
   // than float16 and far faster than the reference loops. False when oneDNN declines the problem.
   StatusOr<bool> RunHalfInFloat32(const Tensor& x, const Tensor& w, const Tensor* b, const ConvShapes& shapes,
@@ -157,6 +194,19 @@ class ConvKernel : public Kernel {
     return s;
   }
 
+  // The post-ops on a float32 y computed without them (the paths oneDNN does not take).
+  void ApplyPostOps(const Tensor* z, Tensor& y) const {
+    float* out = y.data<float>();
+    const float* add = z ? z->data<float>() : nullptr;
+    for (int64_t i = 0; i < y.element_count(); ++i) {
+      float v = add ? out[i] + add[i] : out[i];
+      if (post_ops_.activation == ConvPostOps::Activation::kRelu) v = v > 0 ? v : 0;
+      if (post_ops_.activation == ConvPostOps::Activation::kClip)
+        v = v < post_ops_.min ? post_ops_.min : (v > post_ops_.max ? post_ops_.max : v);
+      out[i] = v;
+    }
+  }
+
   // y[n, m, ...] = bias[m] or 0, for problems with no input elements.
   static Status FillBias(Tensor& y, const Tensor* b) {
     return DispatchFloatWithHalf(y.dtype(), [&](auto tag) -> Status {
@@ -173,20 +223,44 @@ class ConvKernel : public Kernel {
   bool transpose_;
   WindowAttributes attrs_;
   int64_t group_;
+  ConvPostOps post_ops_;
   Tensor constant_w_f32_;  // float16 constant weights converted once
   std::unique_ptr<DnnlConv> dnnl_;
 };
 
-KernelFactory ConvFactory(bool transpose) {
-  return [transpose](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
+// The post-ops a FusedConv node's attributes and inputs ask for.
+StatusOr<ConvPostOps> ReadPostOps(const Node& node) {
+  ConvPostOps ops;
+  ops.sum = node.inputs.size() > 3 && node.inputs[3] != kNoValue;
+  const std::string activation = node.GetString("activation", "");
+  ops.channels_last_x = node.GetInt("channels_last_input", 0) != 0;
+  ops.channels_last_y = node.GetInt("channels_last_output", 0) != 0;
+  if (activation == "Relu") {
+    ops.activation = ConvPostOps::Activation::kRelu;
+  } else if (activation == "Clip") {
+    ops.activation = ConvPostOps::Activation::kClip;
+    ops.min = node.GetFloat("activation_min", 0);
+    ops.max = node.GetFloat("activation_max", 0);
+  } else if (!activation.empty()) {
+    return InvalidArgument("FusedConv attribute 'activation' must be Relu or Clip, got '" + activation + "'");
+  }
+  return ops;
+}
+
+KernelFactory ConvFactory(bool transpose, bool fused = false) {
+  return [transpose, fused](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
     TS_RETURN_IF_ERROR(RequireInputs(init.node, 2));
+    ConvPostOps post_ops;
+    if (fused) {
+      TS_ASSIGN_OR_RETURN(post_ops, ReadPostOps(init.node));
+    }
     TS_ASSIGN_OR_RETURN(WindowAttributes attrs, ReadWindowAttributes(init.node));
     const int64_t group = init.node.GetInt("group", 1);
     if (group < 1) return InvalidArgument("attribute 'group' must be positive, got " + std::to_string(group));
     const Tensor* w = init.constant_input(1);
-    auto kernel = std::make_unique<ConvKernel>(transpose, std::move(attrs), group, w);
+    auto kernel = std::make_unique<ConvKernel>(transpose, std::move(attrs), group, w, post_ops);
     const ValueInfo& x = init.graph.value(init.node.inputs[0]);
-    if (w && x.IsStatic())
+    if (w && x.IsStatic() && (!fused || w->dtype() == DType::kFloat32))
       kernel->Prewarm(x.StaticDims(), *w, init.node.inputs.size() > 2 && init.node.inputs[2] != kNoValue);
     return std::unique_ptr<Kernel>(std::move(kernel));
   };
@@ -199,6 +273,13 @@ void RegisterConvKernels(KernelRegistry& registry) {
   registry.Register("Conv", 11, kLatestOpset, ConvFactory(false));
   registry.Register("ConvTranspose", 1, 10, ConvFactory(true));
   registry.Register("ConvTranspose", 11, kLatestOpset, ConvFactory(true));
+  KernelDef fused;
+  fused.op_type = "FusedConv";
+  fused.domain = "com.tessera";  // graph/passes/conv_fusion.h kTesseraDomain
+  fused.since_opset = 1;
+  fused.dtypes = {DType::kFloat32};
+  fused.factory = ConvFactory(false, true);
+  registry.Register(std::move(fused));
 }
 
 }  // namespace tessera

@@ -2,6 +2,9 @@
 #include "ops/cpu/conv_dnnl.h"
 
 #include <dnnl.hpp>
+#include <algorithm>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <unordered_map>
 
@@ -16,7 +19,9 @@ struct DnnlConv::Plan {
   dnnl::primitive prim;
   memory::desc src_user, src, dst_user, dst, w_user, w, bias, scratch;
   dnnl::reorder src_reorder, dst_reorder, w_reorder;  // valid only where the layouts differ
+  dnnl::reorder addend_reorder;  // plain z into dst's layout, for a sum post-op with reorder_dst
   bool reorder_src = false, reorder_dst = false, reorder_w = false;
+  bool manual_post_ops = false;  // the primitive was built without the post-ops: Run applies them
   std::shared_ptr<memory> packed_w;  // constant weights in `w`'s layout
   std::string impl;
   // ConvTranspose whose output reaches past what the deconvolution covers (output_padding beyond the end
@@ -98,6 +103,21 @@ void ExpandCovered(const float* src, const Shape& covered, const std::vector<int
   }
 }
 
+// y = act(y [+ z]) in place over `count` plain elements.
+void ApplyConvPostOps(const ConvPostOps& ops, const float* z, float* y, int64_t count) {
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  if (ops.activation == ConvPostOps::Activation::kRelu) lo = 0;
+  if (ops.activation == ConvPostOps::Activation::kClip) lo = ops.min, hi = ops.max;
+  const bool clamp = ops.activation != ConvPostOps::Activation::kNone;
+  if (ops.sum && clamp) {
+    for (int64_t i = 0; i < count; ++i) y[i] = std::min(std::max(y[i] + z[i], lo), hi);
+  } else if (ops.sum) {
+    for (int64_t i = 0; i < count; ++i) y[i] += z[i];
+  } else if (clamp) {
+    for (int64_t i = 0; i < count; ++i) y[i] = std::min(std::max(y[i], lo), hi);
+  }
+}
+
 size_t Align64(size_t n) { return (n + 63) & ~size_t{63}; }
 
 // Per-thread scratch for the reordered tensors and oneDNN's scratchpad, grown to the largest need seen
@@ -114,8 +134,8 @@ StatusOr<char*> ThreadScratch(size_t bytes) {
 
 }  // namespace
 
-DnnlConv::DnnlConv(bool transpose, int64_t group, Tensor constant_weights)
-    : transpose_(transpose), group_(group), constant_weights_(std::move(constant_weights)) {}
+DnnlConv::DnnlConv(bool transpose, int64_t group, Tensor constant_weights, ConvPostOps post_ops)
+    : transpose_(transpose), group_(group), constant_weights_(std::move(constant_weights)), post_ops_(post_ops) {}
 
 DnnlConv::~DnnlConv() = default;
 
@@ -161,17 +181,33 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
     }
   }
   p.covered.assign(dst_dims.begin(), dst_dims.end());
-  p.src_user = memory::desc(src_dims, f32, PlainTag(src_dims.size()));
-  p.dst_user = memory::desc(dst_dims, f32, PlainTag(dst_dims.size()));
+  const auto nhwc = memory::format_tag::acdb;
+  p.src_user = memory::desc(src_dims, f32, post_ops_.channels_last_x ? nhwc : PlainTag(src_dims.size()));
+  p.dst_user = memory::desc(dst_dims, f32, post_ops_.channels_last_y ? nhwc : PlainTag(dst_dims.size()));
   p.w_user = transpose_ ? TransposeUserWeights(w_dims, group_, g.KernelCount())
                         : memory::desc(w_dims, f32, PlainTag(w_dims.size()));
   if (has_bias) p.bias = memory::desc({out_channels}, f32, memory::format_tag::a);
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr plain_attr;
+  plain_attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::primitive_attr attr;  // a handle: a copy of plain_attr would share its post-ops
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const bool has_post_ops = post_ops_.sum || post_ops_.activation != ConvPostOps::Activation::kNone;
+  if (has_post_ops) {
+    dnnl::post_ops ops;
+    if (post_ops_.sum) ops.append_sum(1.0f);
+    if (post_ops_.activation == ConvPostOps::Activation::kRelu)
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    if (post_ops_.activation == ConvPostOps::Activation::kClip)
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, post_ops_.min, post_ops_.max);
+    attr.set_post_ops(ops);
+  }
   const memory::desc w_any(w_dims, f32, any);
+  // Channels-last problems take oneDNN's reference loops as a last resort, since ours read only NCHW.
+  const bool channels_last = post_ops_.channels_last_x || post_ops_.channels_last_y;
+  bool allow_ref = false;
   // Builds the primitive with src/dst in oneDNN's preferred layout (`blocked`) or plain NC[D]HW; false
   // when oneDNN rejects the problem or offers only its reference loops.
-  auto build = [&](bool blocked) -> bool {
+  auto build = [&](bool blocked, const dnnl::primitive_attr& attr) -> bool {
     const memory::desc src_md = blocked ? memory::desc(src_dims, f32, any) : p.src_user;
     const memory::desc dst_md = blocked ? memory::desc(dst_dims, f32, any) : p.dst_user;
     try {
@@ -190,7 +226,8 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
         p.impl = pd.impl_info_str();
         p.prim = dnnl::convolution_forward(pd);
       }
-      if (p.impl.find("ref") != std::string::npos) return false;  // oneDNN's reference loops: ours are as good
+      // oneDNN's reference loops: ours are as good, but they only read NCHW.
+      if (p.impl.find("ref") != std::string::npos && !allow_ref) return false;
       p.reorder_src = p.src != p.src_user;
       p.reorder_dst = p.dst != p.dst_user;
       p.reorder_w = p.w != p.w_user;
@@ -198,6 +235,9 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
         p.src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.src_user, DnnlEngine(), p.src));
       if (p.reorder_dst)
         p.dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.dst, DnnlEngine(), p.dst_user));
+      if (p.reorder_dst && post_ops_.sum && !p.manual_post_ops)
+        p.addend_reorder =
+            dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.dst_user, DnnlEngine(), p.dst));
       if (p.reorder_w)
         p.w_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), p.w_user, DnnlEngine(), p.w));
       return true;
@@ -212,7 +252,19 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
   for (size_t i = 0; i < static_cast<size_t>(g.rank); ++i) {
     pointwise = pointwise && g.kernel[i] == 1 && g.stride[i] == 1 && g.pad_begin[i] == 0 && g.pad_end[i] == 0;
   }
-  p.supported = build(!pointwise) || build(pointwise);
+  // oneDNN 2.6's gemm convolution (what plain-layout pointwise problems get) runs post-ops element by
+  // element, 6x slower than the convolution itself on MobileNetV2; there, apply them in our own pass.
+  auto build_fused = [&](bool blocked) -> bool {
+    if (!build(blocked, attr)) return false;
+    if (!has_post_ops || p.impl.find("gemm") == std::string::npos) return true;
+    p.manual_post_ops = true;
+    return build(blocked, plain_attr);
+  };
+  p.supported = build_fused(!pointwise) || build_fused(pointwise);
+  if (!p.supported && channels_last) {
+    allow_ref = true;
+    p.supported = build_fused(true);
+  }
   if (p.supported && constant_weights_.defined()) {
     // Share the packed copy with any plan that wants the same layout (shapes that differ only in batch).
     for (const auto& [k, other] : plans_) {
@@ -246,7 +298,8 @@ void DnnlConv::Prepare(const WindowGeometry& g, const Shape& x_shape, const Shap
 }
 
 StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
-                             const float* x, const float* w, const float* bias, float* y) {
+                             const float* x, const float* w, const float* bias, float* y,
+                             const float* addend) {
   std::shared_ptr<Plan> p;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -285,6 +338,15 @@ StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, cons
       }
     }
     if (p->reorder_src) p->src_reorder.execute(stream, src_user, src);
+    if (post_ops_.sum && !p->manual_post_ops) {
+      // The sum post-op accumulates into what dst holds: put z there, in dst's layout.
+      if (p->reorder_dst) {
+        memory z(p->dst_user, engine, const_cast<float*>(addend));
+        p->addend_reorder.execute(stream, z, dst);
+      } else if (addend != y) {
+        std::memcpy(y, addend, p->dst_user.get_size());
+      }
+    }
     std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
     if (pad_bytes > 0) args[DNNL_ARG_SCRATCHPAD] = memory(p->scratch, engine, base + src_bytes + dst_bytes + w_bytes);
     if (bias) args[DNNL_ARG_BIAS] = memory(p->bias, engine, const_cast<float*>(bias));
@@ -295,6 +357,9 @@ StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, cons
     return Internal(std::string("oneDNN convolution failed: ") + e.what());
   }
   if (p->tail) ExpandCovered(covered, p->covered, g.out, bias, y);
+  if (p->manual_post_ops) {
+    ApplyConvPostOps(post_ops_, addend, y, static_cast<int64_t>(p->dst_user.get_size() / sizeof(float)));
+  }
   return true;
 }
 

@@ -2,8 +2,9 @@
 //
 // One DnnlConv belongs to one node. Primitives are built on the first run with each input shape and
 // cached; constant weights are reordered into the primitive's preferred layout once per layout (not per
-// run). The kernel boundary stays plain NC[D]HW: the primitive may choose a blocked layout for its source
-// and destination ("any"), in which case the input is reordered in and the output reordered back.
+// run). The kernel boundary is plain NC[D]HW, or NHWC where ConvPostOps asks for channels-last (a FusedConv
+// between convolutions): the primitive may choose a blocked layout for its source and destination
+// ("any"), in which case the input is reordered in and the output reordered back.
 //
 // Thread safety: Run may be called from several threads at once; the cache is locked and each thread
 // has its own scratch memory.
@@ -18,18 +19,32 @@
 
 namespace tessera {
 
+// What a fused convolution applies to its result, in order: y = act(conv(x, w) + bias [+ z]).
+struct ConvPostOps {
+  enum class Activation { kNone, kRelu, kClip };
+  bool sum = false;  // add the addend z (same shape as y) before the activation
+  Activation activation = Activation::kNone;
+  float min = 0, max = 0;  // kClip bounds
+  // Memory order of X and of Y (and the addend) at the kernel boundary: NHWC where set, else NCHW. Rank 4
+  // only; the graph pass guarantees it.
+  bool channels_last_x = false, channels_last_y = false;
+};
+
 class DnnlConv {
  public:
   // `transpose` selects deconvolution. `constant_weights` (may be undefined) is the node's constant W in
   // ONNX layout (Conv [M, C/group, k...], ConvTranspose [C, M/group, k...]); it must outlive the kernel.
-  DnnlConv(bool transpose, int64_t group, Tensor constant_weights);
+  // `post_ops` (Conv only) are built into the primitive.
+  DnnlConv(bool transpose, int64_t group, Tensor constant_weights, ConvPostOps post_ops = {});
   ~DnnlConv();
 
-  // y = conv(x, w) + bias for float32 tensors (bias may be null). `w` is used only when the weights are
+  // y = conv(x, w) + bias for float32 tensors (bias may be null), then the post-ops; with `sum`, `addend`
+  // holds z in y's plain layout; it must not overlap x or y. `w` is used only when the weights are
   // not constant. Returns false, writing nothing, when oneDNN has no implementation for this problem so
   // the caller can take the reference path.
   StatusOr<bool> Run(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
-                     const float* x, const float* w, const float* bias, float* y);
+                     const float* x, const float* w, const float* bias, float* y,
+                     const float* addend = nullptr);
 
   // Builds (and packs weights for) the primitive of one input shape ahead of the first run, so that a
   // model with static shapes pays for oneDNN's JIT at load time.
@@ -47,6 +62,7 @@ class DnnlConv {
   bool transpose_;
   int64_t group_;
   Tensor constant_weights_;
+  ConvPostOps post_ops_;
   mutable std::mutex mutex_;
   std::map<std::vector<int64_t>, std::shared_ptr<Plan>> plans_;  // shared: a run keeps its plan alive
   std::string last_impl_;

@@ -1,0 +1,348 @@
+// Conv fusion pass (see conv_fusion.h).
+#include "graph/passes/conv_fusion.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <optional>
+#include <unordered_set>
+#include <vector>
+
+namespace tessera {
+namespace {
+
+// For each value id, the indices of the nodes that read it (a node reading it twice counts twice).
+std::vector<std::vector<size_t>> Consumers(const Graph& graph) {
+  std::vector<std::vector<size_t>> consumers(graph.values.size());
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    for (int id : graph.nodes[n].inputs) {
+      if (id != kNoValue) consumers[static_cast<size_t>(id)].push_back(n);
+    }
+  }
+  return consumers;
+}
+
+std::optional<float> FloatScalar(const Tensor& t) {
+  if (t.dtype() != DType::kFloat32 || t.element_count() != 1) return std::nullopt;
+  return t.data<float>()[0];
+}
+
+// A float32 scalar that is an initializer or the output of a Constant node (exporters write Clip's
+// bounds either way), or nullopt when `id` is neither.
+std::optional<float> ConstantScalar(const Graph& graph, const std::vector<int>& producers, int id) {
+  auto it = graph.constants.find(id);
+  if (it != graph.constants.end()) return FloatScalar(it->second);
+  const int p = producers[static_cast<size_t>(id)];
+  if (p < 0) return std::nullopt;
+  const Node& node = graph.nodes[static_cast<size_t>(p)];
+  if (node.op_type != "Constant" || !node.domain.empty()) return std::nullopt;
+  if (const Attribute* v = node.FindAttribute("value"); v && v->type == Attribute::Type::kTensor)
+    return FloatScalar(v->t);
+  if (const Attribute* v = node.FindAttribute("value_float"); v && v->type == Attribute::Type::kFloat) return v->f;
+  return std::nullopt;
+}
+
+// Sets the activation attributes of `fused` from a Relu or Clip (with constant or absent bounds) reading
+// `input`; false, touching nothing, for any other node.
+bool ReadActivation(const Graph& graph, const std::vector<int>& producers, const Node& node, int input,
+                    Node& fused) {
+  if (!node.domain.empty() || node.outputs.size() != 1 || node.inputs.empty() || node.inputs[0] != input) return false;
+  Attribute kind;
+  kind.type = Attribute::Type::kString;
+  if (node.op_type == "Relu" && node.inputs.size() == 1) {
+    kind.s = "Relu";
+    fused.attributes["activation"] = kind;
+    return true;
+  }
+  if (node.op_type != "Clip") return false;
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  if (node.opset < 11) {
+    // Opset 1-10: bounds are attributes defaulting to the float range.
+    if (node.inputs.size() != 1) return false;
+    lo = node.GetFloat("min", std::numeric_limits<float>::lowest());
+    hi = node.GetFloat("max", std::numeric_limits<float>::max());
+  } else {
+    if (node.inputs.size() > 3) return false;
+    for (size_t i = 1; i < node.inputs.size(); ++i) {
+      if (node.inputs[i] == kNoValue) continue;
+      std::optional<float> bound = ConstantScalar(graph, producers, node.inputs[i]);
+      if (!bound) return false;
+      (i == 1 ? lo : hi) = *bound;
+    }
+  }
+  // min > max sets every element to max (opset 11+); keep that corner on the plain kernels.
+  if (!(lo <= hi)) return false;
+  kind.s = "Clip";
+  fused.attributes["activation"] = kind;
+  Attribute a;
+  a.type = Attribute::Type::kFloat;
+  a.f = lo;
+  fused.attributes["activation_min"] = a;
+  a.f = hi;
+  fused.attributes["activation_max"] = a;
+  return true;
+}
+
+// Same rank and, dim by dim, the same known size or the same named symbol (such as "batch").
+bool SameShape(const ValueInfo& a, const ValueInfo& b) {
+  if (!a.has_shape || !b.has_shape || a.dims.size() != b.dims.size()) return false;
+  for (size_t i = 0; i < a.dims.size(); ++i) {
+    const Dim &da = a.dims[i], &db = b.dims[i];
+    const bool same = da.value >= 0 ? da.value == db.value : !da.symbol.empty() && da.symbol == db.symbol;
+    if (!same) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status FuseConvActivations(Graph& graph) {
+  const std::vector<std::vector<size_t>> consumers = Consumers(graph);
+  std::vector<int> producers(graph.values.size(), -1);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    for (int id : graph.nodes[n].outputs) {
+      if (id != kNoValue) producers[static_cast<size_t>(id)] = static_cast<int>(n);
+    }
+  }
+  std::unordered_set<int> graph_outputs(graph.outputs.begin(), graph.outputs.end());
+  // The one consumer of `id`, or nullopt when it has several, none, or is a graph output.
+  auto sole_consumer = [&](int id) -> std::optional<size_t> {
+    const auto& c = consumers[static_cast<size_t>(id)];
+    if (c.size() != 1 || graph_outputs.count(id)) return std::nullopt;
+    return c[0];
+  };
+  std::vector<bool> removed(graph.nodes.size(), false);
+  std::vector<std::optional<Node>> replacement(graph.nodes.size());  // fused node placed at that index
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& conv = graph.nodes[n];
+    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.inputs.size() < 2 || conv.inputs.size() > 3 ||
+        conv.outputs.size() != 1 || conv.inputs[0] == kNoValue || conv.inputs[1] == kNoValue)
+      continue;
+    int y = conv.outputs[0];
+    if (graph.value(y).dtype != DType::kFloat32) continue;
+    Node fused;
+    fused.name = conv.name;
+    fused.op_type = "FusedConv";
+    fused.domain = kTesseraDomain;
+    fused.opset = kTesseraOpset;
+    fused.attributes = conv.attributes;
+    fused.inputs = conv.inputs;
+    fused.inputs.resize(3, kNoValue);
+    std::vector<size_t> chain;
+    std::optional<size_t> next = sole_consumer(y);
+    if (next && !removed[*next]) {
+      const Node& add = graph.nodes[*next];
+      if (add.op_type == "Add" && add.domain.empty() && add.inputs.size() == 2 && add.outputs.size() == 1) {
+        const int z = add.inputs[0] == y ? add.inputs[1] : add.inputs[0];
+        const ValueInfo& out = graph.value(add.outputs[0]);
+        if (z != kNoValue && z != y && graph.value(z).dtype == DType::kFloat32 &&
+            SameShape(graph.value(y), graph.value(z)) && SameShape(graph.value(y), out)) {
+          fused.inputs.push_back(z);
+          chain.push_back(*next);
+          y = add.outputs[0];
+          next = sole_consumer(y);
+        }
+      }
+    }
+    if (next && !removed[*next] && ReadActivation(graph, producers, graph.nodes[*next], y, fused)) {
+      chain.push_back(*next);
+      y = graph.nodes[*next].outputs[0];
+    }
+    if (chain.empty()) continue;
+    fused.outputs = {y};
+    fused.explicit_input_count = fused.inputs.size();
+    removed[n] = true;
+    for (size_t c : chain) removed[c] = true;
+    replacement[chain.back()] = std::move(fused);
+  }
+  std::vector<Node> nodes;
+  nodes.reserve(graph.nodes.size());
+  bool any = false;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    if (replacement[n]) {
+      nodes.push_back(std::move(*replacement[n]));
+      any = true;
+    } else if (!removed[n]) {
+      nodes.push_back(std::move(graph.nodes[n]));
+    }
+  }
+  graph.nodes = std::move(nodes);
+  if (any) graph.opsets[kTesseraDomain] = kTesseraOpset;
+  return Status::Ok();
+}
+
+namespace {
+
+// A rank-4 value whose channel and spatial dims are known and positive (the batch may be symbolic: an
+// empty batch gives an empty output, which the kernel returns before touching memory).
+bool IsStaticImage(const ValueInfo& v) {
+  if (!v.has_shape || v.dims.size() != 4) return false;
+  for (size_t i = 1; i < 4; ++i)
+    if (v.dims[i].value <= 0) return false;
+  return true;
+}
+
+bool IsLayoutCandidate(const Graph& graph, const Node& node) {
+  return node.op_type == "FusedConv" && node.domain == kTesseraDomain && node.outputs.size() == 1 &&
+         IsStaticImage(graph.value(node.inputs[0])) && IsStaticImage(graph.value(node.outputs[0]));
+}
+
+int AddendOf(const Node& node) { return node.inputs.size() > 3 ? node.inputs[3] : kNoValue; }
+
+}  // namespace
+
+Status ChooseConvLayouts(Graph& graph) {
+  // Plain Convs join as FusedConv without post-ops; those that end up with no channels-last side revert.
+  std::vector<int> original_opset(graph.nodes.size(), -1);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    Node& node = graph.nodes[n];
+    if (node.op_type != "Conv" || !node.domain.empty() || node.inputs.size() < 2 || node.inputs.size() > 3 ||
+        node.outputs.size() != 1 || node.inputs[0] == kNoValue || node.inputs[1] == kNoValue ||
+        graph.value(node.outputs[0]).dtype != DType::kFloat32)
+      continue;
+    original_opset[n] = node.opset;
+    node.op_type = "FusedConv";
+    node.domain = kTesseraDomain;
+    node.opset = kTesseraOpset;
+  }
+  const std::vector<std::vector<size_t>> consumers = Consumers(graph);
+  std::unordered_set<int> graph_outputs(graph.outputs.begin(), graph.outputs.end());
+  std::unordered_set<int> channels_last;  // values that travel NHWC between convolutions
+  for (const Node& node : graph.nodes) {
+    if (!IsLayoutCandidate(graph, node)) continue;
+    const int y = node.outputs[0];
+    const auto& readers = consumers[static_cast<size_t>(y)];
+    bool ok = !readers.empty() && !graph_outputs.count(y);
+    for (size_t c : readers) {
+      const Node& reader = graph.nodes[c];
+      ok = ok && IsLayoutCandidate(graph, reader);
+      for (size_t i = 0; ok && i < reader.inputs.size(); ++i) ok = reader.inputs[i] != y || i == 0 || i == 3;
+    }
+    if (ok) channels_last.insert(y);
+  }
+  // A node's addend is read in its output's layout: both channels-last or neither, to a fixpoint.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const Node& node : graph.nodes) {
+      const int z = AddendOf(node);
+      if (!IsLayoutCandidate(graph, node) || z == kNoValue) continue;
+      if (channels_last.count(z) != channels_last.count(node.outputs[0])) {
+        changed = channels_last.erase(z) + channels_last.erase(node.outputs[0]) > 0 || changed;
+      }
+    }
+  }
+  Attribute on;
+  on.type = Attribute::Type::kInt;
+  on.i = 1;
+  bool any = false;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    Node& node = graph.nodes[n];
+    if (node.op_type != "FusedConv" || node.domain != kTesseraDomain) continue;
+    const bool in = IsLayoutCandidate(graph, node) && channels_last.count(node.inputs[0]);
+    const bool out = IsLayoutCandidate(graph, node) && channels_last.count(node.outputs[0]);
+    if (in) node.attributes["channels_last_input"] = on;
+    if (out) node.attributes["channels_last_output"] = on;
+    if (!in && !out && original_opset[n] >= 0) {
+      node.op_type = "Conv";
+      node.domain.clear();
+      node.opset = original_opset[n];
+    }
+    any = any || in || out || original_opset[n] < 0;
+  }
+  if (any) graph.opsets[kTesseraDomain] = kTesseraOpset;
+  return Status::Ok();
+}
+
+namespace {
+
+// A constant float32 tensor of shape [n], or nullptr.
+const Tensor* ConstantVector(const Graph& graph, int id, int64_t n) {
+  auto it = graph.constants.find(id);
+  if (id == kNoValue || it == graph.constants.end()) return nullptr;
+  const Tensor& t = it->second;
+  return t.dtype() == DType::kFloat32 && t.rank() == 1 && t.dim(0) == n ? &t : nullptr;
+}
+
+// A new constant value holding `t`, named after `base`.
+int AddConstant(Graph& graph, const std::string& base, Tensor t) {
+  std::string name = base;
+  for (int i = 0; graph.value_ids.count(name); ++i) name = base + "_" + std::to_string(i);
+  const int id = graph.ValueId(name);
+  ValueInfo& v = graph.values[static_cast<size_t>(id)];
+  v.dtype = DType::kFloat32;
+  v.has_shape = true;
+  v.dims.clear();
+  for (int64_t d : t.shape()) v.dims.push_back(Dim{d, ""});
+  graph.constants[id] = std::move(t);
+  return id;
+}
+
+}  // namespace
+
+Status FoldBatchNormIntoConv(Graph& graph) {
+  const std::vector<std::vector<size_t>> consumers = Consumers(graph);
+  std::unordered_set<int> graph_outputs(graph.outputs.begin(), graph.outputs.end());
+  std::vector<bool> removed(graph.nodes.size(), false);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    Node& conv = graph.nodes[n];
+    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.inputs.size() < 2 || conv.inputs.size() > 3 ||
+        conv.outputs.size() != 1 || conv.inputs[0] == kNoValue)
+      continue;
+    const int y = conv.outputs[0];
+    const auto& readers = consumers[static_cast<size_t>(y)];
+    if (readers.size() != 1 || graph_outputs.count(y) || graph.value(y).dtype != DType::kFloat32) continue;
+    auto w_it = graph.constants.find(conv.inputs[1]);
+    if (w_it == graph.constants.end() || w_it->second.dtype() != DType::kFloat32 || w_it->second.rank() < 3) continue;
+    const Tensor& w = w_it->second;
+    const int64_t m = w.dim(0);
+    const Node& bn = graph.nodes[readers[0]];
+    // Opset 9+ inference form only: earlier opsets have `spatial`/`is_test`, training mode has more outputs.
+    if (bn.op_type != "BatchNormalization" || !bn.domain.empty() || bn.opset < 9 || bn.inputs.size() != 5 ||
+        bn.inputs[0] != y || bn.GetInt("training_mode", 0) != 0 || bn.GetInt("spatial", 1) != 1 ||
+        bn.outputs.empty() || bn.outputs[0] == kNoValue)
+      continue;
+    bool extra_outputs = false;
+    for (size_t i = 1; i < bn.outputs.size(); ++i) extra_outputs = extra_outputs || bn.outputs[i] != kNoValue;
+    const Tensor* scale = ConstantVector(graph, bn.inputs[1], m);
+    const Tensor* shift = ConstantVector(graph, bn.inputs[2], m);
+    const Tensor* mean = ConstantVector(graph, bn.inputs[3], m);
+    const Tensor* var = ConstantVector(graph, bn.inputs[4], m);
+    const Tensor* b = conv.inputs.size() > 2 ? ConstantVector(graph, conv.inputs[2], m) : nullptr;
+    const bool has_b = conv.inputs.size() > 2 && conv.inputs[2] != kNoValue;
+    if (extra_outputs || !scale || !shift || !mean || !var || (has_b && !b)) continue;
+    // y = (conv + b - mean) * s + shift with s = scale / sqrt(var + epsilon), folded in double.
+    const double epsilon = bn.GetFloat("epsilon", 1e-5f);
+    TS_ASSIGN_OR_RETURN(Tensor new_w, Tensor::AllocateUninitialized(DType::kFloat32, w.shape()));
+    TS_ASSIGN_OR_RETURN(Tensor new_b, Tensor::AllocateUninitialized(DType::kFloat32, {m}));
+    const int64_t per_channel = w.element_count() / m;
+    for (int64_t c = 0; c < m; ++c) {
+      const double sc = scale->data<float>()[c] / std::sqrt(static_cast<double>(var->data<float>()[c]) + epsilon);
+      for (int64_t i = 0; i < per_channel; ++i) {
+        const int64_t k = c * per_channel + i;
+        new_w.data<float>()[k] = static_cast<float>(w.data<float>()[k] * sc);
+      }
+      const double bias = has_b ? b->data<float>()[c] : 0.0;
+      new_b.data<float>()[c] = static_cast<float>((bias - mean->data<float>()[c]) * sc + shift->data<float>()[c]);
+    }
+    const int out = bn.outputs[0];
+    removed[readers[0]] = true;
+    conv.inputs.resize(3);
+    conv.inputs[1] = AddConstant(graph, conv.name + "_folded_w", std::move(new_w));
+    conv.inputs[2] = AddConstant(graph, conv.name + "_folded_b", std::move(new_b));
+    conv.explicit_input_count = 3;
+    conv.outputs[0] = out;
+  }
+  std::vector<Node> nodes;
+  for (size_t n = 0; n < graph.nodes.size(); ++n)
+    if (!removed[n]) nodes.push_back(std::move(graph.nodes[n]));
+  graph.nodes = std::move(nodes);
+  return Status::Ok();
+}
+
+Status RunConvFusion(Graph& graph) {
+  TS_RETURN_IF_ERROR(FoldBatchNormIntoConv(graph));
+  TS_RETURN_IF_ERROR(FuseConvActivations(graph));
+  return ChooseConvLayouts(graph);
+}
+
+}  // namespace tessera

@@ -1,0 +1,43 @@
+// Conv fusion: folds the elementwise tail of a float32 Conv into one com.tessera FusedConv node.
+//
+// Patterns (the Conv's output must have exactly one consumer and must not be a graph output; the same
+// holds for an Add's output that a Relu/Clip follows):
+//   Conv -> Relu                    FusedConv(X, W, B)            activation "Relu"
+//   Conv -> Clip(constant bounds)   FusedConv(X, W, B)            activation "Clip", activation_min/max
+//   Conv -> Add(Z) [-> Relu|Clip]   FusedConv(X, W, B, Z)         Z summed into the result before the
+//                                                                 activation; Z must have exactly the
+//                                                                 Conv output's shape (no broadcast; equal
+//                                                                 sizes or the same named symbol per dim)
+// FusedConv keeps the Conv's attributes and takes the place of the last node of the pattern, so the node
+// list stays topologically ordered. Its kernel lives with Conv (ops/cpu/conv.cc).
+#pragma once
+
+#include "graph/graph.h"
+#include "tessera/status.h"
+
+namespace tessera {
+
+constexpr char kTesseraDomain[] = "com.tessera";
+constexpr int kTesseraOpset = 1;
+
+// Rewrites every matching pattern in `graph` (not its subgraphs).
+Status FuseConvActivations(Graph& graph);
+
+// Channels-last between convolutions: a float32 rank-4 convolution output with static shape whose every
+// reader is a convolution (as X, or as FusedConv's addend Z) and that is not a graph output is kept in
+// NHWC order, which oneDNN's convolutions use natively, instead of being reordered to NCHW and back at
+// each node boundary. The value's declared shape stays NCHW; only the bytes are in NHWC order, so no node
+// other than a FusedConv may read it. The producer gets attribute `channels_last_output` = 1, each reader
+// `channels_last_input` = 1 (a FusedConv's addend always has its output's layout). Plain Convs on such
+// a boundary become FusedConv without post-ops.
+Status ChooseConvLayouts(Graph& graph);
+
+// Conv -> BatchNormalization (opset 9+, inference, constant float32 parameters and Conv weights/bias, Conv
+// output read only by it) becomes one Conv with new constant weights W * s and bias (B - mean) * s + shift,
+// s = scale / sqrt(var + epsilon), computed in double. The original constants are left for other readers.
+Status FoldBatchNormIntoConv(Graph& graph);
+
+// FoldBatchNormIntoConv, FuseConvActivations, then ChooseConvLayouts: the pass list's entry.
+Status RunConvFusion(Graph& graph);
+
+}  // namespace tessera

@@ -1,0 +1,383 @@
+// Conv fusion: which patterns become FusedConv and which must stay apart (IR-level), and that a session
+// with the pass gives the node-by-node result on seeded random data (end to end).
+#include "graph/passes/conv_fusion.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "model/onnx_loader.h"
+#include "tessera/session.h"
+#include "testing/onnx_builder.h"
+
+namespace tessera {
+namespace {
+
+// A graph of float32 values with static shapes, built node by node.
+struct TestGraph {
+  Graph g;
+
+  int Value(const std::string& name, const Shape& dims = {1, 4, 5, 5}) {
+    const int id = g.ValueId(name);
+    ValueInfo& v = g.values[static_cast<size_t>(id)];
+    v.dtype = DType::kFloat32;
+    v.has_shape = true;
+    v.dims.clear();
+    for (int64_t d : dims) v.dims.push_back(Dim{d, ""});
+    return id;
+  }
+  int Constant(const std::string& name, float value) {
+    const int id = Value(name, {});
+    g.constants[id] = Tensor::FromVector<float>(DType::kFloat32, {}, {value});
+    return id;
+  }
+  Node& Add(const std::string& op, const std::vector<int>& inputs, const std::vector<int>& outputs,
+            int opset = 17) {
+    Node n;
+    n.name = op + std::to_string(g.nodes.size());
+    n.op_type = op;
+    n.opset = opset;
+    n.inputs = inputs;
+    n.outputs = outputs;
+    n.explicit_input_count = inputs.size();
+    g.nodes.push_back(n);
+    return g.nodes.back();
+  }
+  // x -> Conv(w, b) -> returns the conv output id.
+  int Conv(const std::string& out) {
+    const int x = Value("x");
+    const int w = Value("w_" + out, {4, 4, 3, 3});
+    g.constants[w] = Tensor::FromVector<float>(DType::kFloat32, {4, 4, 3, 3}, std::vector<float>(144, 0.5f));
+    const int y = Value(out);
+    Add("Conv", {x, w}, {y});
+    return y;
+  }
+};
+
+const Node* FindOp(const Graph& g, const std::string& op) {
+  for (const Node& n : g.nodes)
+    if (n.op_type == op) return &n;
+  return nullptr;
+}
+
+TEST(ConvFusionTest, ConvReluBecomesOneFusedNode) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int r = t.Value("r");
+  t.Add("Relu", {c}, {r});
+  t.g.outputs = {r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 1u);
+  const Node& f = t.g.nodes[0];
+  EXPECT_EQ(f.op_type, "FusedConv");
+  EXPECT_EQ(f.domain, kTesseraDomain);
+  EXPECT_EQ(f.GetString("activation", ""), "Relu");
+  EXPECT_EQ(f.outputs, std::vector<int>{r});
+  EXPECT_EQ(f.inputs.size(), 3u);
+  EXPECT_EQ(f.inputs[2], kNoValue);
+}
+
+TEST(ConvFusionTest, ClipWithConstantBoundsFuses) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int r = t.Value("r");
+  t.Add("Clip", {c, t.Constant("lo", 0.0f), t.Constant("hi", 6.0f)}, {r});
+  t.g.outputs = {r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 1u);
+  EXPECT_EQ(t.g.nodes[0].GetString("activation", ""), "Clip");
+  EXPECT_EQ(t.g.nodes[0].GetFloat("activation_min", -1), 0.0f);
+  EXPECT_EQ(t.g.nodes[0].GetFloat("activation_max", -1), 6.0f);
+}
+
+// torch.onnx writes Relu6's bounds as Constant nodes, not initializers.
+TEST(ConvFusionTest, ClipWithConstantNodeBoundsFuses) {
+  TestGraph t;
+  const int lo = t.Value("lo", {}), hi = t.Value("hi", {});
+  Node& lo_node = t.Add("Constant", {}, {lo});
+  Attribute a;
+  a.type = Attribute::Type::kTensor;
+  a.t = Tensor::FromVector<float>(DType::kFloat32, {}, {0.0f});
+  lo_node.attributes["value"] = a;
+  Node& hi_node = t.Add("Constant", {}, {hi});
+  a.t = Tensor::FromVector<float>(DType::kFloat32, {}, {6.0f});
+  hi_node.attributes["value"] = a;
+  const int c = t.Conv("c");
+  const int r = t.Value("r");
+  t.Add("Clip", {c, lo, hi}, {r});
+  t.g.outputs = {r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 3u);
+  const Node* f = FindOp(t.g, "FusedConv");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->GetFloat("activation_min", -1), 0.0f);
+  EXPECT_EQ(f->GetFloat("activation_max", -1), 6.0f);
+}
+
+TEST(ConvFusionTest, ClipOpset6AttributeBoundsFuse) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int r = t.Value("r");
+  Node& clip = t.Add("Clip", {c}, {r}, 6);
+  Attribute a;
+  a.type = Attribute::Type::kFloat;
+  a.f = 6.0f;
+  clip.attributes["max"] = a;
+  t.g.outputs = {r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 1u);
+  EXPECT_EQ(t.g.nodes[0].GetFloat("activation_min", 0), std::numeric_limits<float>::lowest());
+  EXPECT_EQ(t.g.nodes[0].GetFloat("activation_max", 0), 6.0f);
+}
+
+TEST(ConvFusionTest, ClipWithRuntimeBoundIsLeftAlone) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int hi = t.Value("hi", {});
+  t.g.inputs = {t.g.ValueId("x"), hi};
+  const int r = t.Value("r");
+  t.Add("Clip", {c, kNoValue, hi}, {r});
+  t.g.outputs = {r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  EXPECT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(FindOp(t.g, "FusedConv"), nullptr);
+}
+
+// The residual block: the fused node takes the Add's other input as Z and sits where the Relu was, after
+// the producer of Z even when that producer came after the Conv.
+TEST(ConvFusionTest, ConvAddReluFusesAfterTheAddendProducer) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int z = t.Value("z");
+  t.Add("Sigmoid", {t.g.ValueId("x")}, {z});
+  const int s = t.Value("s"), r = t.Value("r");
+  t.Add("Add", {z, c}, {s});
+  t.Add("Relu", {s}, {r});
+  t.g.outputs = {r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(t.g.nodes[0].op_type, "Sigmoid");
+  const Node& f = t.g.nodes[1];
+  EXPECT_EQ(f.op_type, "FusedConv");
+  ASSERT_EQ(f.inputs.size(), 4u);
+  EXPECT_EQ(f.inputs[3], z);
+  EXPECT_EQ(f.outputs, std::vector<int>{r});
+  EXPECT_EQ(f.GetString("activation", ""), "Relu");
+}
+
+TEST(ConvFusionTest, BroadcastingAddIsLeftAlone) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int z = t.Value("z", {1, 4, 1, 1});
+  t.g.inputs = {t.g.ValueId("x"), z};
+  const int s = t.Value("s");
+  t.Add("Add", {c, z}, {s});
+  t.g.outputs = {s};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  EXPECT_EQ(FindOp(t.g, "FusedConv"), nullptr);
+}
+
+TEST(ConvFusionTest, ConvOutputWithAnotherConsumerIsLeftAlone) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int r = t.Value("r"), e = t.Value("e");
+  t.Add("Relu", {c}, {r});
+  t.Add("Exp", {c}, {e});
+  t.g.outputs = {r, e};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  EXPECT_EQ(t.g.nodes.size(), 3u);
+  EXPECT_EQ(FindOp(t.g, "FusedConv"), nullptr);
+}
+
+TEST(ConvFusionTest, ConvOutputThatIsAGraphOutputIsLeftAlone) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int r = t.Value("r");
+  t.Add("Relu", {c}, {r});
+  t.g.outputs = {c, r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  EXPECT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(FindOp(t.g, "FusedConv"), nullptr);
+}
+
+// The Add's result is read twice: Conv and Add fuse, the Relu stays a node of its own.
+TEST(ConvFusionTest, AddOutputWithAnotherConsumerKeepsItsRelu) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int s = t.Value("s"), r = t.Value("r");
+  t.Add("Add", {c, t.g.ValueId("x")}, {s});
+  t.Add("Relu", {s}, {r});
+  t.g.outputs = {s, r};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(t.g.nodes[0].op_type, "FusedConv");
+  EXPECT_EQ(t.g.nodes[0].outputs, std::vector<int>{s});
+  EXPECT_FALSE(t.g.nodes[0].HasAttribute("activation"));
+  EXPECT_EQ(t.g.nodes[1].op_type, "Relu");
+}
+
+TEST(ConvFusionTest, ConvToConvValueStaysChannelsLast) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int r = t.Value("r"), d = t.Value("d");
+  t.Add("Relu", {c}, {r});
+  const int w = t.Value("w2", {4, 4, 3, 3});
+  t.Add("Conv", {r, w}, {d});
+  t.g.outputs = {d};
+  ASSERT_TRUE(RunConvFusion(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(t.g.nodes[0].GetInt("channels_last_output", 0), 1);
+  EXPECT_EQ(t.g.nodes[0].GetInt("channels_last_input", 0), 0);
+  EXPECT_EQ(t.g.nodes[1].op_type, "FusedConv");
+  EXPECT_EQ(t.g.nodes[1].GetInt("channels_last_input", 0), 1);
+  EXPECT_EQ(t.g.nodes[1].GetInt("channels_last_output", 0), 0);  // a graph output stays NCHW
+}
+
+TEST(ConvFusionTest, ValueReadByAnotherOpStaysNchwAndConvStaysPlain) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int e = t.Value("e"), d = t.Value("d");
+  t.Add("Exp", {c}, {e});
+  t.Add("Conv", {c, t.Value("w2", {4, 4, 3, 3})}, {d});
+  t.g.outputs = {e, d};
+  ASSERT_TRUE(RunConvFusion(t.g).ok());
+  EXPECT_EQ(FindOp(t.g, "FusedConv"), nullptr);
+  EXPECT_EQ(t.g.nodes[0].op_type, "Conv");
+  EXPECT_EQ(t.g.nodes[0].domain, "");
+}
+
+// The addend is read in its reader's output layout: a conv output that is the addend of a node whose
+// result is a graph output (NCHW) must stay NCHW too, even though only convolutions read it.
+TEST(ConvFusionTest, AddendFollowsItsReadersOutputLayout) {
+  TestGraph t;
+  const int a = t.Conv("a");
+  const int b = t.Value("b"), s = t.Value("s");
+  t.Add("Conv", {a, t.Value("w2", {4, 4, 3, 3})}, {b});
+  t.Add("Add", {b, a}, {s});
+  t.g.outputs = {s};
+  ASSERT_TRUE(RunConvFusion(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 2u);
+  EXPECT_EQ(t.g.nodes[1].inputs.size(), 4u);
+  EXPECT_EQ(t.g.nodes[0].op_type, "Conv");  // no channels-last side left: reverted
+  EXPECT_EQ(t.g.nodes[1].GetInt("channels_last_input", 0), 0);
+}
+
+// End to end: conv3x3 -> conv3x3 + (first conv's output) -> Relu -> conv1x1 -> Clip, so values cross
+// node boundaries channels-last (also as an addend) and the pointwise conv reads NHWC and writes NCHW;
+// with the passes against without them.
+TEST(ConvFusionTest, FusedSessionMatchesNodeByNode) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  auto random = [&](size_t n) {
+    std::vector<float> v(n);
+    for (float& f : v) f = dist(rng);
+    return v;
+  };
+  const int64_t c = 16, h = 9;
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {2, c, h, h});
+  b.Output("y", DType::kFloat32, {2, c, h, h});
+  b.Initializer("w1", random(c * c * 9), {c, c, 3, 3});
+  b.Initializer("b1", random(c), {c});
+  b.Initializer("w2", random(c * c), {c, c, 1, 1});
+  b.Initializer("lo", {0.0f}, {});
+  b.Initializer("hi", {0.5f}, {});
+  b.Initializer("w0", random(c * c * 9), {c, c, 3, 3});
+  auto& conv0 = b.Node("Conv", {"x", "w0"}, {"c0"});
+  testing::OnnxBuilder::IntsAttribute(conv0, "pads", {1, 1, 1, 1});
+  auto& conv1 = b.Node("Conv", {"c0", "w1", "b1"}, {"c1"});
+  testing::OnnxBuilder::IntsAttribute(conv1, "pads", {1, 1, 1, 1});
+  b.Node("Add", {"c1", "c0"}, {"s"});
+  b.Node("Relu", {"s"}, {"r"});
+  b.Node("Conv", {"r", "w2"}, {"c2"});
+  b.Node("Clip", {"c2", "lo", "hi"}, {"y"});
+  const std::string path = b.WriteTemp();
+
+  auto model = LoadModelFromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(RunConvFusion(*model->graph).ok());
+  ASSERT_EQ(model->graph->nodes.size(), 3u);
+  EXPECT_EQ(model->graph->nodes[0].GetInt("channels_last_output", 0), 1);
+  EXPECT_EQ(model->graph->nodes[1].GetInt("channels_last_output", 0), 1);
+  EXPECT_EQ(model->graph->nodes[2].GetInt("channels_last_input", 0), 1);
+
+  const Tensor x = Tensor::FromVector<float>(DType::kFloat32, {2, c, h, h}, random(2 * c * h * h));
+  std::vector<Tensor> results;
+  for (bool optimize : {false, true}) {
+    SessionOptions options;
+    options.optimize = optimize;
+    auto session = Session::Load(path, options);
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    auto out = (*session)->Run({{"x", x}});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    results.push_back((*out)[0]);
+  }
+  for (int64_t i = 0; i < results[0].element_count(); ++i)
+    ASSERT_NEAR(results[0].data<float>()[i], results[1].data<float>()[i], 1e-4f) << "element " << i;
+}
+
+// Conv -> BatchNormalization -> Relu becomes one FusedConv with folded weights; a BatchNormalization whose
+// input is also read elsewhere stays. Both against the node-by-node session on seeded random data.
+TEST(ConvFusionTest, BatchNormFoldsIntoConvAndMatchesNodeByNode) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f), positive(0.5f, 2.0f);
+  auto random = [&](size_t n, bool pos = false) {
+    std::vector<float> v(n);
+    for (float& f : v) f = pos ? positive(rng) : dist(rng);
+    return v;
+  };
+  const int64_t c = 8, h = 7;
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {1, c, h, h});
+  b.Output("y", DType::kFloat32, {1, c, h, h});
+  b.Output("e", DType::kFloat32, {1, c, h, h});
+  b.Initializer("w", random(c * c * 9), {c, c, 3, 3});
+  b.Initializer("wb", random(c), {c});
+  for (const char* name : {"scale", "shift", "mean"}) b.Initializer(name, random(c), {c});
+  b.Initializer("var", random(c, true), {c});
+  auto& conv = b.Node("Conv", {"x", "w", "wb"}, {"c"});
+  testing::OnnxBuilder::IntsAttribute(conv, "pads", {1, 1, 1, 1});
+  auto& bn = b.Node("BatchNormalization", {"c", "scale", "shift", "mean", "var"}, {"n"});
+  testing::OnnxBuilder::FloatAttribute(bn, "epsilon", 1e-3f);
+  b.Node("Relu", {"n"}, {"r"});
+  auto& conv2 = b.Node("Conv", {"r", "w"}, {"c2"});  // its output is also read by Exp: no folding
+  testing::OnnxBuilder::IntsAttribute(conv2, "pads", {1, 1, 1, 1});
+  b.Node("BatchNormalization", {"c2", "scale", "shift", "mean", "var"}, {"y"});
+  b.Node("Exp", {"c2"}, {"e"});
+  const std::string path = b.WriteTemp();
+
+  auto model = LoadModelFromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(RunConvFusion(*model->graph).ok());
+  ASSERT_EQ(model->graph->nodes.size(), 4u);
+  EXPECT_EQ(model->graph->nodes[0].op_type, "FusedConv");
+  EXPECT_EQ(model->graph->nodes[2].op_type, "BatchNormalization");
+
+  const Tensor x = Tensor::FromVector<float>(DType::kFloat32, {1, c, h, h}, random(c * h * h));
+  std::vector<std::vector<Tensor>> results;
+  for (bool optimize : {false, true}) {
+    SessionOptions options;
+    options.optimize = optimize;
+    auto session = Session::Load(path, options);
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    auto out = (*session)->Run({{"x", x}});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    results.push_back(*out);
+  }
+  for (size_t o = 0; o < 2; ++o) {
+    for (int64_t i = 0; i < results[0][o].element_count(); ++i) {
+      const float want = results[0][o].data<float>()[i];
+      ASSERT_NEAR(want, results[1][o].data<float>()[i], 1e-4f * (1 + std::fabs(want)))
+          << "output " << o << " element " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tessera
