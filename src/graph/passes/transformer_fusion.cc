@@ -123,6 +123,16 @@ bool MatchGeluErf(const Graph& graph, const ValueUses& uses, int x, std::vector<
   return false;
 }
 
+// `value` itself when it is an initializer, the initializer behind it when an Identity node copies one
+// (PyTorch exports shared weights that way), else kNoValue.
+int ConstantSource(const Graph& graph, const ValueUses& uses, int value) {
+  if (value == kNoValue || graph.IsConstant(value)) return value;
+  const int p = uses.producer[static_cast<size_t>(value)];
+  if (p < 0 || !IsOnnxOp(graph.nodes[static_cast<size_t>(p)], "Identity", 1)) return kNoValue;
+  const int source = graph.nodes[static_cast<size_t>(p)].inputs[0];
+  return source != kNoValue && graph.IsConstant(source) ? source : kNoValue;
+}
+
 bool IsFloatConstant(const Graph& graph, int value, size_t rank) {
   auto it = graph.constants.find(value);
   return it != graph.constants.end() && it->second.defined() && it->second.dtype() == DType::kFloat32 &&
@@ -138,13 +148,13 @@ Status FuseMatMulBiasActivation(Graph& graph, int* fused_count) {
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     const Node& matmul = graph.nodes[i];
     if (removed[i] || !IsOnnxOp(matmul, "MatMul", 2)) continue;
-    const int a = matmul.inputs[0], w = matmul.inputs[1], y = matmul.outputs[0];
+    const int a = matmul.inputs[0], w = ConstantSource(graph, uses, matmul.inputs[1]), y = matmul.outputs[0];
     if (a == kNoValue || w == kNoValue || y == kNoValue || !IsFloatConstant(graph, w, 2)) continue;
     const Tensor& weight = graph.constants.at(w);
     if (weight.element_count() == 0) continue;
     const int add = uses.SoleReader(y);
     if (add < 0 || !IsOnnxOp(graph.nodes[static_cast<size_t>(add)], "Add", 2)) continue;
-    const int bias = OtherInput(graph.nodes[static_cast<size_t>(add)], y);
+    const int bias = ConstantSource(graph, uses, OtherInput(graph.nodes[static_cast<size_t>(add)], y));
     if (bias == kNoValue || !IsFloatConstant(graph, bias, 1) || graph.constants.at(bias).dim(0) != weight.dim(1)) {
       continue;
     }

@@ -111,6 +111,14 @@ TEST(TransformerFusionTest, NonConstantWeightIsNotFused) {
   EXPECT_EQ(g.Fuse(), 0);
 }
 
+TEST(TransformerFusionTest, BiasCopiedByIdentityIsFusedFromItsInitializer) {
+  DenseGraph g;
+  g.Add("Identity", {"b"}, "b_copy").Add("MatMul", {"x", "w"}, "y").Add("Add", {"y", "b_copy"}, "z").Output("z");
+  EXPECT_EQ(g.Fuse(), 1);
+  EXPECT_EQ(g.Ops(), "Identity FusedMatMul");
+  EXPECT_EQ(g.graph().nodes[1].inputs[2], g.graph().ValueId("b"));
+}
+
 TEST(TransformerFusionTest, BiasOfWrongLengthIsNotFused) {
   DenseGraph g(3, 2);
   g.Constant("b", {3});
