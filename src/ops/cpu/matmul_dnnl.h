@@ -1,6 +1,6 @@
 // A oneDNN matmul for one node: float32, or int8 x int8 -> int32. C = alpha * A x B (+ C when
-// accumulating), with numpy batch broadcasting (a batch dim of A or B may be 1) and arbitrary strides
-// (Gemm's transposes are strides).
+// accumulating; float32 may add a bias row and GELU, see SetEpilogue), with numpy batch broadcasting (a
+// batch dim of A or B may be 1) and arbitrary strides (Gemm's transposes are strides).
 //
 // The primitive is built on the first Run with a given set of shapes and strides and kept; a different
 // shape builds (and caches) another. When B is a constant initializer, SetConstantB hands it over once:
