@@ -2,12 +2,14 @@
 #include "graph/passes/graph_passes.h"
 
 #include "graph/passes/conv_fusion.h"
+#include "graph/passes/transformer_fusion.h"
 
 namespace tessera {
 
 Status RunGraphPasses(Graph& graph, const GraphPassOptions& options) {
   if (!options.enabled) return Status::Ok();
-  TS_RETURN_IF_ERROR(RunConvFusion(graph));
+  TS_RETURN_IF_ERROR(RunConvFusion(graph));              // BN folding, Conv + Add + Relu/Clip, NHWC chains
+  TS_RETURN_IF_ERROR(FuseMatMulBiasActivation(graph));   // MatMul + bias (+ GELU) of dense layers
   return Status::Ok();
 }
 

@@ -1,4 +1,5 @@
-// MatMul (numpy.matmul semantics) and the registration of the MatMul family (MatMul, Gemm, Einsum).
+// MatMul (numpy.matmul semantics) and the registration of the MatMul family (MatMul, Gemm, Einsum,
+// com.tessera FusedMatMul).
 //
 // float32 runs on oneDNN's matmul primitive, built per input shapes and cached (DnnlMatMul); a constant
 // B is pre-packed once. float16/bfloat16 widen to float32 for oneDNN too. Other dtypes run the plain
@@ -88,6 +89,12 @@ void RegisterMatMulKernels(KernelRegistry& registry) {
   registry.Register("MatMul", 1, kLatestOpset, MakeMatMulKernel);
   registry.Register("Gemm", 1, kLatestOpset, MakeGemmKernel);
   registry.Register("Einsum", 12, kLatestOpset, MakeEinsumKernel);
+  KernelDef fused;
+  fused.op_type = "FusedMatMul";
+  fused.domain = "com.tessera";
+  fused.since_opset = 1;
+  fused.factory = MakeFusedMatMulKernel;
+  registry.Register(std::move(fused));
 }
 
 }  // namespace tessera

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <unordered_map>
 
 #include "ops/cpu/dnnl_context.h"
 
@@ -43,12 +44,19 @@ Status DnnlMatMul::Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const
                                    dnnl::memory::format_tag::any);
     dnnl::primitive_attr attr;
     if (alpha_ != 1.0f) attr.set_output_scales(0, {alpha_});
-    if (accumulate_) {
-      dnnl::post_ops ops;
-      ops.append_sum(1.0f);
-      attr.set_post_ops(ops);
+    dnnl::post_ops ops;
+    if (accumulate_) ops.append_sum(1.0f);
+    if (gelu_erf_) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+    if (ops.len() > 0) attr.set_post_ops(ops);
+    if (bias_ != nullptr) {
+      // [1, ..., 1, N]: one bias per output column, broadcast over the batch and rows.
+      std::vector<int64_t> bias_dims(c.dims.size(), 1);
+      bias_dims.back() = c.dims.back();
+      entry.bias_md = PlainDesc(ContiguousMatrix(std::move(bias_dims)), dnnl::memory::data_type::f32);
     }
-    dnnl::matmul::desc desc(entry.a_md, pack_b ? b_any : b_plain, entry.c_md);
+    dnnl::matmul::desc desc = bias_ != nullptr
+                                  ? dnnl::matmul::desc(entry.a_md, pack_b ? b_any : b_plain, entry.bias_md, entry.c_md)
+                                  : dnnl::matmul::desc(entry.a_md, pack_b ? b_any : b_plain, entry.c_md);
     dnnl::matmul::primitive_desc pd(desc, attr, DnnlEngine());
     entry.primitive = dnnl::matmul(pd);
     entry.b_md = pd.weights_desc();
@@ -102,7 +110,9 @@ Status DnnlMatMul::RunRaw(const void* a, const DnnlMatrixDesc& a_desc, const voi
     dnnl::memory a_mem(e.a_md, DnnlEngine(), const_cast<void*>(a));
     dnnl::memory c_mem(e.c_md, DnnlEngine(), c);
     dnnl::memory b_mem = e.b_packed ? e.packed_b : dnnl::memory(e.b_md, DnnlEngine(), const_cast<void*>(b));
-    e.primitive.execute(DnnlStream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
+    if (bias_ != nullptr) args.emplace(DNNL_ARG_BIAS, dnnl::memory(e.bias_md, DnnlEngine(), const_cast<float*>(bias_)));
+    e.primitive.execute(DnnlStream(), args);
     DnnlStream().wait();
   } catch (const dnnl::error& e) {
     return Internal(std::string("oneDNN matmul failed: ") + e.what());

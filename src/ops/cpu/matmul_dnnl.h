@@ -1,6 +1,6 @@
 // A oneDNN matmul for one node: float32, or int8 x int8 -> int32. C = alpha * A x B (+ C when
-// accumulating), with numpy batch broadcasting (a batch dim of A or B may be 1) and arbitrary strides
-// (Gemm's transposes are strides).
+// accumulating; float32 may add a bias row and GELU, see SetEpilogue), with numpy batch broadcasting (a
+// batch dim of A or B may be 1) and arbitrary strides (Gemm's transposes are strides).
 //
 // The primitive is built on the first Run with a given set of shapes and strides and kept; a different
 // shape builds (and caches) another. When B is a constant initializer, SetConstantB hands it over once:
@@ -37,6 +37,14 @@ class DnnlMatMul {
   // (the kernel keeps the initializer's Tensor) and must not change.
   void SetConstantB(const void* b) { constant_b_ = b; }
 
+  // An epilogue fused into the product (float32 only): C = act(A x B + bias), bias a constant [N] vector
+  // broadcast over rows (nullptr for none; must stay alive like a constant B) and act the identity or
+  // GELU with erf. Call before the first Run.
+  void SetEpilogue(const float* bias, bool gelu_erf) {
+    bias_ = bias;
+    gelu_erf_ = gelu_erf;
+  }
+
   // C = alpha * A x B (+ C). C must be contiguous with dims equal to the broadcast of A and B. Threads is
   // the OpenMP thread count oneDNN may use. Returns an error if oneDNN rejects the problem.
   Status Run(const float* a, const DnnlMatrixDesc& a_desc, const float* b, const DnnlMatrixDesc& b_desc, float* c,
@@ -54,6 +62,7 @@ class DnnlMatMul {
     dnnl::matmul primitive;
     dnnl::memory::desc a_md, b_md, c_md;
     dnnl::memory packed_b;  // the constant B in b_md's layout; empty unless B is the constant one
+    dnnl::memory::desc bias_md;  // zero desc unless the epilogue has a bias
     bool b_packed = false;
   };
   // The constant B in the layout `desc`, reordered on first request.
@@ -67,6 +76,8 @@ class DnnlMatMul {
   dnnl::memory::data_type b_type_ = dnnl::memory::data_type::f32;
   dnnl::memory::data_type c_type_ = dnnl::memory::data_type::f32;
   const void* constant_b_ = nullptr;
+  const float* bias_ = nullptr;
+  bool gelu_erf_ = false;
   // Keyed by the dims and strides of A, B and C (and whether B is the constant one).
   std::map<std::vector<int64_t>, std::unique_ptr<Entry>> cache_;
   std::vector<dnnl::memory> packed_;  // copies of the constant B, one per layout some primitive chose
