@@ -3,18 +3,25 @@
 // Inputs get shapes from --shape NAME=1x3x224x224, else from the model with symbolic dims set to 1 for
 // the first dim and 128 for the others (batch and sequence length, the common meanings). Values are a
 // fixed pseudo-random pattern: floats in [-1, 1), integers in [0, 100) so token ids and indices stay valid.
+// --profile times every node over the timed iterations and prints the op types that take the most time
+// (also in --json as "profile"); the warmup runs are not profiled.
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "core/thread_pool.h"
+#include "runtime/node_profile.h"
 #include "tessera/session.h"
 
 namespace tessera::cli {
@@ -75,6 +82,58 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(k, v.size() - 1)];
 }
 
+// The op types of `profile` as a table (the top kTopOpTypes) and as a JSON array (all of them); times are per
+// inference over `runs` profiled runs.
+constexpr size_t kTopOpTypes = 15;
+
+void PrintProfileTable(const std::vector<OpTypeTime>& profile, size_t runs) {
+  double total = 0;
+  for (const OpTypeTime& t : profile) total += t.total_ms;
+  std::printf("\nprofile: %.3f ms per inference in nodes, top op types by total time\n", total / runs);
+  std::printf("  %-32s %6s %12s %7s\n", "op type", "nodes", "ms/inference", "share");
+  for (size_t i = 0; i < profile.size() && i < kTopOpTypes; ++i) {
+    const OpTypeTime& t = profile[i];
+    std::printf("  %-32s %6zu %12.3f %6.1f%%\n", t.op_type.c_str(), t.nodes, t.total_ms / runs,
+                total > 0 ? 100.0 * t.total_ms / total : 0.0);
+  }
+}
+
+std::string ProfileJson(const std::vector<OpTypeTime>& profile, size_t runs) {
+  double total = 0;
+  for (const OpTypeTime& t : profile) total += t.total_ms;
+  std::string json = "[";
+  char entry[512];
+  for (size_t i = 0; i < profile.size(); ++i) {
+    const OpTypeTime& t = profile[i];
+    std::string op;  // op type names come from the model file: escape what JSON cannot carry raw
+    for (char c : t.op_type) {
+      if (c == '"' || c == '\\') op += '\\';
+      op += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+    }
+    std::snprintf(entry, sizeof(entry), "%s{\"op_type\": \"%.400s\", \"nodes\": %zu, \"ms\": %.4f, \"share\": %.4f}",
+                  i == 0 ? "" : ", ", op.c_str(), t.nodes, t.total_ms / runs, total > 0 ? t.total_ms / total : 0.0);
+    json += entry;
+  }
+  return json + "]";
+}
+
+// libgomp (oneDNN's and the ThreadPool's OpenMP) reads OMP_WAIT_POLICY once, when it loads, before main.
+// Its default spins idle workers for ~300K iterations after every parallel region; on a shared machine a
+// spinning worker holds the core that the thread it waits for needs, and MobileNetV2 at --threads 2 on 2
+// busy cores took 205 ms against 24 ms with PASSIVE (2026-11-30). So bench re-executes itself once with
+// PASSIVE unless the caller chose a policy; if exec fails it carries on with the default.
+void ReexecWithPassiveOpenMpWait(const std::vector<std::string>& args) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+  std::vector<std::string> full = {"tessera", "bench"};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  execv("/proc/self/exe", argv.data());
+}
+
 double PeakRssMb() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
@@ -84,9 +143,10 @@ double PeakRssMb() {
 }  // namespace
 
 int BenchCommand(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {"shape", "threads", "iters", "warmup"}, {"json"});
+  ReexecWithPassiveOpenMpWait(args);
+  auto cl = CommandLine::Parse(args, {"shape", "threads", "iters", "warmup"}, {"json", "profile"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
-  if (cl->positional().size() != 1) return Fail(InvalidArgument("usage: tessera bench MODEL [--shape NAME=1x3x224x224]"), kExitUsage);
+  if (cl->positional().size() != 1) return Fail(InvalidArgument("usage: tessera bench MODEL [--shape NAME=1x3x224x224] [--threads N] [--iters N] [--warmup N] [--json] [--profile]"), kExitUsage);
   auto threads = cl->GetInt("threads", 0, 1, 1024);
   auto iters = cl->GetInt("iters", 20, 1, 1000000);
   auto warmup = cl->GetInt("warmup", 3, 0, 1000000);
@@ -95,6 +155,7 @@ int BenchCommand(const std::vector<std::string>& args) {
     if (!s.ok()) return Fail(s, kExitUsage);
   }
   bool json = cl->Has("json");
+  bool profile = cl->Has("profile");
   SessionOptions options;
   options.threads = static_cast<int>(*threads);
   auto session = Session::Load(cl->positional()[0], options);
@@ -115,8 +176,11 @@ int BenchCommand(const std::vector<std::string>& args) {
   }
 
   std::vector<double> times;
+  NodeProfiler profiler;
   int64_t total = *warmup + *iters;
   for (int64_t i = 0; i < total; ++i) {
+    std::optional<NodeProfiler::Scope> profiling;
+    if (profile && i >= *warmup) profiling.emplace(profiler);
     auto start = std::chrono::steady_clock::now();
     auto out = (*session)->Run(feeds);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -137,10 +201,13 @@ int BenchCommand(const std::vector<std::string>& args) {
               options.threads > 0 ? options.threads : DefaultThreadCount(), times.size());
   std::printf("median %.3f ms  p90 %.3f ms  min %.3f ms  throughput %.2f samples/s  peak RSS %.1f MB\n", median, p90,
               min, throughput, rss);
+  const std::vector<OpTypeTime> by_op = profiler.ByOpType();
+  if (profile) PrintProfileTable(by_op, times.size());
   if (json) {
     std::printf("{\"median_ms\": %.4f, \"p90_ms\": %.4f, \"min_ms\": %.4f, \"throughput_per_s\": %.4f, "
-                "\"peak_rss_mb\": %.2f, \"iterations\": %zu}\n",
-                median, p90, min, throughput, rss, times.size());
+                "\"peak_rss_mb\": %.2f, \"iterations\": %zu%s%s}\n",
+                median, p90, min, throughput, rss, times.size(), profile ? ", \"profile\": " : "",
+                profile ? ProfileJson(by_op, times.size()).c_str() : "");
   }
   return kExitOk;
 }

@@ -1,7 +1,10 @@
 // GraphExecutor: kernel selection, constant folding, release planning and the run loop.
 #include "runtime/graph_executor.h"
 
+#include <chrono>
 #include <unordered_set>
+
+#include "runtime/node_profile.h"
 
 namespace tessera {
 
@@ -38,7 +41,7 @@ class CompiledSubgraph : public SubgraphRunner {
 StatusOr<std::unique_ptr<GraphExecutor>> GraphExecutor::Create(const Graph& graph, ThreadPool& pool,
                                                                const KernelRegistry& registry,
                                                                const ExecutorOptions& options) {
-  std::unique_ptr<GraphExecutor> executor(new GraphExecutor(graph, pool));
+  std::unique_ptr<GraphExecutor> executor(new GraphExecutor(graph, pool, options.is_subgraph));
   TS_RETURN_IF_ERROR(executor->CreateKernelsAndFold(registry, options));
   executor->PlanReleases();
   return executor;
@@ -198,9 +201,17 @@ Status GraphExecutor::Run(const std::vector<Tensor>& inputs, const std::vector<T
   for (const auto& [id, t] : graph_.constants) slots[static_cast<size_t>(id)] = t;
   for (size_t i = 0; i < inputs.size(); ++i) slots[static_cast<size_t>(graph_.inputs[i])] = inputs[i];
   for (size_t i = 0; i < outer.size(); ++i) slots[static_cast<size_t>(graph_.outer_values[i])] = outer[i];
+  NodeProfiler* profiler = is_subgraph_ ? nullptr : NodeProfiler::Active();
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     if (folded_[i]) continue;
-    TS_RETURN_IF_ERROR(RunNode(i, slots));
+    if (profiler == nullptr) {
+      TS_RETURN_IF_ERROR(RunNode(i, slots));
+    } else {
+      const auto start = std::chrono::steady_clock::now();
+      TS_RETURN_IF_ERROR(RunNode(i, slots));
+      const auto elapsed = std::chrono::steady_clock::now() - start;
+      profiler->Record(graph_.nodes[i], std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count());
+    }
     for (int v : release_after_[i]) slots[static_cast<size_t>(v)] = Tensor();
   }
   outputs.clear();

@@ -4,6 +4,7 @@
 // whose input shape is static) into constants, and works out when each value can be freed. Run() feeds
 // the inputs, runs the remaining nodes in topological order and frees each value right after its last
 // consumer, so peak memory stays near the largest live set rather than the sum of all activations.
+// While a NodeProfiler is active on the calling thread (runtime/node_profile.h), each node's Run is timed.
 #pragma once
 
 #include <memory>
@@ -36,7 +37,8 @@ class GraphExecutor {
   size_t folded_node_count() const;
 
  private:
-  GraphExecutor(const Graph& graph, ThreadPool& pool) : graph_(graph), pool_(pool) {}
+  GraphExecutor(const Graph& graph, ThreadPool& pool, bool is_subgraph)
+      : graph_(graph), pool_(pool), is_subgraph_(is_subgraph) {}
   // Creates every node's kernel in topological order, folding each node whose inputs are all constant
   // right after its kernel exists, so later kernels see folded values as constants (weight pre-packing).
   Status CreateKernelsAndFold(const KernelRegistry& registry, const ExecutorOptions& options);
@@ -47,6 +49,7 @@ class GraphExecutor {
 
   Graph graph_;  // own copy: folding adds constants
   ThreadPool& pool_;
+  bool is_subgraph_;  // subgraph nodes are not profiled: their owning node's time includes them
   std::vector<std::unique_ptr<Kernel>> kernels_;
   std::vector<bool> folded_;
   std::vector<std::vector<int>> release_after_;  // per node: values whose last consumer it is

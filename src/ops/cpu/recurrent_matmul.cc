@@ -15,11 +15,12 @@ using dnnl::memory;
 
 namespace {
 
-// GEMMs below this many multiply-adds (a few microseconds on one core) run on the calling thread alone:
-// an OpenMP fork and join across every core costs as much, and the per-step recurrence of a small layer
-// (GRU(96), batch 3: 83K) would pay it at every step. oneDNN reads the thread count when a primitive is
-// created and when it runs, so both happen under the same guard.
-constexpr int64_t kSerialMacs = 100000;
+// GEMMs below this many multiply-adds (up to ~100 us on one core) run on the calling thread alone: with
+// passive OpenMP waiting (what `tessera bench` sets) an OpenMP fork wakes sleeping workers, which costs as
+// much, and the per-step recurrence pays it at every step. LSTM(256) at batch 2 (524K per step) took 5.2-6.5
+// ms at --threads 2 with a 100K limit and 1.3-1.5 ms on one thread (2026-11-30). oneDNN reads the thread
+// count when a primitive is created and when it runs, so both happen under the same guard.
+constexpr int64_t kSerialMacs = 2000000;
 
 // Primitives kept per weight matrix (one per distinct m and strides seen).
 constexpr size_t kMaxPlans = 16;

@@ -1,0 +1,39 @@
+// NodeProfiler: the thread's active profiler and the per-op-type summary.
+#include "runtime/node_profile.h"
+
+#include <algorithm>
+#include <map>
+
+namespace tessera {
+
+namespace {
+thread_local NodeProfiler* active_profiler = nullptr;
+}  // namespace
+
+NodeProfiler::Scope::Scope(NodeProfiler& profiler) : saved_(active_profiler) { active_profiler = &profiler; }
+NodeProfiler::Scope::~Scope() { active_profiler = saved_; }
+
+NodeProfiler* NodeProfiler::Active() { return active_profiler; }
+
+void NodeProfiler::Record(const Node& node, int64_t nanoseconds) {
+  NodeTime& t = per_node_[&node];
+  if (t.op_type.empty()) t.op_type = node.domain.empty() ? node.op_type : node.domain + "." + node.op_type;
+  t.nanoseconds += nanoseconds;
+}
+
+std::vector<OpTypeTime> NodeProfiler::ByOpType() const {
+  std::map<std::string, OpTypeTime> by_type;
+  for (const auto& [node, t] : per_node_) {
+    OpTypeTime& entry = by_type[t.op_type];
+    entry.op_type = t.op_type;
+    entry.nodes += 1;
+    entry.total_ms += static_cast<double>(t.nanoseconds) / 1e6;
+  }
+  std::vector<OpTypeTime> result;
+  for (auto& [name, entry] : by_type) result.push_back(std::move(entry));
+  std::stable_sort(result.begin(), result.end(),
+                   [](const OpTypeTime& a, const OpTypeTime& b) { return a.total_ms > b.total_ms; });
+  return result;
+}
+
+}  // namespace tessera
