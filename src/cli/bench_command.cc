@@ -117,23 +117,6 @@ std::string ProfileJson(const std::vector<OpTypeTime>& profile, size_t runs) {
   return json + "]";
 }
 
-// libgomp (oneDNN's and the ThreadPool's OpenMP) reads OMP_WAIT_POLICY once, when it loads, before main.
-// Its default spins idle workers for ~300K iterations after every parallel region; on a shared machine a
-// spinning worker holds the core that the thread it waits for needs, and MobileNetV2 at --threads 2 on 2
-// busy cores took 205 ms against 24 ms with PASSIVE (2026-11-30). So bench re-executes itself once with
-// PASSIVE unless the caller chose a policy; if exec fails it carries on with the default.
-void ReexecWithPassiveOpenMpWait(const std::vector<std::string>& args) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
-  std::vector<std::string> full = {"tessera", "bench"};
-  full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : full) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::fflush(nullptr);
-  execv("/proc/self/exe", argv.data());
-}
-
 double PeakRssMb() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
@@ -143,7 +126,6 @@ double PeakRssMb() {
 }  // namespace
 
 int BenchCommand(const std::vector<std::string>& args) {
-  ReexecWithPassiveOpenMpWait(args);
   auto cl = CommandLine::Parse(args, {"shape", "threads", "iters", "warmup"}, {"json", "profile"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) return Fail(InvalidArgument("usage: tessera bench MODEL [--shape NAME=1x3x224x224] [--threads N] [--iters N] [--warmup N] [--json] [--profile]"), kExitUsage);

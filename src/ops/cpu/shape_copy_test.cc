@@ -34,7 +34,9 @@ std::vector<T> Values(const Tensor& t) {
 template <typename T>
 T ElementValue(int64_t i) {
   if constexpr (std::is_same_v<T, std::string>) {
-    return "s" + std::to_string(i);
+    std::string value = "s";  // appended: GCC 12 misreports "s" + std::to_string(i) (-Wrestrict)
+    value += std::to_string(i);
+    return value;
   } else {
     return static_cast<T>(i * 7 + 3);
   }
