@@ -29,6 +29,20 @@ Status CopyField(const onnx::TensorProto& proto, const Field& field, size_t coun
   return CopyField<Dst>(proto, field, count, out, name, [](auto v) { return static_cast<Dst>(v); });
 }
 
+// How many values the typed field that holds `dtype` carries (before anything is allocated: a proto
+// claiming huge dims with a handful of values must fail fast, not after zero-filling gigabytes).
+int64_t TypedFieldSize(const onnx::TensorProto& proto, DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return proto.float_data_size();
+    case DType::kFloat64: return proto.double_data_size();
+    case DType::kInt64: return proto.int64_data_size();
+    case DType::kUInt64:
+    case DType::kUInt32: return proto.uint64_data_size();
+    case DType::kString: return proto.string_data_size();
+    default: return proto.int32_data_size();
+  }
+}
+
 Status FillFromTypedFields(const onnx::TensorProto& proto, DType dtype, size_t count, Tensor& out) {
   switch (dtype) {
     case DType::kFloat32: return CopyField<float>(proto, proto.float_data(), count, out, "float_data");
@@ -118,6 +132,10 @@ StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, ExternalDataRes
     TS_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, std::move(shape)));
     if (bytes > 0) std::memcpy(t.raw_data(), raw.data(), bytes);
     return t;
+  }
+  if (TypedFieldSize(proto, dtype) != count) {
+    return InvalidArgument("tensor '" + proto.name() + "' has " + std::to_string(TypedFieldSize(proto, dtype)) +
+                           " values but dims " + ShapeToString(shape) + " need " + std::to_string(count));
   }
   TS_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, std::move(shape)));
   TS_RETURN_IF_ERROR(FillFromTypedFields(proto, dtype, static_cast<size_t>(count), t));
