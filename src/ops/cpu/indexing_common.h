@@ -15,6 +15,7 @@
 
 #include "ops/dispatch.h"
 #include "ops/kernel.h"
+#include "ops/op_helpers.h"
 #include "ops/registry.h"
 
 namespace tessera {
@@ -49,6 +50,23 @@ inline Status IndexOutOfRange(const char* what, int64_t value, int64_t position,
   return KernelContext::Error(std::string(what) + " value " + std::to_string(value) + " at position " +
                               std::to_string(position) + " is out of range [" + std::to_string(-dim) + ", " +
                               std::to_string(dim) + ")");
+}
+
+// GatherElements/ScatterElements: `indices` has the rank of `data` and fits inside it on every dim but
+// `axis`. Returns the normalised axis.
+inline StatusOr<int64_t> CheckElementIndicesShape(const Tensor& data, const Tensor& indices, int64_t axis_attr) {
+  if (indices.rank() != data.rank()) {
+    return KernelContext::Error("input 'indices' must have the rank of 'data' (" + std::to_string(data.rank()) +
+                                "), got shape " + ShapeToString(indices.shape()));
+  }
+  TS_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(axis_attr, data.rank(), "attribute 'axis'"));
+  for (int64_t d = 0; d < data.rank(); ++d) {
+    if (d != axis && indices.dim(d) > data.dim(d)) {
+      return KernelContext::Error("input 'indices' shape " + ShapeToString(indices.shape()) + " exceeds 'data' shape " +
+                                  ShapeToString(data.shape()) + " in dim " + std::to_string(d));
+    }
+  }
+  return axis;
 }
 
 // Reads an int32/int64 index tensor into int64 values in [0, dim), wrapping negative ones (numpy style).

@@ -65,17 +65,7 @@ class GatherElementsKernel : public Kernel {
     const Tensor& data = ctx.input(0);
     const Tensor& indices = ctx.input(1);
     if (data.rank() == 0) return KernelContext::Error("input 'data' must have rank >= 1, got a scalar");
-    if (indices.rank() != data.rank()) {
-      return KernelContext::Error("input 'indices' must have the rank of 'data' (" + std::to_string(data.rank()) +
-                                  "), got shape " + ShapeToString(indices.shape()));
-    }
-    TS_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(axis_, data.rank(), "attribute 'axis'"));
-    for (int64_t d = 0; d < data.rank(); ++d) {
-      if (d != axis && indices.dim(d) > data.dim(d)) {
-        return KernelContext::Error("input 'indices' shape " + ShapeToString(indices.shape()) + " exceeds 'data' shape " +
-                                    ShapeToString(data.shape()) + " in dim " + std::to_string(d));
-      }
-    }
+    TS_ASSIGN_OR_RETURN(int64_t axis, CheckElementIndicesShape(data, indices, axis_));
     TS_ASSIGN_OR_RETURN(std::vector<int64_t> idx, ReadNormalizedIndices(indices, data.dim(axis), "input 'indices'"));
     TS_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateUninitializedOutput(0, data.dtype(), indices.shape()));
     if (out->element_count() == 0) return Status::Ok();

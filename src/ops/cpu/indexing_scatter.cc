@@ -86,17 +86,7 @@ class ScatterElementsKernel : public Kernel {
       return KernelContext::Error(std::string("input 'updates' has dtype ") + DTypeName(updates.dtype()) +
                                   ", 'data' has " + DTypeName(data.dtype()));
     }
-    if (indices.rank() != data.rank()) {
-      return KernelContext::Error("input 'indices' must have the rank of 'data' (" + std::to_string(data.rank()) +
-                                  "), got shape " + ShapeToString(indices.shape()));
-    }
-    TS_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(axis_, data.rank(), "attribute 'axis'"));
-    for (int64_t d = 0; d < data.rank(); ++d) {
-      if (d != axis && indices.dim(d) > data.dim(d)) {
-        return KernelContext::Error("input 'indices' shape " + ShapeToString(indices.shape()) + " exceeds 'data' shape " +
-                                    ShapeToString(data.shape()) + " in dim " + std::to_string(d));
-      }
-    }
+    TS_ASSIGN_OR_RETURN(int64_t axis, CheckElementIndicesShape(data, indices, axis_));
     TS_ASSIGN_OR_RETURN(std::vector<int64_t> idx, ReadNormalizedIndices(indices, data.dim(axis), "input 'indices'"));
     TS_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateUninitializedOutput(0, data.dtype(), data.shape()));
     const std::vector<int64_t> strides = ContiguousStrides(data.shape());
