@@ -55,6 +55,7 @@ class Session {
   const RunStats& last_run_stats() const;
 
  private:
+  friend class SessionFactory;  // builds sessions from an in-memory model (runtime/session_factory.h)
   struct Impl;
   explicit Session(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

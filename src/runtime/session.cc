@@ -7,6 +7,7 @@
 #include "ops/registry.h"
 #include "ops/cpu/dnnl_context.h"
 #include "runtime/graph_executor.h"
+#include "runtime/session_factory.h"
 
 namespace tessera {
 
@@ -39,28 +40,58 @@ TensorInfo MakeInfo(const ValueInfo& v) {
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
-StatusOr<std::unique_ptr<Session>> Session::Load(const std::string& model_path, const SessionOptions& options) {
-  auto impl = std::make_unique<Impl>();
+namespace {
+LoadOptions KernelAwareLoadOptions() {
   LoadOptions load_options;
   load_options.has_kernel = [](const std::string& op, const std::string& domain, int opset) {
     return KernelRegistry::Global().Find(op, domain, opset) != nullptr;
   };
-  TS_ASSIGN_OR_RETURN(impl->model, LoadModelFromFile(model_path, load_options));
+  return load_options;
+}
+}  // namespace
+
+StatusOr<std::unique_ptr<Session>> Session::Load(const std::string& model_path, const SessionOptions& options) {
+  return LoadSessionWithRewrite(model_path, options, {});
+}
+
+StatusOr<std::unique_ptr<Session>> LoadSessionWithRewrite(const std::string& model_path, const SessionOptions& options,
+                                                          const GraphRewrite& rewrite) {
+  TS_ASSIGN_OR_RETURN(Model model, LoadModelFromFile(model_path, KernelAwareLoadOptions()));
+  return CreateSessionFromModel(std::move(model), options, rewrite);
+}
+
+class SessionFactory {
+ public:
+  static StatusOr<std::unique_ptr<Session>> Create(Model model, const SessionOptions& options,
+                                                   const GraphRewrite& rewrite);
+};
+
+StatusOr<std::unique_ptr<Session>> CreateSessionFromModel(Model model, const SessionOptions& options,
+                                                          const GraphRewrite& rewrite) {
+  return SessionFactory::Create(std::move(model), options, rewrite);
+}
+
+StatusOr<std::unique_ptr<Session>> SessionFactory::Create(Model model, const SessionOptions& options,
+                                                          const GraphRewrite& rewrite) {
+  auto impl = std::make_unique<Session::Impl>();
+  impl->model = std::move(model);
+  auto in_model = [&](const Status& s) { return s.WithContext("model '" + impl->model.display_name + "'"); };
+  if (rewrite) {
+    if (Status s = rewrite(*impl->model.graph); !s.ok()) return in_model(s);
+  }
   impl->threads = options.threads > 0 ? options.threads : DefaultThreadCount();
   impl->pool = std::make_unique<ThreadPool>(impl->threads);
   SetDnnlThreads(impl->threads);
   GraphPassOptions pass_options;
   pass_options.enabled = options.optimize;
-  if (Status s = RunGraphPasses(*impl->model.graph, pass_options); !s.ok()) {
-    return s.WithContext("model '" + impl->model.display_name + "'");
-  }
+  if (Status s = RunGraphPasses(*impl->model.graph, pass_options); !s.ok()) return in_model(s);
   const Graph& graph = *impl->model.graph;
   for (int id : graph.inputs) impl->inputs.push_back(MakeInfo(graph.value(id)));
   for (int id : graph.outputs) impl->outputs.push_back(MakeInfo(graph.value(id)));
   ExecutorOptions exec_options;
   exec_options.fold_constants = options.fold_constants;
   auto executor = GraphExecutor::Create(graph, *impl->pool, KernelRegistry::Global(), exec_options);
-  if (!executor.ok()) return executor.status().WithContext("model '" + impl->model.display_name + "'");
+  if (!executor.ok()) return in_model(executor.status());
   impl->executor = std::move(executor).value();
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
