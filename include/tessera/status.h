@@ -21,6 +21,9 @@ enum class StatusCode {
   kResourceExhausted, // memory or size limits
   kInternal,          // a bug in Tessera
   kIoError,           // the operating system refused a read or write
+  kUnavailable,       // the service cannot take the request now (shutting down, model not ready)
+  kDeadlineExceeded,  // a time limit passed before the work finished
+  kUnauthenticated,   // a request without valid credentials
 };
 
 class [[nodiscard]] Status {
@@ -61,6 +64,9 @@ inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented,
 inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
+inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
+inline Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
 
 // Holds either a value or a non-OK Status.
 template <typename T>

@@ -13,6 +13,9 @@ const char* CodeName(StatusCode code) {
     case StatusCode::kResourceExhausted: return "resource exhausted";
     case StatusCode::kInternal: return "internal error";
     case StatusCode::kIoError: return "i/o error";
+    case StatusCode::kUnavailable: return "unavailable";
+    case StatusCode::kDeadlineExceeded: return "deadline exceeded";
+    case StatusCode::kUnauthenticated: return "unauthenticated";
   }
   return "unknown";
 }
