@@ -10,6 +10,9 @@ PACKAGES=(
   libdnnl-dev ocl-icd-opencl-dev libgtest-dev  # oneDNN's CMake config looks for OpenCL
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
   clang libclang-rt-14-dev
+  libcpp-httplib-dev nlohmann-json3-dev libssl-dev openssl  # serving: HTTP/REST with TLS, JSON
+  libgrpc++-dev protobuf-compiler-grpc python3-grpcio       # serving: gRPC server; the tests' gRPC client
+  wrk iproute2                                              # load test; network namespaces for multi-host tests
 )
 
 missing=()
