@@ -9,5 +9,8 @@ namespace tessera::cli {
 int RunCommand(const std::vector<std::string>& args);      // tessera run
 int InspectCommand(const std::vector<std::string>& args);  // tessera inspect
 int BenchCommand(const std::vector<std::string>& args);    // tessera bench
+int ServeCommand(const std::vector<std::string>& args);    // tessera serve
+int RunJobsCommand(const std::vector<std::string>& args);  // tessera run-jobs
+int PlanCommand(const std::vector<std::string>& args);     // tessera plan
 
 }  // namespace tessera::cli

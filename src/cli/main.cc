@@ -21,7 +21,13 @@ constexpr const char* kUsage =
     "  inspect MODEL\n"
     "      print inputs, outputs, op histogram, parameters and estimated FLOPs\n"
     "  bench MODEL [--shape NAME=1x3x224x224 ...] [--threads N] [--iters N] [--warmup N] [--json]\n"
-    "      measure latency (median, p90, min), throughput and peak RSS on deterministic inputs\n";
+    "      measure latency (median, p90, min), throughput and peak RSS on deterministic inputs\n"
+    "  serve [--model-repo DIR] [--http-port 8000] [--grpc-port 8001] ...\n"
+    "      serve models over the KServe v2 protocol (HTTP/REST and gRPC)\n"
+    "  run-jobs JOBS.jsonl\n"
+    "      run one job per line (model, inputs, output dir), spread over the ranks of an MPI job\n"
+    "  plan MODEL [--dp D --pp P --tp T | --auto --ranks N]\n"
+    "      show how a parallel plan splits the model: stages, shards, memory, communication\n";
 
 // OpenMP (oneDNN's threads, and the ThreadPool's) spins waiting for work by default; on a machine with
 // as many threads as cores the spinning threads steal the cores the next op needs (measured at 2 threads:
@@ -50,6 +56,9 @@ int main(int argc, char** argv) {
     if (command == "run") return tessera::cli::RunCommand(args);
     if (command == "inspect") return tessera::cli::InspectCommand(args);
     if (command == "bench") return tessera::cli::BenchCommand(args);
+    if (command == "serve") return tessera::cli::ServeCommand(args);
+    if (command == "run-jobs") return tessera::cli::RunJobsCommand(args);
+    if (command == "plan") return tessera::cli::PlanCommand(args);
   } catch (const std::exception& e) {
     // Library code reports failures as Status; this only catches allocation failures and library bugs.
     std::cerr << "tessera: internal error: " << e.what() << "\n";

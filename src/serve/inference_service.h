@@ -85,6 +85,9 @@ class InferenceService {
   // request that does not fit the model (names, dtypes, shapes, data sizes), NotFound for an unknown
   // model/version/output, Unavailable while shutting down, DeadlineExceeded past the time limit.
   virtual StatusOr<InferResponse> Infer(InferRequest request) = 0;
+
+  // Prometheus text exposition of the server's metrics (served at /metrics).
+  virtual std::string MetricsText() const = 0;
 };
 
 }  // namespace tessera::serve
