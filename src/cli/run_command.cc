@@ -93,6 +93,9 @@ StatusOr<PlanSpec> ParsePlanFlags(const CommandLine& cl) {
 // inputs) are printed once, by rank 0, and every rank exits with the same status; a failure on one
 // replica during the run ends the job through Communicator::Abort.
 int RunCommand(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a == "--model" || a.rfind("--model=", 0) == 0) return RunEnsembleCommand(args);  // ensemble_command.cc
+  }
   auto cl = CommandLine::Parse(args, {"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches"}, {});
   auto world = OpenWorld();
   if (!world.ok()) return Fail(world.status());
