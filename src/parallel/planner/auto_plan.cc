@@ -37,10 +37,13 @@ std::string Why(const AutoPlan& plan, const PlanEstimate& best, const PlanEstima
   if (s.tp > 1) {
     double split = 0, total = 0;
     for (const StageEstimate& st : best.stages) {
-      total += st.flops;
-      double max_shard = 0;
-      for (const ShardEstimate& sh : st.shards) max_shard = std::max(max_shard, sh.flops);
-      split += st.flops - max_shard;
+      double busiest = 0, unsplit = 0;
+      for (const ShardEstimate& sh : st.shards) {
+        busiest = std::max(busiest, sh.flops);
+        unsplit = sh.unsplit_flops;
+      }
+      total += unsplit;
+      split += unsplit - busiest;
     }
     why << "tp " << s.tp << " takes " << FormatFlops(split) << " of " << FormatFlops(total)
         << " off the busiest rank of each stage, for " << FormatBytes(best.tensor_bytes) << " of collectives per inference.\n";

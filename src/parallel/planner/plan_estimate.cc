@@ -69,7 +69,9 @@ ShardEstimate EstimateShard(const Graph& graph, const PipelineStage& stage, cons
   for (size_t n : stage.nodes) {
     const Node& node = graph.nodes[n];
     const double share = Share(view, n, shard);
-    e.flops += EstimateNodeCost(graph, node, kPerSample).flops * share;
+    const double flops = EstimateNodeCost(graph, node, kPerSample).flops;
+    e.flops += flops * share;
+    e.unsplit_flops += flops;
     double working = 0;
     for (int in : node.inputs) {
       if (in == kNoValue) continue;
@@ -126,6 +128,24 @@ double SumBytes(const Graph& graph, const std::vector<int>& values) {
   return bytes;
 }
 
+void CountUnknownShapes(const Graph& graph, PlanEstimate& est) {
+  std::vector<bool> dynamic(graph.values.size(), false);
+  for (int v : graph.inputs) dynamic[static_cast<size_t>(v)] = true;
+  for (const Node& node : graph.nodes) {
+    bool reads_input = false;
+    for (int in : node.inputs) reads_input |= in != kNoValue && dynamic[static_cast<size_t>(in)];
+    if (!reads_input) continue;
+    ++est.input_dependent_nodes;
+    bool unknown = false;
+    for (int out : node.outputs) {
+      if (out == kNoValue) continue;
+      dynamic[static_cast<size_t>(out)] = true;
+      unknown |= !graph.value(out).has_shape;
+    }
+    if (unknown) ++est.nodes_without_shapes;
+  }
+}
+
 }  // namespace
 
 StatusOr<PlanEstimate> EstimatePlan(const Graph& graph, const PlanSpec& spec, const PlanCostModel& model) {
@@ -153,6 +173,7 @@ StatusOr<PlanEstimate> EstimatePlan(const Graph& graph, const PlanSpec& spec, co
   }
   for (size_t n = 0; n < graph.nodes.size(); ++n) est.node_sharded[n] = view->region_of_node[n] >= 0;
   for (const auto& [id, t] : graph.constants) est.total_weight_bytes += static_cast<double>(t.byte_size());
+  CountUnknownShapes(graph, est);
   if (!graph.inputs.empty()) {
     const ValueInfo& first = graph.value(graph.inputs[0]);
     if (first.has_shape && !first.dims.empty() && first.dims[0].value > 0) est.batch = static_cast<double>(first.dims[0].value);
@@ -249,6 +270,10 @@ std::string DescribePlanEstimate(const PlanEstimate& e, const PlanCostModel& mod
       << p.micro_batches << (p.micro_batches == 1 ? " micro-batch" : " micro-batches") << ", model batch " << e.batch << "\n";
   out << "cost model: " << model.flops_per_second / 1e9 << " GFLOP/s per rank, link " << model.link_bytes_per_second * 8 / 1e9
       << " Gbit/s + " << model.link_latency_seconds * 1e6 << " us per message\n";
+  if (e.nodes_without_shapes > 0) {
+    out << "note: " << e.nodes_without_shapes << " of " << e.input_dependent_nodes
+        << " input-dependent nodes have no static shape; they count as free, so times and bytes are lower bounds\n";
+  }
   if (p.dp > 1) out << "data parallel: " << p.dp << " replicas of the stages below (ranks r, r+" << p.pp * p.tp << ", ...)\n";
   for (size_t s = 0; s < e.stages.size(); ++s) {
     const StageEstimate& st = e.stages[s];

@@ -33,6 +33,7 @@ struct PlanCostModel {
 struct ShardEstimate {
   int rank = 0;  // in the grid of data replica 0
   double flops = 0;
+  double unsplit_flops = 0;  // the same nodes' FLOPs without tensor parallelism
   double weight_bytes = 0;
   double activation_bytes = 0;
   double memory_bytes = 0;  // weights + activations
@@ -66,6 +67,11 @@ struct PlanEstimate {
   double pipeline_bytes = 0, tensor_bytes = 0, data_bytes = 0;
   double max_rank_memory_bytes = 0;
   double total_weight_bytes = 0;
+  // Nodes that depend on the inputs but whose outputs have no static shape (ONNX shape inference stops
+  // at a Reshape of a computed shape, as in exported transformers): the cost model counts them as free,
+  // so the estimates are lower bounds when this is not zero.
+  size_t nodes_without_shapes = 0;
+  size_t input_dependent_nodes = 0;
 
   double comm_bytes() const { return pipeline_bytes + tensor_bytes + data_bytes; }
 };
