@@ -262,6 +262,14 @@ StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const Pipeline
     partition.bottleneck_seconds = std::max(partition.bottleneck_seconds, seconds_with_links);
     partition.stages.push_back(std::move(stage));
   }
+  for (size_t o = 0; o < graph.outputs.size(); ++o) {
+    int stage = graph_output_stage[o];
+    if (stage < 0) {
+      int made = g.made_at[static_cast<size_t>(graph.outputs[o])];
+      stage = static_cast<int>(std::upper_bound(cuts.begin(), cuts.end(), made) - cuts.begin()) - 1;
+    }
+    partition.graph_output_stage.push_back(stage);
+  }
   return partition;
 }
 
