@@ -73,8 +73,9 @@ size_t ResidentBytes() {
 
 PlanRunner::PlanRunner(Communicator& world, const PlanRunnerOptions& options)
     : world_(world), options_(options), position_(PositionOf(options.spec, world.rank())) {
-  where_ = "rank " + std::to_string(world.rank()) + " (data " + std::to_string(position_.data) + ", stage " +
-           std::to_string(position_.stage) + ", shard " + std::to_string(position_.shard) + ")";
+  place_ = "data " + std::to_string(position_.data) + ", stage " + std::to_string(position_.stage) + ", shard " +
+           std::to_string(position_.shard);
+  where_ = "rank " + std::to_string(world.rank()) + " (" + place_ + ")";
 }
 
 PlanRunner::~PlanRunner() = default;
@@ -148,7 +149,7 @@ StatusOr<std::vector<Tensor>> PlanRunner::Run(const std::vector<Tensor>& feeds) 
     if (spec.tp > 1) {
       for (Tensor& t : local) {
         Status s = tensor_->Broadcast(t, 0);
-        if (!s.ok()) world_.Abort(where_ + ": sharing inputs with the tensor group: " + s.message(), 1);
+        if (!s.ok()) world_.Abort("(" + place_ + ") sharing inputs with the tensor group: " + s.message(), 1);
       }
     }
   }
@@ -161,7 +162,7 @@ StatusOr<std::vector<Tensor>> PlanRunner::Run(const std::vector<Tensor>& feeds) 
   run.model_name = model_name_;
   run.collect_outputs = position_.shard == 0;  // every shard computes the same outputs; one copy is enough
   run.abort_comm = &world_;
-  run.where = where_;
+  run.where = place_;
   std::vector<Tensor> outputs = RunPipelineStage(run, *pipe_, local, rows, spec.micro_batches);
   if (position_.stage != 0 || position_.shard != 0) return std::vector<Tensor>{};
   return GatherBatch(*data_, outputs, outputs_, groups, 0, model_name_);

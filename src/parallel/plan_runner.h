@@ -70,7 +70,8 @@ class PlanRunner {
   Communicator& world_;
   PlanRunnerOptions options_;
   GridPosition position_;
-  std::string where_;
+  std::string place_;  // "data 0, stage 1, shard 1"
+  std::string where_;  // "rank 3 (data 0, stage 1, shard 1)"
   // Declared before the session: a tensor-parallel session keeps using its group until it is gone.
   std::unique_ptr<Communicator> pipe_, tensor_, data_;
   std::shared_ptr<PipelinePartition> partition_;

@@ -169,8 +169,14 @@ std::string Human(double v, const char* unit) {
 
 }  // namespace
 
-StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const PipelinePartitionOptions& options) {
-  const int stages = options.stages;
+StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const PipelinePartitionOptions& caller_options) {
+  const int stages = caller_options.stages;
+  PipelinePartitionOptions options = caller_options;
+  std::vector<double> guessed_elements;
+  if (options.cost.value_elements == nullptr) {
+    guessed_elements = EstimateValueElements(graph, options.cost);
+    options.cost.value_elements = &guessed_elements;
+  }
   if (stages < 1) return InvalidArgument("a pipeline needs at least one stage, got " + std::to_string(stages));
   if (!options.node_seconds.empty() && options.node_seconds.size() != graph.nodes.size()) {
     return InvalidArgument("node times cover " + std::to_string(options.node_seconds.size()) + " nodes, the graph has " +

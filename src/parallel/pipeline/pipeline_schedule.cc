@@ -26,7 +26,7 @@ std::vector<Tensor> RunPipelineStage(const PipelineStageRun& run, Communicator& 
   const PipelineStage& stage = partition.stages[static_cast<size_t>(run.stage)];
   const int stages = static_cast<int>(partition.stages.size());
   auto fail = [&](const std::string& what, const Status& s) {
-    run.abort_comm->Abort(run.where + ": " + what + ": " + s.message(), 1);
+    run.abort_comm->Abort("(" + run.where + ") " + what + ": " + s.message(), 1);
   };
   const int m_count = EffectiveMicroBatches(rows, micro_batches);
   const BatchSlices slices = SplitBatch(rows, m_count);
@@ -51,7 +51,7 @@ std::vector<Tensor> RunPipelineStage(const PipelineStageRun& run, Communicator& 
     std::vector<std::pair<std::string, Tensor>> named;
     for (size_t k = 0; k < stage.inputs.size(); ++k) named.emplace_back(session.inputs()[k].name, values[stage.inputs[k]]);
     auto out = session.Run(named);
-    if (!out.ok()) fail("stage " + std::to_string(run.stage) + ", micro-batch " + std::to_string(m), out.status());
+    if (!out.ok()) fail("micro-batch " + std::to_string(m), out.status());
     for (size_t k = 0; k < stage.outputs.size() && k < out->size(); ++k) values[stage.outputs[k]] = (*out)[k];
     if (run.stage + 1 < stages) {
       for (int id : stage.sends) {

@@ -31,7 +31,7 @@ struct PipelineStageRun {
   std::string model_name;
   bool collect_outputs = true;              // false: later stages keep their outputs (a replica's copy)
   Communicator* abort_comm = nullptr;       // whose Abort ends the job on failure (the world)
-  std::string where;                        // this rank in messages ("rank 3 (data 0, stage 1, shard 1)")
+  std::string where;                        // this rank's place in messages ("data 0, stage 1, shard 1")
 };
 
 // Collective over `pipe` (one rank per stage, ordered by stage). On stage 0, `feeds` are the model's
