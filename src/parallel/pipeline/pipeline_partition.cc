@@ -169,8 +169,14 @@ std::string Human(double v, const char* unit) {
 
 }  // namespace
 
-StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const PipelinePartitionOptions& options) {
-  const int stages = options.stages;
+StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const PipelinePartitionOptions& caller_options) {
+  const int stages = caller_options.stages;
+  PipelinePartitionOptions options = caller_options;
+  std::vector<double> guessed_elements;
+  if (options.cost.value_elements == nullptr) {
+    guessed_elements = EstimateValueElements(graph, options.cost);
+    options.cost.value_elements = &guessed_elements;
+  }
   if (stages < 1) return InvalidArgument("a pipeline needs at least one stage, got " + std::to_string(stages));
   if (!options.node_seconds.empty() && options.node_seconds.size() != graph.nodes.size()) {
     return InvalidArgument("node times cover " + std::to_string(options.node_seconds.size()) + " nodes, the graph has " +
@@ -261,6 +267,14 @@ StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const Pipeline
         stage.seconds + (crossing[static_cast<size_t>(lo)] + crossing[static_cast<size_t>(hi)]) / options.link_bytes_per_second;
     partition.bottleneck_seconds = std::max(partition.bottleneck_seconds, seconds_with_links);
     partition.stages.push_back(std::move(stage));
+  }
+  for (size_t o = 0; o < graph.outputs.size(); ++o) {
+    int stage = graph_output_stage[o];
+    if (stage < 0) {
+      int made = g.made_at[static_cast<size_t>(graph.outputs[o])];
+      stage = static_cast<int>(std::upper_bound(cuts.begin(), cuts.end(), made) - cuts.begin()) - 1;
+    }
+    partition.graph_output_stage.push_back(stage);
   }
   return partition;
 }

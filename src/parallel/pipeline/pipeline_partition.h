@@ -63,6 +63,7 @@ struct PipelineStage {
 
 struct PipelinePartition {
   std::vector<PipelineStage> stages;
+  std::vector<int> graph_output_stage;  // per graph output (graph.outputs order): the stage delivering it
   double bottleneck_seconds = 0;  // the slowest stage, transfers included
   bool measured = false;          // node times came from a profile
 };

@@ -55,6 +55,7 @@ TEST(PipelinePartitionTest, EqualNodesSplitEvenlyOnAChain) {
       expected_first = s.end_node;
     }
     EXPECT_EQ(part->stages.back().graph_outputs, std::vector<int>{Id(*m.graph, "y7")});
+    EXPECT_EQ(part->graph_output_stage, std::vector<int>{p - 1});
   }
 }
 
