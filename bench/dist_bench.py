@@ -118,26 +118,38 @@ def inference_ms(stdout, repeated):
     return statistics.median(times[1:] if repeated and len(times) > 1 else times)
 
 
-def bench_ms(bench, model, batch, label, concurrent=1, iters=5):
-    """Median steady-state latency of `tessera bench` (1 thread), `concurrent` copies side by side;
-    returns the slowest copy's median (the pair finishes when both have)."""
+def bench_copies(bench, model, batch, label, copies, iters):
+    """Runs `copies` `tessera bench` processes (1 thread) side by side. Returns the slowest copy's median
+    latency (ms) and the CPU seconds all copies used, load and warm-up included."""
     cmd = [bench.tessera, "bench", bench.model(model), "--shape", f"input={batch}x3x224x224", "--threads", "1",
            "--iters", str(iters), "--warmup", "1", "--json"]
     bench.record(cmd, label)
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(concurrent)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(copies)]
     medians = []
     for p in procs:
         out, err = p.communicate(timeout=1800)
         if p.returncode != 0:
             raise RuntimeError(f"{label}: {err.strip()[-1000:]}")
         medians.append(float(re.search(r'"median_ms": ([0-9.]+)', out).group(1)))
-    return max(medians)
+    # Every child reaped meanwhile is one of these copies, so the difference is their CPU time.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return max(medians), cpu
+
+
+def steady_state(bench, batch, copies, label, iters=4):
+    """(latency ms, CPU seconds per inference of the whole batch) for `copies` replicas sharing `batch`.
+    The CPU per inference is the difference between a run of 1 + `iters` and one of 1 + 1 inferences
+    divided by the extra inferences, so loading and warm-up cancel out."""
+    ms, cpu_long = bench_copies(bench, "resnet50", batch // copies, label, copies, iters)
+    _, cpu_short = bench_copies(bench, "resnet50", batch // copies, label + "_short", copies, 1)
+    return ms, (cpu_long - cpu_short) / (iters - 1)
 
 
 def part_dp(bench, batch):
     feeds = bench.feeds("resnet50", batch)
-    one, two, c1, c2 = [], [], [], []
+    one, two, c1, c2, w1, w2 = [], [], [], [], [], []
     for r in range(bench.rounds):
         order = [1, 2] if r % 2 == 0 else [2, 1]
         for ranks in order:
@@ -146,9 +158,12 @@ def part_dp(bench, batch):
             (one if ranks == 1 else two).append(ms)
             print(f"dp round {r}: {ranks} rank(s) {ms:.1f} ms", flush=True)
         if not bench.has_repeat:
-            c1.append(bench_ms(bench, "resnet50", batch, "bench1"))
-            c2.append(bench_ms(bench, "resnet50", batch // 2, "bench2x", concurrent=2))
-            print(f"dp round {r}: bench 1x b{batch} {c1[-1]:.1f} ms, 2x b{batch // 2} {c2[-1]:.1f} ms", flush=True)
+            for copies in order:
+                ms, cpu = steady_state(bench, batch, copies, f"bench{copies}x")
+                (c1 if copies == 1 else c2).append(ms)
+                (w1 if copies == 1 else w2).append(cpu)
+                print(f"dp round {r}: bench {copies} x batch {batch // copies}: {ms:.1f} ms, {cpu:.2f} CPU s "
+                      "per inference", flush=True)
     rows = [("`tessera run`" + (" --repeat (warm)" if bench.has_repeat else ", first inference (cold)"), one, two)]
     if c1:
         rows.append(("`tessera bench`, steady state, compute only", c1, c2))
@@ -165,6 +180,13 @@ def part_dp(bench, batch):
         (a, b) = cells
         lines.append(f"| {method} | {a[0]:.0f} ({b[0]:.0f}) | {a[1]:.0f} ({b[1]:.0f}) | {a[2]:.2f} / {a[3]:.2f} "
                      f"({b[2]:.2f} / {b[3]:.2f}) | {a[4]:.2f} ({b[4]:.2f}) |")
+    if w1:
+        m1, m2 = statistics.median(w1), statistics.median(w2)
+        lines += ["", f"CPU work per steady-state inference of the batch (all ranks together, from getrusage, "
+                  f"loading and warm-up cancelled out): 1 rank {m1:.2f} s, 2 ranks {m2:.2f} s; work efficiency "
+                  f"(1 rank's CPU / 2 ranks' CPU) {m1 / m2:.2f}. This is the wall-clock efficiency two dedicated "
+                  "cores would give, less the time a rank waits for its slice; it does not depend on how much "
+                  "of the machine other load leaves."]
     return lines
 
 
@@ -227,6 +249,14 @@ def rss_child(argv):
     with open(os.path.join(folder, f"rank{int(rank):03d}"), "w") as f:
         f.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
     return code
+
+
+def autogroup():
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
 
 
 def machine_description():
@@ -297,7 +327,11 @@ def main():
         f"{args.rounds} rounds, configurations alternating. Ranks are processes on this one machine "
         "(`mpirun --oversubscribe --bind-to none`, shared memory between them).", "",
         "**Caveat**: the machine is shared (other builds and tests ran at the same time) and has 2 cores, so "
-        "2 ranks of one thread use both cores and any other load lands on them: single numbers are noisy.", "",
+        "2 ranks of one thread use both cores and any other load lands on them: single numbers are noisy. "
+        "Worse for scaling, Linux schedules a session's processes as one group (autogroup, "
+        f"`/proc/sys/kernel/sched_autogroup_enabled` = {autogroup()} here), so while other sessions keep both "
+        "cores busy, two ranks started together get about the CPU time one rank would, and the wall-clock "
+        "efficiency measures the load more than Tessera; the CPU work efficiency below does not.", "",
         *body,
         "Commands (`$MODELS`: the exported models, `$SCRATCH`: inputs tiled to the batch):", "",
         *[f"- {label}: `{cmd}`" for label, cmd in bench.commands], ""])
