@@ -51,6 +51,32 @@ def data_parallel_bytes(model_dir, replicas):
     return need
 
 
+def pipeline_bytes(model_dir, stages):
+    """For a 2-stage pipeline: (bytes into the last stage's host, bytes out of it). Whatever the cut, the
+    first stage sends at least one intermediate value (one a node makes and another node reads), so the
+    smallest of them bounds the traffic in; the outputs travel back to the root that writes them. Sizes
+    come from ONNX shape inference, with symbolic dims taken as the inputs' batch; when some size stays
+    unknown the bound falls back to the outputs' size."""
+    import onnx  # only the pipeline cases need it
+    if stages != 2:
+        raise SystemExit("netns_test: the pipeline traffic rule covers 2 stages")
+    outputs = npy_arrays(os.path.join(model_dir, "expected"))
+    out_bytes = sum(a.nbytes for a in outputs)
+    batch = npy_arrays(os.path.join(model_dir, "inputs"))[0].shape[0]
+    model = onnx.shape_inference.infer_shapes(onnx.load(os.path.join(model_dir, "model.onnx"), load_external_data=False))
+    sizes = {}
+    for info in model.graph.value_info:
+        t = info.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else batch if d.HasField("dim_param") else 0 for d in t.shape.dim]
+        itemsize = np.dtype(onnx.mapping.TENSOR_TYPE_TO_NP_TYPE.get(t.elem_type, np.uint8)).itemsize
+        sizes[info.name] = int(np.prod(dims)) * itemsize if t.HasField("shape") and all(dims) else None
+    read = {i for n in model.graph.node for i in n.input}
+    graph_outputs = {o.name for o in model.graph.output}
+    inner = [sizes.get(o) for n in model.graph.node for o in n.output if o in read and o not in graph_outputs]
+    need_in = out_bytes if not inner or None in inner else min(inner)
+    return {1: (need_in, out_bytes)}
+
+
 def flag_value(args, name, default):
     for i, a in enumerate(args):
         if a == name and i + 1 < len(args):
@@ -66,6 +92,8 @@ def required_traffic(model_dir, hosts, run_flags):
     tp = flag_value(run_flags, "--tp", 1)
     if pp == 1 and tp == 1:
         return data_parallel_bytes(model_dir, hosts)
+    if tp == 1 and pp == hosts:
+        return pipeline_bytes(model_dir, pp)
     raise SystemExit(f"netns_test: no traffic rule for --pp {pp} --tp {tp} yet")
 
 
@@ -136,6 +164,9 @@ def main():
     except netns_cluster.CannotCreateNamespaces as e:
         print(f"SKIP: cannot create network namespaces here: {e}")
         return SKIP
+    except RuntimeError as e:  # a step of building the cluster failed; it has been torn down
+        print(f"FAIL: {e}")
+        return 1
 
 
 if __name__ == "__main__":
