@@ -33,4 +33,6 @@ fi
 
 # What ssh would not carry but a root CI container needs on every host: OpenMPI refuses root otherwise.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# The inner script sees the host as $1 and the command as the rest (single quotes: expanded there, not here).
+# shellcheck disable=SC2016
 exec ip netns exec "$ns" unshare --uts sh -c 'hostname "$1" && shift && exec sh -c "$*"' netns_agent "$host" "$@"
