@@ -134,10 +134,6 @@ int RunCommand(const std::vector<std::string>& args) {
   bool report = false;
   auto runner = PlanRunner::Create(comm, cl->positional()[0], options, report);
   if (!runner.ok()) return report ? Fail(runner.status()) : kExitFailure;
-  auto stages = (*runner)->DescribeStages();
-  if (!stages.ok()) return fail(stages.status(), kExitFailure);
-  if (root) std::cout << *stages;
-
   StatusOr<std::vector<Tensor>> feeds = std::vector<Tensor>{};
   if (root) feeds = ReadFeeds(**runner, *input_files);
   if (Status s = AgreeOnRoot(comm, 0, feeds.status()); !s.ok()) return fail(s, kExitFailure);
@@ -150,7 +146,11 @@ int RunCommand(const std::vector<std::string>& args) {
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     if (!outputs.ok()) return fail(outputs.status(), kExitFailure);
   }
+  // The stages with each one's resident memory once it has run (kernels create some state lazily).
+  auto stages = (*runner)->DescribeStages();
+  if (!stages.ok()) return fail(stages.status(), kExitFailure);
   if (!root) return kExitOk;
+  std::cout << *stages;
 
   if (Status s = WriteOutputs((*runner)->outputs(), *outputs, cl->Get("output-dir")); !s.ok()) return Fail(s);
   std::cout << "ran '" << (*runner)->model_name() << "'";
