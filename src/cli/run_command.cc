@@ -124,6 +124,9 @@ std::string PlanText(const PlanSpec& spec) {
 // rank while building its part is printed by that rank; a failure on one rank during the run ends the
 // job through Communicator::Abort.
 int RunCommand(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a == "--model" || a.rfind("--model=", 0) == 0) return RunEnsembleCommand(args);  // ensemble_command.cc
+  }
   auto cl = CommandLine::Parse(args, {"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat"},
                                {"profile"});
   auto world = OpenWorld();
