@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 
 import numpy as np
 
@@ -129,33 +130,58 @@ def stage_shares(stdout):
     return [int(m.group(2)) / 100 for m in re.finditer(r"^stage (\d+): .*?(\d+)% of the \w+ time", stdout, re.M)]
 
 
-def bench_copies(bench, model, batch, label, copies, iters):
+def cpu_seconds(pid):
+    """User + system CPU time of a live process so far (all its threads), from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def watch_progress(proc, marks):
+    """Reads `tessera bench`'s progress ("\rwarmup 1/4 ..." then "\rbench  2/4 ...", one per inference,
+    on stderr) and notes the process's CPU time as each inference ends; keeps the rest for errors."""
+    pending = ""
+    while True:
+        chunk = os.read(proc.stderr.fileno(), 4096).decode(errors="replace")
+        if not chunk:
+            break
+        pending += chunk
+        *done, pending = re.split(r"[\r\n]", pending)
+        for line in done:
+            if line.split() and line.split()[0] in ("warmup", "bench"):
+                try:
+                    marks.append((line.split()[0], cpu_seconds(proc.pid)))
+                except OSError:
+                    pass
+    marks.append(("rest", pending))
+
+
+def bench_copies(bench, model, batch, label, copies, iters=5):
     """Runs `copies` `tessera bench` processes (1 thread) side by side. Returns the slowest copy's median
-    latency (ms) and the CPU seconds all copies used, load and warm-up included."""
+    latency (ms) and the CPU seconds all copies spent per timed inference (measured between the end of
+    the warm-up and the end of the last inference, so loading and warm-up do not count)."""
     cmd = [bench.tessera, "bench", bench.model(model), "--shape", f"input={batch}x3x224x224", "--threads", "1",
            "--iters", str(iters), "--warmup", "1", "--json"]
     bench.record(cmd, label)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(copies)]
-    medians = []
-    for p in procs:
-        out, err = p.communicate(timeout=1800)
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(copies)]
+    marks = [[] for _ in procs]
+    watchers = [threading.Thread(target=watch_progress, args=(p, m)) for p, m in zip(procs, marks)]
+    for w in watchers:
+        w.start()
+    medians, cpu = [], 0.0
+    for p, w, m in zip(procs, watchers, marks):
+        out = p.stdout.read().decode()
+        w.join()
+        p.wait()
         if p.returncode != 0:
-            raise RuntimeError(f"{label}: {err.strip()[-1000:]}")
+            raise RuntimeError(f"{label}: {m[-1][1].strip()[-1000:]}")
         medians.append(float(re.search(r'"median_ms": ([0-9.]+)', out).group(1)))
-    # Every child reaped meanwhile is one of these copies, so the difference is their CPU time.
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        warm = [c for tag, c in m if tag == "warmup"]
+        timed = [c for tag, c in m if tag == "bench"]
+        if not warm or len(timed) != iters:
+            raise RuntimeError(f"{label}: could not follow the progress lines ({len(warm)} warm-up, {len(timed)} timed)")
+        cpu += (timed[-1] - warm[-1]) / iters
     return max(medians), cpu
-
-
-def steady_state(bench, batch, copies, label, iters=4):
-    """(latency ms, CPU seconds per inference of the whole batch) for `copies` replicas sharing `batch`.
-    The CPU per inference is the difference between a run of 1 + `iters` and one of 1 + 1 inferences
-    divided by the extra inferences, so loading and warm-up cancel out."""
-    ms, cpu_long = bench_copies(bench, "resnet50", batch // copies, label, copies, iters)
-    _, cpu_short = bench_copies(bench, "resnet50", batch // copies, label + "_short", copies, 1)
-    return ms, (cpu_long - cpu_short) / (iters - 1)
 
 
 def part_dp(bench, batch):
@@ -170,7 +196,7 @@ def part_dp(bench, batch):
             print(f"dp round {r}: {ranks} rank(s) {ms:.1f} ms", flush=True)
         if not bench.has_repeat:
             for copies in order:
-                ms, cpu = steady_state(bench, batch, copies, f"bench{copies}x")
+                ms, cpu = bench_copies(bench, "resnet50", batch // copies, f"bench{copies}x", copies)
                 (c1 if copies == 1 else c2).append(ms)
                 (w1 if copies == 1 else w2).append(cpu)
                 print(f"dp round {r}: bench {copies} x batch {batch // copies}: {ms:.1f} ms, {cpu:.2f} CPU s "
@@ -193,8 +219,8 @@ def part_dp(bench, batch):
                      f"({b[2]:.2f} / {b[3]:.2f}) | {a[4]:.2f} ({b[4]:.2f}) |")
     if w1:
         m1, m2 = statistics.median(w1), statistics.median(w2)
-        lines += ["", f"CPU work per steady-state inference of the batch (all ranks together, from getrusage, "
-                  f"loading and warm-up cancelled out): 1 rank {m1:.2f} s, 2 ranks {m2:.2f} s; work efficiency "
+        lines += ["", f"CPU work per steady-state inference of the batch (all ranks together, from /proc/PID/stat "
+                  f"read as each timed inference ends, so loading and warm-up do not count): 1 rank {m1:.2f} s, 2 ranks {m2:.2f} s; work efficiency "
                   f"(1 rank's CPU / 2 ranks' CPU) {m1 / m2:.2f}. This is the wall-clock efficiency two dedicated "
                   "cores would give, less the time a rank waits for its slice; it does not depend on how much "
                   "of the machine other load leaves."]
