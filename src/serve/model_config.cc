@@ -30,7 +30,8 @@ class ConfigReader {
   // Only the listed keys may appear in `object`.
   Status CheckKeys(const json& object, const std::string& where, std::initializer_list<const char*> allowed) const {
     if (!object.is_object()) return Error(where, "must be an object");
-    for (const auto& [key, value] : object.items()) {
+    for (const auto& item : object.items()) {
+      const std::string& key = item.key();
       bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; });
       if (!known) {
         std::string list;
