@@ -56,6 +56,18 @@ void Infer(InferenceService& service, const httplib::Request& req, httplib::Resp
   }
 }
 
+// Wraps a handler so that a refusal decided at admission (see RequestLogContext) is answered instead.
+httplib::Server::Handler Admitted(httplib::Server::Handler handler) {
+  return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    RequestLogContext& context = CurrentRequestLog();
+    if (context.refused_status != 0) {
+      if (context.refused_status == 401) res.set_header("WWW-Authenticate", "Bearer");
+      return ReplyError(res, context.refused_status, context.refused_message);
+    }
+    handler(req, res);
+  };
+}
+
 void RegisterHealthAndMetadata(httplib::Server& server, InferenceService& service) {
   server.Get("/v2/health/live", [&service](const httplib::Request&, httplib::Response& res) {
     const bool live = service.Live();
@@ -88,7 +100,7 @@ void RegisterHealthAndMetadata(httplib::Server& server, InferenceService& servic
 }
 
 void RegisterRepository(httplib::Server& server, InferenceService& service) {
-  server.Post("/v2/repository/index", [&service](const httplib::Request& req, httplib::Response& res) {
+  server.Post("/v2/repository/index", Admitted([&service](const httplib::Request& req, httplib::Response& res) {
     auto ready_only = DecodeRepositoryIndexRequest(req.body);
     if (!ready_only.ok()) return ReplyError(res, ready_only.status());
     std::vector<RepositoryEntry> entries = service.RepositoryIndex();
@@ -96,15 +108,15 @@ void RegisterRepository(httplib::Server& server, InferenceService& service) {
       std::erase_if(entries, [](const RepositoryEntry& e) { return e.state != "READY"; });
     }
     ReplyJson(res, 200, EncodeRepositoryIndex(entries));
-  });
+  }));
   server.Post(R"(/v2/repository/models/([^/]+)/(load|unload))",
-              [&service](const httplib::Request& req, httplib::Response& res) {
+              Admitted([&service](const httplib::Request& req, httplib::Response& res) {
                 CurrentRequestLog().model = Model(req);
                 const bool load = req.matches[2].str() == "load";
                 Status status = load ? service.LoadModel(Model(req)) : service.UnloadModel(Model(req));
                 if (!status.ok()) return ReplyError(res, status);
                 ReplyJson(res, 200, "{}");
-              });
+              }));
 }
 
 }  // namespace
@@ -120,9 +132,8 @@ void ReplyError(httplib::Response& res, const Status& status) {
 void RegisterEndpoints(httplib::Server& server, InferenceService& service) {
   RegisterHealthAndMetadata(server, service);
   RegisterRepository(server, service);
-  server.Post(std::string(kModelPath) + "/infer", [&service](const httplib::Request& req, httplib::Response& res) {
-    Infer(service, req, res);
-  });
+  server.Post(std::string(kModelPath) + "/infer",
+              Admitted([&service](const httplib::Request& req, httplib::Response& res) { Infer(service, req, res); }));
 }
 
 }  // namespace tessera::serve::http

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <optional>
 #include <filesystem>
 #include <thread>
 
@@ -43,6 +44,16 @@ const char* ReasonPhrase(int status) {
   }
 }
 
+struct Refusal {
+  int status;
+  std::string message;
+};
+
+bool HasBody(const httplib::Request& req) {
+  return req.has_header("Transfer-Encoding") ||
+         (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+}
+
 class HttpFrontEnd : public FrontEnd {
  public:
   HttpFrontEnd(InferenceService& service, FrontEndOptions options, std::unique_ptr<httplib::Server> server)
@@ -54,8 +65,8 @@ class HttpFrontEnd : public FrontEnd {
   void Shutdown() override;
 
  private:
-  // Refuses a request from its headers alone (before its body is read); true when it did.
-  bool Refuse(const httplib::Request& req, httplib::Response& res);
+  // Decides from the headers alone whether a request is refused (bad token, body over the limit).
+  std::optional<Refusal> Admit(const httplib::Request& req) const;
   void Log(const httplib::Request& req, const httplib::Response& res);
 
   InferenceService& service_;
@@ -67,25 +78,23 @@ class HttpFrontEnd : public FrontEnd {
   std::once_flag shutdown_once_;
 };
 
-bool HttpFrontEnd::Refuse(const httplib::Request& req, httplib::Response& res) {
+std::optional<Refusal> HttpFrontEnd::Admit(const httplib::Request& req) const {
   // Health probes come from load balancers and orchestrators that hold no token (as in Triton).
   const bool open = req.path.rfind("/v2/health/", 0) == 0;
   if (!options_.auth_token.empty() && !open &&
       !http::BearerTokenMatches(req.get_header_value("Authorization"), options_.auth_token)) {
-    res.set_header("WWW-Authenticate", "Bearer");
-    http::ReplyError(res, 401,
-                     req.has_header("Authorization") ? "invalid bearer token" : "missing Authorization: Bearer header");
-  } else if (req.has_header("Content-Length") && !FitsLimit(req.get_header_value("Content-Length"),
-                                                             options_.max_request_bytes)) {
-    http::ReplyError(res, 413,
-                     "request body of " + req.get_header_value("Content-Length") + " bytes is over the limit of " +
-                         std::to_string(options_.max_request_bytes) + " bytes (--max-request-bytes)");
-  } else {
-    return false;
+    return Refusal{401, req.has_header("Authorization") ? "invalid bearer token" : "missing Authorization: Bearer header"};
   }
-  // The body was not read: the connection cannot carry another request.
-  if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) res.set_header("Connection", "close");
-  return true;
+  if (req.has_header("Content-Length") && !FitsLimit(req.get_header_value("Content-Length"), options_.max_request_bytes)) {
+    return Refusal{413, "request body of " + req.get_header_value("Content-Length") + " bytes is over the limit of " +
+                            std::to_string(options_.max_request_bytes) + " bytes (--max-request-bytes)"};
+  }
+  return std::nullopt;
+}
+
+void Reply(httplib::Response& res, const Refusal& refusal) {
+  if (refusal.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+  http::ReplyError(res, refusal.status, refusal.message);
 }
 
 void HttpFrontEnd::Log(const httplib::Request& req, const httplib::Response& res) {
@@ -110,17 +119,36 @@ Status HttpFrontEnd::Start() {
     context.request_id = req.has_header("X-Request-ID") ? req.get_header_value("X-Request-ID")
                                                          : std::to_string(next_request_id_++);
     context.model.clear();
-    return Refuse(req, res) ? httplib::Server::HandlerResponse::Handled : httplib::Server::HandlerResponse::Unhandled;
+    context.refused_status = 0;
+    std::optional<Refusal> refusal = Admit(req);
+    if (!refusal) return httplib::Server::HandlerResponse::Unhandled;
+    if (!HasBody(req)) {
+      Reply(res, *refusal);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // A body is on its way and cpp-httplib can neither close the connection from here nor skip what it
+    // has not read: answering now would leave the body to be parsed as the next request. So the body is
+    // read off first: one over the size limit is discarded as it arrives, never stored (cpp-httplib's
+    // payload limit, checked against Content-Length before reading), and the endpoint answers with the
+    // refusal. Clients that send "Expect: 100-continue" (curl does for large bodies) are refused before
+    // they send anything, below.
+    context.refused_status = refusal->status;
+    context.refused_message = refusal->message;
+    return httplib::Server::HandlerResponse::Unhandled;
   });
-  // Clients that send "Expect: 100-continue" (curl, for large bodies) learn of a refusal before sending it.
   s.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
-    return Refuse(req, res) ? res.status : 100;
+    std::optional<Refusal> refusal = Admit(req);
+    if (!refusal) return 100;
+    Reply(res, *refusal);
+    return refusal->status;
   });
   // Errors cpp-httplib raises itself (no such endpoint, unparsable request, chunked body too large) get
   // the protocol's JSON error body too; bodies set by the endpoints are kept.
   s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    http::ReplyError(res, res.status, ReasonPhrase(res.status));
+    const http::RequestLogContext& context = http::CurrentRequestLog();
+    http::ReplyError(res, res.status,
+                     context.refused_status == res.status ? context.refused_message : ReasonPhrase(res.status));
     return httplib::Server::HandlerResponse::Handled;
   }));
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <future>
@@ -199,34 +200,64 @@ TEST_F(HttpFrontEndTest, BearerTokenGuardsAllButHealth) {
   EXPECT_EQ(client_->Get("/v2", {{"Authorization", "Bearer s3cret"}})->status, 200);
 }
 
-// Sends only the headers of a request that announces `length` body bytes; returns the raw response.
-std::string SendHeadersOnly(int port, size_t length) {
+// Sends `head` and `body` on a fresh connection and reads the answer (a JSON error body); with
+// `then_health`, then asks for /v2/health/live on the same connection. Returns everything read.
+std::string Exchange(int port, const std::string& head, const std::string& body, bool then_health = false) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return "";
-  const std::string request = "POST /v2/models/double/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                              "Content-Length: " + std::to_string(length) + "\r\n\r\n";
-  if (write(fd, request.data(), request.size()) < 0) return "";
+  auto send_all = [fd](const std::string& s) { return write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size()); };
   std::string response;
   char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) response.append(buf, static_cast<size_t>(n));
+  auto read_until = [&](size_t closing_braces) {
+    for (ssize_t n; std::count(response.begin(), response.end(), '}') < static_cast<long>(closing_braces) &&
+                    (n = read(fd, buf, sizeof(buf))) > 0;) {
+      response.append(buf, static_cast<size_t>(n));
+    }
+  };
+  if (send_all(head + body)) {
+    read_until(1);
+    if (then_health && send_all("GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")) read_until(2);
+  }
   close(fd);
   return response;
+}
+
+std::string InferHead(size_t length, const std::string& extra = "") {
+  return "POST /v2/models/double/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + extra +
+         "Content-Length: " + std::to_string(length) + "\r\n\r\n";
 }
 
 TEST_F(HttpFrontEndTest, OversizedBodyIsRefusedFromItsHeaders) {
   FrontEndOptions options;
   options.max_request_bytes = 1000;
   Start(options);
-  // The body never comes: an answer at all proves the server did not wait to read it.
-  const std::string response = SendHeadersOnly(front_end_->port(), 1001);
-  EXPECT_EQ(response.rfind("HTTP/1.1 413", 0), 0u) << response;
-  EXPECT_NE(response.find("max-request-bytes"), std::string::npos) << response;
+  // With Expect: 100-continue the body never comes: an answer at all proves the server did not wait for it.
+  const std::string refused = Exchange(front_end_->port(), InferHead(5000000, "Expect: 100-continue\r\n"), "");
+  EXPECT_EQ(refused.rfind("HTTP/1.1 413", 0), 0u) << refused;
+  EXPECT_NE(refused.find("max-request-bytes"), std::string::npos) << refused;
+  // Without it the body is discarded unread and the connection stays usable for the next request.
+  const std::string both = Exchange(front_end_->port(), InferHead(1001), std::string(1001, 'x'), true);
+  EXPECT_EQ(both.rfind("HTTP/1.1 413", 0), 0u) << both;
+  EXPECT_NE(both.find("HTTP/1.1 200"), std::string::npos) << both;
+  EXPECT_NE(both.find("\"live\":true"), std::string::npos) << both;
   const std::string body = R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]})";
   EXPECT_EQ(client_->Post("/v2/models/double/infer", body, "application/json")->status, 200);
+}
+
+TEST_F(HttpFrontEndTest, RefusedBodyDoesNotDesynchroniseTheConnection) {
+  FrontEndOptions options;
+  options.auth_token = "t";
+  Start(options);
+  // A body that looks like a request of its own: were it left unread, it would be answered as one.
+  const std::string sneaky = "GET /v2 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n\r\n";
+  const std::string out = Exchange(front_end_->port(), InferHead(sneaky.size()), sneaky, true);
+  EXPECT_EQ(out.rfind("HTTP/1.1 401", 0), 0u) << out;
+  EXPECT_EQ(out.find("\"extensions\""), std::string::npos) << "the body was served as a request: " << out;
+  EXPECT_NE(out.find("\"live\":true"), std::string::npos) << out;
 }
 
 TEST_F(HttpFrontEndTest, RepositoryIndexLoadUnload) {

@@ -16,6 +16,10 @@ struct RequestLogContext {
   std::chrono::steady_clock::time_point start;
   std::string request_id;  // the inference request's "id", else the X-Request-ID header, else a counter
   std::string model;
+  // A refusal decided from the headers of a request whose body still has to be read off the connection
+  // (so that the connection stays in step); the endpoint answers with it instead of serving the request.
+  int refused_status = 0;
+  std::string refused_message;
 };
 
 RequestLogContext& CurrentRequestLog();
