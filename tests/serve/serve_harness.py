@@ -39,7 +39,8 @@ class Server:
 
     def __enter__(self):
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self.stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
+        self.stderr_reader.start()
         port = self._read_port()
         self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
         self.port = port
@@ -70,9 +71,13 @@ class Server:
         return self.proc.wait(timeout=timeout)
 
     def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
+        if self.proc:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+            self.proc.stdout.close()
+            self.stderr_reader.join(timeout=30)
+            self.proc.stderr.close()
         return False
 
 
