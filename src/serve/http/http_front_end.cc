@@ -65,6 +65,8 @@ class HttpFrontEnd : public FrontEnd {
   void Shutdown() override;
 
  private:
+  // Starts the request's log context (once: "Expect: 100-continue" requests pass here twice).
+  http::RequestLogContext& BeginRequest(const httplib::Request& req);
   // Decides from the headers alone whether a request is refused (bad token, body over the limit).
   std::optional<Refusal> Admit(const httplib::Request& req) const;
   void Log(const httplib::Request& req, const httplib::Response& res);
@@ -97,6 +99,28 @@ void Reply(httplib::Response& res, const Refusal& refusal) {
   http::ReplyError(res, refusal.status, refusal.message);
 }
 
+// "m" from /v2/models/m/..., /v2/repository/models/m/...; "" elsewhere.
+std::string ModelInPath(const std::string& path) {
+  for (const char* prefix : {"/v2/models/", "/v2/repository/models/"}) {
+    const std::string p = prefix;
+    if (path.rfind(p, 0) == 0) return path.substr(p.size(), path.find('/', p.size()) - p.size());
+  }
+  return "";
+}
+
+http::RequestLogContext& HttpFrontEnd::BeginRequest(const httplib::Request& req) {
+  http::RequestLogContext& context = http::CurrentRequestLog();
+  if (context.active && context.request == &req) return context;
+  context.active = true;
+  context.request = &req;
+  context.start = std::chrono::steady_clock::now();
+  context.request_id =
+      req.has_header("X-Request-ID") ? req.get_header_value("X-Request-ID") : std::to_string(next_request_id_++);
+  context.model = ModelInPath(req.path);
+  context.refused_status = 0;
+  return context;
+}
+
 void HttpFrontEnd::Log(const httplib::Request& req, const httplib::Response& res) {
   http::RequestLogContext& context = http::CurrentRequestLog();
   if (options_.log_requests) {
@@ -113,13 +137,7 @@ Status HttpFrontEnd::Start() {
   s.set_keep_alive_max_count(kKeepAliveMaxRequests);
   s.set_tcp_nodelay(true);
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    http::RequestLogContext& context = http::CurrentRequestLog();
-    context.active = true;
-    context.start = std::chrono::steady_clock::now();
-    context.request_id = req.has_header("X-Request-ID") ? req.get_header_value("X-Request-ID")
-                                                         : std::to_string(next_request_id_++);
-    context.model.clear();
-    context.refused_status = 0;
+    http::RequestLogContext& context = BeginRequest(req);
     std::optional<Refusal> refusal = Admit(req);
     if (!refusal) return httplib::Server::HandlerResponse::Unhandled;
     if (!HasBody(req)) {
@@ -137,6 +155,7 @@ Status HttpFrontEnd::Start() {
     return httplib::Server::HandlerResponse::Unhandled;
   });
   s.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+    BeginRequest(req);
     std::optional<Refusal> refusal = Admit(req);
     if (!refusal) return 100;
     Reply(res, *refusal);

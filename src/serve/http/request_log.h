@@ -13,6 +13,7 @@ namespace tessera::serve::http {
 // thread from routing to logging, so the current request's fields live in a thread-local.
 struct RequestLogContext {
   bool active = false;  // set when routing starts; a request refused while parsing never gets one
+  const void* request = nullptr;  // the request it belongs to (identity only, never dereferenced)
   std::chrono::steady_clock::time_point start;
   std::string request_id;  // the inference request's "id", else the X-Request-ID header, else a counter
   std::string model;
