@@ -90,8 +90,7 @@ void RegisterHealthAndMetadata(httplib::Server& server, InferenceService& servic
     CurrentRequestLog().model = Model(req);
     auto ready = service.ModelReady(Model(req), Version(req));
     if (!ready.ok()) return ReplyError(res, ready.status());
-    ReplyJson(res, *ready ? 200 : 503,
-              EncodeModelReady(Model(req), *ready));
+    ReplyJson(res, *ready ? 200 : 503, EncodeModelReady(Model(req), *ready));
   });
   server.Get("/metrics", [&service](const httplib::Request&, httplib::Response& res) {
     res.status = 200;
@@ -101,14 +100,14 @@ void RegisterHealthAndMetadata(httplib::Server& server, InferenceService& servic
 
 void RegisterRepository(httplib::Server& server, InferenceService& service) {
   server.Post("/v2/repository/index", Admitted([&service](const httplib::Request& req, httplib::Response& res) {
-    auto ready_only = DecodeRepositoryIndexRequest(req.body);
-    if (!ready_only.ok()) return ReplyError(res, ready_only.status());
-    std::vector<RepositoryEntry> entries = service.RepositoryIndex();
-    if (*ready_only) {
-      std::erase_if(entries, [](const RepositoryEntry& e) { return e.state != "READY"; });
-    }
-    ReplyJson(res, 200, EncodeRepositoryIndex(entries));
-  }));
+                auto ready_only = DecodeRepositoryIndexRequest(req.body);
+                if (!ready_only.ok()) return ReplyError(res, ready_only.status());
+                std::vector<RepositoryEntry> entries = service.RepositoryIndex();
+                if (*ready_only) {
+                  std::erase_if(entries, [](const RepositoryEntry& e) { return e.state != "READY"; });
+                }
+                ReplyJson(res, 200, EncodeRepositoryIndex(entries));
+              }));
   server.Post(R"(/v2/repository/models/([^/]+)/(load|unload))",
               Admitted([&service](const httplib::Request& req, httplib::Response& res) {
                 CurrentRequestLog().model = Model(req);

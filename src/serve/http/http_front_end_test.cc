@@ -59,7 +59,8 @@ class FakeService : public InferenceService {
       return InferResponse{"gate", "1", request.id, {}};
     }
     if (request.model_name != "double") return NotFound("unknown model '" + request.model_name + "'");
-    if (request.inputs.size() != 1 || request.inputs[0].name != "x" || request.inputs[0].tensor.dtype() != DType::kFloat32) {
+    if (request.inputs.size() != 1 || request.inputs[0].name != "x" ||
+        request.inputs[0].tensor.dtype() != DType::kFloat32) {
       return InvalidArgument("model 'double' takes one FP32 input 'x'");
     }
     const Tensor& x = request.inputs[0].tensor;
@@ -209,7 +210,9 @@ std::string Exchange(int port, const std::string& head, const std::string& body,
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return "";
-  auto send_all = [fd](const std::string& s) { return write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size()); };
+  auto send_all = [fd](const std::string& s) {
+    return write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size());
+  };
   std::string response;
   char buf[4096];
   auto read_until = [&](size_t closing_braces) {
