@@ -2,6 +2,7 @@
 #include "serve/model_queue.h"
 
 #include <exception>
+#include <system_error>
 
 #include "core/tensor_slicing.h"
 
@@ -28,7 +29,13 @@ ModelQueue::ModelQueue(std::string model_label, BatchingPolicy policy, std::vect
       runners_(std::move(runners)),
       metrics_(std::move(metrics)),
       busy_(std::move(busy)) {
-  for (size_t i = 0; i < runners_.size(); ++i) threads_.emplace_back([this, i] { InstanceLoop(i); });
+  try {
+    for (size_t i = 0; i < runners_.size(); ++i) threads_.emplace_back([this, i] { InstanceLoop(i); });
+  } catch (const std::system_error& e) {
+    // The system refused another thread: stop the ones that started and report it from start_status().
+    start_status_ = ResourceExhausted(model_label_ + ": cannot start instance thread " + std::to_string(threads_.size()) + ": " + e.what());
+    Stop();
+  }
 }
 
 ModelQueue::~ModelQueue() { Stop(); }
@@ -37,6 +44,10 @@ Status ModelQueue::Enqueue(std::shared_ptr<PendingInference> pending) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Unavailable(model_label_ + " is being unloaded");
+    if (policy_.max_queue_size > 0 && queue_.size() >= policy_.max_queue_size) {
+      return Unavailable(model_label_ + ": the queue is full (" + std::to_string(queue_.size()) + " requests waiting, max_queue_size " +
+                         std::to_string(policy_.max_queue_size) + ")");
+    }
     queue_.push_back(std::move(pending));
   }
   // Every instance re-plans: a waiting one may now have a full batch, an idle one may take the request.
