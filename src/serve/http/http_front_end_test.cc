@@ -263,6 +263,18 @@ TEST_F(HttpFrontEndTest, RefusedBodyDoesNotDesynchroniseTheConnection) {
   EXPECT_NE(out.find("\"live\":true"), std::string::npos) << out;
 }
 
+// Regression: a refusal decided at admission was answered only by POST endpoints, so a GET carrying a
+// body skipped the token check.
+TEST_F(HttpFrontEndTest, GetWithABodyStillNeedsTheToken) {
+  FrontEndOptions options;
+  options.auth_token = "t";
+  Start(options);
+  const std::string out =
+      Exchange(front_end_->port(), "GET /v2 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n", "{}");
+  EXPECT_EQ(out.rfind("HTTP/1.1 401", 0), 0u) << out;
+  EXPECT_EQ(out.find("extensions"), std::string::npos) << out;
+}
+
 TEST_F(HttpFrontEndTest, RepositoryIndexLoadUnload) {
   Start();
   auto index = client_->Post("/v2/repository/index", "", "application/json");
