@@ -82,8 +82,9 @@ grpc::Status GrpcInferenceHandler::ModelMetadata(grpc::ServerContext* context,
 grpc::Status GrpcInferenceHandler::ModelInfer(grpc::ServerContext* context, const inference::ModelInferRequest* request,
                                               inference::ModelInferResponse* response) {
   return Authenticated(context, [&]() -> Status {
-    TS_ASSIGN_OR_RETURN(InferRequest decoded, DecodeInferRequest(*request));
-    auto result = service_.Infer(std::move(decoded));
+    auto decoded = DecodeInferRequest(*request);
+    if (!decoded.ok()) return decoded.status().WithContext("model '" + request->model_name() + "'");
+    auto result = service_.Infer(std::move(decoded).value());
     if (!result.ok()) return result.status();  // the service's messages name the model already
     if (result->id.empty()) result->id = request->id();
     return EncodeInferResponse(*result, response);
