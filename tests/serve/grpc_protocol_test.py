@@ -115,8 +115,14 @@ class GrpcProtocolTest(unittest.TestCase):
         call = self.channel.unary_unary("/inference.GRPCInferenceService/ModelInfer")
         with self.assertRaises(grpc.RpcError) as caught:
             call(b"\xff\xff\xff\xff\x0f", timeout=60)
-        self.assertNotEqual(caught.exception.code(), grpc.StatusCode.OK)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.INTERNAL)
         self.assert_still_serving()
+
+    def test_triton_methods_outside_the_protocol_are_unimplemented(self):
+        call = self.channel.unary_unary("/inference.GRPCInferenceService/ModelStatistics")
+        with self.assertRaises(grpc.RpcError) as caught:
+            call(b"", timeout=60)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
 
     def test_repository_extension(self):
         index = self.stub.RepositoryIndex(self.pb2.RepositoryIndexRequest())
