@@ -33,6 +33,7 @@ struct BatchingPolicy {
   int64_t max_batch_size = 0;           // rows per merged run; 0 = no limit
   std::vector<int64_t> preferred_sizes; // sorted ascending
   std::chrono::microseconds max_queue_delay{0};
+  size_t max_queue_size = 0;            // requests beyond this many waiting are refused; 0 = no limit
 };
 
 struct BatchDecision {

@@ -58,6 +58,8 @@ class Server : public InferenceServer {
   // The loaded model a request names: NotFound for an unknown model or version, Unavailable for a model
   // that is not loaded. With mu_ held.
   StatusOr<std::shared_ptr<LoadedModel>> Find(const std::string& name, const std::string& version) const;
+  // The versions the model's config selects, each loaded with its instances started.
+  StatusOr<std::map<int64_t, std::shared_ptr<LoadedModel>>> LoadVersions(const ModelFolder& folder);
   StatusOr<InferResponse> InferLoaded(LoadedModel& model, InferRequest& request);
   void SetSlot(const std::string& name, std::string state, std::string reason);
 
@@ -205,9 +207,7 @@ Status Server::LoadModel(const std::string& name) {
     // A model being reloaded keeps serving its current version until the new one is ready.
     if (slots_[name].versions.empty()) slots_[name].state = "LOADING";
   }
-  // The server serves a model's highest version (Triton's default version policy).
-  int64_t version = folder->versions.rbegin()->first;
-  auto loaded = LoadModelVersion(*folder, version, options_.default_threads, metrics_);
+  auto loaded = LoadVersions(*folder);
   std::map<int64_t, std::shared_ptr<LoadedModel>> replaced;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -218,13 +218,25 @@ Status Server::LoadModel(const std::string& name) {
       return loaded.status();
     }
     replaced.swap(slot.versions);
-    slot.versions[version] = std::move(*loaded);
+    slot.versions = std::move(*loaded);
     slot.state = "READY";
     slot.reason.clear();
   }
   // Requests already queued on the replaced version finish there.
   for (auto& [number, model] : replaced) model->queue->Stop();
   return Status::Ok();
+}
+
+StatusOr<std::map<int64_t, std::shared_ptr<LoadedModel>>> Server::LoadVersions(const ModelFolder& folder) {
+  TS_ASSIGN_OR_RETURN(ModelConfig config, ReadModelConfig(folder));
+  std::vector<int64_t> available;
+  for (const auto& [number, path] : folder.versions) available.push_back(number);
+  TS_ASSIGN_OR_RETURN(std::vector<int64_t> selected, SelectVersions(config.version_policy, available, folder.name));
+  std::map<int64_t, std::shared_ptr<LoadedModel>> loaded;
+  for (int64_t version : selected) {
+    TS_ASSIGN_OR_RETURN(loaded[version], LoadModelVersion(folder, config, version, options_.default_threads, metrics_));
+  }
+  return loaded;
 }
 
 Status Server::UnloadModel(const std::string& name) {

@@ -82,6 +82,29 @@ TEST(InferenceServerTest, ServesTheHighestVersion) {
   EXPECT_EQ(server->ModelReady("nothing", "").status().code(), StatusCode::kNotFound);
 }
 
+TEST(InferenceServerTest, VersionPolicyLoadsSeveralVersions) {
+  TestRepository repo;
+  for (const char* v : {"1", "2", "3"}) repo.AddModel("affine", v, AffineModel());
+  repo.WriteConfig("affine", R"({"version_policy": {"specific": {"versions": [1, 3]}}})");
+  auto server = StartServer(repo.root());
+  ASSERT_TRUE(server);
+  for (const char* v : {"1", "3", ""}) {
+    InferRequest r = AffineRequest("affine", {1, 2, 3, 4}, 1);
+    r.model_version = v;
+    auto response = server->Infer(r);
+    ASSERT_TRUE(response.ok()) << v << ": " << response.status().ToString();
+    EXPECT_EQ(response->model_version, *v ? v : "3");
+  }
+  InferRequest r = AffineRequest("affine", {1, 2, 3, 4}, 1);
+  r.model_version = "2";
+  EXPECT_EQ(server->Infer(r).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(server->ModelReady("affine", "2").value(), false);
+  EXPECT_EQ(server->GetModelMetadata("affine", "").value().versions, (std::vector<std::string>{"1", "3"}));
+  int rows = 0;
+  for (const RepositoryEntry& e : server->RepositoryIndex()) rows += e.name == "affine" && e.state == "READY";
+  EXPECT_EQ(rows, 2);
+}
+
 TEST(InferenceServerTest, UnknownModelAndVersionAreNotFound) {
   TestRepository repo;
   repo.AddModel("affine", "1", AffineModel());

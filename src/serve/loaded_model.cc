@@ -10,7 +10,9 @@ namespace {
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
 
-StatusOr<ModelConfig> ReadConfig(const ModelFolder& folder) {
+}  // namespace
+
+StatusOr<ModelConfig> ReadModelConfig(const ModelFolder& folder) {
   if (!folder.config_path) return ModelConfig{};
   std::ifstream in(*folder.config_path, std::ios::binary);
   if (!in) return IoError("model '" + folder.name + "': cannot read " + *folder.config_path);
@@ -21,15 +23,12 @@ StatusOr<ModelConfig> ReadConfig(const ModelFolder& folder) {
   return ParseModelConfig(text, folder.name);
 }
 
-}  // namespace
-
-StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folder, int64_t version, int default_threads,
-                                                        ServerMetrics& server_metrics) {
+StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folder, const ModelConfig& config, int64_t version,
+                                                        int default_threads, ServerMetrics& server_metrics) {
   auto it = folder.versions.find(version);
   if (it == folder.versions.end()) return NotFound("model '" + folder.name + "' has no version " + std::to_string(version));
   const std::string& path = it->second;
   const std::string label = "model '" + folder.name + "' version " + std::to_string(version);
-  TS_ASSIGN_OR_RETURN(ModelConfig config, ReadConfig(folder));
 
   // The first instance is created before the plan is final: its signature decides whether the model
   // batches. It becomes instance 0.
@@ -59,6 +58,7 @@ StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folde
   sig.max_batch_size = model->plan.max_batch_size;
 
   BatchingPolicy policy;
+  policy.max_queue_size = static_cast<size_t>(model->plan.max_queue_size);
   if (model->plan.dynamic_batching) {
     policy.dynamic = true;
     policy.max_batch_size = model->plan.max_batch_size;

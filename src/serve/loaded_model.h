@@ -19,9 +19,12 @@ struct LoadedModel {
   std::unique_ptr<ModelQueue> queue;
 };
 
-// Reads `folder`'s config.json (if any), checks it against the model at `version`, creates the plan's
-// instances and starts their queue. Errors name the model and what is wrong (config field, load error).
-StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folder, int64_t version, int default_threads,
-                                                        ServerMetrics& server_metrics);
+// `folder`'s config.json parsed, or the defaults when it has none.
+StatusOr<ModelConfig> ReadModelConfig(const ModelFolder& folder);
+
+// Checks `config` against the model at `version`, creates the plan's instances and starts their queue.
+// Errors name the model, version and what is wrong (config field, load error).
+StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folder, const ModelConfig& config, int64_t version,
+                                                        int default_threads, ServerMetrics& server_metrics);
 
 }  // namespace tessera::serve

@@ -16,6 +16,7 @@ constexpr int64_t kMaxBatchSizeLimit = 1 << 20;
 constexpr int64_t kMaxQueueDelayUs = 60'000'000;  // one minute
 constexpr int64_t kMaxInstances = 256;
 constexpr int64_t kMaxThreads = 4096;
+constexpr int64_t kMaxVersion = 999'999'999'999'999'999;  // 18 digits, as the repository reads them
 
 class ConfigReader {
  public:
@@ -33,7 +34,8 @@ class ConfigReader {
       if (!known) {
         std::string list;
         for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-        return Error(where.empty() ? key : where + "." + key, "is not a known field (expected one of " + list + ")");
+        std::string expected = list.empty() ? "no fields are allowed here" : "expected one of " + list;
+        return Error(where.empty() ? key : where + "." + key, "is not a known field (" + expected + ")");
       }
     }
     return Status::Ok();
@@ -77,6 +79,36 @@ StatusOr<DynamicBatchingConfig> ParseDynamicBatching(const json& j, const Config
   return d;
 }
 
+StatusOr<VersionPolicy> ParseVersionPolicy(const json& j, const ConfigReader& r) {
+  TS_RETURN_IF_ERROR(r.CheckKeys(j, "version_policy", {"latest", "all", "specific"}));
+  if (j.size() != 1) return r.Error("version_policy", "must hold exactly one of latest, all, specific");
+  VersionPolicy p;
+  if (j.contains("latest")) {
+    TS_RETURN_IF_ERROR(r.CheckKeys(j["latest"], "version_policy.latest", {"num_versions"}));
+    p.kind = VersionPolicy::Kind::kLatest;
+    if (j["latest"].contains("num_versions")) {
+      TS_ASSIGN_OR_RETURN(p.num_versions, r.Integer(j["latest"]["num_versions"], "version_policy.latest.num_versions", 1, 1024));
+    }
+  } else if (j.contains("all")) {
+    TS_RETURN_IF_ERROR(r.CheckKeys(j["all"], "version_policy.all", {}));
+    p.kind = VersionPolicy::Kind::kAll;
+  } else {
+    const json& s = j["specific"];
+    TS_RETURN_IF_ERROR(r.CheckKeys(s, "version_policy.specific", {"versions"}));
+    p.kind = VersionPolicy::Kind::kSpecific;
+    if (!s.contains("versions") || !s["versions"].is_array() || s["versions"].empty()) {
+      return r.Error("version_policy.specific.versions", "must be a non-empty array of version numbers");
+    }
+    for (const json& v : s["versions"]) {
+      TS_ASSIGN_OR_RETURN(int64_t n, r.Integer(v, "version_policy.specific.versions", 0, kMaxVersion));
+      p.versions.push_back(n);
+    }
+    std::sort(p.versions.begin(), p.versions.end());
+    p.versions.erase(std::unique(p.versions.begin(), p.versions.end()), p.versions.end());
+  }
+  return p;
+}
+
 StatusOr<ParallelConfig> ParseParallel(const json& j, const ConfigReader& r) {
   TS_RETURN_IF_ERROR(r.CheckKeys(j, "parallel", {"dp", "pp", "tp"}));
   ParallelConfig p;
@@ -98,7 +130,8 @@ StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text, const std::
   } catch (const json::exception& e) {
     return r.Error("", std::string("is not valid JSON: ") + e.what());
   }
-  TS_RETURN_IF_ERROR(r.CheckKeys(j, "", {"max_batch_size", "dynamic_batching", "instance_count", "threads", "parallel"}));
+  TS_RETURN_IF_ERROR(r.CheckKeys(j, "", {"max_batch_size", "dynamic_batching", "instance_count", "threads",
+                                         "max_queue_size", "version_policy", "parallel"}));
   ModelConfig c;
   if (j.contains("max_batch_size")) {
     TS_ASSIGN_OR_RETURN(c.max_batch_size, r.Integer(j["max_batch_size"], "max_batch_size", 0, kMaxBatchSizeLimit));
@@ -122,6 +155,12 @@ StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text, const std::
     TS_ASSIGN_OR_RETURN(int64_t v, r.Integer(j["threads"], "threads", 0, kMaxThreads));
     c.threads = static_cast<int>(v);
   }
+  if (j.contains("max_queue_size")) {
+    TS_ASSIGN_OR_RETURN(c.max_queue_size, r.Integer(j["max_queue_size"], "max_queue_size", 0, kMaxBatchSizeLimit));
+  }
+  if (j.contains("version_policy")) {
+    TS_ASSIGN_OR_RETURN(c.version_policy, ParseVersionPolicy(j["version_policy"], r));
+  }
   if (j.contains("parallel")) {
     TS_ASSIGN_OR_RETURN(c.parallel, ParseParallel(j["parallel"], r));
   }
@@ -136,6 +175,27 @@ bool HasDynamicBatchDim(const TensorInfo& info) {
 }
 
 }  // namespace
+
+StatusOr<std::vector<int64_t>> SelectVersions(const VersionPolicy& policy, const std::vector<int64_t>& available,
+                                              const std::string& model_name) {
+  switch (policy.kind) {
+    case VersionPolicy::Kind::kAll:
+      return available;
+    case VersionPolicy::Kind::kLatest: {
+      size_t n = std::min(available.size(), static_cast<size_t>(policy.num_versions));
+      return std::vector<int64_t>(available.end() - static_cast<std::ptrdiff_t>(n), available.end());
+    }
+    case VersionPolicy::Kind::kSpecific:
+      for (int64_t v : policy.versions) {
+        if (!std::binary_search(available.begin(), available.end(), v)) {
+          return NotFound("model '" + model_name + "': version_policy names version " + std::to_string(v) +
+                          ", which has no " + std::to_string(v) + "/model.onnx");
+        }
+      }
+      return policy.versions;
+  }
+  return available;
+}
 
 int InstanceThreads(const ModelConfig& config, int default_threads) {
   if (config.threads > 0) return config.threads;
@@ -168,6 +228,7 @@ StatusOr<ServingPlan> ResolveModelConfig(const ModelConfig& config, const std::v
   }
   if (plan.batchable) plan.dynamic_batching = config.dynamic_batching;
   plan.instance_count = config.instance_count;
+  plan.max_queue_size = config.max_queue_size;
   plan.parallel = config.parallel;
   plan.threads = InstanceThreads(config, default_threads);
   return plan;

@@ -27,13 +27,28 @@ struct ParallelConfig {
   bool distributed() const { return dp > 1 || pp > 1 || tp > 1; }
 };
 
+// Which versions of the model are loaded (Triton's version_policy).
+struct VersionPolicy {
+  enum class Kind { kLatest, kAll, kSpecific };
+  Kind kind = Kind::kLatest;
+  int64_t num_versions = 1;       // kLatest: this many of the highest versions
+  std::vector<int64_t> versions;  // kSpecific: exactly these, sorted
+};
+
 struct ModelConfig {
   std::optional<int64_t> max_batch_size;          // 0 = dim 0 is not a batch; unset = read from the model
   std::optional<DynamicBatchingConfig> dynamic_batching;  // unset = every request runs alone
   int instance_count = 1;                         // sessions serving the model's queue, each on its own thread
   int threads = 0;                                // intra-op threads per instance; 0 = the server's default
+  int64_t max_queue_size = 0;                     // requests waiting beyond this are refused; 0 = no limit
+  VersionPolicy version_policy;
   ParallelConfig parallel;
 };
+
+// The versions `policy` selects among `available` (ascending), ascending. NotFound naming the model when
+// a specific version is not on disk.
+StatusOr<std::vector<int64_t>> SelectVersions(const VersionPolicy& policy, const std::vector<int64_t>& available,
+                                              const std::string& model_name);
 
 // Parses config.json text. InvalidArgument naming `model_name` and the field for malformed JSON, unknown
 // fields (a typo should not be silently ignored), wrong types and out-of-range values.
@@ -46,6 +61,7 @@ struct ServingPlan {
   std::optional<DynamicBatchingConfig> dynamic_batching;  // only when batchable
   int instance_count = 1;
   int threads = 1;
+  int64_t max_queue_size = 0;
   ParallelConfig parallel;
 };
 

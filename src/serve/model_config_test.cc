@@ -71,6 +71,33 @@ TEST(ModelConfigTest, DynamicBatchingNeedsMaxBatchSize) {
             std::string::npos);
 }
 
+TEST(ModelConfigTest, VersionPolicyForms) {
+  auto c = ParseModelConfig(R"({"version_policy": {"latest": {"num_versions": 2}}})", "m");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(SelectVersions(c->version_policy, {1, 3, 7}, "m").value(), (std::vector<int64_t>{3, 7}));
+  c = ParseModelConfig(R"({"version_policy": {"all": {}}})", "m");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(SelectVersions(c->version_policy, {1, 3, 7}, "m").value(), (std::vector<int64_t>{1, 3, 7}));
+  c = ParseModelConfig(R"({"version_policy": {"specific": {"versions": [7, 1]}}})", "m");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(SelectVersions(c->version_policy, {1, 3, 7}, "m").value(), (std::vector<int64_t>{1, 7}));
+  auto missing = SelectVersions(c->version_policy, {1, 3}, "m");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("version 7"), std::string::npos);
+  EXPECT_EQ(SelectVersions(VersionPolicy{}, {1, 3, 7}, "m").value(), std::vector<int64_t>{7});  // default: latest
+}
+
+TEST(ModelConfigTest, MalformedVersionPolicies) {
+  EXPECT_NE(ErrorOf(R"({"version_policy": {}})").find("exactly one"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"version_policy": {"all": {}, "latest": {}}})").find("exactly one"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"version_policy": {"newest": {}}})").find("version_policy.newest"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"version_policy": {"all": {"x": 1}}})").find("no fields are allowed"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"version_policy": {"specific": {"versions": []}}})").find("non-empty"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"version_policy": {"specific": {"versions": [-1]}}})").find("versions"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"version_policy": {"latest": {"num_versions": 0}}})").find("num_versions"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"max_queue_size": -3})").find("max_queue_size"), std::string::npos);
+}
+
 TEST(ModelConfigTest, WithoutConfigADynamicDimZeroMakesTheModelBatchable) {
   auto plan = ResolveModelConfig({}, {Info("x", {-1, 4})}, {Info("y", {-1, 2})}, "m", 1);
   ASSERT_TRUE(plan.ok());

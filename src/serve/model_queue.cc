@@ -37,6 +37,10 @@ Status ModelQueue::Enqueue(std::shared_ptr<PendingInference> pending) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Unavailable(model_label_ + " is being unloaded");
+    if (policy_.max_queue_size > 0 && queue_.size() >= policy_.max_queue_size) {
+      return Unavailable(model_label_ + ": the queue is full (" + std::to_string(queue_.size()) + " requests waiting, max_queue_size " +
+                         std::to_string(policy_.max_queue_size) + ")");
+    }
     queue_.push_back(std::move(pending));
   }
   // Every instance re-plans: a waiting one may now have a full batch, an idle one may take the request.

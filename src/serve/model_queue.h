@@ -30,7 +30,8 @@ class ModelQueue {
   ModelQueue(const ModelQueue&) = delete;
   ModelQueue& operator=(const ModelQueue&) = delete;
 
-  // Queues `pending`; its result is set once it has run or failed. Unavailable once Stop has begun.
+  // Queues `pending`; its result is set once it has run or failed. Unavailable once Stop has begun or
+  // when max_queue_size requests are already waiting.
   Status Enqueue(std::shared_ptr<PendingInference> pending);
 
   // Refuses new requests, runs every queued one to completion (without waiting for more to batch), and

@@ -131,5 +131,21 @@ TEST_F(ModelQueueTest, AbandonedAndExpiredRequestsAreNotRun) {
   EXPECT_EQ(runs_, std::vector<int64_t>{1});
 }
 
+TEST_F(ModelQueueTest, FullQueueRefusesRequests) {
+  BatchingPolicy policy{true, 16, {}, std::chrono::microseconds(30'000'000)};
+  policy.max_queue_size = 2;
+  auto queue = Start(policy, 1);
+  auto a = Pending(1, 1), b = Pending(1, 1);
+  auto fa = a->result.get_future(), fb = b->result.get_future();
+  ASSERT_TRUE(queue->Enqueue(a).ok());
+  ASSERT_TRUE(queue->Enqueue(b).ok());
+  Status full = queue->Enqueue(Pending(1, 1));
+  EXPECT_EQ(full.code(), StatusCode::kUnavailable);
+  EXPECT_NE(full.message().find("max_queue_size 2"), std::string::npos) << full.message();
+  queue->Stop();
+  EXPECT_TRUE(fa.get().ok());
+  EXPECT_TRUE(fb.get().ok());
+}
+
 }  // namespace
 }  // namespace tessera::serve
