@@ -7,6 +7,9 @@ server still serving after each.
 
 usage: grpc_protocol_test.py PATH/TO/tessera PATH/TO/examples/tiny_cnn
 """
+import json
+import signal
+import socket
 import sys
 import unittest
 
@@ -134,6 +137,45 @@ class GrpcProtocolTest(unittest.TestCase):
         self.assertEqual(caught.exception.code(), grpc.StatusCode.NOT_FOUND, caught.exception.details())
         self.stub.RepositoryModelLoad(self.pb2.RepositoryModelLoadRequest(model_name=MODEL))
         self.assertTrue(self.stub.ModelReady(self.pb2.ModelReadyRequest(name=MODEL)).ready)
+
+
+class GrpcServerLifecycleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pb2, cls.pb2_grpc = g.generate_client()
+        cls.inputs, _ = h.load_model_folder(EXAMPLE)
+
+    def test_calls_are_logged_with_log_requests(self):
+        with g.GrpcServer(TESSERA, "--threads", "1", "--log-requests") as server:
+            with grpc.insecure_channel(server.address) as channel:
+                stub = self.pb2_grpc.GRPCInferenceServiceStub(channel)
+                stub.ModelInfer(g.infer_request(self.pb2, MODEL, self.inputs, raw=True, request_id="logged-1"))
+                with self.assertRaises(grpc.RpcError):
+                    stub.ModelInfer(g.infer_request(self.pb2, "no_such_model", self.inputs, raw=True, request_id="logged-2"))
+
+            def lines():
+                parsed = []
+                for line in list(server.stderr_lines):
+                    try:
+                        parsed.append(json.loads(line))
+                    except ValueError:
+                        pass
+                return {e.get("request_id"): e for e in parsed if e.get("method") == "ModelInfer"}
+
+            h.wait_until(lambda: {"logged-1", "logged-2"} <= set(lines()), what="gRPC log lines")
+            self.assertEqual(lines()["logged-1"]["status"], "OK")
+            self.assertEqual(lines()["logged-1"]["model"], MODEL)
+            self.assertEqual(lines()["logged-2"]["status"], "NOT_FOUND")
+
+    def test_sigterm_closes_the_grpc_port_and_exits_zero(self):
+        with g.GrpcServer(TESSERA, "--threads", "1") as server:
+            with grpc.insecure_channel(server.address) as channel:
+                stub = self.pb2_grpc.GRPCInferenceServiceStub(channel)
+                self.assertTrue(stub.ServerReady(self.pb2.ServerReadyRequest()).ready)
+            server.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(server.proc.wait(timeout=120), 0, server.stderr_lines)
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", server.grpc_port), timeout=10).close()
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ StatusOr<std::unique_ptr<FrontEnd>> StartGrpcFrontEnd(InferenceService& service,
     return InvalidArgument("gRPC port " + std::to_string(options.port) + " is out of range (0-65535)");
   }
   TS_ASSIGN_OR_RETURN(auto credentials, MakeCredentials(options.tls));
-  auto handler = std::make_unique<GrpcInferenceHandler>(service, options.auth_token);
+  auto handler = std::make_unique<GrpcInferenceHandler>(service, options.auth_token, options.log_requests);
 
   grpc::ServerBuilder builder;
   int bound_port = 0;

@@ -14,9 +14,10 @@ namespace tessera::serve {
 class GrpcInferenceHandler final : public inference::GRPCInferenceService::Service {
  public:
   // `service` must outlive the handler. An empty `auth_token` turns authentication off; otherwise every
-  // call except ServerLive and ServerReady (health probes carry no credentials) needs the token.
-  GrpcInferenceHandler(InferenceService& service, std::string auth_token)
-      : service_(service), auth_token_(std::move(auth_token)) {}
+  // call except ServerLive and ServerReady (health probes carry no credentials) needs the token. With
+  // `log_requests`, every call writes one line to stderr (grpc_request_log.h).
+  GrpcInferenceHandler(InferenceService& service, std::string auth_token, bool log_requests)
+      : service_(service), auth_token_(std::move(auth_token)), log_requests_(log_requests) {}
 
   grpc::Status ServerLive(grpc::ServerContext* context, const inference::ServerLiveRequest* request,
                           inference::ServerLiveResponse* response) override;
@@ -39,13 +40,21 @@ class GrpcInferenceHandler final : public inference::GRPCInferenceService::Servi
                                      inference::RepositoryModelUnloadResponse* response) override;
 
  private:
-  // Runs `body` once the call's token is accepted; an exception (allocation failure) becomes a status
-  // instead of ending the process.
+  // What a call's log line says about it.
+  struct Call {
+    const char* method;
+    bool open;  // served without a token (health)
+    const std::string& model;
+    const std::string& request_id;
+  };
+  // Runs `body` (returning a Status) once the call's token is accepted, and logs the call. An exception
+  // (allocation failure) becomes a status instead of ending the process.
   template <typename Body>
-  grpc::Status Authenticated(grpc::ServerContext* context, Body&& body);
+  grpc::Status Serve(grpc::ServerContext* context, const Call& call, Body&& body);
 
   InferenceService& service_;
   const std::string auth_token_;
+  const bool log_requests_;
 };
 
 }  // namespace tessera::serve
