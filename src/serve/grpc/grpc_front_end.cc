@@ -82,7 +82,7 @@ StatusOr<std::unique_ptr<FrontEnd>> StartGrpcFrontEnd(InferenceService& service,
   const std::string address = ListenAddress(options);
   builder.AddListeningPort(address, credentials, &bound_port);
   builder.RegisterService(handler.get());
-  // A larger message is refused with RESOURCE_EXHAUSTED before the server buffers it whole.
+  // gRPC refuses a larger message with RESOURCE_EXHAUSTED; the handlers never see it.
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(options.max_request_bytes, INT_MAX)));
   builder.SetMaxSendMessageSize(-1);  // outputs are as large as the model makes them
   // gRPC sets SO_REUSEPORT by default, which would let a second server bind a port that is taken.
