@@ -6,6 +6,8 @@
 #include <type_traits>
 
 #include <condition_variable>
+#include <cstdio>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -293,6 +295,23 @@ TEST_F(GrpcFrontEndTest, MissingTlsFilesAreNamed) {
   auto front_end = StartGrpcFrontEnd(service_, options);
   ASSERT_FALSE(front_end.ok());
   EXPECT_NE(front_end.status().message().find("/nonexistent/server.pem"), std::string::npos);
+}
+
+// Files that exist but hold no usable PEM: the start fails with a status, the process stays up.
+TEST_F(GrpcFrontEndTest, UnusableTlsFilesAreAnErrorNotACrash) {
+  const std::string dir = ::testing::TempDir();
+  const std::string cert = dir + "/grpc_garbage_cert.pem", key = dir + "/grpc_garbage_key.pem";
+  for (const std::string& path : {cert, key}) {
+    std::ofstream(path) << "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n";
+  }
+  FrontEndOptions options;
+  options.host = "127.0.0.1";
+  options.tls.cert_file = cert;
+  options.tls.key_file = key;
+  auto front_end = StartGrpcFrontEnd(service_, options);
+  EXPECT_FALSE(front_end.ok());
+  std::remove(cert.c_str());
+  std::remove(key.c_str());
 }
 
 }  // namespace
