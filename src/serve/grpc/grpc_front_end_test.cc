@@ -271,6 +271,17 @@ TEST_F(GrpcFrontEndTest, ShutdownFinishesCallsInFlight) {
   std::thread call([&] { call_status = Infer(r, &response); });
   service_.WaitUntilBlocked();
   std::thread shutdown([&] { front_end_->Shutdown(); });
+  // Shutdown has begun once a new call is refused; only then is the blocked call let go, so the call is
+  // certainly in flight while the server shuts down.
+  bool refused = false;
+  for (int attempt = 0; attempt < 3000 && !refused; ++attempt) {
+    grpc::ClientContext probe;
+    probe.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    inference::ServerLiveResponse live;
+    refused = !stub_->ServerLive(&probe, {}, &live).ok();
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(refused) << "new calls were still accepted after Shutdown began";
   service_.Release();
   shutdown.join();
   call.join();
