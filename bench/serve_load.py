@@ -8,8 +8,11 @@ the server may merge requests. Both variants sit in one repository and one serve
 after the other with the same wrk settings.
 
 usage: serve_load.py [--tessera build/tessera] [--model-dir build/models/torch/mobilenetv2]
-                     [--connections 64] [--duration 60] [--smoke]
---smoke (8 connections, 5 s) checks only that every request succeeded; it is the ctest version.
+                     [--connections 64] [--duration 60] [--warmup 10] [--smoke]
+Each measurement follows an unmeasured warm-up at the same load: the first run at each batch size builds
+that shape's oneDNN primitives and packs weights (a few hundred ms for MobileNetV2), which is start-up
+cost, not throughput.
+--smoke (8 connections, 5 s, 2 s warm-up) checks only that every request succeeded; it is the ctest version.
 """
 import argparse
 import json
@@ -50,12 +53,14 @@ def make_repository(model_dir, folder):
     return repo
 
 
-def mean_batch_size(metrics_text, model):
+def batch_totals(url, model):
+    """(rows, runs) the server has run for `model` so far, from its metrics."""
+    text = h.request(url, "/metrics").body.decode()
+
     def value(series):
-        m = re.search(r"^%s\{[^}]*model=\"%s\"[^}]*\} ([0-9.e+]+)$" % (series, model), metrics_text, re.M)
+        m = re.search(r"^%s\{[^}]*model=\"%s\"[^}]*\} ([0-9.e+]+)$" % (series, model), text, re.M)
         return float(m.group(1)) if m else 0.0
-    runs = value("tessera_batch_size_count")
-    return value("tessera_batch_size_sum") / runs if runs else 0.0
+    return value("tessera_batch_size_sum"), value("tessera_batch_size_count")
 
 
 def run_wrk(url, model, body_file, json_length, connections, duration):
@@ -80,10 +85,11 @@ def main():
     parser.add_argument("--model-dir", default=os.path.join(root, "build", "models", "torch", "mobilenetv2"))
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
     if args.smoke:
-        args.connections, args.duration = 8, 5
+        args.connections, args.duration, args.warmup = 8, 5, 2
 
     folder = tempfile.mkdtemp(prefix="tessera_load_")
     try:
@@ -101,11 +107,13 @@ def main():
                 problem = h.mismatches(h.decode_outputs(r)["output"], expected["output"]) if r.status == 200 else r.body
                 if problem:
                     raise RuntimeError(f"{model}: wrong answer before the load: {problem}")
-                results[model] = run_wrk(server.url, model, body_file, headers["Inference-Header-Content-Length"],
-                                         args.connections, args.duration)
-            metrics = h.request(server.url, "/metrics").body.decode()
-            for model in results:
-                results[model]["mean_batch"] = mean_batch_size(metrics, model)
+                length = headers["Inference-Header-Content-Length"]
+                if args.warmup > 0:
+                    run_wrk(server.url, model, body_file, length, args.connections, args.warmup)
+                rows_before, runs_before = batch_totals(server.url, model)
+                results[model] = run_wrk(server.url, model, body_file, length, args.connections, args.duration)
+                rows, runs = batch_totals(server.url, model)
+                results[model]["mean_batch"] = (rows - rows_before) / max(runs - runs_before, 1)
             exit_status = server.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -78,8 +78,11 @@ TEST(InferenceServerLifecycleTest, DrainWaitsForAcceptedRequestsAndRefusesNewOne
   auto accepted = std::async(std::launch::async, [&] { return server->Infer(Affine()); });
   AwaitInflight(*server, "affine", 1);
   server->Drain();
-  // Drain returned, so the accepted request has been answered, successfully. (Its caller's thread may
-  // not have stored the answer in the future yet, hence a bounded wait rather than none.)
+  // Drain returned, so the accepted request has been answered (counted before Infer returns), successfully.
+  EXPECT_NE(server->MetricsText().find("tessera_requests_total{model=\"affine\",version=\"1\",outcome=\"success\"} 1\n"),
+            std::string::npos);
+  EXPECT_EQ(Inflight(*server, "affine"), 0);
+  // Its caller's thread may not have stored the answer in the future yet, hence a bounded wait.
   ASSERT_EQ(accepted.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   EXPECT_TRUE(accepted.get().ok());
   EXPECT_FALSE(server->Ready());

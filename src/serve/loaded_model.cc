@@ -69,6 +69,7 @@ StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folde
   std::vector<std::atomic<double>*> busy;
   for (size_t i = 0; i < runners.size(); ++i) busy.push_back(server_metrics.InstanceBusy(model->metrics, i));
   model->queue = std::make_unique<ModelQueue>(label, std::move(policy), std::move(runners), model->metrics, std::move(busy));
+  TS_RETURN_IF_ERROR(model->queue->start_status());
   return model;
 }
 

@@ -2,6 +2,7 @@
 #include "serve/model_queue.h"
 
 #include <exception>
+#include <system_error>
 
 #include "core/tensor_slicing.h"
 
@@ -28,7 +29,13 @@ ModelQueue::ModelQueue(std::string model_label, BatchingPolicy policy, std::vect
       runners_(std::move(runners)),
       metrics_(std::move(metrics)),
       busy_(std::move(busy)) {
-  for (size_t i = 0; i < runners_.size(); ++i) threads_.emplace_back([this, i] { InstanceLoop(i); });
+  try {
+    for (size_t i = 0; i < runners_.size(); ++i) threads_.emplace_back([this, i] { InstanceLoop(i); });
+  } catch (const std::system_error& e) {
+    // The system refused another thread: stop the ones that started and report it from start_status().
+    start_status_ = ResourceExhausted(model_label_ + ": cannot start instance thread " + std::to_string(threads_.size()) + ": " + e.what());
+    Stop();
+  }
 }
 
 ModelQueue::~ModelQueue() { Stop(); }

@@ -23,7 +23,7 @@ namespace tessera::serve {
 
 class ModelQueue {
  public:
-  // Starts one thread per runner. `busy[i]` accumulates the run time of runner i.
+  // Starts one thread per runner. `busy[i]` accumulates the run time of runner i. Check start_status().
   ModelQueue(std::string model_label, BatchingPolicy policy, std::vector<std::unique_ptr<ModelRunner>> runners,
              std::shared_ptr<ModelMetrics> metrics, std::vector<std::atomic<double>*> busy);
   ~ModelQueue();  // Stop()
@@ -33,6 +33,9 @@ class ModelQueue {
   // Queues `pending`; its result is set once it has run or failed. Unavailable once Stop has begun or
   // when max_queue_size requests are already waiting.
   Status Enqueue(std::shared_ptr<PendingInference> pending);
+
+  // ResourceExhausted when the instance threads could not all be started (the queue is then stopped).
+  const Status& start_status() const { return start_status_; }
 
   // Refuses new requests, runs every queued one to completion (without waiting for more to batch), and
   // joins the instance threads. Idempotent.
@@ -58,6 +61,7 @@ class ModelQueue {
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   std::once_flag join_once_;
+  Status start_status_;
 };
 
 }  // namespace tessera::serve

@@ -191,8 +191,23 @@ def self_signed_certificate(folder):
     return cert, key
 
 
-def tls_context(cert):
+def client_ca_and_certificate(folder):
+    """(ca.pem, client.pem, client.key): a CA and a client certificate it signed, for mutual TLS."""
+    ca, ca_key = os.path.join(folder, "ca.pem"), os.path.join(folder, "ca.key")
+    csr, cert, key = (os.path.join(folder, f) for f in ("client.csr", "client.pem", "client.key"))
+    run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "1",
+        "-subj", "/CN=tessera test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=tessera test client")
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert, "-days", "1")
+    return ca, cert, key
+
+
+def tls_context(cert, client_cert=None, client_key=None):
+    """A client context trusting `cert`, presenting `client_cert` when given."""
     context = ssl.create_default_context(cafile=cert)
+    if client_cert:
+        context.load_cert_chain(client_cert, client_key)
     return context
 
 

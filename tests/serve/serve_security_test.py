@@ -7,6 +7,7 @@ usage: serve_security_test.py PATH/TO/tessera PATH/TO/examples/tiny_cnn
 """
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -69,6 +70,29 @@ class SecurityTest(unittest.TestCase):
             with self.assertRaises(Exception):
                 urllib.request.urlopen(server.url.replace("https", "http") + "/v2/health/live", timeout=30)
             self.assertEqual(server.stop(), 0)
+
+    def test_mutual_tls_needs_a_client_certificate_from_the_ca(self):
+        ca, client_cert, client_key = h.client_ca_and_certificate(self.dir)
+        with h.Server(TESSERA, "--threads", "1", "--tls-cert", self.cert, "--tls-key", self.key,
+                      "--tls-client-ca", ca, tls=True) as server:
+            ok = h.request(server.url, "/v2/health/ready", context=h.tls_context(self.cert, client_cert, client_key))
+            self.assertEqual(ok.status, 200)
+            with self.assertRaises((urllib.error.URLError, ssl.SSLError, ConnectionError)):
+                h.request(server.url, "/v2/health/ready", context=h.tls_context(self.cert))
+            # A certificate the CA did not sign (the server's own, self-signed) is refused too.
+            with self.assertRaises((urllib.error.URLError, ssl.SSLError, ConnectionError)):
+                h.request(server.url, "/v2/health/ready", context=h.tls_context(self.cert, self.cert, self.key))
+            self.assertEqual(server.stop(), 0)
+
+    def test_port_in_use_is_refused_at_start(self):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen(1)
+            port = taken.getsockname()[1]
+            r = subprocess.run([TESSERA, "serve", "--host", "127.0.0.1", "--http-port", str(port), "--grpc-port", "-1"],
+                               capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(str(port), r.stderr)
 
     def test_bad_tls_and_token_files_are_refused_at_start(self):
         empty = os.path.join(self.dir, "empty")

@@ -57,6 +57,7 @@ void Infer(InferenceService& service, const httplib::Request& req, httplib::Resp
 }
 
 // Wraps a handler so that a refusal decided at admission (see RequestLogContext) is answered instead.
+// Every endpoint is wrapped, whatever its method: a GET may carry a body too.
 httplib::Server::Handler Admitted(httplib::Server::Handler handler) {
   return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
     RequestLogContext& context = CurrentRequestLog();
@@ -69,46 +70,46 @@ httplib::Server::Handler Admitted(httplib::Server::Handler handler) {
 }
 
 void RegisterHealthAndMetadata(httplib::Server& server, InferenceService& service) {
-  server.Get("/v2/health/live", [&service](const httplib::Request&, httplib::Response& res) {
-    const bool live = service.Live();
-    ReplyJson(res, live ? 200 : 503, std::string("{\"live\":") + (live ? "true" : "false") + "}");
-  });
-  server.Get("/v2/health/ready", [&service](const httplib::Request&, httplib::Response& res) {
-    const bool ready = service.Ready();
-    ReplyJson(res, ready ? 200 : 503, std::string("{\"ready\":") + (ready ? "true" : "false") + "}");
-  });
-  server.Get("/v2", [&service](const httplib::Request&, httplib::Response& res) {
-    ReplyJson(res, 200, EncodeServerMetadata(service.GetServerMetadata()));
-  });
-  server.Get(kModelPath, [&service](const httplib::Request& req, httplib::Response& res) {
-    CurrentRequestLog().model = Model(req);
-    auto metadata = service.GetModelMetadata(Model(req), Version(req));
-    if (!metadata.ok()) return ReplyError(res, metadata.status());
-    ReplyJson(res, 200, EncodeModelMetadata(*metadata));
-  });
-  server.Get(std::string(kModelPath) + "/ready", [&service](const httplib::Request& req, httplib::Response& res) {
-    CurrentRequestLog().model = Model(req);
-    auto ready = service.ModelReady(Model(req), Version(req));
-    if (!ready.ok()) return ReplyError(res, ready.status());
-    ReplyJson(res, *ready ? 200 : 503,
-              EncodeModelReady(Model(req), *ready));
-  });
-  server.Get("/metrics", [&service](const httplib::Request&, httplib::Response& res) {
-    res.status = 200;
-    res.set_content(service.MetricsText(), "text/plain; version=0.0.4");
-  });
+  server.Get("/v2/health/live", Admitted([&service](const httplib::Request&, httplib::Response& res) {
+               const bool live = service.Live();
+               ReplyJson(res, live ? 200 : 503, std::string("{\"live\":") + (live ? "true" : "false") + "}");
+             }));
+  server.Get("/v2/health/ready", Admitted([&service](const httplib::Request&, httplib::Response& res) {
+               const bool ready = service.Ready();
+               ReplyJson(res, ready ? 200 : 503, std::string("{\"ready\":") + (ready ? "true" : "false") + "}");
+             }));
+  server.Get("/v2", Admitted([&service](const httplib::Request&, httplib::Response& res) {
+               ReplyJson(res, 200, EncodeServerMetadata(service.GetServerMetadata()));
+             }));
+  server.Get(kModelPath, Admitted([&service](const httplib::Request& req, httplib::Response& res) {
+               CurrentRequestLog().model = Model(req);
+               auto metadata = service.GetModelMetadata(Model(req), Version(req));
+               if (!metadata.ok()) return ReplyError(res, metadata.status());
+               ReplyJson(res, 200, EncodeModelMetadata(*metadata));
+             }));
+  server.Get(std::string(kModelPath) + "/ready",
+             Admitted([&service](const httplib::Request& req, httplib::Response& res) {
+               CurrentRequestLog().model = Model(req);
+               auto ready = service.ModelReady(Model(req), Version(req));
+               if (!ready.ok()) return ReplyError(res, ready.status());
+               ReplyJson(res, *ready ? 200 : 503, EncodeModelReady(Model(req), *ready));
+             }));
+  server.Get("/metrics", Admitted([&service](const httplib::Request&, httplib::Response& res) {
+               res.status = 200;
+               res.set_content(service.MetricsText(), "text/plain; version=0.0.4");
+             }));
 }
 
 void RegisterRepository(httplib::Server& server, InferenceService& service) {
   server.Post("/v2/repository/index", Admitted([&service](const httplib::Request& req, httplib::Response& res) {
-    auto ready_only = DecodeRepositoryIndexRequest(req.body);
-    if (!ready_only.ok()) return ReplyError(res, ready_only.status());
-    std::vector<RepositoryEntry> entries = service.RepositoryIndex();
-    if (*ready_only) {
-      std::erase_if(entries, [](const RepositoryEntry& e) { return e.state != "READY"; });
-    }
-    ReplyJson(res, 200, EncodeRepositoryIndex(entries));
-  }));
+                auto ready_only = DecodeRepositoryIndexRequest(req.body);
+                if (!ready_only.ok()) return ReplyError(res, ready_only.status());
+                std::vector<RepositoryEntry> entries = service.RepositoryIndex();
+                if (*ready_only) {
+                  std::erase_if(entries, [](const RepositoryEntry& e) { return e.state != "READY"; });
+                }
+                ReplyJson(res, 200, EncodeRepositoryIndex(entries));
+              }));
   server.Post(R"(/v2/repository/models/([^/]+)/(load|unload))",
               Admitted([&service](const httplib::Request& req, httplib::Response& res) {
                 CurrentRequestLog().model = Model(req);

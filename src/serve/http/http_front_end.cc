@@ -4,8 +4,8 @@
 
 #include <atomic>
 #include <charconv>
-#include <optional>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "serve/front_end.h"
@@ -85,9 +85,11 @@ std::optional<Refusal> HttpFrontEnd::Admit(const httplib::Request& req) const {
   const bool open = req.path.rfind("/v2/health/", 0) == 0;
   if (!options_.auth_token.empty() && !open &&
       !http::BearerTokenMatches(req.get_header_value("Authorization"), options_.auth_token)) {
-    return Refusal{401, req.has_header("Authorization") ? "invalid bearer token" : "missing Authorization: Bearer header"};
+    return Refusal{401,
+                   req.has_header("Authorization") ? "invalid bearer token" : "missing Authorization: Bearer header"};
   }
-  if (req.has_header("Content-Length") && !FitsLimit(req.get_header_value("Content-Length"), options_.max_request_bytes)) {
+  if (req.has_header("Content-Length") &&
+      !FitsLimit(req.get_header_value("Content-Length"), options_.max_request_bytes)) {
     return Refusal{413, "request body of " + req.get_header_value("Content-Length") + " bytes is over the limit of " +
                             std::to_string(options_.max_request_bytes) + " bytes (--max-request-bytes)"};
   }
@@ -200,7 +202,8 @@ void HttpFrontEnd::Shutdown() {
 
 Status CheckReadable(const std::string& path, const char* what) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return NotFound(std::string("TLS ") + what + " '" + path + "' is not a file");
+  if (!std::filesystem::is_regular_file(path, ec))
+    return NotFound(std::string("TLS ") + what + " '" + path + "' is not a file");
   return Status::Ok();
 }
 
@@ -209,11 +212,11 @@ StatusOr<std::unique_ptr<httplib::Server>> MakeServer(const TlsOptions& tls) {
   TS_RETURN_IF_ERROR(CheckReadable(tls.cert_file, "certificate"));
   TS_RETURN_IF_ERROR(CheckReadable(tls.key_file, "key"));
   if (!tls.client_ca_file.empty()) TS_RETURN_IF_ERROR(CheckReadable(tls.client_ca_file, "client CA"));
-  auto server = std::make_unique<httplib::SSLServer>(
-      tls.cert_file.c_str(), tls.key_file.c_str(), tls.client_ca_file.empty() ? nullptr : tls.client_ca_file.c_str());
+  auto server = std::make_unique<httplib::SSLServer>(tls.cert_file.c_str(), tls.key_file.c_str(),
+                                                     tls.client_ca_file.empty() ? nullptr : tls.client_ca_file.c_str());
   if (!server->is_valid()) {
-    return InvalidArgument("TLS: cannot use certificate '" + tls.cert_file + "' with key '" + tls.key_file +
-                           "'" + (tls.client_ca_file.empty() ? "" : " and client CA '" + tls.client_ca_file + "'") +
+    return InvalidArgument("TLS: cannot use certificate '" + tls.cert_file + "' with key '" + tls.key_file + "'" +
+                           (tls.client_ca_file.empty() ? "" : " and client CA '" + tls.client_ca_file + "'") +
                            " (not PEM, or the key does not match the certificate)");
   }
   return std::unique_ptr<httplib::Server>(std::move(server));

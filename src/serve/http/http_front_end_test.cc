@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <future>
@@ -29,7 +30,7 @@ class FakeService : public InferenceService {
   ServerMetadata GetServerMetadata() const override { return {"tessera", "test", {"binary_tensor_data"}}; }
   StatusOr<bool> ModelReady(const std::string& name, const std::string& version) const override {
     if (name != "double" || (!version.empty() && version != "1")) return NotFound("unknown model '" + name + "'");
-    return loaded_;
+    return loaded_.load();
   }
   StatusOr<ModelMetadata> GetModelMetadata(const std::string& name, const std::string& version) const override {
     if (name != "double") return NotFound("unknown model '" + name + "'");
@@ -59,7 +60,8 @@ class FakeService : public InferenceService {
       return InferResponse{"gate", "1", request.id, {}};
     }
     if (request.model_name != "double") return NotFound("unknown model '" + request.model_name + "'");
-    if (request.inputs.size() != 1 || request.inputs[0].name != "x" || request.inputs[0].tensor.dtype() != DType::kFloat32) {
+    if (request.inputs.size() != 1 || request.inputs[0].name != "x" ||
+        request.inputs[0].tensor.dtype() != DType::kFloat32) {
       return InvalidArgument("model 'double' takes one FP32 input 'x'");
     }
     const Tensor& x = request.inputs[0].tensor;
@@ -80,7 +82,7 @@ class FakeService : public InferenceService {
   }
 
  private:
-  bool loaded_ = true;
+  std::atomic<bool> loaded_{true};  // flipped by one handler thread, read by others
   std::mutex mutex_;
   std::condition_variable changed_;
   bool entered_ = false, open_ = false;
@@ -209,7 +211,9 @@ std::string Exchange(int port, const std::string& head, const std::string& body,
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return "";
-  auto send_all = [fd](const std::string& s) { return write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size()); };
+  auto send_all = [fd](const std::string& s) {
+    return write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size());
+  };
   std::string response;
   char buf[4096];
   auto read_until = [&](size_t closing_braces) {
@@ -258,6 +262,18 @@ TEST_F(HttpFrontEndTest, RefusedBodyDoesNotDesynchroniseTheConnection) {
   EXPECT_EQ(out.rfind("HTTP/1.1 401", 0), 0u) << out;
   EXPECT_EQ(out.find("\"extensions\""), std::string::npos) << "the body was served as a request: " << out;
   EXPECT_NE(out.find("\"live\":true"), std::string::npos) << out;
+}
+
+// Regression: a refusal decided at admission was answered only by POST endpoints, so a GET carrying a
+// body skipped the token check.
+TEST_F(HttpFrontEndTest, GetWithABodyStillNeedsTheToken) {
+  FrontEndOptions options;
+  options.auth_token = "t";
+  Start(options);
+  const std::string out =
+      Exchange(front_end_->port(), "GET /v2 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n", "{}");
+  EXPECT_EQ(out.rfind("HTTP/1.1 401", 0), 0u) << out;
+  EXPECT_EQ(out.find("extensions"), std::string::npos) << out;
 }
 
 TEST_F(HttpFrontEndTest, RepositoryIndexLoadUnload) {

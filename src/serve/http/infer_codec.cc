@@ -54,7 +54,8 @@ StatusOr<NamedTensor> ParseInput(const json& input, size_t index, std::string_vi
   const json* size = nullptr;
   if (params != input.end() && params->contains("binary_data_size")) size = &(*params)["binary_data_size"];
   if (size != nullptr) {
-    if (!size->is_number_unsigned()) return InvalidArgument(where + "'binary_data_size' must be a non-negative integer");
+    if (!size->is_number_unsigned())
+      return InvalidArgument(where + "'binary_data_size' must be a non-negative integer");
     if (input.contains("data")) return InvalidArgument(where + "has both 'data' and 'binary_data_size'");
     const uint64_t n = size->get<uint64_t>();
     if (n > binary.size() - offset) {
@@ -80,7 +81,8 @@ Status ParseOutputs(const json& outputs, DecodedInferRequest& decoded) {
       return InvalidArgument(where + "must be an object with a string 'name'");
     }
     const std::string name = o["name"].get<std::string>();
-    if (decoded.encoding.binary_by_name.count(name) != 0) return InvalidArgument("output '" + name + "' is requested twice");
+    if (decoded.encoding.binary_by_name.count(name) != 0)
+      return InvalidArgument("output '" + name + "' is requested twice");
     auto params = o.find("parameters");
     bool binary = decoded.encoding.binary_by_default;
     if (params != o.end()) {
@@ -126,7 +128,8 @@ StatusOr<DecodedInferRequest> DecodeInferRequest(std::string_view body, std::opt
   }
   if (auto params = root.find("parameters"); params != root.end()) {
     if (!params->is_object()) return InvalidArgument("'parameters' must be an object");
-    TS_ASSIGN_OR_RETURN(decoded.encoding.binary_by_default, OptionalBool(*params, "binary_data_output", "parameters: "));
+    TS_ASSIGN_OR_RETURN(decoded.encoding.binary_by_default,
+                        OptionalBool(*params, "binary_data_output", "parameters: "));
   }
   auto inputs = root.find("inputs");
   if (inputs == root.end() || !inputs->is_array()) return InvalidArgument("'inputs' must be an array");

@@ -21,7 +21,7 @@ namespace tessera::serve::http {
 
 // How the client asked for each output to travel back.
 struct OutputEncoding {
-  bool binary_by_default = false;          // request parameters: binary_data_output
+  bool binary_by_default = false;              // request parameters: binary_data_output
   std::map<std::string, bool> binary_by_name;  // outputs[i].parameters.binary_data
   bool Binary(const std::string& output) const {
     auto it = binary_by_name.find(output);

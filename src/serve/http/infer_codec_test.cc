@@ -62,10 +62,12 @@ TEST(InferCodecTest, MalformedRequestsAreInvalidArgumentsThatSayWhy) {
       {"no data", R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32"}]})", "neither"},
       {"count mismatch", R"({"inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3]}]})", "3 values"},
       {"duplicate input", R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]},
-                                        {"name":"x","shape":[1],"datatype":"FP32","data":[1]}]})", "twice"},
+                                        {"name":"x","shape":[1],"datatype":"FP32","data":[1]}]})",
+       "twice"},
       {"id not a string", R"({"id": 5, "inputs":[]})", "'id'"},
       {"binary size without header", R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32",
-                                         "parameters":{"binary_data_size":4}}]})", "runs past"},
+                                         "parameters":{"binary_data_size":4}}]})",
+       "runs past"},
       {"outputs not an array", R"({"inputs":[], "outputs": {}})", "'outputs'"},
   };
   for (const BadRequest& c : cases) {

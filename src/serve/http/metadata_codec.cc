@@ -61,9 +61,7 @@ StatusOr<bool> DecodeRepositoryIndexRequest(const std::string& body) {
   return ready->get<bool>();
 }
 
-std::string EncodeModelReady(const std::string& model, bool ready) {
-  return Dump({{"name", model}, {"ready", ready}});
-}
+std::string EncodeModelReady(const std::string& model, bool ready) { return Dump({{"name", model}, {"ready", ready}}); }
 
 std::string EncodeError(const std::string& message) { return Dump({{"error", message}}); }
 

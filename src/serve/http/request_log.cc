@@ -23,11 +23,13 @@ std::string FormatRequestLogLine(const RequestLogContext& context, const std::st
   char stamp[64];
   std::snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
                 utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(ms_since_epoch % 1000));
-  const double ms =
-      context.active ? std::chrono::duration<double, std::milli>(end - context.start).count() : 0.0;
-  nlohmann::ordered_json line = {{"time", stamp},     {"request_id", context.request_id},
-                                 {"method", method},  {"path", path},
-                                 {"model", context.model}, {"status", status},
+  const double ms = context.active ? std::chrono::duration<double, std::milli>(end - context.start).count() : 0.0;
+  nlohmann::ordered_json line = {{"time", stamp},
+                                 {"request_id", context.request_id},
+                                 {"method", method},
+                                 {"path", path},
+                                 {"model", context.model},
+                                 {"status", status},
                                  {"ms", static_cast<double>(static_cast<int64_t>(ms * 1000)) / 1000}};
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

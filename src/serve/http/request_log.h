@@ -12,7 +12,7 @@ namespace tessera::serve::http {
 // What the endpoints learn about the request being served. cpp-httplib runs a request on one worker
 // thread from routing to logging, so the current request's fields live in a thread-local.
 struct RequestLogContext {
-  bool active = false;  // set when routing starts; a request refused while parsing never gets one
+  bool active = false;            // set when routing starts; a request refused while parsing never gets one
   const void* request = nullptr;  // the request it belongs to (identity only, never dereferenced)
   std::chrono::steady_clock::time_point start;
   std::string request_id;  // the inference request's "id", else the X-Request-ID header, else a counter
@@ -26,8 +26,8 @@ struct RequestLogContext {
 RequestLogContext& CurrentRequestLog();
 
 // The log line (without the newline) for a request that ended with HTTP `status`.
-std::string FormatRequestLogLine(const RequestLogContext& context, const std::string& method,
-                                 const std::string& path, int status, std::chrono::system_clock::time_point now,
+std::string FormatRequestLogLine(const RequestLogContext& context, const std::string& method, const std::string& path,
+                                 int status, std::chrono::system_clock::time_point now,
                                  std::chrono::steady_clock::time_point end);
 
 // Writes `line` and a newline to stderr in one write, so lines from concurrent requests never interleave.

@@ -218,8 +218,8 @@ StatusOr<Tensor> TensorFromBinary(std::string_view bytes, DType dtype, const Sha
     ++elements;
   }
   if (elements != count) {
-    return InvalidArgument(Where(name) + "binary data holds " + std::to_string(elements) + " BYTES elements but shape " +
-                           ShapeToString(shape) + " needs " + std::to_string(count));
+    return InvalidArgument(Where(name) + "binary data holds " + std::to_string(elements) +
+                           " BYTES elements but shape " + ShapeToString(shape) + " needs " + std::to_string(count));
   }
   TS_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, shape));
   std::string* dst = t.data<std::string>();

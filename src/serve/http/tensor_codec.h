@@ -29,8 +29,7 @@ StatusOr<Tensor> TensorFromJsonData(const nlohmann::json& data, DType dtype, con
 nlohmann::json TensorToJsonData(const Tensor& tensor);
 
 // Builds a tensor from the binary extension's bytes for one input.
-StatusOr<Tensor> TensorFromBinary(std::string_view bytes, DType dtype, const Shape& shape,
-                                  const std::string& name);
+StatusOr<Tensor> TensorFromBinary(std::string_view bytes, DType dtype, const Shape& shape, const std::string& name);
 
 // Appends the tensor's binary-extension bytes to `out`; returns how many bytes were appended.
 size_t AppendTensorBinary(const Tensor& tensor, std::string& out);
