@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <future>
 #include <sstream>
 #include <thread>
@@ -142,6 +143,26 @@ TEST(InferenceServerLifecycleTest, ReloadPicksUpANewVersion) {
   auto response = server->Infer(Affine());
   ASSERT_TRUE(response.ok());
   EXPECT_EQ(response->model_version, "2");
+}
+
+TEST(InferenceServerLifecycleTest, FailedReloadKeepsServingTheLoadedVersion) {
+  TestRepository repo;
+  repo.AddModel("affine", "1", AffineModel());
+  auto server = StartServer(repo.root());
+  ASSERT_TRUE(server);
+  std::filesystem::remove(repo.root() + "/affine/1/model.onnx");
+  EXPECT_EQ(server->LoadModel("affine").code(), StatusCode::kNotFound);
+  repo.WriteConfig("affine", R"({"instance_count": "two"})");
+  repo.AddModel("affine", "2", AffineModel());
+  EXPECT_EQ(server->LoadModel("affine").code(), StatusCode::kInvalidArgument);
+  auto response = server->Infer(Affine());
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->model_version, "1");
+  EXPECT_EQ(server->ModelReady("affine", "").value(), true);
+  const RepositoryEntry* e = Entry(server->RepositoryIndex(), "affine");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->state, "READY");
+  EXPECT_NE(e->reason.find("instance_count"), std::string::npos) << e->reason;  // why the reload failed
 }
 
 TEST(InferenceServerLifecycleTest, ModelsAddedLaterAreIndexedAndLoadable) {
