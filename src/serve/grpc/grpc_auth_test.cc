@@ -7,9 +7,7 @@ namespace {
 
 using Metadata = std::multimap<grpc::string_ref, grpc::string_ref>;
 
-TEST(GrpcAuthTest, NoTokenConfiguredLetsEveryCallIn) {
-  EXPECT_TRUE(CheckBearerToken({}, "").ok());
-}
+TEST(GrpcAuthTest, NoTokenConfiguredLetsEveryCallIn) { EXPECT_TRUE(CheckBearerToken({}, "").ok()); }
 
 TEST(GrpcAuthTest, MissingAndWrongTokensAreUnauthenticated) {
   const Status missing = CheckBearerToken({}, "tok");
