@@ -19,12 +19,12 @@
 namespace tessera::serve {
 
 struct ServerOptions {
-  std::string model_repo;               // Triton layout REPO/<model>/<version>/model.onnx; "" = bundled example
-  std::vector<std::string> load_models; // models loaded at start; empty = every model in the repository
-  int default_threads = 0;              // per instance, when a model's config does not say; 0 = the cores
-                                        // divided among the model's instances
-  int request_timeout_ms = 60000;       // an inference still queued or running after this fails
-                                        // (DeadlineExceeded); <= 0 = no limit
+  std::string model_repo;                // Triton layout REPO/<model>/<version>/model.onnx; "" = bundled example
+  std::vector<std::string> load_models;  // models loaded at start; empty = every model in the repository
+  int default_threads = 0;               // per instance, when a model's config does not say; 0 = the cores
+                                         // divided among the model's instances
+  int request_timeout_ms = 60000;        // an inference still queued or running after this fails
+                                         // (DeadlineExceeded); <= 0 = no limit
 };
 
 class InferenceServer : public InferenceService {

@@ -44,7 +44,8 @@ class ModelQueue {
  private:
   void InstanceLoop(size_t index);
   void FailExpired(Clock::time_point now);  // with mu_ held
-  void RunBatch(ModelRunner& runner, std::atomic<double>* busy, const std::vector<std::shared_ptr<PendingInference>>& batch);
+  void RunBatch(ModelRunner& runner, std::atomic<double>* busy,
+                const std::vector<std::shared_ptr<PendingInference>>& batch);
   // Runs `batch` as one model run; the per-request outputs, or the run's error.
   StatusOr<std::vector<std::vector<Tensor>>> RunMerged(ModelRunner& runner, std::atomic<double>* busy,
                                                        const std::vector<std::shared_ptr<PendingInference>>& batch);
