@@ -30,7 +30,8 @@ StatusOr<std::unique_ptr<ModelRunner>> CreateSessionRunner(const std::string& mo
 StatusOr<std::unique_ptr<ModelRunner>> CreateModelRunner(const std::string& model_path, const ServingPlan& plan,
                                                          const std::string& model_name) {
   if (plan.parallel.distributed()) {
-    return Unimplemented("model '" + model_name + "': config.json asks for parallel dp=" + std::to_string(plan.parallel.dp) +
+    return Unimplemented("model '" + model_name +
+                         "': config.json asks for parallel dp=" + std::to_string(plan.parallel.dp) +
                          " pp=" + std::to_string(plan.parallel.pp) + " tp=" + std::to_string(plan.parallel.tp) +
                          "; serving an instance over several processes is not available yet");
   }
