@@ -2,6 +2,8 @@
 #include "serve/distributed/mpi_serving.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -14,6 +16,7 @@
 #include "parallel/plan_runner.h"
 #include "serve/loaded_model.h"
 #include "serve/model_repository.h"
+#include "serve/server_metrics.h"
 
 namespace tessera::serve {
 
@@ -23,6 +26,8 @@ namespace {
 // index of the group to run, or kStop. PlanRunner's own traffic is on the groups' communicators.
 constexpr int kControlTag = 4300;
 constexpr int64_t kStop = -1;
+// After each run a worker sends rank 0 its total busy seconds (one float64), for the metrics.
+constexpr int kBusyTag = 4301;
 // How long an idle worker sleeps between probes: adds at most this to a request's latency.
 constexpr auto kProbeInterval = std::chrono::microseconds(500);
 
@@ -78,6 +83,7 @@ class MpiThread {
 
 struct MpiServing::Group {
   int index = 0;
+  std::string model, version;
   std::string label;  // "model 'a' version 1"
   std::string path;   // canonical model.onnx, as the server's loader passes it
   ParallelConfig parallel;
@@ -85,6 +91,9 @@ struct MpiServing::Group {
   std::unique_ptr<Communicator> comm;  // declared before the runner, which uses it until it is gone
   std::unique_ptr<PlanRunner> runner;
   Status load;  // why runner is null
+  // Seconds each member spent in runs, by position in `members`: kept on rank 0, written by its MPI thread
+  // and read by the metrics. A worker keeps its own total in busy[its position].
+  std::unique_ptr<std::atomic<double>[]> busy;
 };
 
 namespace {
@@ -104,6 +113,21 @@ Registry& GetRegistry() {
 
 std::string PlanText(const ParallelConfig& p) {
   return "dp=" + std::to_string(p.dp) + " pp=" + std::to_string(p.pp) + " tp=" + std::to_string(p.tp);
+}
+
+std::string RankBusyText(const std::vector<std::shared_ptr<MpiServing::Group>>& groups) {
+  std::string out =
+      "# HELP tessera_rank_busy_seconds_total Time each MPI rank of a model's group spent in its runs.\n"
+      "# TYPE tessera_rank_busy_seconds_total counter\n";
+  for (const auto& group : groups) {
+    for (size_t i = 0; i < group->members.size(); ++i) {
+      char number[64];
+      std::snprintf(number, sizeof number, "%.17g", group->busy[i].load());
+      out += "tessera_rank_busy_seconds_total{model=\"" + group->model + "\",version=\"" + group->version +
+             "\",rank=\"" + std::to_string(group->members[i]) + "\"} " + number + "\n";
+    }
+  }
+  return out;
 }
 
 class MpiPlanRunner : public ModelRunner {
@@ -129,7 +153,15 @@ class MpiPlanRunner : public ModelRunner {
         if (!s.ok()) world_.Abort(group_->label + ": telling rank " + std::to_string(group_->members[i]) +
                                       " to run: " + s.message(), 1);
       }
+      const auto start = std::chrono::steady_clock::now();
       result = group_->runner->Run(ordered);
+      group_->busy[0] = group_->busy[0] + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      for (size_t i = 1; i < group_->members.size(); ++i) {
+        auto busy = world_.Recv(group_->members[i], kBusyTag);
+        if (busy.ok() && busy->dtype() == DType::kFloat64 && busy->shape() == Shape{1}) {
+          group_->busy[i] = busy->data<double>()[0];
+        }
+      }
     });
     return result;
   }
@@ -165,12 +197,15 @@ StatusOr<std::unique_ptr<MpiServing>> MpiServing::Start(Communicator& world, con
         for (int64_t version : *versions) {
           auto group = std::make_shared<Group>();
           group->index = static_cast<int>(planned.size());
-          group->label = "model '" + name + "' version " + std::to_string(version);
+          group->model = name;
+          group->version = std::to_string(version);
+          group->label = "model '" + name + "' version " + group->version;
           group->path = folder->versions.at(version);
           group->parallel = config->parallel;
           group->members.push_back(0);
           const int64_t size = int64_t{config->parallel.dp} * config->parallel.pp * config->parallel.tp;
           for (int64_t i = 1; i < size; ++i) group->members.push_back(next++);
+          group->busy = std::make_unique<std::atomic<double>[]>(group->members.size());
           planned.emplace_back(std::move(group), *config);
         }
       }
@@ -226,6 +261,8 @@ StatusOr<std::unique_ptr<MpiServing>> MpiServing::Start(Communicator& world, con
     registry.world = &world;
     registry.mpi_thread.SetOwner();
     for (const auto& group : serving->groups_) registry.by_path[group->path] = group;
+    std::vector<std::shared_ptr<Group>> groups = serving->groups_;
+    SetExtraMetrics([groups] { return RankBusyText(groups); });
   }
   return serving;
 }
@@ -237,6 +274,7 @@ MpiServing::~MpiServing() {
   std::lock_guard<std::mutex> lock(registry.mu);
   registry.by_path.clear();
   registry.world = nullptr;
+  SetExtraMetrics(nullptr);
 }
 
 void MpiServing::TellWorkersToStop() {
@@ -268,7 +306,13 @@ Status MpiServing::RunWorker() {
                       ", which it does not serve");
     }
     // Bad inputs fail on every rank of the group and rank 0 answers the client; nothing to do here.
-    (void)(*group)->runner->Run({});
+    Group& g = **group;
+    const auto start = std::chrono::steady_clock::now();
+    (void)g.runner->Run({});
+    const size_t position = static_cast<size_t>(
+        std::find(g.members.begin(), g.members.end(), world_.rank()) - g.members.begin());
+    g.busy[position] = g.busy[position] + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    TS_RETURN_IF_ERROR(world_.Send(Tensor::FromVector<double>(DType::kFloat64, {1}, {g.busy[position].load()}), 0, kBusyTag));
   }
 }
 
