@@ -3,12 +3,14 @@
 once to a model with dynamic batching and once to the same model without, and reports throughput,
 latency percentiles, errors and the mean batch size the server ran.
 
-The model is tools' exported MobileNetV2 with its batch dim made symbolic (the export fixes it at 1), so
+The batched variant has max_batch_size --max-batch (16), preferred sizes half of it and all of it, and
+a 5 ms max_queue_delay; the other has max_batch_size 16 without dynamic batching (every request runs
+alone). The model is tools' exported MobileNetV2 with its batch dim made symbolic (the export fixes it at 1), so
 the server may merge requests. Both variants sit in one repository and one server; they are measured one
 after the other with the same wrk settings.
 
 usage: serve_load.py [--tessera build/tessera] [--model-dir build/models/torch/mobilenetv2]
-                     [--connections 64] [--duration 60] [--warmup 10] [--smoke]
+                     [--connections 64] [--duration 60] [--warmup 10] [--max-batch 16] [--smoke]
 Each measurement follows an unmeasured warm-up at the same load: the first run at each batch size builds
 that shape's oneDNN primitives and packs weights (a few hundred ms for MobileNetV2), which is start-up
 cost, not throughput.
@@ -30,9 +32,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "serve"))
 import serve_harness as h  # noqa: E402
 
-BATCHING = {"max_batch_size": 16,
-            "dynamic_batching": {"preferred_batch_size": [8, 16], "max_queue_delay_microseconds": 5000}}
-NO_BATCHING = {"max_batch_size": 16}
+def batching_config(max_batch):
+    preferred = sorted({max(1, max_batch // 2), max_batch})
+    return {"max_batch_size": max_batch,
+            "dynamic_batching": {"preferred_batch_size": preferred, "max_queue_delay_microseconds": 5000}}
 
 
 def batch_dim_made_symbolic(src, dst):
@@ -43,9 +46,9 @@ def batch_dim_made_symbolic(src, dst):
     onnx.save(model, dst)
 
 
-def make_repository(model_dir, folder):
+def make_repository(model_dir, folder, max_batch):
     repo = os.path.join(folder, "repo")
-    for name, config in (("mobilenetv2_batched", BATCHING), ("mobilenetv2", NO_BATCHING)):
+    for name, config in (("mobilenetv2_batched", batching_config(max_batch)), ("mobilenetv2", {"max_batch_size": 16})):
         os.makedirs(os.path.join(repo, name, "1"))
         batch_dim_made_symbolic(os.path.join(model_dir, "model.onnx"), os.path.join(repo, name, "1", "model.onnx"))
         with open(os.path.join(repo, name, "config.json"), "w") as f:
@@ -86,6 +89,7 @@ def main():
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--max-batch", type=int, default=16, help="max_batch_size of the batched variant")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
     if args.smoke:
@@ -93,7 +97,7 @@ def main():
 
     folder = tempfile.mkdtemp(prefix="tessera_load_")
     try:
-        repo = make_repository(args.model_dir, folder)
+        repo = make_repository(args.model_dir, folder, args.max_batch)
         inputs, expected = h.load_model_folder(args.model_dir)
         body, headers = h.binary_infer_body(inputs)
         body_file = os.path.join(folder, "request.bin")
@@ -118,6 +122,7 @@ def main():
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
+    print(f"batched variant: {json.dumps(batching_config(args.max_batch))}")
     print(f"| dynamic batching | connections | duration (s) | requests | throughput (req/s) | p50 (ms) | p99 (ms) "
           f"| errors | mean batch |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -127,6 +132,10 @@ def main():
               f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {r['mean_batch']:.2f} |")
     speedup = results["mobilenetv2_batched"]["rps"] / max(results["mobilenetv2"]["rps"], 1e-9)
     print(f"throughput with batching / without: {speedup:.2f}x; server exit status {exit_status}")
+    for model, r in results.items():
+        kinds = {k: r[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts", "http_errors") if r[k]}
+        if kinds:
+            print(f"{model} errors: {kinds}")
     failed = [m for m, r in results.items() if r["errors"] or r["requests"] == 0] or exit_status != 0
     if failed:
         print(f"FAIL: errors or no requests: {failed}")

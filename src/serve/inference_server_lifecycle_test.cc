@@ -83,6 +83,8 @@ TEST(InferenceServerLifecycleTest, DrainWaitsForAcceptedRequestsAndRefusesNewOne
       server->MetricsText().find("tessera_requests_total{model=\"affine\",version=\"1\",outcome=\"success\"} 1\n"),
       std::string::npos);
   EXPECT_EQ(Inflight(*server, "affine"), 0);
+  // Its caller's thread may not have stored the answer in the future yet, hence a bounded wait.
+  ASSERT_EQ(accepted.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   EXPECT_TRUE(accepted.get().ok());
   EXPECT_FALSE(server->Ready());
   EXPECT_TRUE(server->Live());

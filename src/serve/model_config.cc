@@ -230,7 +230,10 @@ StatusOr<ServingPlan> ResolveModelConfig(const ModelConfig& config, const std::v
     plan.batchable = *config.max_batch_size > 0;
     plan.max_batch_size = *config.max_batch_size;
   } else {
-    plan.batchable = fixed == nullptr && !inputs.empty();
+    // Read from the model, an input of unknown shape is not assumed to batch (it may take a scalar);
+    // an explicit max_batch_size asserts that it does.
+    bool inputs_declare_batch = std::all_of(inputs.begin(), inputs.end(), [](const TensorInfo& t) { return t.has_shape; });
+    plan.batchable = fixed == nullptr && !inputs.empty() && inputs_declare_batch;
     plan.max_batch_size = 0;
   }
   if (plan.batchable) plan.dynamic_batching = config.dynamic_batching;

@@ -113,6 +113,17 @@ TEST(ModelConfigTest, WithoutConfigADynamicDimZeroMakesTheModelBatchable) {
   plan = ResolveModelConfig({}, {Info("x", {1, 4})}, {Info("y", {-1, 2})}, "m", 1);
   ASSERT_TRUE(plan.ok());
   EXPECT_FALSE(plan->batchable);
+
+  TensorInfo unknown = Info("x", {});
+  unknown.has_shape = false;  // might be a scalar: not batched unless the config says so
+  plan = ResolveModelConfig({}, {unknown}, {Info("y", {-1, 2})}, "m", 1);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->batchable);
+  ModelConfig config;
+  config.max_batch_size = 4;
+  plan = ResolveModelConfig(config, {unknown}, {Info("y", {-1, 2})}, "m", 1);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->batchable);
 }
 
 TEST(ModelConfigTest, MaxBatchSizeOnAFixedDimIsAnErrorNamingTheTensor) {

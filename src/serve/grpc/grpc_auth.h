@@ -1,10 +1,10 @@
 // Bearer-token check for gRPC calls: the token travels in the `authorization` metadata as "Bearer <token>".
 #pragma once
 
+#include <grpcpp/support/string_ref.h>
+
 #include <map>
 #include <string>
-
-#include <grpcpp/support/string_ref.h>
 
 #include "tessera/status.h"
 

@@ -2,14 +2,13 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include <initializer_list>
-#include <type_traits>
-
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <initializer_list>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include "grpc_predict_v2.grpc.pb.h"
 #include "serve/front_end.h"
@@ -21,7 +20,6 @@ template <typename T>
 void Fill(google::protobuf::RepeatedField<T>* field, std::initializer_list<std::type_identity_t<T>> values) {
   field->Add(values.begin(), values.end());
 }
-
 
 // Models: "echo" returns its inputs (filtered by the requested outputs); "fail_<code>" fails with that
 // code; "block" waits until Release(); everything else is unknown.
@@ -36,7 +34,8 @@ class FakeService final : public InferenceService {
   }
   StatusOr<serve::ModelMetadata> GetModelMetadata(const std::string& name, const std::string&) const override {
     if (name != "echo") return NotFound("unknown model '" + name + "'");
-    return serve::ModelMetadata{"echo", {"1"}, "onnx", {{"x", DType::kFloat32, {-1, 3}}}, {{"x", DType::kFloat32, {-1, 3}}}};
+    return serve::ModelMetadata{
+        "echo", {"1"}, "onnx", {{"x", DType::kFloat32, {-1, 3}}}, {{"x", DType::kFloat32, {-1, 3}}}};
   }
   std::vector<RepositoryEntry> RepositoryIndex() const override {
     return {{"echo", "1", "READY", ""}, {"broken", "", "UNAVAILABLE", "bad model"}};
@@ -186,9 +185,10 @@ TEST_F(GrpcFrontEndTest, ErrorsMapToGrpcCodesAndTheServerKeepsServing) {
     std::string model;
     grpc::StatusCode code;
   };
-  for (const Case& c : {Case{"nope", grpc::StatusCode::NOT_FOUND}, Case{"fail_unavailable", grpc::StatusCode::UNAVAILABLE},
-                        Case{"fail_deadline", grpc::StatusCode::DEADLINE_EXCEEDED},
-                        Case{"fail_exhausted", grpc::StatusCode::RESOURCE_EXHAUSTED}}) {
+  for (const Case& c :
+       {Case{"nope", grpc::StatusCode::NOT_FOUND}, Case{"fail_unavailable", grpc::StatusCode::UNAVAILABLE},
+        Case{"fail_deadline", grpc::StatusCode::DEADLINE_EXCEEDED},
+        Case{"fail_exhausted", grpc::StatusCode::RESOURCE_EXHAUSTED}}) {
     inference::ModelInferRequest r = EchoRequest();
     r.set_model_name(c.model);
     inference::ModelInferResponse response;
@@ -271,6 +271,17 @@ TEST_F(GrpcFrontEndTest, ShutdownFinishesCallsInFlight) {
   std::thread call([&] { call_status = Infer(r, &response); });
   service_.WaitUntilBlocked();
   std::thread shutdown([&] { front_end_->Shutdown(); });
+  // Shutdown has begun once a new call is refused; only then is the blocked call let go, so the call is
+  // certainly in flight while the server shuts down.
+  bool refused = false;
+  for (int attempt = 0; attempt < 3000 && !refused; ++attempt) {
+    grpc::ClientContext probe;
+    probe.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    inference::ServerLiveResponse live;
+    refused = !stub_->ServerLive(&probe, {}, &live).ok();
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(refused) << "new calls were still accepted after Shutdown began";
   service_.Release();
   shutdown.join();
   call.join();

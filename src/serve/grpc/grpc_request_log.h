@@ -3,10 +3,10 @@
 //   {"time":"2026-11-30T07:40:00.123Z","request_id":"42","method":"ModelInfer","model":"m","status":"OK","ms":12.345}
 #pragma once
 
+#include <grpcpp/support/status_code_enum.h>
+
 #include <chrono>
 #include <string>
-
-#include <grpcpp/support/status_code_enum.h>
 
 namespace tessera::serve {
 

@@ -6,7 +6,8 @@ namespace tessera::serve {
 namespace {
 
 TEST(GrpcRequestLogTest, LineHasTheRestShapeWithTheGrpcCodeName) {
-  const auto when = std::chrono::system_clock::time_point(std::chrono::milliseconds(1796024400123));  // 2026-11-30T07:40:00.123Z
+  const auto when =
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(1796024400123));  // 2026-11-30T07:40:00.123Z
   EXPECT_EQ(FormatGrpcCallLogLine("ModelInfer", "m", "42", grpc::StatusCode::INVALID_ARGUMENT, when, 12.3456789),
             R"({"time":"2026-11-30T07:40:00.123Z","request_id":"42","method":"ModelInfer","model":"m",)"
             R"("status":"INVALID_ARGUMENT","ms":12.345})");

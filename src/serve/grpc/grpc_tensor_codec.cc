@@ -34,15 +34,28 @@ int64_t ContentsCount(const InferTensorContents& c) {
 // The typed field that carries `dtype`'s elements and how many it holds; nullptr name when none does.
 std::pair<const char*, int64_t> TypedField(const InferTensorContents& c, DType dtype) {
   switch (dtype) {
-    case DType::kBool: return {"bool_contents", c.bool_contents_size()};
-    case DType::kInt8: case DType::kInt16: case DType::kInt32: return {"int_contents", c.int_contents_size()};
-    case DType::kInt64: return {"int64_contents", c.int64_contents_size()};
-    case DType::kUInt8: case DType::kUInt16: case DType::kUInt32: return {"uint_contents", c.uint_contents_size()};
-    case DType::kUInt64: return {"uint64_contents", c.uint64_contents_size()};
-    case DType::kFloat32: return {"fp32_contents", c.fp32_contents_size()};
-    case DType::kFloat64: return {"fp64_contents", c.fp64_contents_size()};
-    case DType::kString: return {"bytes_contents", c.bytes_contents_size()};
-    default: return {nullptr, 0};
+    case DType::kBool:
+      return {"bool_contents", c.bool_contents_size()};
+    case DType::kInt8:
+    case DType::kInt16:
+    case DType::kInt32:
+      return {"int_contents", c.int_contents_size()};
+    case DType::kInt64:
+      return {"int64_contents", c.int64_contents_size()};
+    case DType::kUInt8:
+    case DType::kUInt16:
+    case DType::kUInt32:
+      return {"uint_contents", c.uint_contents_size()};
+    case DType::kUInt64:
+      return {"uint64_contents", c.uint64_contents_size()};
+    case DType::kFloat32:
+      return {"fp32_contents", c.fp32_contents_size()};
+    case DType::kFloat64:
+      return {"fp64_contents", c.fp64_contents_size()};
+    case DType::kString:
+      return {"bytes_contents", c.bytes_contents_size()};
+    default:
+      return {nullptr, 0};
   }
 }
 
@@ -74,15 +87,16 @@ StatusOr<Tensor> DecodeTyped(const InputTensor& in, DType dtype, const Shape& sh
   const InferTensorContents& c = in.contents();
   auto [field, n] = TypedField(c, dtype);
   if (field == nullptr) {
-    return InvalidArgument(where + ": " + in.datatype() + " has no typed contents field; send it as raw_input_contents");
+    return InvalidArgument(where + ": " + in.datatype() +
+                           " has no typed contents field; send it as raw_input_contents");
   }
   if (ContentsCount(c) != n) {
     return InvalidArgument(where + ": the elements of a " + in.datatype() + " tensor go in contents." + field +
                            ", but other contents fields hold values");
   }
   if (n != count) {
-    return InvalidArgument(where + ": contents." + field + " holds " + std::to_string(n) + " elements, the shape needs " +
-                           std::to_string(count));
+    return InvalidArgument(where + ": contents." + field + " holds " + std::to_string(n) +
+                           " elements, the shape needs " + std::to_string(count));
   }
   if (dtype == DType::kString) {
     auto t = Tensor::Allocate(DType::kString, shape);  // strings must be constructed before assignment
@@ -94,18 +108,41 @@ StatusOr<Tensor> DecodeTyped(const InputTensor& in, DType dtype, const Shape& sh
   TS_ASSIGN_OR_RETURN(Tensor t, Allocate(dtype, shape, where));
   Status s;
   switch (dtype) {
-    case DType::kBool: s = CopyTyped<bool>(c.bool_contents(), t, where); break;
-    case DType::kInt8: s = CopyTyped<int8_t>(c.int_contents(), t, where); break;
-    case DType::kInt16: s = CopyTyped<int16_t>(c.int_contents(), t, where); break;
-    case DType::kInt32: s = CopyTyped<int32_t>(c.int_contents(), t, where); break;
-    case DType::kInt64: s = CopyTyped<int64_t>(c.int64_contents(), t, where); break;
-    case DType::kUInt8: s = CopyTyped<uint8_t>(c.uint_contents(), t, where); break;
-    case DType::kUInt16: s = CopyTyped<uint16_t>(c.uint_contents(), t, where); break;
-    case DType::kUInt32: s = CopyTyped<uint32_t>(c.uint_contents(), t, where); break;
-    case DType::kUInt64: s = CopyTyped<uint64_t>(c.uint64_contents(), t, where); break;
-    case DType::kFloat32: s = CopyTyped<float>(c.fp32_contents(), t, where); break;
-    case DType::kFloat64: s = CopyTyped<double>(c.fp64_contents(), t, where); break;
-    default: return Internal(where + ": no typed decoder for " + in.datatype());  // TypedField vetted dtype
+    case DType::kBool:
+      s = CopyTyped<bool>(c.bool_contents(), t, where);
+      break;
+    case DType::kInt8:
+      s = CopyTyped<int8_t>(c.int_contents(), t, where);
+      break;
+    case DType::kInt16:
+      s = CopyTyped<int16_t>(c.int_contents(), t, where);
+      break;
+    case DType::kInt32:
+      s = CopyTyped<int32_t>(c.int_contents(), t, where);
+      break;
+    case DType::kInt64:
+      s = CopyTyped<int64_t>(c.int64_contents(), t, where);
+      break;
+    case DType::kUInt8:
+      s = CopyTyped<uint8_t>(c.uint_contents(), t, where);
+      break;
+    case DType::kUInt16:
+      s = CopyTyped<uint16_t>(c.uint_contents(), t, where);
+      break;
+    case DType::kUInt32:
+      s = CopyTyped<uint32_t>(c.uint_contents(), t, where);
+      break;
+    case DType::kUInt64:
+      s = CopyTyped<uint64_t>(c.uint64_contents(), t, where);
+      break;
+    case DType::kFloat32:
+      s = CopyTyped<float>(c.fp32_contents(), t, where);
+      break;
+    case DType::kFloat64:
+      s = CopyTyped<double>(c.fp64_contents(), t, where);
+      break;
+    default:
+      return Internal(where + ": no typed decoder for " + in.datatype());  // TypedField vetted dtype
   }
   TS_RETURN_IF_ERROR(s);
   return t;
@@ -125,7 +162,8 @@ StatusOr<Tensor> DecodeRawStrings(const std::string& raw, const Shape& shape, in
     pos += 4;
     if (length > raw.size() - pos) {
       return InvalidArgument(where + ": BYTES element " + std::to_string(elements.size()) + " claims " +
-                             std::to_string(length) + " bytes but only " + std::to_string(raw.size() - pos) + " remain");
+                             std::to_string(length) + " bytes but only " + std::to_string(raw.size() - pos) +
+                             " remain");
     }
     elements.emplace_back(raw.data() + pos, length);
     pos += length;
@@ -145,14 +183,16 @@ StatusOr<Tensor> DecodeRaw(const InputTensor& in, const std::string& raw, DType 
                            int64_t count) {
   const std::string where = Where(in, shape);
   if (ContentsCount(in.contents()) > 0) {
-    return InvalidArgument(where + ": has typed contents while the request uses raw_input_contents; use one or the other");
+    return InvalidArgument(where +
+                           ": has typed contents while the request uses raw_input_contents; use one or the other");
   }
   if (dtype == DType::kString) return DecodeRawStrings(raw, shape, count, where);
   const size_t element_bytes = DTypeSize(dtype);
   // Compared by division so that a huge claimed shape cannot overflow the expected byte count.
   if (raw.size() % element_bytes != 0 || static_cast<int64_t>(raw.size() / element_bytes) != count) {
-    return InvalidArgument(where + ": raw_input_contents holds " + std::to_string(raw.size()) + " bytes, the shape needs " +
-                           std::to_string(count) + " elements of " + std::to_string(element_bytes) + " bytes");
+    return InvalidArgument(where + ": raw_input_contents holds " + std::to_string(raw.size()) +
+                           " bytes, the shape needs " + std::to_string(count) + " elements of " +
+                           std::to_string(element_bytes) + " bytes");
   }
   TS_ASSIGN_OR_RETURN(Tensor t, Allocate(dtype, shape, where));
   if (dtype == DType::kBool) {

@@ -2,11 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <initializer_list>
-#include <type_traits>
-
 #include <cstring>
+#include <initializer_list>
 #include <random>
+#include <type_traits>
 
 #include "serve/kserve_datatype.h"
 
@@ -18,12 +17,11 @@ void Fill(google::protobuf::RepeatedField<T>* field, std::initializer_list<std::
   field->Add(values.begin(), values.end());
 }
 
-
 using inference::ModelInferRequest;
 using inference::ModelInferResponse;
 
-ModelInferRequest::InferInputTensor* AddInput(ModelInferRequest& r, const std::string& name, const std::string& datatype,
-                                              const Shape& shape) {
+ModelInferRequest::InferInputTensor* AddInput(ModelInferRequest& r, const std::string& name,
+                                              const std::string& datatype, const Shape& shape) {
   auto* in = r.add_inputs();
   in->set_name(name);
   in->set_datatype(datatype);
@@ -59,8 +57,8 @@ TEST(GrpcTensorCodecTest, RawContentsRoundTripEveryFixedSizeDatatype) {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
-  for (const char* datatype : {"UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32",
-                               "FP64", "BF16"}) {
+  for (const char* datatype :
+       {"UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BF16"}) {
     SCOPED_TRACE(datatype);
     Shape shape;
     const int rank = static_cast<int>(rng() % 4);
@@ -245,6 +243,49 @@ TEST(GrpcTensorCodecTest, MalformedBytesFramingIsRefused) {
   AddInput(too_many, "s", "BYTES", {1});
   *too_many.add_raw_input_contents() = LengthPrefixed({"a", "b"});
   ExpectInvalid(too_many, "holds 2 BYTES elements, the shape needs 1");
+}
+
+// Random byte flips, truncations and insertions of a valid message: whatever still parses decodes to a
+// request or an error, never a crash or an allocation sized by a lie.
+TEST(GrpcTensorCodecTest, MutatedMessagesDecodeOrFailCleanly) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  ModelInferRequest valid = Request();
+  AddInput(valid, "s", "BYTES", {2});
+  AddInput(valid, "x", "FP32", {2, 2});
+  AddInput(valid, "b", "BOOL", {3});
+  *valid.add_raw_input_contents() = LengthPrefixed({"ab", "c"});
+  *valid.add_raw_input_contents() = std::string(16, '\x01');
+  *valid.add_raw_input_contents() = std::string(3, '\x01');
+  const std::string bytes = valid.SerializeAsString();
+  int decoded_ok = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string mutated = bytes;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !mutated.empty(); ++e) {
+      const size_t at = rng() % mutated.size();
+      switch (rng() % 3) {
+        case 0:
+          mutated[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          mutated.resize(at);
+          break;
+        default:
+          mutated.insert(at, 1, static_cast<char>(rng()));
+          break;
+      }
+    }
+    ModelInferRequest parsed;
+    if (!parsed.ParseFromString(mutated)) continue;
+    auto decoded = DecodeInferRequest(parsed);
+    if (decoded.ok())
+      ++decoded_ok;
+    else
+      EXPECT_NE(decoded.status().code(), StatusCode::kInternal) << decoded.status().ToString();
+  }
+  SUCCEED() << decoded_ok << " mutated messages still decoded";
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The HTTP/REST front end: a cpp-httplib server (plain or TLS) that admits requests (bearer token, body
 // size), serves the endpoints of endpoints.h, logs each request and shuts down gracefully.
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <charconv>
@@ -76,6 +77,7 @@ class HttpFrontEnd : public FrontEnd {
   std::unique_ptr<httplib::Server> server_;
   std::thread listener_;
   int port_ = 0;
+  int listen_socket_ = -1;
   std::atomic<uint64_t> next_request_id_{1};
   std::once_flag shutdown_once_;
 };
@@ -138,6 +140,14 @@ Status HttpFrontEnd::Start() {
   s.set_payload_max_length(options_.max_request_bytes);  // chunked bodies carry no Content-Length to check
   s.set_keep_alive_max_count(kKeepAliveMaxRequests);
   s.set_tcp_nodelay(true);
+  // cpp-httplib 0.11 listens with a backlog of 5: 64 clients connecting at once overflow it, and the
+  // dropped handshakes come back seconds later or as resets (seen as read errors and multi-second tail
+  // latency under wrk). The option hook is the one place that sees the listening socket; once bound, it
+  // listens again with the system's maximum backlog (Linux updates the backlog of a listening socket).
+  s.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_socket_ = sock;
+  });
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     http::RequestLogContext& context = BeginRequest(req);
     std::optional<Refusal> refusal = Admit(req);
@@ -185,6 +195,7 @@ Status HttpFrontEnd::Start() {
     port_ = s.bind_to_port(options_.host, options_.port) ? options_.port : -1;
   }
   if (port_ < 0) return IoError("http: cannot listen on " + where + " (address in use, or host not local?)");
+  if (listen_socket_ >= 0) ::listen(listen_socket_, SOMAXCONN);
   listener_ = std::thread([&s] { s.listen_after_bind(); });
   // stop() is a no-op until the accept loop runs: wait for it so that Shutdown() always ends it.
   while (!s.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

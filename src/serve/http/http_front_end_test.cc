@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <future>
@@ -29,7 +30,7 @@ class FakeService : public InferenceService {
   ServerMetadata GetServerMetadata() const override { return {"tessera", "test", {"binary_tensor_data"}}; }
   StatusOr<bool> ModelReady(const std::string& name, const std::string& version) const override {
     if (name != "double" || (!version.empty() && version != "1")) return NotFound("unknown model '" + name + "'");
-    return loaded_;
+    return loaded_.load();
   }
   StatusOr<ModelMetadata> GetModelMetadata(const std::string& name, const std::string& version) const override {
     if (name != "double") return NotFound("unknown model '" + name + "'");
@@ -81,7 +82,7 @@ class FakeService : public InferenceService {
   }
 
  private:
-  bool loaded_ = true;
+  std::atomic<bool> loaded_{true};  // flipped by one handler thread, read by others
   std::mutex mutex_;
   std::condition_variable changed_;
   bool entered_ = false, open_ = false;
