@@ -120,6 +120,7 @@ std::string RankBusyText(const std::vector<std::shared_ptr<MpiServing::Group>>& 
       "# HELP tessera_rank_busy_seconds_total Time each MPI rank of a model's group spent in its runs.\n"
       "# TYPE tessera_rank_busy_seconds_total counter\n";
   for (const auto& group : groups) {
+    if (!group->runner) continue;  // failed to load: never runs
     for (size_t i = 0; i < group->members.size(); ++i) {
       char number[64];
       std::snprintf(number, sizeof number, "%.17g", group->busy[i].load());
@@ -251,7 +252,8 @@ StatusOr<std::unique_ptr<MpiServing>> MpiServing::Start(Communicator& world, con
         if (report_load && me != 0) std::cerr << "tessera: rank " << me << ": " << group->label << ": " << group->load.message() << "\n";
       }
     }
-    if (!group->load.ok()) group->load = group->load.WithContext(group->label + " (" + PlanText(group->parallel) + ")");
+    // The server's loader adds the model and version.
+    if (!group->load.ok()) group->load = group->load.WithContext("parallel " + PlanText(group->parallel));
     serving->groups_.push_back(group);
   }
 
