@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <future>
 #include <iostream>
@@ -87,7 +87,7 @@ struct MpiServing::Group {
   std::string label;  // "model 'a' version 1"
   std::string path;   // canonical model.onnx, as the server's loader passes it
   ParallelConfig parallel;
-  std::vector<int> members;  // world ranks; members[0] == 0
+  std::vector<int> members;            // world ranks; members[0] == 0
   std::unique_ptr<Communicator> comm;  // declared before the runner, which uses it until it is gone
   std::unique_ptr<PlanRunner> runner;
   Status load;  // why runner is null
@@ -151,12 +151,14 @@ class MpiPlanRunner : public ModelRunner {
       Tensor command = Tensor::FromVector<int64_t>(DType::kInt64, {1}, {group_->index});
       for (size_t i = 1; i < group_->members.size(); ++i) {
         Status s = world_.Send(command, group_->members[i], kControlTag);
-        if (!s.ok()) world_.Abort(group_->label + ": telling rank " + std::to_string(group_->members[i]) +
-                                      " to run: " + s.message(), 1);
+        if (!s.ok())
+          world_.Abort(
+              group_->label + ": telling rank " + std::to_string(group_->members[i]) + " to run: " + s.message(), 1);
       }
       const auto start = std::chrono::steady_clock::now();
       result = group_->runner->Run(ordered);
-      group_->busy[0] = group_->busy[0] + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      group_->busy[0] =
+          group_->busy[0] + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       for (size_t i = 1; i < group_->members.size(); ++i) {
         auto busy = world_.Recv(group_->members[i], kBusyTag);
         if (busy.ok() && busy->dtype() == DType::kFloat64 && busy->shape() == Shape{1}) {
@@ -249,7 +251,8 @@ StatusOr<std::unique_ptr<MpiServing>> MpiServing::Start(Communicator& world, con
         group->load = runner.status();
         // Rank 0's copy of the error becomes the model's load failure; a worker that holds the only
         // precise message prints it.
-        if (report_load && me != 0) std::cerr << "tessera: rank " << me << ": " << group->label << ": " << group->load.message() << "\n";
+        if (report_load && me != 0)
+          std::cerr << "tessera: rank " << me << ": " << group->label << ": " << group->load.message() << "\n";
       }
     }
     // The server's loader adds the model and version.
@@ -311,10 +314,12 @@ Status MpiServing::RunWorker() {
     Group& g = **group;
     const auto start = std::chrono::steady_clock::now();
     (void)g.runner->Run({});
-    const size_t position = static_cast<size_t>(
-        std::find(g.members.begin(), g.members.end(), world_.rank()) - g.members.begin());
-    g.busy[position] = g.busy[position] + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    TS_RETURN_IF_ERROR(world_.Send(Tensor::FromVector<double>(DType::kFloat64, {1}, {g.busy[position].load()}), 0, kBusyTag));
+    const size_t position =
+        static_cast<size_t>(std::find(g.members.begin(), g.members.end(), world_.rank()) - g.members.begin());
+    g.busy[position] =
+        g.busy[position] + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    TS_RETURN_IF_ERROR(
+        world_.Send(Tensor::FromVector<double>(DType::kFloat64, {1}, {g.busy[position].load()}), 0, kBusyTag));
   }
 }
 
@@ -346,14 +351,16 @@ StatusOr<std::unique_ptr<ModelRunner>> CreateDistributedRunner(const std::string
   Registry& registry = GetRegistry();
   std::lock_guard<std::mutex> lock(registry.mu);
   if (registry.world == nullptr) {
-    return Unimplemented(what + ", which needs several processes: start the server under mpirun (docs/serving.md, "
-                                "\"Serving over MPI\")");
+    return Unimplemented(what +
+                         ", which needs several processes: start the server under mpirun (docs/serving.md, "
+                         "\"Serving over MPI\")");
   }
   auto it = registry.by_path.find(model_path);
   if (it == registry.by_path.end() || it->second->parallel.dp != plan.parallel.dp ||
       it->second->parallel.pp != plan.parallel.pp || it->second->parallel.tp != plan.parallel.tp) {
-    return NotFound(what + ", but no group of ranks was formed for it: the groups are formed when the server "
-                           "starts, from the repository as it was then");
+    return NotFound(what +
+                    ", but no group of ranks was formed for it: the groups are formed when the server "
+                    "starts, from the repository as it was then");
   }
   if (!it->second->runner) return it->second->load;
   return std::unique_ptr<ModelRunner>(std::make_unique<MpiPlanRunner>(it->second, *registry.world));

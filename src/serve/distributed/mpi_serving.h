@@ -43,8 +43,7 @@ class MpiServing {
   // Fails alike on every rank when the world is too small; `report` is set on the rank that should print
   // the error. A group whose model fails to load does not fail the server: on rank 0 that model's load
   // fails with the reason (the repository index shows it).
-  static StatusOr<std::unique_ptr<MpiServing>> Start(Communicator& world, const ServerOptions& options,
-                                                     bool& report);
+  static StatusOr<std::unique_ptr<MpiServing>> Start(Communicator& world, const ServerOptions& options, bool& report);
   ~MpiServing();
 
   // Ranks other than 0: answers run messages until rank 0 sends stop.
@@ -72,8 +71,7 @@ class MpiServing {
 // Rank 0's runner for the model version at `model_path`, whose `plan` asks for parallelism: a handle on
 // the group MpiServing::Start formed for it. Unimplemented without mpirun; FailedPrecondition when the
 // model was not part of the repository at start; the group's load error when its PlanRunner failed.
-StatusOr<std::unique_ptr<ModelRunner>> CreateDistributedRunner(const std::string& model_path,
-                                                               const ServingPlan& plan,
+StatusOr<std::unique_ptr<ModelRunner>> CreateDistributedRunner(const std::string& model_path, const ServingPlan& plan,
                                                                const std::string& model_name);
 
 }  // namespace tessera::serve
