@@ -201,7 +201,10 @@ Status Server::LoadModel(const std::string& name) {
   auto folder = repo_.Locate(name);
   if (!folder.ok()) return folder.status();
   if (!folder->problem.empty()) {
-    SetSlot(name, "UNAVAILABLE", folder->problem);
+    std::lock_guard<std::mutex> lock(mu_);
+    ModelSlot& slot = slots_[name];
+    if (slot.versions.empty()) slot.state = "UNAVAILABLE";  // a loaded model keeps serving what it has
+    slot.reason = folder->problem;
     return NotFound("model '" + name + "': " + folder->problem);
   }
   {

@@ -8,13 +8,18 @@ server still serving after each.
 usage: grpc_protocol_test.py PATH/TO/tessera PATH/TO/examples/tiny_cnn
 """
 import json
+import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import unittest
 
 import grpc
 import numpy as np
+import onnx
+from onnx import TensorProto, helper
 
 import grpc_harness as g
 import serve_harness as h
@@ -176,6 +181,36 @@ class GrpcServerLifecycleTest(unittest.TestCase):
             self.assertEqual(server.proc.wait(timeout=120), 0, server.stderr_lines)
             with self.assertRaises(OSError):
                 socket.create_connection(("127.0.0.1", server.grpc_port), timeout=10).close()
+
+    def test_sigterm_answers_the_call_in_flight(self):
+        # A model whose queue holds a lone request for 10 s, waiting for a batch to fill: the call is in
+        # flight (the server's in-flight gauge says so) when the signal goes, whatever the machine's speed.
+        repo = tempfile.mkdtemp(prefix="tessera_grpc_repo_")
+        try:
+            os.makedirs(os.path.join(repo, "held", "1"))
+            graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "held",
+                                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+                                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])])
+            onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+                      os.path.join(repo, "held", "1", "model.onnx"))
+            with open(os.path.join(repo, "held", "config.json"), "w") as f:
+                json.dump({"max_batch_size": 8, "dynamic_batching": {"preferred_batch_size": [8],
+                                                                     "max_queue_delay_microseconds": 10_000_000}}, f)
+            x = np.array([[-1.0, 2.0, -3.0, 4.0]], np.float32)
+            with g.GrpcServer(TESSERA, "--threads", "1", "--model-repo", repo) as server:
+                with grpc.insecure_channel(server.address) as channel:
+                    stub = self.pb2_grpc.GRPCInferenceServiceStub(channel)
+                    call = stub.ModelInfer.future(g.infer_request(self.pb2, "held", {"x": x}, raw=True, request_id="held-1"))
+                    metrics = f"http://127.0.0.1:{server.http_port}"
+                    h.wait_until(lambda: 'tessera_inflight_requests{model="held",version="1"} 1' in
+                                 h.request(metrics, "/metrics").body.decode(), what="the call to be queued")
+                    server.proc.send_signal(signal.SIGTERM)
+                    response = call.result(timeout=120)
+                self.assertEqual(response.id, "held-1")
+                np.testing.assert_array_equal(g.decode_outputs(response)["y"], np.maximum(x, 0))
+                self.assertEqual(server.proc.wait(timeout=120), 0, server.stderr_lines)
+        finally:
+            shutil.rmtree(repo, ignore_errors=True)
 
 
 if __name__ == "__main__":
