@@ -16,6 +16,8 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "parallel/comm/communicator.h"
+#include "serve/distributed/mpi_serving.h"
 #include "serve/front_end.h"
 #include "serve/inference_server.h"
 
@@ -113,6 +115,27 @@ int ServeCommand(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // Under mpirun, models with a parallel plan run on groups of ranks; ranks other than 0 only compute
+  // (docs/serving.md, "Serving over MPI").
+  std::unique_ptr<Communicator> world;
+  std::unique_ptr<serve::MpiServing> mpi;
+  if (LaunchedByMpi()) {
+    auto opened = OpenWorld();
+    if (!opened.ok()) return Fail(opened.status());
+    world = std::move(opened).value();
+    if (world->size() > 1) {
+      bool report = false;
+      auto started = serve::MpiServing::Start(*world, config->server, report);
+      if (!started.ok()) return report ? Fail(started.status()) : kExitFailure;
+      mpi = std::move(started).value();
+      if (world->rank() != 0) {
+        Status s = mpi->RunWorker();
+        return s.ok() ? kExitOk : Fail(s);
+      }
+      std::cerr << mpi->Describe();
+    }
+  }
+
   auto server = serve::CreateInferenceServer(config->server);
   if (!server.ok()) return Fail(server.status());
   auto http = serve::StartHttpFrontEnd(**server, config->http);
@@ -135,12 +158,19 @@ int ServeCommand(const std::vector<std::string>& args) {
   if (grpc) std::cout << " grpc_port=" << grpc->port();
   std::cout << std::endl;
 
-  const int signal = WaitForStopSignal(stop_signals);
-  std::cerr << "tessera: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
-            << ": finishing the requests in flight, then exiting\n";
-  (*http)->Shutdown();
-  if (grpc) grpc->Shutdown();
-  (*server)->Drain();
+  auto stop = [&] {
+    const int signal = WaitForStopSignal(stop_signals);
+    std::cerr << "tessera: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
+              << ": finishing the requests in flight, then exiting\n";
+    (*http)->Shutdown();
+    if (grpc) grpc->Shutdown();
+    (*server)->Drain();
+  };
+  if (mpi) {
+    mpi->RunFrontEnd(stop);  // this thread carries out the MPI calls meanwhile
+  } else {
+    stop();
+  }
   return kExitOk;
 }
 

@@ -41,7 +41,28 @@ void Header(std::string& out, const std::string& name, const char* type, const c
   out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
 
+std::function<std::string()>& ExtraMetricsSlot() {
+  static std::function<std::string()> render;
+  return render;
+}
+
+std::mutex& ExtraMetricsMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+std::function<std::string()> ExtraMetrics() {
+  std::lock_guard<std::mutex> lock(ExtraMetricsMutex());
+  auto render = ExtraMetricsSlot();
+  return render ? render : [] { return std::string(); };
+}
+
 }  // namespace
+
+void SetExtraMetrics(std::function<std::string()> render) {
+  std::lock_guard<std::mutex> lock(ExtraMetricsMutex());
+  ExtraMetricsSlot() = std::move(render);
+}
 
 Histogram::Histogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
@@ -131,6 +152,7 @@ std::string ServerMetrics::Text() const {
              Number(e.metrics->instance_busy_seconds[i].load()) + "\n";
     }
   }
+  out += ExtraMetrics()();
   return out;
 }
 
