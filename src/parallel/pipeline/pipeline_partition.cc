@@ -60,7 +60,8 @@ GraphLiveness Analyse(const Graph& graph) {
     }
     if (!all_constant) {
       for (int in : node.inputs) {
-        if (in != kNoValue && !g.constant_derived[static_cast<size_t>(in)]) g.last_read[static_cast<size_t>(in)] = g.position[i];
+        if (in != kNoValue && !g.constant_derived[static_cast<size_t>(in)])
+          g.last_read[static_cast<size_t>(in)] = g.position[i];
       }
     }
   }
@@ -95,9 +96,8 @@ std::vector<int> CrossingValues(const Graph& graph, const GraphLiveness& g, int 
     if (g.constant_derived[v] || g.last_read[v] < 0) continue;
     if (g.made_at[v] < k && g.last_read[v] >= k) out.push_back(static_cast<int>(v));
   }
-  std::stable_sort(out.begin(), out.end(), [&](int a, int b) {
-    return g.made_at[static_cast<size_t>(a)] < g.made_at[static_cast<size_t>(b)];
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [&](int a, int b) { return g.made_at[static_cast<size_t>(a)] < g.made_at[static_cast<size_t>(b)]; });
   return out;
 }
 
@@ -140,7 +140,8 @@ std::vector<int> ChooseCuts(const std::vector<double>& prefix, const std::vector
   std::vector<int> cuts(static_cast<size_t>(stages) + 1, 0);
   cuts[static_cast<size_t>(stages)] = d;
   for (int s = stages - 1; s >= 1; --s) {
-    cuts[static_cast<size_t>(s)] = best[static_cast<size_t>(s)][static_cast<size_t>(cuts[static_cast<size_t>(s) + 1])].from;
+    cuts[static_cast<size_t>(s)] =
+        best[static_cast<size_t>(s)][static_cast<size_t>(cuts[static_cast<size_t>(s) + 1])].from;
   }
   return cuts;
 }
@@ -179,14 +180,15 @@ StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const Pipeline
   }
   if (stages < 1) return InvalidArgument("a pipeline needs at least one stage, got " + std::to_string(stages));
   if (!options.node_seconds.empty() && options.node_seconds.size() != graph.nodes.size()) {
-    return InvalidArgument("node times cover " + std::to_string(options.node_seconds.size()) + " nodes, the graph has " +
-                           std::to_string(graph.nodes.size()));
+    return InvalidArgument("node times cover " + std::to_string(options.node_seconds.size()) +
+                           " nodes, the graph has " + std::to_string(graph.nodes.size()));
   }
   GraphLiveness g = Analyse(graph);
   const int d = static_cast<int>(g.dynamic.size());
   if (stages > d) {
-    return InvalidArgument("cannot cut graph '" + graph.name + "' into " + std::to_string(stages) + " pipeline stages: it has " +
-                           std::to_string(d) + " node(s) that depend on its inputs, and each stage needs at least one (use --pp " +
+    return InvalidArgument("cannot cut graph '" + graph.name + "' into " + std::to_string(stages) +
+                           " pipeline stages: it has " + std::to_string(d) +
+                           " node(s) that depend on its inputs, and each stage needs at least one (use --pp " +
                            std::to_string(std::max(d, 1)) + " or fewer)");
   }
 
@@ -264,7 +266,8 @@ StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const Pipeline
     }
     for (int c : constants_read) stage.weight_bytes += static_cast<double>(graph.constants.at(c).byte_size());
     double seconds_with_links =
-        stage.seconds + (crossing[static_cast<size_t>(lo)] + crossing[static_cast<size_t>(hi)]) / options.link_bytes_per_second;
+        stage.seconds +
+        (crossing[static_cast<size_t>(lo)] + crossing[static_cast<size_t>(hi)]) / options.link_bytes_per_second;
     partition.bottleneck_seconds = std::max(partition.bottleneck_seconds, seconds_with_links);
     partition.stages.push_back(std::move(stage));
   }
