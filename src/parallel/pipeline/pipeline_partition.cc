@@ -148,11 +148,15 @@ std::vector<int> ChooseCuts(const std::vector<double>& prefix, const std::vector
 
 // Adds the constant-only producers of `id`'s inputs chain to `nodes`.
 void AddConstantProducers(const Graph& graph, const GraphLiveness& g, int id, std::set<size_t>& nodes) {
-  if (id == kNoValue || graph.IsConstant(id)) return;
-  int p = g.producer[static_cast<size_t>(id)];
-  if (p < 0 || !g.constant_only[static_cast<size_t>(p)] || nodes.count(static_cast<size_t>(p))) return;
-  nodes.insert(static_cast<size_t>(p));
-  for (int in : graph.nodes[static_cast<size_t>(p)].inputs) AddConstantProducers(graph, g, in, nodes);
+  std::vector<int> pending{id};  // a worklist, not recursion: constant chains can be long
+  while (!pending.empty()) {
+    int v = pending.back();
+    pending.pop_back();
+    if (v == kNoValue || graph.IsConstant(v)) continue;
+    int p = g.producer[static_cast<size_t>(v)];
+    if (p < 0 || !g.constant_only[static_cast<size_t>(p)] || !nodes.insert(static_cast<size_t>(p)).second) continue;
+    for (int in : graph.nodes[static_cast<size_t>(p)].inputs) pending.push_back(in);
+  }
 }
 
 std::string Human(double v, const char* unit) {
