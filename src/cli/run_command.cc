@@ -80,8 +80,9 @@ StatusOr<std::vector<double>> ProfileNodes(const std::string& model_path, const 
 // Every rank gets the root's measured node times (collective).
 StatusOr<std::vector<double>> ShareNodeTimes(Communicator& comm, const StatusOr<std::vector<double>>& mine) {
   TS_RETURN_IF_ERROR(AgreeOnRoot(comm, 0, mine.status()));
-  Tensor times = comm.rank() == 0 ? Tensor::FromVector<double>(DType::kFloat64, {static_cast<int64_t>(mine->size())}, *mine)
-                                  : Tensor();
+  Tensor times = comm.rank() == 0
+                     ? Tensor::FromVector<double>(DType::kFloat64, {static_cast<int64_t>(mine->size())}, *mine)
+                     : Tensor();
   TS_RETURN_IF_ERROR(comm.Broadcast(times, 0));
   return std::vector<double>(times.data<double>(), times.data<double>() + times.element_count());
 }
@@ -93,8 +94,8 @@ Status WriteOutputs(const std::vector<TensorInfo>& infos, const std::vector<Tens
   for (size_t i = 0; i < infos.size() && i < outputs.size(); ++i) {
     std::string path = (std::filesystem::path(dir) / (SanitizeName(infos[i].name) + ".npy")).string();
     TS_RETURN_IF_ERROR(WriteNpy(path, outputs[i]));
-    std::cout << infos[i].name << ": " << DTypeName(outputs[i].dtype()) << " " << ShapeToString(outputs[i].shape()) << " -> "
-              << path << "\n";
+    std::cout << infos[i].name << ": " << DTypeName(outputs[i].dtype()) << " " << ShapeToString(outputs[i].shape())
+              << " -> " << path << "\n";
   }
   return Status::Ok();
 }
@@ -137,9 +138,10 @@ int RunCommand(const std::vector<std::string>& args) {
 
   if (!cl.ok()) return fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) {
-    return fail(InvalidArgument("usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T] "
-                                "[--micro-batches M] [--profile] [--repeat N]"),
-                kExitUsage);
+    return fail(
+        InvalidArgument("usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T] "
+                        "[--micro-batches M] [--profile] [--repeat N]"),
+        kExitUsage);
   }
   if (!cl->Has("output-dir")) return fail(InvalidArgument("--output-dir is required"), kExitUsage);
   auto threads = cl->GetInt("threads", 0, 1, 1024);

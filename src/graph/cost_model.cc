@@ -144,8 +144,8 @@ NodeCost EstimateNodeCost(const Graph& graph, const Node& node, const CostOption
     Shape r = KnownShape(graph, node.inputs[2], options);
     if (x.size() == 3 && w.size() == 3 && r.size() == 3) {
       double rows = static_cast<double>(x[0]) * static_cast<double>(x[1]);
-      cost.flops = 2.0 * rows * static_cast<double>(w[0]) * static_cast<double>(w[1]) *
-                   static_cast<double>(w[2] + r[2]);
+      cost.flops =
+          2.0 * rows * static_cast<double>(w[0]) * static_cast<double>(w[1]) * static_cast<double>(w[2] + r[2]);
     }
   } else {
     cost.flops = out;

@@ -23,7 +23,7 @@ struct CostOptions {
 };
 
 struct NodeCost {
-  double flops = 0;        // multiply-adds count as 2
+  double flops = 0;         // multiply-adds count as 2
   double output_bytes = 0;  // all outputs together
 };
 

@@ -47,7 +47,8 @@ PipelinePartition SingleStage(const Graph& graph) {
 
 // The lowest rank whose `mine` failed, or -1 when none did. Collective.
 StatusOr<int> FirstFailingRank(Communicator& comm, const Status& mine) {
-  Tensor flag = Tensor::FromVector<int64_t>(DType::kInt64, {1}, std::vector<int64_t>{mine.ok() ? INT_MAX : comm.rank()});
+  Tensor flag =
+      Tensor::FromVector<int64_t>(DType::kInt64, {1}, std::vector<int64_t>{mine.ok() ? INT_MAX : comm.rank()});
   TS_ASSIGN_OR_RETURN(Tensor all, comm.AllGather(flag, 0));
   int64_t first = INT_MAX;
   for (int64_t i = 0; i < all.element_count(); ++i) first = std::min(first, all.data<int64_t>()[i]);
@@ -172,13 +173,15 @@ StatusOr<std::vector<Tensor>> PlanRunner::Run(const std::vector<Tensor>& feeds) 
 
 StatusOr<std::string> PlanRunner::DescribeStages() {
   if (options_.spec.pp <= 1) return std::string();
-  Tensor mine = Tensor::FromVector<int64_t>(DType::kInt64, {1, 2}, std::vector<int64_t>{position_.stage, static_cast<int64_t>(ResidentBytes())});
+  Tensor mine = Tensor::FromVector<int64_t>(
+      DType::kInt64, {1, 2}, std::vector<int64_t>{position_.stage, static_cast<int64_t>(ResidentBytes())});
   TS_ASSIGN_OR_RETURN(Tensor all, world_.AllGather(mine, 0));
   if (world_.rank() != 0) return std::string();
   std::vector<int64_t> most(partition_->stages.size(), 0);
   for (int64_t r = 0; r < all.dim(0); ++r) {
     int64_t stage = all.data<int64_t>()[2 * r], rss = all.data<int64_t>()[2 * r + 1];
-    if (stage >= 0 && static_cast<size_t>(stage) < most.size()) most[static_cast<size_t>(stage)] = std::max(most[static_cast<size_t>(stage)], rss);
+    if (stage >= 0 && static_cast<size_t>(stage) < most.size())
+      most[static_cast<size_t>(stage)] = std::max(most[static_cast<size_t>(stage)], rss);
   }
   // The table comes from the partition of the whole graph, which every rank computed alike.
   std::ostringstream out;

@@ -31,7 +31,7 @@
 namespace tessera {
 
 struct PlanRunnerOptions {
-  PlanSpec spec;                       // resolved for the world's size (ResolvePlan)
+  PlanSpec spec;  // resolved for the world's size (ResolvePlan)
   SessionOptions session;
   PipelinePartitionOptions partition;  // `stages` is taken from spec.pp
 };

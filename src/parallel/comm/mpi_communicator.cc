@@ -2,8 +2,10 @@
 #include "parallel/comm/mpi_communicator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "core/tensor_slicing.h"
 #include "parallel/comm/tensor_wire.h"
@@ -95,8 +97,17 @@ Status MpiCommunicator::Send(const Tensor& tensor, int dst, int tag) {
 
 StatusOr<Tensor> MpiCommunicator::Recv(int src, int tag) {
   TS_RETURN_IF_ERROR(CheckPeer(src, "receive from"));
+  // Wait for the header without spinning: MPI_Probe busy-polls, and a pipeline stage waiting for its
+  // input would take a core from the stage computing it. Polls back off to 1 ms (a stage's run is
+  // tens of milliseconds or more).
   MPI_Status st;
-  TS_RETURN_IF_ERROR(Check(MPI_Probe(src, HeaderTag(tag), comm_, &st), "MPI_Probe"));
+  int arrived = 0;
+  for (int waited_us = 0;;) {
+    TS_RETURN_IF_ERROR(Check(MPI_Iprobe(src, HeaderTag(tag), comm_, &arrived, &st), "MPI_Iprobe"));
+    if (arrived) break;
+    waited_us = std::min(1000, waited_us < 10 ? waited_us + 1 : waited_us * 2);
+    std::this_thread::sleep_for(std::chrono::microseconds(waited_us));
+  }
   int count = 0;
   MPI_Get_count(&st, MPI_INT64_T, &count);
   if (count < 0 || count > kMaxWireHeaderWords) return InvalidArgument("rank " + std::to_string(src) + " sent a tensor header of " + std::to_string(count) + " words");

@@ -51,7 +51,8 @@ int64_t OutputBatchAxis(const TensorInfo& info, const Tensor& actual, int64_t ro
 StatusOr<Tensor> JoinBatchSlices(const std::vector<Tensor>& parts, const TensorInfo& info, int64_t first_rows,
                                  const std::string& model_name) {
   if (parts.size() == 1) return parts[0];
-  if (parts.empty()) return InvalidArgument("output '" + info.name + "' of model '" + model_name + "' has no slices to join");
+  if (parts.empty())
+    return InvalidArgument("output '" + info.name + "' of model '" + model_name + "' has no slices to join");
   int64_t axis = OutputBatchAxis(info, parts[0], first_rows);
   if (axis < 0) {
     return InvalidArgument("output '" + info.name + "' of model '" + model_name + "' has shape " +

@@ -47,8 +47,8 @@ std::vector<Tensor> ScatterBatch(Communicator& comm, const std::vector<Tensor>& 
 }
 
 StatusOr<std::vector<Tensor>> GatherBatch(Communicator& comm, const std::vector<Tensor>& mine,
-                                          const std::vector<TensorInfo>& outputs, const BatchSlices& slices,
-                                          int root, const std::string& model_name) {
+                                          const std::vector<TensorInfo>& outputs, const BatchSlices& slices, int root,
+                                          const std::string& model_name) {
   const int ranks = comm.size(), me = comm.rank();
   if (me != root) {
     for (const Tensor& t : mine) {
@@ -73,7 +73,8 @@ StatusOr<std::vector<Tensor>> GatherBatch(Communicator& comm, const std::vector<
   }
   std::vector<Tensor> joined;
   for (size_t o = 0; o < parts.size(); ++o) {
-    TS_ASSIGN_OR_RETURN(Tensor t, JoinBatchSlices(parts[o], outputs[o], slices.rows[static_cast<size_t>(root)], model_name));
+    TS_ASSIGN_OR_RETURN(Tensor t,
+                        JoinBatchSlices(parts[o], outputs[o], slices.rows[static_cast<size_t>(root)], model_name));
     joined.push_back(std::move(t));
   }
   return joined;

@@ -18,8 +18,8 @@ namespace tessera {
 // session->outputs() order; on other ranks `feeds` is ignored and the result is empty. A failure that
 // every rank sees the same way (bad inputs on the root) returns the same error on every rank; a failure
 // on one replica ends the job through Communicator::Abort, since its peers would wait forever.
-StatusOr<std::vector<Tensor>> RunDataParallel(Session& session, Communicator& comm,
-                                              const std::vector<Tensor>& feeds, int root = 0);
+StatusOr<std::vector<Tensor>> RunDataParallel(Session& session, Communicator& comm, const std::vector<Tensor>& feeds,
+                                              int root = 0);
 
 // The pieces RunDataParallel is made of, for plans that run something else per replica (plan_runner.h).
 // Both are collective over `comm`, whose ranks are the replicas, slice r going to rank r. Whether slice r
@@ -34,7 +34,7 @@ std::vector<Tensor> ScatterBatch(Communicator& comm, const std::vector<Tensor>& 
 // Each running replica passes its outputs; the root gets them joined in replica order, others an empty
 // vector. `outputs` describe the tensors (for the batch axis); errors name `model_name`.
 StatusOr<std::vector<Tensor>> GatherBatch(Communicator& comm, const std::vector<Tensor>& mine,
-                                          const std::vector<TensorInfo>& outputs, const BatchSlices& slices,
-                                          int root, const std::string& model_name);
+                                          const std::vector<TensorInfo>& outputs, const BatchSlices& slices, int root,
+                                          const std::string& model_name);
 
 }  // namespace tessera

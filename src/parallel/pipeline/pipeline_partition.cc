@@ -60,7 +60,8 @@ GraphLiveness Analyse(const Graph& graph) {
     }
     if (!all_constant) {
       for (int in : node.inputs) {
-        if (in != kNoValue && !g.constant_derived[static_cast<size_t>(in)]) g.last_read[static_cast<size_t>(in)] = g.position[i];
+        if (in != kNoValue && !g.constant_derived[static_cast<size_t>(in)])
+          g.last_read[static_cast<size_t>(in)] = g.position[i];
       }
     }
   }
@@ -95,9 +96,8 @@ std::vector<int> CrossingValues(const Graph& graph, const GraphLiveness& g, int 
     if (g.constant_derived[v] || g.last_read[v] < 0) continue;
     if (g.made_at[v] < k && g.last_read[v] >= k) out.push_back(static_cast<int>(v));
   }
-  std::stable_sort(out.begin(), out.end(), [&](int a, int b) {
-    return g.made_at[static_cast<size_t>(a)] < g.made_at[static_cast<size_t>(b)];
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [&](int a, int b) { return g.made_at[static_cast<size_t>(a)] < g.made_at[static_cast<size_t>(b)]; });
   return out;
 }
 
@@ -140,18 +140,77 @@ std::vector<int> ChooseCuts(const std::vector<double>& prefix, const std::vector
   std::vector<int> cuts(static_cast<size_t>(stages) + 1, 0);
   cuts[static_cast<size_t>(stages)] = d;
   for (int s = stages - 1; s >= 1; --s) {
-    cuts[static_cast<size_t>(s)] = best[static_cast<size_t>(s)][static_cast<size_t>(cuts[static_cast<size_t>(s) + 1])].from;
+    cuts[static_cast<size_t>(s)] =
+        best[static_cast<size_t>(s)][static_cast<size_t>(cuts[static_cast<size_t>(s) + 1])].from;
   }
   return cuts;
 }
 
 // Adds the constant-only producers of `id`'s inputs chain to `nodes`.
 void AddConstantProducers(const Graph& graph, const GraphLiveness& g, int id, std::set<size_t>& nodes) {
-  if (id == kNoValue || graph.IsConstant(id)) return;
-  int p = g.producer[static_cast<size_t>(id)];
-  if (p < 0 || !g.constant_only[static_cast<size_t>(p)] || nodes.count(static_cast<size_t>(p))) return;
-  nodes.insert(static_cast<size_t>(p));
-  for (int in : graph.nodes[static_cast<size_t>(p)].inputs) AddConstantProducers(graph, g, in, nodes);
+  std::vector<int> pending{id};  // a worklist, not recursion: constant chains can be long
+  while (!pending.empty()) {
+    int v = pending.back();
+    pending.pop_back();
+    if (v == kNoValue || graph.IsConstant(v)) continue;
+    int p = g.producer[static_cast<size_t>(v)];
+    if (p < 0 || !g.constant_only[static_cast<size_t>(p)] || !nodes.insert(static_cast<size_t>(p)).second) continue;
+    for (int in : graph.nodes[static_cast<size_t>(p)].inputs) pending.push_back(in);
+  }
+}
+
+// Stage `s` of `stages`, covering positions [lo, hi): its nodes, the values it receives and sends, its
+// graph's interface and its weights. `output_stage` is as in PartitionPipeline (-1: by producer).
+PipelineStage MakeStage(const Graph& graph, const GraphLiveness& g, int s, int stages, int lo, int hi,
+                        const std::vector<int>& output_stage) {
+  PipelineStage stage;
+  stage.first_node = s == 0 ? 0 : g.dynamic[static_cast<size_t>(lo)];
+  stage.end_node = s == stages - 1 ? graph.nodes.size() : g.dynamic[static_cast<size_t>(hi)];
+  std::set<size_t> nodes;
+  for (int p = lo; p < hi; ++p) {
+    const size_t n = g.dynamic[static_cast<size_t>(p)];
+    nodes.insert(n);
+    for (int in : graph.nodes[n].inputs) AddConstantProducers(graph, g, in, nodes);
+  }
+  stage.receives = s == 0 ? graph.inputs : CrossingValues(graph, g, lo);
+  if (s + 1 < stages) stage.sends = CrossingValues(graph, g, hi);
+
+  for (size_t o = 0; o < graph.outputs.size(); ++o) {
+    int id = graph.outputs[o];
+    int made = g.made_at[static_cast<size_t>(id)];
+    bool mine = output_stage[o] == s || (output_stage[o] < 0 && made >= lo && made < hi);
+    if (!mine) continue;
+    stage.graph_outputs.push_back(id);
+    if (g.constant_derived[static_cast<size_t>(id)]) AddConstantProducers(graph, g, id, nodes);
+  }
+  stage.nodes.assign(nodes.begin(), nodes.end());
+
+  // The stage graph's interface: received values its nodes read; values it makes that travel on or
+  // that the caller wants.
+  std::set<int> read, constants_read;
+  for (size_t n : stage.nodes) {
+    for (int in : graph.nodes[n].inputs) {
+      if (in == kNoValue) continue;
+      if (graph.IsConstant(in)) constants_read.insert(in);
+      if (!g.constant_derived[static_cast<size_t>(in)] && g.made_at[static_cast<size_t>(in)] < lo) read.insert(in);
+    }
+  }
+  for (int v : stage.receives) {
+    if (read.count(v)) stage.inputs.push_back(v);
+  }
+  auto made_here = [&](int v) {
+    int p = g.producer[static_cast<size_t>(v)];
+    return p >= 0 && nodes.count(static_cast<size_t>(p)) != 0;
+  };
+  std::set<int> outputs;
+  for (int v : stage.sends) {
+    if (made_here(v) && outputs.insert(v).second) stage.outputs.push_back(v);
+  }
+  for (int v : stage.graph_outputs) {
+    if ((made_here(v) || graph.IsConstant(v)) && outputs.insert(v).second) stage.outputs.push_back(v);
+  }
+  for (int c : constants_read) stage.weight_bytes += static_cast<double>(graph.constants.at(c).byte_size());
+  return stage;
 }
 
 std::string Human(double v, const char* unit) {
@@ -179,14 +238,15 @@ StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const Pipeline
   }
   if (stages < 1) return InvalidArgument("a pipeline needs at least one stage, got " + std::to_string(stages));
   if (!options.node_seconds.empty() && options.node_seconds.size() != graph.nodes.size()) {
-    return InvalidArgument("node times cover " + std::to_string(options.node_seconds.size()) + " nodes, the graph has " +
-                           std::to_string(graph.nodes.size()));
+    return InvalidArgument("node times cover " + std::to_string(options.node_seconds.size()) +
+                           " nodes, the graph has " + std::to_string(graph.nodes.size()));
   }
   GraphLiveness g = Analyse(graph);
   const int d = static_cast<int>(g.dynamic.size());
   if (stages > d) {
-    return InvalidArgument("cannot cut graph '" + graph.name + "' into " + std::to_string(stages) + " pipeline stages: it has " +
-                           std::to_string(d) + " node(s) that depend on its inputs, and each stage needs at least one (use --pp " +
+    return InvalidArgument("cannot cut graph '" + graph.name + "' into " + std::to_string(stages) +
+                           " pipeline stages: it has " + std::to_string(d) +
+                           " node(s) that depend on its inputs, and each stage needs at least one (use --pp " +
                            std::to_string(std::max(d, 1)) + " or fewer)");
   }
 
@@ -205,6 +265,8 @@ StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const Pipeline
 
   PipelinePartition partition;
   partition.measured = !options.node_seconds.empty();
+  // Outputs that are constants go with the last stage, graph inputs with stage 0, the rest with their
+  // producer's stage (-1 here: found per stage below).
   std::vector<int> graph_output_stage;
   for (int id : graph.outputs) {
     size_t v = static_cast<size_t>(id);
@@ -212,59 +274,13 @@ StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const Pipeline
   }
   for (int s = 0; s < stages; ++s) {
     const int lo = cuts[static_cast<size_t>(s)], hi = cuts[static_cast<size_t>(s) + 1];
-    PipelineStage stage;
-    stage.first_node = s == 0 ? 0 : g.dynamic[static_cast<size_t>(lo)];
-    stage.end_node = s == stages - 1 ? graph.nodes.size() : g.dynamic[static_cast<size_t>(hi)];
-    std::set<size_t> nodes;
-    std::set<int> constants_read;
-    for (int p = lo; p < hi; ++p) {
-      const size_t n = g.dynamic[static_cast<size_t>(p)];
-      nodes.insert(n);
-      stage.flops += flops[static_cast<size_t>(p)];
-      for (int in : graph.nodes[n].inputs) AddConstantProducers(graph, g, in, nodes);
-    }
+    PipelineStage stage = MakeStage(graph, g, s, stages, lo, hi, graph_output_stage);
+    for (int p = lo; p < hi; ++p) stage.flops += flops[static_cast<size_t>(p)];
     stage.seconds = prefix[static_cast<size_t>(hi)] - prefix[static_cast<size_t>(lo)];
-    stage.receives = s == 0 ? graph.inputs : CrossingValues(graph, g, lo);
-    if (s + 1 < stages) stage.sends = CrossingValues(graph, g, hi);
     for (int v : stage.sends) stage.send_bytes += EstimateValueBytes(graph, v, options.cost);
-
-    // Graph outputs this stage delivers.
-    for (size_t o = 0; o < graph.outputs.size(); ++o) {
-      int id = graph.outputs[o];
-      int made = g.made_at[static_cast<size_t>(id)];
-      bool mine = graph_output_stage[o] == s || (graph_output_stage[o] < 0 && made >= lo && made < hi);
-      if (!mine) continue;
-      stage.graph_outputs.push_back(id);
-      if (g.constant_derived[static_cast<size_t>(id)]) AddConstantProducers(graph, g, id, nodes);
-    }
-    stage.nodes.assign(nodes.begin(), nodes.end());
-
-    // Interface of the stage graph.
-    std::set<int> read;
-    for (size_t n : stage.nodes) {
-      for (int in : graph.nodes[n].inputs) {
-        if (in == kNoValue) continue;
-        if (graph.IsConstant(in)) constants_read.insert(in);
-        if (!g.constant_derived[static_cast<size_t>(in)] && g.made_at[static_cast<size_t>(in)] < lo) read.insert(in);
-      }
-    }
-    for (int v : stage.receives) {
-      if (read.count(v)) stage.inputs.push_back(v);
-    }
-    auto made_here = [&](int v) {
-      int p = g.producer[static_cast<size_t>(v)];
-      return p >= 0 && nodes.count(static_cast<size_t>(p)) != 0;
-    };
-    std::set<int> outputs;
-    for (int v : stage.sends) {
-      if (made_here(v) && outputs.insert(v).second) stage.outputs.push_back(v);
-    }
-    for (int v : stage.graph_outputs) {
-      if ((made_here(v) || graph.IsConstant(v)) && outputs.insert(v).second) stage.outputs.push_back(v);
-    }
-    for (int c : constants_read) stage.weight_bytes += static_cast<double>(graph.constants.at(c).byte_size());
     double seconds_with_links =
-        stage.seconds + (crossing[static_cast<size_t>(lo)] + crossing[static_cast<size_t>(hi)]) / options.link_bytes_per_second;
+        stage.seconds +
+        (crossing[static_cast<size_t>(lo)] + crossing[static_cast<size_t>(hi)]) / options.link_bytes_per_second;
     partition.bottleneck_seconds = std::max(partition.bottleneck_seconds, seconds_with_links);
     partition.stages.push_back(std::move(stage));
   }

@@ -44,15 +44,15 @@ struct PipelineStage {
   // Nodes it runs, ascending: those of its range that depend on the inputs, plus the constant-only
   // nodes they need (which other stages may run too).
   std::vector<size_t> nodes;
-  double flops = 0;          // cost-model FLOPs of its nodes (symbolic dims as in the options)
-  double seconds = 0;        // estimated compute time (cost model, or the measured node times)
-  double weight_bytes = 0;   // constants its nodes read
+  double flops = 0;         // cost-model FLOPs of its nodes (symbolic dims as in the options)
+  double seconds = 0;       // estimated compute time (cost model, or the measured node times)
+  double weight_bytes = 0;  // constants its nodes read
   // Values arriving from the previous stage (stage 0: the graph's inputs), in the order they travel.
   std::vector<int> receives;
   // Values passed to the next stage, in the order they travel: computed here, or forwarded from
   // `receives`. The next stage's `receives` is the same list.
   std::vector<int> sends;
-  double send_bytes = 0;     // estimated bytes of `sends` per run (symbolic dims as in the options)
+  double send_bytes = 0;  // estimated bytes of `sends` per run (symbolic dims as in the options)
   // The stage graph's interface: `inputs` are the received values its nodes read; `outputs` are the
   // values it computes that the next stage or the caller needs.
   std::vector<int> inputs;
@@ -64,8 +64,8 @@ struct PipelineStage {
 struct PipelinePartition {
   std::vector<PipelineStage> stages;
   std::vector<int> graph_output_stage;  // per graph output (graph.outputs order): the stage delivering it
-  double bottleneck_seconds = 0;  // the slowest stage, transfers included
-  bool measured = false;          // node times came from a profile
+  double bottleneck_seconds = 0;        // the slowest stage, transfers included
+  bool measured = false;                // node times came from a profile
 };
 
 // Fails (InvalidArgument) when `options.stages` is below 1 or above the number of nodes that depend on

@@ -171,6 +171,26 @@ TEST(PipelinePartitionTest, InputReadOnlyByALaterStageTravelsThere) {
   EXPECT_EQ(part->stages[2].inputs, (std::vector<int>{bias, Id(*m.graph, "c")}));
 }
 
+TEST(PipelinePartitionTest, OutputsAreDeliveredByTheStageThatHasThem) {
+  // Outputs: `early` (made by the first node), `x` itself, and `late`; `early` is also read later.
+  OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {1, 8});
+  b.Node("Relu", {"x"}, {"early"}, "relu");
+  b.Node("Sigmoid", {"early"}, {"mid"}, "sigmoid");
+  b.Node("Add", {"mid", "early"}, {"late"}, "add");
+  b.Output("late", DType::kFloat32, {1, 8});
+  b.Output("early", DType::kFloat32, {1, 8});
+  b.Output("x", DType::kFloat32, {1, 8});
+  Model m = Load(b);
+  auto part = PartitionPipeline(*m.graph, Stages(3));
+  ASSERT_TRUE(part.ok()) << part.status().message();
+  EXPECT_EQ(part->graph_output_stage, (std::vector<int>{2, 0, 0}));
+  const PipelineStage& first = part->stages[0];
+  EXPECT_EQ(first.graph_outputs, (std::vector<int>{Id(*m.graph, "early"), Id(*m.graph, "x")}));
+  EXPECT_EQ(first.outputs, std::vector<int>{Id(*m.graph, "early")}) << "x is delivered from what stage 0 received";
+  EXPECT_EQ(part->stages[2].graph_outputs, std::vector<int>{Id(*m.graph, "late")});
+}
+
 TEST(PipelinePartitionTest, MoreStagesThanNodesIsRefused) {
   Model m = MatMulChain(3);
   auto part = PartitionPipeline(*m.graph, Stages(4));

@@ -49,7 +49,8 @@ std::vector<Tensor> RunPipelineStage(const PipelineStageRun& run, Communicator& 
       }
     }
     std::vector<std::pair<std::string, Tensor>> named;
-    for (size_t k = 0; k < stage.inputs.size(); ++k) named.emplace_back(session.inputs()[k].name, values[stage.inputs[k]]);
+    for (size_t k = 0; k < stage.inputs.size(); ++k)
+      named.emplace_back(session.inputs()[k].name, values[stage.inputs[k]]);
     auto out = session.Run(named);
     if (!out.ok()) fail("micro-batch " + std::to_string(m), out.status());
     for (size_t k = 0; k < stage.outputs.size() && k < out->size(); ++k) values[stage.outputs[k]] = (*out)[k];

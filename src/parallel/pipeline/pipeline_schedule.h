@@ -24,14 +24,14 @@
 namespace tessera {
 
 struct PipelineStageRun {
-  Session* session = nullptr;               // this stage's session: inputs stage.inputs, outputs stage.outputs
+  Session* session = nullptr;  // this stage's session: inputs stage.inputs, outputs stage.outputs
   const PipelinePartition* partition = nullptr;
-  int stage = 0;                            // this rank's stage; pipe.rank() must equal it
-  std::vector<TensorInfo> model_outputs;    // the whole model's outputs (names, batch axes)
+  int stage = 0;                          // this rank's stage; pipe.rank() must equal it
+  std::vector<TensorInfo> model_outputs;  // the whole model's outputs (names, batch axes)
   std::string model_name;
-  bool collect_outputs = true;              // false: later stages keep their outputs (a replica's copy)
-  Communicator* abort_comm = nullptr;       // whose Abort ends the job on failure (the world)
-  std::string where;                        // this rank's place in messages ("data 0, stage 1, shard 1")
+  bool collect_outputs = true;         // false: later stages keep their outputs (a replica's copy)
+  Communicator* abort_comm = nullptr;  // whose Abort ends the job on failure (the world)
+  std::string where;                   // this rank's place in messages ("data 0, stage 1, shard 1")
 };
 
 // Collective over `pipe` (one rank per stage, ordered by stage). On stage 0, `feeds` are the model's

@@ -42,10 +42,12 @@ Status OwnTensors(Graph& graph) {
 Status ExtractPipelineStage(Graph& graph, const PipelineStage& stage) {
   auto valid = [&](int id) { return id >= 0 && static_cast<size_t>(id) < graph.values.size(); };
   for (int id : stage.inputs) {
-    if (!valid(id)) return InvalidArgument("pipeline stage input " + std::to_string(id) + " is not a value of the graph");
+    if (!valid(id))
+      return InvalidArgument("pipeline stage input " + std::to_string(id) + " is not a value of the graph");
   }
   for (int id : stage.outputs) {
-    if (!valid(id)) return InvalidArgument("pipeline stage output " + std::to_string(id) + " is not a value of the graph");
+    if (!valid(id))
+      return InvalidArgument("pipeline stage output " + std::to_string(id) + " is not a value of the graph");
   }
   for (size_t n : stage.nodes) {
     if (n >= graph.nodes.size()) {

@@ -89,7 +89,8 @@ TEST(StageGraphTest, ChainedStagesComputeTheWholeModel) {
     const Tensor& got = wire["out"];
     ASSERT_EQ(got.shape(), (*expected)[0].shape());
     for (int64_t i = 0; i < got.element_count(); ++i) {
-      EXPECT_FLOAT_EQ(got.data<float>()[i], (*expected)[0].data<float>()[i]) << "seed " << seed << ", " << stages << " stages";
+      EXPECT_FLOAT_EQ(got.data<float>()[i], (*expected)[0].data<float>()[i])
+          << "seed " << seed << ", " << stages << " stages";
     }
   }
 }

@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""Pipeline plans that cannot work, or that fail mid-run: every rank exits, no hang.
+"""Pipeline plans on small generated models: outputs from every stage, plans that cannot work, and a
+stage that fails mid-run. Every rank exits, nothing hangs.
 
+- Outputs made by the first, the last and no stage at all (an input returned as it is), over three
+  stages and two micro-batches: each comes back from the stage that has it, joined in order.
 - More stages than the model has nodes: refused by rank 0 alone, with a message that says what fits.
 - A stage whose run fails (a Reshape to an impossible shape, read from an input that only the second
   stage uses): the job ends through an abort whose message names the failing rank and stage.
 
-usage: pipeline_failures_test.py TESSERA
+usage: pipeline_plans_test.py TESSERA
 """
 import os
 import subprocess
@@ -25,6 +28,16 @@ def two_node_model(path):
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 6]),
                                helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["a", "b"])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def three_output_model(path):
+    """x -> relu -> early; sigmoid(early) -> mid; mid + early -> late. Outputs: late, early, x."""
+    nodes = [helper.make_node("Relu", ["x"], ["early"], name="relu"),
+             helper.make_node("Sigmoid", ["early"], ["mid"], name="sigmoid"),
+             helper.make_node("Add", ["mid", "early"], ["late"], name="add")]
+    info = lambda name: helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", 5])
+    graph = helper.make_graph(nodes, "three_outputs", [info("x")], [info("late"), info("early"), info("x")])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
@@ -58,6 +71,24 @@ def main():
             expected = np.maximum(np.arange(12, dtype=np.float32) - 6, 0).reshape(3, 4)
             ok = np.array_equal(np.load(os.path.join(out, "y.npy")), expected)
         print(f"{'ok' if ok else 'FAIL'} two stages run: exit {result.returncode} {result.stderr.strip()[-300:]}")
+        failures += 0 if ok else 1
+
+        # Outputs from every stage, and an input passed straight through, over two micro-batches.
+        three = os.path.join(tmp, "three.onnx")
+        three_output_model(three)
+        x3 = os.path.join(tmp, "x3.npy")
+        xs = (np.arange(15, dtype=np.float32).reshape(3, 5) - 7) / 3
+        np.save(x3, xs)
+        out = os.path.join(tmp, "three_out")
+        result = run(tessera, 3, three, {"x": x3}, ["--pp", "3", "--micro-batches", "2"], out)
+        ok = result.returncode == 0
+        if ok:
+            early = np.maximum(xs, 0)
+            expected = {"early": early, "late": 1 / (1 + np.exp(-early)) + early, "x": xs}
+            for name, want in expected.items():
+                got = np.load(os.path.join(out, name + ".npy"))
+                ok &= got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-6)
+        print(f"{'ok' if ok else 'FAIL'} outputs from stages 0 and 2: exit {result.returncode} {result.stderr.strip()[-300:]}")
         failures += 0 if ok else 1
 
         # Three stages for two nodes.
