@@ -226,16 +226,14 @@ def part_dp(bench, batch):
     # CPU seconds granted per wall second: to one busy process, and to two side by side (2.0 on two
     # idle cores). Their ratio is what a second rank could add on this machine at this time.
     bench.cpu_gain = (m2 / statistics.median(c2)) / (m1 / statistics.median(c1))
-    run_eff = batch / statistics.median(two) / (2 * batch / statistics.median(one))
     lines += ["", f"CPU work per steady-state inference of the batch (all ranks together, from /proc/PID/stat "
               f"read as each timed inference ends, so loading and warm-up do not count): 1 rank {m1:.2f} s, "
               f"2 ranks {m2:.2f} s; **work efficiency** (1 rank's CPU / 2 ranks' CPU) **{m1 / m2:.2f}** (1.00: "
               "splitting the batch adds no work); on two dedicated cores the wall-clock efficiency would be "
               "this, less the time a rank waits for its slice.", "",
               f"Two busy processes side by side got {bench.cpu_gain:.2f}x the CPU time one got (2.00 on idle "
-              "cores). Scaled by that (efficiency x 2 / gain), the `tessera run` efficiency above is "
-              f"**{run_eff * 2 / bench.cpu_gain:.2f}**: an estimate of the efficiency on dedicated cores, as "
-              "noisy as the gain it divides by."]
+              "cores): the ceiling on this machine for any 2-rank efficiency, if it held for the whole run. "
+              "It does not: the load moved during the measurement, so no corrected figure is derived from it."]
     return lines
 
 
@@ -252,7 +250,6 @@ def part_pp(bench, batch):
             shares = stage_shares(bench.last_stdout) or shares
             print(f"pp round {r}: M={m} {runs[m][-1]:.1f} ms (1 rank {full[-1]:.1f} ms)", flush=True)
     slowest = max(shares) if shares else 0.5
-    gain = getattr(bench, "cpu_gain", None)
     ideal_ms = statistics.median(full) * slowest
     ideal = batch / ideal_ms * 1000
     lines = [f"ResNet-50, batch {batch}, pp=2, 1 thread per rank. Ideal = the slowest stage alone: one rank's "
@@ -260,16 +257,12 @@ def part_pp(bench, batch):
              f"({', '.join(f'{x:.0%}' for x in shares) or 'not printed: taken as 50%'}), "
              f"{ideal_ms:.0f} ms per batch; efficiency = throughput / ideal; target >= 0.80 at M >= 4. "
              "With M micro-batches a perfect 2-stage GPipe schedule reaches M / (M + 1) of the ideal.", "",
-             "| micro-batches M | latency (ms) | throughput (img/s) | ideal (img/s) | efficiency | M / (M + 1) |"
-             + (" scaled by the CPU gain |" if gain else ""),
-             "|---|---|---|---|---|---|" + ("---|" if gain else "")]
+             "| micro-batches M | latency (ms) | throughput (img/s) | ideal (img/s) | efficiency | M / (M + 1) |",
+             "|---|---|---|---|---|---|"]
     for m, times in runs.items():
         th = batch / statistics.median(times) * 1000
         lines.append(f"| {m} | {statistics.median(times):.0f} | {th:.2f} | {ideal:.2f} | {th / ideal:.2f} | "
-                     f"{m / (m + 1):.2f} |" + (f" {th / ideal * 2 / gain:.2f} |" if gain else ""))
-    if gain:
-        lines += ["", f"The last column scales the efficiency by 2 / {gain:.2f}, the CPU gain of a second busy "
-                  "process measured in the data-parallel part: an estimate for two dedicated cores."]
+                     f"{m / (m + 1):.2f} |")
     return lines
 
 
@@ -413,6 +406,7 @@ def main():
         "cores busy, two ranks started together get about the CPU time one rank would, and the wall-clock "
         "efficiency measures the load more than Tessera; the CPU work efficiency below does not.", "",
         *body,
+        f"Load average at the end: {os.getloadavg()[0]:.1f}.", "",
         "Commands (`$MODELS`: the exported models, `$SCRATCH`: inputs tiled to the batch):", "",
         *[f"- {label}: `{cmd}`" for label, cmd in bench.commands], ""])
     if args.write_results:
