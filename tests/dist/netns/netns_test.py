@@ -121,6 +121,8 @@ def mpirun_args(cluster):
         f"--mca plm_rsh_agent {AGENT}",
         "--mca plm_rsh_no_tree_spawn 1",  # the launcher starts every host itself
         "--mca btl tcp,self",  # no shared memory: ranks talk over the shaped links
+        # The "hosts" share this machine's cores: a rank waiting for its peer must not spin on them.
+        "--mca mpi_yield_when_idle 1",
         f"--mca btl_tcp_if_include {subnet}",
         f"--mca oob_tcp_if_include {subnet}",
         "-x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM",
