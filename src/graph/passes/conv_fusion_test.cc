@@ -401,6 +401,55 @@ TEST(ConvFusionTest, ChannelsLastMaxPoolMatchesNodeByNode) {
   }
 }
 
+// A FusedConv accumulates into its residual addend in place only when it is the addend's last reader:
+// here c0 is the addend of the fused conv and read again afterwards, so it must come through unchanged.
+// Also covers the in-place case (the second fused conv is the last reader of s). Against node by node.
+TEST(ConvFusionTest, AddendReadLaterIsNotOverwritten) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  auto random = [&](size_t n) {
+    std::vector<float> v(n);
+    for (float& f : v) f = dist(rng);
+    return v;
+  };
+  const int64_t c = 16, h = 7;
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {2, c, h, h});
+  b.Output("y", DType::kFloat32, {2, c, h, h});
+  for (const char* w : {"w0", "w1", "w2"}) b.Initializer(w, random(c * c * 9), {c, c, 3, 3});
+  auto conv = [&](const char* out, const char* in, const char* w) {
+    auto& node = b.Node("Conv", {in, w}, {out});
+    testing::OnnxBuilder::IntsAttribute(node, "pads", {1, 1, 1, 1});
+  };
+  conv("c0", "x", "w0");
+  conv("c1", "c0", "w1");
+  b.Node("Add", {"c1", "c0"}, {"s"});  // c0 is read again below
+  conv("c2", "s", "w2");
+  b.Node("Add", {"c2", "s"}, {"t"});  // the last reader of s
+  b.Node("Add", {"t", "c0"}, {"y"});
+  const std::string path = b.WriteTemp();
+  const Tensor x = Tensor::FromVector<float>(DType::kFloat32, {2, c, h, h}, random(2 * c * h * h));
+  std::vector<Tensor> results;
+  for (bool optimize : {false, true}) {
+    SessionOptions options;
+    options.optimize = optimize;
+    options.threads = 1;
+    auto session = Session::Load(path, options);
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    for (int run = 0; run < 2; ++run) {
+      auto out = (*session)->Run({{"x", x}});
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      results.push_back((*out)[0]);
+    }
+  }
+  for (size_t r = 1; r < results.size(); ++r) {
+    for (int64_t i = 0; i < results[0].element_count(); ++i)
+      ASSERT_NEAR(results[0].data<float>()[i], results[r].data<float>()[i], 1e-3f) << "run " << r << " element " << i;
+  }
+}
+
 // Conv -> BatchNormalization -> Relu becomes one FusedConv with folded weights; a BatchNormalization whose
 // input is also read elsewhere stays. Both against the node-by-node session on seeded random data.
 TEST(ConvFusionTest, BatchNormFoldsIntoConvAndMatchesNodeByNode) {
