@@ -7,6 +7,7 @@
 namespace tessera::cli {
 
 int RunCommand(const std::vector<std::string>& args);      // tessera run
+int RunEnsembleCommand(const std::vector<std::string>& args);  // tessera run --model A --model B ...
 int InspectCommand(const std::vector<std::string>& args);  // tessera inspect
 int BenchCommand(const std::vector<std::string>& args);    // tessera bench
 int ServeCommand(const std::vector<std::string>& args);    // tessera serve

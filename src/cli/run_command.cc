@@ -1,4 +1,5 @@
 // `tessera run`: load a model, feed .npy inputs, write every output as .npy.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -8,9 +9,8 @@
 #include "core/npy.h"
 #include "parallel/comm/agreement.h"
 #include "parallel/comm/communicator.h"
-#include "parallel/data/data_parallel.h"
+#include "parallel/plan_runner.h"
 #include "parallel/plan_spec.h"
-#include "tessera/session.h"
 
 namespace tessera::cli {
 
@@ -34,37 +34,42 @@ StatusOr<std::vector<InputFile>> ParseInputs(const std::vector<std::string>& spe
 }
 
 // Matches a user's NAME to a model input after sanitising both.
-StatusOr<std::string> MatchInputName(const Session& session, const std::string& name) {
-  for (const TensorInfo& info : session.inputs()) {
+StatusOr<std::string> MatchInputName(const std::vector<TensorInfo>& inputs, const std::string& model,
+                                     const std::string& name) {
+  for (const TensorInfo& info : inputs) {
     if (info.name == name) return info.name;
   }
-  for (const TensorInfo& info : session.inputs()) {
+  for (const TensorInfo& info : inputs) {
     if (SanitizeName(info.name) == SanitizeName(name)) return info.name;
   }
   std::string known;
-  for (const TensorInfo& info : session.inputs()) known += (known.empty() ? "" : ", ") + info.name;
-  return InvalidArgument("model '" + session.model_name() + "' has no input '" + name + "' (inputs: " + known + ")");
+  for (const TensorInfo& info : inputs) known += (known.empty() ? "" : ", ") + info.name;
+  return InvalidArgument("model '" + model + "' has no input '" + name + "' (inputs: " + known + ")");
 }
 
-// Reads every --input on the root, in the session's input order.
-StatusOr<std::vector<Tensor>> ReadFeeds(const Session& session, const std::vector<InputFile>& files) {
-  std::vector<Tensor> feeds(session.inputs().size());
+// Reads every --input on the root, in the model's input order.
+StatusOr<std::vector<Tensor>> ReadFeeds(const PlanRunner& runner, const std::vector<InputFile>& files) {
+  std::vector<Tensor> feeds(runner.inputs().size());
   for (const InputFile& in : files) {
-    TS_ASSIGN_OR_RETURN(std::string name, MatchInputName(session, in.name));
+    TS_ASSIGN_OR_RETURN(std::string name, MatchInputName(runner.inputs(), runner.model_name(), in.name));
     auto tensor = ReadNpy(in.path);
     if (!tensor.ok()) return tensor.status().WithContext("input '" + in.name + "'");
     for (size_t i = 0; i < feeds.size(); ++i) {
-      if (session.inputs()[i].name == name) feeds[i] = std::move(tensor).value();
+      if (runner.inputs()[i].name == name) feeds[i] = std::move(tensor).value();
+    }
+  }
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    if (!feeds[i].defined()) {
+      return InvalidArgument("model '" + runner.model_name() + "': missing input '" + runner.inputs()[i].name + "'");
     }
   }
   return feeds;
 }
 
-Status WriteOutputs(const Session& session, const std::vector<Tensor>& outputs, const std::string& dir) {
+Status WriteOutputs(const std::vector<TensorInfo>& infos, const std::vector<Tensor>& outputs, const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return IoError("cannot create output folder '" + dir + "': " + ec.message());
-  const auto& infos = session.outputs();
   for (size_t i = 0; i < infos.size() && i < outputs.size(); ++i) {
     std::string path = (std::filesystem::path(dir) / (SanitizeName(infos[i].name) + ".npy")).string();
     TS_RETURN_IF_ERROR(WriteNpy(path, outputs[i]));
@@ -87,13 +92,22 @@ StatusOr<PlanSpec> ParsePlanFlags(const CommandLine& cl) {
   return spec;
 }
 
+std::string PlanText(const PlanSpec& spec) {
+  return "dp " + std::to_string(spec.dp) + " x pp " + std::to_string(spec.pp) + " x tp " + std::to_string(spec.tp) +
+         (spec.pp > 1 ? ", " + std::to_string(spec.micro_batches) + " micro-batch(es)" : "");
+}
+
 }  // namespace
 
 // Under a launcher every rank runs this. Failures every rank sees alike (flags, plan, model, the root's
 // inputs) are printed once, by rank 0, and every rank exits with the same status; a failure on one
-// replica during the run ends the job through Communicator::Abort.
+// rank while building its part is printed by that rank; a failure on one rank during the run ends the
+// job through Communicator::Abort.
 int RunCommand(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches"}, {});
+  for (const std::string& a : args) {
+    if (a == "--model" || a.rfind("--model=", 0) == 0) return RunEnsembleCommand(args);  // ensemble_command.cc
+  }
+  auto cl = CommandLine::Parse(args, {"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat"}, {});
   auto world = OpenWorld();
   if (!world.ok()) return Fail(world.status());
   Communicator& comm = **world;
@@ -102,52 +116,61 @@ int RunCommand(const std::vector<std::string>& args) {
 
   if (!cl.ok()) return fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) {
-    return fail(InvalidArgument("usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T]"),
+    return fail(InvalidArgument("usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T] "
+                                "[--micro-batches M] [--repeat N]"),
                 kExitUsage);
   }
   if (!cl->Has("output-dir")) return fail(InvalidArgument("--output-dir is required"), kExitUsage);
   auto threads = cl->GetInt("threads", 0, 1, 1024);
   if (!threads.ok()) return fail(threads.status(), kExitUsage);
+  auto repeat = cl->GetInt("repeat", 1, 1, 1 << 20);
+  if (!repeat.ok()) return fail(repeat.status(), kExitUsage);
   auto input_files = ParseInputs(cl->All("input"));
   if (!input_files.ok()) return fail(input_files.status(), kExitUsage);
   auto spec = ParsePlanFlags(*cl);
   if (!spec.ok()) return fail(spec.status(), kExitUsage);
   if (Status s = ResolvePlan(*spec, comm.size()); !s.ok()) return fail(s, kExitUsage);
-  if (spec->pp > 1 || spec->tp > 1) {
-    return fail(Unimplemented("pipeline and tensor parallelism (--pp, --tp) are not available yet; use --dp"), kExitFailure);
-  }
 
-  SessionOptions options;
-  options.threads = static_cast<int>(*threads);
-  auto session = Session::Load(cl->positional()[0], options);
-  if (Status s = AgreeAll(comm, session.status()); !s.ok()) {
-    // A rank whose own load failed says why; when only others failed, rank 0 says so.
-    return !session.ok() && (root || comm.size() > 1) ? Fail(s) : fail(s, kExitFailure);
-  }
+  PlanRunnerOptions options;
+  options.spec = *spec;
+  options.session.threads = static_cast<int>(*threads);
+  bool report = false;
+  auto runner = PlanRunner::Create(comm, cl->positional()[0], options, report);
+  if (!runner.ok()) return report ? Fail(runner.status()) : kExitFailure;
+  auto stages = (*runner)->DescribeStages();
+  if (!stages.ok()) return fail(stages.status(), kExitFailure);
+  if (root) std::cout << *stages;
 
   StatusOr<std::vector<Tensor>> feeds = std::vector<Tensor>{};
-  if (root) feeds = ReadFeeds(**session, *input_files);
+  if (root) feeds = ReadFeeds(**runner, *input_files);
   if (Status s = AgreeOnRoot(comm, 0, feeds.status()); !s.ok()) return fail(s, kExitFailure);
 
-  auto start = std::chrono::steady_clock::now();
   StatusOr<std::vector<Tensor>> outputs = std::vector<Tensor>{};
-  if (comm.size() == 1) {
-    std::vector<std::pair<std::string, Tensor>> named;
-    for (size_t i = 0; i < feeds->size(); ++i) {
-      if ((*feeds)[i].defined()) named.emplace_back((*session)->inputs()[i].name, (*feeds)[i]);
-    }
-    outputs = (*session)->Run(named);
-  } else {
-    outputs = RunDataParallel(**session, comm, *feeds);
+  std::vector<double> times;
+  for (int64_t i = 0; i < *repeat; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    outputs = (*runner)->Run(*feeds);
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    if (!outputs.ok()) return fail(outputs.status(), kExitFailure);
   }
-  auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  if (!outputs.ok()) return fail(outputs.status(), kExitFailure);
   if (!root) return kExitOk;
 
-  if (Status s = WriteOutputs(**session, *outputs, cl->Get("output-dir")); !s.ok()) return Fail(s);
-  std::cout << "ran '" << (*session)->model_name() << "'";
-  if (comm.size() > 1) std::cout << " on " << comm.size() << " ranks (dp " << spec->dp << ")";
-  std::cout << " in " << elapsed << " ms, peak tensor memory " << (*session)->last_run_stats().peak_bytes / 1024 << " KiB\n";
+  if (Status s = WriteOutputs((*runner)->outputs(), *outputs, cl->Get("output-dir")); !s.ok()) return Fail(s);
+  std::cout << "ran '" << (*runner)->model_name() << "'";
+  if (comm.size() > 1) std::cout << " on " << comm.size() << " ranks (" << PlanText(*spec) << ")";
+  std::cout << " in " << times.back() << " ms, peak tensor memory "
+            << (*runner)->session().last_run_stats().peak_bytes / 1024 << " KiB\n";
+  if (times.size() > 1) {
+    // Throughput over the repeats: the rows of the batch per second of the median run.
+    std::vector<double> sorted = times;
+    std::sort(sorted.begin(), sorted.end());
+    double median = sorted[sorted.size() / 2];
+    int64_t rows = !feeds->empty() && (*feeds)[0].rank() >= 1 ? (*feeds)[0].dim(0) : 1;
+    std::cout << "runs:";
+    for (double t : times) std::cout << " " << t;
+    std::cout << " ms\nmedian " << median << " ms over " << times.size() << " runs, " << rows * 1000.0 / median
+              << " samples/s\n";
+  }
   return kExitOk;
 }
 

@@ -6,13 +6,15 @@ tools/export_models.py or tools/make_legacy_models.py). Outputs match when
 |actual - expected| <= atol * max(1, max|expected|) + rtol * |expected| elementwise.
 
 usage: compare_model.py TESSERA MODEL_DIR [MODEL_DIR ...] [--rtol R] [--atol A] [--threads N] [--np N]
-                        [tessera run flags such as --dp 2 ...]
+                        [--mpirun-args "ARGS"] [tessera run flags such as --dp 2 ...]
 
-With --np N, tessera runs under `mpirun --oversubscribe -np N` (the distributed tests); anything else
-after the known options goes to `tessera run`.
+With --np N, tessera runs under `mpirun --oversubscribe -np N` (the distributed tests), followed by the
+words of --mpirun-args (hosts, launcher agent, transports: the multi-host test); anything else after the
+known options goes to `tessera run`.
 """
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -21,20 +23,21 @@ import time
 import numpy as np
 
 
-def mpirun_prefix(ranks):
+def mpirun_prefix(ranks, mpirun_args=""):
     if not ranks:
         return []
     # Root in CI containers; the timeout keeps a wedged job from outliving the test.
     os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
     os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-    return ["mpirun", "--oversubscribe", "--bind-to", "none", "-np", str(ranks), "--timeout", "600"]
+    return ["mpirun", "--oversubscribe", "--bind-to", "none", "-np", str(ranks), "--timeout", "600",
+            *shlex.split(mpirun_args)]
 
 
-def compare(tessera, model_dir, rtol, atol, threads, extra_args, ranks=0):
+def compare(tessera, model_dir, rtol, atol, threads, extra_args, ranks=0, mpirun_args=""):
     name = os.path.basename(model_dir.rstrip("/"))
     inputs_dir = os.path.join(model_dir, "inputs")
     expected_dir = os.path.join(model_dir, "expected")
-    args = mpirun_prefix(ranks) + [tessera, "run", os.path.join(model_dir, "model.onnx")]
+    args = mpirun_prefix(ranks, mpirun_args) + [tessera, "run", os.path.join(model_dir, "model.onnx")]
     for f in sorted(os.listdir(inputs_dir)):
         args += ["--input", f"{f[:-4]}={os.path.join(inputs_dir, f)}"]
     with tempfile.TemporaryDirectory() as out:
@@ -84,6 +87,8 @@ def main():
     parser.add_argument("--atol", type=float, default=1e-4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--np", type=int, default=0, help="run under mpirun with this many ranks")
+    # Written --mpirun-args="--host ..." (with '='): a separate value starting with '-' reads as an option.
+    parser.add_argument("--mpirun-args", default="", help="more mpirun options, one string split like a shell")
     args, extra = parser.parse_known_args()
     dirs = []
     for d in args.model_dirs:
@@ -94,7 +99,8 @@ def main():
     if not dirs:
         print("no models found")
         return 1
-    results = [compare(args.tessera, d, args.rtol, args.atol, args.threads, extra, args.np) for d in dirs]
+    results = [compare(args.tessera, d, args.rtol, args.atol, args.threads, extra, args.np, args.mpirun_args)
+               for d in dirs]
     print(f"models: {sum(results)} passed, {len(results) - sum(results)} failed")
     return 0 if all(results) else 1
 

@@ -30,6 +30,9 @@ class Communicator {
   // Point to point. `tag` separates independent streams between the same pair of ranks.
   virtual Status Send(const Tensor& tensor, int dst, int tag) = 0;
   virtual StatusOr<Tensor> Recv(int src, int tag) = 0;
+  // Without waiting: a rank whose message on `tag` is ready to Recv, or -1 when none is (how a
+  // dispatcher serves whichever worker is free first).
+  virtual StatusOr<int> ProbeAny(int tag) { return Unimplemented("probing for any sender on " + transport()); }
 
   // `tensor` on `root` is copied to every rank (others pass anything; it is replaced).
   virtual Status Broadcast(Tensor& tensor, int root) = 0;

@@ -16,6 +16,10 @@ class LocalCommunicator : public Communicator {
 
   Status Send(const Tensor& tensor, int dst, int tag) override;
   StatusOr<Tensor> Recv(int src, int tag) override;
+  StatusOr<int> ProbeAny(int tag) override {
+    auto it = mailbox_.find(tag);
+    return it == mailbox_.end() || it->second.empty() ? -1 : 0;
+  }
   Status Broadcast(Tensor& tensor, int root) override;
   Status AllReduceSum(Tensor& tensor) override { return Status::Ok(); }
   StatusOr<Tensor> AllGather(const Tensor& tensor, int64_t axis) override { return tensor; }

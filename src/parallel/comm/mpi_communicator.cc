@@ -113,6 +113,13 @@ StatusOr<Tensor> MpiCommunicator::Recv(int src, int tag) {
   return t;
 }
 
+StatusOr<int> MpiCommunicator::ProbeAny(int tag) {
+  int flag = 0;
+  MPI_Status st;
+  TS_RETURN_IF_ERROR(Check(MPI_Iprobe(MPI_ANY_SOURCE, HeaderTag(tag), comm_, &flag, &st), "MPI_Iprobe"));
+  return flag ? st.MPI_SOURCE : -1;
+}
+
 Status MpiCommunicator::Broadcast(Tensor& tensor, int root) {
   TS_RETURN_IF_ERROR(CheckPeer(root, "broadcast from"));
   int64_t words[kMaxWireHeaderWords + 1] = {0};  // words[0]: header length

@@ -19,6 +19,7 @@ class MpiCommunicator : public Communicator {
 
   Status Send(const Tensor& tensor, int dst, int tag) override;
   StatusOr<Tensor> Recv(int src, int tag) override;
+  StatusOr<int> ProbeAny(int tag) override;
   Status Broadcast(Tensor& tensor, int root) override;
   Status AllReduceSum(Tensor& tensor) override;
   StatusOr<Tensor> AllGather(const Tensor& tensor, int64_t axis) override;

@@ -1,0 +1,46 @@
+// Running one stage of a pipeline: micro-batches in, activations on, model outputs back to stage 0.
+//
+// GPipe's forward schedule (fill, steady state, drain): stage 0 cuts its rows into M micro-batches
+// (uneven allowed: 10 rows in 4 are 3 3 2 2; more micro-batches than rows are clamped to one per row)
+// and feeds them in order; every stage receives micro-batch m from the stage before, runs it, sends its
+// `sends` on, and starts on m+1 while the next stage works on m. Sends block until the next stage takes
+// them, so at most one micro-batch waits on each link and memory stays bounded.
+//
+// Model outputs: each stage keeps the outputs it delivers for every micro-batch, joins them on their
+// batch axis once all micro-batches are through, and sends them to stage 0 (which is done with its own
+// micro-batches by then, so nobody waits on it mid-stream). Stage 0 returns the outputs in model order.
+//
+// Errors: every rank knows the same rows and micro-batch count, so there is nothing to agree on; a
+// failure here (a stage's run, the transport) ends the job through `abort_comm`.Abort, naming `where`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "parallel/comm/communicator.h"
+#include "parallel/pipeline/pipeline_partition.h"
+#include "tessera/session.h"
+
+namespace tessera {
+
+struct PipelineStageRun {
+  Session* session = nullptr;               // this stage's session: inputs stage.inputs, outputs stage.outputs
+  const PipelinePartition* partition = nullptr;
+  int stage = 0;                            // this rank's stage; pipe.rank() must equal it
+  std::vector<TensorInfo> model_outputs;    // the whole model's outputs (names, batch axes)
+  std::string model_name;
+  bool collect_outputs = true;              // false: later stages keep their outputs (a replica's copy)
+  Communicator* abort_comm = nullptr;       // whose Abort ends the job on failure (the world)
+  std::string where;                        // this rank's place in messages ("data 0, stage 1, shard 1")
+};
+
+// Collective over `pipe` (one rank per stage, ordered by stage). On stage 0, `feeds` are the model's
+// inputs for `rows` rows, in graph-input order; the result is the model's outputs on stage 0 when
+// collect_outputs is set, else (and on other stages) empty.
+std::vector<Tensor> RunPipelineStage(const PipelineStageRun& run, Communicator& pipe, const std::vector<Tensor>& feeds,
+                                     int64_t rows, int micro_batches);
+
+// Micro-batches actually used for `rows` rows when `requested` are asked for: at least 1, at most rows.
+int EffectiveMicroBatches(int64_t rows, int requested);
+
+}  // namespace tessera

@@ -1,0 +1,91 @@
+// Which parts of a graph run on shards under tensor parallelism, and how (pure analysis, no rewriting).
+//
+// A block (ShardRegion) starts at "seeds": MatMul/Gemm/Conv nodes with a constant weight, split by output
+// columns or channels. The split then follows the sharded values forward through ops that work on a
+// shard as they do on the whole (elementwise ops, bias adds, Transpose, Softmax off the split axis,
+// per-channel BatchNormalization and pools, per-head MatMuls, Reshapes that split features into heads or
+// merge heads back). It ends at "exits" — MatMul/Gemm with a constant weight reading the split axis as
+// their inner dimension, split by input rows and followed by one all-reduce — or, where a value is needed
+// whole (an op without a rule, a graph output), at an all-gather. An op reading two values (Q x K^T)
+// pulls the other one's seed into the block, so Q, K and V projections end up in one block.
+//
+// Every sharded value's split axis is a multiple of the block's `units` (the gcd of those axes: heads
+// for attention, features for an MLP, channels for a Conv); rank r holds units EvenSplit(units, tp)[r].
+// A block with at least one exit is always split; one that only gathers is split when its seeds' weights
+// reach TensorParallelOptions::min_gather_weight_bytes (gathering small layers costs more than it saves).
+// Everything else stays replicated, which is always correct.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace tessera {
+
+struct TensorParallelOptions {
+  // Column splits closed by an all-gather are worth it only for large weights; 256 KiB keeps ResNet-50's
+  // early 1x1/3x3 convolutions (<= 147 KiB) whole and splits every later one and the classifier.
+  int64_t min_gather_weight_bytes = int64_t{256} << 10;
+};
+
+// How one value is split: along `axis` (of `rank` dims), whose full size is `dim`.
+struct ValueShard {
+  int axis = 0;
+  int rank = 0;
+  int64_t dim = 0;
+};
+
+// A constant input of a node sliced along `axis` (full size `dim`, a multiple of the block's units).
+struct ConstantSlice {
+  int node = 0;   // index into graph.nodes
+  int input = 0;  // input slot
+  int axis = 0;
+  int64_t dim = 0;
+};
+
+// Element `element` of the shape a Reshape node reads is `full` in the model; on a shard it becomes
+// full / units * (this rank's units).
+struct ShapeEdit {
+  int node = 0;
+  int element = 0;
+  int64_t full = 0;
+};
+
+// A row-split node whose output is a partial sum. `bias_add` is the Add node (or -1) that follows it
+// with a constant: it stays on rank 0 only, so the bias is counted once by the all-reduce after it.
+struct ShardExit {
+  int node = 0;
+  int bias_add = -1;
+};
+
+struct ShardRegion {
+  std::vector<int> seeds;                 // column-split nodes, in the order they joined
+  std::vector<ShardExit> exits;           // row-split nodes
+  std::vector<int> nodes;                 // every node that runs on shards (seeds and exits included)
+  std::map<int, ValueShard> values;       // sharded values by id
+  std::map<int, std::vector<int>> shard_readers;  // node index -> input slots that read a shard
+  std::vector<ConstantSlice> slices;
+  std::vector<ShapeEdit> shape_edits;
+  std::vector<int> gathered;              // sharded values something outside the block needs whole
+  int64_t units = 0;
+};
+
+struct ShardPlan {
+  int tp_size = 1;
+  std::vector<ShardRegion> regions;
+};
+
+// Plans the split of `graph` over `tp_size` ranks. Fails (InvalidArgument naming the node) when a block
+// that would be split has fewer units than ranks. Subgraphs (If/Loop bodies) are left alone.
+StatusOr<ShardPlan> PlanTensorShards(const Graph& graph, int tp_size, const TensorParallelOptions& options = {});
+
+// [begin, end) of rank `rank`'s units, then scaled: the rows of an axis of size `dim` it holds.
+struct ShardRange {
+  int64_t begin = 0;
+  int64_t end = 0;
+};
+ShardRange ShardOfAxis(int64_t dim, int64_t units, int tp_size, int rank);
+
+}  // namespace tessera

@@ -1,0 +1,362 @@
+// Per-op shard rules (see shard_rules.h). Every rule only admits a node when running it on this rank's
+// slice of the split axis gives exactly this rank's slice of its output; anything else is a reject, and
+// the planner then gathers the whole value for it.
+#include "parallel/tensor/shard_rules.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+namespace tessera {
+
+namespace {
+
+bool IsOnnx(const Node& node) { return (node.domain.empty() || node.domain == "ai.onnx") && !node.HasSubgraphs(); }
+
+// Extra outputs (Dropout's mask, MaxPool's indices) must not be used: they have no shard rule.
+bool OnlyFirstOutputUsed(const ShardGraphView& view, const Node& node) {
+  if (node.outputs.empty() || node.outputs[0] == kNoValue) return false;
+  for (size_t k = 1; k < node.outputs.size(); ++k) {
+    const int v = node.outputs[k];
+    if (v != kNoValue && (!view.readers[static_cast<size_t>(v)].empty() || view.is_output[static_cast<size_t>(v)])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+const std::set<std::string>& UnaryOps() {
+  static const std::set<std::string> ops = {
+      "Relu", "LeakyRelu", "Elu", "Selu", "Celu", "Gelu", "Erf", "Tanh", "Sigmoid", "HardSigmoid", "HardSwish",
+      "Softplus", "Softsign", "Mish", "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Sin", "Cos", "Floor",
+      "Ceil", "Round", "Sign", "Cast", "Identity", "Dropout", "Clip", "ThresholdedRelu", "Not"};
+  return ops;
+}
+
+const std::set<std::string>& BinaryOps() {
+  static const std::set<std::string> ops = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "PRelu"};
+  return ops;
+}
+
+const std::set<std::string>& ChannelOps() {  // per-channel ops on NCHW, axis 1
+  static const std::set<std::string> ops = {"MaxPool", "AveragePool", "LpPool", "GlobalAveragePool",
+                                             "GlobalMaxPool", "GlobalLpPool"};
+  return ops;
+}
+
+int64_t NormalizeAxis(int64_t axis, int rank) { return axis < 0 ? axis + rank : axis; }
+
+ShardAdmission Admit(std::vector<std::pair<int, ValueShard>> outputs, std::vector<int> slots) {
+  ShardAdmission a;
+  a.verdict = ShardAdmission::kAdmit;
+  a.outputs = std::move(outputs);
+  a.slots = std::move(slots);
+  return a;
+}
+
+ShardAdmission Reject() { return {}; }
+
+ShardAdmission Need(std::vector<int> values) {
+  ShardAdmission a;
+  a.verdict = ShardAdmission::kNeed;
+  a.need = std::move(values);
+  return a;
+}
+
+ShardAdmission BinaryRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int index) {
+  const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  if (node.inputs.size() != 2 || node.outputs.size() != 1) return Reject();
+  const int ranks[2] = {view.Rank(node.inputs[0]), view.Rank(node.inputs[1])};
+  if (ranks[0] < 0 || ranks[1] < 0) return Reject();
+  const int out_rank = std::max(ranks[0], ranks[1]);
+  int axis = -1;
+  int64_t dim = 0;
+  std::vector<int> slots;
+  for (int k = 0; k < 2; ++k) {
+    auto it = shards.find(node.inputs[static_cast<size_t>(k)]);
+    if (it == shards.end()) continue;
+    const int aligned = it->second.axis + (out_rank - ranks[k]);
+    if (axis >= 0 && (aligned != axis || it->second.dim != dim)) return Reject();
+    axis = aligned;
+    dim = it->second.dim;
+    slots.push_back(k);
+  }
+  if (slots.empty() || (node.op_type == "PRelu" && slots.front() != 0)) return Reject();
+  ShardAdmission a = Admit({{node.outputs[0], ValueShard{axis, out_rank, dim}}}, slots);
+  for (int k = 0; k < 2; ++k) {
+    const int v = node.inputs[static_cast<size_t>(k)];
+    if (shards.count(v)) continue;
+    const int at = axis - (out_rank - ranks[k]);
+    if (at < 0) continue;  // broadcast over the split axis
+    const int64_t d = view.Dim(v, at);
+    if (d == 1) continue;
+    if (view.graph.constants.count(v) && d == dim) {
+      a.slices.push_back(ConstantSlice{index, k, at, dim});
+    } else if (view.Constant(v) != nullptr) {
+      return Reject();
+    } else {
+      return Need({v});
+    }
+  }
+  return a;
+}
+
+// Exits: the split axis is the inner dimension of a product with a constant weight.
+std::optional<ShardAdmission> RowSplitRule(const ShardGraphView& view, const ValueShard& in, int index) {
+  const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  auto weight = view.graph.constants.find(node.inputs[1]);
+  if (weight == view.graph.constants.end() || weight->second.rank() != 2) return std::nullopt;
+  const Tensor& w = weight->second;
+  ShardAdmission a = Admit({}, {0});
+  ShardExit exit{index, -1};
+  if (node.op_type == "MatMul") {
+    if (in.axis != in.rank - 1 || in.rank < 2 || w.dim(0) != in.dim) return std::nullopt;
+    a.slices.push_back(ConstantSlice{index, 1, 0, in.dim});
+    // A bias Add right after: kept on rank 0 only (it must not change the output's shape).
+    const int out = node.outputs[0];
+    const auto& readers = view.readers[static_cast<size_t>(out)];
+    if (readers.size() == 1 && !view.is_output[static_cast<size_t>(out)]) {
+      const Node& add = view.graph.nodes[static_cast<size_t>(readers[0].first)];
+      const int other = add.inputs.size() == 2 ? add.inputs[static_cast<size_t>(1 - readers[0].second)] : kNoValue;
+      auto bias = view.graph.constants.find(other);
+      if (IsOnnx(add) && add.op_type == "Add" && add.outputs.size() == 1 && bias != view.graph.constants.end() &&
+          bias->second.element_count() == w.dim(1) && bias->second.rank() <= in.rank &&
+          (bias->second.rank() == 0 || bias->second.shape().back() == w.dim(1))) {
+        exit.bias_add = readers[0].first;
+      }
+    }
+  } else {  // Gemm: A is [M, K] (transA = 0) split on K; B is [K, N] or [N, K] (transB)
+    if (node.GetInt("transA", 0) != 0 || in.axis != 1 || in.rank != 2) return std::nullopt;
+    const int b_axis = node.GetInt("transB", 0) != 0 ? 1 : 0;
+    if (w.dim(b_axis) != in.dim) return std::nullopt;
+    a.slices.push_back(ConstantSlice{index, 1, b_axis, in.dim});
+  }
+  a.exit = exit;
+  return a;
+}
+
+ShardAdmission MatMulRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int index) {
+  const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  if (node.inputs.size() < 2 || node.outputs.size() != 1) return Reject();
+  auto a = shards.find(node.inputs[0]);
+  auto b = shards.find(node.inputs[1]);
+  if (a != shards.end() && b != shards.end()) {
+    // Per-head products: both split on the same batch axis.
+    const ValueShard& x = a->second;
+    const ValueShard& y = b->second;
+    if (node.op_type != "MatMul" || x.rank != y.rank || x.rank < 3 || x.axis != y.axis || x.axis >= x.rank - 2 ||
+        x.dim != y.dim) {
+      return Reject();
+    }
+    return Admit({{node.outputs[0], x}}, {0, 1});
+  }
+  if (a != shards.end()) {
+    if (auto exit = RowSplitRule(view, a->second, index)) return *exit;
+    const ValueShard& x = a->second;
+    if (node.op_type == "MatMul" && x.axis < x.rank - 2 && view.Rank(node.inputs[1]) == x.rank &&
+        view.Constant(node.inputs[1]) == nullptr) {
+      return Need({node.inputs[1]});
+    }
+    return Reject();
+  }
+  if (b != shards.end()) {
+    const ValueShard& y = b->second;
+    if (node.op_type == "MatMul" && y.axis < y.rank - 2 && view.Rank(node.inputs[0]) == y.rank &&
+        view.Constant(node.inputs[0]) == nullptr) {
+      return Need({node.inputs[0]});
+    }
+  }
+  return Reject();
+}
+
+ShardAdmission ReshapeRule(const ShardGraphView& view, const ValueShard& in, int index) {
+  const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  if (node.inputs.size() != 2 || node.outputs.size() != 1) return Reject();
+  auto target = ReshapeTarget(view, node.inputs[1]);
+  if (!target || target->size() < 1) return Reject();
+  const auto& e = *target;
+  const int k = static_cast<int>(e.size());
+  if (node.GetInt("allowzero", 0) != 0) {
+    for (const auto& x : e) {
+      if (x && *x == 0) return Reject();
+    }
+  }
+  const int out = node.outputs[0];
+  auto known = [&](int i) { return i >= 0 && e[static_cast<size_t>(i)].has_value(); };
+  auto at = [&](int i) { return *e[static_cast<size_t>(i)]; };
+  ShardAdmission a = Admit({}, {0});
+  if (in.axis == in.rank - 1 && known(k - 1) && at(k - 1) == in.dim) {
+    // Leading dims regrouped, the split axis kept last ([b, s, D] -> [b*s, D]).
+    a.outputs.push_back({out, ValueShard{k - 1, k, in.dim}});
+    a.edits.push_back(ShapeEdit{index, k - 1, in.dim});
+    return a;
+  }
+  if (in.axis == in.rank - 1 && k == in.rank + 1 && known(k - 2) && known(k - 1)) {
+    // Features into [heads, head_dim]: the heads axis carries the split.
+    const int64_t heads = at(k - 2), head_dim = at(k - 1);
+    if (heads > 0 && ((head_dim > 0 && heads * head_dim == in.dim) || (head_dim == -1 && in.dim % heads == 0))) {
+      a.outputs.push_back({out, ValueShard{k - 2, k, heads}});
+      a.edits.push_back(ShapeEdit{index, k - 2, heads});
+      return a;
+    }
+    if (heads == -1 && head_dim > 0 && in.dim % head_dim == 0) {
+      a.outputs.push_back({out, ValueShard{k - 2, k, in.dim / head_dim}});
+      return a;
+    }
+    return Reject();
+  }
+  if (in.axis == in.rank - 2 && k == in.rank - 1 && known(k - 1) && at(k - 1) > 0 && at(k - 1) % in.dim == 0) {
+    // [.., heads, head_dim] merged back into features.
+    const int64_t head_dim = view.Dim(node.inputs[0], in.rank - 1);
+    if (head_dim > 0 && head_dim * in.dim != at(k - 1)) return Reject();
+    a.outputs.push_back({out, ValueShard{k - 1, k, at(k - 1)}});
+    a.edits.push_back(ShapeEdit{index, k - 1, at(k - 1)});
+    return a;
+  }
+  return Reject();
+}
+
+// Shape of a shard is admitted when every reader only picks dims other than the split one.
+ShardAdmission ShapeRule(const ShardGraphView& view, const ValueShard& in, int index) {
+  const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  if (node.outputs.size() != 1 || node.outputs[0] == kNoValue || view.is_output[static_cast<size_t>(node.outputs[0])]) {
+    return Reject();
+  }
+  int64_t start = NormalizeAxis(node.GetInt("start", 0), in.rank);
+  int64_t end = NormalizeAxis(node.GetInt("end", in.rank), in.rank);
+  start = std::clamp<int64_t>(start, 0, in.rank);
+  end = std::clamp<int64_t>(end, start, in.rank);
+  const int64_t length = end - start;
+  for (const auto& [reader, slot] : view.readers[static_cast<size_t>(node.outputs[0])]) {
+    const Node& gather = view.graph.nodes[static_cast<size_t>(reader)];
+    if (!IsOnnx(gather) || gather.op_type != "Gather" || slot != 0 || gather.inputs.size() != 2 ||
+        gather.GetInt("axis", 0) != 0) {
+      return Reject();
+    }
+    const Tensor* indices = view.Constant(gather.inputs[1]);
+    if (indices == nullptr || indices->dtype() != DType::kInt64) return Reject();
+    for (int64_t j = 0; j < indices->element_count(); ++j) {
+      int64_t i = indices->data<int64_t>()[j];
+      if (i < 0) i += length;
+      if (start + i == in.axis) return Reject();
+    }
+  }
+  return Admit({}, {0});
+}
+
+}  // namespace
+
+std::optional<ShardAdmission> SeedRule(const ShardGraphView& view, int index) {
+  const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  if (!IsOnnx(node) || node.outputs.size() != 1 || node.inputs.size() < 2) return std::nullopt;
+  if (node.inputs[0] == kNoValue || view.Constant(node.inputs[0]) != nullptr) return std::nullopt;
+  auto weight = view.graph.constants.find(node.inputs[1]);
+  if (weight == view.graph.constants.end()) return std::nullopt;
+  const Tensor& w = weight->second;
+  const int out = node.outputs[0];
+  ShardAdmission a = Admit({}, {});
+  if (node.op_type == "MatMul" && node.inputs.size() == 2 && w.rank() == 2) {
+    const int rank = view.Rank(node.inputs[0]);
+    if (rank < 2) return std::nullopt;
+    a.outputs.push_back({out, ValueShard{rank - 1, rank, w.dim(1)}});
+    a.slices.push_back(ConstantSlice{index, 1, 1, w.dim(1)});
+    return a;
+  }
+  if (node.op_type == "Gemm" && w.rank() == 2) {
+    const bool trans_b = node.GetInt("transB", 0) != 0;
+    const int64_t n = trans_b ? w.dim(0) : w.dim(1);
+    a.outputs.push_back({out, ValueShard{1, 2, n}});
+    a.slices.push_back(ConstantSlice{index, 1, trans_b ? 0 : 1, n});
+    if (node.inputs.size() > 2 && node.inputs[2] != kNoValue) {
+      auto c = view.graph.constants.find(node.inputs[2]);
+      if (c == view.graph.constants.end() || c->second.rank() > 2) return std::nullopt;
+      const int64_t last = c->second.rank() == 0 ? 1 : c->second.shape().back();
+      if (last == n && n != 1) {
+        a.slices.push_back(ConstantSlice{index, 2, static_cast<int>(c->second.rank()) - 1, n});
+      } else if (last != 1) {
+        return std::nullopt;
+      }
+    }
+    return a;
+  }
+  if (node.op_type == "Conv" && w.rank() >= 3 && node.GetInt("group", 1) == 1) {
+    a.outputs.push_back({out, ValueShard{1, static_cast<int>(w.rank()), w.dim(0)}});
+    a.slices.push_back(ConstantSlice{index, 1, 0, w.dim(0)});
+    if (node.inputs.size() > 2 && node.inputs[2] != kNoValue) {
+      auto b = view.graph.constants.find(node.inputs[2]);
+      if (b == view.graph.constants.end() || b->second.rank() != 1 || b->second.dim(0) != w.dim(0)) return std::nullopt;
+      a.slices.push_back(ConstantSlice{index, 2, 0, w.dim(0)});
+    }
+    return a;
+  }
+  return std::nullopt;
+}
+
+ShardAdmission AdmitRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int index) {
+  const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  if (!IsOnnx(node) || node.outputs.empty()) return Reject();
+  const std::string& op = node.op_type;
+  if (BinaryOps().count(op)) return BinaryRule(view, shards, index);
+  if (op == "MatMul" || op == "Gemm") return MatMulRule(view, shards, index);
+  auto first = shards.find(node.inputs.empty() ? kNoValue : node.inputs[0]);
+  if (first == shards.end()) return Reject();
+  const ValueShard& in = first->second;
+  for (size_t k = 1; k < node.inputs.size(); ++k) {
+    if (shards.count(node.inputs[k])) return Reject();  // only the data input may be a shard
+  }
+  if (UnaryOps().count(op)) {
+    for (size_t k = 1; k < node.inputs.size(); ++k) {
+      const int v = node.inputs[k];
+      if (v == kNoValue) continue;
+      const Tensor* t = view.Constant(v);
+      if (t == nullptr ? view.Rank(v) != 0 : t->element_count() != 1) return Reject();
+    }
+    if (!OnlyFirstOutputUsed(view, node)) return Reject();
+    return Admit({{node.outputs[0], in}}, {0});
+  }
+  if (op == "Transpose") {
+    std::vector<int64_t> perm = node.GetInts("perm");
+    if (perm.empty()) {
+      for (int i = in.rank - 1; i >= 0; --i) perm.push_back(i);
+    }
+    auto it = std::find(perm.begin(), perm.end(), in.axis);
+    if (static_cast<int>(perm.size()) != in.rank || it == perm.end()) return Reject();
+    return Admit({{node.outputs[0], ValueShard{static_cast<int>(it - perm.begin()), in.rank, in.dim}}}, {0});
+  }
+  if (op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") {
+    const int64_t axis = NormalizeAxis(node.GetInt("axis", node.opset >= 13 ? -1 : 1), in.rank);
+    // Before opset 13 the op flattens dims from `axis` on into one: the split must come before them.
+    const bool ok = node.opset >= 13 ? axis != in.axis : in.axis < axis;
+    return ok ? Admit({{node.outputs[0], in}}, {0}) : Reject();
+  }
+  if (op == "Reshape") return ReshapeRule(view, in, index);
+  if (op == "Shape") return ShapeRule(view, in, index);
+  if (op == "BatchNormalization" && in.axis == 1 && node.inputs.size() == 5 && OnlyFirstOutputUsed(view, node)) {
+    ShardAdmission a = Admit({{node.outputs[0], in}}, {0});
+    for (int k = 1; k < 5; ++k) {
+      auto c = view.graph.constants.find(node.inputs[static_cast<size_t>(k)]);
+      if (c == view.graph.constants.end() || c->second.rank() != 1 || c->second.dim(0) != in.dim) return Reject();
+      a.slices.push_back(ConstantSlice{index, k, 0, in.dim});
+    }
+    return a;
+  }
+  if (ChannelOps().count(op) && in.axis == 1 && OnlyFirstOutputUsed(view, node)) {
+    return Admit({{node.outputs[0], in}}, {0});
+  }
+  return Reject();
+}
+
+int DataInput(const ShardGraphView& view, int index) {
+  const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  if (node.inputs.empty()) return kNoValue;
+  if (node.op_type == "Reshape" || node.op_type == "Transpose" || UnaryOps().count(node.op_type)) return node.inputs[0];
+  int found = kNoValue;
+  for (int v : node.inputs) {
+    if (v == kNoValue || view.Constant(v) != nullptr) continue;
+    if (found != kNoValue) return kNoValue;
+    found = v;
+  }
+  return found;
+}
+
+}  // namespace tessera

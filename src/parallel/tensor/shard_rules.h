@@ -1,0 +1,58 @@
+// The per-op rules of tensor-parallel planning: which nodes can seed a block (column split), and how a
+// node reading sharded values runs on shards (or why it cannot). Used by PlanTensorShards.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "graph/graph.h"
+#include "parallel/tensor/shard_plan.h"
+
+namespace tessera {
+
+// Readers and producers of every value of one graph, computed once.
+struct ShardGraphView {
+  explicit ShardGraphView(const Graph& graph);
+
+  const Graph& graph;
+  std::vector<std::vector<std::pair<int, int>>> readers;  // per value: (node, input slot)
+  std::vector<int> producer;                              // per value: node index or -1
+  std::vector<bool> is_output;
+
+  // An initializer (graph.constants) or the value of a Constant node; nullptr otherwise.
+  const Tensor* Constant(int value) const;
+  // Rank from a shard, a constant or the value's info; -1 when unknown.
+  int Rank(int value) const;
+  // Size of dim `i` from a constant or the value's info; -1 when unknown.
+  int64_t Dim(int value, int i) const;
+};
+
+// What a rule decided for one node.
+struct ShardAdmission {
+  enum Verdict { kReject, kAdmit, kNeed };
+  Verdict verdict = kReject;
+  std::vector<std::pair<int, ValueShard>> outputs;  // outputs that are shards
+  std::vector<int> slots;                           // input slots that read shards
+  std::vector<ConstantSlice> slices;
+  std::vector<ShapeEdit> edits;
+  std::optional<ShardExit> exit;
+  std::vector<int> need;  // kNeed: values that must be shards too (pulled in as seeds)
+};
+
+// A column split of `node` (MatMul/Gemm/Conv with a constant weight), or nothing.
+std::optional<ShardAdmission> SeedRule(const ShardGraphView& view, int node);
+
+// How `node` runs given the values already sharded in its block.
+ShardAdmission AdmitRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int node);
+
+// The input a value flows through `node` from (Reshape's data, the one non-constant input of an
+// elementwise op), or kNoValue.
+int DataInput(const ShardGraphView& view, int node);
+
+// Elements of the shape a Reshape reads: known values, or nullopt where computed at run time. Nothing
+// when the shape is neither a constant nor a Concat of constants and run-time pieces of known length.
+std::optional<std::vector<std::optional<int64_t>>> ReshapeTarget(const ShardGraphView& view, int shape_value);
+
+}  // namespace tessera
