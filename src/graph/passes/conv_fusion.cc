@@ -182,9 +182,19 @@ bool IsStaticImage(const ValueInfo& v) {
   return true;
 }
 
+// A max pool that may run channels-last: float32, no Indices output (the only output whose values depend
+// on the memory order).
+bool IsChannelsLastMaxPool(const Graph& graph, const Node& node) {
+  return ((node.op_type == "MaxPool" && node.domain.empty() && node.opset >= 8) ||
+          (node.op_type == kChannelsLastMaxPool && node.domain == kTesseraDomain)) &&
+         node.outputs.size() == 1 && !node.inputs.empty() && node.inputs[0] != kNoValue &&
+         graph.value(node.outputs[0]).dtype == DType::kFloat32;
+}
+
 bool IsLayoutCandidate(const Graph& graph, const Node& node) {
-  return node.op_type == "FusedConv" && node.domain == kTesseraDomain && node.outputs.size() == 1 &&
-         IsStaticImage(graph.value(node.inputs[0])) && IsStaticImage(graph.value(node.outputs[0]));
+  const bool conv = node.op_type == "FusedConv" && node.domain == kTesseraDomain && node.outputs.size() == 1;
+  return (conv || IsChannelsLastMaxPool(graph, node)) && IsStaticImage(graph.value(node.inputs[0])) &&
+         IsStaticImage(graph.value(node.outputs[0]));
 }
 
 int AddendOf(const Node& node) { return node.inputs.size() > 3 ? node.inputs[3] : kNoValue; }
@@ -220,11 +230,12 @@ Status ChooseConvLayouts(Graph& graph) {
     }
     if (ok) channels_last.insert(y);
   }
-  // A node's addend is read in its output's layout: both channels-last or neither, to a fixpoint.
+  // A node's addend is read in its output's layout, and a max pool's output has its input's layout: both
+  // channels-last or neither, to a fixpoint.
   for (bool changed = true; changed;) {
     changed = false;
     for (const Node& node : graph.nodes) {
-      const int z = AddendOf(node);
+      const int z = IsChannelsLastMaxPool(graph, node) ? node.inputs[0] : AddendOf(node);
       if (!IsLayoutCandidate(graph, node) || z == kNoValue) continue;
       if (channels_last.count(z) != channels_last.count(node.outputs[0])) {
         changed = channels_last.erase(z) + channels_last.erase(node.outputs[0]) > 0 || changed;
@@ -237,6 +248,13 @@ Status ChooseConvLayouts(Graph& graph) {
   bool any = false;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     Node& node = graph.nodes[n];
+    if (IsChannelsLastMaxPool(graph, node) && IsLayoutCandidate(graph, node) && channels_last.count(node.inputs[0])) {
+      node.op_type = kChannelsLastMaxPool;
+      node.domain = kTesseraDomain;
+      node.opset = kTesseraOpset;
+      any = true;
+      continue;
+    }
     if (node.op_type != "FusedConv" || node.domain != kTesseraDomain) continue;
     const bool in = IsLayoutCandidate(graph, node) && channels_last.count(node.inputs[0]);
     const bool out = IsLayoutCandidate(graph, node) && channels_last.count(node.outputs[0]);

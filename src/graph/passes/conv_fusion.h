@@ -19,6 +19,8 @@ namespace tessera {
 
 constexpr char kTesseraDomain[] = "com.tessera";
 constexpr int kTesseraOpset = 1;
+// A MaxPool (no Indices output) whose X and Y are both NHWC bytes under NCHW shapes; see ChooseConvLayouts.
+constexpr char kChannelsLastMaxPool[] = "MaxPoolChannelsLast";
 
 // Rewrites every matching pattern in `graph` (not its subgraphs).
 Status FuseConvActivations(Graph& graph);
@@ -27,9 +29,11 @@ Status FuseConvActivations(Graph& graph);
 // reader is a convolution (as X, or as FusedConv's addend Z) and that is not a graph output is kept in
 // NHWC order, which oneDNN's convolutions use natively, instead of being reordered to NCHW and back at
 // each node boundary. The value's declared shape stays NCHW; only the bytes are in NHWC order, so no node
-// other than a FusedConv may read it. The producer gets attribute `channels_last_output` = 1, each reader
-// `channels_last_input` = 1 (a FusedConv's addend always has its output's layout). Plain Convs on such
-// a boundary become FusedConv without post-ops.
+// other than a FusedConv or a channels-last max pool may read it. The producer gets attribute
+// `channels_last_output` = 1, each reader `channels_last_input` = 1 (a FusedConv's addend always has its
+// output's layout). Plain Convs on such a boundary become FusedConv without post-ops. A float32 MaxPool
+// without Indices between convolutions (ResNet's stem) passes the layout through: when its input and
+// output both qualify it becomes com.tessera MaxPoolChannelsLast (same attributes, NHWC in and out).
 Status ChooseConvLayouts(Graph& graph);
 
 // Conv -> BatchNormalization (opset 9+, inference, constant float32 parameters and Conv weights/bias, Conv

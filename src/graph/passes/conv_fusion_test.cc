@@ -320,6 +320,136 @@ TEST(ConvFusionTest, FusedSessionMatchesNodeByNode) {
     ASSERT_NEAR(results[0].data<float>()[i], results[1].data<float>()[i], 1e-4f) << "element " << i;
 }
 
+// Conv -> MaxPool -> Conv (ResNet's stem): the pool passes the channels-last layout through, so neither
+// side is reordered; a MaxPool whose output a non-convolution reads keeps NCHW and its ONNX name.
+TEST(ConvFusionTest, MaxPoolBetweenConvsRunsChannelsLast) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int p = t.Value("p", {1, 4, 3, 3}), d = t.Value("d", {1, 4, 3, 3});
+  auto& pool = t.Add("MaxPool", {c}, {p}, 12);
+  pool.attributes["kernel_shape"].type = Attribute::Type::kInts;
+  pool.attributes["kernel_shape"].ints = {3, 3};
+  t.Add("Conv", {p, t.Value("w2", {4, 4, 3, 3})}, {d});
+  t.g.outputs = {d};
+  ASSERT_TRUE(RunConvFusion(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 3u);
+  EXPECT_EQ(t.g.nodes[0].GetInt("channels_last_output", 0), 1);
+  EXPECT_EQ(t.g.nodes[1].op_type, kChannelsLastMaxPool);
+  EXPECT_EQ(t.g.nodes[1].domain, kTesseraDomain);
+  EXPECT_EQ(t.g.nodes[2].GetInt("channels_last_input", 0), 1);
+
+  TestGraph u;
+  const int c2 = u.Conv("c");
+  const int p2 = u.Value("p", {1, 4, 3, 3}), e = u.Value("e", {1, 4, 3, 3});
+  u.Add("MaxPool", {c2}, {p2}, 12);
+  u.Add("Exp", {p2}, {e});
+  u.g.outputs = {e};
+  ASSERT_TRUE(RunConvFusion(u.g).ok());
+  EXPECT_EQ(FindOp(u.g, kChannelsLastMaxPool), nullptr);
+  EXPECT_EQ(FindOp(u.g, "FusedConv"), nullptr);
+}
+
+// End to end: conv -> MaxPool(3x3, stride 2, pad 1) -> conv with the passes (NHWC through the pool) against
+// the node-by-node session, at two batch sizes of one session.
+TEST(ConvFusionTest, ChannelsLastMaxPoolMatchesNodeByNode) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  auto random = [&](size_t n) {
+    std::vector<float> v(n);
+    for (float& f : v) f = dist(rng);
+    return v;
+  };
+  const int64_t c = 16, h = 11, ph = 6;
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {-1, c, h, h});
+  b.Output("y", DType::kFloat32, {-1, c, ph, ph});
+  b.Initializer("w0", random(c * c * 9), {c, c, 3, 3});
+  b.Initializer("w1", random(c * c * 9), {c, c, 3, 3});
+  auto& conv0 = b.Node("Conv", {"x", "w0"}, {"c0"});
+  testing::OnnxBuilder::IntsAttribute(conv0, "pads", {1, 1, 1, 1});
+  b.Node("Relu", {"c0"}, {"r0"});
+  auto& pool = b.Node("MaxPool", {"r0"}, {"p"});
+  testing::OnnxBuilder::IntsAttribute(pool, "kernel_shape", {3, 3});
+  testing::OnnxBuilder::IntsAttribute(pool, "strides", {2, 2});
+  testing::OnnxBuilder::IntsAttribute(pool, "pads", {1, 1, 1, 1});
+  auto& conv1 = b.Node("Conv", {"p", "w1"}, {"y"});
+  testing::OnnxBuilder::IntsAttribute(conv1, "pads", {1, 1, 1, 1});
+  const std::string path = b.WriteTemp();
+
+  std::vector<std::unique_ptr<Session>> sessions;
+  for (bool optimize : {false, true}) {
+    SessionOptions options;
+    options.optimize = optimize;
+    options.threads = 1;
+    auto session = Session::Load(path, options);
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    sessions.push_back(std::move(session).value());
+  }
+  for (int64_t batch : {2, 3}) {
+    const Tensor x = Tensor::FromVector<float>(DType::kFloat32, {batch, c, h, h}, random(batch * c * h * h));
+    std::vector<Tensor> results;
+    for (auto& session : sessions) {
+      auto out = session->Run({{"x", x}});
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      results.push_back((*out)[0]);
+    }
+    ASSERT_EQ(results[1].shape(), (Shape{batch, c, ph, ph}));
+    for (int64_t i = 0; i < results[0].element_count(); ++i)
+      ASSERT_NEAR(results[0].data<float>()[i], results[1].data<float>()[i], 1e-3f) << "element " << i;
+  }
+}
+
+// A FusedConv accumulates into its residual addend in place only when it is the addend's last reader:
+// here c0 is the addend of the fused conv and read again afterwards, so it must come through unchanged.
+// Also covers the in-place case (the second fused conv is the last reader of s). Against node by node.
+TEST(ConvFusionTest, AddendReadLaterIsNotOverwritten) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  auto random = [&](size_t n) {
+    std::vector<float> v(n);
+    for (float& f : v) f = dist(rng);
+    return v;
+  };
+  const int64_t c = 16, h = 7;
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {2, c, h, h});
+  b.Output("y", DType::kFloat32, {2, c, h, h});
+  for (const char* w : {"w0", "w1", "w2"}) b.Initializer(w, random(c * c * 9), {c, c, 3, 3});
+  auto conv = [&](const char* out, const char* in, const char* w) {
+    auto& node = b.Node("Conv", {in, w}, {out});
+    testing::OnnxBuilder::IntsAttribute(node, "pads", {1, 1, 1, 1});
+  };
+  conv("c0", "x", "w0");
+  conv("c1", "c0", "w1");
+  b.Node("Add", {"c1", "c0"}, {"s"});  // c0 is read again below
+  conv("c2", "s", "w2");
+  b.Node("Add", {"c2", "s"}, {"t"});  // the last reader of s
+  b.Node("Add", {"t", "c0"}, {"y"});
+  const std::string path = b.WriteTemp();
+  const Tensor x = Tensor::FromVector<float>(DType::kFloat32, {2, c, h, h}, random(2 * c * h * h));
+  std::vector<Tensor> results;
+  for (bool optimize : {false, true}) {
+    SessionOptions options;
+    options.optimize = optimize;
+    options.threads = 1;
+    auto session = Session::Load(path, options);
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    for (int run = 0; run < 2; ++run) {
+      auto out = (*session)->Run({{"x", x}});
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      results.push_back((*out)[0]);
+    }
+  }
+  for (size_t r = 1; r < results.size(); ++r) {
+    for (int64_t i = 0; i < results[0].element_count(); ++i)
+      ASSERT_NEAR(results[0].data<float>()[i], results[r].data<float>()[i], 1e-3f) << "run " << r << " element " << i;
+  }
+}
+
 // Conv -> BatchNormalization -> Relu becomes one FusedConv with folded weights; a BatchNormalization whose
 // input is also read elsewhere stays. Both against the node-by-node session on seeded random data.
 TEST(ConvFusionTest, BatchNormFoldsIntoConvAndMatchesNodeByNode) {

@@ -300,6 +300,13 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
   return plan;
 }
 
+bool DnnlConv::SumsInPlace(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape,
+                           int64_t out_channels, bool has_bias) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto plan = FindOrBuild(g, x_shape, w_shape, out_channels, has_bias);
+  return plan.ok() && (*plan)->supported && !(*plan)->manual_post_ops && !(*plan)->tail;
+}
+
 bool DnnlConv::DropConstantWeights() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!constant_weights_.defined()) return packed_source_ != nullptr;

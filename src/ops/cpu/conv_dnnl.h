@@ -53,6 +53,11 @@ class DnnlConv {
   void Prepare(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
                bool has_bias);
 
+  // Whether Run for this problem can take `addend` == `y` (the sum post-op accumulates in place): oneDNN
+  // takes the problem with the post-ops built in and no uncovered tail. Builds the plan if needed.
+  bool SumsInPlace(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
+                   bool has_bias);
+
   // Lets go of the constant weights once every plan built so far runs on a packed copy of its own, so the
   // original can be freed; later plans pack from that copy, and Run's `w` may then be null. Returns
   // whether the original is gone (false, changing nothing, while some plan still needs it).

@@ -79,8 +79,10 @@ class WindowPoolKernel : public Kernel {
         attrs_(std::move(attrs)),
         column_major_(node.GetInt("storage_order", 0) != 0),
         count_include_pad_(node.GetInt("count_include_pad", 0) != 0),
-        power_(ReadPower(node)) {
-    if (kind_ != PoolKind::kLp) dnnl_ = std::make_unique<DnnlPool>(kind_ == PoolKind::kMax, count_include_pad_);
+        power_(ReadPower(node)),
+        channels_last_(node.domain == "com.tessera" && node.op_type == "MaxPoolChannelsLast") {
+    if (kind_ != PoolKind::kLp)
+      dnnl_ = std::make_unique<DnnlPool>(kind_ == PoolKind::kMax, count_include_pad_, channels_last_);
   }
 
   Status Run(KernelContext& ctx) override {
@@ -104,6 +106,10 @@ class WindowPoolKernel : public Kernel {
       TS_ASSIGN_OR_RETURN(bool done, dnnl_->Run(*geometry, x.shape(), x.data<float>(), y->data<float>()));
       if (done) return Status::Ok();
     }
+    // The window loops read NCHW only; the graph pass chose NHWC on the promise that oneDNN takes it.
+    if (channels_last_)
+      return KernelContext::Error("MaxPoolChannelsLast: oneDNN declined float32 NHWC pooling of X " +
+                                  ShapeToString(x.shape()));
     const PoolProblem p = MakePoolProblem(*geometry, x.dim(0) * x.dim(1));
     return RunPool(kind_, op, p, x, *y, indices, column_major_, count_include_pad_, power_, ctx.pool());
   }
@@ -114,6 +120,7 @@ class WindowPoolKernel : public Kernel {
   bool column_major_;
   bool count_include_pad_;
   double power_;
+  bool channels_last_;  // com.tessera MaxPoolChannelsLast: NHWC bytes in and out (float32 only)
   std::unique_ptr<DnnlPool> dnnl_;  // float32 Max/Average without Indices
 };
 
@@ -192,6 +199,13 @@ void RegisterPoolKernels(KernelRegistry& registry) {
   RegisterVersions(registry, "GlobalAveragePool", {1, 22}, GlobalPoolFactory(PoolKind::kAverage));
   RegisterVersions(registry, "GlobalLpPool", {1, 2, 22}, GlobalPoolFactory(PoolKind::kLp));
   RegisterVersions(registry, "MaxRoiPool", {1, 22}, MaxRoiPoolFactory());
+  KernelDef channels_last;  // made by graph/passes/conv_fusion.h ChooseConvLayouts
+  channels_last.op_type = "MaxPoolChannelsLast";
+  channels_last.domain = "com.tessera";
+  channels_last.since_opset = 1;
+  channels_last.dtypes = {DType::kFloat32};
+  channels_last.factory = WindowPoolFactory(PoolKind::kMax);
+  registry.Register(std::move(channels_last));
   RegisterVersions(registry, "MaxUnpool", {9, 11, 22}, MaxUnpoolFactory());
 }
 

@@ -17,7 +17,8 @@ struct DnnlPool::Plan {
   memory::desc src, dst, scratch;
 };
 
-DnnlPool::DnnlPool(bool max, bool count_include_pad) : max_(max), count_include_pad_(count_include_pad) {}
+DnnlPool::DnnlPool(bool max, bool count_include_pad, bool channels_last)
+    : max_(max), count_include_pad_(count_include_pad), channels_last_(channels_last) {}
 
 DnnlPool::~DnnlPool() = default;
 
@@ -44,7 +45,7 @@ StatusOr<bool> DnnlPool::Run(const WindowGeometry& g, const Shape& x_shape, cons
       }
       const auto f32 = memory::data_type::f32;
       const auto tag = x_shape.size() == 3   ? memory::format_tag::abc
-                       : x_shape.size() == 4 ? memory::format_tag::abcd
+                       : x_shape.size() == 4 ? (channels_last_ ? memory::format_tag::acdb : memory::format_tag::abcd)
                                              : memory::format_tag::abcde;
       memory::dims dst_dims = {x_shape[0], x_shape[1]};
       dst_dims.insert(dst_dims.end(), g.out.begin(), g.out.end());

@@ -19,7 +19,8 @@ namespace tessera {
 
 class DnnlPool {
  public:
-  DnnlPool(bool max, bool count_include_pad);
+  // With `channels_last`, rank-4 x and y hold NHWC bytes under their NCHW shapes.
+  DnnlPool(bool max, bool count_include_pad, bool channels_last = false);
   ~DnnlPool();
 
   // y = pool(x) for float32 [N, C, spatial...] with the window `g`. Returns false, writing nothing, when
@@ -31,6 +32,7 @@ class DnnlPool {
 
   bool max_;
   bool count_include_pad_;
+  bool channels_last_;
   std::mutex mutex_;
   std::map<Shape, std::shared_ptr<Plan>> plans_;  // shared: a run keeps its plan alive
 };
