@@ -34,11 +34,16 @@ int64_t ValueBytes(const Graph& graph, int value, const std::map<std::string, in
   return count * static_cast<int64_t>(DTypeSize(info.dtype));
 }
 
+// "415.4 MiB", or KiB below one MiB (small models would read 0.0 MiB everywhere).
 std::string Mib(int64_t bytes) {
   std::ostringstream s;
   s.setf(std::ios::fixed);
   s.precision(1);
-  s << static_cast<double>(bytes) / (1024.0 * 1024.0) << " MiB";
+  if (bytes < (int64_t{1} << 20)) {
+    s << static_cast<double>(bytes) / 1024.0 << " KiB";
+  } else {
+    s << static_cast<double>(bytes) / (1024.0 * 1024.0) << " MiB";
+  }
   return s.str();
 }
 

@@ -59,7 +59,6 @@ void ExpectMatchesReference(const std::string& name, int tp) {
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   std::vector<Model> models(static_cast<size_t>(tp), *loaded);
   for (Model& m : models) m.graph = std::make_shared<Graph>(*loaded->graph);
-  loaded = Status(StatusCode::kNotFound, "released");
   std::vector<std::vector<Tensor>> outputs(static_cast<size_t>(tp));
   std::vector<std::vector<std::string>> names(static_cast<size_t>(tp));
   auto statuses = RunOnThreads(tp, [&](Communicator& comm) -> Status {

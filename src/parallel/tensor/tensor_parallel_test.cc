@@ -7,8 +7,10 @@
 #include <cmath>
 #include <random>
 
+#include "graph/passes/graph_passes.h"
 #include "model/onnx_loader.h"
 #include "parallel/comm/thread_communicator.h"
+#include "parallel/tensor/shard_apply.h"
 #include "parallel/tensor/shard_description.h"
 #include "testing/onnx_builder.h"
 
@@ -268,6 +270,32 @@ TEST(TensorParallelTest, ConvAndGemmSplitByOutputChannelsAndGathered) {
     auto split = RunSplit(path, tp, feeds, every_layer);
     ASSERT_TRUE(split.ok()) << split.status().ToString();
     for (int r = 0; r < tp; ++r) ExpectClose((*whole)[0], (*split)[static_cast<size_t>(r)][0], "conv tp " + std::to_string(tp));
+  }
+}
+
+}  // namespace
+}  // namespace tessera
+
+namespace tessera {
+namespace {
+
+TEST(TensorParallelTest, FusionsStillApplyToTheShards) {
+  // The rewrite runs before the fusion passes: MatMul + bias + GELU on the column shard must still become
+  // one FusedMatMul, and the row shard's MatMul + bias (rank 0) another, followed by the all-reduce.
+  std::mt19937 rng(13);
+  const std::string path = MlpModel(rng, 8, 12);
+  for (int rank : {0, 1}) {
+    auto model = LoadModelFromFile(path);
+    ASSERT_TRUE(model.ok());
+    Graph& graph = *model->graph;
+    auto plan = PlanTensorShards(graph, 2);
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    ASSERT_TRUE(ApplyShardPlan(graph, *plan, rank, /*comm_handle=*/1).ok());
+    ASSERT_TRUE(RunGraphPasses(graph, GraphPassOptions{}).ok());
+    std::string ops;
+    for (const Node& n : graph.nodes) ops += (ops.empty() ? "" : " ") + n.op_type;
+    EXPECT_EQ(ops, rank == 0 ? "FusedMatMul FusedMatMul AllReduceSum" : "FusedMatMul MatMul AllReduceSum");
+    EXPECT_EQ(graph.constants.at(graph.nodes[0].inputs[1]).shape(), (Shape{8, 6}));
   }
 }
 
