@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 
 import numpy as np
 
@@ -87,7 +88,8 @@ class Bench:
         repeat = ["--repeat", str(self.repeat)] if self.has_repeat else []
         cmd = (mpirun(ranks) if ranks > 1 else []) + list(wrapper) + [
             self.tessera, "run", self.model(model), *feeds, "--output-dir", out, "--threads", "1", *flags, *repeat]
-        return inference_ms(self.run(cmd, label), self.has_repeat)
+        self.last_stdout = self.run(cmd, label)
+        return inference_ms(self.last_stdout, self.has_repeat)
 
     def _accepts(self, flags):
         """Whether `tessera run` knows these flags (a usage error names an unknown flag)."""
@@ -110,41 +112,76 @@ class Bench:
 
 
 def inference_ms(stdout, repeated):
-    """The inference times `tessera run` printed; with --repeat the first (warm-up) one is dropped."""
+    """The inference time `tessera run` printed. With --repeat N it prints "runs: t1 t2 ... ms": the first
+    (warm-up) run is dropped and the median of the rest kept; else the "ran ... in X ms" line's time."""
+    for line in stdout.splitlines():
+        if repeated and line.startswith("runs:"):
+            times = [float(x) for x in line.split()[1:-1]]
+            return statistics.median(times[1:] if len(times) > 1 else times)
     times = [float(m.group(1)) for line in stdout.splitlines() if line.startswith("ran ")
              for m in [RAN_MS.search(line)] if m]
     if not times:
         raise RuntimeError("no 'ran ... in X ms' line in:\n" + stdout[-1500:])
-    return statistics.median(times[1:] if repeated and len(times) > 1 else times)
+    return times[-1]
 
 
-def bench_copies(bench, model, batch, label, copies, iters):
+def stage_shares(stdout):
+    """Each pipeline stage's share of the model's time, from the stage table `tessera run` prints."""
+    return [int(m.group(2)) / 100 for m in re.finditer(r"^stage (\d+): .*?(\d+)% of the \w+ time", stdout, re.M)]
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a live process so far (all its threads), from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def watch_progress(proc, marks):
+    """Reads `tessera bench`'s progress ("\rwarmup 1/4 ..." then "\rbench  2/4 ...", one per inference,
+    on stderr) and notes the process's CPU time as each inference ends; keeps the rest for errors."""
+    pending = ""
+    while True:
+        chunk = os.read(proc.stderr.fileno(), 4096).decode(errors="replace")
+        if not chunk:
+            break
+        pending += chunk
+        *done, pending = re.split(r"[\r\n]", pending)
+        for line in done:
+            if line.split() and line.split()[0] in ("warmup", "bench"):
+                try:
+                    marks.append((line.split()[0], cpu_seconds(proc.pid)))
+                except OSError:
+                    pass
+    marks.append(("rest", pending))
+
+
+def bench_copies(bench, model, batch, label, copies, iters=5):
     """Runs `copies` `tessera bench` processes (1 thread) side by side. Returns the slowest copy's median
-    latency (ms) and the CPU seconds all copies used, load and warm-up included."""
+    latency (ms) and the CPU seconds all copies spent per timed inference (measured between the end of
+    the warm-up and the end of the last inference, so loading and warm-up do not count)."""
     cmd = [bench.tessera, "bench", bench.model(model), "--shape", f"input={batch}x3x224x224", "--threads", "1",
            "--iters", str(iters), "--warmup", "1", "--json"]
     bench.record(cmd, label)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(copies)]
-    medians = []
-    for p in procs:
-        out, err = p.communicate(timeout=1800)
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(copies)]
+    marks = [[] for _ in procs]
+    watchers = [threading.Thread(target=watch_progress, args=(p, m)) for p, m in zip(procs, marks)]
+    for w in watchers:
+        w.start()
+    medians, cpu = [], 0.0
+    for p, w, m in zip(procs, watchers, marks):
+        out = p.stdout.read().decode()
+        w.join()
+        p.wait()
         if p.returncode != 0:
-            raise RuntimeError(f"{label}: {err.strip()[-1000:]}")
+            raise RuntimeError(f"{label}: {m[-1][1].strip()[-1000:]}")
         medians.append(float(re.search(r'"median_ms": ([0-9.]+)', out).group(1)))
-    # Every child reaped meanwhile is one of these copies, so the difference is their CPU time.
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        warm = [c for tag, c in m if tag == "warmup"]
+        timed = [c for tag, c in m if tag == "bench"]
+        if not warm or len(timed) != iters:
+            raise RuntimeError(f"{label}: could not follow the progress lines ({len(warm)} warm-up, {len(timed)} timed)")
+        cpu += (timed[-1] - warm[-1]) / iters
     return max(medians), cpu
-
-
-def steady_state(bench, batch, copies, label, iters=4):
-    """(latency ms, CPU seconds per inference of the whole batch) for `copies` replicas sharing `batch`.
-    The CPU per inference is the difference between a run of 1 + `iters` and one of 1 + 1 inferences
-    divided by the extra inferences, so loading and warm-up cancel out."""
-    ms, cpu_long = bench_copies(bench, "resnet50", batch // copies, label, copies, iters)
-    _, cpu_short = bench_copies(bench, "resnet50", batch // copies, label + "_short", copies, 1)
-    return ms, (cpu_long - cpu_short) / (iters - 1)
 
 
 def part_dp(bench, batch):
@@ -157,16 +194,14 @@ def part_dp(bench, batch):
             ms = bench.tessera_run(ranks, "resnet50", feeds, flags, f"dp{ranks}")
             (one if ranks == 1 else two).append(ms)
             print(f"dp round {r}: {ranks} rank(s) {ms:.1f} ms", flush=True)
-        if not bench.has_repeat:
-            for copies in order:
-                ms, cpu = steady_state(bench, batch, copies, f"bench{copies}x")
-                (c1 if copies == 1 else c2).append(ms)
-                (w1 if copies == 1 else w2).append(cpu)
-                print(f"dp round {r}: bench {copies} x batch {batch // copies}: {ms:.1f} ms, {cpu:.2f} CPU s "
-                      "per inference", flush=True)
-    rows = [("`tessera run`" + (" --repeat (warm)" if bench.has_repeat else ", first inference (cold)"), one, two)]
-    if c1:
-        rows.append(("`tessera bench`, steady state, compute only", c1, c2))
+        for copies in order:
+            ms, cpu = bench_copies(bench, "resnet50", batch // copies, f"bench{copies}x", copies)
+            (c1 if copies == 1 else c2).append(ms)
+            (w1 if copies == 1 else w2).append(cpu)
+            print(f"dp round {r}: bench {copies} x batch {batch // copies}: {ms:.1f} ms, {cpu:.2f} CPU s "
+                  "per inference", flush=True)
+    rows = [("`tessera run`" + (" --repeat (warm)" if bench.has_repeat else ", first inference (cold)"), one, two),
+            ("`tessera bench`, steady state, compute only", c1, c2)]
     lines = [f"ResNet-50, batch {batch}, 1 thread per rank. Efficiency = throughput(2) / (2 x throughput(1)); "
              "target >= 0.90. Median over rounds, and in brackets the best round (the least disturbed by "
              "other load).", "",
@@ -180,13 +215,20 @@ def part_dp(bench, batch):
         (a, b) = cells
         lines.append(f"| {method} | {a[0]:.0f} ({b[0]:.0f}) | {a[1]:.0f} ({b[1]:.0f}) | {a[2]:.2f} / {a[3]:.2f} "
                      f"({b[2]:.2f} / {b[3]:.2f}) | {a[4]:.2f} ({b[4]:.2f}) |")
-    if w1:
-        m1, m2 = statistics.median(w1), statistics.median(w2)
-        lines += ["", f"CPU work per steady-state inference of the batch (all ranks together, from getrusage, "
-                  f"loading and warm-up cancelled out): 1 rank {m1:.2f} s, 2 ranks {m2:.2f} s; work efficiency "
-                  f"(1 rank's CPU / 2 ranks' CPU) {m1 / m2:.2f}. This is the wall-clock efficiency two dedicated "
-                  "cores would give, less the time a rank waits for its slice; it does not depend on how much "
-                  "of the machine other load leaves."]
+    m1, m2 = statistics.median(w1), statistics.median(w2)
+    # CPU seconds granted per wall second: to one busy process, and to two side by side (2.0 on two
+    # idle cores). Their ratio is what a second rank could add on this machine at this time.
+    bench.cpu_gain = (m2 / statistics.median(c2)) / (m1 / statistics.median(c1))
+    run_eff = batch / statistics.median(two) / (2 * batch / statistics.median(one))
+    lines += ["", f"CPU work per steady-state inference of the batch (all ranks together, from /proc/PID/stat "
+              f"read as each timed inference ends, so loading and warm-up do not count): 1 rank {m1:.2f} s, "
+              f"2 ranks {m2:.2f} s; **work efficiency** (1 rank's CPU / 2 ranks' CPU) **{m1 / m2:.2f}**: splitting "
+              "the batch adds no work, so on two dedicated cores the wall-clock efficiency would be this, less "
+              "the time a rank waits for its slice.", "",
+              f"Two busy processes side by side got {bench.cpu_gain:.2f}x the CPU time one got (2.00 on idle "
+              "cores). Scaled by that (efficiency x 2 / gain), the `tessera run` efficiency above is "
+              f"**{run_eff * 2 / bench.cpu_gain:.2f}**: an estimate of the efficiency on dedicated cores, as "
+              "noisy as the gain it divides by."]
     return lines
 
 
@@ -194,18 +236,33 @@ def part_pp(bench, batch):
     if not bench.plan_available("--pp"):
         return [f"Pipeline (pp=2, M = 1, 2, 4, 8): {NOT_IN_MAIN}."]
     feeds = bench.feeds("resnet50", batch)
-    lines = [f"ResNet-50, batch {batch}, pp=2, 1 thread per rank; efficiency = throughput / ideal, where the "
-             "ideal is one rank's full-model time split evenly over the 2 stages (a lower bound on the "
-             "slowest stage); target >= 0.80 at M >= 4.", "",
-             "| micro-batches M | latency (ms) | throughput (img/s) | ideal (img/s) | efficiency |",
-             "|---|---|---|---|---|"]
-    full = statistics.median(bench.tessera_run(1, "resnet50", feeds, [], "pp_ref") for _ in range(bench.rounds))
-    ideal = batch / (full / 2) * 1000
-    for m in (1, 2, 4, 8):
-        ms = statistics.median(bench.tessera_run(2, "resnet50", feeds, ["--pp", "2", "--micro-batches", str(m)],
-                                                 f"pp2_m{m}") for _ in range(bench.rounds))
-        th = batch / ms * 1000
-        lines.append(f"| {m} | {ms:.0f} | {th:.2f} | {ideal:.2f} | {th / ideal:.2f} |")
+    full, runs, shares = [], {m: [] for m in (1, 2, 4, 8)}, []
+    for r in range(bench.rounds):
+        full.append(bench.tessera_run(1, "resnet50", feeds, [], "pp_reference_1_rank"))
+        for m in runs:
+            runs[m].append(bench.tessera_run(2, "resnet50", feeds, ["--pp", "2", "--micro-batches", str(m)],
+                                             f"pp2_m{m}"))
+            shares = stage_shares(bench.last_stdout) or shares
+            print(f"pp round {r}: M={m} {runs[m][-1]:.1f} ms (1 rank {full[-1]:.1f} ms)", flush=True)
+    slowest = max(shares) if shares else 0.5
+    gain = getattr(bench, "cpu_gain", None)
+    ideal_ms = statistics.median(full) * slowest
+    ideal = batch / ideal_ms * 1000
+    lines = [f"ResNet-50, batch {batch}, pp=2, 1 thread per rank. Ideal = the slowest stage alone: one rank's "
+             f"full-model time x that stage's share of the partitioner's time estimate "
+             f"({', '.join(f'{x:.0%}' for x in shares) or 'not printed: taken as 50%'}), "
+             f"{ideal_ms:.0f} ms per batch; efficiency = throughput / ideal; target >= 0.80 at M >= 4. "
+             "With M micro-batches a perfect 2-stage GPipe schedule reaches M / (M + 1) of the ideal.", "",
+             "| micro-batches M | latency (ms) | throughput (img/s) | ideal (img/s) | efficiency | M / (M + 1) |"
+             + (" scaled by the CPU gain |" if gain else ""),
+             "|---|---|---|---|---|---|" + ("---|" if gain else "")]
+    for m, times in runs.items():
+        th = batch / statistics.median(times) * 1000
+        lines.append(f"| {m} | {statistics.median(times):.0f} | {th:.2f} | {ideal:.2f} | {th / ideal:.2f} | "
+                     f"{m / (m + 1):.2f} |" + (f" {th / ideal * 2 / gain:.2f} |" if gain else ""))
+    if gain:
+        lines += ["", f"The last column scales the efficiency by 2 / {gain:.2f}, the CPU gain of a second busy "
+                  "process measured in the data-parallel part: an estimate for two dedicated cores."]
     return lines
 
 
@@ -213,11 +270,21 @@ def part_tp(bench):
     if not bench.plan_available("--tp"):
         return [f"Tensor parallel (BERT, tp=2: latency and all-reduce share): {NOT_IN_MAIN}."]
     feeds = bench.feeds("bert", 1)
-    t1 = statistics.median(bench.tessera_run(1, "bert", feeds, [], "tp1") for _ in range(bench.rounds))
-    t2 = statistics.median(bench.tessera_run(2, "bert", feeds, ["--tp", "2"], "tp2") for _ in range(bench.rounds))
-    return ["BERT (seq 128, batch 1), 1 thread per rank.", "",
-            "| tp | latency (ms) | speed-up |", "|---|---|---|",
-            f"| 1 | {t1:.0f} | 1.00 |", f"| 2 | {t2:.0f} | {t1 / t2:.2f} |"]
+    one, two = [], []
+    for r in range(bench.rounds):
+        for tp in ((1, 2) if r % 2 == 0 else (2, 1)):
+            ms = bench.tessera_run(tp, "bert", feeds, ["--tp", "2"] if tp == 2 else [], f"tp{tp}")
+            (one if tp == 1 else two).append(ms)
+            print(f"tp round {r}: tp={tp} {ms:.1f} ms", flush=True)
+    t1, t2 = statistics.median(one), statistics.median(two)
+    # No per-collective clock is printed, so the all-reduce share is bounded from above: whatever tp=2
+    # spends beyond half the single-rank time is communication, waiting, or work that was not split.
+    beyond = max(0.0, 1 - (t1 / 2) / t2)
+    return ["BERT (seq 128, batch 1), 1 thread per rank. The all-reduce share is an upper bound: the part of "
+            "the tp=2 latency beyond a perfect split of the tp=1 time (all-reduces, waiting for the slower "
+            "shard, and work that is not split).", "",
+            "| tp | latency (ms) | speed-up | share beyond a perfect split (all-reduce and rest) |", "|---|---|---|---|",
+            f"| 1 | {t1:.0f} | 1.00 | |", f"| 2 | {t2:.0f} | {t1 / t2:.2f} | {beyond:.0%} |"]
 
 
 def rss_wrapper():

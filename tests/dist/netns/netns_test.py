@@ -12,6 +12,7 @@ links. Exit status: 0 pass, 1 fail, 77 skipped (network namespaces cannot be cre
 """
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -51,12 +52,12 @@ def data_parallel_bytes(model_dir, replicas):
     return need
 
 
-def pipeline_bytes(model_dir, stages):
-    """For a 2-stage pipeline: (bytes into the last stage's host, bytes out of it). Whatever the cut, the
-    first stage sends at least one intermediate value (one a node makes and another node reads), so the
-    smallest of them bounds the traffic in; the outputs travel back to the root that writes them. Sizes
-    come from ONNX shape inference, with symbolic dims taken as the inputs' batch; when some size stays
-    unknown the bound falls back to the outputs' size."""
+def pipeline_bytes(tessera, model_dir, stages):
+    """For a 2-stage pipeline: (bytes into the last stage's host, bytes out of it). In: what the plan says
+    crosses the cut, and in any case at least one intermediate value (one a node makes and another node
+    reads), the smallest of which bounds any cut. Out: the outputs travel back to the root that writes
+    them. Sizes come from ONNX shape inference, with symbolic dims taken as the inputs' batch; when some
+    size stays unknown the smallest-value bound falls back to the outputs' size."""
     import onnx  # only the pipeline cases need it
     if stages != 2:
         raise SystemExit("netns_test: the pipeline traffic rule covers 2 stages")
@@ -74,7 +75,22 @@ def pipeline_bytes(model_dir, stages):
     graph_outputs = {o.name for o in model.graph.output}
     inner = [sizes.get(o) for n in model.graph.node for o in n.output if o in read and o not in graph_outputs]
     need_in = out_bytes if not inner or None in inner else min(inner)
-    return {1: (need_in, out_bytes)}
+    return {1: (max(need_in, planned_cut_bytes(tessera, model_dir, batch)), out_bytes)}
+
+
+def planned_cut_bytes(tessera, model_dir, batch):
+    """95% of the activations `tessera plan --pp 2` says cross the cut, scaled from the plan's batch to
+    the inputs' (the printed MiB are rounded); 0 when the plan's text is not understood, which leaves the
+    weaker bound of pipeline_bytes and says so."""
+    plan = subprocess.run([tessera, "plan", os.path.join(model_dir, "model.onnx"), "--pp", "2"],
+                          capture_output=True, text=True).stdout
+    cut = re.search(r"cut 0 -> 1: ([0-9.]+) (B|KiB|MiB|GiB) of activations per inference", plan)
+    model_batch = re.search(r"model batch (\d+)", plan)
+    if not cut or not model_batch:
+        print("netns_test: `tessera plan` printed no cut size; checking only the smallest possible cut")
+        return 0
+    unit = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[cut.group(2)]
+    return int(0.95 * float(cut.group(1)) * unit * batch / int(model_batch.group(1)))
 
 
 def flag_value(args, name, default):
@@ -86,14 +102,14 @@ def flag_value(args, name, default):
     return default
 
 
-def required_traffic(model_dir, hosts, run_flags):
+def required_traffic(tessera, model_dir, hosts, run_flags):
     """host index -> (min bytes into the host, min bytes out of it) for the plan in `run_flags`."""
     pp = flag_value(run_flags, "--pp", 1)
     tp = flag_value(run_flags, "--tp", 1)
     if pp == 1 and tp == 1:
         return data_parallel_bytes(model_dir, hosts)
     if tp == 1 and pp == hosts:
-        return pipeline_bytes(model_dir, pp)
+        return pipeline_bytes(tessera, model_dir, pp)
     raise SystemExit(f"netns_test: no traffic rule for --pp {pp} --tp {tp} yet")
 
 
@@ -130,7 +146,7 @@ def run(args, run_flags):
                 proc.wait()
 
         traffic_ok = True
-        for index, (need_in, need_out) in required_traffic(args.model_dir, len(cluster.hosts), run_flags).items():
+        for index, (need_in, need_out) in required_traffic(args.tessera, args.model_dir, len(cluster.hosts), run_flags).items():
             host = cluster.hosts[index]
             c = cluster.link_counters(host)
             into = min(c["bridge_sent_to_host"], c["host_received"])
