@@ -118,8 +118,11 @@ int PlanCommand(const std::vector<std::string>& args) {
   auto loaded = LoadModelFromFile(cl->positional()[0]);
   if (!loaded.ok()) return Fail(loaded.status());
   const Graph& graph = *loaded->graph;
+  CostOptions cost{1.0};  // as the planners count: symbolic dims at 1, missing shapes guessed
+  const std::vector<double> elements = EstimateValueElements(graph, cost);
+  cost.value_elements = &elements;
   std::cout << "model: " << loaded->display_name << ", " << graph.nodes.size() << " nodes, "
-            << FormatFlops(EstimateGraphFlops(graph, CostOptions{1.0})) << " per inference\n";
+            << FormatFlops(EstimateGraphFlops(graph, cost)) << " per inference\n";
 
   StatusOr<PlanEstimate> estimate = Internal("no plan");
   if (automatic) {

@@ -9,6 +9,7 @@
 #include "core/npy.h"
 #include "parallel/comm/agreement.h"
 #include "parallel/comm/communicator.h"
+#include "parallel/pipeline/node_times.h"
 #include "parallel/plan_runner.h"
 #include "parallel/plan_spec.h"
 
@@ -48,22 +49,41 @@ StatusOr<std::string> MatchInputName(const std::vector<TensorInfo>& inputs, cons
 }
 
 // Reads every --input on the root, in the model's input order.
-StatusOr<std::vector<Tensor>> ReadFeeds(const PlanRunner& runner, const std::vector<InputFile>& files) {
-  std::vector<Tensor> feeds(runner.inputs().size());
+StatusOr<std::vector<Tensor>> ReadFeeds(const std::vector<TensorInfo>& inputs, const std::string& model,
+                                        const std::vector<InputFile>& files) {
+  std::vector<Tensor> feeds(inputs.size());
   for (const InputFile& in : files) {
-    TS_ASSIGN_OR_RETURN(std::string name, MatchInputName(runner.inputs(), runner.model_name(), in.name));
+    TS_ASSIGN_OR_RETURN(std::string name, MatchInputName(inputs, model, in.name));
     auto tensor = ReadNpy(in.path);
     if (!tensor.ok()) return tensor.status().WithContext("input '" + in.name + "'");
     for (size_t i = 0; i < feeds.size(); ++i) {
-      if (runner.inputs()[i].name == name) feeds[i] = std::move(tensor).value();
+      if (inputs[i].name == name) feeds[i] = std::move(tensor).value();
     }
   }
   for (size_t i = 0; i < feeds.size(); ++i) {
-    if (!feeds[i].defined()) {
-      return InvalidArgument("model '" + runner.model_name() + "': missing input '" + runner.inputs()[i].name + "'");
-    }
+    if (!feeds[i].defined()) return InvalidArgument("model '" + model + "': missing input '" + inputs[i].name + "'");
   }
   return feeds;
+}
+
+// --profile, on the root: the whole model run on the inputs, each node's time in seconds.
+StatusOr<std::vector<double>> ProfileNodes(const std::string& model_path, const SessionOptions& options,
+                                           const std::vector<InputFile>& files) {
+  TS_ASSIGN_OR_RETURN(ProfiledModel model, LoadForProfiling(model_path, options));
+  const Session& session = *model.session;
+  TS_ASSIGN_OR_RETURN(std::vector<Tensor> feeds, ReadFeeds(session.inputs(), session.model_name(), files));
+  std::vector<std::pair<std::string, Tensor>> named;
+  for (size_t i = 0; i < feeds.size(); ++i) named.emplace_back(session.inputs()[i].name, feeds[i]);
+  return MeasureNodeSeconds(model, named);
+}
+
+// Every rank gets the root's measured node times (collective).
+StatusOr<std::vector<double>> ShareNodeTimes(Communicator& comm, const StatusOr<std::vector<double>>& mine) {
+  TS_RETURN_IF_ERROR(AgreeOnRoot(comm, 0, mine.status()));
+  Tensor times = comm.rank() == 0 ? Tensor::FromVector<double>(DType::kFloat64, {static_cast<int64_t>(mine->size())}, *mine)
+                                  : Tensor();
+  TS_RETURN_IF_ERROR(comm.Broadcast(times, 0));
+  return std::vector<double>(times.data<double>(), times.data<double>() + times.element_count());
 }
 
 Status WriteOutputs(const std::vector<TensorInfo>& infos, const std::vector<Tensor>& outputs, const std::string& dir) {
@@ -107,7 +127,8 @@ int RunCommand(const std::vector<std::string>& args) {
   for (const std::string& a : args) {
     if (a == "--model" || a.rfind("--model=", 0) == 0) return RunEnsembleCommand(args);  // ensemble_command.cc
   }
-  auto cl = CommandLine::Parse(args, {"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat"}, {});
+  auto cl = CommandLine::Parse(args, {"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat"},
+                               {"profile"});
   auto world = OpenWorld();
   if (!world.ok()) return Fail(world.status());
   Communicator& comm = **world;
@@ -117,7 +138,7 @@ int RunCommand(const std::vector<std::string>& args) {
   if (!cl.ok()) return fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) {
     return fail(InvalidArgument("usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T] "
-                                "[--micro-batches M] [--repeat N]"),
+                                "[--micro-batches M] [--profile] [--repeat N]"),
                 kExitUsage);
   }
   if (!cl->Has("output-dir")) return fail(InvalidArgument("--output-dir is required"), kExitUsage);
@@ -134,15 +155,19 @@ int RunCommand(const std::vector<std::string>& args) {
   PlanRunnerOptions options;
   options.spec = *spec;
   options.session.threads = static_cast<int>(*threads);
+  if (cl->Has("profile") && spec->pp > 1) {
+    // Balance the stages on measured node times: rank 0 runs the whole model once first.
+    StatusOr<std::vector<double>> measured = std::vector<double>{};
+    if (root) measured = ProfileNodes(cl->positional()[0], options.session, *input_files);
+    auto shared = ShareNodeTimes(comm, measured);
+    if (!shared.ok()) return fail(shared.status(), kExitFailure);
+    options.partition.node_seconds = std::move(shared).value();
+  }
   bool report = false;
   auto runner = PlanRunner::Create(comm, cl->positional()[0], options, report);
   if (!runner.ok()) return report ? Fail(runner.status()) : kExitFailure;
-  auto stages = (*runner)->DescribeStages();
-  if (!stages.ok()) return fail(stages.status(), kExitFailure);
-  if (root) std::cout << *stages;
-
   StatusOr<std::vector<Tensor>> feeds = std::vector<Tensor>{};
-  if (root) feeds = ReadFeeds(**runner, *input_files);
+  if (root) feeds = ReadFeeds((*runner)->inputs(), (*runner)->model_name(), *input_files);
   if (Status s = AgreeOnRoot(comm, 0, feeds.status()); !s.ok()) return fail(s, kExitFailure);
 
   StatusOr<std::vector<Tensor>> outputs = std::vector<Tensor>{};
@@ -153,7 +178,11 @@ int RunCommand(const std::vector<std::string>& args) {
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     if (!outputs.ok()) return fail(outputs.status(), kExitFailure);
   }
+  // The stages with each one's resident memory once it has run (kernels create some state lazily).
+  auto stages = (*runner)->DescribeStages();
+  if (!stages.ok()) return fail(stages.status(), kExitFailure);
   if (!root) return kExitOk;
+  std::cout << *stages;
 
   if (Status s = WriteOutputs((*runner)->outputs(), *outputs, cl->Get("output-dir")); !s.ok()) return Fail(s);
   std::cout << "ran '" << (*runner)->model_name() << "'";

@@ -25,10 +25,10 @@ void ApplyTypeInfo(const onnx::ValueInfoProto& info, ValueInfo& value) {
   }
 }
 
-Status ConvertAttribute(const onnx::AttributeProto& proto, const Node& node, const OuterScope& scope,
+Status ConvertAttribute(onnx::AttributeProto& proto, const Node& node, const OuterScope& scope,
                         GraphBuildContext& context, Attribute& attr);
 
-Status ConvertSubgraph(const onnx::GraphProto& proto, const Node& node, const OuterScope& scope,
+Status ConvertSubgraph(onnx::GraphProto& proto, const Node& node, const OuterScope& scope,
                        GraphBuildContext& context, std::shared_ptr<Graph>& out) {
   if (context.depth >= kMaxSubgraphDepth) return InvalidArgument(node.Describe() + ": subgraphs nested too deeply");
   out = std::make_shared<Graph>();
@@ -38,7 +38,7 @@ Status ConvertSubgraph(const onnx::GraphProto& proto, const Node& node, const Ou
   return s.WithContext(node.Describe() + " subgraph '" + proto.name() + "'");
 }
 
-Status ConvertAttribute(const onnx::AttributeProto& proto, const Node& node, const OuterScope& scope,
+Status ConvertAttribute(onnx::AttributeProto& proto, const Node& node, const OuterScope& scope,
                         GraphBuildContext& context, Attribute& attr) {
   using T = Attribute::Type;
   switch (proto.type()) {
@@ -59,25 +59,25 @@ Status ConvertAttribute(const onnx::AttributeProto& proto, const Node& node, con
       break;
     case onnx::AttributeProto::TENSOR: {
       attr.type = T::kTensor;
-      auto t = TensorFromProto(proto.t(), context.resolver, context.proto_owner);
+      auto t = TakeTensorFromProto(*proto.mutable_t(), context.resolver);
       if (!t.ok()) return t.status().WithContext(node.Describe() + " attribute '" + proto.name() + "'");
       attr.t = std::move(t).value();
       break;
     }
     case onnx::AttributeProto::TENSORS:
       attr.type = T::kTensors;
-      for (const auto& tp : proto.tensors()) {
-        auto t = TensorFromProto(tp, context.resolver, context.proto_owner);
+      for (auto& tp : *proto.mutable_tensors()) {
+        auto t = TakeTensorFromProto(tp, context.resolver);
         if (!t.ok()) return t.status().WithContext(node.Describe() + " attribute '" + proto.name() + "'");
         attr.tensors.push_back(std::move(t).value());
       }
       break;
     case onnx::AttributeProto::GRAPH:
       attr.type = T::kGraph;
-      return ConvertSubgraph(proto.g(), node, scope, context, attr.g);
+      return ConvertSubgraph(*proto.mutable_g(), node, scope, context, attr.g);
     case onnx::AttributeProto::GRAPHS:
       attr.type = T::kGraphs;
-      for (const auto& gp : proto.graphs()) {
+      for (auto& gp : *proto.mutable_graphs()) {
         std::shared_ptr<Graph> g;
         TS_RETURN_IF_ERROR(ConvertSubgraph(gp, node, scope, context, g));
         attr.graphs.push_back(std::move(g));
@@ -104,7 +104,7 @@ void AddImplicitInputs(const Graph& sub, Graph& graph, Node& node) {
 
 }  // namespace
 
-Status BuildGraph(const onnx::GraphProto& proto, const OuterScope* outer, GraphBuildContext& context, Graph& graph) {
+Status BuildGraph(onnx::GraphProto& proto, const OuterScope* outer, GraphBuildContext& context, Graph& graph) {
   graph.name = proto.name();
   graph.opsets = context.opsets;
 
@@ -119,11 +119,11 @@ Status BuildGraph(const onnx::GraphProto& proto, const OuterScope* outer, GraphB
   }
   OuterScope scope{&defined, outer};
 
-  for (const auto& init : proto.initializer()) {
+  for (auto& init : *proto.mutable_initializer()) {
     if (init.name().empty()) return InvalidArgument("an initializer has no name");
     int id = graph.ValueId(init.name());
     if (graph.constants.count(id)) return InvalidArgument("initializer '" + init.name() + "' is defined twice");
-    auto t = TensorFromProto(init, context.resolver, context.proto_owner);
+    auto t = TakeTensorFromProto(init, context.resolver);
     if (!t.ok()) return t.status().WithContext("initializer '" + init.name() + "'");
     ValueInfo& v = graph.values[static_cast<size_t>(id)];
     v.dtype = t->dtype();
@@ -150,7 +150,7 @@ Status BuildGraph(const onnx::GraphProto& proto, const OuterScope* outer, GraphB
 
   graph.nodes.reserve(static_cast<size_t>(proto.node_size()));
   for (int index = 0; index < proto.node_size(); ++index) {
-    const auto& np = proto.node(index);
+    auto& np = *proto.mutable_node(index);
     Node node;
     node.op_type = np.op_type();
     node.domain = np.domain() == "ai.onnx" ? "" : np.domain();
@@ -189,7 +189,7 @@ Status BuildGraph(const onnx::GraphProto& proto, const OuterScope* outer, GraphB
       }
       node.outputs.push_back(id);
     }
-    for (const auto& ap : np.attribute()) {
+    for (auto& ap : *np.mutable_attribute()) {
       Attribute attr;
       TS_RETURN_IF_ERROR(ConvertAttribute(ap, node, scope, context, attr));
       if (attr.type == Attribute::Type::kGraph) AddImplicitInputs(*attr.g, graph, node);

@@ -27,11 +27,11 @@ struct OuterScope {
 struct GraphBuildContext {
   std::map<std::string, int> opsets;
   ExternalDataResolver* resolver = nullptr;
-  std::shared_ptr<void> proto_owner;  // keeps the ModelProto alive for tensors that point into it
   int depth = 0;                      // subgraph nesting, bounded against hostile files
 };
 
 // Converts `proto` into `graph`. `outer` is null for the main graph. Nodes are sorted topologically.
-Status BuildGraph(const onnx::GraphProto& proto, const OuterScope* outer, GraphBuildContext& context, Graph& graph);
+// Tensor data (initializers, tensor attributes) is moved out of `proto` into the graph's tensors.
+Status BuildGraph(onnx::GraphProto& proto, const OuterScope* outer, GraphBuildContext& context, Graph& graph);
 
 }  // namespace tessera

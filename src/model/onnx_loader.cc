@@ -1,11 +1,12 @@
 // Model loading: bounded parse, checker, shape inference, then the graph builder.
 #include "model/onnx_loader.h"
 
+#include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <memory>
 
 #include "model/graph_builder.h"
 #include "model/onnx_library_passes.h"
@@ -18,25 +19,20 @@ constexpr int64_t kMinIrVersion = 3;
 constexpr int64_t kMaxIrVersion = 10;
 constexpr size_t kMaxModelBytes = size_t{2} << 30;  // protobuf's own message limit
 
-}  // namespace
+Status NotAModel() { return InvalidArgument("not an ONNX model (protobuf parse failed; truncated or corrupt?)"); }
 
-StatusOr<Model> LoadModelFromBytes(std::string bytes, const std::string& model_dir, const std::string& display_name,
-                                   const LoadOptions& options) {
+// Parses one whole ModelProto from `stream` with nesting bounded against hostile files.
+bool ParseBounded(google::protobuf::io::CodedInputStream& stream, onnx::ModelProto& proto) {
+  stream.SetRecursionLimit(200);
+  return proto.ParseFromCodedStream(&stream) && stream.ConsumedEntireMessage();
+}
+
+// Everything after parsing, shared by the file and in-memory loaders. The proto's tensor data is moved
+// into the graph's constants as it is converted, and the proto is gone when this returns, so the weights
+// are held once.
+StatusOr<Model> LoadModelFromProto(std::unique_ptr<onnx::ModelProto> proto, const std::string& model_dir,
+                                   const std::string& display_name, const LoadOptions& options) {
   auto fail = [&](const Status& s) { return s.WithContext("model '" + display_name + "'"); };
-  if (bytes.empty()) return fail(InvalidArgument("the file is empty"));
-  if (bytes.size() > kMaxModelBytes) return fail(InvalidArgument("the file is larger than 2 GiB"));
-
-  auto proto = std::make_shared<onnx::ModelProto>();
-  {
-    google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                                  static_cast<int>(bytes.size()));
-    stream.SetRecursionLimit(200);
-    if (!proto->ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage()) {
-      return fail(InvalidArgument("not an ONNX model (protobuf parse failed; truncated or corrupt?)"));
-    }
-  }
-  bytes.clear();
-  bytes.shrink_to_fit();
   if (!proto->has_graph()) return fail(InvalidArgument("not an ONNX model: no graph"));
   if (proto->ir_version() < kMinIrVersion || proto->ir_version() > kMaxIrVersion) {
     return fail(Unimplemented("ONNX IR version " + std::to_string(proto->ir_version()) + " is not supported (" +
@@ -62,10 +58,27 @@ StatusOr<Model> LoadModelFromBytes(std::string bytes, const std::string& model_d
   GraphBuildContext context;
   context.opsets = model.opsets;
   context.resolver = &resolver;
-  context.proto_owner = proto;
   model.graph = std::make_shared<Graph>();
-  TS_RETURN_IF_ERROR(fail(BuildGraph(proto->graph(), nullptr, context, *model.graph)));
+  TS_RETURN_IF_ERROR(fail(BuildGraph(*proto->mutable_graph(), nullptr, context, *model.graph)));
   return model;
+}
+
+}  // namespace
+
+StatusOr<Model> LoadModelFromBytes(std::string bytes, const std::string& model_dir, const std::string& display_name,
+                                   const LoadOptions& options) {
+  auto fail = [&](const Status& s) { return s.WithContext("model '" + display_name + "'"); };
+  if (bytes.empty()) return fail(InvalidArgument("the file is empty"));
+  if (bytes.size() > kMaxModelBytes) return fail(InvalidArgument("the file is larger than 2 GiB"));
+  auto proto = std::make_unique<onnx::ModelProto>();
+  {
+    google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                                  static_cast<int>(bytes.size()));
+    if (!ParseBounded(stream, *proto)) return fail(NotAModel());
+  }
+  bytes.clear();
+  bytes.shrink_to_fit();
+  return LoadModelFromProto(std::move(proto), model_dir, display_name, options);
 }
 
 StatusOr<Model> LoadModelFromFile(const std::string& path, const LoadOptions& options) {
@@ -76,14 +89,23 @@ StatusOr<Model> LoadModelFromFile(const std::string& path, const LoadOptions& op
   auto size = fs::file_size(path, ec);
   if (ec) return IoError("model '" + path + "': cannot read its size");
   if (size > kMaxModelBytes) return InvalidArgument("model '" + name + "': the file is larger than 2 GiB");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return IoError("model '" + path + "': cannot open");
-  std::string bytes(size, '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  if (static_cast<size_t>(in.gcount()) != size) return IoError("model '" + path + "': short read");
+  if (size == 0) return InvalidArgument("model '" + name + "': the file is empty");
+  // Parsed straight from the file in small reads: a whole-file buffer next to the parsed proto would
+  // hold every weight twice at the peak.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IoError("model '" + path + "': cannot open");
+  auto proto = std::make_unique<onnx::ModelProto>();
+  bool parsed = false;
+  {
+    google::protobuf::io::FileInputStream file(fd);
+    file.SetCloseOnDelete(true);
+    google::protobuf::io::CodedInputStream stream(&file);
+    parsed = ParseBounded(stream, *proto);
+  }
+  if (!parsed) return NotAModel().WithContext("model '" + name + "'");
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
-  auto model = LoadModelFromBytes(std::move(bytes), dir, name, options);
+  auto model = LoadModelFromProto(std::move(proto), dir, name, options);
   if (model.ok()) model->path = path;
   return model;
 }

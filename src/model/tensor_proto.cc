@@ -1,6 +1,8 @@
 // TensorProto decoding: raw bytes, typed repeated fields, and external files.
 #include "model/tensor_proto.h"
 
+#include <sys/mman.h>
+
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -101,10 +103,24 @@ StatusOr<Tensor> FromExternal(const onnx::TensorProto& proto, DType dtype, Shape
   return t;
 }
 
+// Weights at least this large get pages of their own (see AllocatePageBacked).
+constexpr size_t kPageBackedBytes = size_t{1} << 20;
+
+// A tensor in anonymous pages mapped for it alone. Kernels that pack a weight let the original go
+// (Kernel::HasOwnCopyOfConstant); from the heap, its memory would stay resident in a hole that later
+// allocations rarely fit, while unmapping returns it to the system at once.
+StatusOr<Tensor> AllocatePageBacked(const onnx::TensorProto& proto, DType dtype, Shape shape, size_t bytes) {
+  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (data == MAP_FAILED) {
+    return ResourceExhausted("tensor '" + proto.name() + "': cannot map " + std::to_string(bytes) + " bytes");
+  }
+  std::shared_ptr<void> pages(data, [bytes](void* p) { munmap(p, bytes); });
+  return Tensor(dtype, std::move(shape), Buffer::Wrap(data, bytes, std::move(pages)));
+}
+
 }  // namespace
 
-StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, ExternalDataResolver* resolver,
-                                 const std::shared_ptr<void>& owner) {
+StatusOr<Tensor> TakeTensorFromProto(onnx::TensorProto& proto, ExternalDataResolver* resolver) {
   if (!IsKnownDType(proto.data_type())) {
     return InvalidArgument("tensor '" + proto.name() + "' has unknown data_type " + std::to_string(proto.data_type()));
   }
@@ -125,12 +141,22 @@ StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, ExternalDataRes
                              " bytes but dims " + ShapeToString(shape) + " of " + DTypeName(dtype) + " need " +
                              std::to_string(bytes));
     }
-    // Large, aligned weights stay inside the parsed model (no second copy).
-    if (owner && bytes >= 4096 && reinterpret_cast<uintptr_t>(raw.data()) % 64 == 0) {
-      return Tensor(dtype, std::move(shape), Buffer::Wrap(const_cast<char*>(raw.data()), bytes, owner));
+    // Large, aligned weights keep the string the parser filled (no copy); the rest are copied into
+    // aligned memory. Either way the proto lets go of its bytes here, not when the whole model is done.
+    auto taken = std::make_shared<std::string>();
+    taken->swap(*proto.mutable_raw_data());
+    proto.clear_raw_data();
+    if (bytes >= 4096 && reinterpret_cast<uintptr_t>(taken->data()) % 64 == 0) {
+      char* data = taken->data();
+      return Tensor(dtype, std::move(shape), Buffer::Wrap(data, bytes, std::move(taken)));
+    }
+    if (bytes >= kPageBackedBytes) {
+      TS_ASSIGN_OR_RETURN(Tensor t, AllocatePageBacked(proto, dtype, std::move(shape), bytes));
+      std::memcpy(t.raw_data(), taken->data(), bytes);
+      return t;
     }
     TS_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, std::move(shape)));
-    if (bytes > 0) std::memcpy(t.raw_data(), raw.data(), bytes);
+    if (bytes > 0) std::memcpy(t.raw_data(), taken->data(), bytes);
     return t;
   }
   if (TypedFieldSize(proto, dtype) != count) {
@@ -149,7 +175,7 @@ StatusOr<Tensor> ReadTensorProtoFile(const std::string& path) {
   buffer << in.rdbuf();
   onnx::TensorProto proto;
   if (!proto.ParseFromString(buffer.str())) return InvalidArgument("'" + path + "' is not a TensorProto");
-  return TensorFromProto(proto, nullptr, nullptr);
+  return TakeTensorFromProto(proto, nullptr);
 }
 
 }  // namespace tessera

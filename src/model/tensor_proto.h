@@ -11,12 +11,12 @@
 
 namespace tessera {
 
-// Converts `proto`. When its bytes sit in `raw_data` and are suitably aligned, the tensor points into the
-// proto instead of copying; `owner` must then keep the proto alive (pass nullptr to always copy).
-// External data is mapped through `resolver` (nullptr: external data is an error). Fails when the data
-// is shorter or longer than the dims require, the dtype is unknown, or a dim is negative.
-StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto, ExternalDataResolver* resolver,
-                                 const std::shared_ptr<void>& owner);
+// Converts `proto`, taking its `raw_data` out of it (moved, not copied, when its bytes are suitably aligned;
+// otherwise copied and released at once), so a converted model does not hold its weights twice; the rest
+// of the proto is left as it was. External data is mapped through `resolver` (nullptr: external data is an
+// error). Fails when the data is shorter or longer than the dims require, the dtype is unknown, or a dim
+// is negative; `raw_data` is only taken on success.
+StatusOr<Tensor> TakeTensorFromProto(onnx::TensorProto& proto, ExternalDataResolver* resolver);
 
 // Reads a serialized TensorProto file (the conformance suite's input_N.pb / output_N.pb).
 StatusOr<Tensor> ReadTensorProtoFile(const std::string& path);

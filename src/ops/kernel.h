@@ -79,6 +79,16 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual Status Run(KernelContext& ctx) = 0;
+
+  // Whether Run has stopped reading constant input `input` because the kernel holds its own copy of it
+  // (weights packed for oneDNN). Once true it stays true, and Run then treats the input as absent: the
+  // executor drops the original constant when every node reading it says so, so that weights are held
+  // once. It may turn true at creation or during a Run (kernels that pack on their first run); the
+  // executor asks after creation and after each Run of the kernel, from the thread that ran it.
+  virtual bool HasOwnCopyOfConstant(size_t input) const {
+    (void)input;
+    return false;
+  }
 };
 
 // What a factory sees when creating a kernel for a node.

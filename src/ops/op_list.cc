@@ -21,6 +21,7 @@ void RegisterAllKernels(KernelRegistry& registry) {
   RegisterControlFlowKernels(registry);
   RegisterQuantizationKernels(registry);
   RegisterSpecialKernels(registry);
+  RegisterCollectiveKernels(registry);
 }
 
 }  // namespace tessera

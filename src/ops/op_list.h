@@ -26,5 +26,6 @@ void RegisterResizeKernels(KernelRegistry& registry);             // Resize, Ups
 void RegisterControlFlowKernels(KernelRegistry& registry);        // If, Loop, Scan, Identity, optional ops
 void RegisterQuantizationKernels(KernelRegistry& registry);       // Quantize/DequantizeLinear, QLinear*, *Integer
 void RegisterSpecialKernels(KernelRegistry& registry);            // GridSample, RoiAlign, signal, text, training
+void RegisterCollectiveKernels(KernelRegistry& registry);         // com.tessera AllReduceSum, AllGather (parallel/tensor/)
 
 }  // namespace tessera

@@ -132,7 +132,9 @@ StatusOr<std::vector<Tensor>> PlanRunner::Run(const std::vector<Tensor>& feeds) 
     batch = BatchOfFeeds(inputs_, feeds, model_name_);
     // A plan that never cuts the batch runs models without one too (all inputs scalars).
     const bool cuts_batch = spec.dp > 1 || spec.micro_batches > 1;
-    if (!batch.ok() && !cuts_batch && feeds.size() == inputs_.size()) batch = int64_t{1};
+    const bool all_fed = feeds.size() == inputs_.size() &&
+                         std::all_of(feeds.begin(), feeds.end(), [](const Tensor& t) { return t.defined(); });
+    if (!batch.ok() && !cuts_batch && all_fed) batch = int64_t{1};
   }
   TS_RETURN_IF_ERROR(AgreeOnRoot(world_, 0, batch.status()));
   Tensor batch_tensor = Tensor::FromVector<int64_t>(DType::kInt64, {1}, std::vector<int64_t>{root ? *batch : 0});

@@ -51,7 +51,8 @@ class PlanRunner {
   StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& feeds);
 
   // Collective. On rank 0: the pipeline's stages (DescribePipelinePartition) with the resident memory
-  // of each stage's ranks after loading; "" on other ranks and when there is one stage.
+  // of each stage's ranks now (the most of any rank of the stage); "" on other ranks and when there is
+  // one stage.
   StatusOr<std::string> DescribeStages();
 
   const std::vector<TensorInfo>& inputs() const { return inputs_; }    // the whole model's

@@ -1,6 +1,7 @@
 // GraphExecutor: kernel selection, constant folding, release planning and the run loop.
 #include "runtime/graph_executor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_set>
 
@@ -44,6 +45,8 @@ StatusOr<std::unique_ptr<GraphExecutor>> GraphExecutor::Create(const Graph& grap
   std::unique_ptr<GraphExecutor> executor(new GraphExecutor(graph, pool, options.is_subgraph));
   TS_RETURN_IF_ERROR(executor->CreateKernelsAndFold(registry, options));
   executor->PlanReleases();
+  executor->PlanConstantHandover();
+  for (size_t i = 0; i < executor->graph_.nodes.size(); ++i) executor->DropConstantsTakenOver(i, nullptr);
   return executor;
 }
 
@@ -164,6 +167,55 @@ void GraphExecutor::PlanReleases() {
   }
 }
 
+void GraphExecutor::PlanConstantHandover() {
+  readers_.assign(graph_.values.size(), {});
+  std::vector<bool> eligible(graph_.values.size(), false);
+  for (const auto& [id, t] : graph_.constants) eligible[static_cast<size_t>(id)] = true;
+  for (int out : graph_.outputs) eligible[static_cast<size_t>(out)] = false;
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    if (folded_[i]) continue;
+    const Node& node = graph_.nodes[i];
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const int id = node.inputs[k];
+      if (id == kNoValue || !eligible[static_cast<size_t>(id)]) continue;
+      // A subgraph's captured constant is read by the subgraph's own nodes, which cannot report.
+      if (k >= node.explicit_input_count) eligible[static_cast<size_t>(id)] = false;
+      readers_[static_cast<size_t>(id)].emplace_back(i, k);
+    }
+  }
+  handover_by_node_.assign(graph_.nodes.size(), {});
+  constant_dropped_ = std::make_unique<std::atomic<bool>[]>(graph_.values.size());
+  size_t pending = 0;
+  for (size_t v = 0; v < graph_.values.size(); ++v) {
+    constant_dropped_[v].store(false);
+    if (!eligible[v] || readers_[v].empty()) continue;
+    ++pending;
+    for (const auto& [node, input] : readers_[v]) {
+      auto& list = handover_by_node_[node];
+      if (std::find(list.begin(), list.end(), static_cast<int>(v)) == list.end()) list.push_back(static_cast<int>(v));
+    }
+  }
+  handovers_pending_.store(pending);
+}
+
+void GraphExecutor::DropConstantsTakenOver(size_t index, std::vector<Tensor>* slots) {
+  for (int v : handover_by_node_[index]) {
+    if (constant_dropped_[static_cast<size_t>(v)].load(std::memory_order_acquire)) continue;
+    bool all_own = true;
+    for (const auto& [node, input] : readers_[static_cast<size_t>(v)]) {
+      all_own = all_own && kernels_[node] && kernels_[node]->HasOwnCopyOfConstant(input);
+    }
+    if (!all_own) continue;
+    {
+      std::lock_guard<std::mutex> lock(constants_mutex_);
+      if (constant_dropped_[static_cast<size_t>(v)].exchange(true)) continue;
+      graph_.constants.erase(v);
+    }
+    handovers_pending_.fetch_sub(1);
+    if (slots != nullptr) (*slots)[static_cast<size_t>(v)] = Tensor();
+  }
+}
+
 size_t GraphExecutor::folded_node_count() const {
   size_t n = 0;
   for (bool f : folded_) n += f ? 1 : 0;
@@ -198,7 +250,10 @@ Status GraphExecutor::Run(const std::vector<Tensor>& inputs, const std::vector<T
   }
   if (outer.size() != graph_.outer_values.size()) return Internal("subgraph captures do not match");
   std::vector<Tensor> slots(graph_.values.size());
-  for (const auto& [id, t] : graph_.constants) slots[static_cast<size_t>(id)] = t;
+  {
+    std::lock_guard<std::mutex> lock(constants_mutex_);
+    for (const auto& [id, t] : graph_.constants) slots[static_cast<size_t>(id)] = t;
+  }
   for (size_t i = 0; i < inputs.size(); ++i) slots[static_cast<size_t>(graph_.inputs[i])] = inputs[i];
   for (size_t i = 0; i < outer.size(); ++i) slots[static_cast<size_t>(graph_.outer_values[i])] = outer[i];
   NodeProfiler* profiler = is_subgraph_ ? nullptr : NodeProfiler::Active();
@@ -212,6 +267,7 @@ Status GraphExecutor::Run(const std::vector<Tensor>& inputs, const std::vector<T
       const auto elapsed = std::chrono::steady_clock::now() - start;
       profiler->Record(graph_.nodes[i], std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count());
     }
+    if (handovers_pending_.load(std::memory_order_relaxed) > 0) DropConstantsTakenOver(i, &slots);
     for (int v : release_after_[i]) slots[static_cast<size_t>(v)] = Tensor();
   }
   outputs.clear();

@@ -5,9 +5,16 @@
 // the inputs, runs the remaining nodes in topological order and frees each value right after its last
 // consumer, so peak memory stays near the largest live set rather than the sum of all activations.
 // While a NodeProfiler is active on the calling thread (runtime/node_profile.h), each node's Run is timed.
+//
+// Constant weights are held once: when every node that reads a constant reports that its kernel packed a
+// copy of its own (Kernel::HasOwnCopyOfConstant), at creation or right after the node's run that packed
+// it, the executor drops the constant, and the original memory goes with the last reference. Whoever built
+// the Graph passed to Create must drop its own references to the constants for that memory to be freed.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -45,6 +52,11 @@ class GraphExecutor {
   Status CreateKernel(size_t index, const KernelRegistry& registry, const ExecutorOptions& options);
   Status TryFold(size_t index, std::vector<Tensor>& slots, const ExecutorOptions& options);
   void PlanReleases();
+  // Lists, per node, the constants that kernels might take over (read by no graph output, no subgraph
+  // and no folded-away node only).
+  void PlanConstantHandover();
+  // Drops each constant read by node `index` whose readers all hold their own copy (clearing its slot).
+  void DropConstantsTakenOver(size_t index, std::vector<Tensor>* slots);
   Status RunNode(size_t index, std::vector<Tensor>& slots);
 
   Graph graph_;  // own copy: folding adds constants
@@ -53,6 +65,14 @@ class GraphExecutor {
   std::vector<std::unique_ptr<Kernel>> kernels_;
   std::vector<bool> folded_;
   std::vector<std::vector<int>> release_after_;  // per node: values whose last consumer it is
+
+  // Per node: constant value ids it reads that kernels may take over. Per value id: (node, input) pairs
+  // reading it. Both fixed after Create.
+  std::vector<std::vector<int>> handover_by_node_;
+  std::vector<std::vector<std::pair<size_t, size_t>>> readers_;
+  std::unique_ptr<std::atomic<bool>[]> constant_dropped_;  // per value id
+  std::atomic<size_t> handovers_pending_{0};
+  std::mutex constants_mutex_;  // guards graph_.constants once Create is done
 };
 
 }  // namespace tessera

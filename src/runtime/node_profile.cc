@@ -17,7 +17,10 @@ NodeProfiler* NodeProfiler::Active() { return active_profiler; }
 
 void NodeProfiler::Record(const Node& node, int64_t nanoseconds) {
   NodeTime& t = per_node_[&node];
-  if (t.op_type.empty()) t.op_type = node.domain.empty() ? node.op_type : node.domain + "." + node.op_type;
+  if (t.op_type.empty()) {
+    t.op_type = node.domain.empty() ? node.op_type : node.domain + "." + node.op_type;
+    t.name = node.name;
+  }
   t.nanoseconds += nanoseconds;
 }
 
@@ -34,6 +37,12 @@ std::vector<OpTypeTime> NodeProfiler::ByOpType() const {
   std::stable_sort(result.begin(), result.end(),
                    [](const OpTypeTime& a, const OpTypeTime& b) { return a.total_ms > b.total_ms; });
   return result;
+}
+
+std::unordered_map<std::string, double> NodeProfiler::ByNodeName() const {
+  std::unordered_map<std::string, double> by_name;
+  for (const auto& [node, t] : per_node_) by_name[t.name] += static_cast<double>(t.nanoseconds) / 1e6;
+  return by_name;
 }
 
 }  // namespace tessera

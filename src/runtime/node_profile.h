@@ -50,10 +50,13 @@ class NodeProfiler {
   void Record(const Node& node, int64_t nanoseconds);
   // Op types by total time, largest first.
   std::vector<OpTypeTime> ByOpType() const;
+  // Total milliseconds per node name (a fused node carries the name of the node it replaced).
+  std::unordered_map<std::string, double> ByNodeName() const;
   void Clear() { per_node_.clear(); }
 
  private:
   struct NodeTime {
+    std::string name;
     std::string op_type;
     int64_t nanoseconds = 0;
   };

@@ -93,6 +93,9 @@ StatusOr<std::unique_ptr<Session>> SessionFactory::Create(Model model, const Ses
   auto executor = GraphExecutor::Create(graph, *impl->pool, KernelRegistry::Global(), exec_options);
   if (!executor.ok()) return in_model(executor.status());
   impl->executor = std::move(executor).value();
+  // The executor holds its own copy of the graph and drops the constants its kernels packed; the
+  // references here would keep every original weight alive. A caller that shares the graph keeps it whole.
+  if (impl->model.graph.use_count() == 1) impl->model.graph->constants.clear();
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 

@@ -26,7 +26,8 @@ BatchDecision PlanBatch(const std::deque<std::shared_ptr<PendingInference>>& que
     }
     members.push_back(i);
     rows += r.rows;
-    if (std::binary_search(policy.preferred_sizes.begin(), policy.preferred_sizes.end(), rows)) preferred_prefix = members.size();
+    if (std::binary_search(policy.preferred_sizes.begin(), policy.preferred_sizes.end(), rows))
+      preferred_prefix = members.size();
     if (policy.max_batch_size > 0 && rows == policy.max_batch_size) {
       full = true;
       break;

@@ -29,16 +29,16 @@ struct PendingInference {
 };
 
 struct BatchingPolicy {
-  bool dynamic = false;                 // merge compatible requests; off = every request runs alone
-  int64_t max_batch_size = 0;           // rows per merged run; 0 = no limit
-  std::vector<int64_t> preferred_sizes; // sorted ascending
+  bool dynamic = false;                  // merge compatible requests; off = every request runs alone
+  int64_t max_batch_size = 0;            // rows per merged run; 0 = no limit
+  std::vector<int64_t> preferred_sizes;  // sorted ascending
   std::chrono::microseconds max_queue_delay{0};
-  size_t max_queue_size = 0;            // requests beyond this many waiting are refused; 0 = no limit
+  size_t max_queue_size = 0;  // requests beyond this many waiting are refused; 0 = no limit
 };
 
 struct BatchDecision {
-  std::vector<size_t> take;              // queue indices to run together now, ascending; empty = wait
-  Clock::time_point wait_until;          // when `take` is empty: decide again at this time (or on arrival)
+  std::vector<size_t> take;      // queue indices to run together now, ascending; empty = wait
+  Clock::time_point wait_until;  // when `take` is empty: decide again at this time (or on arrival)
 };
 
 // The batch to form from `queue` (non-empty), always led by its oldest request. Requests join it in

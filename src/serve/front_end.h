@@ -22,6 +22,7 @@ struct FrontEndOptions {
   TlsOptions tls;
   std::string auth_token;                 // non-empty: requests need "Authorization: Bearer <token>"
   size_t max_request_bytes = 64u << 20;   // larger requests are refused before they are read in full
+  bool log_requests = false;              // one JSON line per request on stderr
 };
 
 class FrontEnd {

@@ -95,8 +95,8 @@ Status Server::Start() {
     if (!s.ok()) {
       // A model asked for by name that does not exist is a mistake on the command line; a model that
       // fails to load leaves the server up but not ready, with the reason in the repository index.
-      if (!options_.load_models.empty() && (s.code() == StatusCode::kNotFound || s.code() == StatusCode::kInvalidArgument) &&
-          !repo_.Locate(name).ok()) {
+      if (!options_.load_models.empty() &&
+          (s.code() == StatusCode::kNotFound || s.code() == StatusCode::kInvalidArgument) && !repo_.Locate(name).ok()) {
         return s;
       }
       all_loaded = false;
@@ -131,7 +131,8 @@ StatusOr<std::shared_ptr<LoadedModel>> Server::Find(const std::string& name, con
   if (it == slots_.end()) return NotFound("unknown model '" + PrintableName(name) + "'");
   const ModelSlot& slot = it->second;
   if (slot.versions.empty()) {
-    return Unavailable("model '" + name + "' is not loaded (" + slot.state + (slot.reason.empty() ? "" : ": " + slot.reason) + ")");
+    return Unavailable("model '" + name + "' is not loaded (" + slot.state +
+                       (slot.reason.empty() ? "" : ": " + slot.reason) + ")");
   }
   if (version.empty()) return slot.versions.rbegin()->second;
   for (const auto& [number, model] : slot.versions) {
@@ -139,7 +140,8 @@ StatusOr<std::shared_ptr<LoadedModel>> Server::Find(const std::string& name, con
   }
   std::string loaded;
   for (const auto& [number, model] : slot.versions) loaded += (loaded.empty() ? "" : ", ") + model->signature.version;
-  return NotFound("model '" + name + "' has no version '" + PrintableName(version) + "' loaded (loaded: " + loaded + ")");
+  return NotFound("model '" + name + "' has no version '" + PrintableName(version) + "' loaded (loaded: " + loaded +
+                  ")");
 }
 
 StatusOr<bool> Server::ModelReady(const std::string& name, const std::string& version) const {
@@ -199,7 +201,10 @@ Status Server::LoadModel(const std::string& name) {
   auto folder = repo_.Locate(name);
   if (!folder.ok()) return folder.status();
   if (!folder->problem.empty()) {
-    SetSlot(name, "UNAVAILABLE", folder->problem);
+    std::lock_guard<std::mutex> lock(mu_);
+    ModelSlot& slot = slots_[name];
+    if (slot.versions.empty()) slot.state = "UNAVAILABLE";  // a loaded model keeps serving what it has
+    slot.reason = folder->problem;
     return NotFound("model '" + name + "': " + folder->problem);
   }
   {
@@ -298,7 +303,8 @@ StatusOr<InferResponse> Server::InferLoaded(LoadedModel& model, InferRequest& re
   auto pending = std::make_shared<PendingInference>();
   pending->request = std::move(*validated);
   pending->arrival = arrival;
-  if (options_.request_timeout_ms > 0) pending->deadline = arrival + std::chrono::milliseconds(options_.request_timeout_ms);
+  if (options_.request_timeout_ms > 0)
+    pending->deadline = arrival + std::chrono::milliseconds(options_.request_timeout_ms);
   std::future<StatusOr<std::vector<Tensor>>> result = pending->result.get_future();
   Status queued = model.queue->Enqueue(pending);
   if (!queued.ok()) return finish(queued);

@@ -43,9 +43,11 @@ InferRequest Rows(const std::string& model, int64_t rows, int64_t width, float f
 }
 
 // Sends every request from its own thread at once and returns the answers in order.
-std::vector<StatusOr<InferResponse>> InferConcurrently(InferenceServer& server, const std::vector<InferRequest>& requests) {
+std::vector<StatusOr<InferResponse>> InferConcurrently(InferenceServer& server,
+                                                       const std::vector<InferRequest>& requests) {
   std::vector<std::future<StatusOr<InferResponse>>> futures;
-  for (const InferRequest& r : requests) futures.push_back(std::async(std::launch::async, [&server, r] { return server.Infer(r); }));
+  for (const InferRequest& r : requests)
+    futures.push_back(std::async(std::launch::async, [&server, r] { return server.Infer(r); }));
   std::vector<StatusOr<InferResponse>> out;
   for (auto& f : futures) out.push_back(f.get());
   return out;
@@ -76,14 +78,16 @@ TEST(InferenceServerBatchingTest, ConcurrentRequestsAreMergedIntoOneRun) {
   // 2+1+1+2+1+1 = 8 rows: the batch is full only once all six have arrived, and then runs at once.
   std::vector<int64_t> rows = {2, 1, 1, 2, 1, 1};
   std::vector<InferRequest> requests;
-  for (size_t i = 0; i < rows.size(); ++i) requests.push_back(Rows("affine", rows[i], 4, 100.0f * static_cast<float>(i)));
+  for (size_t i = 0; i < rows.size(); ++i)
+    requests.push_back(Rows("affine", rows[i], 4, 100.0f * static_cast<float>(i)));
   auto answers = InferConcurrently(*server, requests);
   for (size_t i = 0; i < answers.size(); ++i) {
     ASSERT_TRUE(answers[i].ok()) << answers[i].status().ToString();
     const Tensor& y = answers[i]->outputs[0].tensor;
     ASSERT_EQ(y.shape(), (Shape{rows[i], 4}));
     for (int64_t k = 0; k < y.element_count(); ++k) {
-      EXPECT_FLOAT_EQ(y.data<float>()[k], 2 * (100.0f * static_cast<float>(i) + static_cast<float>(k)) + 1) << "request " << i;
+      EXPECT_FLOAT_EQ(y.data<float>()[k], 2 * (100.0f * static_cast<float>(i) + static_cast<float>(k)) + 1)
+          << "request " << i;
     }
   }
   std::string text = server->MetricsText();
@@ -112,7 +116,8 @@ TEST(InferenceServerBatchingTest, BatchedOutputsEqualUnbatchedOnes) {
     const Tensor& a = reference->outputs[0].tensor;
     const Tensor& b = batched[static_cast<size_t>(i)]->outputs[0].tensor;
     ASSERT_EQ(a.shape(), b.shape());
-    for (int64_t k = 0; k < a.element_count(); ++k) EXPECT_NEAR(a.data<float>()[k], b.data<float>()[k], 1e-6) << "request " << i;
+    for (int64_t k = 0; k < a.element_count(); ++k)
+      EXPECT_NEAR(a.data<float>()[k], b.data<float>()[k], 1e-6) << "request " << i;
   }
   std::string text = server->MetricsText();
   EXPECT_EQ(Sample(text, "tessera_batch_size_count{model=\"dense_batched\",version=\"1\"}"), 1) << text;
@@ -129,7 +134,8 @@ TEST(InferenceServerBatchingTest, RequestsWithDifferentNonBatchDimsAreNotMerged)
   repo.WriteConfig("relu", R"({"max_batch_size": 2, "dynamic_batching": {"max_queue_delay_microseconds": 30000000}})");
   auto server = StartServer(repo.root());
   ASSERT_TRUE(server);
-  auto answers = InferConcurrently(*server, {Rows("relu", 1, 3, -1), Rows("relu", 1, 5, -2), Rows("relu", 1, 3, 0), Rows("relu", 1, 5, 1)});
+  auto answers = InferConcurrently(
+      *server, {Rows("relu", 1, 3, -1), Rows("relu", 1, 5, -2), Rows("relu", 1, 3, 0), Rows("relu", 1, 5, 1)});
   for (auto& a : answers) ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_EQ(answers[1]->outputs[0].tensor.shape(), (Shape{1, 5}));
   EXPECT_EQ(answers[1]->outputs[0].tensor.data<float>()[3], 1.0f);
@@ -147,7 +153,8 @@ TEST(InferenceServerBatchingTest, ABadRequestFailsAloneWhenItsBatchFails) {
   gather.Output("out", DType::kFloat32, {-1});
   TestRepository repo;
   repo.AddModel("lookup", "1", gather);
-  repo.WriteConfig("lookup", R"({"max_batch_size": 3, "dynamic_batching": {"max_queue_delay_microseconds": 30000000}})");
+  repo.WriteConfig("lookup",
+                   R"({"max_batch_size": 3, "dynamic_batching": {"max_queue_delay_microseconds": 30000000}})");
   auto server = StartServer(repo.root());
   ASSERT_TRUE(server);
   std::vector<InferRequest> requests;
@@ -179,7 +186,8 @@ TEST(InferenceServerBatchingTest, EveryInstanceIsListedWithItsBusyTime) {
   std::string text = server->MetricsText();
   double total = 0;
   for (int i = 0; i < 3; ++i) {
-    double busy = Sample(text, "tessera_instance_busy_seconds_total{model=\"affine\",version=\"1\",instance=\"" + std::to_string(i) + "\"}");
+    double busy = Sample(text, "tessera_instance_busy_seconds_total{model=\"affine\",version=\"1\",instance=\"" +
+                                   std::to_string(i) + "\"}");
     EXPECT_GE(busy, 0) << text;
     total += busy;
   }

@@ -132,8 +132,12 @@ TEST(InferenceServerTest, InvalidRequestFailsAloneAndIsCounted) {
   EXPECT_NE(response.status().message().find("affine"), std::string::npos);
   EXPECT_TRUE(server->Infer(AffineRequest("affine", {1, 2, 3, 4}, 1)).ok());
   std::string text = server->MetricsText();
-  EXPECT_NE(text.find("tessera_requests_total{model=\"affine\",version=\"1\",outcome=\"failure\"} 1"), std::string::npos) << text;
-  EXPECT_NE(text.find("tessera_requests_total{model=\"affine\",version=\"1\",outcome=\"success\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("tessera_requests_total{model=\"affine\",version=\"1\",outcome=\"failure\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tessera_requests_total{model=\"affine\",version=\"1\",outcome=\"success\"} 1"),
+            std::string::npos)
+      << text;
 }
 
 TEST(InferenceServerTest, MissingRepositoryIsAnError) {

@@ -19,14 +19,17 @@ StatusOr<ModelConfig> ReadModelConfig(const ModelFolder& folder) {
   std::string text(kMaxConfigBytes + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxConfigBytes) return InvalidArgument("model '" + folder.name + "': config.json is larger than 1 MiB");
+  if (text.size() > kMaxConfigBytes)
+    return InvalidArgument("model '" + folder.name + "': config.json is larger than 1 MiB");
   return ParseModelConfig(text, folder.name);
 }
 
-StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folder, const ModelConfig& config, int64_t version,
-                                                        int default_threads, ServerMetrics& server_metrics) {
+StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folder, const ModelConfig& config,
+                                                        int64_t version, int default_threads,
+                                                        ServerMetrics& server_metrics) {
   auto it = folder.versions.find(version);
-  if (it == folder.versions.end()) return NotFound("model '" + folder.name + "' has no version " + std::to_string(version));
+  if (it == folder.versions.end())
+    return NotFound("model '" + folder.name + "' has no version " + std::to_string(version));
   const std::string& path = it->second;
   const std::string label = "model '" + folder.name + "' version " + std::to_string(version);
 
@@ -42,7 +45,8 @@ StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folde
     runners.push_back(std::move(*first));
   }
   auto model = std::make_shared<LoadedModel>();
-  TS_ASSIGN_OR_RETURN(model->plan, ResolveModelConfig(config, runners[0]->inputs(), runners[0]->outputs(), folder.name, default_threads));
+  TS_ASSIGN_OR_RETURN(model->plan, ResolveModelConfig(config, runners[0]->inputs(), runners[0]->outputs(), folder.name,
+                                                      default_threads));
   for (int i = 1; i < model->plan.instance_count; ++i) {
     auto runner = CreateModelRunner(path, model->plan, folder.name);
     if (!runner.ok()) return runner.status().WithContext(label);
@@ -68,7 +72,9 @@ StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folde
   model->metrics = server_metrics.ForModel(sig.model_name, sig.version);
   std::vector<std::atomic<double>*> busy;
   for (size_t i = 0; i < runners.size(); ++i) busy.push_back(server_metrics.InstanceBusy(model->metrics, i));
-  model->queue = std::make_unique<ModelQueue>(label, std::move(policy), std::move(runners), model->metrics, std::move(busy));
+  model->queue =
+      std::make_unique<ModelQueue>(label, std::move(policy), std::move(runners), model->metrics, std::move(busy));
+  TS_RETURN_IF_ERROR(model->queue->start_status());
   return model;
 }
 

@@ -24,7 +24,8 @@ StatusOr<ModelConfig> ReadModelConfig(const ModelFolder& folder);
 
 // Checks `config` against the model at `version`, creates the plan's instances and starts their queue.
 // Errors name the model, version and what is wrong (config field, load error).
-StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folder, const ModelConfig& config, int64_t version,
-                                                        int default_threads, ServerMetrics& server_metrics);
+StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folder, const ModelConfig& config,
+                                                        int64_t version, int default_threads,
+                                                        ServerMetrics& server_metrics);
 
 }  // namespace tessera::serve

@@ -23,13 +23,15 @@ class ConfigReader {
   explicit ConfigReader(const std::string& model_name) : model_name_(model_name) {}
 
   Status Error(const std::string& field, const std::string& what) const {
-    return InvalidArgument("model '" + model_name_ + "': config.json: " + (field.empty() ? "" : "'" + field + "' ") + what);
+    return InvalidArgument("model '" + model_name_ + "': config.json: " + (field.empty() ? "" : "'" + field + "' ") +
+                           what);
   }
 
   // Only the listed keys may appear in `object`.
   Status CheckKeys(const json& object, const std::string& where, std::initializer_list<const char*> allowed) const {
     if (!object.is_object()) return Error(where, "must be an object");
-    for (const auto& [key, value] : object.items()) {
+    for (const auto& item : object.items()) {
+      const std::string& key = item.key();
       bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; });
       if (!known) {
         std::string list;
@@ -49,7 +51,8 @@ class ConfigReader {
     }
     int64_t v = value.get<int64_t>();
     if (v < min || v > max) {
-      return Error(field, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + std::to_string(v));
+      return Error(field, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                              std::to_string(v));
     }
     return v;
   }
@@ -74,7 +77,8 @@ StatusOr<DynamicBatchingConfig> ParseDynamicBatching(const json& j, const Config
   }
   if (j.contains("max_queue_delay_microseconds")) {
     TS_ASSIGN_OR_RETURN(d.max_queue_delay_us,
-                        r.Integer(j["max_queue_delay_microseconds"], "dynamic_batching.max_queue_delay_microseconds", 0, kMaxQueueDelayUs));
+                        r.Integer(j["max_queue_delay_microseconds"], "dynamic_batching.max_queue_delay_microseconds", 0,
+                                  kMaxQueueDelayUs));
   }
   return d;
 }
@@ -87,7 +91,8 @@ StatusOr<VersionPolicy> ParseVersionPolicy(const json& j, const ConfigReader& r)
     TS_RETURN_IF_ERROR(r.CheckKeys(j["latest"], "version_policy.latest", {"num_versions"}));
     p.kind = VersionPolicy::Kind::kLatest;
     if (j["latest"].contains("num_versions")) {
-      TS_ASSIGN_OR_RETURN(p.num_versions, r.Integer(j["latest"]["num_versions"], "version_policy.latest.num_versions", 1, 1024));
+      TS_ASSIGN_OR_RETURN(p.num_versions,
+                          r.Integer(j["latest"]["num_versions"], "version_policy.latest.num_versions", 1, 1024));
     }
   } else if (j.contains("all")) {
     TS_RETURN_IF_ERROR(r.CheckKeys(j["all"], "version_policy.all", {}));
@@ -130,8 +135,9 @@ StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text, const std::
   } catch (const json::exception& e) {
     return r.Error("", std::string("is not valid JSON: ") + e.what());
   }
-  TS_RETURN_IF_ERROR(r.CheckKeys(j, "", {"max_batch_size", "dynamic_batching", "instance_count", "threads",
-                                         "max_queue_size", "version_policy", "parallel"}));
+  TS_RETURN_IF_ERROR(r.CheckKeys(j, "",
+                                 {"max_batch_size", "dynamic_batching", "instance_count", "threads", "max_queue_size",
+                                  "version_policy", "parallel"}));
   ModelConfig c;
   if (j.contains("max_batch_size")) {
     TS_ASSIGN_OR_RETURN(c.max_batch_size, r.Integer(j["max_batch_size"], "max_batch_size", 0, kMaxBatchSizeLimit));
@@ -139,11 +145,13 @@ StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text, const std::
   if (j.contains("dynamic_batching")) {
     TS_ASSIGN_OR_RETURN(c.dynamic_batching, ParseDynamicBatching(j["dynamic_batching"], r));
     if (!c.max_batch_size || *c.max_batch_size == 0) {
-      return r.Error("dynamic_batching", "needs a max_batch_size above 0 (the largest batch the merged requests may form)");
+      return r.Error("dynamic_batching",
+                     "needs a max_batch_size above 0 (the largest batch the merged requests may form)");
     }
     for (int64_t s : c.dynamic_batching->preferred_batch_sizes) {
       if (s > *c.max_batch_size) {
-        return r.Error("dynamic_batching.preferred_batch_size", std::to_string(s) + " exceeds max_batch_size " + std::to_string(*c.max_batch_size));
+        return r.Error("dynamic_batching.preferred_batch_size",
+                       std::to_string(s) + " exceeds max_batch_size " + std::to_string(*c.max_batch_size));
       }
     }
   }
@@ -170,9 +178,7 @@ StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text, const std::
 namespace {
 
 // Whether `info` has a leading dim that may vary (a symbol or unknown), as a batch axis needs.
-bool HasDynamicBatchDim(const TensorInfo& info) {
-  return !info.has_shape || (!info.dims.empty() && info.dims[0] < 0);
-}
+bool HasDynamicBatchDim(const TensorInfo& info) { return !info.has_shape || (!info.dims.empty() && info.dims[0] < 0); }
 
 }  // namespace
 
@@ -217,13 +223,17 @@ StatusOr<ServingPlan> ResolveModelConfig(const ModelConfig& config, const std::v
   if (config.max_batch_size) {
     if (*config.max_batch_size > 0 && fixed) {
       std::string shape = fixed->dims.empty() ? "a scalar" : "dim 0 fixed to " + std::to_string(fixed->dims[0]);
-      return InvalidArgument("model '" + model_name + "': config.json sets max_batch_size " + std::to_string(*config.max_batch_size) +
-                             " but '" + fixed->name + "' has " + shape + "; batching needs a dynamic dim 0 on every input and output");
+      return InvalidArgument("model '" + model_name + "': config.json sets max_batch_size " +
+                             std::to_string(*config.max_batch_size) + " but '" + fixed->name + "' has " + shape +
+                             "; batching needs a dynamic dim 0 on every input and output");
     }
     plan.batchable = *config.max_batch_size > 0;
     plan.max_batch_size = *config.max_batch_size;
   } else {
-    plan.batchable = fixed == nullptr && !inputs.empty();
+    // Read from the model, an input of unknown shape is not assumed to batch (it may take a scalar);
+    // an explicit max_batch_size asserts that it does.
+    bool inputs_declare_batch = std::all_of(inputs.begin(), inputs.end(), [](const TensorInfo& t) { return t.has_shape; });
+    plan.batchable = fixed == nullptr && !inputs.empty() && inputs_declare_batch;
     plan.max_batch_size = 0;
   }
   if (plan.batchable) plan.dynamic_batching = config.dynamic_batching;

@@ -36,11 +36,11 @@ struct VersionPolicy {
 };
 
 struct ModelConfig {
-  std::optional<int64_t> max_batch_size;          // 0 = dim 0 is not a batch; unset = read from the model
+  std::optional<int64_t> max_batch_size;                  // 0 = dim 0 is not a batch; unset = read from the model
   std::optional<DynamicBatchingConfig> dynamic_batching;  // unset = every request runs alone
-  int instance_count = 1;                         // sessions serving the model's queue, each on its own thread
-  int threads = 0;                                // intra-op threads per instance; 0 = the server's default
-  int64_t max_queue_size = 0;                     // requests waiting beyond this are refused; 0 = no limit
+  int instance_count = 1;                                 // sessions serving the model's queue, each on its own thread
+  int threads = 0;                                        // intra-op threads per instance; 0 = the server's default
+  int64_t max_queue_size = 0;                             // requests waiting beyond this are refused; 0 = no limit
   VersionPolicy version_policy;
   ParallelConfig parallel;
 };
@@ -56,8 +56,8 @@ StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text, const std::
 
 // What the server does with a model once its config has been checked against the model's signature.
 struct ServingPlan {
-  bool batchable = false;     // dim 0 of every input and output is the batch
-  int64_t max_batch_size = 0; // largest batch a request may carry (0 = no limit); only when batchable
+  bool batchable = false;      // dim 0 of every input and output is the batch
+  int64_t max_batch_size = 0;  // largest batch a request may carry (0 = no limit); only when batchable
   std::optional<DynamicBatchingConfig> dynamic_batching;  // only when batchable
   int instance_count = 1;
   int threads = 1;

@@ -22,7 +22,8 @@ TensorInfo Info(const std::string& name, std::vector<int64_t> dims) {
 
 TEST(ModelConfigTest, ParsesEveryField) {
   auto c = ParseModelConfig(R"({"max_batch_size": 16, "dynamic_batching": {"preferred_batch_size": [8, 4, 8],
-      "max_queue_delay_microseconds": 500}, "instance_count": 2, "threads": 3, "parallel": {"dp": 1, "tp": 1}})", "m");
+      "max_queue_delay_microseconds": 500}, "instance_count": 2, "threads": 3, "parallel": {"dp": 1, "tp": 1}})",
+                            "m");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->max_batch_size, 16);
   ASSERT_TRUE(c->dynamic_batching);
@@ -50,7 +51,8 @@ TEST(ModelConfigTest, MalformedJsonNamesTheModel) {
 
 TEST(ModelConfigTest, UnknownFieldIsAnError) {
   EXPECT_NE(ErrorOf(R"({"max_batch_sise": 4})").find("'max_batch_sise' is not a known field"), std::string::npos);
-  EXPECT_NE(ErrorOf(R"({"max_batch_size": 4, "dynamic_batching": {"delay": 1}})").find("dynamic_batching.delay"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"max_batch_size": 4, "dynamic_batching": {"delay": 1}})").find("dynamic_batching.delay"),
+            std::string::npos);
 }
 
 TEST(ModelConfigTest, WrongTypesAndRangesAreErrors) {
@@ -60,14 +62,17 @@ TEST(ModelConfigTest, WrongTypesAndRangesAreErrors) {
   EXPECT_NE(ErrorOf(R"({"max_batch_size": 18446744073709551615})").find("at most"), std::string::npos);
   EXPECT_NE(ErrorOf(R"({"instance_count": 0})").find("'instance_count'"), std::string::npos);
   EXPECT_NE(ErrorOf(R"({"parallel": {"tp": 0}})").find("'parallel.tp'"), std::string::npos);
-  EXPECT_NE(ErrorOf(R"({"max_batch_size": 4, "dynamic_batching": {"preferred_batch_size": 4}})").find("must be an array"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(R"({"max_batch_size": 4, "dynamic_batching": {"preferred_batch_size": 4}})").find("must be an array"),
+      std::string::npos);
 }
 
 TEST(ModelConfigTest, DynamicBatchingNeedsMaxBatchSize) {
   EXPECT_NE(ErrorOf(R"({"dynamic_batching": {}})").find("needs a max_batch_size"), std::string::npos);
-  EXPECT_NE(ErrorOf(R"({"max_batch_size": 0, "dynamic_batching": {}})").find("needs a max_batch_size"), std::string::npos);
-  EXPECT_NE(ErrorOf(R"({"max_batch_size": 4, "dynamic_batching": {"preferred_batch_size": [8]}})").find("exceeds max_batch_size 4"),
+  EXPECT_NE(ErrorOf(R"({"max_batch_size": 0, "dynamic_batching": {}})").find("needs a max_batch_size"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"max_batch_size": 4, "dynamic_batching": {"preferred_batch_size": [8]}})")
+                .find("exceeds max_batch_size 4"),
             std::string::npos);
 }
 
@@ -108,6 +113,17 @@ TEST(ModelConfigTest, WithoutConfigADynamicDimZeroMakesTheModelBatchable) {
   plan = ResolveModelConfig({}, {Info("x", {1, 4})}, {Info("y", {-1, 2})}, "m", 1);
   ASSERT_TRUE(plan.ok());
   EXPECT_FALSE(plan->batchable);
+
+  TensorInfo unknown = Info("x", {});
+  unknown.has_shape = false;  // might be a scalar: not batched unless the config says so
+  plan = ResolveModelConfig({}, {unknown}, {Info("y", {-1, 2})}, "m", 1);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->batchable);
+  ModelConfig config;
+  config.max_batch_size = 4;
+  plan = ResolveModelConfig(config, {unknown}, {Info("y", {-1, 2})}, "m", 1);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->batchable);
 }
 
 TEST(ModelConfigTest, MaxBatchSizeOnAFixedDimIsAnErrorNamingTheTensor) {

@@ -2,6 +2,7 @@
 #include "serve/model_queue.h"
 
 #include <exception>
+#include <system_error>
 
 #include "core/tensor_slicing.h"
 
@@ -21,14 +22,22 @@ std::vector<Tensor> Select(const std::vector<Tensor>& outputs, const std::vector
 
 }  // namespace
 
-ModelQueue::ModelQueue(std::string model_label, BatchingPolicy policy, std::vector<std::unique_ptr<ModelRunner>> runners,
-                       std::shared_ptr<ModelMetrics> metrics, std::vector<std::atomic<double>*> busy)
+ModelQueue::ModelQueue(std::string model_label, BatchingPolicy policy,
+                       std::vector<std::unique_ptr<ModelRunner>> runners, std::shared_ptr<ModelMetrics> metrics,
+                       std::vector<std::atomic<double>*> busy)
     : model_label_(std::move(model_label)),
       policy_(std::move(policy)),
       runners_(std::move(runners)),
       metrics_(std::move(metrics)),
       busy_(std::move(busy)) {
-  for (size_t i = 0; i < runners_.size(); ++i) threads_.emplace_back([this, i] { InstanceLoop(i); });
+  try {
+    for (size_t i = 0; i < runners_.size(); ++i) threads_.emplace_back([this, i] { InstanceLoop(i); });
+  } catch (const std::system_error& e) {
+    // The system refused another thread: stop the ones that started and report it from start_status().
+    start_status_ = ResourceExhausted(model_label_ + ": cannot start instance thread " +
+                                      std::to_string(threads_.size()) + ": " + e.what());
+    Stop();
+  }
 }
 
 ModelQueue::~ModelQueue() { Stop(); }
@@ -38,8 +47,8 @@ Status ModelQueue::Enqueue(std::shared_ptr<PendingInference> pending) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Unavailable(model_label_ + " is being unloaded");
     if (policy_.max_queue_size > 0 && queue_.size() >= policy_.max_queue_size) {
-      return Unavailable(model_label_ + ": the queue is full (" + std::to_string(queue_.size()) + " requests waiting, max_queue_size " +
-                         std::to_string(policy_.max_queue_size) + ")");
+      return Unavailable(model_label_ + ": the queue is full (" + std::to_string(queue_.size()) +
+                         " requests waiting, max_queue_size " + std::to_string(policy_.max_queue_size) + ")");
     }
     queue_.push_back(std::move(pending));
   }
@@ -98,8 +107,8 @@ void ModelQueue::InstanceLoop(size_t index) {
   }
 }
 
-StatusOr<std::vector<std::vector<Tensor>>> ModelQueue::RunMerged(ModelRunner& runner, std::atomic<double>* busy,
-                                                                 const std::vector<std::shared_ptr<PendingInference>>& batch) {
+StatusOr<std::vector<std::vector<Tensor>>> ModelQueue::RunMerged(
+    ModelRunner& runner, std::atomic<double>* busy, const std::vector<std::shared_ptr<PendingInference>>& batch) {
   Feeds feeds;
   int64_t rows = 0;
   for (const auto& p : batch) rows += p->request.rows;
@@ -150,7 +159,8 @@ StatusOr<std::vector<std::vector<Tensor>>> ModelQueue::RunMerged(ModelRunner& ru
   return per_request;
 }
 
-void ModelQueue::RunBatch(ModelRunner& runner, std::atomic<double>* busy, const std::vector<std::shared_ptr<PendingInference>>& batch) {
+void ModelQueue::RunBatch(ModelRunner& runner, std::atomic<double>* busy,
+                          const std::vector<std::shared_ptr<PendingInference>>& batch) {
   StatusOr<std::vector<std::vector<Tensor>>> outputs = RunMerged(runner, busy, batch);
   if (!outputs.ok() && batch.size() > 1) {
     // One request's data can make a merged run fail (an index out of range): run each alone so only that

@@ -23,7 +23,7 @@ namespace tessera::serve {
 
 class ModelQueue {
  public:
-  // Starts one thread per runner. `busy[i]` accumulates the run time of runner i.
+  // Starts one thread per runner. `busy[i]` accumulates the run time of runner i. Check start_status().
   ModelQueue(std::string model_label, BatchingPolicy policy, std::vector<std::unique_ptr<ModelRunner>> runners,
              std::shared_ptr<ModelMetrics> metrics, std::vector<std::atomic<double>*> busy);
   ~ModelQueue();  // Stop()
@@ -34,6 +34,9 @@ class ModelQueue {
   // when max_queue_size requests are already waiting.
   Status Enqueue(std::shared_ptr<PendingInference> pending);
 
+  // ResourceExhausted when the instance threads could not all be started (the queue is then stopped).
+  const Status& start_status() const { return start_status_; }
+
   // Refuses new requests, runs every queued one to completion (without waiting for more to batch), and
   // joins the instance threads. Idempotent.
   void Stop();
@@ -41,7 +44,8 @@ class ModelQueue {
  private:
   void InstanceLoop(size_t index);
   void FailExpired(Clock::time_point now);  // with mu_ held
-  void RunBatch(ModelRunner& runner, std::atomic<double>* busy, const std::vector<std::shared_ptr<PendingInference>>& batch);
+  void RunBatch(ModelRunner& runner, std::atomic<double>* busy,
+                const std::vector<std::shared_ptr<PendingInference>>& batch);
   // Runs `batch` as one model run; the per-request outputs, or the run's error.
   StatusOr<std::vector<std::vector<Tensor>>> RunMerged(ModelRunner& runner, std::atomic<double>* busy,
                                                        const std::vector<std::shared_ptr<PendingInference>>& batch);
@@ -58,6 +62,7 @@ class ModelQueue {
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   std::once_flag join_once_;
+  Status start_status_;
 };
 
 }  // namespace tessera::serve

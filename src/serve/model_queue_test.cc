@@ -52,12 +52,14 @@ class ModelQueueTest : public ::testing::Test {
       runners.push_back(std::make_unique<RecordingRunner>(mu_, runs_));
       busy.push_back(metrics_.InstanceBusy(model_metrics_, static_cast<size_t>(i)));
     }
-    return std::make_unique<ModelQueue>("model 'fake' version 1", std::move(policy), std::move(runners), model_metrics_, std::move(busy));
+    return std::make_unique<ModelQueue>("model 'fake' version 1", std::move(policy), std::move(runners), model_metrics_,
+                                        std::move(busy));
   }
 
   std::shared_ptr<PendingInference> Pending(int64_t rows, float value) {
     auto p = std::make_shared<PendingInference>();
-    p->request.feeds.emplace_back("x", Tensor::FromVector(DType::kFloat32, {rows, 2}, std::vector<float>(static_cast<size_t>(rows * 2), value)));
+    p->request.feeds.emplace_back(
+        "x", Tensor::FromVector(DType::kFloat32, {rows, 2}, std::vector<float>(static_cast<size_t>(rows * 2), value)));
     p->request.rows = rows;
     p->request.merge_key = "f32:2";
     p->request.output_indices = {0};

@@ -38,12 +38,15 @@ std::string PrintableName(const std::string& text) {
 
 Status ValidateModelName(const std::string& name) {
   if (name.empty()) return InvalidArgument("empty model name");
-  if (name.size() > kMaxNameLength) return InvalidArgument("model name longer than " + std::to_string(kMaxNameLength) + " characters");
+  if (name.size() > kMaxNameLength)
+    return InvalidArgument("model name longer than " + std::to_string(kMaxNameLength) + " characters");
   if (name == "." || name == "..") return InvalidArgument("'" + name + "' is not a model name");
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
     if (!ok) {
-      return InvalidArgument("model name '" + PrintableName(name) + "' may only hold letters, digits, '_', '.' and '-'");
+      return InvalidArgument("model name '" + PrintableName(name) +
+                             "' may only hold letters, digits, '_', '.' and '-'");
     }
   }
   return Status::Ok();
@@ -83,7 +86,8 @@ std::vector<std::string> ModelRepository::ListModels() const {
 StatusOr<ModelFolder> ModelRepository::Locate(const std::string& name) const {
   TS_RETURN_IF_ERROR(ValidateModelName(name));
   if (single_) {
-    if (name != single_->name) return NotFound("no model named '" + name + "' (this server has only '" + single_->name + "')");
+    if (name != single_->name)
+      return NotFound("no model named '" + name + "' (this server has only '" + single_->name + "')");
     return *single_;
   }
   const fs::path root(root_);
@@ -119,8 +123,9 @@ StatusOr<ModelFolder> ModelRepository::Locate(const std::string& name) const {
     folder.config_path = canonical_config.string();
   }
   if (folder.versions.empty()) {
-    folder.problem = refused.empty() ? "no version folder holds a model.onnx (expected " + name + "/<number>/model.onnx)"
-                                     : "version " + refused.front() + " resolves outside the repository";
+    folder.problem = refused.empty()
+                         ? "no version folder holds a model.onnx (expected " + name + "/<number>/model.onnx)"
+                         : "version " + refused.front() + " resolves outside the repository";
   }
   return folder;
 }

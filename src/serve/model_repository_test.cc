@@ -21,9 +21,7 @@ TEST(ModelRepositoryTest, ModelNamesAreRestricted) {
   EXPECT_FALSE(ValidateModelName(std::string(300, 'a')).ok());
 }
 
-TEST(ModelRepositoryTest, PrintableNameHidesControlBytes) {
-  EXPECT_EQ(PrintableName("a\nb\xff"), "a?b?");
-}
+TEST(ModelRepositoryTest, PrintableNameHidesControlBytes) { EXPECT_EQ(PrintableName("a\nb\xff"), "a?b?"); }
 
 TEST(ModelRepositoryTest, ListsModelFoldersAndTheirNumericVersions) {
   TestRepository repo;
@@ -70,7 +68,8 @@ TEST(ModelRepositoryTest, EscapeAttemptsAreRefused) {
   repo.AddModel("ok", "1", AffineModel());
   auto r = ModelRepository::Open(repo.root());
   ASSERT_TRUE(r.ok());
-  for (const std::string& name : {std::string("../x"), std::string(".."), "../" + fs::path(outside.root()).filename().string()}) {
+  for (const std::string& name :
+       {std::string("../x"), std::string(".."), "../" + fs::path(outside.root()).filename().string()}) {
     EXPECT_EQ(r->Locate(name).status().code(), StatusCode::kInvalidArgument) << name;
   }
   // A symlinked model folder or version that points outside is not followed.

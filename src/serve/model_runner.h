@@ -30,8 +30,8 @@ class ModelRunner {
   virtual StatusOr<std::vector<Tensor>> Run(const Feeds& feeds) = 0;
 };
 
-// A runner for the model at `model_path` as `plan` says (threads, parallelism). Unimplemented for a plan
-// that spreads an instance over several processes; the load error of the model otherwise.
+// A runner for the model at `model_path` as `plan` says (threads, parallelism). A plan that spreads an
+// instance over several processes gets its MPI group's runner (distributed/mpi_serving.h).
 StatusOr<std::unique_ptr<ModelRunner>> CreateModelRunner(const std::string& model_path, const ServingPlan& plan,
                                                          const std::string& model_name);
 

@@ -24,9 +24,10 @@ Status CheckTensorData(const Tensor& t, const std::string& what) {
   if (!t.buffer() || t.raw_data() == nullptr) return InvalidArgument(what + " has no data");
   size_t needed = static_cast<size_t>(count) * DTypeSize(t.dtype());
   if (t.buffer()->bytes() < t.offset() || t.buffer()->bytes() - t.offset() < needed) {
-    return InvalidArgument(what + " holds " + std::to_string(t.buffer()->bytes() - std::min(t.offset(), t.buffer()->bytes())) +
-                           " bytes but its shape " + ShapeToString(t.shape()) + " of " + DTypeName(t.dtype()) + " needs " +
-                           std::to_string(needed));
+    return InvalidArgument(what + " holds " +
+                           std::to_string(t.buffer()->bytes() - std::min(t.offset(), t.buffer()->bytes())) +
+                           " bytes but its shape " + ShapeToString(t.shape()) + " of " + DTypeName(t.dtype()) +
+                           " needs " + std::to_string(needed));
   }
   return Status::Ok();
 }
@@ -37,13 +38,13 @@ Status CheckAgainstInfo(const TensorInfo& info, const Tensor& t, const std::stri
   }
   if (!info.has_shape) return Status::Ok();
   if (t.rank() != static_cast<int64_t>(info.dims.size())) {
-    return InvalidArgument(what + " must have rank " + std::to_string(info.dims.size()) + " (shape " + ShapeToString(info.dims) +
-                           "), got shape " + ShapeToString(t.shape()));
+    return InvalidArgument(what + " must have rank " + std::to_string(info.dims.size()) + " (shape " +
+                           ShapeToString(info.dims) + "), got shape " + ShapeToString(t.shape()));
   }
   for (size_t d = 0; d < info.dims.size(); ++d) {
     if (info.dims[d] >= 0 && t.dim(static_cast<int64_t>(d)) != info.dims[d]) {
-      return InvalidArgument(what + " dim " + std::to_string(d) + " must be " + std::to_string(info.dims[d]) + " (shape " +
-                             ShapeToString(info.dims) + "), got shape " + ShapeToString(t.shape()));
+      return InvalidArgument(what + " dim " + std::to_string(d) + " must be " + std::to_string(info.dims[d]) +
+                             " (shape " + ShapeToString(info.dims) + "), got shape " + ShapeToString(t.shape()));
     }
   }
   return Status::Ok();
@@ -56,9 +57,11 @@ StatusOr<ValidatedRequest> ValidateRequest(const ModelSignature& sig, const Infe
   ValidatedRequest out;
   std::vector<const Tensor*> by_input(sig.inputs.size(), nullptr);
   for (const NamedTensor& in : request.inputs) {
-    auto it = std::find_if(sig.inputs.begin(), sig.inputs.end(), [&](const TensorInfo& i) { return i.name == in.name; });
+    auto it =
+        std::find_if(sig.inputs.begin(), sig.inputs.end(), [&](const TensorInfo& i) { return i.name == in.name; });
     if (it == sig.inputs.end()) {
-      return InvalidArgument(model + ": unknown input '" + PrintableName(in.name) + "' (the model's inputs are " + Names(sig.inputs) + ")");
+      return InvalidArgument(model + ": unknown input '" + PrintableName(in.name) + "' (the model's inputs are " +
+                             Names(sig.inputs) + ")");
     }
     size_t k = static_cast<size_t>(it - sig.inputs.begin());
     if (by_input[k]) return InvalidArgument(model + ": input '" + in.name + "' is given twice");
@@ -80,8 +83,8 @@ StatusOr<ValidatedRequest> ValidateRequest(const ModelSignature& sig, const Infe
       if (k == 0) {
         out.rows = t.dim(0);
       } else if (t.dim(0) != out.rows) {
-        return InvalidArgument(what + " has batch size (dim 0) " + std::to_string(t.dim(0)) + " but input '" + sig.inputs[0].name +
-                               "' has " + std::to_string(out.rows));
+        return InvalidArgument(what + " has batch size (dim 0) " + std::to_string(t.dim(0)) + " but input '" +
+                               sig.inputs[0].name + "' has " + std::to_string(out.rows));
       }
       if (t.dtype() == DType::kString) mergeable = false;
       out.merge_key += std::to_string(static_cast<int>(t.dtype())) + ":";
@@ -90,8 +93,8 @@ StatusOr<ValidatedRequest> ValidateRequest(const ModelSignature& sig, const Infe
     }
     if (out.rows < 1) return InvalidArgument(model + ": the request's batch size (dim 0) is 0");
     if (sig.max_batch_size > 0 && out.rows > sig.max_batch_size) {
-      return InvalidArgument(model + ": batch size " + std::to_string(out.rows) + " exceeds the model's max_batch_size " +
-                             std::to_string(sig.max_batch_size));
+      return InvalidArgument(model + ": batch size " + std::to_string(out.rows) +
+                             " exceeds the model's max_batch_size " + std::to_string(sig.max_batch_size));
     }
     if (!mergeable) out.merge_key.clear();
   }
@@ -102,9 +105,11 @@ StatusOr<ValidatedRequest> ValidateRequest(const ModelSignature& sig, const Infe
     for (size_t k = 0; k < sig.outputs.size(); ++k) out.output_indices.push_back(k);
   } else {
     for (const std::string& name : request.requested_outputs) {
-      auto it = std::find_if(sig.outputs.begin(), sig.outputs.end(), [&](const TensorInfo& o) { return o.name == name; });
+      auto it =
+          std::find_if(sig.outputs.begin(), sig.outputs.end(), [&](const TensorInfo& o) { return o.name == name; });
       if (it == sig.outputs.end()) {
-        return NotFound(model + ": unknown output '" + PrintableName(name) + "' (the model's outputs are " + Names(sig.outputs) + ")");
+        return NotFound(model + ": unknown output '" + PrintableName(name) + "' (the model's outputs are " +
+                        Names(sig.outputs) + ")");
       }
       size_t k = static_cast<size_t>(it - sig.outputs.begin());
       if (std::find(out.output_indices.begin(), out.output_indices.end(), k) != out.output_indices.end()) {

@@ -25,9 +25,9 @@ struct ModelSignature {
 };
 
 struct ValidatedRequest {
-  Feeds feeds;                       // in the model's input order
+  Feeds feeds;                         // in the model's input order
   std::vector<size_t> output_indices;  // indices into signature.outputs, in the order the response lists them
-  int64_t rows = 1;                  // batch rows (dim 0) for a batchable model; 1 otherwise
+  int64_t rows = 1;                    // batch rows (dim 0) for a batchable model; 1 otherwise
   // Requests with equal, non-empty keys can be concatenated along dim 0: same dtypes and the same
   // non-batch dims for every input. Empty = this request always runs alone.
   std::string merge_key;

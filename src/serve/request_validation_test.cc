@@ -30,7 +30,8 @@ InferRequest Request(int64_t rows, int64_t width) {
   InferRequest r;
   r.model_name = "det";
   r.inputs.push_back({"mask", Tensor::FromVector(DType::kInt64, {rows}, std::vector<int64_t>(rows, 1))});
-  r.inputs.push_back({"image", Tensor::FromVector(DType::kFloat32, {rows, 3, width}, std::vector<float>(rows * 3 * width, 0.5f))});
+  r.inputs.push_back(
+      {"image", Tensor::FromVector(DType::kFloat32, {rows, 3, width}, std::vector<float>(rows * 3 * width, 0.5f))});
   return r;
 }
 

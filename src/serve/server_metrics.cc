@@ -41,7 +41,28 @@ void Header(std::string& out, const std::string& name, const char* type, const c
   out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
 
+std::function<std::string()>& ExtraMetricsSlot() {
+  static std::function<std::string()> render;
+  return render;
+}
+
+std::mutex& ExtraMetricsMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+std::function<std::string()> ExtraMetrics() {
+  std::lock_guard<std::mutex> lock(ExtraMetricsMutex());
+  auto render = ExtraMetricsSlot();
+  return render ? render : [] { return std::string(); };
+}
+
 }  // namespace
+
+void SetExtraMetrics(std::function<std::string()> render) {
+  std::lock_guard<std::mutex> lock(ExtraMetricsMutex());
+  ExtraMetricsSlot() = std::move(render);
+}
 
 Histogram::Histogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
@@ -69,7 +90,10 @@ void Histogram::Render(const std::string& name, const std::string& labels, std::
 }
 
 ModelMetrics::ModelMetrics()
-    : queue_seconds(LatencyBounds()), compute_seconds(LatencyBounds()), request_seconds(LatencyBounds()), batch_size(BatchBounds()) {}
+    : queue_seconds(LatencyBounds()),
+      compute_seconds(LatencyBounds()),
+      request_seconds(LatencyBounds()),
+      batch_size(BatchBounds()) {}
 
 std::shared_ptr<ModelMetrics> ServerMetrics::ForModel(const std::string& model, const std::string& version) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -89,12 +113,16 @@ std::atomic<double>* ServerMetrics::InstanceBusy(const std::shared_ptr<ModelMetr
 std::string ServerMetrics::Text() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
-  auto labels = [](const Entry& e) { return "model=\"" + Escape(e.model) + "\",version=\"" + Escape(e.version) + "\""; };
+  auto labels = [](const Entry& e) {
+    return "model=\"" + Escape(e.model) + "\",version=\"" + Escape(e.version) + "\"";
+  };
 
   Header(out, "tessera_requests_total", "counter", "Inference requests answered, by outcome.");
   for (const Entry& e : entries_) {
-    out += "tessera_requests_total{" + labels(e) + ",outcome=\"success\"} " + std::to_string(e.metrics->success.load()) + "\n";
-    out += "tessera_requests_total{" + labels(e) + ",outcome=\"failure\"} " + std::to_string(e.metrics->failure.load()) + "\n";
+    out += "tessera_requests_total{" + labels(e) + ",outcome=\"success\"} " +
+           std::to_string(e.metrics->success.load()) + "\n";
+    out += "tessera_requests_total{" + labels(e) + ",outcome=\"failure\"} " +
+           std::to_string(e.metrics->failure.load()) + "\n";
   }
   struct Family {
     const char* name;
@@ -102,9 +130,12 @@ std::string ServerMetrics::Text() const {
     Histogram ModelMetrics::*histogram;
   };
   const Family families[] = {
-      {"tessera_request_queue_seconds", "Time from a request's arrival in the model's queue to the start of its run.", &ModelMetrics::queue_seconds},
-      {"tessera_request_compute_seconds", "Time of the model run that computed a request (its whole batch).", &ModelMetrics::compute_seconds},
-      {"tessera_request_duration_seconds", "Time from a request's arrival to its answer.", &ModelMetrics::request_seconds},
+      {"tessera_request_queue_seconds", "Time from a request's arrival in the model's queue to the start of its run.",
+       &ModelMetrics::queue_seconds},
+      {"tessera_request_compute_seconds", "Time of the model run that computed a request (its whole batch).",
+       &ModelMetrics::compute_seconds},
+      {"tessera_request_duration_seconds", "Time from a request's arrival to its answer.",
+       &ModelMetrics::request_seconds},
       {"tessera_batch_size", "Rows (dim 0) per model run, after dynamic batching.", &ModelMetrics::batch_size},
   };
   for (const Family& f : families) {
@@ -112,7 +143,8 @@ std::string ServerMetrics::Text() const {
     for (const Entry& e : entries_) ((*e.metrics).*f.histogram).Render(f.name, labels(e), out);
   }
   Header(out, "tessera_inflight_requests", "gauge", "Inference requests accepted and not yet answered.");
-  for (const Entry& e : entries_) out += "tessera_inflight_requests{" + labels(e) + "} " + std::to_string(e.metrics->inflight.load()) + "\n";
+  for (const Entry& e : entries_)
+    out += "tessera_inflight_requests{" + labels(e) + "} " + std::to_string(e.metrics->inflight.load()) + "\n";
   Header(out, "tessera_instance_busy_seconds_total", "counter", "Time each model instance spent running batches.");
   for (const Entry& e : entries_) {
     for (size_t i = 0; i < e.metrics->instance_busy_seconds.size(); ++i) {
@@ -120,6 +152,7 @@ std::string ServerMetrics::Text() const {
              Number(e.metrics->instance_busy_seconds[i].load()) + "\n";
     }
   }
+  out += ExtraMetrics()();
   return out;
 }
 

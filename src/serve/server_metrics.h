@@ -12,11 +12,13 @@
 //   tessera_inflight_requests                                         gauge
 //   tessera_instance_busy_seconds_total{instance="0"}                 counter; a runner spread over
 //                                                                      several processes adds a rank label
+//   plus whatever SetExtraMetrics renders (under mpirun: tessera_rank_busy_seconds_total{rank="1"})
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,5 +73,9 @@ class ServerMetrics {
   mutable std::mutex mu_;
   std::vector<Entry> entries_;
 };
+
+// Series appended to every ServerMetrics::Text, for a part of the server that keeps its own counters
+// (serve/distributed/: the busy time of each MPI rank of a model's group). An empty function = none.
+void SetExtraMetrics(std::function<std::string()> render);
 
 }  // namespace tessera::serve

@@ -35,17 +35,18 @@ TEST(ServerMetricsTest, TextHasEveryFamilyWithTypeLines) {
   m->batch_size.Observe(8);
   metrics.InstanceBusy(m, 1)->fetch_add(0.25);
   std::string text = metrics.Text();
-  for (const char* line : {"# TYPE tessera_requests_total counter",
-                           "tessera_requests_total{model=\"resnet\",version=\"3\",outcome=\"success\"} 2",
-                           "tessera_requests_total{model=\"resnet\",version=\"3\",outcome=\"failure\"} 1",
-                           "# TYPE tessera_request_queue_seconds histogram", "# TYPE tessera_request_compute_seconds histogram",
-                           "# TYPE tessera_request_duration_seconds histogram", "# TYPE tessera_batch_size histogram",
-                           "tessera_batch_size_bucket{model=\"resnet\",version=\"3\",le=\"4\"} 0",
-                           "tessera_batch_size_bucket{model=\"resnet\",version=\"3\",le=\"8\"} 1",
-                           "tessera_batch_size_count{model=\"resnet\",version=\"3\"} 1",
-                           "tessera_inflight_requests{model=\"resnet\",version=\"3\"} 1",
-                           "tessera_instance_busy_seconds_total{model=\"resnet\",version=\"3\",instance=\"0\"} 0",
-                           "tessera_instance_busy_seconds_total{model=\"resnet\",version=\"3\",instance=\"1\"} 0.25"}) {
+  for (const char* line :
+       {"# TYPE tessera_requests_total counter",
+        "tessera_requests_total{model=\"resnet\",version=\"3\",outcome=\"success\"} 2",
+        "tessera_requests_total{model=\"resnet\",version=\"3\",outcome=\"failure\"} 1",
+        "# TYPE tessera_request_queue_seconds histogram", "# TYPE tessera_request_compute_seconds histogram",
+        "# TYPE tessera_request_duration_seconds histogram", "# TYPE tessera_batch_size histogram",
+        "tessera_batch_size_bucket{model=\"resnet\",version=\"3\",le=\"4\"} 0",
+        "tessera_batch_size_bucket{model=\"resnet\",version=\"3\",le=\"8\"} 1",
+        "tessera_batch_size_count{model=\"resnet\",version=\"3\"} 1",
+        "tessera_inflight_requests{model=\"resnet\",version=\"3\"} 1",
+        "tessera_instance_busy_seconds_total{model=\"resnet\",version=\"3\",instance=\"0\"} 0",
+        "tessera_instance_busy_seconds_total{model=\"resnet\",version=\"3\",instance=\"1\"} 0.25"}) {
     EXPECT_TRUE(Contains(text, line)) << line << "\n" << text;
   }
   // Every sample line is "name{labels} value" with a known family name.

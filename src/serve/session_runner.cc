@@ -1,6 +1,7 @@
 // The single-process ModelRunner: one Session with its own intra-op thread pool.
 #include <utility>
 
+#include "serve/distributed/mpi_serving.h"
 #include "serve/model_runner.h"
 
 namespace tessera::serve {
@@ -29,11 +30,7 @@ StatusOr<std::unique_ptr<ModelRunner>> CreateSessionRunner(const std::string& mo
 
 StatusOr<std::unique_ptr<ModelRunner>> CreateModelRunner(const std::string& model_path, const ServingPlan& plan,
                                                          const std::string& model_name) {
-  if (plan.parallel.distributed()) {
-    return Unimplemented("model '" + model_name + "': config.json asks for parallel dp=" + std::to_string(plan.parallel.dp) +
-                         " pp=" + std::to_string(plan.parallel.pp) + " tp=" + std::to_string(plan.parallel.tp) +
-                         "; serving an instance over several processes is not available yet");
-  }
+  if (plan.parallel.distributed()) return CreateDistributedRunner(model_path, plan, model_name);
   return CreateSessionRunner(model_path, plan.threads);
 }
 

@@ -8,6 +8,7 @@
 // com.tessera FusedConv (made by graph/passes/conv_fusion.h, float32 only) is a Conv with attributes
 // `activation` ("Relu" or "Clip" with `activation_min`/`activation_max`) and an optional fourth input Z
 // of the output's shape: y = activation(conv(x, w) + b + z), built into the oneDNN primitive as post-ops.
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -42,7 +43,10 @@ class ConvKernel : public Kernel {
   ConvKernel(bool transpose, WindowAttributes attrs, int64_t group, const Tensor* constant_w, ConvPostOps post_ops)
       : transpose_(transpose), attrs_(std::move(attrs)), group_(group), post_ops_(post_ops) {
     Tensor packable;
-    if (constant_w && constant_w->dtype() == DType::kFloat32) packable = *constant_w;
+    if (constant_w && constant_w->dtype() == DType::kFloat32) {
+      packable = *constant_w;
+      constant_f32_shape_ = constant_w->shape();
+    }
     if (constant_w && constant_w->dtype() == DType::kFloat16) {
       // Converted once here; a failed allocation just leaves the weights to be converted per run.
       auto f = HalfToFloat32(constant_w);
@@ -58,8 +62,11 @@ class ConvKernel : public Kernel {
     auto shapes = Resolve(x_shape, w.shape(), nullptr);
     if (shapes.ok() && ShapeElementCount(shapes->y) > 0 && ShapeElementCount(x_shape) > 0) {
       dnnl_->Prepare(shapes->geometry, x_shape, w.shape(), shapes->out_c, has_bias);
+      TryDropConstantWeights();
     }
   }
+
+  bool HasOwnCopyOfConstant(size_t input) const override { return input == 1 && weights_dropped_.load(); }
 
   Status Run(KernelContext& ctx) override {
     if (!fused()) return RunConv(ctx);
@@ -78,50 +85,69 @@ class ConvKernel : public Kernel {
   // True for FusedConv post-ops (layouts alone need no pass of ours over y).
   bool fused() const { return post_ops_.sum || post_ops_.activation != ConvPostOps::Activation::kNone; }
 
+  // Once the float32 constant weights live on only inside dnnl_, tells the executor it may drop them.
+  void TryDropConstantWeights() {
+    if (!constant_f32_shape_.empty() && !weights_dropped_.load() && dnnl_->DropConstantWeights()) {
+      weights_dropped_.store(true);
+    }
+  }
+
   // Conv or ConvTranspose, plus the post-ops of a FusedConv (`z` is its addend, float32 only).
   Status RunConv(KernelContext& ctx, const Tensor* z = nullptr) {
     const Tensor& x = ctx.input(0);
-    const Tensor& w = ctx.input(1);
+    // Dropped weights are read from dnnl_'s packed copy (or unpacked from it for the reference path).
+    const bool dropped = weights_dropped_.load();
+    Tensor unpacked_w;
+    const Tensor* w = dropped ? nullptr : &ctx.input(1);
+    const Shape& w_shape = dropped ? constant_f32_shape_ : w->shape();
+    const DType w_dtype = dropped ? DType::kFloat32 : w->dtype();
     const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
-    if (w.dtype() != x.dtype() || (b && b->dtype() != x.dtype()))
+    if (w_dtype != x.dtype() || (b && b->dtype() != x.dtype()))
       return KernelContext::Error(std::string(Name()) + " inputs must share one dtype, got X " + DTypeName(x.dtype()) +
-                                  ", W " + DTypeName(w.dtype()) +
+                                  ", W " + DTypeName(w_dtype) +
                                   (b ? std::string(", B ") + DTypeName(b->dtype()) : ""));
-    TS_ASSIGN_OR_RETURN(ConvShapes shapes, Resolve(x.shape(), w.shape(), b ? &b->shape() : nullptr));
+    TS_ASSIGN_OR_RETURN(ConvShapes shapes, Resolve(x.shape(), w_shape, b ? &b->shape() : nullptr));
     const WindowGeometry& g = shapes.geometry;
     if (z && z->shape() != shapes.y)
       return KernelContext::Error("FusedConv addend Z of shape " + ShapeToString(z->shape()) +
                                   " must match the convolution output " + ShapeToString(shapes.y));
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, x.dtype(), shapes.y));
     if (y->element_count() == 0) return Status::Ok();
-    if ((x.element_count() == 0 || w.element_count() == 0) && !post_ops_.channels_last_y) {  // nothing to accumulate
+    if ((x.element_count() == 0 || ShapeElementCount(w_shape) == 0) && !post_ops_.channels_last_y) {  // nothing to accumulate
       TS_RETURN_IF_ERROR(FillBias(*y, b));
       if (fused()) ApplyPostOps(z, *y);
       return Status::Ok();
     }
     if (x.dtype() == DType::kFloat32) {
-      TS_ASSIGN_OR_RETURN(bool done, dnnl_->Run(g, x.shape(), w.shape(), shapes.out_c, x.data<float>(), w.data<float>(),
-                                                b ? b->data<float>() : nullptr, y->data<float>(),
-                                                z ? z->data<float>() : nullptr));
-      if (done) return Status::Ok();
+      TS_ASSIGN_OR_RETURN(bool done, dnnl_->Run(g, x.shape(), w_shape, shapes.out_c, x.data<float>(),
+                                                w ? w->data<float>() : nullptr, b ? b->data<float>() : nullptr,
+                                                y->data<float>(), z ? z->data<float>() : nullptr));
+      if (done) {
+        if (!dropped) TryDropConstantWeights();
+        return Status::Ok();
+      }
     }
     if (x.dtype() == DType::kFloat16) {
-      TS_ASSIGN_OR_RETURN(bool done, RunHalfInFloat32(x, w, b, shapes, *y));
+      TS_ASSIGN_OR_RETURN(bool done, RunHalfInFloat32(x, *w, b, shapes, *y));
       if (done) return Status::Ok();
+    }
+    if (w == nullptr) {  // oneDNN declined this shape after the weights were dropped
+      TS_ASSIGN_OR_RETURN(unpacked_w, dnnl_->UnpackedWeights(constant_f32_shape_));
+      w = &unpacked_w;
     }
     const ConvProblem problem = MakeConvProblem(g, x.dim(0), shapes.in_c, shapes.out_c, group_);
     auto run = [&](auto tag) -> Status {
       using T = decltype(tag);
       const T* bias = b ? b->data<T>() : nullptr;
       if (transpose_)
-        ConvTransposeReference<T>(problem, x.data<T>(), w.data<T>(), bias, y->data<T>(), ctx.pool());
+        ConvTransposeReference<T>(problem, x.data<T>(), w->data<T>(), bias, y->data<T>(), ctx.pool());
       else
-        ConvReference<T>(problem, x.data<T>(), w.data<T>(), bias, y->data<T>(), ctx.pool());
+        ConvReference<T>(problem, x.data<T>(), w->data<T>(), bias, y->data<T>(), ctx.pool());
       return Status::Ok();
     };
     if (post_ops_.channels_last_x || post_ops_.channels_last_y)
       return KernelContext::Error("FusedConv: oneDNN declined a channels-last convolution of X " +
-                                  ShapeToString(x.shape()) + " and W " + ShapeToString(w.shape()));
+                                  ShapeToString(x.shape()) + " and W " + ShapeToString(w_shape));
     if (fused()) {  // float32 that oneDNN declined
       TS_RETURN_IF_ERROR(run(float{}));
       ApplyPostOps(z, *y);
@@ -225,6 +251,8 @@ class ConvKernel : public Kernel {
   int64_t group_;
   ConvPostOps post_ops_;
   Tensor constant_w_f32_;  // float16 constant weights converted once
+  Shape constant_f32_shape_;  // W's shape when it is a float32 constant (dnnl_ may drop it)
+  std::atomic<bool> weights_dropped_{false};
   std::unique_ptr<DnnlConv> dnnl_;
 };
 

@@ -23,6 +23,7 @@ struct DnnlConv::Plan {
   bool reorder_src = false, reorder_dst = false, reorder_w = false;
   bool manual_post_ops = false;  // the primitive was built without the post-ops: Run applies them
   std::shared_ptr<memory> packed_w;  // constant weights in `w`'s layout
+  bool packed_w_is_user = false;     // packed_w wraps the constant itself (no reorder was needed)
   std::string impl;
   // ConvTranspose whose output reaches past what the deconvolution covers (output_padding beyond the end
   // pad, or a large output_shape): oneDNN computes the covered part, the rest is bias only.
@@ -265,21 +266,29 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
     allow_ref = true;
     p.supported = build_fused(true);
   }
-  if (p.supported && constant_weights_.defined()) {
+  if (p.supported && (constant_weights_.defined() || packed_source_)) {
     // Share the packed copy with any plan that wants the same layout (shapes that differ only in batch).
     for (const auto& [k, other] : plans_) {
       if (other->packed_w && other->w == p.w) p.packed_w = other->packed_w;
     }
     if (!p.packed_w) {
       try {
-        // oneDNN only reads the weights, and the kernel holds the constant for its lifetime.
-        memory user(p.w_user, DnnlEngine(), const_cast<void*>(constant_weights_.raw_data()));
-        if (p.reorder_w) {
+        if (!constant_weights_.defined()) {
+          // The original is gone (DropConstantWeights): repack from the copy that replaced it.
           p.packed_w = std::make_shared<memory>(p.w, DnnlEngine());
-          dnnl::reorder(user, *p.packed_w).execute(DnnlStream(), user, *p.packed_w);
+          dnnl::reorder(*packed_source_, *p.packed_w).execute(DnnlStream(), *packed_source_, *p.packed_w);
           DnnlStream().wait();
         } else {
-          p.packed_w = std::make_shared<memory>(user);  // already in the wanted layout: no copy
+          // oneDNN only reads the weights, and this object holds the constant until it drops it.
+          memory user(p.w_user, DnnlEngine(), const_cast<void*>(constant_weights_.raw_data()));
+          if (p.reorder_w) {
+            p.packed_w = std::make_shared<memory>(p.w, DnnlEngine());
+            dnnl::reorder(user, *p.packed_w).execute(DnnlStream(), user, *p.packed_w);
+            DnnlStream().wait();
+          } else {
+            p.packed_w = std::make_shared<memory>(user);  // already in the wanted layout: no copy
+            p.packed_w_is_user = true;
+          }
         }
       } catch (const dnnl::error& e) {
         return ResourceExhausted(std::string("could not pack convolution weights: ") + e.what());
@@ -289,6 +298,36 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
   last_impl_ = p.impl;
   plans_.emplace(std::move(key), plan);
   return plan;
+}
+
+bool DnnlConv::DropConstantWeights() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!constant_weights_.defined()) return packed_source_ != nullptr;
+  std::shared_ptr<memory> source;
+  for (const auto& [key, plan] : plans_) {
+    // An unsupported plan runs the reference loops on the original; an aliasing one points into it.
+    if (!plan->supported || !plan->packed_w || plan->packed_w_is_user) return false;
+    source = plan->packed_w;
+    w_user_ = plan->w_user;
+  }
+  if (!source) return false;
+  packed_source_ = std::move(source);
+  constant_weights_ = Tensor();
+  return true;
+}
+
+StatusOr<Tensor> DnnlConv::UnpackedWeights(const Shape& w_shape) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!packed_source_) return Internal("convolution weights were never packed");
+  TS_ASSIGN_OR_RETURN(Tensor w, Tensor::AllocateUninitialized(DType::kFloat32, w_shape));
+  try {
+    memory user(w_user_, DnnlEngine(), w.raw_data());
+    dnnl::reorder(*packed_source_, user).execute(DnnlStream(), *packed_source_, user);
+    DnnlStream().wait();
+  } catch (const dnnl::error& e) {
+    return ResourceExhausted(std::string("could not unpack convolution weights: ") + e.what());
+  }
+  return w;
 }
 
 void DnnlConv::Prepare(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,

@@ -10,6 +10,7 @@
 // has its own scratch memory.
 #pragma once
 
+#include <dnnl.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,7 +34,8 @@ struct ConvPostOps {
 class DnnlConv {
  public:
   // `transpose` selects deconvolution. `constant_weights` (may be undefined) is the node's constant W in
-  // ONNX layout (Conv [M, C/group, k...], ConvTranspose [C, M/group, k...]); it must outlive the kernel.
+  // ONNX layout (Conv [M, C/group, k...], ConvTranspose [C, M/group, k...]); this object holds it until
+  // DropConstantWeights.
   // `post_ops` (Conv only) are built into the primitive.
   DnnlConv(bool transpose, int64_t group, Tensor constant_weights, ConvPostOps post_ops = {});
   ~DnnlConv();
@@ -51,6 +53,14 @@ class DnnlConv {
   void Prepare(const WindowGeometry& g, const Shape& x_shape, const Shape& w_shape, int64_t out_channels,
                bool has_bias);
 
+  // Lets go of the constant weights once every plan built so far runs on a packed copy of its own, so the
+  // original can be freed; later plans pack from that copy, and Run's `w` may then be null. Returns
+  // whether the original is gone (false, changing nothing, while some plan still needs it).
+  bool DropConstantWeights();
+  // The constant weights in ONNX layout, rebuilt from the packed copy after DropConstantWeights (for the
+  // reference path, when oneDNN declines a later shape).
+  StatusOr<Tensor> UnpackedWeights(const Shape& w_shape);
+
   // The implementation oneDNN chose for the last shape built (for tests and benchmarks).
   std::string last_impl() const;
 
@@ -62,6 +72,8 @@ class DnnlConv {
   bool transpose_;
   int64_t group_;
   Tensor constant_weights_;
+  std::shared_ptr<dnnl::memory> packed_source_;  // set by DropConstantWeights: the weights from then on
+  dnnl::memory::desc w_user_;                     // the ONNX layout, for UnpackedWeights
   ConvPostOps post_ops_;
   mutable std::mutex mutex_;
   std::map<std::vector<int64_t>, std::shared_ptr<Plan>> plans_;  // shared: a run keeps its plan alive

@@ -4,6 +4,7 @@
 // float32 runs on oneDNN's matmul primitive, built per input shapes and cached (DnnlMatMul); a constant
 // B is pre-packed once. float16/bfloat16 widen to float32 for oneDNN too. Other dtypes run the plain
 // blocked loops of matmul_reference.h. K == 0 gives zeros (an empty sum).
+#include <atomic>
 #include <memory>
 
 #include "ops/cpu/matmul_batched.h"
@@ -18,27 +19,39 @@ class MatMulKernel : public Kernel {
  public:
   explicit MatMulKernel(const Tensor* constant_b) {
     if (constant_b != nullptr && constant_b->dtype() == DType::kFloat32 && constant_b->rank() <= 2) {
-      constant_b_ = *constant_b;  // keeps the initializer's memory alive for the packed pointer check
+      constant_b_ = *constant_b;  // keeps the initializer's memory alive until oneDNN has packed it
+      b_shape_ = constant_b->shape();
       dnnl_.SetConstantB(constant_b_.data<float>());
     }
   }
 
+  bool HasOwnCopyOfConstant(size_t input) const override { return input == 1 && b_dropped_.load(); }
+
   Status Run(KernelContext& ctx) override {
-    TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0, 1}, "MatMul"));
+    const bool packed_b = b_dropped_.load();
+    TS_RETURN_IF_ERROR(packed_b ? RequirePresentInputs(ctx, {0}, "MatMul") : RequirePresentInputs(ctx, {0, 1}, "MatMul"));
     const Tensor& a = ctx.input(0);
-    const Tensor& b = ctx.input(1);
-    if (a.dtype() != b.dtype()) {
+    // Once B is packed, the constant input may be gone: its shape and dtype are the kernel's to know.
+    const Shape& b_shape = packed_b ? b_shape_ : ctx.input(1).shape();
+    const DType b_dtype = packed_b ? DType::kFloat32 : ctx.input(1).dtype();
+    if (a.dtype() != b_dtype) {
       return KernelContext::Error(std::string("MatMul inputs must share a dtype, got A ") + DTypeName(a.dtype()) +
-                                  " and B " + DTypeName(b.dtype()));
+                                  " and B " + DTypeName(b_dtype));
     }
-    TS_ASSIGN_OR_RETURN(MatMulPlan plan, PlanMatMul(a.shape(), b.shape()));
+    TS_ASSIGN_OR_RETURN(MatMulPlan plan, PlanMatMul(a.shape(), b_shape));
     const bool empty = ShapeElementCount(plan.out_shape) == 0;
     if (plan.k == 0 || empty) return ctx.AllocateOutput(0, a.dtype(), plan.out_shape).status();
     TS_ASSIGN_OR_RETURN(Tensor * c, ctx.AllocateUninitializedOutput(0, a.dtype(), plan.out_shape));
     if (a.dtype() == DType::kFloat32) {
-      return DnnlBatchedMatMul(dnnl_, a.data<float>(), b.data<float>(), c->data<float>(), plan, b.rank() > 2,
-                               ctx.pool().threads());
+      TS_RETURN_IF_ERROR(DnnlBatchedMatMul(dnnl_, a.data<float>(), packed_b ? nullptr : ctx.input(1).data<float>(),
+                                           c->data<float>(), plan, b_shape.size() > 2, ctx.pool().threads()));
+      if (!packed_b && constant_b_.defined() && dnnl_.DropConstantSource()) {
+        constant_b_ = Tensor();
+        b_dropped_.store(true);
+      }
+      return Status::Ok();
     }
+    const Tensor& b = ctx.input(1);
     if (a.dtype() == DType::kFloat16 || a.dtype() == DType::kBFloat16) return RunHalf(ctx, a, b, *c, plan);
     return DispatchNumericWithHalf(
         a.dtype(),
@@ -73,7 +86,9 @@ class MatMulKernel : public Kernel {
     });
   }
 
-  Tensor constant_b_;
+  Tensor constant_b_;  // until dnnl_ has packed it
+  Shape b_shape_;
+  std::atomic<bool> b_dropped_{false};  // B lives on only packed inside dnnl_
   DnnlMatMul half_dnnl_;  // float32 primitives for 16-bit float inputs (no pre-packed B)
   DnnlMatMul dnnl_;
 };

@@ -77,7 +77,7 @@ StatusOr<dnnl::memory> DnnlMatMul::PackedB(const dnnl::memory::desc& plain, cons
   }
   try {
     dnnl::memory packed(desc, DnnlEngine());
-    dnnl::memory src(plain, DnnlEngine(), const_cast<void*>(b_data));
+    dnnl::memory src = source_dropped_ ? packed_.front() : dnnl::memory(plain, DnnlEngine(), const_cast<void*>(b_data));
     dnnl::reorder(src, packed).execute(DnnlStream(), src, packed);
     DnnlStream().wait();
     packed_.push_back(packed);
@@ -89,7 +89,8 @@ StatusOr<dnnl::memory> DnnlMatMul::PackedB(const dnnl::memory::desc& plain, cons
 
 Status DnnlMatMul::RunRaw(const void* a, const DnnlMatrixDesc& a_desc, const void* b, const DnnlMatrixDesc& b_desc,
                           void* c, const DnnlMatrixDesc& c_desc, int threads) {
-  const bool pack_b = b != nullptr && b == constant_b_;
+  const bool pack_b = b == nullptr ? source_dropped_ : b == constant_b_;
+  if (b == nullptr && !pack_b) return Internal("oneDNN matmul: no B given and no packed constant B");
   std::vector<int64_t> key;
   key.reserve(6 * a_desc.dims.size() + 1);
   for (const DnnlMatrixDesc* d : {&a_desc, &b_desc, &c_desc}) {

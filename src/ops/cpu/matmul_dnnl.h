@@ -34,8 +34,18 @@ class DnnlMatMul {
       : alpha_(1.0f), accumulate_(false), a_type_(a_type), b_type_(b_type), c_type_(dnnl::memory::data_type::s32) {}
 
   // Marks B as constant: Run calls whose b pointer is `b` use a pre-packed copy. `b` must stay alive
-  // (the kernel keeps the initializer's Tensor) and must not change.
+  // (the kernel keeps the initializer's Tensor) and must not change, until DropConstantSource.
   void SetConstantB(const void* b) { constant_b_ = b; }
+
+  // Once some primitive has packed the constant B, stops using the original: Run then takes b == nullptr
+  // for the constant, and a layout not packed yet is reordered from the packed copy, so the caller may
+  // free the original. Returns whether it did (false, changing nothing, while no packed copy exists).
+  bool DropConstantSource() {
+    if (packed_.empty()) return false;
+    constant_b_ = nullptr;
+    source_dropped_ = true;
+    return true;
+  }
 
   // An epilogue fused into the product (float32 only): C = act(A x B + bias), bias a constant [N] vector
   // broadcast over rows (nullptr for none; must stay alive like a constant B) and act the identity or
@@ -65,7 +75,8 @@ class DnnlMatMul {
     dnnl::memory::desc bias_md;  // zero desc unless the epilogue has a bias
     bool b_packed = false;
   };
-  // The constant B in the layout `desc`, reordered on first request.
+  // The constant B in the layout `desc`, reordered on first request (from packed_[0] once the original
+  // is dropped).
   StatusOr<dnnl::memory> PackedB(const dnnl::memory::desc& plain, const dnnl::memory::desc& desc, const void* b_data);
   Status Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const DnnlMatrixDesc& c, bool pack_b,
                const void* b_data, Entry& entry);
@@ -76,6 +87,7 @@ class DnnlMatMul {
   dnnl::memory::data_type b_type_ = dnnl::memory::data_type::f32;
   dnnl::memory::data_type c_type_ = dnnl::memory::data_type::f32;
   const void* constant_b_ = nullptr;
+  bool source_dropped_ = false;  // the constant B lives on only in packed_
   const float* bias_ = nullptr;
   bool gelu_erf_ = false;
   // Keyed by the dims and strides of A, B and C (and whether B is the constant one).

@@ -4,6 +4,7 @@
 // Inputs: A (float32, rank >= 1, [..., K]), W (constant float32 [K, N]), bias (constant float32 [N]).
 // Attribute `activation`: "" (none) or "gelu_erf". Output [..., N]. A's leading dims fold into the rows of
 // one oneDNN matmul whose bias and GELU run as part of the primitive; W is packed once.
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -16,15 +17,18 @@ namespace {
 
 class FusedMatMulKernel : public Kernel {
  public:
-  FusedMatMulKernel(Tensor weight, Tensor bias, bool gelu_erf) : weight_(std::move(weight)), bias_(std::move(bias)) {
+  FusedMatMulKernel(Tensor weight, Tensor bias, bool gelu_erf)
+      : weight_(std::move(weight)), bias_(std::move(bias)), k_(weight_.dim(0)), n_(weight_.dim(1)) {
     dnnl_.SetConstantB(weight_.data<float>());
     dnnl_.SetEpilogue(bias_.data<float>(), gelu_erf);
   }
 
+  bool HasOwnCopyOfConstant(size_t input) const override { return input == 1 && weight_dropped_.load(); }
+
   Status Run(KernelContext& ctx) override {
     TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0}, "FusedMatMul"));
     const Tensor& a = ctx.input(0);
-    const int64_t k = weight_.dim(0), n = weight_.dim(1);
+    const int64_t k = k_, n = n_;
     if (a.dtype() != DType::kFloat32 || a.rank() < 1 || a.shape().back() != k) {
       return KernelContext::Error("FusedMatMul input A must be float32 [..., " + std::to_string(k) + "], got " +
                                   DTypeName(a.dtype()) + " " + ShapeToString(a.shape()));
@@ -34,12 +38,22 @@ class FusedMatMulKernel : public Kernel {
     const int64_t rows = a.element_count() / k;  // k > 0: the factory refuses empty weights
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, DType::kFloat32, out_shape));
     if (rows == 0) return Status::Ok();
-    return dnnl_.Run(a.data<float>(), ContiguousMatrix({rows, k}), weight_.data<float>(), ContiguousMatrix({k, n}),
-                     y->data<float>(), ContiguousMatrix({rows, n}), ctx.pool().threads());
+    const bool dropped = weight_dropped_.load();
+    TS_RETURN_IF_ERROR(dnnl_.Run(a.data<float>(), ContiguousMatrix({rows, k}), dropped ? nullptr : weight_.data<float>(),
+                                 ContiguousMatrix({k, n}), y->data<float>(), ContiguousMatrix({rows, n}),
+                                 ctx.pool().threads()));
+    // The packed copy is the weight from now on (Kernel::HasOwnCopyOfConstant).
+    if (!dropped && dnnl_.DropConstantSource()) {
+      weight_ = Tensor();
+      weight_dropped_.store(true);
+    }
+    return Status::Ok();
   }
 
  private:
-  Tensor weight_, bias_;  // kept alive for the packed-weight pointer check and the bias pointer
+  Tensor weight_, bias_;  // the weight until dnnl_ has packed it; the bias for the epilogue's pointer
+  int64_t k_, n_;
+  std::atomic<bool> weight_dropped_{false};
   DnnlMatMul dnnl_;
 };
 

@@ -40,26 +40,28 @@ Status OwnTensors(Graph& graph) {
 }  // namespace
 
 Status ExtractPipelineStage(Graph& graph, const PipelineStage& stage) {
-  std::vector<Node> nodes;
-  std::set<int> read;
-  for (size_t n : stage.nodes) {
-    if (n >= graph.nodes.size()) {
-      return InvalidArgument("pipeline stage names node " + std::to_string(n) + " but graph '" + graph.name + "' has " +
-                             std::to_string(graph.nodes.size()));
-    }
-    for (int in : graph.nodes[n].inputs) {
-      if (in != kNoValue) read.insert(in);
-    }
-    nodes.push_back(std::move(graph.nodes[n]));
-  }
   auto valid = [&](int id) { return id >= 0 && static_cast<size_t>(id) < graph.values.size(); };
   for (int id : stage.inputs) {
     if (!valid(id)) return InvalidArgument("pipeline stage input " + std::to_string(id) + " is not a value of the graph");
   }
   for (int id : stage.outputs) {
     if (!valid(id)) return InvalidArgument("pipeline stage output " + std::to_string(id) + " is not a value of the graph");
-    read.insert(id);  // a constant the stage delivers as a model output stays
   }
+  for (size_t n : stage.nodes) {
+    if (n >= graph.nodes.size()) {
+      return InvalidArgument("pipeline stage names node " + std::to_string(n) + " but graph '" + graph.name + "' has " +
+                             std::to_string(graph.nodes.size()));
+    }
+  }
+  std::vector<Node> nodes;
+  std::set<int> read;
+  for (size_t n : stage.nodes) {
+    for (int in : graph.nodes[n].inputs) {
+      if (in != kNoValue) read.insert(in);
+    }
+    nodes.push_back(std::move(graph.nodes[n]));
+  }
+  for (int id : stage.outputs) read.insert(id);  // a constant the stage delivers as a model output stays
   std::unordered_map<int, Tensor> constants;
   for (auto& [id, tensor] : graph.constants) {
     if (read.count(id)) constants.emplace(id, std::move(tensor));

@@ -14,12 +14,21 @@ std::string Name(const PlanSpec& s) {
   return "dp " + std::to_string(s.dp) + " x pp " + std::to_string(s.pp) + " x tp " + std::to_string(s.tp);
 }
 
-// Whether `a` beats `b` for the objective (ties within 1% go to fewer bytes moved).
+// Whether `a` beats `b` for the objective. Within 1% counts as a tie, settled by the other objective
+// (so ranks that would only replicate work, a tp group with nothing to split, lose to ranks that serve
+// more), then by fewer bytes moved.
 bool Better(const PlanEstimate& a, const PlanEstimate& b, PlanObjective objective) {
-  double va = objective == PlanObjective::kLatency ? a.latency_seconds : -a.throughput_per_second;
-  double vb = objective == PlanObjective::kLatency ? b.latency_seconds : -b.throughput_per_second;
-  double scale = std::max(std::abs(va), std::abs(vb));
-  if (std::abs(va - vb) > 0.01 * scale) return va < vb;
+  auto compare = [](double va, double vb) {  // -1: a better (smaller), 1: b better, 0: tie
+    double scale = std::max(std::abs(va), std::abs(vb));
+    if (std::abs(va - vb) <= 0.01 * scale) return 0;
+    return va < vb ? -1 : 1;
+  };
+  const int latency = compare(a.latency_seconds, b.latency_seconds);
+  const int throughput = compare(-a.throughput_per_second, -b.throughput_per_second);
+  const int first = objective == PlanObjective::kLatency ? latency : throughput;
+  const int second = objective == PlanObjective::kLatency ? throughput : latency;
+  if (first != 0) return first < 0;
+  if (second != 0) return second < 0;
   return a.comm_bytes() < b.comm_bytes();
 }
 
@@ -27,10 +36,10 @@ std::string Why(const AutoPlan& plan, const PlanEstimate& best, const PlanEstima
   std::ostringstream why;
   const bool latency = plan.objective == PlanObjective::kLatency;
   why << "objective " << (latency ? "latency" : "throughput") << ": " << Name(best.spec) << " gives "
-      << (latency ? FormatSeconds(best.latency_seconds) + " per inference" : std::to_string(best.throughput_per_second) + " inferences/s");
+      << (latency ? FormatSeconds(best.latency_seconds) + " per inference" : FormatRate(best.throughput_per_second) + " inferences/s");
   if (runner_up) {
     why << "; the next best, " << Name(runner_up->spec) << ", gives "
-        << (latency ? FormatSeconds(runner_up->latency_seconds) : std::to_string(runner_up->throughput_per_second) + " inferences/s");
+        << (latency ? FormatSeconds(runner_up->latency_seconds) : FormatRate(runner_up->throughput_per_second) + " inferences/s");
   }
   why << ".\n";
   const PlanSpec& s = best.spec;
@@ -45,20 +54,30 @@ std::string Why(const AutoPlan& plan, const PlanEstimate& best, const PlanEstima
       total += unsplit;
       split += unsplit - busiest;
     }
-    why << "tp " << s.tp << " takes " << FormatFlops(split) << " of " << FormatFlops(total)
-        << " off the busiest rank of each stage, for " << FormatBytes(best.tensor_bytes) << " of collectives per inference.\n";
+    if (split > 0) {
+      why << "tp " << s.tp << " takes " << FormatFlops(split) << " of " << FormatFlops(total)
+          << " off the busiest rank of each stage, for " << FormatBytes(best.tensor_bytes) << " of collectives per inference.\n";
+    } else {
+      why << "tp " << s.tp << " finds nothing to split in this model, so its ranks repeat the same work.\n";
+    }
   }
   if (s.pp > 1) {
     why << "pp " << s.pp << " spreads the weights (at most " << FormatBytes(best.max_rank_memory_bytes)
         << " per rank) and moves " << FormatBytes(best.pipeline_bytes) << " across its cuts per inference.\n";
   }
-  if (s.dp > 1) {
-    why << "dp " << s.dp << (latency ? " splits the batch of " + std::to_string(static_cast<long long>(best.batch)) +
-                                           " and sends " + FormatBytes(best.data_bytes) + " of inputs and outputs"
-                                     : " replicas serve separate inferences without communicating")
-        << ".\n";
+  const std::string batch = std::to_string(static_cast<long long>(best.batch));
+  if (s.dp > 1 && !latency) why << "dp " << s.dp << " replicas serve separate inferences without communicating.\n";
+  if (s.dp > 1 && latency && best.batch >= 2) {
+    why << "dp " << s.dp << " splits the batch of " << batch << " and sends " << FormatBytes(best.data_bytes)
+        << " of inputs and outputs.\n";
   }
-  if (s.dp == 1 && latency && best.batch <= 1) why << "dp would not help: a batch of 1 cannot be split.\n";
+  if (s.dp > 1 && latency && best.batch < 2) {
+    why << "one sample (the model's batch is 1 or symbolic) cannot be split, so dp " << s.dp << " does not shorten one inference; no plan does better, and its"
+        << " replicas serve the most inferences (" << FormatRate(best.throughput_per_second) << "/s).\n";
+  }
+  if (s.dp == 1 && latency && best.batch <= 1) {
+    why << "dp would not help: one inference is one sample (the model's batch is 1 or symbolic), which cannot be split.\n";
+  }
   return why.str();
 }
 

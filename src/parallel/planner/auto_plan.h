@@ -6,8 +6,9 @@
 //               runs its stages one after another, so it adds transfers and mostly buys memory.
 //   throughput: the most inferences per second from a stream. dp replicas serve separate inferences
 //               with no communication at all, so dp wins unless a replica does not fit in memory.
-// Ties (within 1%) go to the plan that moves fewer bytes. Plans the planners refuse (more shards than
-// heads, more stages than nodes) or that exceed the memory limit are listed with the reason.
+// Ties (within 1%) go to the better plan for the other objective, then to the one moving fewer bytes.
+// Plans the planners refuse (more shards than heads, more stages than nodes) or that exceed the memory
+// limit are listed with the reason.
 #pragma once
 
 #include <string>

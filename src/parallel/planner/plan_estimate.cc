@@ -17,7 +17,6 @@ namespace tessera {
 
 namespace {
 
-const CostOptions kPerSample{1.0};  // symbolic dims count as 1, as the partitioner counts them
 
 double Message(const PlanCostModel& m, double bytes) { return m.link_latency_seconds + bytes / m.link_bytes_per_second; }
 
@@ -62,14 +61,14 @@ double Share(const ShardView& view, size_t node, int rank) {
 
 // One shard of one stage: FLOPs, weights and activations of its nodes, at this rank's share.
 ShardEstimate EstimateShard(const Graph& graph, const PipelineStage& stage, const ShardView& view, int shard,
-                            const PlanCostModel& model) {
+                            const PlanCostModel& model, const CostOptions& cost) {
   ShardEstimate e;
   std::set<int> weights;
   double largest_node = 0;
   for (size_t n : stage.nodes) {
     const Node& node = graph.nodes[n];
     const double share = Share(view, n, shard);
-    const double flops = EstimateNodeCost(graph, node, kPerSample).flops;
+    const double flops = EstimateNodeCost(graph, node, cost).flops;
     e.flops += flops * share;
     e.unsplit_flops += flops;
     double working = 0;
@@ -78,11 +77,11 @@ ShardEstimate EstimateShard(const Graph& graph, const PipelineStage& stage, cons
       if (graph.IsConstant(in)) {
         weights.insert(in);
       } else {
-        working += EstimateValueBytes(graph, in, kPerSample) * share;
+        working += EstimateValueBytes(graph, in, cost) * share;
       }
     }
     for (int out : node.outputs) {
-      if (out != kNoValue) working += EstimateValueBytes(graph, out, kPerSample) * share;
+      if (out != kNoValue) working += EstimateValueBytes(graph, out, cost) * share;
     }
     largest_node = std::max(largest_node, working);
   }
@@ -93,7 +92,7 @@ ShardEstimate EstimateShard(const Graph& graph, const PipelineStage& stage, cons
     e.weight_bytes += bytes;
   }
   double edges = 0;
-  for (int v : stage.receives) edges += EstimateValueBytes(graph, v, kPerSample);
+  for (int v : stage.receives) edges += EstimateValueBytes(graph, v, cost);
   e.activation_bytes = largest_node + edges + stage.send_bytes;
   e.memory_bytes = e.weight_bytes + e.activation_bytes;
   e.compute_seconds = e.flops / model.flops_per_second;
@@ -102,19 +101,19 @@ ShardEstimate EstimateShard(const Graph& graph, const PipelineStage& stage, cons
 
 // Collectives of the regions that start in `stage`: their full bytes, time and ring volume.
 void AddCollectives(const Graph& graph, const ShardPlan& plan, const std::vector<int>& node_stage, int stage, int tp,
-                    const PlanCostModel& model, StageEstimate& out, double& volume) {
+                    const PlanCostModel& model, const CostOptions& cost, StageEstimate& out, double& volume) {
   for (const ShardRegion& region : plan.regions) {
     if (region.nodes.empty() || node_stage[static_cast<size_t>(*std::min_element(region.nodes.begin(), region.nodes.end()))] != stage) continue;
     ++out.sharded_blocks;
     for (const ShardExit& exit : region.exits) {
       const Node& last = graph.nodes[static_cast<size_t>(exit.bias_add >= 0 ? exit.bias_add : exit.node)];
-      double bytes = EstimateValueBytes(graph, last.outputs[0], kPerSample);
+      double bytes = EstimateValueBytes(graph, last.outputs[0], cost);
       out.collective_bytes += bytes;
       out.collective_seconds += AllReduceSeconds(model, bytes, tp);
       volume += 2.0 * (tp - 1) * bytes;
     }
     for (int v : region.gathered) {
-      double bytes = EstimateValueBytes(graph, v, kPerSample);
+      double bytes = EstimateValueBytes(graph, v, cost);
       out.collective_bytes += bytes;
       out.collective_seconds += AllGatherSeconds(model, bytes, tp);
       volume += (tp - 1.0) * bytes;
@@ -122,9 +121,9 @@ void AddCollectives(const Graph& graph, const ShardPlan& plan, const std::vector
   }
 }
 
-double SumBytes(const Graph& graph, const std::vector<int>& values) {
+double SumBytes(const Graph& graph, const std::vector<int>& values, const CostOptions& cost) {
   double bytes = 0;
-  for (int v : values) bytes += EstimateValueBytes(graph, v, kPerSample);
+  for (int v : values) bytes += EstimateValueBytes(graph, v, cost);
   return bytes;
 }
 
@@ -154,11 +153,16 @@ StatusOr<PlanEstimate> EstimatePlan(const Graph& graph, const PlanSpec& spec, co
   }
   PlanEstimate est;
   est.spec = spec;
+  // Symbolic dims count as 1 (the cost per sample), and values without a static shape get the cost
+  // model's guess from their inputs, as the partitioner counts them.
+  CostOptions cost{1.0};
+  const std::vector<double> elements = EstimateValueElements(graph, cost);
+  cost.value_elements = &elements;
   PipelinePartitionOptions popt;
   popt.stages = spec.pp;
   popt.flops_per_second = model.flops_per_second;
   popt.link_bytes_per_second = model.link_bytes_per_second;
-  popt.cost = kPerSample;
+  popt.cost = cost;
   auto partition = PartitionPipeline(graph, popt);
   if (!partition.ok()) return partition.status().WithContext("pipeline of " + std::to_string(spec.pp) + " stages");
   ShardPlan plan;
@@ -196,10 +200,10 @@ StatusOr<PlanEstimate> EstimatePlan(const Graph& graph, const PlanSpec& spec, co
     stage.weight_bytes = st.weight_bytes;
     const bool last = s + 1 == partition->stages.size();
     stage.send_bytes = last ? 0 : st.send_bytes;
-    if (spec.tp > 1) AddCollectives(graph, plan, est.node_stage, static_cast<int>(s), spec.tp, model, stage, est.tensor_bytes);
+    if (spec.tp > 1) AddCollectives(graph, plan, est.node_stage, static_cast<int>(s), spec.tp, model, cost, stage, est.tensor_bytes);
     double compute = 0;
     for (int t = 0; t < spec.tp; ++t) {
-      ShardEstimate shard = EstimateShard(graph, st, *view, t, model);
+      ShardEstimate shard = EstimateShard(graph, st, *view, t, model, cost);
       shard.rank = static_cast<int>(s) * spec.tp + t;
       compute = std::max(compute, shard.compute_seconds);
       est.max_rank_memory_bytes = std::max(est.max_rank_memory_bytes, shard.memory_bytes);
@@ -216,8 +220,10 @@ StatusOr<PlanEstimate> EstimatePlan(const Graph& graph, const PlanSpec& spec, co
   }
   double data_seconds = 0;
   if (spec.dp > 1) {
-    const double io = SumBytes(graph, graph.inputs) + SumBytes(graph, graph.outputs);
-    est.data_bytes = io * (spec.dp - 1) / spec.dp;
+    const double io = SumBytes(graph, graph.inputs, cost) + SumBytes(graph, graph.outputs, cost);
+    // Only replicas with samples take part: a batch of B < dp leaves dp - B of them idle.
+    const double active = std::min<double>(spec.dp, std::max(1.0, est.batch));
+    est.data_bytes = io * (active - 1) / active;
     data_seconds = 2 * model.link_latency_seconds + est.data_bytes / model.link_bytes_per_second;
   }
   est.latency_seconds = sum_micro + (spec.micro_batches - 1) * max_micro + data_seconds;
@@ -251,6 +257,12 @@ std::string FormatFlops(double flops) {
   return text;
 }
 
+std::string FormatRate(double per_second) {
+  char text[64];
+  std::snprintf(text, sizeof text, per_second >= 100 ? "%.0f" : "%.2f", per_second);
+  return text;
+}
+
 std::string FormatSeconds(double seconds) {
   char text[64];
   if (seconds >= 1) {
@@ -272,7 +284,7 @@ std::string DescribePlanEstimate(const PlanEstimate& e, const PlanCostModel& mod
       << " Gbit/s + " << model.link_latency_seconds * 1e6 << " us per message\n";
   if (e.nodes_without_shapes > 0) {
     out << "note: " << e.nodes_without_shapes << " of " << e.input_dependent_nodes
-        << " input-dependent nodes have no static shape; they count as free, so times and bytes are lower bounds\n";
+        << " input-dependent nodes have no static shape; their sizes are guessed from their inputs, so the figures are rough\n";
   }
   if (p.dp > 1) out << "data parallel: " << p.dp << " replicas of the stages below (ranks r, r+" << p.pp * p.tp << ", ...)\n";
   for (size_t s = 0; s < e.stages.size(); ++s) {
@@ -299,7 +311,7 @@ std::string DescribePlanEstimate(const PlanEstimate& e, const PlanCostModel& mod
     out << "  stage time: " << FormatSeconds(st.seconds) << "\n";
   }
   out << "estimated latency: " << FormatSeconds(e.latency_seconds) << " per inference\n";
-  out << "estimated throughput: " << e.throughput_per_second << " inferences/s\n";
+  out << "estimated throughput: " << FormatRate(e.throughput_per_second) << " inferences/s\n";
   out << "communication per inference: " << FormatBytes(e.comm_bytes()) << " (pipeline " << FormatBytes(e.pipeline_bytes)
       << ", tensor " << FormatBytes(e.tensor_bytes) << ", data " << FormatBytes(e.data_bytes) << ")\n";
   out << "memory per rank: at most " << FormatBytes(e.max_rank_memory_bytes) << " (model weights "

@@ -8,7 +8,8 @@
 //   all-reduce over T ranks (ring): 2(T-1) steps, moving 2(T-1)/T of the tensor; all-gather: half that
 //   memory    = weights held + activations (the stage's largest node's inputs and outputs, plus the
 //               values it receives and sends; sharded values count 1/T)
-// Symbolic dims (a batch the model leaves open) count as 1, as the partitioner does.
+// Symbolic dims (a batch the model leaves open) count as 1, and values without a static shape get the
+// cost model's guess from their inputs (EstimateValueElements), as the partitioner does.
 //
 // Two figures summarise a plan. Latency: one inference (the model's batch as declared) from inputs to
 // outputs; dp splits the batch, pipeline stages run one after another (with M micro-batches, the fill
@@ -68,8 +69,7 @@ struct PlanEstimate {
   double max_rank_memory_bytes = 0;
   double total_weight_bytes = 0;
   // Nodes that depend on the inputs but whose outputs have no static shape (ONNX shape inference stops
-  // at a Reshape of a computed shape, as in exported transformers): the cost model counts them as free,
-  // so the estimates are lower bounds when this is not zero.
+  // at a Reshape of a computed shape, as in exported transformers): their sizes are guesses.
   size_t nodes_without_shapes = 0;
   size_t input_dependent_nodes = 0;
 
@@ -83,9 +83,10 @@ StatusOr<PlanEstimate> EstimatePlan(const Graph& graph, const PlanSpec& spec, co
 // The report `tessera plan` prints: the plan, each stage and shard, and the totals.
 std::string DescribePlanEstimate(const PlanEstimate& estimate, const PlanCostModel& model);
 
-// "12.3 MiB", "4.10 GFLOP", "1.23 ms": the units the report uses.
+// "12.3 MiB", "4.10 GFLOP", "1.23 ms", "15.62" (per second): the units the report uses.
 std::string FormatBytes(double bytes);
 std::string FormatFlops(double flops);
 std::string FormatSeconds(double seconds);
+std::string FormatRate(double per_second);
 
 }  // namespace tessera

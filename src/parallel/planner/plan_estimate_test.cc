@@ -103,7 +103,10 @@ TEST(AutoPlanTest, LatencyPrefersTensorParallelAndThroughputPrefersReplicas) {
   auto latency = ChoosePlan(*m.graph, 2, 1, PlanObjective::kLatency, fast_link, 0);
   ASSERT_TRUE(latency.ok()) << latency.status().message();
   EXPECT_EQ(latency->candidates[latency->chosen].spec.tp, 2) << DescribeAutoPlan(*latency);
-  auto throughput = ChoosePlan(*m.graph, 2, 1, PlanObjective::kThroughput, fast_link, 0);
+  // With any real link cost, two replicas beat one tp pair that must all-reduce.
+  PlanCostModel real_link;
+  real_link.flops_per_second = 1e9;
+  auto throughput = ChoosePlan(*m.graph, 2, 1, PlanObjective::kThroughput, real_link, 0);
   ASSERT_TRUE(throughput.ok()) << throughput.status().message();
   EXPECT_EQ(throughput->candidates[throughput->chosen].spec.dp, 2) << DescribeAutoPlan(*throughput);
   EXPECT_NE(DescribeAutoPlan(*throughput).find("objective throughput"), std::string::npos);

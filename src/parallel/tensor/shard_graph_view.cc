@@ -1,6 +1,10 @@
 // ShardGraphView and ReshapeTarget: what the shard rules read about the graph around a node.
 #include "parallel/tensor/shard_rules.h"
 
+#include <algorithm>
+#include <set>
+#include <string>
+
 namespace tessera {
 
 ShardGraphView::ShardGraphView(const Graph& g)
@@ -17,6 +21,52 @@ ShardGraphView::ShardGraphView(const Graph& g)
     }
   }
   for (int v : g.outputs) is_output[static_cast<size_t>(v)] = true;
+  PropagateRanks();
+}
+
+// Exporters often leave intermediate shapes unknown (ONNX inference stops at a Reshape whose shape is
+// computed); the rules only need ranks, which the common ops determine from their inputs.
+void ShardGraphView::PropagateRanks() {
+  static const std::set<std::string> same_rank = {
+      "Relu", "LeakyRelu", "Elu", "Selu", "Gelu", "Erf", "Tanh", "Sigmoid", "HardSigmoid", "HardSwish", "Softplus",
+      "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Cast", "Identity", "Dropout", "Clip", "Softmax",
+      "LogSoftmax", "LayerNormalization", "BatchNormalization", "Transpose", "Slice", "Concat", "Conv",
+      "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Not", "Floor", "Ceil", "Round", "Sign"};
+  static const std::set<std::string> broadcast = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Where", "Equal",
+                                                  "Less", "Greater", "And", "Or", "PRelu", "Sum", "Mean"};
+  ranks.assign(graph.values.size(), -1);
+  for (size_t v = 0; v < graph.values.size(); ++v) {
+    if (const Tensor* t = graph.constants.count(static_cast<int>(v)) ? &graph.constants.at(static_cast<int>(v)) : nullptr) {
+      ranks[v] = static_cast<int>(t->rank());
+    } else if (graph.values[v].has_shape) {
+      ranks[v] = static_cast<int>(graph.values[v].dims.size());
+    }
+  }
+  auto rank = [&](int v) { return v == kNoValue ? -1 : ranks[static_cast<size_t>(v)]; };
+  for (const Node& node : graph.nodes) {
+    if (node.outputs.empty() || node.outputs[0] == kNoValue || rank(node.outputs[0]) >= 0) continue;
+    if (!(node.domain.empty() || node.domain == "ai.onnx") || node.inputs.empty()) continue;
+    const std::string& op = node.op_type;
+    int r = -1;
+    if (same_rank.count(op)) {
+      r = rank(node.inputs[0]);
+    } else if (broadcast.count(op) || op == "MatMul") {
+      for (int v : node.inputs) r = rank(v) < 0 ? -1000 : std::max(r, rank(v));
+    } else if (op == "Gemm") {
+      r = 2;
+    } else if (op == "Shape") {
+      r = 1;
+    } else if (op == "Gather" && node.inputs.size() == 2 && rank(node.inputs[0]) >= 0 && rank(node.inputs[1]) >= 0) {
+      r = rank(node.inputs[0]) + rank(node.inputs[1]) - 1;
+    } else if (op == "Unsqueeze" && rank(node.inputs[0]) >= 0) {
+      const Tensor* axes = node.inputs.size() > 1 ? Constant(node.inputs[1]) : nullptr;
+      const int64_t added = axes != nullptr ? axes->element_count() : static_cast<int64_t>(node.GetInts("axes").size());
+      if (added > 0) r = rank(node.inputs[0]) + static_cast<int>(added);
+    } else if (op == "Reshape" && node.inputs.size() == 2) {
+      if (auto target = ReshapeTarget(*this, node.inputs[1])) r = static_cast<int>(target->size());
+    }
+    if (r >= 0) ranks[static_cast<size_t>(node.outputs[0])] = r;
+  }
 }
 
 const Tensor* ShardGraphView::Constant(int value) const {
@@ -33,8 +83,7 @@ const Tensor* ShardGraphView::Constant(int value) const {
 int ShardGraphView::Rank(int value) const {
   if (value == kNoValue) return -1;
   if (const Tensor* t = Constant(value)) return static_cast<int>(t->rank());
-  const ValueInfo& info = graph.value(value);
-  return info.has_shape ? static_cast<int>(info.dims.size()) : -1;
+  return ranks[static_cast<size_t>(value)];
 }
 
 int64_t ShardGraphView::Dim(int value, int i) const {

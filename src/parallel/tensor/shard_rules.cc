@@ -66,7 +66,11 @@ ShardAdmission Need(std::vector<int> values) {
 ShardAdmission BinaryRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int index) {
   const Node& node = view.graph.nodes[static_cast<size_t>(index)];
   if (node.inputs.size() != 2 || node.outputs.size() != 1) return Reject();
-  const int ranks[2] = {view.Rank(node.inputs[0]), view.Rank(node.inputs[1])};
+  int ranks[2];
+  for (int k = 0; k < 2; ++k) {
+    auto it = shards.find(node.inputs[static_cast<size_t>(k)]);
+    ranks[k] = it != shards.end() ? it->second.rank : view.Rank(node.inputs[static_cast<size_t>(k)]);
+  }
   if (ranks[0] < 0 || ranks[1] < 0) return Reject();
   const int out_rank = std::max(ranks[0], ranks[1]);
   int axis = -1;
@@ -153,7 +157,8 @@ ShardAdmission MatMulRule(const ShardGraphView& view, const std::map<int, ValueS
   if (a != shards.end()) {
     if (auto exit = RowSplitRule(view, a->second, index)) return *exit;
     const ValueShard& x = a->second;
-    if (node.op_type == "MatMul" && x.axis < x.rank - 2 && view.Rank(node.inputs[1]) == x.rank &&
+    const int other_rank = view.Rank(node.inputs[1]);
+    if (node.op_type == "MatMul" && x.axis < x.rank - 2 && (other_rank == x.rank || other_rank < 0) &&
         view.Constant(node.inputs[1]) == nullptr) {
       return Need({node.inputs[1]});
     }
@@ -161,7 +166,8 @@ ShardAdmission MatMulRule(const ShardGraphView& view, const std::map<int, ValueS
   }
   if (b != shards.end()) {
     const ValueShard& y = b->second;
-    if (node.op_type == "MatMul" && y.axis < y.rank - 2 && view.Rank(node.inputs[0]) == y.rank &&
+    const int other_rank = view.Rank(node.inputs[0]);
+    if (node.op_type == "MatMul" && y.axis < y.rank - 2 && (other_rank == y.rank || other_rank < 0) &&
         view.Constant(node.inputs[0]) == nullptr) {
       return Need({node.inputs[0]});
     }

@@ -20,13 +20,17 @@ struct ShardGraphView {
   std::vector<std::vector<std::pair<int, int>>> readers;  // per value: (node, input slot)
   std::vector<int> producer;                              // per value: node index or -1
   std::vector<bool> is_output;
+  std::vector<int> ranks;  // per value: from its info, else propagated through common ops; -1 unknown
 
   // An initializer (graph.constants) or the value of a Constant node; nullptr otherwise.
   const Tensor* Constant(int value) const;
-  // Rank from a shard, a constant or the value's info; -1 when unknown.
+  // Rank from a constant, the value's info or the propagated ranks; -1 when unknown.
   int Rank(int value) const;
   // Size of dim `i` from a constant or the value's info; -1 when unknown.
   int64_t Dim(int value, int i) const;
+
+ private:
+  void PropagateRanks();
 };
 
 // What a rule decided for one node.

@@ -1,0 +1,11 @@
+// Status codes -> HTTP status codes for the REST front end (the table is in docs/serving.md).
+#pragma once
+
+#include "tessera/status.h"
+
+namespace tessera::serve::http {
+
+// 200 for OK. A request that is too large never gets here: it is refused with 413 from its headers.
+int HttpStatusFor(StatusCode code);
+
+}  // namespace tessera::serve::http
