@@ -20,18 +20,6 @@ namespace tessera {
 
 namespace {
 
-TensorInfo InfoOf(const ValueInfo& v) {
-  TensorInfo info;
-  info.name = v.name;
-  info.dtype = v.dtype;
-  info.has_shape = v.has_shape;
-  for (const Dim& d : v.dims) {
-    info.dims.push_back(d.value);
-    info.dim_symbols.push_back(d.symbol);
-  }
-  return info;
-}
-
 // The whole graph as one stage: what a plan without pipeline parallelism runs.
 PipelinePartition SingleStage(const Graph& graph) {
   PipelinePartition p;
@@ -97,8 +85,8 @@ StatusOr<std::unique_ptr<PlanRunner>> PlanRunner::Create(Communicator& world, co
     TS_ASSIGN_OR_RETURN(GraphRewrite shard_rewrite, MakeTensorParallelRewrite(*runner->tensor_));
     PlanRunner* r = runner.get();
     GraphRewrite rewrite = [r, shard_rewrite, &options](Graph& graph) -> Status {
-      for (int id : graph.inputs) r->inputs_.push_back(InfoOf(graph.value(id)));
-      for (int id : graph.outputs) r->outputs_.push_back(InfoOf(graph.value(id)));
+      for (int id : graph.inputs) r->inputs_.push_back(TensorInfoOf(graph.value(id)));
+      for (int id : graph.outputs) r->outputs_.push_back(TensorInfoOf(graph.value(id)));
       if (options.spec.pp > 1) {
         PipelinePartitionOptions partition_options = options.partition;
         partition_options.stages = options.spec.pp;

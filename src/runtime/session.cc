@@ -23,8 +23,7 @@ struct Session::Impl {
   Status ValidateFeed(const TensorInfo& info, const Tensor& t) const;
 };
 
-namespace {
-TensorInfo MakeInfo(const ValueInfo& v) {
+TensorInfo TensorInfoOf(const ValueInfo& v) {
   TensorInfo info;
   info.name = v.name;
   info.dtype = v.dtype;
@@ -35,7 +34,6 @@ TensorInfo MakeInfo(const ValueInfo& v) {
   }
   return info;
 }
-}  // namespace
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
@@ -86,8 +84,8 @@ StatusOr<std::unique_ptr<Session>> SessionFactory::Create(Model model, const Ses
   pass_options.enabled = options.optimize;
   if (Status s = RunGraphPasses(*impl->model.graph, pass_options); !s.ok()) return in_model(s);
   const Graph& graph = *impl->model.graph;
-  for (int id : graph.inputs) impl->inputs.push_back(MakeInfo(graph.value(id)));
-  for (int id : graph.outputs) impl->outputs.push_back(MakeInfo(graph.value(id)));
+  for (int id : graph.inputs) impl->inputs.push_back(TensorInfoOf(graph.value(id)));
+  for (int id : graph.outputs) impl->outputs.push_back(TensorInfoOf(graph.value(id)));
   ExecutorOptions exec_options;
   exec_options.fold_constants = options.fold_constants;
   auto executor = GraphExecutor::Create(graph, *impl->pool, KernelRegistry::Global(), exec_options);

@@ -21,6 +21,9 @@ using GraphRewrite = std::function<Status(Graph& graph)>;
 StatusOr<std::unique_ptr<Session>> CreateSessionFromModel(Model model, const SessionOptions& options,
                                                           const GraphRewrite& rewrite = {});
 
+// A graph value as Session::inputs()/outputs() describe it (unknown dims -1, with their symbols).
+TensorInfo TensorInfoOf(const ValueInfo& value);
+
 // Loads the file as Session::Load does, then applies `rewrite` (see above).
 StatusOr<std::unique_ptr<Session>> LoadSessionWithRewrite(const std::string& model_path, const SessionOptions& options,
                                                           const GraphRewrite& rewrite);
