@@ -117,6 +117,18 @@ def build_vit(name):
     return dict(model=SlowPathAttention(model), inputs={"input": image_input(name, 1)}, outputs=["output"])
 
 
+def build_vit_small(name):
+    """A small ViT of torchvision's own architecture (4 layers, hidden 192, 6 heads, 64x64 images in patches
+    of 16): the transformer the model and distributed tests run, since ViT-B/16 takes minutes to export."""
+    torch.manual_seed(0)
+    model = torchvision.models.VisionTransformer(image_size=64, patch_size=16, num_layers=4, num_heads=6,
+                                                 hidden_dim=192, mlp_dim=768, num_classes=100).eval()
+    with torch.no_grad():  # the head is zero-initialised; seeded values make its output informative
+        model.heads.head.weight.normal_(0, 0.02, generator=torch.Generator().manual_seed(6))
+    return dict(model=SlowPathAttention(model), inputs={"input": image_input(name, 2, size=64)}, outputs=["output"],
+                dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+
+
 class BertSelfAttention(nn.Module):
     def __init__(self, hidden, heads):
         super().__init__()
@@ -333,6 +345,7 @@ MODELS = collections.OrderedDict([
     ("resnet50_b4", (1, lambda n: build_resnet50(n, 4))),
     ("bert", (1, build_bert)),
     ("vit", (1, build_vit)),
+    ("vit_small", (1, build_vit_small)),
 ])
 # Exported only when named with --only (the benchmark suite needs them; the model tests do not).
 ON_REQUEST = {"vit"}
