@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """`tessera serve` over gRPC answers like PyTorch: MobileNetV2 (FP32 image) and BERT (two INT64 inputs)
-served from a repository, queried with typed contents and with raw contents, compared with the rule of
-tests/models/compare_model.py.
+served from a repository, queried with typed contents and with raw contents, over a plain channel and over
+TLS with client certificates, compared with the rule of tests/models/compare_model.py.
 
 usage: grpc_models_test.py PATH/TO/tessera MODEL_CACHE/torch
 """
 import os
 import shutil
 import sys
+import tempfile
 import unittest
 
 import grpc
@@ -19,16 +20,27 @@ TESSERA = TORCH_MODELS = None
 MODELS = ("mobilenetv2", "bert")
 
 
+# Outputs are not bounded by the server; a client that reads them lifts gRPC's default 4 MiB limit.
+CHANNEL_OPTIONS = [("grpc.max_receive_message_length", -1)]
+
+
 class GrpcModelsTest(unittest.TestCase):
+    @classmethod
+    def server_flags(cls):
+        return []
+
+    @classmethod
+    def open_channel(cls):
+        return grpc.insecure_channel(cls.server.address, options=CHANNEL_OPTIONS)
+
     @classmethod
     def setUpClass(cls):
         cls.pb2, pb2_grpc = g.generate_client()
         cls.folders = {m: os.path.join(TORCH_MODELS, m) for m in MODELS}
         # Beside the cache, so the model files can be hard-linked rather than copied.
         cls.repo = h.make_repository(cls.folders, parent=os.path.dirname(TORCH_MODELS.rstrip("/")))
-        cls.server = g.GrpcServer(TESSERA, "--model-repo", cls.repo, "--threads", "2").__enter__()
-        # Outputs are not bounded by the server; a client that reads them lifts gRPC's default 4 MiB limit.
-        cls.channel = grpc.insecure_channel(cls.server.address, options=[("grpc.max_receive_message_length", -1)])
+        cls.server = g.GrpcServer(TESSERA, "--model-repo", cls.repo, "--threads", "2", *cls.server_flags()).__enter__()
+        cls.channel = cls.open_channel()
         cls.stub = pb2_grpc.GRPCInferenceServiceStub(cls.channel)
 
     @classmethod
@@ -63,6 +75,30 @@ class GrpcModelsTest(unittest.TestCase):
 
     def test_bert_raw(self):
         self.check("bert", raw=True)
+
+
+class GrpcTlsModelsTest(GrpcModelsTest):
+    """The same calls over TLS, the server requiring a client certificate signed by the test's CA."""
+
+    @classmethod
+    def server_flags(cls):
+        cls.pki_dir = tempfile.mkdtemp(prefix="tessera_grpc_models_tls_")
+        cls.pki = g.make_pki(cls.pki_dir)
+        return ["--tls-cert", cls.pki["server.pem"], "--tls-key", cls.pki["server.key"],
+                "--tls-client-ca", cls.pki["ca.pem"]]
+
+    @classmethod
+    def open_channel(cls):
+        p = cls.pki
+        credentials = grpc.ssl_channel_credentials(root_certificates=g.read(p["ca.pem"]),
+                                                   private_key=g.read(p["client.key"]),
+                                                   certificate_chain=g.read(p["client.pem"]))
+        return grpc.secure_channel(cls.server.address, credentials, options=CHANNEL_OPTIONS)
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.pki_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
