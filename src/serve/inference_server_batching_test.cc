@@ -12,6 +12,7 @@ namespace tessera::serve {
 namespace {
 
 using testing::AffineModel;
+using testing::StartServer;
 using testing::TestRepository;
 
 // The value of the sample `series` (name and labels) in Prometheus text; -1 when absent.
@@ -21,16 +22,6 @@ double Sample(const std::string& text, const std::string& series) {
     if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
   }
   return -1;
-}
-
-std::unique_ptr<InferenceServer> StartServer(const std::string& repo, int timeout_ms = 60000) {
-  ServerOptions options;
-  options.model_repo = repo;
-  options.default_threads = 1;
-  options.request_timeout_ms = timeout_ms;
-  auto server = CreateInferenceServer(options);
-  EXPECT_TRUE(server.ok()) << server.status().ToString();
-  return server.ok() ? std::move(*server) : nullptr;
 }
 
 InferRequest Rows(const std::string& model, int64_t rows, int64_t width, float first) {

@@ -14,22 +14,13 @@ namespace tessera::serve {
 namespace {
 
 using testing::AffineModel;
+using testing::StartServer;
 using testing::TestRepository;
 
 // A request waits in this model's queue until the batch holds 8 rows or 30 s pass: it stays in flight,
 // deterministically, until something (an unload, a drain, more requests) moves it.
 constexpr const char* kHoldsRequests =
     R"({"max_batch_size": 8, "dynamic_batching": {"max_queue_delay_microseconds": 30000000}})";
-
-std::unique_ptr<InferenceServer> StartServer(const std::string& repo, int timeout_ms = 60000) {
-  ServerOptions options;
-  options.model_repo = repo;
-  options.default_threads = 1;
-  options.request_timeout_ms = timeout_ms;
-  auto server = CreateInferenceServer(options);
-  EXPECT_TRUE(server.ok()) << server.status().ToString();
-  return server.ok() ? std::move(*server) : nullptr;
-}
 
 InferRequest Affine(const std::string& model = "affine") {
   InferRequest r;

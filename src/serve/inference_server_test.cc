@@ -12,6 +12,7 @@ namespace tessera::serve {
 namespace {
 
 using testing::AffineModel;
+using testing::StartServer;
 using testing::TestRepository;
 
 InferRequest AffineRequest(const std::string& model, std::vector<float> values, int64_t rows) {
@@ -19,16 +20,6 @@ InferRequest AffineRequest(const std::string& model, std::vector<float> values, 
   r.model_name = model;
   r.inputs.push_back({"x", Tensor::FromVector(DType::kFloat32, {rows, 4}, values)});
   return r;
-}
-
-std::unique_ptr<InferenceServer> StartServer(const std::string& repo, int timeout_ms = 60000) {
-  ServerOptions options;
-  options.model_repo = repo;
-  options.default_threads = 1;
-  options.request_timeout_ms = timeout_ms;
-  auto server = CreateInferenceServer(options);
-  EXPECT_TRUE(server.ok()) << server.status().ToString();
-  return server.ok() ? std::move(*server) : nullptr;
 }
 
 TEST(InferenceServerTest, BundledExampleAnswersLikeTheReference) {

@@ -1,10 +1,14 @@
-// Test-only: model repositories on disk built from small in-memory models.
+// Test-only: model repositories on disk built from small in-memory models, and a server over one.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 
+#include "serve/inference_server.h"
 #include "testing/onnx_builder.h"
 
 namespace tessera::serve::testing {
@@ -45,5 +49,16 @@ class TestRepository {
  private:
   std::string root_;
 };
+
+// A server over `repo` with one intra-op thread per instance; null (and a test failure) when it does not start.
+inline std::unique_ptr<InferenceServer> StartServer(const std::string& repo, int timeout_ms = 60000) {
+  ServerOptions options;
+  options.model_repo = repo;
+  options.default_threads = 1;
+  options.request_timeout_ms = timeout_ms;
+  auto server = CreateInferenceServer(options);
+  EXPECT_TRUE(server.ok()) << server.status().ToString();
+  return server.ok() ? std::move(*server) : nullptr;
+}
 
 }  // namespace tessera::serve::testing

@@ -6,18 +6,17 @@ exercise the same .proto a user's client would be generated from, and nothing ge
 """
 import importlib
 import os
-import re
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 
 import numpy as np
 
+import serve_harness as h
+
 PROTO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "proto")
-LISTENING = re.compile(r"listening http_port=(\d+) grpc_port=(\d+)")
 NUMPY_TO_KSERVE = {"float32": "FP32", "float16": "FP16", "float64": "FP64", "int64": "INT64", "int32": "INT32",
                    "int16": "INT16", "int8": "INT8", "uint8": "UINT8", "uint16": "UINT16", "uint32": "UINT32",
                    "uint64": "UINT64", "bool": "BOOL", "object": "BYTES"}
@@ -41,51 +40,11 @@ def generate_client():
     return importlib.import_module("grpc_predict_v2_pb2"), importlib.import_module("grpc_predict_v2_pb2_grpc")
 
 
-class GrpcServer:
-    """`tessera serve --grpc-port 0` in a child process; `grpc_port` once started. Killed on exit."""
+class GrpcServer(h.Server):
+    """`tessera serve --grpc-port 0` in a child process; `grpc_port` and `address` once started. Killed on exit."""
 
     def __init__(self, tessera, *flags, start_timeout=300):
-        self.args = [tessera, "serve", "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0", *flags]
-        self.start_timeout = start_timeout
-        self.proc = None
-        self.stderr_lines = []
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
-        self.stderr_reader.start()
-        timer = threading.Timer(self.start_timeout, self.proc.kill)  # readline blocks; never wait forever
-        timer.start()
-        try:
-            for line in self.proc.stdout:
-                m = LISTENING.search(line)
-                if m:
-                    self.http_port, self.grpc_port = int(m.group(1)), int(m.group(2))
-                    self.address = f"127.0.0.1:{self.grpc_port}"
-                    return self
-        finally:
-            timer.cancel()
-        self.proc.wait(timeout=30)
-        self.__exit__(None, None, None)
-        raise RuntimeError(f"tessera serve exited {self.proc.returncode} without a gRPC port: "
-                           + " | ".join(self.stderr_lines[-5:]))
-
-    def _drain_stderr(self):
-        for line in self.proc.stderr:
-            self.stderr_lines.append(line.rstrip("\n"))
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def __exit__(self, *exc):
-        if self.proc:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
-            self.proc.stdout.close()
-            self.stderr_reader.join(timeout=30)
-            self.proc.stderr.close()
-        return False
+        super().__init__(tessera, *flags, grpc=True, start_timeout=start_timeout)
 
 
 def raw_bytes(array):

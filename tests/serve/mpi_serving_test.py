@@ -83,8 +83,8 @@ class MpiServingTest(unittest.TestCase):
         timer.start()
         try:
             for line in cls.proc.stdout:
-                m = g.LISTENING.search(line)
-                if m:
+                m = h.LISTENING.search(line)
+                if m and m.group(2):
                     cls.url = f"http://127.0.0.1:{m.group(1)}"
                     cls.address = f"127.0.0.1:{m.group(2)}"
                     break

@@ -24,15 +24,18 @@ NUMPY_TO_KSERVE = {"float32": "FP32", "float16": "FP16", "float64": "FP64", "int
                    "int16": "INT16", "int8": "INT8", "uint8": "UINT8", "uint16": "UINT16", "uint32": "UINT32",
                    "uint64": "UINT64", "bool": "BOOL"}
 KSERVE_TO_NUMPY = {v: k for k, v in NUMPY_TO_KSERVE.items()}
-LISTENING = re.compile(r"listening http_port=(\d+)")
+LISTENING = re.compile(r"listening http_port=(\d+)(?: grpc_port=(\d+))?")
 
 
 class Server:
-    """`tessera serve` in a child process; `url` is its HTTP(S) base URL once started."""
+    """`tessera serve` in a child process; `url` is its HTTP(S) base URL once started. With `grpc`, the gRPC
+    front end listens too (`grpc_port`, `address`)."""
 
-    def __init__(self, tessera, *flags, tls=False, start_timeout=300):
-        self.args = [tessera, "serve", "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "-1", *flags]
+    def __init__(self, tessera, *flags, tls=False, grpc=False, start_timeout=300):
+        self.args = [tessera, "serve", "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0" if grpc else "-1",
+                     *flags]
         self.tls = tls
+        self.grpc = grpc
         self.start_timeout = start_timeout
         self.proc = None
         self.stderr_lines = []
@@ -41,29 +44,39 @@ class Server:
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
         self.stderr_reader.start()
-        port = self._read_port()
-        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
-        self.port = port
+        try:
+            self.port, grpc_port = self._read_ports()
+        except Exception:
+            self.__exit__(None, None, None)
+            raise
+        self.http_port = self.port
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        if self.grpc:
+            self.grpc_port = grpc_port
+            self.address = f"127.0.0.1:{grpc_port}"
         return self
 
     def _drain_stderr(self):
         for line in self.proc.stderr:
             self.stderr_lines.append(line.rstrip("\n"))
 
-    def _read_port(self):
+    def _read_ports(self):
         # readline blocks; a watchdog kills a server that never prints its ports.
         timer = threading.Timer(self.start_timeout, self.proc.kill)
         timer.start()
         try:
             for line in self.proc.stdout:
                 m = LISTENING.search(line)
-                if m:
-                    return int(m.group(1))
+                if m and (m.group(2) or not self.grpc):
+                    return int(m.group(1)), int(m.group(2)) if m.group(2) else None
         finally:
             timer.cancel()
         self.proc.wait(timeout=30)
-        raise RuntimeError(f"tessera serve exited {self.proc.returncode} before listening: "
-                           + " | ".join(self.stderr_lines[-5:]))
+        raise RuntimeError(f"tessera serve exited {self.proc.returncode} before listening"
+                           f"{' on a gRPC port' if self.grpc else ''}: " + " | ".join(self.stderr_lines[-5:]))
+
+    def alive(self):
+        return self.proc.poll() is None
 
     def stop(self, sig=signal.SIGTERM, timeout=120):
         """Sends `sig` and returns the exit status."""
