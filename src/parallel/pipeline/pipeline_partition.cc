@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/units.h"
+
 namespace tessera {
 
 namespace {
@@ -213,18 +215,6 @@ PipelineStage MakeStage(const Graph& graph, const GraphLiveness& g, int s, int s
   return stage;
 }
 
-std::string Human(double v, const char* unit) {
-  const char* prefixes[] = {"", "K", "M", "G", "T"};
-  int i = 0;
-  double base = std::string(unit) == "B" ? 1024.0 : 1000.0;
-  while (v >= base && i < 4) {
-    v /= base;
-    ++i;
-  }
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.1f %s%s%s", v, prefixes[i], std::string(unit) == "B" && i > 0 ? "i" : "", unit);
-  return buf;
-}
 
 }  // namespace
 
@@ -305,12 +295,12 @@ std::string DescribePipelinePartition(const Graph& graph, const PipelinePartitio
     if (s.end_node > s.first_node) {
       out << " (" << graph.nodes[s.first_node].name << " .. " << graph.nodes[s.end_node - 1].name << ")";
     }
-    out << ", " << Human(s.flops, "FLOP") << ", weights " << Human(s.weight_bytes, "B");
+    out << ", " << FormatFlops(s.flops) << ", weights " << FormatBytes(s.weight_bytes);
     char share[32];
     std::snprintf(share, sizeof share, "%.0f%%", total > 0 ? 100.0 * s.seconds / total : 0.0);
     out << ", " << share << " of the " << (partition.measured ? "measured" : "estimated") << " time";
     if (i + 1 < partition.stages.size()) {
-      out << ", sends " << s.sends.size() << " value(s) (" << Human(s.send_bytes, "B") << ", estimated)";
+      out << ", sends " << s.sends.size() << " value(s) (" << FormatBytes(s.send_bytes) << ", estimated)";
     }
     out << "\n";
   }

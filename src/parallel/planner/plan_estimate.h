@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/units.h"  // FormatBytes, FormatFlops, ...: the units the report prints
 #include "graph/graph.h"
 #include "parallel/plan_spec.h"
 
@@ -82,11 +83,5 @@ StatusOr<PlanEstimate> EstimatePlan(const Graph& graph, const PlanSpec& spec, co
 
 // The report `tessera plan` prints: the plan, each stage and shard, and the totals.
 std::string DescribePlanEstimate(const PlanEstimate& estimate, const PlanCostModel& model);
-
-// "12.3 MiB", "4.10 GFLOP", "1.23 ms", "15.62" (per second): the units the report uses.
-std::string FormatBytes(double bytes);
-std::string FormatFlops(double flops);
-std::string FormatSeconds(double seconds);
-std::string FormatRate(double per_second);
 
 }  // namespace tessera
