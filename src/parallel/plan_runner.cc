@@ -113,7 +113,7 @@ StatusOr<std::unique_ptr<PlanRunner>> PlanRunner::Create(Communicator& world, co
   return InvalidArgument("rank " + std::to_string(first) + " failed to build its part of the plan");
 }
 
-StatusOr<std::vector<Tensor>> PlanRunner::Run(const std::vector<Tensor>& feeds) {
+StatusOr<std::vector<Tensor>> PlanRunner::Run(const std::vector<Tensor>& feeds, int rounds) {
   const bool root = world_.rank() == 0;
   const PlanSpec& spec = options_.spec;
   StatusOr<int64_t> batch = int64_t{0};
@@ -124,11 +124,18 @@ StatusOr<std::vector<Tensor>> PlanRunner::Run(const std::vector<Tensor>& feeds) 
     const bool all_fed = feeds.size() == inputs_.size() &&
                          std::all_of(feeds.begin(), feeds.end(), [](const Tensor& t) { return t.defined(); });
     if (!batch.ok() && !cuts_batch && all_fed) batch = int64_t{1};
+    if (batch.ok() && rounds < 1) {
+      batch = InvalidArgument("model '" + model_name_ + "': rounds must be at least 1 (the copies of the batch to stream), got " +
+                              std::to_string(rounds));
+    }
   }
   TS_RETURN_IF_ERROR(AgreeOnRoot(world_, 0, batch.status()));
-  Tensor batch_tensor = Tensor::FromVector<int64_t>(DType::kInt64, {1}, std::vector<int64_t>{root ? *batch : 0});
-  TS_RETURN_IF_ERROR(world_.Broadcast(batch_tensor, 0));
-  const BatchSlices groups = SplitBatch(batch_tensor.data<int64_t>()[0], spec.dp);
+  // Rank 0's batch and round count, so that only the root needs to know them (as when serving).
+  Tensor shape = Tensor::FromVector<int64_t>(DType::kInt64, {2},
+                                             std::vector<int64_t>{root ? *batch : 0, root ? rounds : 0});
+  TS_RETURN_IF_ERROR(world_.Broadcast(shape, 0));
+  const BatchSlices groups = SplitBatch(shape.data<int64_t>()[0], spec.dp);
+  const int stream_rounds = static_cast<int>(shape.data<int64_t>()[1]);
   if (!BatchSliceRuns(groups, position_.data, 0)) return std::vector<Tensor>{};
   const int64_t rows = groups.rows[static_cast<size_t>(position_.data)];
 
@@ -154,7 +161,7 @@ StatusOr<std::vector<Tensor>> PlanRunner::Run(const std::vector<Tensor>& feeds) 
   run.collect_outputs = position_.shard == 0;  // every shard computes the same outputs; one copy is enough
   run.abort_comm = &world_;
   run.where = place_;
-  std::vector<Tensor> outputs = RunPipelineStage(run, *pipe_, local, rows, spec.micro_batches);
+  std::vector<Tensor> outputs = RunPipelineStage(run, *pipe_, local, rows, spec.micro_batches, stream_rounds);
   if (position_.stage != 0 || position_.shard != 0) return std::vector<Tensor>{};
   return GatherBatch(*data_, outputs, outputs_, groups, 0, model_name_);
 }

@@ -14,6 +14,11 @@
 // stages in micro-batches (pipeline/pipeline_schedule.h); stage 0, shard 0 of each group collects the
 // outputs and rank 0 joins the groups' outputs on their batch axis.
 //
+// Streaming (Run with rounds > 1): the batch is scattered once and each group's pipeline streams that
+// many copies of its rows back to back (pipeline_schedule.h), so the pipeline fills and drains once per
+// stream instead of once per batch; the result is the last round's outputs. With one stage the rounds
+// simply run one after another. It measures (and is) a pipeline serving a steady flow of batches.
+//
 // Failures: Create and the input check of Run fail on every rank together (collectives decide), with
 // exactly one rank told to report the error; a failure on one rank during a run ends the job through
 // the world's Abort with a message naming the rank, since its peers would otherwise wait forever.
@@ -48,7 +53,9 @@ class PlanRunner {
   // Collective. On world rank 0, `feeds` are the model's inputs in inputs() order and the result is the
   // model's outputs in outputs() order; elsewhere `feeds` is ignored and the result is empty. Bad
   // inputs fail on every rank (rank 0 reports); other failures end the job (see above).
-  StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& feeds);
+  // `rounds` (rank 0's value counts; other ranks' are ignored) streams that many copies of the batch
+  // through the plan as one stream and returns the last round's outputs; below 1 is a bad input.
+  StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& feeds, int rounds = 1);
 
   // Collective. On rank 0: the pipeline's stages (DescribePipelinePartition) with the resident memory
   // of each stage's ranks now (the most of any rank of the stage); "" on other ranks and when there is

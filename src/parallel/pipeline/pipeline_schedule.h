@@ -6,12 +6,18 @@
 // `sends` on, and starts on m+1 while the next stage works on m. Sends block until the next stage takes
 // them, so at most one micro-batch waits on each link and memory stays bounded.
 //
-// Model outputs: each stage keeps the outputs it delivers for every micro-batch, joins them on their
-// batch axis once all micro-batches are through, and sends them to stage 0 (which is done with its own
-// micro-batches by then, so nobody waits on it mid-stream). Stage 0 returns the outputs in model order.
+// Streaming: with R rounds, R copies of the batch go through as one stream of R·M micro-batches; stage 0
+// starts round r+1 right after round r without waiting for the later stages, so the pipeline fills and
+// drains once for the whole stream instead of once per batch (a 2-stage pipeline of equal stages then
+// approaches R·M / (R·M + 1) of the slowest stage's throughput instead of M / (M + 1)).
 //
-// Errors: every rank knows the same rows and micro-batch count, so there is nothing to agree on; a
-// failure here (a stage's run, the transport) ends the job through `abort_comm`.Abort, naming `where`.
+// Model outputs: each stage joins the outputs it delivers on their batch axis at the end of every round;
+// once all rounds are through, every later stage sends all its rounds' outputs to stage 0, which by then
+// is done with its own micro-batches, so nobody waits on stage 0 mid-stream. Stage 0 returns the last
+// round's outputs in model order.
+//
+// Errors: every rank knows the same rows, micro-batch and round counts, so there is nothing to agree on;
+// a failure here (a stage's run, the transport) ends the job through `abort_comm`.Abort, naming `where`.
 #pragma once
 
 #include <string>
@@ -35,10 +41,11 @@ struct PipelineStageRun {
 };
 
 // Collective over `pipe` (one rank per stage, ordered by stage). On stage 0, `feeds` are the model's
-// inputs for `rows` rows, in graph-input order; the result is the model's outputs on stage 0 when
+// inputs for `rows` rows, in graph-input order; `rounds` (>= 1, the same on every stage) copies of them
+// are streamed through. The result is the model's outputs for the last round on stage 0 when
 // collect_outputs is set, else (and on other stages) empty.
 std::vector<Tensor> RunPipelineStage(const PipelineStageRun& run, Communicator& pipe, const std::vector<Tensor>& feeds,
-                                     int64_t rows, int micro_batches);
+                                     int64_t rows, int micro_batches, int rounds = 1);
 
 // Micro-batches actually used for `rows` rows when `requested` are asked for: at least 1, at most rows.
 int EffectiveMicroBatches(int64_t rows, int requested);
