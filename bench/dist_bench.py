@@ -2,16 +2,22 @@
 """Distributed benchmarks: data-parallel scaling, pipeline fill, tensor-parallel latency, memory per rank.
 
 usage: /usr/bin/python3 bench/dist_bench.py [--models-dir build/models/torch] [--tessera build/tessera]
-                                            [--parts dp,pp,tp,mem] [--rounds 3] [--batch 8] [--write-results]
+                                            [--parts dp,pp,tp,mem] [--rounds 3] [--batch 8] [--repeat 8]
+                                            [--micro-batches 1,2,4,8] [--write-results]
 
 Every number comes from `tessera run` under `mpirun --oversubscribe --bind-to none` on this machine, one
 thread per rank. A single `tessera run` spends most of its time starting processes and loading the model,
 so only the inference is timed: the "ran ... in X ms" line it prints (the root's clock around the run,
-scatter and gather included). Where `tessera run --repeat N` exists, the first inference of each process
-is dropped as warm-up and the median of the rest is kept; without it each launch gives one first (cold)
-inference, and the steady-state data-parallel scaling is measured besides with `tessera bench` processes
-running side by side (compute only: no scatter or gather). Configurations alternate round by round so
-that drift on a shared machine hits each alike; the table gives medians over rounds.
+scatter and gather included). Where `tessera run --repeat N` exists, each launch runs the batch N = 8
+times, the first 3 are dropped and the median of the rest is kept: the first inferences of a process
+are slow for a reason that is not parallelism (fresh memory being faulted in: one rank at batch 8 ran
+1086, 671, 492, 425, 411, 408, 404 ms), and a rank that runs half the batch gets through that warm-up
+sooner, which would flatter the 2-rank rows. Without --repeat each launch gives one first (cold)
+inference. The steady-state data-parallel scaling is measured besides with `tessera bench` processes
+running side by side (compute only: no scatter or gather). Pipelines are measured twice: batch by batch
+(each `run` fills and drains the pipeline) and streamed (`--repeat N --stream`: N batches through the
+pipeline as one stream, after an untimed stream of 3). Configurations alternate round by round so that
+drift on a shared machine hits each alike; the table gives medians over rounds.
 
 Parts whose flag is missing from this build (`--pp`, `--tp`) are reported as "not measured: feature not
 in main yet". --write-results replaces the "## Distributed" section of bench/RESULTS.md, with the date,
@@ -34,6 +40,8 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RAN_MS = re.compile(r" in ([0-9.]+) ms")
+STREAMED = re.compile(r"^streamed (\d+) batches in ([0-9.]+) ms: ([0-9.]+) ms per batch", re.M)
+WARMUP_RUNS = 3  # runs dropped from each `--repeat` launch (see the module text)
 NOT_IN_MAIN = "not measured: feature not in main yet"
 
 
@@ -61,6 +69,7 @@ class Bench:
         self.scratch = tempfile.mkdtemp(prefix="dist_bench_")
         self.commands = []  # distinct command shapes, for the results section
         self.has_repeat = self._accepts(["--repeat", "2"])
+        self.has_stream = self.has_repeat and self._accepts(["--repeat", "2", "--stream"])
 
     def model(self, name):
         return os.path.join(self.models, name, "model.onnx")
@@ -90,13 +99,15 @@ class Bench:
             raise RuntimeError(f"{label}: exited {proc.returncode}: {proc.stderr.strip()[-1500:]}")
         return proc.stdout
 
-    def tessera_run(self, ranks, model, feeds, flags, label, wrapper=()):
+    def tessera_run(self, ranks, model, feeds, flags, label, wrapper=(), stream=False):
+        """Milliseconds per batch: the median of the warm runs, or with `stream` the streamed time per batch."""
         out = os.path.join(self.scratch, "out")
         repeat = ["--repeat", str(self.repeat)] if self.has_repeat else []
         cmd = (mpirun(ranks) if ranks > 1 else []) + list(wrapper) + [
-            self.tessera, "run", self.model(model), *feeds, "--output-dir", out, "--threads", "1", *flags, *repeat]
+            self.tessera, "run", self.model(model), *feeds, "--output-dir", out, "--threads", "1", *flags, *repeat,
+            *(["--stream"] if stream else [])]
         self.last_stdout = self.run(cmd, label)
-        return inference_ms(self.last_stdout, self.has_repeat)
+        return streamed_ms(self.last_stdout) if stream else inference_ms(self.last_stdout, self.has_repeat)
 
     def _accepts(self, flags):
         """Whether `tessera run` knows these flags (a usage error names an unknown flag)."""
@@ -120,16 +131,25 @@ class Bench:
 
 def inference_ms(stdout, repeated):
     """The inference time `tessera run` printed. With --repeat N it prints "runs: t1 t2 ... ms": the first
-    (warm-up) run is dropped and the median of the rest kept; else the "ran ... in X ms" line's time."""
+    WARMUP_RUNS runs are dropped (as many as leave one) and the median of the rest kept; else the
+    "ran ... in X ms" line's time."""
     for line in stdout.splitlines():
         if repeated and line.startswith("runs:"):
             times = [float(x) for x in line.split()[1:-1]]
-            return statistics.median(times[1:] if len(times) > 1 else times)
+            return statistics.median(times[min(WARMUP_RUNS, len(times) - 1):])
     times = [float(m.group(1)) for line in stdout.splitlines() if line.startswith("ran ")
              for m in [RAN_MS.search(line)] if m]
     if not times:
         raise RuntimeError("no 'ran ... in X ms' line in:\n" + stdout[-1500:])
     return times[-1]
+
+
+def streamed_ms(stdout):
+    """Milliseconds per batch of a `--repeat N --stream` run ("streamed N batches in X ms: Y ms per batch")."""
+    m = STREAMED.search(stdout)
+    if not m:
+        raise RuntimeError("no 'streamed N batches in X ms' line in:\n" + stdout[-1500:])
+    return float(m.group(3))
 
 
 def stage_shares(stdout):
@@ -207,7 +227,8 @@ def part_dp(bench, batch):
             (w1 if copies == 1 else w2).append(cpu)
             print(f"dp round {r}: bench {copies} x batch {batch // copies}: {ms:.1f} ms, {cpu:.2f} CPU s "
                   "per inference", flush=True)
-    rows = [("`tessera run`" + (" --repeat (warm)" if bench.has_repeat else ", first inference (cold)"), one, two),
+    warm = f" --repeat {bench.repeat}`, median of runs {WARMUP_RUNS + 1}..{bench.repeat}"
+    rows = [("`tessera run" + (warm if bench.has_repeat else "`, first inference (cold)"), one, two),
             ("`tessera bench`, steady state, compute only", c1, c2)]
     lines = [f"ResNet-50, batch {batch}, 1 thread per rank. Efficiency = throughput(2) / (2 x throughput(1)); "
              "target >= 0.90. Median over rounds, and in brackets the best round (the least disturbed by "
@@ -237,32 +258,56 @@ def part_dp(bench, batch):
     return lines
 
 
-def part_pp(bench, batch):
+def part_pp(bench, batch, micro_batches):
     if not bench.plan_available("--pp"):
-        return [f"Pipeline (pp=2, M = 1, 2, 4, 8): {NOT_IN_MAIN}."]
+        return [f"Pipeline (pp=2, M = {', '.join(map(str, micro_batches))}): {NOT_IN_MAIN}."]
     feeds = bench.feeds("resnet50", batch)
-    full, runs, shares = [], {m: [] for m in (1, 2, 4, 8)}, []
+    full, shares = [], []
+    runs = {m: [] for m in micro_batches}  # per batch: every run fills and drains the pipeline
+    streamed = {m: [] for m in micro_batches} if bench.has_stream else {}
     for r in range(bench.rounds):
         full.append(bench.tessera_run(1, "resnet50", feeds, [], "pp_reference_1_rank"))
-        for m in runs:
-            runs[m].append(bench.tessera_run(2, "resnet50", feeds, ["--pp", "2", "--micro-batches", str(m)],
-                                             f"pp2_m{m}"))
+        for m in micro_batches:
+            flags = ["--pp", "2", "--micro-batches", str(m)]
+            runs[m].append(bench.tessera_run(2, "resnet50", feeds, flags, f"pp2_m{m}"))
             shares = stage_shares(bench.last_stdout) or shares
-            print(f"pp round {r}: M={m} {runs[m][-1]:.1f} ms (1 rank {full[-1]:.1f} ms)", flush=True)
+            line = f"pp round {r}: M={m} {runs[m][-1]:.1f} ms per batch"
+            if bench.has_stream:
+                streamed[m].append(bench.tessera_run(2, "resnet50", feeds, flags, f"pp2_m{m}_streamed", stream=True))
+                line += f", streamed {streamed[m][-1]:.1f} ms per batch"
+            print(f"{line} (1 rank {full[-1]:.1f} ms)", flush=True)
     slowest = max(shares) if shares else 0.5
     ideal_ms = statistics.median(full) * slowest
     ideal = batch / ideal_ms * 1000
-    lines = [f"ResNet-50, batch {batch}, pp=2, 1 thread per rank. Ideal = the slowest stage alone: one rank's "
-             f"full-model time x that stage's share of the partitioner's time estimate "
+    lines = [f"ResNet-50, batch {batch}, pp=2, 1 thread per rank. **Ideal** = the slowest stage alone, with no "
+             "waiting and no transfers: the 1-rank full-model time (`tessera run`, same warm-run median) x "
+             "the slowest stage's share of the partitioner's time estimate "
              f"({', '.join(f'{x:.0%}' for x in shares) or 'not printed: taken as 50%'}), "
-             f"{ideal_ms:.0f} ms per batch; efficiency = throughput / ideal; target >= 0.80 at M >= 4. "
-             "With M micro-batches a perfect 2-stage GPipe schedule reaches M / (M + 1) of the ideal.", "",
+             f"{ideal_ms:.0f} ms per batch; efficiency = throughput / ideal; target >= 0.80 at M >= 4.", "",
+             "**Per batch** (each `tessera run` repeat is one batch that fills and drains the pipeline: stage 0 "
+             "waits for the last stage's outputs before the next batch starts). With M micro-batches a perfect "
+             "2-stage GPipe schedule reaches M / (M + 1) of the ideal.", "",
              "| micro-batches M | latency (ms) | throughput (img/s) | ideal (img/s) | efficiency | M / (M + 1) |",
              "|---|---|---|---|---|---|"]
     for m, times in runs.items():
         th = batch / statistics.median(times) * 1000
         lines.append(f"| {m} | {statistics.median(times):.0f} | {th:.2f} | {ideal:.2f} | {th / ideal:.2f} | "
                      f"{m / (m + 1):.2f} |")
+    if not bench.has_stream:
+        return lines + ["", f"Streamed (`--repeat N --stream`): {NOT_IN_MAIN}."]
+    n = bench.repeat
+    lines += ["", f"**Streamed** (`tessera run --repeat {n} --stream`: after an untimed stream of 3 batches, {n} "
+              "copies of the batch go through the pipeline as one stream, stage 0 starting the next batch's "
+              "micro-batches without waiting for the last stage; time per batch = the stream's time / "
+              f"{n}). The pipeline fills and drains once per stream, so a perfect schedule reaches "
+              f"{n}M / ({n}M + 1) of the same ideal: this is the throughput of a pipeline serving a steady flow "
+              "of batches.", "",
+              "| micro-batches M | time per batch (ms) | throughput (img/s) | ideal (img/s) | efficiency | "
+              f"{n}M / ({n}M + 1) |", "|---|---|---|---|---|---|"]
+    for m, times in streamed.items():
+        th = batch / statistics.median(times) * 1000
+        lines.append(f"| {m} | {statistics.median(times):.0f} | {th:.2f} | {ideal:.2f} | {th / ideal:.2f} | "
+                     f"{n * m / (n * m + 1):.2f} |")
     return lines
 
 
@@ -360,7 +405,10 @@ def main():
     parser.add_argument("--models-dir", default=os.path.join(ROOT, "build", "models", "torch"))
     parser.add_argument("--parts", default="dp,pp,tp,mem")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--repeat", type=int, default=5, help="inferences per launch where --repeat exists")
+    parser.add_argument("--repeat", type=int, default=8,
+                        help="inferences per launch where --repeat exists (the first 3 are dropped), and batches "
+                             "per stream")
+    parser.add_argument("--micro-batches", default="1,2,4,8", help="the pipeline part's micro-batch counts")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--no-mpi-yield", action="store_true", help="let waiting ranks spin (OpenMPI's default)")
     parser.add_argument("--write-results", action="store_true")
@@ -378,7 +426,7 @@ def main():
         if part == "dp":
             lines = part_dp(bench, args.batch)
         elif part == "pp":
-            lines = part_pp(bench, args.batch)
+            lines = part_pp(bench, args.batch, [int(m) for m in args.micro_batches.split(",")])
         elif part == "tp":
             lines = part_tp(bench)
         else:
@@ -386,14 +434,20 @@ def main():
         body += [f"### {titles[part]}", ""] + lines + [""]
         print("\n".join(lines), flush=True)
 
-    method = ("median of the warm inferences of each launch (`--repeat`)" if bench.has_repeat else
+    method = (f"each launch runs the batch {args.repeat} times (`--repeat {args.repeat}`) and the median of runs "
+              f"{WARMUP_RUNS + 1}..{args.repeat} is kept, for 1 rank and 2 alike: the first {WARMUP_RUNS} inferences "
+              "of a process are slow for a reason that is not parallelism (fresh memory being faulted in), and "
+              "would otherwise flatter whichever configuration gets through them sooner; streamed pipeline rows "
+              "are timed as described there" if bench.has_repeat else
               "one (cold) inference per launch: this build's `tessera run` has no `--repeat`, so the first "
               "inference, which pays one-time costs, is all a launch times")
     section = "\n".join([
         "## Distributed", "",
         f"Measured {datetime.date.today().isoformat()} on {machine} with "
-        f"`bench/dist_bench.py --rounds {args.rounds} --batch {args.batch} --parts {args.parts}`. "
-        f"Times are the root's \"ran ... in X ms\" line of `tessera run` ({method}); medians over "
+        f"`bench/dist_bench.py --rounds {args.rounds} --batch {args.batch} --repeat {args.repeat} "
+        f"--micro-batches {args.micro_batches} --parts {args.parts}`. "
+        f"Times are the root's clock around the inference in `tessera run`, scatter and gather included "
+        f"({method}); medians over "
         f"{args.rounds} rounds, configurations alternating. Ranks are processes on this one machine "
         "(`mpirun --oversubscribe --bind-to none`, shared memory between them)"
         + (", and waiting ranks yield the CPU (`--mca mpi_yield_when_idle 1`: OpenMPI otherwise spins, which "
