@@ -197,6 +197,13 @@ bool IsLayoutCandidate(const Graph& graph, const Node& node) {
          IsStaticImage(graph.value(node.outputs[0]));
 }
 
+// A float32 GlobalAveragePool over a static image: may read its input channels-last.
+bool IsChannelsLastGlobalAveragePool(const Graph& graph, const Node& node) {
+  return node.op_type == "GlobalAveragePool" && node.domain.empty() && node.inputs.size() == 1 &&
+         node.outputs.size() == 1 && node.inputs[0] != kNoValue && IsStaticImage(graph.value(node.inputs[0])) &&
+         graph.value(node.inputs[0]).dtype == DType::kFloat32;
+}
+
 int AddendOf(const Node& node) { return node.inputs.size() > 3 ? node.inputs[3] : kNoValue; }
 
 }  // namespace
@@ -225,6 +232,7 @@ Status ChooseConvLayouts(Graph& graph) {
     bool ok = !readers.empty() && !graph_outputs.count(y);
     for (size_t c : readers) {
       const Node& reader = graph.nodes[c];
+      if (IsChannelsLastGlobalAveragePool(graph, reader)) continue;
       ok = ok && IsLayoutCandidate(graph, reader);
       for (size_t i = 0; ok && i < reader.inputs.size(); ++i) ok = reader.inputs[i] != y || i == 0 || i == 3;
     }
@@ -250,6 +258,13 @@ Status ChooseConvLayouts(Graph& graph) {
     Node& node = graph.nodes[n];
     if (IsChannelsLastMaxPool(graph, node) && IsLayoutCandidate(graph, node) && channels_last.count(node.inputs[0])) {
       node.op_type = kChannelsLastMaxPool;
+      node.domain = kTesseraDomain;
+      node.opset = kTesseraOpset;
+      any = true;
+      continue;
+    }
+    if (IsChannelsLastGlobalAveragePool(graph, node) && channels_last.count(node.inputs[0])) {
+      node.op_type = kChannelsLastGlobalAveragePool;
       node.domain = kTesseraDomain;
       node.opset = kTesseraOpset;
       any = true;

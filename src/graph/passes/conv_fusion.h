@@ -21,6 +21,8 @@ constexpr char kTesseraDomain[] = "com.tessera";
 constexpr int kTesseraOpset = 1;
 // A MaxPool (no Indices output) whose X and Y are both NHWC bytes under NCHW shapes; see ChooseConvLayouts.
 constexpr char kChannelsLastMaxPool[] = "MaxPoolChannelsLast";
+// A GlobalAveragePool whose X is NHWC bytes under an NCHW shape; Y ([N, C, 1, 1]) is the same either way.
+constexpr char kChannelsLastGlobalAveragePool[] = "GlobalAveragePoolChannelsLast";
 
 // Rewrites every matching pattern in `graph` (not its subgraphs).
 Status FuseConvActivations(Graph& graph);
@@ -33,7 +35,9 @@ Status FuseConvActivations(Graph& graph);
 // `channels_last_output` = 1, each reader `channels_last_input` = 1 (a FusedConv's addend always has its
 // output's layout). Plain Convs on such a boundary become FusedConv without post-ops. A float32 MaxPool
 // without Indices between convolutions (ResNet's stem) passes the layout through: when its input and
-// output both qualify it becomes com.tessera MaxPoolChannelsLast (same attributes, NHWC in and out).
+// output both qualify it becomes com.tessera MaxPoolChannelsLast (same attributes, NHWC in and out). A
+// float32 GlobalAveragePool may read such a value too (ResNet's head): it becomes com.tessera
+// GlobalAveragePoolChannelsLast, whose [N, C, 1, 1] output is the same bytes in either order.
 Status ChooseConvLayouts(Graph& graph);
 
 // Conv -> BatchNormalization (opset 9+, inference, constant float32 parameters and Conv weights/bias, Conv

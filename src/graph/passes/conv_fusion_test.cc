@@ -401,6 +401,80 @@ TEST(ConvFusionTest, ChannelsLastMaxPoolMatchesNodeByNode) {
   }
 }
 
+// Conv -> GlobalAveragePool (ResNet's head): the conv writes NHWC and the pool reads it as such; its
+// [N, C, 1, 1] output is the same in either order. A pool whose input is also read by a non-convolution
+// keeps NCHW and its ONNX name.
+TEST(ConvFusionTest, GlobalAveragePoolReadsChannelsLast) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int d = t.Value("d", {1, 4, 5, 5}), g = t.Value("g", {1, 4, 1, 1});
+  t.Add("Conv", {c, t.Value("w2", {4, 4, 3, 3})}, {d});
+  t.Add("GlobalAveragePool", {d}, {g}, 1);
+  t.g.outputs = {g};
+  ASSERT_TRUE(RunConvFusion(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 3u);
+  EXPECT_EQ(t.g.nodes[1].GetInt("channels_last_output", 0), 1);
+  EXPECT_EQ(t.g.nodes[2].op_type, kChannelsLastGlobalAveragePool);
+  EXPECT_EQ(t.g.nodes[2].domain, kTesseraDomain);
+
+  TestGraph u;
+  const int c2 = u.Conv("c");
+  const int g2 = u.Value("g", {1, 4, 1, 1}), e = u.Value("e", {1, 4, 5, 5});
+  u.Add("GlobalAveragePool", {c2}, {g2}, 1);
+  u.Add("Exp", {c2}, {e});
+  u.g.outputs = {g2, e};
+  ASSERT_TRUE(RunConvFusion(u.g).ok());
+  EXPECT_EQ(FindOp(u.g, kChannelsLastGlobalAveragePool), nullptr);
+}
+
+// End to end: conv -> relu -> conv -> GlobalAveragePool with the passes (the pool reading NHWC) against
+// the node-by-node session, at two batch sizes of one session.
+TEST(ConvFusionTest, ChannelsLastGlobalAveragePoolMatchesNodeByNode) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  auto random = [&](size_t n) {
+    std::vector<float> v(n);
+    for (float& f : v) f = dist(rng);
+    return v;
+  };
+  const int64_t c = 24, h = 7;
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {-1, c, h, h});
+  b.Output("y", DType::kFloat32, {-1, c, 1, 1});
+  b.Initializer("w0", random(c * c * 9), {c, c, 3, 3});
+  b.Initializer("w1", random(c * c), {c, c, 1, 1});
+  auto& conv0 = b.Node("Conv", {"x", "w0"}, {"c0"});
+  testing::OnnxBuilder::IntsAttribute(conv0, "pads", {1, 1, 1, 1});
+  b.Node("Relu", {"c0"}, {"r0"});
+  b.Node("Conv", {"r0", "w1"}, {"c1"});
+  b.Node("GlobalAveragePool", {"c1"}, {"y"});
+  const std::string path = b.WriteTemp();
+
+  std::vector<std::unique_ptr<Session>> sessions;
+  for (bool optimize : {false, true}) {
+    SessionOptions options;
+    options.optimize = optimize;
+    options.threads = 1;
+    auto session = Session::Load(path, options);
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    sessions.push_back(std::move(session).value());
+  }
+  for (int64_t batch : {1, 3}) {
+    const Tensor x = Tensor::FromVector<float>(DType::kFloat32, {batch, c, h, h}, random(batch * c * h * h));
+    std::vector<Tensor> results;
+    for (auto& session : sessions) {
+      auto out = session->Run({{"x", x}});
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      results.push_back((*out)[0]);
+    }
+    ASSERT_EQ(results[1].shape(), (Shape{batch, c, 1, 1}));
+    for (int64_t i = 0; i < results[0].element_count(); ++i)
+      ASSERT_NEAR(results[0].data<float>()[i], results[1].data<float>()[i], 1e-3f) << "element " << i;
+  }
+}
+
 // A FusedConv accumulates into its residual addend in place only when it is the addend's last reader:
 // here c0 is the addend of the fused conv and read again afterwards, so it must come through unchanged.
 // Also covers the in-place case (the second fused conv is the last reader of s). Against node by node.

@@ -8,7 +8,9 @@
 // adds storage_order and the Indices output, MaxPool-10 ceil_mode and dilations, MaxPool-12 int8/uint8;
 // AveragePool-7 count_include_pad, -10 ceil_mode, -19 dilations; LpPool-1 has a float `p` (int from
 // LpPool-2), LpPool-18 adds ceil_mode and dilations.
+#include <algorithm>
 #include <memory>
+#include <vector>
 #include <string>
 
 #include "ops/cpu/pool_dnnl.h"
@@ -124,10 +126,32 @@ class WindowPoolKernel : public Kernel {
   std::unique_ptr<DnnlPool> dnnl_;  // float32 Max/Average without Indices
 };
 
+// com.tessera GlobalAveragePoolChannelsLast: x holds [N, H, W, C] bytes under its [N, C, H, W] shape.
+// Rows of C channels are summed in order, which vectorizes over the channels.
+void GlobalAveragePoolChannelsLast(const float* x, float* y, int64_t batch, int64_t channels, int64_t spatial,
+                                   ThreadPool& pool) {
+  pool.ParallelFor(batch, 1, [&](int64_t b, int64_t e) {
+    std::vector<float> sum(static_cast<size_t>(channels));
+    for (int64_t n = b; n < e; ++n) {
+      std::fill(sum.begin(), sum.end(), 0.0f);
+      const float* image = x + n * spatial * channels;
+      for (int64_t s = 0; s < spatial; ++s) {
+        const float* pixel = image + s * channels;
+        for (int64_t c = 0; c < channels; ++c) sum[static_cast<size_t>(c)] += pixel[c];
+      }
+      const float scale = 1.0f / static_cast<float>(spatial);
+      for (int64_t c = 0; c < channels; ++c) y[n * channels + c] = sum[static_cast<size_t>(c)] * scale;
+    }
+  });
+}
+
 // Global pools: every spatial dim is reduced, so the spatial dims are flattened into one window.
 class GlobalPoolKernel : public Kernel {
  public:
-  GlobalPoolKernel(PoolKind kind, const Node& node) : kind_(kind), power_(ReadPower(node)) {}
+  GlobalPoolKernel(PoolKind kind, const Node& node)
+      : kind_(kind),
+        power_(ReadPower(node)),
+        channels_last_(node.domain == "com.tessera" && node.op_type == "GlobalAveragePoolChannelsLast") {}
 
   Status Run(KernelContext& ctx) override {
     const char* op = PoolName(kind_, true);
@@ -145,6 +169,13 @@ class GlobalPoolKernel : public Kernel {
     if (spatial == 0)
       return KernelContext::Error(std::string(op) + " cannot pool an empty spatial extent: X of shape " +
                                   ShapeToString(x.shape()));
+    if (channels_last_) {
+      if (x.dtype() != DType::kFloat32 || x.rank() != 4)
+        return KernelContext::Error("GlobalAveragePoolChannelsLast needs a float32 image, got X of shape " +
+                                    ShapeToString(x.shape()) + " (" + DTypeName(x.dtype()) + ")");
+      GlobalAveragePoolChannelsLast(x.data<float>(), y->data<float>(), x.dim(0), x.dim(1), spatial, ctx.pool());
+      return Status::Ok();
+    }
     WindowGeometry g;
     g.rank = 1;
     g.in = g.kernel = {spatial};
@@ -156,6 +187,7 @@ class GlobalPoolKernel : public Kernel {
  private:
   PoolKind kind_;
   double power_;
+  bool channels_last_;  // com.tessera GlobalAveragePoolChannelsLast: NHWC bytes in (float32 only)
 };
 
 KernelFactory WindowPoolFactory(PoolKind kind) {
@@ -206,6 +238,13 @@ void RegisterPoolKernels(KernelRegistry& registry) {
   channels_last.dtypes = {DType::kFloat32};
   channels_last.factory = WindowPoolFactory(PoolKind::kMax);
   registry.Register(std::move(channels_last));
+  KernelDef channels_last_average;  // made by ChooseConvLayouts too
+  channels_last_average.op_type = "GlobalAveragePoolChannelsLast";
+  channels_last_average.domain = "com.tessera";
+  channels_last_average.since_opset = 1;
+  channels_last_average.dtypes = {DType::kFloat32};
+  channels_last_average.factory = GlobalPoolFactory(PoolKind::kAverage);
+  registry.Register(std::move(channels_last_average));
   RegisterVersions(registry, "MaxUnpool", {9, 11, 22}, MaxUnpoolFactory());
 }
 
