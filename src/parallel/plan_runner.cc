@@ -125,7 +125,8 @@ StatusOr<std::vector<Tensor>> PlanRunner::Run(const std::vector<Tensor>& feeds, 
                          std::all_of(feeds.begin(), feeds.end(), [](const Tensor& t) { return t.defined(); });
     if (!batch.ok() && !cuts_batch && all_fed) batch = int64_t{1};
     if (batch.ok() && rounds < 1) {
-      batch = InvalidArgument("model '" + model_name_ + "': rounds must be at least 1 (the copies of the batch to stream), got " +
+      batch = InvalidArgument("model '" + model_name_ +
+                              "': rounds must be at least 1 (the copies of the batch to stream), got " +
                               std::to_string(rounds));
     }
   }

@@ -79,7 +79,8 @@ StatusOr<PlanRuns> RunPlan(const std::string& path, PlanSpec spec, int ranks,
   return result;
 }
 
-StatusOr<std::vector<Tensor>> RunPlan(const std::string& path, PlanSpec spec, int ranks, const Tensor& x, int rounds) {
+StatusOr<std::vector<Tensor>> RunPlan(const std::string& path, PlanSpec spec, int ranks, const Tensor& x,
+                                      int rounds) {
   TS_ASSIGN_OR_RETURN(PlanRuns runs, RunPlan(path, spec, ranks, {{x, rounds}}));
   return runs.outputs.at(0);
 }
@@ -93,8 +94,8 @@ std::vector<Tensor> Unsplit(const std::string& path, const Tensor& x) {
 
 // Exact (tolerance 0) where both runs cut the same micro-batches; else within `tolerance`, since a
 // kernel may block a whole batch differently from its parts.
-void ExpectSame(const std::vector<Tensor>& want, const StatusOr<std::vector<Tensor>>& got, const std::string& what,
-                float tolerance = 1e-5f) {
+void ExpectSame(const std::vector<Tensor>& want, const StatusOr<std::vector<Tensor>>& got,
+                const std::string& what, float tolerance = 1e-5f) {
   ASSERT_TRUE(got.ok()) << what << ": " << got.status().message();
   ASSERT_EQ(got->size(), want.size()) << what;
   for (size_t o = 0; o < want.size(); ++o) {

@@ -60,7 +60,9 @@ std::vector<std::vector<Tensor>> RunRound(const StageContext& c, const std::vect
       }
     }
     std::vector<std::pair<std::string, Tensor>> named;
-    for (size_t k = 0; k < stage.inputs.size(); ++k) named.emplace_back(session.inputs()[k].name, values[stage.inputs[k]]);
+    for (size_t k = 0; k < stage.inputs.size(); ++k) {
+      named.emplace_back(session.inputs()[k].name, values[stage.inputs[k]]);
+    }
     auto out = session.Run(named);
     if (!out.ok()) c.Fail(micro, out.status());
     for (size_t k = 0; k < stage.outputs.size() && k < out->size(); ++k) values[stage.outputs[k]] = (*out)[k];

@@ -14,7 +14,8 @@
 // Model outputs: each stage joins the outputs it delivers on their batch axis at the end of every round;
 // once all rounds are through, every later stage sends all its rounds' outputs to stage 0, which by then
 // is done with its own micro-batches, so nobody waits on stage 0 mid-stream. Stage 0 returns the last
-// round's outputs in model order.
+// round's outputs in model order. The cost: a later stage holds R rounds of its model outputs until the
+// end (R x the outputs' bytes: small for classifiers, large for a long stream of sequence outputs).
 //
 // Errors: every rank knows the same rows, micro-batch and round counts, so there is nothing to agree on;
 // a failure here (a stage's run, the transport) ends the job through `abort_comm`.Abort, naming `where`.
