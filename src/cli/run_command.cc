@@ -1,6 +1,7 @@
 // `tessera run`: load a model, feed .npy inputs, write every output as .npy.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -204,13 +205,16 @@ int RunCommand(const std::vector<std::string>& args) {
   if (Status s = WriteOutputs((*runner)->outputs(), *outputs, cl->Get("output-dir")); !s.ok()) return Fail(s);
   std::cout << "ran '" << (*runner)->model_name() << "'";
   if (comm.size() > 1) std::cout << " on " << comm.size() << " ranks (" << PlanText(*spec) << ")";
-  std::cout << " in " << times.back() << " ms, peak tensor memory "
+  std::cout << " in " << times.back() << " ms" << (cl->Has("stream") ? " (the whole stream)" : "")
+            << ", peak tensor memory "
             << (*runner)->session().last_run_stats().peak_bytes / 1024 << " KiB\n";
   const int64_t rows = !feeds->empty() && (*feeds)[0].rank() >= 1 ? (*feeds)[0].dim(0) : 1;
   if (cl->Has("stream")) {
     const double per_batch = times.back() / static_cast<double>(*repeat);
-    std::cout << "streamed " << *repeat << " batches in " << times.back() << " ms: " << per_batch
-              << " ms per batch, " << rows * 1000.0 / per_batch << " samples/s\n";
+    char line[160];  // fixed notation: scripts read these numbers
+    std::snprintf(line, sizeof line, "streamed %lld batches in %.3f ms: %.3f ms per batch, %.2f samples/s\n",
+                  static_cast<long long>(*repeat), times.back(), per_batch, rows * 1000.0 / per_batch);
+    std::cout << line;
   } else if (times.size() > 1) {
     // Throughput over the repeats: the rows of the batch per second of the median run.
     std::vector<double> sorted = times;

@@ -182,6 +182,14 @@ class CliContractTest(unittest.TestCase):
         result = self.tessera("run", model, "--input", f"shape={shape}", "--output-dir", self.path("out"))
         self.assert_fails(result, 1, "huge")
 
+    def test_run_stream_writes_the_outputs_and_the_streamed_time(self):
+        model = self.save_model(relu_model())
+        result = self.run_relu(model, "--threads", "1", "--repeat", "3", "--stream")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stdout, r"streamed 3 batches in [0-9.]+ ms: [0-9.]+ ms per batch, [0-9.]+ samples/s")
+        x = np.load(self.path("x.npy"))
+        np.testing.assert_array_equal(np.load(self.path("out/y.npy")), np.maximum(x, 0))
+
     # --- bad command lines -----------------------------------------------------------------------------
 
     def test_usage_errors_exit_2(self):
@@ -190,6 +198,7 @@ class CliContractTest(unittest.TestCase):
         self.assert_fails(self.tessera("run", model, "--output-dir", "o", "--bogus"), 2, "--bogus")
         self.assert_fails(self.tessera("run", model, "--output-dir", "o", "--threads", "zero"), 2, "--threads")
         self.assert_fails(self.tessera("run", model, "--output-dir", "o", "--input", "novalue"), 2, "NAME=FILE")
+        self.assert_fails(self.tessera("run", model, "--output-dir", "o", "--stream"), 2, "--stream needs --repeat")
         self.assertEqual(self.tessera("frobnicate").returncode, 2)
 
 
