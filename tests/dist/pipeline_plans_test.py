@@ -3,7 +3,8 @@
 stage that fails mid-run. Every rank exits, nothing hangs.
 
 - Outputs made by the first, the last and no stage at all (an input returned as it is), over three
-  stages and two micro-batches: each comes back from the stage that has it, joined in order.
+  stages and two micro-batches: each comes back from the stage that has it, joined in order, one batch
+  at a time and streamed (`--repeat 3 --stream`).
 - More stages than the model has nodes: refused by rank 0 alone, with a message that says what fits.
 - A stage whose run fails (a Reshape to an impossible shape, read from an input that only the second
   stage uses): the job ends through an abort whose message names the failing rank and stage.
@@ -79,17 +80,20 @@ def main():
         x3 = os.path.join(tmp, "x3.npy")
         xs = (np.arange(15, dtype=np.float32).reshape(3, 5) - 7) / 3
         np.save(x3, xs)
-        out = os.path.join(tmp, "three_out")
-        result = run(tessera, 3, three, {"x": x3}, ["--pp", "3", "--micro-batches", "2"], out)
-        ok = result.returncode == 0
-        if ok:
-            early = np.maximum(xs, 0)
-            expected = {"early": early, "late": 1 / (1 + np.exp(-early)) + early, "x": xs}
-            for name, want in expected.items():
-                got = np.load(os.path.join(out, name + ".npy"))
-                ok &= got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-6)
-        print(f"{'ok' if ok else 'FAIL'} outputs from stages 0 and 2: exit {result.returncode} {result.stderr.strip()[-300:]}")
-        failures += 0 if ok else 1
+        # Streamed too: every stage's outputs of every round reach stage 0, the last round's are written.
+        for extra in ([], ["--repeat", "3", "--stream"]):
+            out = os.path.join(tmp, "three_out" + "_streamed" * bool(extra))
+            result = run(tessera, 3, three, {"x": x3}, ["--pp", "3", "--micro-batches", "2", *extra], out)
+            ok = result.returncode == 0
+            if ok:
+                early = np.maximum(xs, 0)
+                expected = {"early": early, "late": 1 / (1 + np.exp(-early)) + early, "x": xs}
+                for name, want in expected.items():
+                    got = np.load(os.path.join(out, name + ".npy"))
+                    ok &= got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-6)
+            print(f"{'ok' if ok else 'FAIL'} outputs from stages 0 and 2 {' '.join(extra)}: exit {result.returncode} "
+                  f"{result.stderr.strip()[-300:]}")
+            failures += 0 if ok else 1
 
         # Three stages for two nodes.
         out = os.path.join(tmp, "too_many")
