@@ -8,8 +8,8 @@ usage: /usr/bin/python3 bench/dist_bench.py [--models-dir build/models/torch] [-
 Every number comes from `tessera run` under `mpirun --oversubscribe --bind-to none` on this machine, one
 thread per rank. A single `tessera run` spends most of its time starting processes and loading the model,
 so only the inference is timed: the "ran ... in X ms" line it prints (the root's clock around the run,
-scatter and gather included). Where `tessera run --repeat N` exists, each launch runs the batch N = 8
-times, the first 3 are dropped and the median of the rest is kept: the first inferences of a process
+scatter and gather included). Where `tessera run --repeat N` exists, each launch runs the batch N times
+(--repeat, default 8), the first 3 are dropped and the median of the rest is kept: the first inferences of a process
 are slow for a reason that is not parallelism (fresh memory being faulted in: one rank at batch 8 ran
 1086, 671, 492, 425, 411, 408, 404 ms), and a rank that runs half the batch gets through that warm-up
 sooner, which would flatter the 2-rank rows. Without --repeat each launch gives one first (cold)
