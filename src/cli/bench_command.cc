@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "cli/command_line.h"
+#include "cli/openmp_wait_policy.h"
 #include "cli/commands.h"
 #include "core/thread_pool.h"
 #include "runtime/node_profile.h"
@@ -179,16 +180,17 @@ int BenchCommand(const std::vector<std::string>& args) {
   int64_t batch = feeds.empty() || feeds[0].second.rank() == 0 ? 1 : feeds[0].second.shape()[0];
   double throughput = 1000.0 / median * static_cast<double>(std::max<int64_t>(1, batch));
   double rss = PeakRssMb();
-  std::printf("model: %s  threads: %d  iterations: %zu\n", (*session)->model_name().c_str(),
-              options.threads > 0 ? options.threads : DefaultThreadCount(), times.size());
+  const std::string wait = DescribeOpenMpWait();
+  std::printf("model: %s  threads: %d  iterations: %zu  openmp wait: %s\n", (*session)->model_name().c_str(),
+              options.threads > 0 ? options.threads : DefaultThreadCount(), times.size(), wait.c_str());
   std::printf("median %.3f ms  p90 %.3f ms  min %.3f ms  throughput %.2f samples/s  peak RSS %.1f MB\n", median, p90,
               min, throughput, rss);
   const std::vector<OpTypeTime> by_op = profiler.ByOpType();
   if (profile) PrintProfileTable(by_op, times.size());
   if (json) {
     std::printf("{\"median_ms\": %.4f, \"p90_ms\": %.4f, \"min_ms\": %.4f, \"throughput_per_s\": %.4f, "
-                "\"peak_rss_mb\": %.2f, \"iterations\": %zu%s%s}\n",
-                median, p90, min, throughput, rss, times.size(), profile ? ", \"profile\": " : "",
+                "\"peak_rss_mb\": %.2f, \"iterations\": %zu, \"openmp_wait\": \"%s\"%s%s}\n",
+                median, p90, min, throughput, rss, times.size(), wait.c_str(), profile ? ", \"profile\": " : "",
                 profile ? ProfileJson(by_op, times.size()).c_str() : "");
   }
   return kExitOk;

@@ -1,6 +1,4 @@
 // `tessera` entry point: dispatches to one subcommand.
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -9,6 +7,7 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/openmp_wait_policy.h"
 
 namespace {
 
@@ -37,22 +36,10 @@ constexpr const char* kUsage =
     "  plan MODEL --auto --ranks N [--link-gbps G --link-us U] [--objective latency|throughput]\n"
     "      show how a parallel plan splits the model: stages, shards, memory, time, communication\n";
 
-// OpenMP (oneDNN's threads, and the ThreadPool's) spins waiting for work by default; on a machine with
-// as many threads as cores the spinning threads steal the cores the next op needs (measured at 2 threads:
-// MobileNetV2 127-293 ms spinning vs 26-30 ms passive). The runtime reads OMP_WAIT_POLICY once, when the
-// library loads, before main: so when the caller has not chosen a policy, set PASSIVE and exec this same
-// program again (same pid, so launchers such as mpirun are unaffected).
-void ReexecWithPassiveOpenMpWait(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
-  std::fflush(nullptr);
-  execv("/proc/self/exe", argv);  // returns only on failure: then run with the default policy
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  ReexecWithPassiveOpenMpWait(argv);
+  tessera::cli::ApplyOpenMpWaitPolicy(argv);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::cout << kUsage;

@@ -6,6 +6,7 @@ line on stderr that starts with "tessera: " and names what is at fault; never a 
 
 usage: cli_contract_test.py PATH/TO/tessera
 """
+import json
 import os
 import random
 import subprocess
@@ -189,6 +190,24 @@ class CliContractTest(unittest.TestCase):
         self.assertRegex(result.stdout, r"streamed 3 batches in [0-9.]+ ms: [0-9.]+ ms per batch, [0-9.]+ samples/s")
         x = np.load(self.path("x.npy"))
         np.testing.assert_array_equal(np.load(self.path("out/y.npy")), np.maximum(x, 0))
+
+    def test_bench_reports_the_openmp_wait_policy(self):
+        model = self.save_model(relu_model())
+        base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+
+        def wait_of(extra):
+            r = subprocess.run([TESSERA, "bench", model, "--iters", "2", "--warmup", "1", "--json"],
+                               env={**base, **extra}, capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return json.loads(r.stdout.strip().splitlines()[-1])["openmp_wait"]
+
+        # A rank of an MPI job sleeps at once: its peers share the cores.
+        self.assertEqual(wait_of({"OMPI_COMM_WORLD_SIZE": "2"}), "sleep")
+        # The caller's choice is kept.
+        self.assertEqual(wait_of({"OMP_WAIT_POLICY": "ACTIVE"}), "spin")
+        self.assertEqual(wait_of({"GOMP_SPINCOUNT": "1000"}), "spin 1000, then sleep")
+        # Otherwise it depends on whether another task wanted the cores at start.
+        self.assertIn(wait_of({}), ("sleep", "spin 200000, then sleep"))
 
     # --- bad command lines -----------------------------------------------------------------------------
 
