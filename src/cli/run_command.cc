@@ -4,15 +4,19 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "core/npy.h"
 #include "parallel/comm/agreement.h"
 #include "parallel/comm/communicator.h"
+#include "parallel/data/batch_split.h"
 #include "parallel/pipeline/node_times.h"
+#include "parallel/pipeline/pipeline_schedule.h"
 #include "parallel/plan_runner.h"
 #include "parallel/plan_spec.h"
+#include "runtime/node_profile.h"
 
 namespace tessera::cli {
 
@@ -67,15 +71,47 @@ StatusOr<std::vector<Tensor>> ReadFeeds(const std::vector<TensorInfo>& inputs, c
   return feeds;
 }
 
-// --profile, on the root: the whole model run on the inputs, each node's time in seconds.
+// --profile, on the root: the whole model run on the first micro-batch of the inputs (the size each stage
+// will run: a node's time does not scale with the batch alike for all nodes; at one image ResNet-50's
+// late layers, which stream large weights for few pixels, take a larger share than at eight), each
+// node's time in seconds.
 StatusOr<std::vector<double>> ProfileNodes(const std::string& model_path, const SessionOptions& options,
-                                           const std::vector<InputFile>& files) {
+                                           const std::vector<InputFile>& files, int micro_batches) {
   TS_ASSIGN_OR_RETURN(ProfiledModel model, LoadForProfiling(model_path, options));
   const Session& session = *model.session;
   TS_ASSIGN_OR_RETURN(std::vector<Tensor> feeds, ReadFeeds(session.inputs(), session.model_name(), files));
+  if (micro_batches > 1) {
+    auto batch = BatchOfFeeds(session.inputs(), feeds, session.model_name());
+    if (batch.ok() && *batch > 1) {
+      const BatchSlices slices = SplitBatch(*batch, EffectiveMicroBatches(*batch, micro_batches));
+      for (Tensor& t : feeds) {
+        TS_ASSIGN_OR_RETURN(t, SliceOfBatch(t, *batch, 0, slices.rows[0]));
+      }
+    }
+  }
   std::vector<std::pair<std::string, Tensor>> named;
   for (size_t i = 0; i < feeds.size(); ++i) named.emplace_back(session.inputs()[i].name, feeds[i]);
   return MeasureNodeSeconds(model, named);
+}
+
+// --op-times: rank 0's time per op type over the profiled runs, as a share of those runs' time. Under a
+// tensor-parallel plan the collectives (com.tessera AllReduceSum, AllGather) count their waiting too:
+// that is the time the step spends on communication.
+void PrintOpTimes(const NodeProfiler& profiler, const std::vector<double>& run_ms, size_t first_profiled) {
+  double total_ms = 0;
+  for (size_t i = first_profiled; i < run_ms.size(); ++i) total_ms += run_ms[i];
+  const size_t runs = run_ms.size() - first_profiled;
+  if (runs == 0 || total_ms <= 0) return;
+  char line[200];
+  std::snprintf(line, sizeof line, "op times on rank 0 over runs %zu-%zu (%.3f ms per run):\n", first_profiled + 1,
+                run_ms.size(), total_ms / static_cast<double>(runs));
+  std::cout << line;
+  const std::vector<OpTypeTime> by_op = profiler.ByOpType();
+  for (size_t i = 0; i < by_op.size() && i < 12; ++i) {
+    std::snprintf(line, sizeof line, "  %-34s %4zu nodes %10.3f ms per run %6.1f%%\n", by_op[i].op_type.c_str(),
+                  by_op[i].nodes, by_op[i].total_ms / static_cast<double>(runs), 100.0 * by_op[i].total_ms / total_ms);
+    std::cout << line;
+  }
 }
 
 // Every rank gets the root's measured node times (collective).
@@ -130,7 +166,7 @@ int RunCommand(const std::vector<std::string>& args) {
     if (a == "--model" || a.rfind("--model=", 0) == 0) return RunEnsembleCommand(args);  // ensemble_command.cc
   }
   auto cl = CommandLine::Parse(args, {"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat"},
-                               {"profile", "stream"});
+                               {"profile", "stream", "op-times"});
   auto world = OpenWorld();
   if (!world.ok()) return Fail(world.status());
   Communicator& comm = **world;
@@ -141,7 +177,7 @@ int RunCommand(const std::vector<std::string>& args) {
   if (cl->positional().size() != 1) {
     return fail(
         InvalidArgument("usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T] "
-                        "[--micro-batches M] [--profile] [--repeat N [--stream]]"),
+                        "[--micro-batches M] [--profile] [--repeat N [--stream]] [--op-times]"),
         kExitUsage);
   }
   if (!cl->Has("output-dir")) return fail(InvalidArgument("--output-dir is required"), kExitUsage);
@@ -165,7 +201,7 @@ int RunCommand(const std::vector<std::string>& args) {
   if (cl->Has("profile") && spec->pp > 1) {
     // Balance the stages on measured node times: rank 0 runs the whole model once first.
     StatusOr<std::vector<double>> measured = std::vector<double>{};
-    if (root) measured = ProfileNodes(cl->positional()[0], options.session, *input_files);
+    if (root) measured = ProfileNodes(cl->positional()[0], options.session, *input_files, spec->micro_batches);
     auto shared = ShareNodeTimes(comm, measured);
     if (!shared.ok()) return fail(shared.status(), kExitFailure);
     options.partition.node_seconds = std::move(shared).value();
@@ -179,6 +215,8 @@ int RunCommand(const std::vector<std::string>& args) {
 
   StatusOr<std::vector<Tensor>> outputs = std::vector<Tensor>{};
   std::vector<double> times;
+  const bool op_times = cl->Has("op-times") && !cl->Has("stream");
+  NodeProfiler profiler;
   if (cl->Has("stream")) {
     // One untimed stream first: the first inferences of a process pay for fresh memory and lazy kernel
     // state, which a steady stream does not.
@@ -190,6 +228,9 @@ int RunCommand(const std::vector<std::string>& args) {
     if (!outputs.ok()) return fail(outputs.status(), kExitFailure);
   } else {
     for (int64_t i = 0; i < *repeat; ++i) {
+      // The first run is the warm-up (primitives, fresh memory): --op-times leaves it out when it can.
+      std::optional<NodeProfiler::Scope> profiling;
+      if (op_times && (i > 0 || *repeat == 1)) profiling.emplace(profiler);
       auto start = std::chrono::steady_clock::now();
       outputs = (*runner)->Run(*feeds);
       times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
@@ -225,6 +266,7 @@ int RunCommand(const std::vector<std::string>& args) {
     std::cout << " ms\nmedian " << median << " ms over " << times.size() << " runs, " << rows * 1000.0 / median
               << " samples/s\n";
   }
+  if (op_times) PrintOpTimes(profiler, times, *repeat > 1 ? 1 : 0);
   return kExitOk;
 }
 

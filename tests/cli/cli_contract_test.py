@@ -191,6 +191,13 @@ class CliContractTest(unittest.TestCase):
         x = np.load(self.path("x.npy"))
         np.testing.assert_array_equal(np.load(self.path("out/y.npy")), np.maximum(x, 0))
 
+    def test_run_op_times_lists_the_ops_of_the_timed_runs(self):
+        model = self.save_model(relu_model())
+        result = self.run_relu(model, "--threads", "1", "--repeat", "3", "--op-times")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("op times on rank 0 over runs 2-3", result.stdout)
+        self.assertRegex(result.stdout, r"\n  Relu +1 nodes +[0-9.]+ ms per run +[0-9.]+%")
+
     def test_bench_reports_the_openmp_wait_policy(self):
         model = self.save_model(relu_model())
         base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
