@@ -470,8 +470,8 @@ def main():
         + (", and waiting ranks yield the CPU (`--mca mpi_yield_when_idle 1`: OpenMPI otherwise spins, which "
            "on shared cores takes the CPU from the rank being waited for)." if MPI_YIELD else
            ", and waiting ranks spin (OpenMPI's default).") + "", "",
-        "**Caveat**: the machine is shared (other builds and tests ran at the same time) and has 2 cores, so "
-        "2 ranks of one thread use both cores and any other load lands on them: single numbers are noisy. "
+        "**Caveat**: the machine has 2 cores, so 2 ranks of one thread use both and any other load (other "
+        "builds and tests on a shared machine) lands on them: compare runs by the load average printed here. "
         "Worse for scaling, Linux schedules a session's processes as one group (autogroup, "
         f"`/proc/sys/kernel/sched_autogroup_enabled` = {autogroup()} here), so while other sessions keep both "
         "cores busy, two ranks started together get about the CPU time one rank would, and the wall-clock "
