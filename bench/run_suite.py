@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -60,13 +61,15 @@ def last_json_line(text):
     raise ValueError("no JSON line in output:\n" + text[-2000:])
 
 
-def run_engine(engine, tessera, model_path, shapes, threads, iters):
+def run_engine(engine, tessera, model_path, shapes, threads, iters, cpu=None):
     shape_args = [a for s in shapes for a in ("--shape", s)]
     common = ["--threads", str(threads), "--iters", str(iters), "--warmup", "3"]
     if engine == "tessera":
         cmd = [tessera, "bench", model_path, *shape_args, *common, "--json"]
     else:
         cmd = ["node", os.path.join(ROOT, "bench", "ort_bench.js"), model_path, *shape_args, *common]
+    if cpu is not None:
+        cmd = ["taskset", "-c", str(cpu), *cmd]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-1000:]}")
@@ -108,6 +111,7 @@ def main():
     ensure_ort()
     ensure_models(SUITE[n][0] for n in names)
 
+    cpus = sorted(os.sched_getaffinity(0))
     rows = []
     for name in names:
         folder, shapes, iters = SUITE[name]
@@ -116,8 +120,12 @@ def main():
         for t in threads:
             results = {"tessera": [], "ort": []}
             for r in range(args.rounds):
+                # One-thread rounds pin both engines to the same core, cores taking turns across rounds: the
+                # cores of this machine are not alike (measured: MobileNetV2 on core 0 5.4-5.6 ms, on core 1
+                # 4.6 ms, for either engine), and an unpinned run lands on either.
+                cpu = cpus[r % len(cpus)] if t == 1 and len(cpus) > 1 and shutil.which("taskset") else None
                 for engine in ("tessera", "ort") if r % 2 == 0 else ("ort", "tessera"):
-                    results[engine].append(run_engine(engine, args.tessera, model_path, shapes, t, iters))
+                    results[engine].append(run_engine(engine, args.tessera, model_path, shapes, t, iters, cpu))
             row = {"model": name, "threads": t}
             for engine, runs in results.items():
                 row[f"{engine}_ms"] = statistics.median(x["median_ms"] for x in runs)
@@ -144,7 +152,8 @@ def main():
         header = (f"## Single node: Tessera vs ONNX Runtime\n\n"
                   f"Measured {datetime.date.today().isoformat()} on {machine_description()} with "
                   f"`bench/run_suite.py --rounds {args.rounds}` (ONNX Runtime from npm onnxruntime-node, CPU, "
-                  f"graph optimizations on). Medians of per-round medians; ratios below 1 mean Tessera is faster.\n\n")
+                  f"graph optimizations on). Medians of per-round medians; ratios below 1 mean Tessera is faster. "
+                  f"One-thread rounds pin both engines to one core, the cores taking turns across rounds.\n\n")
         text = open(path).read() if os.path.exists(path) else "# Benchmark results\n\n"
         start = text.find("## Single node")
         end = text.find("\n## ", start + 1) if start >= 0 else -1
