@@ -13,7 +13,10 @@
 namespace tessera {
 
 inline float FastExp(float x) {
-  // Inputs below about -87.3 give float denormals or zero; clamping keeps 2^n a normal float.
+  // Inputs below about -87.3 give float denormals or zero: they give 0, and the clamp keeps 2^n a normal
+  // float for the lanes computed alongside. Denormals must not come out of here: arithmetic on them is
+  // slow, and attention masks (a large negative number added to the masked scores) make them common.
+  const bool underflows = x < -87.3f;
   x = x > -87.3f ? x : -87.3f;
   x = x < 88.3f ? x : 88.3f;
   // n = round(x / ln2) by the 1.5 * 2^23 trick (exact and vectorisable without SSE4.1's roundps).
@@ -29,8 +32,12 @@ inline float FastExp(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
   const int32_t e = static_cast<int32_t>(n) + 127;
-  return p * std::bit_cast<float>(static_cast<uint32_t>(e) << 23);
+  const float result = p * std::bit_cast<float>(static_cast<uint32_t>(e) << 23);
+  return underflows ? 0.0f : result;
 }
+
+// The smallest normal float: softmax outputs below it are flushed to 0 (see FastExp).
+constexpr float kSmallestNormal = 1.17549435e-38f;
 
 // Softmax (or log-softmax when `log`) of each of `rows` contiguous rows of length `n` (n >= 1).
 void SoftmaxRowsF32(const float* x, float* y, int64_t rows, int64_t n, bool log);

@@ -33,8 +33,13 @@ void SoftmaxRowsF32(const float* x, float* y, int64_t rows, int64_t n, bool log)
         sum += e;
       }
       const float inv = 1.0f / sum;
+      // Scaling can take a tiny exp below the normal range; a denormal probability would slow every op
+      // that reads it (the attention MatMul after the softmax) for a value that is 0 to within 1e-38.
 #pragma omp simd
-      for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = y[i] * inv;
+        y[i] = v >= kSmallestNormal ? v : 0.0f;
+      }
     }
   }
 }

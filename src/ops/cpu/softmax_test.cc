@@ -99,8 +99,26 @@ TEST(FastExpTest, RelativeErrorWithinFewUlp) {
   }
   EXPECT_LT(worst, 5e-7);
   EXPECT_EQ(FastExp(0.0f), 1.0f);
-  EXPECT_GE(FastExp(-1000.0f), 0.0f);
-  EXPECT_LT(FastExp(-1000.0f), 1e-37f);
+  EXPECT_EQ(FastExp(-1000.0f), 0.0f);  // no denormals: they would slow whatever reads them
+  EXPECT_EQ(FastExp(-87.5f), 0.0f);
+  EXPECT_GT(FastExp(-87.0f), 0.0f);
+}
+
+// An attention mask adds a huge negative number to masked scores: their probabilities are exactly 0, and
+// no output is a denormal (scaling a tiny exp by 1/sum could otherwise make one).
+TEST(SoftmaxTest, MaskedScoresGiveExactZerosNotDenormals) {
+  std::vector<float> row(64, 0.0f);
+  for (size_t i = 32; i < row.size(); ++i) row[i] = -3.4e38f;
+  row[1] = -87.2f;  // exp is a normal float, divided by the sum of 32 ones it would not be
+  Tensor x = Tensor::FromVector(DType::kFloat32, {1, 64}, row);
+  auto y = OneNodeModel("Softmax", 13).Input("x", x).Output("y", 2).Run();
+  ASSERT_TRUE(y.ok()) << y.status().message();
+  for (int64_t i = 0; i < 64; ++i) {
+    const float v = (*y)[0].data<float>()[i];
+    EXPECT_TRUE(v == 0.0f || v >= 1.17549435e-38f) << "element " << i << " = " << v;
+    if (i >= 32) EXPECT_EQ(v, 0.0f) << i;
+  }
+  EXPECT_NEAR((*y)[0].data<float>()[0], 1.0f / 31.0f, 1e-6f);
 }
 
 }  // namespace
