@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <random>
 
@@ -60,6 +61,52 @@ const Node* FindOp(const Graph& g, const std::string& op) {
   for (const Node& n : g.nodes)
     if (n.op_type == op) return &n;
   return nullptr;
+}
+
+// Uniform floats in [-1, 1) from a fresh seed, which trace() names so that a failure can be replayed.
+class RandomFloats {
+ public:
+  RandomFloats() : seed_(std::random_device{}()), rng_(seed_) {}
+  std::string trace() const { return "seed " + std::to_string(seed_); }
+  std::vector<float> operator()(size_t n) {
+    std::vector<float> v(n);
+    for (float& f : v) f = dist_(rng_);
+    return v;
+  }
+
+ private:
+  uint32_t seed_;
+  std::mt19937 rng_;
+  std::uniform_real_distribution<float> dist_{-1.0f, 1.0f};
+};
+
+// Loads `path` (input "x" of shape [batch, c, h, h], output "y") with the passes and node by node, one
+// thread each, and runs both sessions at each batch size on the same random input: y must have shape
+// y_shape(batch) and agree within 1e-3.
+void ExpectPassesMatchNodeByNode(const std::string& path, int64_t c, int64_t h, std::initializer_list<int64_t> batches,
+                                 const std::function<Shape(int64_t)>& y_shape, RandomFloats& random) {
+  std::vector<std::unique_ptr<Session>> sessions;
+  for (bool optimize : {false, true}) {
+    SessionOptions options;
+    options.optimize = optimize;
+    options.threads = 1;
+    auto session = Session::Load(path, options);
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    sessions.push_back(std::move(session).value());
+  }
+  for (int64_t batch : batches) {
+    const Tensor x = Tensor::FromVector<float>(DType::kFloat32, {batch, c, h, h},
+                                               random(static_cast<size_t>(batch * c * h * h)));
+    std::vector<Tensor> results;
+    for (auto& session : sessions) {
+      auto out = session->Run({{"x", x}});
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      results.push_back((*out)[0]);
+    }
+    ASSERT_EQ(results[1].shape(), y_shape(batch));
+    for (int64_t i = 0; i < results[0].element_count(); ++i)
+      ASSERT_NEAR(results[0].data<float>()[i], results[1].data<float>()[i], 1e-3f) << "element " << i;
+  }
 }
 
 TEST(ConvFusionTest, ConvReluBecomesOneFusedNode) {
@@ -268,15 +315,8 @@ TEST(ConvFusionTest, AddendFollowsItsReadersOutputLayout) {
 // node boundaries channels-last (also as an addend) and the pointwise conv reads NHWC and writes NCHW;
 // with the passes against without them.
 TEST(ConvFusionTest, FusedSessionMatchesNodeByNode) {
-  const uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  auto random = [&](size_t n) {
-    std::vector<float> v(n);
-    for (float& f : v) f = dist(rng);
-    return v;
-  };
+  RandomFloats random;
+  SCOPED_TRACE(random.trace());
   const int64_t c = 16, h = 9;
   testing::OnnxBuilder b;
   b.Input("x", DType::kFloat32, {2, c, h, h});
@@ -352,15 +392,8 @@ TEST(ConvFusionTest, MaxPoolBetweenConvsRunsChannelsLast) {
 // End to end: conv -> MaxPool(3x3, stride 2, pad 1) -> conv with the passes (NHWC through the pool) against
 // the node-by-node session, at two batch sizes of one session.
 TEST(ConvFusionTest, ChannelsLastMaxPoolMatchesNodeByNode) {
-  const uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  auto random = [&](size_t n) {
-    std::vector<float> v(n);
-    for (float& f : v) f = dist(rng);
-    return v;
-  };
+  RandomFloats random;
+  SCOPED_TRACE(random.trace());
   const int64_t c = 16, h = 11, ph = 6;
   testing::OnnxBuilder b;
   b.Input("x", DType::kFloat32, {-1, c, h, h});
@@ -376,29 +409,7 @@ TEST(ConvFusionTest, ChannelsLastMaxPoolMatchesNodeByNode) {
   testing::OnnxBuilder::IntsAttribute(pool, "pads", {1, 1, 1, 1});
   auto& conv1 = b.Node("Conv", {"p", "w1"}, {"y"});
   testing::OnnxBuilder::IntsAttribute(conv1, "pads", {1, 1, 1, 1});
-  const std::string path = b.WriteTemp();
-
-  std::vector<std::unique_ptr<Session>> sessions;
-  for (bool optimize : {false, true}) {
-    SessionOptions options;
-    options.optimize = optimize;
-    options.threads = 1;
-    auto session = Session::Load(path, options);
-    ASSERT_TRUE(session.ok()) << session.status().message();
-    sessions.push_back(std::move(session).value());
-  }
-  for (int64_t batch : {2, 3}) {
-    const Tensor x = Tensor::FromVector<float>(DType::kFloat32, {batch, c, h, h}, random(batch * c * h * h));
-    std::vector<Tensor> results;
-    for (auto& session : sessions) {
-      auto out = session->Run({{"x", x}});
-      ASSERT_TRUE(out.ok()) << out.status().message();
-      results.push_back((*out)[0]);
-    }
-    ASSERT_EQ(results[1].shape(), (Shape{batch, c, ph, ph}));
-    for (int64_t i = 0; i < results[0].element_count(); ++i)
-      ASSERT_NEAR(results[0].data<float>()[i], results[1].data<float>()[i], 1e-3f) << "element " << i;
-  }
+  ExpectPassesMatchNodeByNode(b.WriteTemp(), c, h, {2, 3}, [&](int64_t n) { return Shape{n, c, ph, ph}; }, random);
 }
 
 // Conv -> GlobalAveragePool (ResNet's head): the conv writes NHWC and the pool reads it as such; its
@@ -430,15 +441,8 @@ TEST(ConvFusionTest, GlobalAveragePoolReadsChannelsLast) {
 // End to end: conv -> relu -> conv -> GlobalAveragePool with the passes (the pool reading NHWC) against
 // the node-by-node session, at two batch sizes of one session.
 TEST(ConvFusionTest, ChannelsLastGlobalAveragePoolMatchesNodeByNode) {
-  const uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  auto random = [&](size_t n) {
-    std::vector<float> v(n);
-    for (float& f : v) f = dist(rng);
-    return v;
-  };
+  RandomFloats random;
+  SCOPED_TRACE(random.trace());
   const int64_t c = 24, h = 7;
   testing::OnnxBuilder b;
   b.Input("x", DType::kFloat32, {-1, c, h, h});
@@ -450,44 +454,15 @@ TEST(ConvFusionTest, ChannelsLastGlobalAveragePoolMatchesNodeByNode) {
   b.Node("Relu", {"c0"}, {"r0"});
   b.Node("Conv", {"r0", "w1"}, {"c1"});
   b.Node("GlobalAveragePool", {"c1"}, {"y"});
-  const std::string path = b.WriteTemp();
-
-  std::vector<std::unique_ptr<Session>> sessions;
-  for (bool optimize : {false, true}) {
-    SessionOptions options;
-    options.optimize = optimize;
-    options.threads = 1;
-    auto session = Session::Load(path, options);
-    ASSERT_TRUE(session.ok()) << session.status().message();
-    sessions.push_back(std::move(session).value());
-  }
-  for (int64_t batch : {1, 3}) {
-    const Tensor x = Tensor::FromVector<float>(DType::kFloat32, {batch, c, h, h}, random(batch * c * h * h));
-    std::vector<Tensor> results;
-    for (auto& session : sessions) {
-      auto out = session->Run({{"x", x}});
-      ASSERT_TRUE(out.ok()) << out.status().message();
-      results.push_back((*out)[0]);
-    }
-    ASSERT_EQ(results[1].shape(), (Shape{batch, c, 1, 1}));
-    for (int64_t i = 0; i < results[0].element_count(); ++i)
-      ASSERT_NEAR(results[0].data<float>()[i], results[1].data<float>()[i], 1e-3f) << "element " << i;
-  }
+  ExpectPassesMatchNodeByNode(b.WriteTemp(), c, h, {1, 3}, [&](int64_t n) { return Shape{n, c, 1, 1}; }, random);
 }
 
 // A FusedConv accumulates into its residual addend in place only when it is the addend's last reader:
 // here c0 is the addend of the fused conv and read again afterwards, so it must come through unchanged.
 // Also covers the in-place case (the second fused conv is the last reader of s). Against node by node.
 TEST(ConvFusionTest, AddendReadLaterIsNotOverwritten) {
-  const uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  auto random = [&](size_t n) {
-    std::vector<float> v(n);
-    for (float& f : v) f = dist(rng);
-    return v;
-  };
+  RandomFloats random;
+  SCOPED_TRACE(random.trace());
   const int64_t c = 16, h = 7;
   testing::OnnxBuilder b;
   b.Input("x", DType::kFloat32, {2, c, h, h});

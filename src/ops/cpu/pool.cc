@@ -221,6 +221,16 @@ void RegisterVersions(KernelRegistry& registry, const char* op, std::initializer
   }
 }
 
+void RegisterChannelsLast(KernelRegistry& registry, const char* op, KernelFactory factory) {
+  KernelDef def;
+  def.op_type = op;
+  def.domain = "com.tessera";
+  def.since_opset = 1;
+  def.dtypes = {DType::kFloat32};
+  def.factory = std::move(factory);
+  registry.Register(std::move(def));
+}
+
 }  // namespace
 
 void RegisterPoolKernels(KernelRegistry& registry) {
@@ -231,20 +241,9 @@ void RegisterPoolKernels(KernelRegistry& registry) {
   RegisterVersions(registry, "GlobalAveragePool", {1, 22}, GlobalPoolFactory(PoolKind::kAverage));
   RegisterVersions(registry, "GlobalLpPool", {1, 2, 22}, GlobalPoolFactory(PoolKind::kLp));
   RegisterVersions(registry, "MaxRoiPool", {1, 22}, MaxRoiPoolFactory());
-  KernelDef channels_last;  // made by graph/passes/conv_fusion.h ChooseConvLayouts
-  channels_last.op_type = "MaxPoolChannelsLast";
-  channels_last.domain = "com.tessera";
-  channels_last.since_opset = 1;
-  channels_last.dtypes = {DType::kFloat32};
-  channels_last.factory = WindowPoolFactory(PoolKind::kMax);
-  registry.Register(std::move(channels_last));
-  KernelDef channels_last_average;  // made by ChooseConvLayouts too
-  channels_last_average.op_type = "GlobalAveragePoolChannelsLast";
-  channels_last_average.domain = "com.tessera";
-  channels_last_average.since_opset = 1;
-  channels_last_average.dtypes = {DType::kFloat32};
-  channels_last_average.factory = GlobalPoolFactory(PoolKind::kAverage);
-  registry.Register(std::move(channels_last_average));
+  // The channels-last forms that graph/passes/conv_fusion.h ChooseConvLayouts makes (float32 only).
+  RegisterChannelsLast(registry, "MaxPoolChannelsLast", WindowPoolFactory(PoolKind::kMax));
+  RegisterChannelsLast(registry, "GlobalAveragePoolChannelsLast", GlobalPoolFactory(PoolKind::kAverage));
   RegisterVersions(registry, "MaxUnpool", {9, 11, 22}, MaxUnpoolFactory());
 }
 
