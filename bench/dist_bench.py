@@ -152,6 +152,12 @@ def streamed_ms(stdout):
     return float(m.group(3))
 
 
+def busy_by_rank(stdout):
+    """Each rank's time in nodes per batch, from `--op-times` ("time in nodes per batch, by rank: 0: X ms")."""
+    m = re.search(r"^time in nodes per batch, by rank:(.*)$", stdout, re.M)
+    return [float(x) for x in re.findall(r"\d+: ([0-9.]+) ms", m.group(1))] if m else []
+
+
 def stage_shares(stdout):
     """Each pipeline stage's share of the model's time, from the stage table `tessera run` prints."""
     return [int(m.group(2)) / 100 for m in re.finditer(r"^stage (\d+): .*?(\d+)% of the \w+ time", stdout, re.M)]
@@ -265,6 +271,8 @@ def part_pp(bench, batch, micro_batches):
     full, shares = [], []
     runs = {m: [] for m in micro_batches}  # per batch: every run fills and drains the pipeline
     streamed = {m: [] for m in micro_batches} if bench.has_stream else {}
+    busiest = {m: [] for m in micro_batches}  # the busiest stage's time in nodes per streamed batch
+    op_times = bench._accepts(["--op-times"])
     for r in range(bench.rounds):
         full.append(bench.tessera_run(1, "resnet50", feeds, [], "pp_reference_1_rank"))
         for m in micro_batches:
@@ -273,8 +281,13 @@ def part_pp(bench, batch, micro_batches):
             shares = stage_shares(bench.last_stdout) or shares
             line = f"pp round {r}: M={m} {runs[m][-1]:.1f} ms per batch"
             if bench.has_stream:
-                streamed[m].append(bench.tessera_run(2, "resnet50", feeds, flags, f"pp2_m{m}_streamed", stream=True))
+                streamed[m].append(bench.tessera_run(2, "resnet50", feeds, flags + (["--op-times"] if op_times else []),
+                                                     f"pp2_m{m}_streamed", stream=True))
                 line += f", streamed {streamed[m][-1]:.1f} ms per batch"
+                busy = busy_by_rank(bench.last_stdout)
+                if busy:
+                    busiest[m].append(max(busy))
+                    line += f" (stages busy {', '.join(f'{b:.1f}' for b in busy)} ms)"
             print(f"{line} (1 rank {full[-1]:.1f} ms)", flush=True)
     slowest = max(shares) if shares else 0.5
     ideal_ms = statistics.median(full) * slowest
@@ -302,12 +315,19 @@ def part_pp(bench, batch, micro_batches):
               f"{n}). The pipeline fills and drains once per stream, so a perfect schedule reaches "
               f"{n}M / ({n}M + 1) of the same ideal: this is the throughput of a pipeline serving a steady flow "
               "of batches.", "",
+              "The busiest stage's time in nodes per batch (`--op-times`, the larger of the two ranks) shows where "
+              "the rest goes: the stage's own compute, slower than its share of the 1-rank time when two ranks "
+              "share the memory system and each micro-batch is smaller, against the time waiting for the "
+              "other stage (time per batch minus busy time).", "",
               "| micro-batches M | time per batch (ms) | throughput (img/s) | ideal (img/s) | efficiency | "
-              f"{n}M / ({n}M + 1) |", "|---|---|---|---|---|---|"]
+              f"{n}M / ({n}M + 1) | busiest stage's compute (ms) | busy share |", "|---|---|---|---|---|---|---|---|"]
     for m, times in streamed.items():
-        th = batch / statistics.median(times) * 1000
-        lines.append(f"| {m} | {statistics.median(times):.0f} | {th:.2f} | {ideal:.2f} | {th / ideal:.2f} | "
-                     f"{n * m / (n * m + 1):.2f} |")
+        t = statistics.median(times)
+        th = batch / t * 1000
+        busy = statistics.median(busiest[m]) if busiest.get(m) else None
+        busy_cells = f"{busy:.0f} | {busy / t:.0%}" if busy else "not measured | "
+        lines.append(f"| {m} | {t:.0f} | {th:.2f} | {ideal:.2f} | {th / ideal:.2f} | "
+                     f"{n * m / (n * m + 1):.2f} | {busy_cells} |")
     return lines
 
 

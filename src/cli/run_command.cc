@@ -94,24 +94,39 @@ StatusOr<std::vector<double>> ProfileNodes(const std::string& model_path, const 
   return MeasureNodeSeconds(model, named);
 }
 
-// --op-times: rank 0's time per op type over the profiled runs, as a share of those runs' time. Under a
-// tensor-parallel plan the collectives (com.tessera AllReduceSum, AllGather) count their waiting too:
-// that is the time the step spends on communication.
-void PrintOpTimes(const NodeProfiler& profiler, const std::vector<double>& run_ms, size_t first_profiled) {
-  double total_ms = 0;
-  for (size_t i = first_profiled; i < run_ms.size(); ++i) total_ms += run_ms[i];
-  const size_t runs = run_ms.size() - first_profiled;
-  if (runs == 0 || total_ms <= 0) return;
-  char line[200];
-  std::snprintf(line, sizeof line, "op times on rank 0 over runs %zu-%zu (%.3f ms per run):\n", first_profiled + 1,
-                run_ms.size(), total_ms / static_cast<double>(runs));
+// --op-times: rank 0's time per op type over the profiled runs (`what`: which runs), per batch and as a
+// share of those runs' time, then every rank's time in nodes per batch. Under a tensor-parallel plan the
+// collectives (com.tessera AllReduceSum, AllGather) count their waiting too: that is the time the step
+// spends on communication. In a pipeline the ranks' times are the stages' busy times; the rest of a
+// batch's time is spent waiting for the neighbouring stages.
+void PrintOpTimes(const NodeProfiler& profiler, double total_ms, size_t batches, const std::string& what,
+                  const std::vector<double>& busy_ms_by_rank) {
+  if (batches == 0 || total_ms <= 0) return;
+  const double per = static_cast<double>(batches);
+  char line[240];
+  std::snprintf(line, sizeof line, "op times on rank 0 over %s (%.3f ms per batch):\n", what.c_str(), total_ms / per);
   std::cout << line;
   const std::vector<OpTypeTime> by_op = profiler.ByOpType();
   for (size_t i = 0; i < by_op.size() && i < 12; ++i) {
-    std::snprintf(line, sizeof line, "  %-34s %4zu nodes %10.3f ms per run %6.1f%%\n", by_op[i].op_type.c_str(),
-                  by_op[i].nodes, by_op[i].total_ms / static_cast<double>(runs), 100.0 * by_op[i].total_ms / total_ms);
+    std::snprintf(line, sizeof line, "  %-34s %4zu nodes %10.3f ms per batch %6.1f%%\n", by_op[i].op_type.c_str(),
+                  by_op[i].nodes, by_op[i].total_ms / per, 100.0 * by_op[i].total_ms / total_ms);
     std::cout << line;
   }
+  if (busy_ms_by_rank.size() < 2) return;
+  std::cout << "time in nodes per batch, by rank:";
+  for (size_t r = 0; r < busy_ms_by_rank.size(); ++r) {
+    std::snprintf(line, sizeof line, " %zu: %.3f ms (%.0f%%)%s", r, busy_ms_by_rank[r] / per,
+                  100.0 * busy_ms_by_rank[r] / total_ms, r + 1 < busy_ms_by_rank.size() ? "," : "\n");
+    std::cout << line;
+  }
+}
+
+// Every rank's summed node time, on every rank (collective).
+StatusOr<std::vector<double>> GatherBusyTimes(Communicator& comm, const NodeProfiler& profiler) {
+  double mine = 0;
+  for (const OpTypeTime& t : profiler.ByOpType()) mine += t.total_ms;
+  TS_ASSIGN_OR_RETURN(Tensor all, comm.AllGather(Tensor::FromVector<double>(DType::kFloat64, {1}, {mine}), 0));
+  return std::vector<double>(all.data<double>(), all.data<double>() + all.element_count());
 }
 
 // Every rank gets the root's measured node times (collective).
@@ -215,13 +230,15 @@ int RunCommand(const std::vector<std::string>& args) {
 
   StatusOr<std::vector<Tensor>> outputs = std::vector<Tensor>{};
   std::vector<double> times;
-  const bool op_times = cl->Has("op-times") && !cl->Has("stream");
+  const bool op_times = cl->Has("op-times");
   NodeProfiler profiler;
   if (cl->Has("stream")) {
     // One untimed stream first: the first inferences of a process pay for fresh memory and lazy kernel
     // state, which a steady stream does not.
     outputs = (*runner)->Run(*feeds, 3);
     if (!outputs.ok()) return fail(outputs.status(), kExitFailure);
+    std::optional<NodeProfiler::Scope> profiling;
+    if (op_times) profiling.emplace(profiler);
     auto start = std::chrono::steady_clock::now();
     outputs = (*runner)->Run(*feeds, static_cast<int>(*repeat));
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
@@ -236,6 +253,12 @@ int RunCommand(const std::vector<std::string>& args) {
       times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
       if (!outputs.ok()) return fail(outputs.status(), kExitFailure);
     }
+  }
+  std::vector<double> busy_ms;
+  if (op_times && comm.size() > 1) {
+    auto gathered = GatherBusyTimes(comm, profiler);
+    if (!gathered.ok()) return fail(gathered.status(), kExitFailure);
+    busy_ms = std::move(gathered).value();
   }
   // The stages with each one's resident memory once it has run (kernels create some state lazily).
   auto stages = (*runner)->DescribeStages();
@@ -266,7 +289,17 @@ int RunCommand(const std::vector<std::string>& args) {
     std::cout << " ms\nmedian " << median << " ms over " << times.size() << " runs, " << rows * 1000.0 / median
               << " samples/s\n";
   }
-  if (op_times) PrintOpTimes(profiler, times, *repeat > 1 ? 1 : 0);
+  if (op_times && cl->Has("stream")) {
+    PrintOpTimes(profiler, times.back(), static_cast<size_t>(*repeat), "the stream of " + std::to_string(*repeat) + " batches",
+                 busy_ms);
+  } else if (op_times) {
+    // The first run is the warm-up and was not profiled, unless it was the only one.
+    const size_t first = *repeat > 1 ? 1 : 0;
+    double total = 0;
+    for (size_t i = first; i < times.size(); ++i) total += times[i];
+    PrintOpTimes(profiler, total, times.size() - first,
+                 "runs " + std::to_string(first + 1) + "-" + std::to_string(times.size()), busy_ms);
+  }
   return kExitOk;
 }
 

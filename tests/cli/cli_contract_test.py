@@ -196,7 +196,10 @@ class CliContractTest(unittest.TestCase):
         result = self.run_relu(model, "--threads", "1", "--repeat", "3", "--op-times")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("op times on rank 0 over runs 2-3", result.stdout)
-        self.assertRegex(result.stdout, r"\n  Relu +1 nodes +[0-9.]+ ms per run +[0-9.]+%")
+        self.assertRegex(result.stdout, r"\n  Relu +1 nodes +[0-9.]+ ms per batch +[0-9.]+%")
+        streamed = self.run_relu(model, "--threads", "1", "--repeat", "3", "--stream", "--op-times")
+        self.assertEqual(streamed.returncode, 0, streamed.stderr)
+        self.assertIn("op times on rank 0 over the stream of 3 batches", streamed.stdout)
 
     def test_bench_reports_the_openmp_wait_policy(self):
         model = self.save_model(relu_model())
