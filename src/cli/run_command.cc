@@ -8,6 +8,7 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/op_times.h"
 #include "core/npy.h"
 #include "parallel/comm/agreement.h"
 #include "parallel/comm/communicator.h"
@@ -16,7 +17,6 @@
 #include "parallel/pipeline/pipeline_schedule.h"
 #include "parallel/plan_runner.h"
 #include "parallel/plan_spec.h"
-#include "runtime/node_profile.h"
 
 namespace tessera::cli {
 
@@ -92,41 +92,6 @@ StatusOr<std::vector<double>> ProfileNodes(const std::string& model_path, const 
   std::vector<std::pair<std::string, Tensor>> named;
   for (size_t i = 0; i < feeds.size(); ++i) named.emplace_back(session.inputs()[i].name, feeds[i]);
   return MeasureNodeSeconds(model, named);
-}
-
-// --op-times: rank 0's time per op type over the profiled runs (`what`: which runs), per batch and as a
-// share of those runs' time, then every rank's time in nodes per batch. Under a tensor-parallel plan the
-// collectives (com.tessera AllReduceSum, AllGather) count their waiting too: that is the time the step
-// spends on communication. In a pipeline the ranks' times are the stages' busy times; the rest of a
-// batch's time is spent waiting for the neighbouring stages.
-void PrintOpTimes(const NodeProfiler& profiler, double total_ms, size_t batches, const std::string& what,
-                  const std::vector<double>& busy_ms_by_rank) {
-  if (batches == 0 || total_ms <= 0) return;
-  const double per = static_cast<double>(batches);
-  char line[240];
-  std::snprintf(line, sizeof line, "op times on rank 0 over %s (%.3f ms per batch):\n", what.c_str(), total_ms / per);
-  std::cout << line;
-  const std::vector<OpTypeTime> by_op = profiler.ByOpType();
-  for (size_t i = 0; i < by_op.size() && i < 12; ++i) {
-    std::snprintf(line, sizeof line, "  %-34s %4zu nodes %10.3f ms per batch %6.1f%%\n", by_op[i].op_type.c_str(),
-                  by_op[i].nodes, by_op[i].total_ms / per, 100.0 * by_op[i].total_ms / total_ms);
-    std::cout << line;
-  }
-  if (busy_ms_by_rank.size() < 2) return;
-  std::cout << "time in nodes per batch, by rank:";
-  for (size_t r = 0; r < busy_ms_by_rank.size(); ++r) {
-    std::snprintf(line, sizeof line, " %zu: %.3f ms (%.0f%%)%s", r, busy_ms_by_rank[r] / per,
-                  100.0 * busy_ms_by_rank[r] / total_ms, r + 1 < busy_ms_by_rank.size() ? "," : "\n");
-    std::cout << line;
-  }
-}
-
-// Every rank's summed node time, on every rank (collective).
-StatusOr<std::vector<double>> GatherBusyTimes(Communicator& comm, const NodeProfiler& profiler) {
-  double mine = 0;
-  for (const OpTypeTime& t : profiler.ByOpType()) mine += t.total_ms;
-  TS_ASSIGN_OR_RETURN(Tensor all, comm.AllGather(Tensor::FromVector<double>(DType::kFloat64, {1}, {mine}), 0));
-  return std::vector<double>(all.data<double>(), all.data<double>() + all.element_count());
 }
 
 // Every rank gets the root's measured node times (collective).
