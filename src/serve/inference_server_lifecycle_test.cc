@@ -4,6 +4,7 @@
 #include <atomic>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -43,11 +44,12 @@ void AwaitInflight(const InferenceServer& server, const std::string& model, doub
   while (Inflight(server, model) < count) std::this_thread::sleep_for(std::chrono::milliseconds(2));
 }
 
-const RepositoryEntry* Entry(const std::vector<RepositoryEntry>& index, const std::string& name) {
+// A copy of `name`'s entry of the index (the index is a temporary in the tests), or nothing.
+std::optional<RepositoryEntry> Entry(const std::vector<RepositoryEntry>& index, const std::string& name) {
   for (const RepositoryEntry& e : index) {
-    if (e.name == name) return &e;
+    if (e.name == name) return e;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 TEST(InferenceServerLifecycleTest, QueuedRequestPastTheTimeoutIsDeadlineExceeded) {
@@ -95,7 +97,7 @@ TEST(InferenceServerLifecycleTest, UnloadFinishesQueuedRequestsThenRefusesAndLoa
 
   EXPECT_EQ(server->Infer(Affine()).status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(server->ModelReady("affine", "").value(), false);
-  const RepositoryEntry* e = Entry(server->RepositoryIndex(), "affine");
+  std::optional<RepositoryEntry> e = Entry(server->RepositoryIndex(), "affine");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->state, "UNAVAILABLE");
   EXPECT_EQ(e->version, "");
@@ -150,7 +152,7 @@ TEST(InferenceServerLifecycleTest, FailedReloadKeepsServingTheLoadedVersion) {
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   EXPECT_EQ(response->model_version, "1");
   EXPECT_EQ(server->ModelReady("affine", "").value(), true);
-  const RepositoryEntry* e = Entry(server->RepositoryIndex(), "affine");
+  std::optional<RepositoryEntry> e = Entry(server->RepositoryIndex(), "affine");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->state, "READY");
   EXPECT_NE(e->reason.find("instance_count"), std::string::npos) << e->reason;  // why the reload failed
@@ -162,7 +164,7 @@ TEST(InferenceServerLifecycleTest, ModelsAddedLaterAreIndexedAndLoadable) {
   auto server = StartServer(repo.root());
   ASSERT_TRUE(server);
   repo.AddModel("later", "4", AffineModel());
-  const RepositoryEntry* e = Entry(server->RepositoryIndex(), "later");
+  std::optional<RepositoryEntry> e = Entry(server->RepositoryIndex(), "later");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->state, "UNAVAILABLE");
   EXPECT_EQ(server->Infer(Affine("later")).status().code(), StatusCode::kNotFound);
@@ -179,7 +181,7 @@ TEST(InferenceServerLifecycleTest, DistributedInstanceIsUnimplementedForNow) {
   EXPECT_FALSE(server->Ready());
   Status s = server->LoadModel("affine");
   EXPECT_EQ(s.code(), StatusCode::kUnimplemented) << s.ToString();
-  const RepositoryEntry* e = Entry(server->RepositoryIndex(), "affine");
+  std::optional<RepositoryEntry> e = Entry(server->RepositoryIndex(), "affine");
   ASSERT_TRUE(e);
   EXPECT_NE(e->reason.find("tp=2"), std::string::npos) << e->reason;
 }
@@ -190,7 +192,7 @@ TEST(InferenceServerLifecycleTest, BadConfigIsTheModelsReason) {
   repo.WriteConfig("affine", R"({"max_batch_size": "lots"})");
   auto server = StartServer(repo.root());
   ASSERT_TRUE(server);
-  const RepositoryEntry* e = Entry(server->RepositoryIndex(), "affine");
+  std::optional<RepositoryEntry> e = Entry(server->RepositoryIndex(), "affine");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->state, "UNAVAILABLE");
   EXPECT_NE(e->reason.find("'max_batch_size' must be an integer"), std::string::npos) << e->reason;
