@@ -38,6 +38,8 @@ import threading
 
 import numpy as np
 
+from results_file import replace_section
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RAN_MS = re.compile(r" in ([0-9.]+) ms")
 STREAMED = re.compile(r"^streamed (\d+) batches in ([0-9.]+) ms: ([0-9.]+) ms per batch", re.M)
@@ -421,17 +423,7 @@ def machine_description():
 
 
 def write_results(section):
-    path = os.path.join(ROOT, "bench", "RESULTS.md")
-    text = open(path).read() if os.path.exists(path) else "# Benchmark results\n\n"
-    start = text.find("## Distributed")
-    end = text.find("\n## ", start + 1) if start >= 0 else -1
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    with open(path, "w") as f:
-        f.write(text)
-    print(f"dist_bench: wrote {path}")
+    print(f"dist_bench: wrote {replace_section('## Distributed', section)}")
 
 
 def main():

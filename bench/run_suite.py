@@ -22,6 +22,8 @@ import statistics
 import subprocess
 import sys
 
+from results_file import replace_section
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(ROOT, "build", "models", "torch")
 ORT_DIR = os.path.join(ROOT, "bench", ".ort")
@@ -148,22 +150,12 @@ def main():
     print(table)
 
     if args.write_results:
-        path = os.path.join(ROOT, "bench", "RESULTS.md")
         header = (f"## Single node: Tessera vs ONNX Runtime\n\n"
                   f"Measured {datetime.date.today().isoformat()} on {machine_description()} with "
                   f"`bench/run_suite.py --rounds {args.rounds}` (ONNX Runtime from npm onnxruntime-node, CPU, "
                   f"graph optimizations on). Medians of per-round medians; ratios below 1 mean Tessera is faster. "
                   f"One-thread rounds pin both engines to one core, the cores taking turns across rounds.\n\n")
-        text = open(path).read() if os.path.exists(path) else "# Benchmark results\n\n"
-        start = text.find("## Single node")
-        end = text.find("\n## ", start + 1) if start >= 0 else -1
-        section = header + table + "\n"
-        if start < 0:
-            text = text.rstrip("\n") + "\n\n" + section
-        else:
-            text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-        with open(path, "w") as f:
-            f.write(text)
+        path = replace_section("## Single node", header + table + "\n")
         print(f"run_suite: wrote {path}")
     return 0
 
