@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 
 #include "core/half.h"
@@ -211,6 +212,64 @@ TEST(ConvTest, OneDnnTakesCommonProblemsAndMatchesReference) {
           << ShapeToString(c.Pads()) << " at " << i;
     }
   }
+}
+
+// A 3x3, stride-1 convolution with many channels takes oneDNN's Winograd kernel (through the channels-last
+// boundary and ReLU that ResNet's blocks use), matches the reference to the same tolerance as the direct
+// kernel, keeps the original weights (nothing repacks out of Winograd's layout) so a later shape still
+// runs, and TESSERA_CONV_WINOGRAD=0 gives the direct kernel.
+TEST(ConvTest, ManyChannelThreeByThreeTakesWinogradAndMatchesReference) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  RandomConv c;
+  c.in_c = c.out_c = 64;
+  c.in = {16, 16}, c.kernel = {3, 3}, c.stride = {1, 1}, c.dilation = {1, 1};
+  c.pad_begin = {1, 1}, c.pad_end = {1, 1}, c.out = {16, 16};
+  c.w.resize(static_cast<size_t>(ShapeElementCount(c.WShape())));
+  for (float& v : c.w) v = dist(rng) / 8;
+  c.b.resize(64);
+  for (float& v : c.b) v = dist(rng);
+  WindowGeometry g;
+  g.rank = 2;
+  g.in = c.in, g.kernel = c.kernel, g.stride = c.stride, g.dilation = c.dilation;
+  g.pad_begin = c.pad_begin, g.pad_end = c.pad_end, g.out = c.out;
+  ConvPostOps relu_nhwc;
+  relu_nhwc.activation = ConvPostOps::Activation::kRelu;
+  relu_nhwc.channels_last_x = relu_nhwc.channels_last_y = true;
+  // NCHW <-> NHWC for the channels-last boundary.
+  auto to_nhwc = [](const std::vector<double>& v, int64_t n, int64_t ch, int64_t hw) {
+    std::vector<double> out(v.size());
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t k = 0; k < ch; ++k)
+        for (int64_t i = 0; i < hw; ++i) out[(b * hw + i) * ch + k] = v[(b * ch + k) * hw + i];
+    return out;
+  };
+  for (const char* setting : {"1", "0"}) {
+    setenv("TESSERA_CONV_WINOGRAD", setting, 1);
+    DnnlConv conv(false, 1, Tensor::FromVector(DType::kFloat32, c.WShape(), c.w), relu_nhwc);
+    for (int64_t batch : {2, 3}) {
+      std::vector<float> x(static_cast<size_t>(ShapeElementCount(c.XShape(batch))));
+      for (float& v : x) v = dist(rng);
+      const std::vector<double> x_nchw(x.begin(), x.end());
+      const std::vector<double> x_nhwc_d = to_nhwc(x_nchw, batch, 64, 256);
+      const std::vector<float> x_nhwc(x_nhwc_d.begin(), x_nhwc_d.end());
+      std::vector<double> want = to_nhwc(Reference(c, x, batch), batch, 64, 256);
+      for (double& v : want) v = std::max(v, 0.0);
+      std::vector<float> y(want.size(), NAN);
+      auto done = conv.Run(g, c.XShape(batch), c.WShape(), 64, x_nhwc.data(), nullptr, c.b.data(), y.data());
+      ASSERT_TRUE(done.ok()) << done.status().message();
+      ASSERT_TRUE(*done);
+      const bool winograd = conv.last_impl().find("wino") != std::string::npos;
+      EXPECT_EQ(winograd, std::string(setting) == "1") << "TESSERA_CONV_WINOGRAD=" << setting << ": " << conv.last_impl();
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_NEAR(y[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << conv.last_impl() << " batch " << batch << " at " << i;
+      }
+      if (batch == 2) {
+        EXPECT_EQ(conv.DropConstantWeights(), !winograd) << conv.last_impl();
+      }
+    }
+  }
+  unsetenv("TESSERA_CONV_WINOGRAD");
 }
 
 TEST(ConvTest, HandCheckedTwoByTwoKernel) {
