@@ -19,15 +19,17 @@ test: deps
 	$(MAKE) all
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-# Unit, command-line and conformance tests again under AddressSanitizer and UBSan (the model and
-# distributed suites are left to the Release build). Not part of `make test`: the sanitized rebuild of the
+# Unit, command-line and conformance tests again under AddressSanitizer and UBSan (the suites that run
+# exported models, model/dist/tp_threads/plan and the serving ones that load models, are left to the
+# Release build, whose tree holds the models). Not part of `make test`: the sanitized rebuild of the
 # kernels takes longer on 2 cores than the whole Release build and test run, so CI stays on the Release
 # suite and this (with the fuzzer in tools/fuzz) is run before landing kernel changes.
 test-sanitize:
 	@test -f build-asan/build.ninja || cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) -E '^(model|dist)'
+	  ctest --output-on-failure -j $(JOBS) \
+	  -E '^(model|dist|tp_threads|plan_command|serve_models|serve_grpc_models|serve_load_smoke)'
 
 demo: deps
 	$(MAKE) all

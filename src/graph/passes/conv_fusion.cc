@@ -8,6 +8,9 @@
 #include <unordered_set>
 #include <vector>
 
+// Which convolutions run as Winograd, so that their neighbours can share its layout.
+#include "ops/cpu/conv_dnnl.h"
+
 namespace tessera {
 namespace {
 
@@ -206,6 +209,44 @@ bool IsChannelsLastGlobalAveragePool(const Graph& graph, const Node& node) {
 
 int AddendOf(const Node& node) { return node.inputs.size() > 3 ? node.inputs[3] : kNoValue; }
 
+// A value's dims when all but the batch are static (the batch reads -1), or empty.
+std::vector<int64_t> ImageDims(const ValueInfo& v) {
+  std::vector<int64_t> dims;
+  if (!v.has_shape) return {};
+  for (size_t i = 0; i < v.dims.size(); ++i) {
+    if (i > 0 && v.dims[i].value <= 0) return {};
+    dims.push_back(i == 0 && v.dims[i].value <= 0 ? -1 : v.dims[i].value);
+  }
+  return dims;
+}
+
+// A layout-candidate FusedConv whose oneDNN kernel reads and writes nChw16c natively: 1x1 without
+// padding (any stride), or one that runs as Winograd.
+bool WorksBlocked(const Graph& graph, const Node& node) {
+  if (!IsLayoutCandidate(graph, node) || node.op_type != "FusedConv" || node.inputs.size() < 2) return false;
+  const std::vector<int64_t> x = ImageDims(graph.value(node.inputs[0]));
+  const auto constant_w = graph.constants.find(node.inputs[1]);
+  const std::vector<int64_t> w = constant_w != graph.constants.end() ? constant_w->second.shape()
+                                                                      : ImageDims(graph.value(node.inputs[1]));
+  const std::vector<int64_t> y = ImageDims(graph.value(node.outputs[0]));
+  if (x.size() != 4 || w.size() != 4 || y.size() != 4) return false;
+  const std::string auto_pad = node.GetString("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") return false;
+  auto ints_or = [&](const char* key, std::vector<int64_t> fallback) {
+    std::vector<int64_t> v = node.GetInts(key);
+    return v.empty() ? fallback : v;
+  };
+  const std::vector<int64_t> stride = ints_or("strides", {1, 1}), dilation = ints_or("dilations", {1, 1});
+  const std::vector<int64_t> pads = ints_or("pads", {0, 0, 0, 0});
+  const int64_t group = node.GetInt("group", 1);
+  if (w[2] == 1 && w[3] == 1) {
+    for (int64_t p : pads)
+      if (p != 0) return false;
+    return group == 1;
+  }
+  return ConvUsesWinograd({w[2], w[3]}, stride, dilation, group, x[1], y[1], {y[2], y[3]});
+}
+
 }  // namespace
 
 Status ChooseConvLayouts(Graph& graph) {
@@ -250,9 +291,38 @@ Status ChooseConvLayouts(Graph& graph) {
       }
     }
   }
-  Attribute on;
-  on.type = Attribute::Type::kInt;
-  on.i = 1;
+  // Which channels-last values go blocked: channels a multiple of 16, every producer and reader works
+  // blocked; then addends and outputs agree, to a fixpoint.
+  std::unordered_set<int> blocked;
+  std::vector<size_t> producer(graph.values.size(), graph.nodes.size());
+  for (size_t n = 0; n < graph.nodes.size(); ++n)
+    for (int out : graph.nodes[n].outputs)
+      if (out != kNoValue) producer[static_cast<size_t>(out)] = n;
+  for (int v : channels_last) {
+    const std::vector<int64_t> dims = ImageDims(graph.value(v));
+    const size_t p = producer[static_cast<size_t>(v)];
+    bool ok = dims.size() == 4 && dims[1] % 16 == 0 && p < graph.nodes.size() && WorksBlocked(graph, graph.nodes[p]);
+    for (size_t c : consumers[static_cast<size_t>(v)]) {
+      ok = ok && (IsChannelsLastGlobalAveragePool(graph, graph.nodes[c]) || WorksBlocked(graph, graph.nodes[c]));
+    }
+    if (ok) blocked.insert(v);
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const Node& node : graph.nodes) {
+      const int z = AddendOf(node);
+      if (!IsLayoutCandidate(graph, node) || z == kNoValue) continue;
+      if (blocked.count(z) != blocked.count(node.outputs[0])) {
+        changed = blocked.erase(z) + blocked.erase(node.outputs[0]) > 0 || changed;
+      }
+    }
+  }
+  auto layout = [&](int v) {
+    Attribute a;
+    a.type = Attribute::Type::kInt;
+    a.i = blocked.count(v) ? kBlockedLayout : kNhwcLayout;
+    return a;
+  };
   bool any = false;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     Node& node = graph.nodes[n];
@@ -267,14 +337,15 @@ Status ChooseConvLayouts(Graph& graph) {
       node.op_type = kChannelsLastGlobalAveragePool;
       node.domain = kTesseraDomain;
       node.opset = kTesseraOpset;
+      node.attributes["channels_last_input"] = layout(node.inputs[0]);
       any = true;
       continue;
     }
     if (node.op_type != "FusedConv" || node.domain != kTesseraDomain) continue;
     const bool in = IsLayoutCandidate(graph, node) && channels_last.count(node.inputs[0]);
     const bool out = IsLayoutCandidate(graph, node) && channels_last.count(node.outputs[0]);
-    if (in) node.attributes["channels_last_input"] = on;
-    if (out) node.attributes["channels_last_output"] = on;
+    if (in) node.attributes["channels_last_input"] = layout(node.inputs[0]);
+    if (out) node.attributes["channels_last_output"] = layout(node.outputs[0]);
     if (!in && !out && original_opset[n] >= 0) {
       node.op_type = "Conv";
       node.domain.clear();

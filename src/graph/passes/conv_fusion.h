@@ -24,6 +24,11 @@ constexpr char kChannelsLastMaxPool[] = "MaxPoolChannelsLast";
 // A GlobalAveragePool whose X is NHWC bytes under an NCHW shape; Y ([N, C, 1, 1]) is the same either way.
 constexpr char kChannelsLastGlobalAveragePool[] = "GlobalAveragePoolChannelsLast";
 
+// Values of the `channels_last_input` / `channels_last_output` attributes that ChooseConvLayouts sets:
+// NHWC, or oneDNN's blocked nChw16c ([N, C/16, H, W, 16]; channels a multiple of 16).
+constexpr int64_t kNhwcLayout = 1;
+constexpr int64_t kBlockedLayout = 2;
+
 // Rewrites every matching pattern in `graph` (not its subgraphs).
 Status FuseConvActivations(Graph& graph);
 
@@ -38,6 +43,11 @@ Status FuseConvActivations(Graph& graph);
 // output both qualify it becomes com.tessera MaxPoolChannelsLast (same attributes, NHWC in and out). A
 // float32 GlobalAveragePool may read such a value too (ResNet's head): it becomes com.tessera
 // GlobalAveragePoolChannelsLast, whose [N, C, 1, 1] output is the same bytes in either order.
+// Such a value is kept blocked (nChw16c, attribute value kBlockedLayout) instead of NHWC when its channels
+// are a multiple of 16 and its producer and every reader work natively in that layout: a 1x1 convolution,
+// a convolution that runs as Winograd (ConvUsesWinograd), or the global average pool; a convolution's
+// addend again has its output's layout. ResNet's bottleneck blocks then run without reorders around their
+// Winograd 3x3 convolutions; strided and small-image 3x3 convolutions, faster on NHWC, stay there.
 Status ChooseConvLayouts(Graph& graph);
 
 // Conv -> BatchNormalization (opset 9+, inference, constant float32 parameters and Conv weights/bias, Conv

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <random>
@@ -455,6 +456,101 @@ TEST(ConvFusionTest, ChannelsLastGlobalAveragePoolMatchesNodeByNode) {
   b.Node("Conv", {"r0", "w1"}, {"c1"});
   b.Node("GlobalAveragePool", {"c1"}, {"y"});
   ExpectPassesMatchNodeByNode(b.WriteTemp(), c, h, {1, 3}, [&](int64_t n) { return Shape{n, c, 1, 1}; }, random);
+}
+
+// A convolution of `in` -> `out` channels with a k x k kernel (pads k/2) and stride `stride` from `x`; its
+// output `name` has spatial size `hw`.
+int ConvOf(TestGraph& t, int x, const std::string& name, int64_t in, int64_t out, int64_t k, int64_t stride,
+           int64_t hw) {
+  const int w = t.Value("w_" + name, {out, in, k, k});
+  t.g.constants[w] = Tensor::FromVector<float>(DType::kFloat32, {out, in, k, k},
+                                               std::vector<float>(static_cast<size_t>(out * in * k * k), 0.01f));
+  const int y = t.Value(name, {1, out, hw, hw});
+  Node& conv = t.Add("Conv", {x, w}, {y});
+  Attribute ints;
+  ints.type = Attribute::Type::kInts;
+  ints.ints = {k / 2, k / 2, k / 2, k / 2};
+  conv.attributes["pads"] = ints;
+  ints.ints = {stride, stride};
+  conv.attributes["strides"] = ints;
+  return y;
+}
+
+// Between a 1x1 and a Winograd 3x3 convolution values are kept in nChw16c; next to a strided 3x3 (faster
+// on NHWC) they stay NHWC, as does a value whose channels are not a multiple of 16.
+TEST(ConvFusionTest, WinogradNeighboursShareTheBlockedLayout) {
+  unsetenv("TESSERA_CONV_WINOGRAD");
+  TestGraph t;
+  const int x = t.Value("x", {1, 64, 16, 16});
+  const int a = ConvOf(t, x, "a", 64, 64, 1, 1, 16);  // 1x1
+  const int b = ConvOf(t, a, "b", 64, 64, 3, 1, 16);  // Winograd
+  const int c = ConvOf(t, b, "c", 64, 64, 1, 1, 16);  // 1x1
+  const int d = ConvOf(t, c, "d", 64, 64, 3, 2, 8);   // strided 3x3
+  const int e = ConvOf(t, d, "e", 64, 72, 1, 1, 8);   // 1x1 to 72 channels
+  const int f = ConvOf(t, e, "f", 72, 72, 1, 1, 8);   // 1x1
+  t.g.outputs = {f};
+  ASSERT_TRUE(RunConvFusion(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 6u);
+  auto layout_out = [&](size_t n) { return t.g.nodes[n].GetInt("channels_last_output", 0); };
+  auto layout_in = [&](size_t n) { return t.g.nodes[n].GetInt("channels_last_input", 0); };
+  EXPECT_EQ(layout_out(0), kBlockedLayout);  // a: 1x1 -> Winograd
+  EXPECT_EQ(layout_in(1), kBlockedLayout);
+  EXPECT_EQ(layout_out(1), kBlockedLayout);  // b: Winograd -> 1x1
+  EXPECT_EQ(layout_in(2), kBlockedLayout);
+  EXPECT_EQ(layout_out(2), kNhwcLayout);     // c: read by the strided 3x3
+  EXPECT_EQ(layout_out(3), kNhwcLayout);     // d: written by it
+  EXPECT_EQ(layout_out(4), kNhwcLayout);     // e: 72 channels
+  EXPECT_EQ(layout_out(5), 0);               // f: a graph output
+  (void)b, (void)c, (void)d, (void)e;
+}
+
+// End to end, a bottleneck block with a projection shortcut as in ResNet: a 3x3 stem (NHWC), 1x1 reduce
+// (NHWC in, nChw16c out), Winograd 3x3, 1x1 expand plus the projected shortcut (an nChw16c addend), then
+// a global average pool reading nChw16c; against the node-by-node session at two batch sizes.
+TEST(ConvFusionTest, BlockedBottleneckMatchesNodeByNode) {
+  unsetenv("TESSERA_CONV_WINOGRAD");
+  RandomFloats random;
+  SCOPED_TRACE(random.trace());
+  const int64_t c = 64, h = 14;
+  auto weights = [&](int64_t out, int64_t in, int64_t k) {
+    std::vector<float> w = random(static_cast<size_t>(out * in * k * k));
+    for (float& v : w) v *= 1.0f / std::sqrt(static_cast<float>(in * k * k));
+    return w;
+  };
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {-1, 16, h, h});
+  b.Output("y", DType::kFloat32, {-1, 2 * c, 1, 1});
+  b.Initializer("w0", weights(c, 16, 3), {c, 16, 3, 3});
+  b.Initializer("w1", weights(c, c, 1), {c, c, 1, 1});
+  b.Initializer("w2", weights(c, c, 3), {c, c, 3, 3});
+  b.Initializer("b2", random(c), {c});
+  b.Initializer("w3", weights(2 * c, c, 1), {2 * c, c, 1, 1});
+  b.Initializer("wp", weights(2 * c, c, 1), {2 * c, c, 1, 1});
+  auto& stem = b.Node("Conv", {"x", "w0"}, {"s0"});
+  testing::OnnxBuilder::IntsAttribute(stem, "pads", {1, 1, 1, 1});
+  b.Node("Relu", {"s0"}, {"r0"});
+  b.Node("Conv", {"r0", "w1"}, {"c1"});
+  b.Node("Relu", {"c1"}, {"r1"});
+  auto& wino = b.Node("Conv", {"r1", "w2", "b2"}, {"c2"});
+  testing::OnnxBuilder::IntsAttribute(wino, "pads", {1, 1, 1, 1});
+  b.Node("Relu", {"c2"}, {"r2"});
+  b.Node("Conv", {"r2", "w3"}, {"c3"});
+  b.Node("Conv", {"r0", "wp"}, {"p"});
+  b.Node("Add", {"c3", "p"}, {"s"});
+  b.Node("Relu", {"s"}, {"r3"});
+  b.Node("GlobalAveragePool", {"r3"}, {"y"});
+  const std::string path = b.WriteTemp();
+  // The layouts this test is about.
+  auto model = LoadModelFromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(RunConvFusion(*model->graph).ok());
+  int blocked_outputs = 0;
+  for (const Node& n : model->graph->nodes) blocked_outputs += n.GetInt("channels_last_output", 0) == kBlockedLayout;
+  EXPECT_EQ(blocked_outputs, 4);  // r1, r2, p, r3
+  const Node* pool = FindOp(*model->graph, kChannelsLastGlobalAveragePool);
+  ASSERT_NE(pool, nullptr);
+  EXPECT_EQ(pool->GetInt("channels_last_input", 0), kBlockedLayout);
+  ExpectPassesMatchNodeByNode(path, 16, h, {1, 3}, [&](int64_t n) { return Shape{n, 2 * c, 1, 1}; }, random);
 }
 
 // A FusedConv accumulates into its residual addend in place only when it is the addend's last reader:

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/half.h"
+#include "graph/passes/conv_fusion.h"
 #include "ops/cpu/conv_dnnl.h"
 #include "ops/cpu/conv_reference.h"
 #include "ops/cpu/reduction_numeric.h"
@@ -284,6 +285,8 @@ StatusOr<ConvPostOps> ReadPostOps(const Node& node) {
   const std::string activation = node.GetString("activation", "");
   ops.channels_last_x = node.GetInt("channels_last_input", 0) != 0;
   ops.channels_last_y = node.GetInt("channels_last_output", 0) != 0;
+  ops.blocked_x = node.GetInt("channels_last_input", 0) == kBlockedLayout;
+  ops.blocked_y = node.GetInt("channels_last_output", 0) == kBlockedLayout;
   if (activation == "Relu") {
     ops.activation = ConvPostOps::Activation::kRelu;
   } else if (activation == "Clip") {

@@ -123,6 +123,14 @@ void ApplyConvPostOps(const ConvPostOps& ops, const float* z, float* y, int64_t 
 
 size_t Align64(size_t n) { return (n + 63) & ~size_t{63}; }
 
+// Read when a plan is built (once per node and shape), so tests can compare both paths in one process.
+bool WinogradEnabled() {
+  const char* env = std::getenv("TESSERA_CONV_WINOGRAD");
+  return env == nullptr || std::strcmp(env, "0") != 0;
+}
+
+}  // namespace
+
 // Winograd (oneDNN's F(4x4,3x3) and F(2x2,3x3)) does a 3x3, stride-1 convolution with 2.25-4x fewer
 // multiplications. On AVX-512 with oneDNN 2.6 it runs ResNet-50's 3x3 layers at 14x14 to 56x56 1.6-1.9x
 // faster than the direct kernel, counting the reorders to and from its blocked layout. At 7x7 most of
@@ -130,19 +138,18 @@ size_t Align64(size_t n) { return (n + 63) & ~size_t{63}; }
 // that small stay direct. The transforms round differently from a direct sum, about 1e-5 relative on
 // those layers (direct: about 1e-7); TESSERA_CONV_WINOGRAD=0 turns it off for users who need the direct
 // results. Few channels give the transforms too little to amortize, and oneDNN declines them anyway.
-// Read when a plan is built (once per node and shape), so tests can compare both paths in one process.
-bool WinogradEnabled() {
-  const char* env = std::getenv("TESSERA_CONV_WINOGRAD");
-  return env == nullptr || std::strcmp(env, "0") != 0;
-}
-
-bool WinogradCandidate(const WindowGeometry& g, int64_t group, int64_t in_c, int64_t out_c) {
-  if (g.rank != 2 || group != 1 || in_c < 64 || out_c < 64) return false;
+bool ConvUsesWinograd(const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
+                      const std::vector<int64_t>& dilation, int64_t group, int64_t in_c, int64_t out_c,
+                      const std::vector<int64_t>& out) {
+  if (kernel.size() != 2 || stride.size() != 2 || dilation.size() != 2 || out.size() != 2) return false;
+  if (group != 1 || in_c < 64 || out_c < 64) return false;
   for (size_t i = 0; i < 2; ++i) {
-    if (g.kernel[i] != 3 || g.stride[i] != 1 || g.dilation[i] != 1 || g.out[i] < 14) return false;
+    if (kernel[i] != 3 || stride[i] != 1 || dilation[i] != 1 || out[i] < 14) return false;
   }
   return WinogradEnabled();
 }
+
+namespace {
 
 // Per-thread scratch for the reordered tensors and oneDNN's scratchpad, grown to the largest need seen
 // and kept: allocating megabytes per run would page-fault them in on every convolution. A thread runs
@@ -205,9 +212,12 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
     }
   }
   p.covered.assign(dst_dims.begin(), dst_dims.end());
-  const auto nhwc = memory::format_tag::acdb;
-  p.src_user = memory::desc(src_dims, f32, post_ops_.channels_last_x ? nhwc : PlainTag(src_dims.size()));
-  p.dst_user = memory::desc(dst_dims, f32, post_ops_.channels_last_y ? nhwc : PlainTag(dst_dims.size()));
+  auto boundary = [](bool channels_last, bool blocked, size_t rank) {
+    if (channels_last) return blocked ? memory::format_tag::nChw16c : memory::format_tag::acdb;  // acdb: NHWC
+    return PlainTag(rank);
+  };
+  p.src_user = memory::desc(src_dims, f32, boundary(post_ops_.channels_last_x, post_ops_.blocked_x, src_dims.size()));
+  p.dst_user = memory::desc(dst_dims, f32, boundary(post_ops_.channels_last_y, post_ops_.blocked_y, dst_dims.size()));
   p.w_user = transpose_ ? TransposeUserWeights(w_dims, group_, g.KernelCount())
                         : memory::desc(w_dims, f32, PlainTag(w_dims.size()));
   if (has_bias) p.bias = memory::desc({out_channels}, f32, memory::format_tag::a);
@@ -229,11 +239,20 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
   // Channels-last problems take oneDNN's reference loops as a last resort, since ours read only NCHW.
   const bool channels_last = post_ops_.channels_last_x || post_ops_.channels_last_y;
   bool allow_ref = false;
-  // Builds the primitive with src/dst in oneDNN's preferred layout (`blocked`) or plain NC[D]HW; false
-  // when oneDNN rejects the problem or offers only its reference loops.
-  auto build = [&](bool blocked, const dnnl::primitive_attr& attr, bool winograd = false) -> bool {
-    const memory::desc src_md = blocked ? memory::desc(src_dims, f32, any) : p.src_user;
-    const memory::desc dst_md = blocked ? memory::desc(dst_dims, f32, any) : p.dst_user;
+  // Where src/dst live while the primitive runs: as the caller holds them, oneDNN's choice, or nChw16c
+  // (for a side whose channels are a multiple of 16; else oneDNN's choice).
+  enum class Layout { kUser, kPreferred, kBlocked16 };
+  auto side = [&](Layout layout, const memory::dims& dims, const memory::desc& user) {
+    if (layout == Layout::kUser) return user;
+    if (layout == Layout::kBlocked16 && dims.size() == 4 && dims[1] % 16 == 0)
+      return memory::desc(dims, f32, memory::format_tag::nChw16c);
+    return memory::desc(dims, f32, any);
+  };
+  // Builds the primitive with src/dst in `layout`; false when oneDNN rejects the problem or offers only
+  // its reference loops.
+  auto build = [&](Layout layout, const dnnl::primitive_attr& attr, bool winograd = false) -> bool {
+    const memory::desc src_md = side(layout, src_dims, p.src_user);
+    const memory::desc dst_md = side(layout, dst_dims, p.dst_user);
     try {
       if (transpose_) {
         dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
@@ -281,19 +300,27 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
   }
   // oneDNN 2.6's gemm convolution (what plain-layout pointwise problems get) runs post-ops element by
   // element, 6x slower than the convolution itself on MobileNetV2; there, apply them in our own pass.
-  auto build_fused = [&](bool blocked) -> bool {
-    if (!build(blocked, attr)) return false;
+  auto build_fused = [&](Layout layout) -> bool {
+    if (!build(layout, attr)) return false;
     if (!has_post_ops || p.impl.find("gemm") == std::string::npos) return true;
     p.manual_post_ops = true;
-    return build(blocked, plain_attr);
+    return build(layout, plain_attr);
   };
   // Winograd weights are packed from the original only (oneDNN reorders plain layouts into them), so a
   // Winograd plan needs the constant still held.
-  const bool winograd = constant_weights_.defined() && WinogradCandidate(g, group_, in_c, out_channels);
-  p.supported = (winograd && build(true, attr, true)) || build_fused(!pointwise) || build_fused(pointwise);
+  const bool winograd = constant_weights_.defined() &&
+                        ConvUsesWinograd(g.kernel, g.stride, g.dilation, group_, in_c, out_channels, g.out);
+  // With nChw16c on one side of the boundary (the layout pass keeps 1x1 and Winograd neighbours blocked),
+  // run blocked on both: the NHWC side is reordered rather than the blocked one, and a strided 1x1 keeps
+  // the blocked 1x1 kernel instead of the NHWC one that oneDNN's own choice would reorder to.
+  const bool blocked_boundary = post_ops_.blocked_x || post_ops_.blocked_y;
+  const Layout first = pointwise ? Layout::kUser : Layout::kPreferred;
+  const Layout second = pointwise ? Layout::kPreferred : Layout::kUser;
+  p.supported = (winograd && build(Layout::kPreferred, attr, true)) ||
+                (blocked_boundary && build_fused(Layout::kBlocked16)) || build_fused(first) || build_fused(second);
   if (!p.supported && channels_last) {
     allow_ref = true;
-    p.supported = build_fused(true);
+    p.supported = build_fused(Layout::kPreferred);
   }
   if (p.supported && (constant_weights_.defined() || packed_source_)) {
     // Share the packed copy with any plan that wants the same layout (shapes that differ only in batch).

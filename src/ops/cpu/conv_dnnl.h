@@ -29,7 +29,17 @@ struct ConvPostOps {
   // Memory order of X and of Y (and the addend) at the kernel boundary: NHWC where set, else NCHW. Rank 4
   // only; the graph pass guarantees it.
   bool channels_last_x = false, channels_last_y = false;
+  // With channels_last_*, oneDNN's blocked nChw16c order instead of NHWC (channels a multiple of 16, so
+  // the byte count is the plain tensor's): what Winograd convolutions read and write, kept between them
+  // and their 1x1 neighbours so that no reorder runs in between.
+  bool blocked_x = false, blocked_y = false;
 };
+
+// Whether a float32 2-D convolution with these parameters runs as a Winograd convolution (see
+// conv_dnnl.cc), given TESSERA_CONV_WINOGRAD. `out` is the output's spatial size.
+bool ConvUsesWinograd(const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
+                      const std::vector<int64_t>& dilation, int64_t group, int64_t in_c, int64_t out_c,
+                      const std::vector<int64_t>& out);
 
 class DnnlConv {
  public:

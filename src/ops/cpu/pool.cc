@@ -13,6 +13,7 @@
 #include <vector>
 #include <string>
 
+#include "graph/passes/conv_fusion.h"
 #include "ops/cpu/pool_dnnl.h"
 #include "ops/cpu/pool_roi_unpool.h"
 #include "ops/cpu/pool_window.h"
@@ -145,13 +146,31 @@ void GlobalAveragePoolChannelsLast(const float* x, float* y, int64_t batch, int6
   });
 }
 
+// com.tessera GlobalAveragePoolChannelsLast reading oneDNN's blocked nChw16c: x holds [N, C/16, H, W, 16]
+// (C a multiple of 16); each block's 16 channels are summed together over the pixels.
+void GlobalAveragePoolBlocked16(const float* x, float* y, int64_t batch, int64_t channels, int64_t spatial,
+                                ThreadPool& pool) {
+  const int64_t blocks = channels / 16;
+  pool.ParallelFor(batch * blocks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t nb = b; nb < e; ++nb) {
+      const float* block = x + nb * spatial * 16;
+      float sum[16] = {};
+      for (int64_t s = 0; s < spatial; ++s)
+        for (int k = 0; k < 16; ++k) sum[k] += block[s * 16 + k];
+      const float scale = 1.0f / static_cast<float>(spatial);
+      for (int k = 0; k < 16; ++k) y[nb * 16 + k] = sum[k] * scale;
+    }
+  });
+}
+
 // Global pools: every spatial dim is reduced, so the spatial dims are flattened into one window.
 class GlobalPoolKernel : public Kernel {
  public:
   GlobalPoolKernel(PoolKind kind, const Node& node)
       : kind_(kind),
         power_(ReadPower(node)),
-        channels_last_(node.domain == "com.tessera" && node.op_type == "GlobalAveragePoolChannelsLast") {}
+        channels_last_(node.domain == "com.tessera" && node.op_type == "GlobalAveragePoolChannelsLast"),
+        blocked_(channels_last_ && node.GetInt("channels_last_input", kNhwcLayout) == kBlockedLayout) {}
 
   Status Run(KernelContext& ctx) override {
     const char* op = PoolName(kind_, true);
@@ -173,7 +192,13 @@ class GlobalPoolKernel : public Kernel {
       if (x.dtype() != DType::kFloat32 || x.rank() != 4)
         return KernelContext::Error("GlobalAveragePoolChannelsLast needs a float32 image, got X of shape " +
                                     ShapeToString(x.shape()) + " (" + DTypeName(x.dtype()) + ")");
-      GlobalAveragePoolChannelsLast(x.data<float>(), y->data<float>(), x.dim(0), x.dim(1), spatial, ctx.pool());
+      if (blocked_ && x.dim(1) % 16 != 0)
+        return KernelContext::Error("GlobalAveragePoolChannelsLast reads nChw16c, whose channels must be a multiple "
+                                    "of 16, got X of shape " + ShapeToString(x.shape()));
+      if (blocked_)
+        GlobalAveragePoolBlocked16(x.data<float>(), y->data<float>(), x.dim(0), x.dim(1), spatial, ctx.pool());
+      else
+        GlobalAveragePoolChannelsLast(x.data<float>(), y->data<float>(), x.dim(0), x.dim(1), spatial, ctx.pool());
       return Status::Ok();
     }
     WindowGeometry g;
@@ -188,6 +213,7 @@ class GlobalPoolKernel : public Kernel {
   PoolKind kind_;
   double power_;
   bool channels_last_;  // com.tessera GlobalAveragePoolChannelsLast: NHWC bytes in (float32 only)
+  bool blocked_;        // ... nChw16c bytes instead
 };
 
 KernelFactory WindowPoolFactory(PoolKind kind) {
