@@ -220,18 +220,21 @@ std::vector<int64_t> ImageDims(const ValueInfo& v) {
   return dims;
 }
 
-// A layout-candidate FusedConv whose oneDNN kernel reads and writes nChw16c natively: 1x1 without
-// padding (any stride), or one that runs as Winograd.
-bool WorksBlocked(const Graph& graph, const Node& node) {
-  if (!IsLayoutCandidate(graph, node) || node.op_type != "FusedConv" || node.inputs.size() < 2) return false;
+// How a layout-candidate FusedConv's oneDNN kernel does on nChw16c: natively as a 1x1 without padding
+// (any stride) or as a Winograd convolution; anything else is faster on NHWC.
+enum class BlockedKernel { kNone, kPointwise, kWinograd };
+
+BlockedKernel BlockedKernelOf(const Graph& graph, const Node& node) {
+  constexpr BlockedKernel kNone = BlockedKernel::kNone;
+  if (!IsLayoutCandidate(graph, node) || node.op_type != "FusedConv" || node.inputs.size() < 2) return kNone;
   const std::vector<int64_t> x = ImageDims(graph.value(node.inputs[0]));
   const auto constant_w = graph.constants.find(node.inputs[1]);
   const std::vector<int64_t> w = constant_w != graph.constants.end() ? constant_w->second.shape()
                                                                       : ImageDims(graph.value(node.inputs[1]));
   const std::vector<int64_t> y = ImageDims(graph.value(node.outputs[0]));
-  if (x.size() != 4 || w.size() != 4 || y.size() != 4) return false;
+  if (x.size() != 4 || w.size() != 4 || y.size() != 4) return kNone;
   const std::string auto_pad = node.GetString("auto_pad", "NOTSET");
-  if (auto_pad != "NOTSET" && auto_pad != "VALID") return false;
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") return kNone;
   auto ints_or = [&](const char* key, std::vector<int64_t> fallback) {
     std::vector<int64_t> v = node.GetInts(key);
     return v.empty() ? fallback : v;
@@ -241,10 +244,67 @@ bool WorksBlocked(const Graph& graph, const Node& node) {
   const int64_t group = node.GetInt("group", 1);
   if (w[2] == 1 && w[3] == 1) {
     for (int64_t p : pads)
-      if (p != 0) return false;
-    return group == 1;
+      if (p != 0) return kNone;
+    return group == 1 ? BlockedKernel::kPointwise : kNone;
   }
-  return ConvUsesWinograd({w[2], w[3]}, stride, dilation, group, x[1], y[1], {y[2], y[3]});
+  return ConvUsesWinograd({w[2], w[3]}, stride, dilation, group, x[1], y[1], {y[2], y[3]}) ? BlockedKernel::kWinograd
+                                                                                             : kNone;
+}
+
+// The channels-last values to keep in nChw16c (see ChooseConvLayouts): channels a multiple of 16, a
+// producer and readers that all work blocked, addends in their output's layout; and only in regions
+// (values linked through convolutions) that hold a Winograd convolution. Elsewhere, as between
+// MobileNetV2's 1x1s, blocking saves nothing and would cost a reorder next to each depthwise convolution.
+std::unordered_set<int> ChooseBlockedValues(const Graph& graph, const std::unordered_set<int>& channels_last,
+                                            const std::vector<std::vector<size_t>>& consumers) {
+  std::unordered_set<int> blocked;
+  std::vector<size_t> producer(graph.values.size(), graph.nodes.size());
+  for (size_t n = 0; n < graph.nodes.size(); ++n)
+    for (int out : graph.nodes[n].outputs)
+      if (out != kNoValue) producer[static_cast<size_t>(out)] = n;
+  auto works_blocked = [&](size_t n) { return BlockedKernelOf(graph, graph.nodes[n]) != BlockedKernel::kNone; };
+  for (int v : channels_last) {
+    const std::vector<int64_t> dims = ImageDims(graph.value(v));
+    const size_t p = producer[static_cast<size_t>(v)];
+    bool ok = dims.size() == 4 && dims[1] % 16 == 0 && p < graph.nodes.size() && works_blocked(p);
+    for (size_t c : consumers[static_cast<size_t>(v)]) {
+      ok = ok && (IsChannelsLastGlobalAveragePool(graph, graph.nodes[c]) || works_blocked(c));
+    }
+    if (ok) blocked.insert(v);
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const Node& node : graph.nodes) {
+      const int z = AddendOf(node);
+      if (!IsLayoutCandidate(graph, node) || z == kNoValue) continue;
+      if (blocked.count(z) != blocked.count(node.outputs[0])) {
+        changed = blocked.erase(z) + blocked.erase(node.outputs[0]) > 0 || changed;
+      }
+    }
+  }
+  // Regions: union the blocked values each convolution reads and writes (its addend and output are both
+  // or neither, so dropping a whole region keeps them agreeing).
+  std::vector<int> parent(graph.values.size());
+  for (size_t i = 0; i < parent.size(); ++i) parent[i] = static_cast<int>(i);
+  auto root = [&](int v) {
+    while (parent[static_cast<size_t>(v)] != v) v = parent[static_cast<size_t>(v)];
+    return v;
+  };
+  std::vector<int> winograd_values;
+  for (const Node& node : graph.nodes) {
+    if (!IsLayoutCandidate(graph, node) || node.op_type != "FusedConv") continue;
+    std::vector<int> touched;
+    for (int v : {node.inputs[0], AddendOf(node), node.outputs[0]})
+      if (v != kNoValue && blocked.count(v)) touched.push_back(v);
+    for (size_t i = 1; i < touched.size(); ++i) parent[static_cast<size_t>(root(touched[i]))] = root(touched[0]);
+    if (!touched.empty() && BlockedKernelOf(graph, node) == BlockedKernel::kWinograd) winograd_values.push_back(touched[0]);
+  }
+  std::unordered_set<int> kept_roots;
+  for (int v : winograd_values) kept_roots.insert(root(v));
+  std::unordered_set<int> kept;
+  for (int v : blocked)
+    if (kept_roots.count(root(v))) kept.insert(v);
+  return kept;
 }
 
 }  // namespace
@@ -291,32 +351,7 @@ Status ChooseConvLayouts(Graph& graph) {
       }
     }
   }
-  // Which channels-last values go blocked: channels a multiple of 16, every producer and reader works
-  // blocked; then addends and outputs agree, to a fixpoint.
-  std::unordered_set<int> blocked;
-  std::vector<size_t> producer(graph.values.size(), graph.nodes.size());
-  for (size_t n = 0; n < graph.nodes.size(); ++n)
-    for (int out : graph.nodes[n].outputs)
-      if (out != kNoValue) producer[static_cast<size_t>(out)] = n;
-  for (int v : channels_last) {
-    const std::vector<int64_t> dims = ImageDims(graph.value(v));
-    const size_t p = producer[static_cast<size_t>(v)];
-    bool ok = dims.size() == 4 && dims[1] % 16 == 0 && p < graph.nodes.size() && WorksBlocked(graph, graph.nodes[p]);
-    for (size_t c : consumers[static_cast<size_t>(v)]) {
-      ok = ok && (IsChannelsLastGlobalAveragePool(graph, graph.nodes[c]) || WorksBlocked(graph, graph.nodes[c]));
-    }
-    if (ok) blocked.insert(v);
-  }
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (const Node& node : graph.nodes) {
-      const int z = AddendOf(node);
-      if (!IsLayoutCandidate(graph, node) || z == kNoValue) continue;
-      if (blocked.count(z) != blocked.count(node.outputs[0])) {
-        changed = blocked.erase(z) + blocked.erase(node.outputs[0]) > 0 || changed;
-      }
-    }
-  }
+  const std::unordered_set<int> blocked = ChooseBlockedValues(graph, channels_last, consumers);
   auto layout = [&](int v) {
     Attribute a;
     a.type = Attribute::Type::kInt;

@@ -502,6 +502,16 @@ TEST(ConvFusionTest, WinogradNeighboursShareTheBlockedLayout) {
   EXPECT_EQ(layout_out(4), kNhwcLayout);     // e: 72 channels
   EXPECT_EQ(layout_out(5), 0);               // f: a graph output
   (void)b, (void)c, (void)d, (void)e;
+
+  // 1x1 convolutions alone (MobileNetV2's expand and project) gain nothing blocked: NHWC.
+  TestGraph u;
+  const int ux = u.Value("x", {1, 64, 16, 16});
+  const int ua = ConvOf(u, ux, "a", 64, 64, 1, 1, 16);
+  const int ub = ConvOf(u, ua, "b", 64, 64, 1, 1, 16);
+  u.g.outputs = {ConvOf(u, ub, "c", 64, 64, 1, 1, 16)};
+  ASSERT_TRUE(RunConvFusion(u.g).ok());
+  EXPECT_EQ(u.g.nodes[0].GetInt("channels_last_output", 0), kNhwcLayout);
+  EXPECT_EQ(u.g.nodes[1].GetInt("channels_last_output", 0), kNhwcLayout);
 }
 
 // End to end, a bottleneck block with a projection shortcut as in ResNet: a 3x3 stem (NHWC), 1x1 reduce
