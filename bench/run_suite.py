@@ -134,8 +134,11 @@ def main():
                 row[f"{engine}_rss_mb"] = max(x["peak_rss_mb"] for x in runs)
             row["ratio"] = row["tessera_ms"] / row["ort_ms"]
             rows.append(row)
+            # How Tessera's OpenMP threads waited in each round (chosen at start from the machine's load).
+            waits = ", ".join(x.get("openmp_wait", "?") for x in results["tessera"])
             print(f"{name:16s} threads={t}  tessera {row['tessera_ms']:9.2f} ms  ort {row['ort_ms']:9.2f} ms  "
-                  f"ratio {row['ratio']:.2f}  rss {row['tessera_rss_mb']:.0f}/{row['ort_rss_mb']:.0f} MB", flush=True)
+                  f"ratio {row['ratio']:.2f}  rss {row['tessera_rss_mb']:.0f}/{row['ort_rss_mb']:.0f} MB  "
+                  f"openmp wait: {waits}", flush=True)
 
     lines = ["| model | threads | Tessera median (ms) | ORT median (ms) | Tessera / ORT | peak RSS Tessera / ORT (MB) |",
              "|---|---|---|---|---|---|"]

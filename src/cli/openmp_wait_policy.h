@@ -8,7 +8,7 @@
 // sleeping and 13-47 ms spinning (any spin count from 10000 to 200000).
 //
 // So the policy is chosen at start: `bench` and `run` spin (GOMP_SPINCOUNT 200000, about 2 ms) when no
-// other task is runnable over a short look at the system (/proc/stat procs_running); everything else,
+// other task is runnable at most looks over a short while (/proc/stat procs_running); everything else,
 // `serve` (whose instances share the cores) and ranks of an MPI job sleep at once (OMP_WAIT_POLICY
 // PASSIVE). A caller who sets OMP_WAIT_POLICY or GOMP_SPINCOUNT decides instead.
 #pragma once
