@@ -135,7 +135,7 @@ def main():
             row["ratio"] = row["tessera_ms"] / row["ort_ms"]
             rows.append(row)
             # How Tessera's OpenMP threads waited in each round (chosen at start from the machine's load).
-            waits = ", ".join(x.get("openmp_wait", "?") for x in results["tessera"])
+            waits = ", ".join(x.get("openmp_wait", "?").split(" ")[0] for x in results["tessera"])
             print(f"{name:16s} threads={t}  tessera {row['tessera_ms']:9.2f} ms  ort {row['ort_ms']:9.2f} ms  "
                   f"ratio {row['ratio']:.2f}  rss {row['tessera_rss_mb']:.0f}/{row['ort_rss_mb']:.0f} MB  "
                   f"openmp wait: {waits}", flush=True)
