@@ -214,10 +214,11 @@ TEST(ConvTest, OneDnnTakesCommonProblemsAndMatchesReference) {
   }
 }
 
-// A 3x3, stride-1 convolution with many channels takes oneDNN's Winograd kernel (through the channels-last
-// boundary and ReLU that ResNet's blocks use), matches the reference to the same tolerance as the direct
-// kernel, keeps the original weights (nothing repacks out of Winograd's layout) so a later shape still
-// runs, and TESSERA_CONV_WINOGRAD=0 gives the direct kernel.
+// A 3x3, stride-1 convolution with many channels takes oneDNN's Winograd kernel, at the boundaries the
+// layout pass gives it (NHWC, or nChw16c between 1x1 and Winograd neighbours) with ReLU and with a
+// residual sum (ResNet-18's basic blocks; also accumulated in place), and matches the reference to the
+// direct kernel's tolerance. It keeps the original weights (nothing repacks out of Winograd's layout), so
+// a later shape still runs; TESSERA_CONV_WINOGRAD=0 gives the direct kernel.
 TEST(ConvTest, ManyChannelThreeByThreeTakesWinogradAndMatchesReference) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -233,39 +234,60 @@ TEST(ConvTest, ManyChannelThreeByThreeTakesWinogradAndMatchesReference) {
   g.rank = 2;
   g.in = c.in, g.kernel = c.kernel, g.stride = c.stride, g.dilation = c.dilation;
   g.pad_begin = c.pad_begin, g.pad_end = c.pad_end, g.out = c.out;
-  ConvPostOps relu_nhwc;
-  relu_nhwc.activation = ConvPostOps::Activation::kRelu;
-  relu_nhwc.channels_last_x = relu_nhwc.channels_last_y = true;
-  // NCHW <-> NHWC for the channels-last boundary.
-  auto to_nhwc = [](const std::vector<double>& v, int64_t n, int64_t ch, int64_t hw) {
+  constexpr int64_t kChannels = 64, kPixels = 256;
+  // NCHW -> NHWC, or -> nChw16c ([N, C/16, H, W, 16]).
+  auto relayout = [](const std::vector<double>& v, int64_t n, bool blocked) {
     std::vector<double> out(v.size());
     for (int64_t b = 0; b < n; ++b)
-      for (int64_t k = 0; k < ch; ++k)
-        for (int64_t i = 0; i < hw; ++i) out[(b * hw + i) * ch + k] = v[(b * ch + k) * hw + i];
+      for (int64_t k = 0; k < kChannels; ++k)
+        for (int64_t i = 0; i < kPixels; ++i) {
+          const int64_t to = blocked ? ((b * kChannels / 16 + k / 16) * kPixels + i) * 16 + k % 16
+                                     : (b * kPixels + i) * kChannels + k;
+          out[static_cast<size_t>(to)] = v[static_cast<size_t>((b * kChannels + k) * kPixels + i)];
+        }
     return out;
   };
-  for (const char* setting : {"1", "0"}) {
-    setenv("TESSERA_CONV_WINOGRAD", setting, 1);
-    DnnlConv conv(false, 1, Tensor::FromVector(DType::kFloat32, c.WShape(), c.w), relu_nhwc);
-    for (int64_t batch : {2, 3}) {
-      std::vector<float> x(static_cast<size_t>(ShapeElementCount(c.XShape(batch))));
-      for (float& v : x) v = dist(rng);
-      const std::vector<double> x_nchw(x.begin(), x.end());
-      const std::vector<double> x_nhwc_d = to_nhwc(x_nchw, batch, 64, 256);
-      const std::vector<float> x_nhwc(x_nhwc_d.begin(), x_nhwc_d.end());
-      std::vector<double> want = to_nhwc(Reference(c, x, batch), batch, 64, 256);
-      for (double& v : want) v = std::max(v, 0.0);
-      std::vector<float> y(want.size(), NAN);
-      auto done = conv.Run(g, c.XShape(batch), c.WShape(), 64, x_nhwc.data(), nullptr, c.b.data(), y.data());
-      ASSERT_TRUE(done.ok()) << done.status().message();
-      ASSERT_TRUE(*done);
-      const bool winograd = conv.last_impl().find("wino") != std::string::npos;
-      EXPECT_EQ(winograd, std::string(setting) == "1") << "TESSERA_CONV_WINOGRAD=" << setting << ": " << conv.last_impl();
-      for (size_t i = 0; i < want.size(); ++i) {
-        ASSERT_NEAR(y[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << conv.last_impl() << " batch " << batch << " at " << i;
-      }
-      if (batch == 2) {
-        EXPECT_EQ(conv.DropConstantWeights(), !winograd) << conv.last_impl();
+  struct Variant {
+    bool sum, blocked, in_place;
+  };
+  for (const Variant variant : {Variant{false, false, false}, Variant{true, false, false}, Variant{true, true, true}}) {
+    ConvPostOps ops;
+    ops.activation = ConvPostOps::Activation::kRelu;
+    ops.sum = variant.sum;
+    ops.channels_last_x = ops.channels_last_y = true;
+    ops.blocked_x = ops.blocked_y = variant.blocked;
+    for (const char* setting : {"1", "0"}) {
+      SCOPED_TRACE(std::string("TESSERA_CONV_WINOGRAD=") + setting + (variant.sum ? " sum" : "") +
+                   (variant.blocked ? " nChw16c" : " NHWC") + (variant.in_place ? " in place" : ""));
+      setenv("TESSERA_CONV_WINOGRAD", setting, 1);
+      DnnlConv conv(false, 1, Tensor::FromVector(DType::kFloat32, c.WShape(), c.w), ops);
+      for (int64_t batch : {2, 3}) {
+        std::vector<float> x(static_cast<size_t>(ShapeElementCount(c.XShape(batch))));
+        for (float& v : x) v = dist(rng);
+        std::vector<double> z_nchw(x.size(), 0.0);
+        if (variant.sum)
+          for (double& v : z_nchw) v = dist(rng);
+        const std::vector<double> x_user_d = relayout(std::vector<double>(x.begin(), x.end()), batch, variant.blocked);
+        const std::vector<float> x_user(x_user_d.begin(), x_user_d.end());
+        const std::vector<double> z_user_d = relayout(z_nchw, batch, variant.blocked);
+        std::vector<float> z_user(z_user_d.begin(), z_user_d.end());
+        std::vector<double> want = Reference(c, x, batch);
+        for (size_t i = 0; i < want.size(); ++i) want[i] = std::max(want[i] + z_nchw[i], 0.0);
+        want = relayout(want, batch, variant.blocked);
+        std::vector<float> y = variant.in_place ? z_user : std::vector<float>(want.size(), NAN);
+        const float* addend = !variant.sum ? nullptr : variant.in_place ? y.data() : z_user.data();
+        auto done = conv.Run(g, c.XShape(batch), c.WShape(), kChannels, x_user.data(), nullptr, c.b.data(), y.data(),
+                             addend);
+        ASSERT_TRUE(done.ok()) << done.status().message();
+        ASSERT_TRUE(*done);
+        const bool winograd = conv.last_impl().find("wino") != std::string::npos;
+        EXPECT_EQ(winograd, std::string(setting) == "1") << conv.last_impl();
+        for (size_t i = 0; i < want.size(); ++i) {
+          ASSERT_NEAR(y[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << conv.last_impl() << " batch " << batch << " at " << i;
+        }
+        if (batch == 2) {
+          EXPECT_EQ(conv.DropConstantWeights(), !winograd) << conv.last_impl();
+        }
       }
     }
   }
