@@ -221,7 +221,8 @@ std::vector<int64_t> ImageDims(const ValueInfo& v) {
 }
 
 // How a layout-candidate FusedConv's oneDNN kernel does on nChw16c: natively as a 1x1 without padding
-// (any stride) or as a Winograd convolution; anything else is faster on NHWC.
+// (any stride) or as a Winograd convolution (constant weights only, as DnnlConv packs them from the
+// constant); anything else is faster on NHWC.
 enum class BlockedKernel { kNone, kPointwise, kWinograd };
 
 BlockedKernel BlockedKernelOf(const Graph& graph, const Node& node) {
@@ -247,8 +248,9 @@ BlockedKernel BlockedKernelOf(const Graph& graph, const Node& node) {
       if (p != 0) return kNone;
     return group == 1 ? BlockedKernel::kPointwise : kNone;
   }
-  return ConvUsesWinograd({w[2], w[3]}, stride, dilation, group, x[1], y[1], {y[2], y[3]}) ? BlockedKernel::kWinograd
-                                                                                             : kNone;
+  const bool winograd = constant_w != graph.constants.end() &&
+                        ConvUsesWinograd({w[2], w[3]}, stride, dilation, group, x[1], y[1], {y[2], y[3]});
+  return winograd ? BlockedKernel::kWinograd : kNone;
 }
 
 // The channels-last values to keep in nChw16c (see ChooseConvLayouts): channels a multiple of 16, a
@@ -262,7 +264,9 @@ std::unordered_set<int> ChooseBlockedValues(const Graph& graph, const std::unord
   for (size_t n = 0; n < graph.nodes.size(); ++n)
     for (int out : graph.nodes[n].outputs)
       if (out != kNoValue) producer[static_cast<size_t>(out)] = n;
-  auto works_blocked = [&](size_t n) { return BlockedKernelOf(graph, graph.nodes[n]) != BlockedKernel::kNone; };
+  std::vector<BlockedKernel> kernel_of(graph.nodes.size());
+  for (size_t n = 0; n < graph.nodes.size(); ++n) kernel_of[n] = BlockedKernelOf(graph, graph.nodes[n]);
+  auto works_blocked = [&](size_t n) { return kernel_of[n] != BlockedKernel::kNone; };
   for (int v : channels_last) {
     const std::vector<int64_t> dims = ImageDims(graph.value(v));
     const size_t p = producer[static_cast<size_t>(v)];
@@ -291,13 +295,14 @@ std::unordered_set<int> ChooseBlockedValues(const Graph& graph, const std::unord
     return v;
   };
   std::vector<int> winograd_values;
-  for (const Node& node : graph.nodes) {
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& node = graph.nodes[n];
     if (!IsLayoutCandidate(graph, node) || node.op_type != "FusedConv") continue;
     std::vector<int> touched;
     for (int v : {node.inputs[0], AddendOf(node), node.outputs[0]})
       if (v != kNoValue && blocked.count(v)) touched.push_back(v);
     for (size_t i = 1; i < touched.size(); ++i) parent[static_cast<size_t>(root(touched[i]))] = root(touched[0]);
-    if (!touched.empty() && BlockedKernelOf(graph, node) == BlockedKernel::kWinograd) winograd_values.push_back(touched[0]);
+    if (!touched.empty() && kernel_of[n] == BlockedKernel::kWinograd) winograd_values.push_back(touched[0]);
   }
   std::unordered_set<int> kept_roots;
   for (int v : winograd_values) kept_roots.insert(root(v));

@@ -503,6 +503,17 @@ TEST(ConvFusionTest, WinogradNeighboursShareTheBlockedLayout) {
   EXPECT_EQ(layout_out(5), 0);               // f: a graph output
   (void)b, (void)c, (void)d, (void)e;
 
+  // A 3x3 whose weights are not constant runs direct (Winograd packs from the constant): nothing blocked.
+  TestGraph v;
+  const int vx = v.Value("x", {1, 64, 16, 16});
+  const int va = ConvOf(v, vx, "a", 64, 64, 1, 1, 16);
+  const int vb = ConvOf(v, va, "b", 64, 64, 3, 1, 16);
+  v.g.constants.erase(v.g.nodes[1].inputs[1]);
+  v.g.outputs = {ConvOf(v, vb, "c", 64, 64, 1, 1, 16)};
+  ASSERT_TRUE(RunConvFusion(v.g).ok());
+  EXPECT_EQ(v.g.nodes[0].GetInt("channels_last_output", 0), kNhwcLayout);
+  EXPECT_EQ(v.g.nodes[1].GetInt("channels_last_output", 0), kNhwcLayout);
+
   // 1x1 convolutions alone (MobileNetV2's expand and project) gain nothing blocked: NHWC.
   TestGraph u;
   const int ux = u.Value("x", {1, 64, 16, 16});
@@ -561,6 +572,32 @@ TEST(ConvFusionTest, BlockedBottleneckMatchesNodeByNode) {
   ASSERT_NE(pool, nullptr);
   EXPECT_EQ(pool->GetInt("channels_last_input", 0), kBlockedLayout);
   ExpectPassesMatchNodeByNode(path, 16, h, {1, 3}, [&](int64_t n) { return Shape{n, 2 * c, 1, 1}; }, random);
+}
+
+// The layout attributes are the layout pass's; a model that sets nChw16c itself where the channels are not
+// a multiple of 16 gets an error naming the shapes, not a read past the tensor (FusedConv and the pool).
+TEST(ConvFusionTest, BlockedLayoutOnChannelsNotAMultipleOf16IsAnError) {
+  for (const bool pool : {false, true}) {
+    SCOPED_TRACE(pool ? "GlobalAveragePoolChannelsLast" : "FusedConv");
+    testing::OnnxBuilder b;
+    auto* domain = b.proto().add_opset_import();
+    domain->set_domain(kTesseraDomain);
+    domain->set_version(kTesseraOpset);
+    b.Input("x", DType::kFloat32, {1, 8, 4, 4});
+    b.Output("y", DType::kFloat32, pool ? Shape{1, 8, 1, 1} : Shape{1, 8, 4, 4});
+    b.Initializer("w", std::vector<float>(64, 0.5f), {8, 8, 1, 1});
+    auto& node = pool ? b.Node(kChannelsLastGlobalAveragePool, {"x"}, {"y"}) : b.Node("FusedConv", {"x", "w"}, {"y"});
+    node.set_domain(kTesseraDomain);
+    testing::OnnxBuilder::IntAttribute(node, "channels_last_input", kBlockedLayout);
+    SessionOptions options;
+    options.optimize = false;
+    auto session = Session::Load(b.WriteTemp(), options);
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    auto out = (*session)->Run({{"x", Tensor::FromVector<float>(DType::kFloat32, {1, 8, 4, 4}, std::vector<float>(128, 1.0f))}});
+    ASSERT_FALSE(out.ok());
+    EXPECT_NE(out.status().message().find("multiple"), std::string::npos) << out.status().message();
+    EXPECT_NE(out.status().message().find("[1,8,4,4]"), std::string::npos) << out.status().message();
+  }
 }
 
 // A FusedConv accumulates into its residual addend in place only when it is the addend's last reader:

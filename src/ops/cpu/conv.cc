@@ -96,6 +96,20 @@ class ConvKernel : public Kernel {
     }
   }
 
+  // The layout pass sets channels_last_input/output only where they hold; from a model's own attributes
+  // a layout that does not fit the tensors would have oneDNN read past them, so it is an error.
+  Status CheckLayoutAttributes(const Tensor& x, const ConvShapes& shapes) const {
+    if (!post_ops_.channels_last_x && !post_ops_.channels_last_y) return Status::Ok();
+    if (x.rank() != 4)
+      return KernelContext::Error("FusedConv channels_last_input/output need a 4-D X, got X of shape " +
+                                  ShapeToString(x.shape()));
+    if ((post_ops_.blocked_x && shapes.in_c % 16 != 0) || (post_ops_.blocked_y && shapes.out_c % 16 != 0))
+      return KernelContext::Error("FusedConv channels_last_input/output " + std::to_string(kBlockedLayout) +
+                                  " (nChw16c) need channels in multiples of 16, got X of shape " +
+                                  ShapeToString(x.shape()) + " and Y of shape " + ShapeToString(shapes.y));
+    return Status::Ok();
+  }
+
   // Conv or ConvTranspose, plus the post-ops of a FusedConv (`z` is its addend, float32 only).
   Status RunConv(KernelContext& ctx, const Tensor* z = nullptr) {
     const Tensor& x = ctx.input(0);
@@ -115,6 +129,7 @@ class ConvKernel : public Kernel {
     if (z && z->shape() != shapes.y)
       return KernelContext::Error("FusedConv addend Z of shape " + ShapeToString(z->shape()) +
                                   " must match the convolution output " + ShapeToString(shapes.y));
+    TS_RETURN_IF_ERROR(CheckLayoutAttributes(x, shapes));
     // A residual addend that dies here becomes the output: the sum post-op accumulates into it in place
     // instead of into a copy (ResNet's blocks at batch 8 copied 25 MB per block). This node is its last
     // reader (addend_dies_here_), and a buffer nobody but the executor's slot holds is no graph input,
@@ -283,10 +298,11 @@ StatusOr<ConvPostOps> ReadPostOps(const Node& node) {
   ConvPostOps ops;
   ops.sum = node.inputs.size() > 3 && node.inputs[3] != kNoValue;
   const std::string activation = node.GetString("activation", "");
-  ops.channels_last_x = node.GetInt("channels_last_input", 0) != 0;
-  ops.channels_last_y = node.GetInt("channels_last_output", 0) != 0;
-  ops.blocked_x = node.GetInt("channels_last_input", 0) == kBlockedLayout;
-  ops.blocked_y = node.GetInt("channels_last_output", 0) == kBlockedLayout;
+  const int64_t layout_x = node.GetInt("channels_last_input", 0), layout_y = node.GetInt("channels_last_output", 0);
+  ops.channels_last_x = layout_x != 0;
+  ops.channels_last_y = layout_y != 0;
+  ops.blocked_x = layout_x == kBlockedLayout;
+  ops.blocked_y = layout_y == kBlockedLayout;
   if (activation == "Relu") {
     ops.activation = ConvPostOps::Activation::kRelu;
   } else if (activation == "Clip") {
