@@ -20,7 +20,11 @@ void RegisterAllKernels(KernelRegistry& registry) {
   RegisterResizeKernels(registry);
   RegisterControlFlowKernels(registry);
   RegisterQuantizationKernels(registry);
-  RegisterSpecialKernels(registry);
+  RegisterImageKernels(registry);
+  RegisterSignalKernels(registry);
+  RegisterTextKernels(registry);
+  RegisterLinalgKernels(registry);
+  RegisterTrainingKernels(registry);
   RegisterCollectiveKernels(registry);
 }
 

@@ -8,7 +8,7 @@ namespace tessera {
 
 void RegisterAllKernels(KernelRegistry& registry);
 
-// One per file under src/ops/cpu/.
+// One per family folder under src/ops/cpu/ (common/ holds what several families share).
 void RegisterElementwiseUnaryKernels(KernelRegistry& registry);   // math and activation functions
 void RegisterElementwiseBinaryKernels(KernelRegistry& registry);  // arithmetic, comparison, logic, Where
 void RegisterCastKernels(KernelRegistry& registry);               // Cast, CastLike
@@ -25,7 +25,11 @@ void RegisterRecurrentKernels(KernelRegistry& registry);          // RNN, GRU, L
 void RegisterResizeKernels(KernelRegistry& registry);             // Resize, Upsample
 void RegisterControlFlowKernels(KernelRegistry& registry);        // If, Loop, Scan, Identity, optional ops
 void RegisterQuantizationKernels(KernelRegistry& registry);       // Quantize/DequantizeLinear, QLinear*, *Integer
-void RegisterSpecialKernels(KernelRegistry& registry);            // GridSample, RoiAlign, signal, text, training
+void RegisterImageKernels(KernelRegistry& registry);              // GridSample, RoiAlign
+void RegisterSignalKernels(KernelRegistry& registry);             // DFT, STFT, windows, MelWeightMatrix
+void RegisterTextKernels(KernelRegistry& registry);               // StringNormalizer, TfIdfVectorizer
+void RegisterLinalgKernels(KernelRegistry& registry);             // Det
+void RegisterTrainingKernels(KernelRegistry& registry);           // ai.onnx.preview.training Adagrad, Adam, Momentum
 void RegisterCollectiveKernels(KernelRegistry& registry);         // com.tessera AllReduceSum, AllGather (parallel/tensor/)
 
 }  // namespace tessera

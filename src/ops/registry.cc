@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include "ops/op_list.h"
 
@@ -48,6 +49,14 @@ std::vector<const KernelDef*> KernelRegistry::All() const {
     for (const auto& def : defs) all.push_back(&def);
   }
   return all;
+}
+
+void KernelRegistry::SetConvWinogradPredicate(std::function<bool(const ConvAlgorithmQuery&)> predicate) {
+  conv_winograd_ = std::move(predicate);
+}
+
+bool KernelRegistry::ConvRunsAsWinograd(const ConvAlgorithmQuery& query) const {
+  return conv_winograd_ && conv_winograd_(query);
 }
 
 const KernelRegistry& KernelRegistry::Global() {

@@ -5,6 +5,7 @@
 // session asks for its preferred backends in order and falls back to "cpu".
 #pragma once
 
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -25,6 +26,14 @@ struct KernelDef {
   KernelFactory factory;
 };
 
+// A float32 2-D convolution as a layout pass sees it, to ask which algorithm its kernel will run.
+// `output_spatial` is the output's [H, W].
+struct ConvAlgorithmQuery {
+  std::vector<int64_t> kernel, stride, dilation;
+  int64_t group = 1, in_channels = 0, out_channels = 0;
+  std::vector<int64_t> output_spatial;
+};
+
 class KernelRegistry {
  public:
   void Register(KernelDef def);
@@ -37,11 +46,17 @@ class KernelRegistry {
   // Every registered def (for `tessera ops` and the docs).
   std::vector<const KernelDef*> All() const;
 
+  // Capability questions that graph passes ask of the kernels, answered by the family that registered the
+  // answer, so that no pass includes a concrete kernel's header. Without an answer: false.
+  void SetConvWinogradPredicate(std::function<bool(const ConvAlgorithmQuery&)> predicate);
+  bool ConvRunsAsWinograd(const ConvAlgorithmQuery& query) const;
+
   // The registry with every kernel of the op list.
   static const KernelRegistry& Global();
 
  private:
   std::unordered_map<std::string, std::vector<KernelDef>> defs_;  // key: domain + ":" + op_type
+  std::function<bool(const ConvAlgorithmQuery&)> conv_winograd_;
 };
 
 }  // namespace tessera

@@ -5,7 +5,7 @@
 #include "graph/passes/graph_passes.h"
 #include "model/onnx_loader.h"
 #include "ops/registry.h"
-#include "ops/cpu/dnnl_context.h"
+#include "ops/cpu/common/dnnl_context.h"
 #include "runtime/graph_executor.h"
 #include "runtime/session_factory.h"
 

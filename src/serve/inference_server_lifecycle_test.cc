@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "serve/inference_server.h"
-#include "serve/test_repository.h"
+#include "serve/serve_test_repository.h"
 
 namespace tessera::serve {
 namespace {

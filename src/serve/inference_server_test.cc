@@ -6,7 +6,7 @@
 
 #include "core/npy.h"
 #include "serve/model_repository.h"
-#include "serve/test_repository.h"
+#include "serve/serve_test_repository.h"
 
 namespace tessera::serve {
 namespace {

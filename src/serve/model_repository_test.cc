@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "serve/test_repository.h"
+#include "serve/serve_test_repository.h"
 
 namespace tessera::serve {
 namespace {

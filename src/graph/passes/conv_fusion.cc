@@ -8,8 +8,8 @@
 #include <unordered_set>
 #include <vector>
 
-// Which convolutions run as Winograd, so that their neighbours can share its layout.
-#include "ops/cpu/conv_dnnl.h"
+// Which convolutions run as Winograd (so that their neighbours can share its layout) is the kernels' answer.
+#include "ops/registry.h"
 
 namespace tessera {
 namespace {
@@ -249,7 +249,8 @@ BlockedKernel BlockedKernelOf(const Graph& graph, const Node& node) {
     return group == 1 ? BlockedKernel::kPointwise : kNone;
   }
   const bool winograd = constant_w != graph.constants.end() &&
-                        ConvUsesWinograd({w[2], w[3]}, stride, dilation, group, x[1], y[1], {y[2], y[3]});
+                        KernelRegistry::Global().ConvRunsAsWinograd(
+                            {{w[2], w[3]}, stride, dilation, group, x[1], y[1], {y[2], y[3]}});
   return winograd ? BlockedKernel::kWinograd : kNone;
 }
 

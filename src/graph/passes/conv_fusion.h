@@ -9,25 +9,14 @@
 //                                                                 Conv output's shape (no broadcast; equal
 //                                                                 sizes or the same named symbol per dim)
 // FusedConv keeps the Conv's attributes and takes the place of the last node of the pattern, so the node
-// list stays topologically ordered. Its kernel lives with Conv (ops/cpu/conv.cc).
+// list stays topologically ordered. Its kernel lives with Conv (ops/cpu/conv/conv.cc).
 #pragma once
 
 #include "graph/graph.h"
+#include "graph/layout.h"
 #include "tessera/status.h"
 
 namespace tessera {
-
-constexpr char kTesseraDomain[] = "com.tessera";
-constexpr int kTesseraOpset = 1;
-// A MaxPool (no Indices output) whose X and Y are both NHWC bytes under NCHW shapes; see ChooseConvLayouts.
-constexpr char kChannelsLastMaxPool[] = "MaxPoolChannelsLast";
-// A GlobalAveragePool whose X is NHWC bytes under an NCHW shape; Y ([N, C, 1, 1]) is the same either way.
-constexpr char kChannelsLastGlobalAveragePool[] = "GlobalAveragePoolChannelsLast";
-
-// Values of the `channels_last_input` / `channels_last_output` attributes that ChooseConvLayouts sets:
-// NHWC, or oneDNN's blocked nChw16c ([N, C/16, H, W, 16]; channels a multiple of 16).
-constexpr int64_t kNhwcLayout = 1;
-constexpr int64_t kBlockedLayout = 2;
 
 // Rewrites every matching pattern in `graph` (not its subgraphs).
 Status FuseConvActivations(Graph& graph);

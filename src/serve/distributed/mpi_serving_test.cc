@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "parallel/comm/local_communicator.h"
-#include "serve/test_repository.h"
+#include "serve/serve_test_repository.h"
 
 namespace tessera::serve {
 namespace {

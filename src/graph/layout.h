@@ -1,0 +1,23 @@
+// The graph's vocabulary for Tessera's own nodes and for memory layouts that passes choose and kernels
+// honour: the com.tessera domain, the channels-last op names, and the values of the layout attributes.
+// Passes write these names and kernels read them, so they live with the IR that both depend on.
+#pragma once
+
+#include <cstdint>
+
+namespace tessera {
+
+constexpr char kTesseraDomain[] = "com.tessera";
+constexpr int kTesseraOpset = 1;
+// A MaxPool (no Indices output) whose X and Y are both NHWC bytes under NCHW shapes; see ChooseConvLayouts
+// (graph/passes/conv_fusion.h).
+constexpr char kChannelsLastMaxPool[] = "MaxPoolChannelsLast";
+// A GlobalAveragePool whose X is NHWC bytes under an NCHW shape; Y ([N, C, 1, 1]) is the same either way.
+constexpr char kChannelsLastGlobalAveragePool[] = "GlobalAveragePoolChannelsLast";
+
+// Values of the `channels_last_input` / `channels_last_output` attributes that ChooseConvLayouts sets:
+// NHWC, or oneDNN's blocked nChw16c ([N, C/16, H, W, 16]; channels a multiple of 16).
+constexpr int64_t kNhwcLayout = 1;
+constexpr int64_t kBlockedLayout = 2;
+
+}  // namespace tessera

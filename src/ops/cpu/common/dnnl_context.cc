@@ -1,0 +1,33 @@
+// oneDNN engine/stream singletons.
+#include "ops/cpu/common/dnnl_context.h"
+
+#include <omp.h>
+
+namespace tessera {
+
+dnnl::engine& DnnlEngine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& DnnlStream() {
+  thread_local dnnl::stream stream(DnnlEngine());
+  return stream;
+}
+
+void SetDnnlThreads(int threads) { omp_set_num_threads(threads > 0 ? threads : 1); }
+
+dnnl::memory::data_type ToDnnl(DType dtype) {
+  using dt = dnnl::memory::data_type;
+  switch (dtype) {
+    case DType::kFloat32: return dt::f32;
+    case DType::kFloat16: return dt::f16;
+    case DType::kBFloat16: return dt::bf16;
+    case DType::kInt32: return dt::s32;
+    case DType::kInt8: return dt::s8;
+    case DType::kUInt8: return dt::u8;
+    default: return dt::undef;
+  }
+}
+
+}  // namespace tessera

@@ -1,0 +1,124 @@
+// DnnlMatMul: primitive construction, caching by shape, and constant-B pre-packing.
+#include "ops/cpu/matmul/matmul_dnnl.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <unordered_map>
+
+#include "ops/cpu/common/dnnl_context.h"
+
+namespace tessera {
+
+DnnlMatrixDesc ContiguousMatrix(std::vector<int64_t> dims) {
+  DnnlMatrixDesc d;
+  d.strides.assign(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) d.strides[i - 1] = d.strides[i] * std::max<int64_t>(dims[i], 1);
+  d.dims = std::move(dims);
+  return d;
+}
+
+namespace {
+
+dnnl::memory::desc PlainDesc(const DnnlMatrixDesc& d, dnnl::memory::data_type type) {
+  return dnnl::memory::desc(dnnl::memory::dims(d.dims.begin(), d.dims.end()), type,
+                            dnnl::memory::dims(d.strides.begin(), d.strides.end()));
+}
+
+}  // namespace
+
+bool DnnlInt8IsExact() {
+  const char* env = std::getenv("TESSERA_DNNL_INT8");
+  if (env != nullptr && std::string(env) == "0") return false;
+  const unsigned vnni = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_vnni);
+  return (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & vnni) == vnni;
+}
+
+Status DnnlMatMul::Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const DnnlMatrixDesc& c, bool pack_b,
+                         const void* b_data, Entry& entry) {
+  try {
+    entry.a_md = PlainDesc(a, a_type_);
+    entry.c_md = PlainDesc(c, c_type_);
+    const dnnl::memory::desc b_plain = PlainDesc(b, b_type_);
+    const dnnl::memory::desc b_any(dnnl::memory::dims(b.dims.begin(), b.dims.end()), b_type_,
+                                   dnnl::memory::format_tag::any);
+    dnnl::primitive_attr attr;
+    if (alpha_ != 1.0f) attr.set_output_scales(0, {alpha_});
+    dnnl::post_ops ops;
+    if (accumulate_) ops.append_sum(1.0f);
+    if (gelu_erf_) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+    if (ops.len() > 0) attr.set_post_ops(ops);
+    if (bias_ != nullptr) {
+      // [1, ..., 1, N]: one bias per output column, broadcast over the batch and rows.
+      std::vector<int64_t> bias_dims(c.dims.size(), 1);
+      bias_dims.back() = c.dims.back();
+      entry.bias_md = PlainDesc(ContiguousMatrix(std::move(bias_dims)), dnnl::memory::data_type::f32);
+    }
+    dnnl::matmul::desc desc = bias_ != nullptr
+                                  ? dnnl::matmul::desc(entry.a_md, pack_b ? b_any : b_plain, entry.bias_md, entry.c_md)
+                                  : dnnl::matmul::desc(entry.a_md, pack_b ? b_any : b_plain, entry.c_md);
+    dnnl::matmul::primitive_desc pd(desc, attr, DnnlEngine());
+    entry.primitive = dnnl::matmul(pd);
+    entry.b_md = pd.weights_desc();
+    if (pack_b) {
+      TS_ASSIGN_OR_RETURN(entry.packed_b, PackedB(b_plain, entry.b_md, b_data));
+      entry.b_packed = true;
+    }
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN matmul setup failed: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+StatusOr<dnnl::memory> DnnlMatMul::PackedB(const dnnl::memory::desc& plain, const dnnl::memory::desc& desc,
+                                           const void* b_data) {
+  for (const dnnl::memory& m : packed_) {
+    if (m.get_desc() == desc) return m;
+  }
+  try {
+    dnnl::memory packed(desc, DnnlEngine());
+    dnnl::memory src = source_dropped_ ? packed_.front() : dnnl::memory(plain, DnnlEngine(), const_cast<void*>(b_data));
+    dnnl::reorder(src, packed).execute(DnnlStream(), src, packed);
+    DnnlStream().wait();
+    packed_.push_back(packed);
+    return packed;
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN weight packing failed: ") + e.what());
+  }
+}
+
+Status DnnlMatMul::RunRaw(const void* a, const DnnlMatrixDesc& a_desc, const void* b, const DnnlMatrixDesc& b_desc,
+                          void* c, const DnnlMatrixDesc& c_desc, int threads) {
+  const bool pack_b = b == nullptr ? source_dropped_ : b == constant_b_;
+  if (b == nullptr && !pack_b) return Internal("oneDNN matmul: no B given and no packed constant B");
+  std::vector<int64_t> key;
+  key.reserve(6 * a_desc.dims.size() + 1);
+  for (const DnnlMatrixDesc* d : {&a_desc, &b_desc, &c_desc}) {
+    key.insert(key.end(), d->dims.begin(), d->dims.end());
+    key.insert(key.end(), d->strides.begin(), d->strides.end());
+  }
+  key.push_back(pack_b ? 1 : 0);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) {
+    if (cache_.size() >= kMaxCachedShapes) cache_.clear();
+    auto entry = std::make_unique<Entry>();
+    TS_RETURN_IF_ERROR(Build(a_desc, b_desc, c_desc, pack_b, b, *entry));
+    it = cache_.emplace(std::move(key), std::move(entry)).first;
+  }
+  Entry& e = *it->second;
+  try {
+    SetDnnlThreads(threads);
+    dnnl::memory a_mem(e.a_md, DnnlEngine(), const_cast<void*>(a));
+    dnnl::memory c_mem(e.c_md, DnnlEngine(), c);
+    dnnl::memory b_mem = e.b_packed ? e.packed_b : dnnl::memory(e.b_md, DnnlEngine(), const_cast<void*>(b));
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
+    if (bias_ != nullptr) args.emplace(DNNL_ARG_BIAS, dnnl::memory(e.bias_md, DnnlEngine(), const_cast<float*>(bias_)));
+    e.primitive.execute(DnnlStream(), args);
+    DnnlStream().wait();
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN matmul failed: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+}  // namespace tessera

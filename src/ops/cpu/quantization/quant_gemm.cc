@@ -1,0 +1,48 @@
+// QuantGemm: the oneDNN product and the zero-point corrections.
+#include "ops/cpu/quantization/quant_gemm.h"
+
+namespace tessera {
+
+Status QuantGemm::Run(const void* a, DType a_type, int64_t rows, int64_t k, const std::vector<int32_t>& a_zp,
+                      const void* b, DType b_type, int64_t n, const std::vector<int32_t>& b_zp, int32_t* c,
+                      int threads) {
+  using dt = dnnl::memory::data_type;
+  const bool a_u8 = a_type == DType::kUInt8, b_u8 = b_type == DType::kUInt8;
+  std::vector<int8_t> shifted;
+  const int8_t* bs = static_cast<const int8_t*>(b);
+  if (b_u8) {
+    shifted.resize(static_cast<size_t>(k * n));
+    const uint8_t* bu = static_cast<const uint8_t*>(b);
+    for (size_t i = 0; i < shifted.size(); ++i) shifted[i] = static_cast<int8_t>(static_cast<int32_t>(bu[i]) - 128);
+    bs = shifted.data();
+  }
+  std::unique_ptr<DnnlMatMul>& mm = a_u8 ? u8_ : s8_;
+  if (!mm) mm = std::make_unique<DnnlMatMul>(a_u8 ? dt::u8 : dt::s8, dt::s8);
+  TS_RETURN_IF_ERROR(mm->RunRaw(a, ContiguousMatrix({rows, k}), bs, ContiguousMatrix({k, n}), c,
+                                ContiguousMatrix({rows, n}), threads));
+  std::vector<int64_t> colsum(static_cast<size_t>(n), 0), b_zero(static_cast<size_t>(n));
+  for (int64_t kk = 0; kk < k; ++kk) {
+    for (int64_t j = 0; j < n; ++j) colsum[static_cast<size_t>(j)] += bs[kk * n + j];
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    b_zero[static_cast<size_t>(j)] = b_zp[b_zp.size() == 1 ? 0 : static_cast<size_t>(j)] - (b_u8 ? 128 : 0);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t rowsum = 0;
+    if (a_u8) {
+      for (int64_t kk = 0; kk < k; ++kk) rowsum += static_cast<const uint8_t*>(a)[r * k + kk];
+    } else {
+      for (int64_t kk = 0; kk < k; ++kk) rowsum += static_cast<const int8_t*>(a)[r * k + kk];
+    }
+    const int64_t az = a_zp[a_zp.size() == 1 ? 0 : static_cast<size_t>(r)];
+    int32_t* row = c + r * n;
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t bz = b_zero[static_cast<size_t>(j)];
+      // The true result fits int32 whenever the reference's does; the int64 detour avoids signed overflow.
+      row[j] = static_cast<int32_t>(row[j] - bz * rowsum - az * colsum[static_cast<size_t>(j)] + k * az * bz);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace tessera

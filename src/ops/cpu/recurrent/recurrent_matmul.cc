@@ -1,0 +1,145 @@
+// oneDNN-backed GEMMs for the recurrent kernels (see recurrent_matmul.h).
+#include "ops/cpu/recurrent/recurrent_matmul.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+
+#include "ops/cpu/common/dnnl_context.h"
+
+namespace tessera {
+
+using dnnl::memory;
+
+namespace {
+
+// GEMMs below this many multiply-adds (up to ~100 us on one core) run on the calling thread alone: with
+// passive OpenMP waiting (what `tessera bench` sets) an OpenMP fork wakes sleeping workers, which costs as
+// much, and the per-step recurrence pays it at every step. LSTM(256) at batch 2 (524K per step) took 5.2-6.5
+// ms at --threads 2 with a 100K limit and 1.3-1.5 ms on one thread (2026-11-30). oneDNN reads the thread
+// count when a primitive is created and when it runs, so both happen under the same guard.
+constexpr int64_t kSerialMacs = 2000000;
+
+// Primitives kept per weight matrix (one per distinct m and strides seen).
+constexpr size_t kMaxPlans = 16;
+
+class OmpThreadsGuard {
+ public:
+  explicit OmpThreadsGuard(bool serial) : saved_(serial ? omp_get_max_threads() : 0) {
+    if (serial) omp_set_num_threads(1);
+  }
+  ~OmpThreadsGuard() {
+    if (saved_ > 0) omp_set_num_threads(saved_);
+  }
+  OmpThreadsGuard(const OmpThreadsGuard&) = delete;
+  OmpThreadsGuard& operator=(const OmpThreadsGuard&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace
+
+StatusOr<RnnMatMulF32::Plan*> RnnMatMulF32::FindPlan(int64_t m, int64_t lda, int64_t ldc, int64_t ldb, bool with_bias) {
+  const auto key = std::make_tuple(m, lda, ldc, ldb, with_bias);
+  if (auto it = plans_.find(key); it != plans_.end()) return &it->second;
+  try {
+    const memory::desc src_md({m, k_}, memory::data_type::f32, memory::dims{lda, 1});
+    const memory::desc weights_any({k_, n_}, memory::data_type::f32, memory::format_tag::any);
+    const memory::desc bias_md({1, n_}, memory::data_type::f32, memory::format_tag::ab);
+    const memory::desc dst_md({m, n_}, memory::data_type::f32, memory::dims{ldc, 1});
+    // ONNX's [n, k] weight rows, read as the k x n matrix B^T.
+    const memory::desc weights_user_md({k_, n_}, memory::data_type::f32, memory::dims{1, ldb});
+    const dnnl::matmul::desc desc = with_bias ? dnnl::matmul::desc(src_md, weights_any, bias_md, dst_md)
+                                              : dnnl::matmul::desc(src_md, weights_any, dst_md);
+    const dnnl::matmul::primitive_desc pd(desc, DnnlEngine());
+    Plan plan;
+    plan.primitive = dnnl::matmul(pd);
+    plan.weights_desc = pd.weights_desc();
+    plan.src = memory(src_md, DnnlEngine(), DNNL_MEMORY_NONE);
+    plan.weights_user = memory(weights_user_md, DnnlEngine(), DNNL_MEMORY_NONE);
+    if (with_bias) plan.bias = memory(bias_md, DnnlEngine(), DNNL_MEMORY_NONE);
+    plan.dst = memory(dst_md, DnnlEngine(), DNNL_MEMORY_NONE);
+    // Shapes that vary from run to run (dynamic batch or sequence) would otherwise grow the cache forever.
+    if (plans_.size() >= kMaxPlans) plans_.clear();
+    return &plans_.emplace(key, std::move(plan)).first->second;
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN matmul for a recurrent GEMM (m=") + std::to_string(m) +
+                    ", n=" + std::to_string(n_) + ", k=" + std::to_string(k_) + "): " + e.what());
+  }
+}
+
+Status RnnMatMulF32::Run(const float* a, int64_t m, int64_t lda, const float* b, int64_t ldb, const float* bias,
+                         float* c, int64_t ldc) {
+  if (m == 0 || n_ == 0) return Status::Ok();
+  if (k_ == 0) {  // oneDNN rejects empty dims; the product is just the bias
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n_; ++j) c[i * ldc + j] = bias ? bias[j] : 0.0f;
+    }
+    return Status::Ok();
+  }
+  const OmpThreadsGuard threads(m * n_ * k_ < kSerialMacs);
+  auto plan_or = FindPlan(m, lda, ldc, ldb, bias != nullptr);
+  if (!plan_or.ok()) return plan_or.status();
+  Plan& plan = **plan_or;
+  try {
+    dnnl::stream& stream = DnnlStream();
+    const bool reuse = packed_from_ == b && packed_desc_ == plan.weights_desc;
+    if (!reuse) {
+      if (!packed_ || packed_desc_ != plan.weights_desc) {
+        packed_desc_ = plan.weights_desc;
+        packed_ = memory(packed_desc_, DnnlEngine());
+      }
+      plan.weights_user.set_data_handle(const_cast<float*>(b));
+      dnnl::reorder(plan.weights_user, packed_).execute(stream, plan.weights_user, packed_);
+      packed_from_ = b;
+    }
+    plan.src.set_data_handle(const_cast<float*>(a));
+    plan.dst.set_data_handle(c);
+    if (bias != nullptr) plan.bias.set_data_handle(const_cast<float*>(bias));
+    // Memory objects are handles: the cached map sees the data handles set above.
+    if (plan.args.empty() || plan.args.at(DNNL_ARG_WEIGHTS).get() != packed_.get()) {
+      plan.args = {{DNNL_ARG_SRC, plan.src}, {DNNL_ARG_WEIGHTS, packed_}, {DNNL_ARG_DST, plan.dst}};
+      if (bias != nullptr) plan.args.emplace(DNNL_ARG_BIAS, plan.bias);
+    }
+    plan.primitive.execute(stream, plan.args);
+    stream.wait();
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN matmul for a recurrent GEMM failed: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+void RnnMatMulF64(const double* a, int64_t m, int64_t lda, const double* b, int64_t n, int64_t k, int64_t ldb,
+                  const double* bias, double* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    const double* row = a + i * lda;
+    for (int64_t j = 0; j < n; ++j) {
+      const double* w = b + j * ldb;
+      double sum = bias ? bias[j] : 0.0;
+      for (int64_t p = 0; p < k; ++p) sum += row[p] * w[p];
+      c[i * ldc + j] = sum;
+    }
+  }
+}
+
+Status RnnGemms::Run(int slot, const float* a, int64_t m, int64_t lda, const float* b, int64_t n, int64_t k,
+                     int64_t ldb, const float* bias, float* c, int64_t ldc) {
+  Slot& s = slots_[slot];
+  if (s.matmul == nullptr || s.n != n || s.k != k) {
+    s.n = n;
+    s.k = k;
+    s.matmul = std::make_unique<RnnMatMulF32>(n, k);
+  }
+  return s.matmul->Run(a, m, lda, b, ldb, bias, c, ldc);
+}
+
+Status RnnGemms::Run(int slot, const double* a, int64_t m, int64_t lda, const double* b, int64_t n, int64_t k,
+                     int64_t ldb, const double* bias, double* c, int64_t ldc) {
+  RnnMatMulF64(a, m, lda, b, n, k, ldb, bias, c, ldc);
+  return Status::Ok();
+}
+
+}  // namespace tessera
