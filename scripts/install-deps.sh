@@ -12,7 +12,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   libcpp-httplib-dev nlohmann-json3-dev libssl-dev openssl  # serving: HTTP/REST with TLS, JSON
   libgrpc++-dev protobuf-compiler-grpc python3-grpcio       # serving: gRPC server; the tests' gRPC client
-  wrk iproute2                                              # load test; network namespaces for multi-host tests
+  wrk iproute2 curl                                         # load test; network namespaces for multi-host tests; the guide
 )
 
 missing=()

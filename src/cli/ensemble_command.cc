@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/command_line.h"
+#include "cli/rank_command.h"
 #include "cli/commands.h"
 #include "core/npy.h"
 #include "parallel/comm/communicator.h"
@@ -36,14 +37,13 @@ Status WriteOutputs(const EnsembleResult& result, const std::string& dir) {
 // Every rank runs this (see ensemble.h for who runs what). Errors every rank shares are printed by rank 0
 // only; a rank whose own model failed prints its own message.
 int RunEnsembleCommand(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {"model", "input", "output-dir", "threads", "aggregate"}, {});
-  auto world = OpenWorld();
-  if (!world.ok()) return Fail(world.status());
-  Communicator& comm = **world;
-  const bool root = comm.rank() == 0;
-  auto fail = [&](const Status& s, int code) { return root ? Fail(s, code) : code; };
-
-  if (!cl.ok()) return fail(cl.status(), kExitUsage);
+  int exit_code = kExitOk;
+  auto command = RankCommand::Start(args, {{"model", "input", "output-dir", "threads", "aggregate"}, {}, -1, ""}, exit_code);
+  if (!command) return exit_code;
+  Communicator& comm = command->world.comm();
+  const bool root = command->world.root();
+  auto fail = [&](const Status& s, int code) { return command->world.FailOnce(s, code); };
+  const CommandLine* cl = &command->cl;
   if (!cl->positional().empty()) {
     return fail(InvalidArgument("with --model, give every model as --model (got '" + cl->positional()[0] + "' too); " +
                                 kEnsembleUsage),
@@ -55,9 +55,7 @@ int RunEnsembleCommand(const std::vector<std::string>& args) {
   auto aggregation = ParseEnsembleAggregation(cl->Get("aggregate"));
   if (!aggregation.ok()) return fail(aggregation.status(), kExitUsage);
   request.aggregation = *aggregation;
-  auto threads = cl->GetInt("threads", 0, 1, 1024);
-  if (!threads.ok()) return fail(threads.status(), kExitUsage);
-  request.options.threads = static_cast<int>(*threads);
+  request.options.threads = command->threads;
   request.model_paths = cl->All("model");
   for (const std::string& spec : cl->All("input")) {
     auto eq = spec.find('=');

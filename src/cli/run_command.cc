@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "cli/command_line.h"
+#include "cli/rank_command.h"
 #include "cli/commands.h"
 #include "cli/op_times.h"
 #include "core/npy.h"
@@ -145,24 +146,22 @@ int RunCommand(const std::vector<std::string>& args) {
   for (const std::string& a : args) {
     if (a == "--model" || a.rfind("--model=", 0) == 0) return RunEnsembleCommand(args);  // ensemble_command.cc
   }
-  auto cl = CommandLine::Parse(args, {"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat"},
-                               {"profile", "stream", "op-times"});
-  auto world = OpenWorld();
-  if (!world.ok()) return Fail(world.status());
-  Communicator& comm = **world;
-  const bool root = comm.rank() == 0;
-  auto fail = [&](const Status& s, int code) { return root ? Fail(s, code) : code; };
+  int exit_code = kExitOk;
+  auto command = RankCommand::Start(
+      args,
+      {{"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat"},
+       {"profile", "stream", "op-times"},
+       1,
+       "usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T] "
+       "[--micro-batches M] [--profile] [--repeat N [--stream]] [--op-times]"},
+      exit_code);
+  if (!command) return exit_code;
+  Communicator& comm = command->world.comm();
+  const bool root = command->world.root();
+  auto fail = [&](const Status& s, int code) { return command->world.FailOnce(s, code); };
+  const CommandLine* cl = &command->cl;
 
-  if (!cl.ok()) return fail(cl.status(), kExitUsage);
-  if (cl->positional().size() != 1) {
-    return fail(
-        InvalidArgument("usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T] "
-                        "[--micro-batches M] [--profile] [--repeat N [--stream]] [--op-times]"),
-        kExitUsage);
-  }
   if (!cl->Has("output-dir")) return fail(InvalidArgument("--output-dir is required"), kExitUsage);
-  auto threads = cl->GetInt("threads", 0, 1, 1024);
-  if (!threads.ok()) return fail(threads.status(), kExitUsage);
   auto repeat = cl->GetInt("repeat", 1, 1, 1 << 20);
   if (!repeat.ok()) return fail(repeat.status(), kExitUsage);
   // --stream times N batches as one stream, so it needs the N: no default that would time one batch.
@@ -177,7 +176,7 @@ int RunCommand(const std::vector<std::string>& args) {
 
   PlanRunnerOptions options;
   options.spec = *spec;
-  options.session.threads = static_cast<int>(*threads);
+  options.session.threads = command->threads;
   if (cl->Has("profile") && spec->pp > 1) {
     // Balance the stages on measured node times: rank 0 runs the whole model once first.
     StatusOr<std::vector<double>> measured = std::vector<double>{};

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/command_line.h"
+#include "cli/rank_command.h"
 #include "cli/commands.h"
 #include "parallel/comm/agreement.h"
 #include "parallel/comm/communicator.h"
@@ -32,17 +33,15 @@ StatusOr<bool> ProgressOnTerminal(const std::string& choice) {
 // Every rank runs this. Usage errors and an unreadable job file are seen alike by every rank and printed
 // once, by rank 0. A failed job is reported and the rest go on; the exit status is 1 when any failed.
 int RunJobsCommand(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {"threads", "progress"}, {});
-  auto world = OpenWorld();
-  if (!world.ok()) return Fail(world.status());
-  Communicator& comm = **world;
-  const bool root = comm.rank() == 0;
-  auto fail = [&](const Status& s, int code) { return root ? Fail(s, code) : code; };
-
-  if (!cl.ok()) return fail(cl.status(), kExitUsage);
-  if (cl->positional().size() != 1) return fail(InvalidArgument("usage: tessera run-jobs JOBS.jsonl [--threads N] [--progress auto|bar|lines]"), kExitUsage);
-  auto threads = cl->GetInt("threads", 0, 1, 1024);
-  if (!threads.ok()) return fail(threads.status(), kExitUsage);
+  int exit_code = kExitOk;
+  auto command = RankCommand::Start(
+      args, {{"threads", "progress"}, {}, 1, "usage: tessera run-jobs JOBS.jsonl [--threads N] [--progress auto|bar|lines]"},
+      exit_code);
+  if (!command) return exit_code;
+  Communicator& comm = command->world.comm();
+  const bool root = command->world.root();
+  auto fail = [&](const Status& s, int code) { return command->world.FailOnce(s, code); };
+  const CommandLine* cl = &command->cl;
   auto terminal = ProgressOnTerminal(cl->Get("progress", "auto"));
   if (!terminal.ok()) return fail(terminal.status(), kExitUsage);
 
@@ -52,7 +51,7 @@ int RunJobsCommand(const std::vector<std::string>& args) {
   if (Status s = AgreeOnRoot(comm, 0, lines.status()); !s.ok()) return fail(s, kExitFailure);
 
   SessionOptions options;
-  options.threads = static_cast<int>(*threads);
+  options.threads = command->threads;
   JobRunner runner(options);
   JobProgress progress(root ? static_cast<int>(lines->size()) : 0, std::cout, root && *terminal);
   auto summary = RunJobs(comm, *lines, runner, [&](const JobResult& r) { progress.OnFinished(r); });

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "cli/command_line.h"
+#include "cli/rank_command.h"
 #include "cli/commands.h"
 #include "parallel/comm/communicator.h"
 #include "serve/distributed/mpi_serving.h"
@@ -117,18 +118,18 @@ int ServeCommand(const std::vector<std::string>& args) {
 
   // Under mpirun, models with a parallel plan run on groups of ranks; ranks other than 0 only compute
   // (docs/serving.md, "Serving over MPI").
-  std::unique_ptr<Communicator> world;
+  std::optional<CommandWorld> world;
   std::unique_ptr<serve::MpiServing> mpi;
   if (LaunchedByMpi()) {
-    auto opened = OpenWorld();
-    if (!opened.ok()) return Fail(opened.status());
-    world = std::move(opened).value();
-    if (world->size() > 1) {
+    int exit_code = kExitOk;
+    world = CommandWorld::Open(exit_code);
+    if (!world) return exit_code;
+    if (world->comm().size() > 1) {
       bool report = false;
-      auto started = serve::MpiServing::Start(*world, config->server, report);
+      auto started = serve::MpiServing::Start(world->comm(), config->server, report);
       if (!started.ok()) return report ? Fail(started.status()) : kExitFailure;
       mpi = std::move(started).value();
-      if (world->rank() != 0) {
+      if (!world->root()) {
         Status s = mpi->RunWorker();
         return s.ok() ? kExitOk : Fail(s);
       }
