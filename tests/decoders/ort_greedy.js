@@ -101,7 +101,8 @@ class Decoder {
     const tokens = lens.map(() => []);
     for (let t = 0; t < steps; ++t) {
       const seq = out.logits.dims[1];
-      const next = lens.map((_, b) => argmaxRow(out.logits.data, ((b * seq) + (t === 0 ? lastIndex(b) : 0)) * this.vocab, this.vocab));
+      const row = (b) => ((b * seq) + (t === 0 ? lastIndex(b) : 0)) * this.vocab;
+      const next = lens.map((_, b) => argmaxRow(out.logits.data, row(b), this.vocab));
       next.forEach((tok, b) => tokens[b].push(tok));
       if (t === steps - 1) break;
       const total = width + t + 1;
@@ -129,7 +130,9 @@ async function checkModel(ort, dir, opts) {
     got.lens.forEach((n, b) => {
       for (let j = 0; j < n; ++j) {
         const e = (b * s + (s - n + j)) * dec.vocab, a = (b * got.width + got.validIndex(b, j)) * dec.vocab;
-        for (let v = 0; v < dec.vocab; ++v) maxDiff = Math.max(maxDiff, Math.abs(got.prefill[a + v] - expected.data[e + v]));
+        for (let v = 0; v < dec.vocab; ++v) {
+          maxDiff = Math.max(maxDiff, Math.abs(got.prefill[a + v] - expected.data[e + v]));
+        }
       }
     });
     const agree = got.tokens.map((row, b) => {
@@ -140,10 +143,12 @@ async function checkModel(ort, dir, opts) {
     const equal = agree.every((n) => n === ref.max_new_tokens);
     const logitsOk = maxDiff <= opts.atol;
     ok = ok && equal && logitsOk;
-    console.log(`${path.basename(dir)}/${c.name}: tokens ${equal ? 'equal' : 'DIFFER'} (agree for ${agree.join(', ')} of ` +
-                `${ref.max_new_tokens}), prefill logits max |diff| ${maxDiff.toExponential(2)}${logitsOk ? '' : ' > atol'}` +
-                `, min margin ${c.min_margin}`);
-    if (opts.print || !equal) console.log(`  ort:     ${JSON.stringify(got.tokens)}\n  pytorch: ${JSON.stringify(c.new_tokens)}`);
+    console.log(`${path.basename(dir)}/${c.name}: tokens ${equal ? 'equal' : 'DIFFER'} ` +
+                `(agree for ${agree.join(', ')} of ${ref.max_new_tokens}), prefill logits max |diff| ` +
+                `${maxDiff.toExponential(2)}${logitsOk ? '' : ' > atol'}, min margin ${c.min_margin}`);
+    if (opts.print || !equal) {
+      console.log(`  ort:     ${JSON.stringify(got.tokens)}\n  pytorch: ${JSON.stringify(c.new_tokens)}`);
+    }
   }
   return ok;
 }

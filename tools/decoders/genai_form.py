@@ -90,15 +90,14 @@ def build_graph(cfg, bits=None):
         names = llama_layer_names(i)
         w = {n.split(".", 3)[3].replace(".weight", ""): n for n in names}
         p = f"/model/layers.{i}"
+        norm_in = g.const(w["input_layernorm"], llama_tensor(cfg, w["input_layernorm"]))
         if i == 0:
-            h = g.op("SimplifiedLayerNormalization", [x, g.const(w["input_layernorm"], llama_tensor(cfg, w["input_layernorm"]))],
-                     f"{p}/input_layernorm/output_0", f"{p}/input_layernorm/LayerNorm", axis=-1, epsilon=cfg.eps,
-                     stash_type=1)
+            h = g.op("SimplifiedLayerNormalization", [x, norm_in], f"{p}/input_layernorm/output_0",
+                     f"{p}/input_layernorm/LayerNorm", axis=-1, epsilon=cfg.eps, stash_type=1)
         else:
             h, residual = f"{p}/input_layernorm/output_0", f"{p}/input_layernorm/output_3"
-            g.op("SkipSimplifiedLayerNormalization",
-                 [mlp_out, residual_prev, g.const(w["input_layernorm"], llama_tensor(cfg, w["input_layernorm"]))],
-                 [h, "", "", residual], f"{p}/input_layernorm/SkipLayerNorm", domain=MS, epsilon=cfg.eps)
+            g.op("SkipSimplifiedLayerNormalization", [mlp_out, residual_prev, norm_in], [h, "", "", residual],
+                 f"{p}/input_layernorm/SkipLayerNorm", domain=MS, epsilon=cfg.eps)
         qkv = {}
         for kind in ("q", "k", "v"):
             key = f"self_attn.{kind}_proj"
@@ -115,11 +114,11 @@ def build_graph(cfg, bits=None):
         o = projection(g, f"{p}/attn/GroupQueryAttention/output_0", w["self_attn.o_proj"],
                        llama_tensor(cfg, w["self_attn.o_proj"]), bits, f"{p}/attn/o_proj/output_0")
         h2, residual_prev = f"{p}/post_attention_layernorm/output_0", f"{p}/post_attention_layernorm/output_3"
-        g.op("SkipSimplifiedLayerNormalization",
-             [o, residual, g.const(w["post_attention_layernorm"], llama_tensor(cfg, w["post_attention_layernorm"]))],
-             [h2, "", "", residual_prev], f"{p}/post_attention_layernorm/SkipLayerNorm", domain=MS, epsilon=cfg.eps)
-        gate = projection(g, h2, w["mlp.gate_proj"], llama_tensor(cfg, w["mlp.gate_proj"]), bits, f"{p}/mlp/gate_proj/output_0")
-        up = projection(g, h2, w["mlp.up_proj"], llama_tensor(cfg, w["mlp.up_proj"]), bits, f"{p}/mlp/up_proj/output_0")
+        norm_post = g.const(w["post_attention_layernorm"], llama_tensor(cfg, w["post_attention_layernorm"]))
+        g.op("SkipSimplifiedLayerNormalization", [o, residual, norm_post], [h2, "", "", residual_prev],
+             f"{p}/post_attention_layernorm/SkipLayerNorm", domain=MS, epsilon=cfg.eps)
+        gate, up = (projection(g, h2, w[key], llama_tensor(cfg, w[key]), bits, f"{p}/{key.replace('.', '/')}/output_0")
+                    for key in ("mlp.gate_proj", "mlp.up_proj"))
         g.op("Sigmoid", [gate], f"{p}/mlp/act_fn/Sigmoid/output_0", f"{p}/mlp/act_fn/Sigmoid")
         g.op("Mul", [gate, f"{p}/mlp/act_fn/Sigmoid/output_0"], f"{p}/mlp/act_fn/output_0", f"{p}/mlp/act_fn/Mul")
         g.op("Mul", [f"{p}/mlp/act_fn/output_0", up], f"{p}/mlp/Mul/output_0", f"{p}/mlp/Mul")
@@ -162,11 +161,11 @@ def genai_config(cfg):
 
 
 def write(cfg, out_dir, bits=None):
-    """model.onnx (weights inline below 2 GB, else in model.onnx.data) and genai_config.json."""
+    """model.onnx (weights inline up to 256 MB, else in model.onnx.data) and genai_config.json."""
     os.makedirs(out_dir, exist_ok=True)
     model = build_graph(cfg, bits)
     path = os.path.join(out_dir, "model.onnx")
-    external = sum(t.ByteSize() for t in model.graph.initializer) > (1 << 30)
+    external = sum(t.ByteSize() for t in model.graph.initializer) > (256 << 20)
     onnx.save_model(model, path, save_as_external_data=external, all_tensors_to_one_file=True,
                     location="model.onnx.data", size_threshold=1024)
     with open(os.path.join(out_dir, "genai_config.json"), "w") as f:
