@@ -9,7 +9,7 @@
 // past on the prefill), merged (adds use_cache_branch: false on the prefill, true after), and the ORT GenAI
 // form (genai_config.json present): GroupQueryAttention takes row b's valid length as sum(mask[b]) with the
 // tokens first, so those prompts are right-padded and each row's logits read at its own last position.
-// Exit status: 0 all equal, 1 a mismatch, 2 a usage or load problem, 77 onnxruntime-node not installed.
+// Exit status: 0 all equal, 1 a mismatch or onnxruntime-node not installed, 2 a usage or load problem.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -20,9 +20,9 @@ function loadOrt() {
   try {
     return require(ORT_DIR);
   } catch (e) {
-    console.error(`ort_greedy: onnxruntime-node is not in ${ORT_DIR}; install it with ` +
-                  `(cd bench/.ort && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node)`);
-    process.exit(77);
+    console.error(`ort_greedy: onnxruntime-node is not in ${ORT_DIR}; scripts/install-npm-peers.sh ` +
+                  `(run by scripts/install-deps.sh) installs it`);
+    process.exit(1);
   }
 }
 
