@@ -11,12 +11,20 @@
 
 namespace tessera::testing {
 
-inline Tensor Floats(Shape shape, std::vector<float> v) { return Tensor::FromVector(DType::kFloat32, std::move(shape), v); }
-inline Tensor Int64s(Shape shape, std::vector<int64_t> v) { return Tensor::FromVector(DType::kInt64, std::move(shape), v); }
-inline Tensor StringTensor(Shape shape, const std::vector<std::string>& v) {
+inline Tensor F32(Shape shape, std::vector<float> v) { return Tensor::FromVector(DType::kFloat32, std::move(shape), v); }
+inline Tensor I64(Shape shape, std::vector<int64_t> v) { return Tensor::FromVector(DType::kInt64, std::move(shape), v); }
+inline Tensor I32(Shape shape, std::vector<int32_t> v) { return Tensor::FromVector(DType::kInt32, std::move(shape), v); }
+inline Tensor Str(Shape shape, const std::vector<std::string>& v) {
   return Tensor::FromVector(DType::kString, std::move(shape), v);
 }
-inline Tensor Bool(bool b) { return Tensor::FromVector(DType::kBool, {}, std::vector<bool>{b}); }
+// A boolean scalar (If conditions, Loop's keep-going flag).
+inline Tensor BoolScalar(bool b) { return Tensor::FromVector(DType::kBool, {}, std::vector<bool>{b}); }
+
+// A tensor's elements as a vector of its storage type.
+template <typename T>
+std::vector<T> Values(const Tensor& t) {
+  return std::vector<T>(t.data<T>(), t.data<T>() + t.element_count());
+}
 
 inline std::vector<float> FloatValues(const Tensor& t) {
   return std::vector<float>(t.data<float>(), t.data<float>() + t.element_count());

@@ -9,16 +9,13 @@
 #include "core/half.h"
 #include "ops/cpu/common/value_convert.h"
 #include "testing/one_node_model.h"
+#include "testing/tensor_values.h"
 
 namespace tessera {
 namespace {
 
 using testing::OneNodeModel;
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.element_count());
-}
+using testing::Values;
 
 StatusOr<Tensor> CastTo(const Tensor& x, DType to, int opset = 13) {
   OneNodeModel m("Cast", opset);

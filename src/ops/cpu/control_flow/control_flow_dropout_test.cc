@@ -39,7 +39,7 @@ GraphBuilder OneNode(const std::string& op, const std::vector<Port>& inputs,
 
 TEST(ControlFlowTest, IdentityPassesTheValueThrough) {
   auto out = RunGraph(OneNode("Identity", {{"x", DType::kInt64}}, {{"y", DType::kInt64}}), 16,
-                      {{"x", Int64s({3}, {7, -1, 9})}});
+                      {{"x", I64({3}, {7, -1, 9})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(Int64Values((*out)[0]), std::vector<int64_t>({7, -1, 9}));
 }
@@ -47,7 +47,7 @@ TEST(ControlFlowTest, IdentityPassesTheValueThrough) {
 TEST(ControlFlowTest, DropoutInferenceIsIdentityWithTrueMask) {
   auto out = RunGraph(OneNode("Dropout", {{"x", DType::kFloat32}, {"r", DType::kFloat32, 0}},
                               {{"y", DType::kFloat32}, {"mask", DType::kBool}}),
-                      13, {{"x", Floats({4}, {1, 2, 3, 4})}, {"r", Floats({}, {0.9f})}});
+                      13, {{"x", F32({4}, {1, 2, 3, 4})}, {"r", F32({}, {0.9f})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({1, 2, 3, 4}));
   for (int i = 0; i < 4; ++i) EXPECT_TRUE((*out)[1].data<bool>()[i]);
@@ -59,7 +59,7 @@ TEST(ControlFlowTest, SeededTrainingDropoutMatchesNumpysStream) {
                         {{"y", DType::kFloat32}, {"mask", DType::kBool}}, &node);
   SetIntAttribute(*node, "seed", 3);
   // np.random.seed(3); np.random.uniform(0, 1, 6) = .551 .708 .291 .511 .893 .896
-  auto out = RunGraph(g, 13, {{"x", Floats({6}, {1, 2, 3, 4, 5, 6})}, {"r", Floats({}, {0.6f})}, {"t", Bool(true)}});
+  auto out = RunGraph(g, 13, {{"x", F32({6}, {1, 2, 3, 4, 5, 6})}, {"r", F32({}, {0.6f})}, {"t", BoolScalar(true)}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   const std::vector<bool> keep = {false, true, false, false, true, true};
   for (int i = 0; i < 6; ++i) {
@@ -71,14 +71,14 @@ TEST(ControlFlowTest, SeededTrainingDropoutMatchesNumpysStream) {
 TEST(ControlFlowTest, TrainingDropoutWithRatioOneIsAnError) {
   auto out = RunGraph(OneNode("Dropout", {{"x", DType::kFloat32}, {"r", DType::kFloat32, 0}, {"t", DType::kBool, 0}},
                               {{"y", DType::kFloat32}}),
-                      13, {{"x", Floats({2}, {1, 2})}, {"r", Floats({}, {1.0f})}, {"t", Bool(true)}});
+                      13, {{"x", F32({2}, {1, 2})}, {"r", F32({}, {1.0f})}, {"t", BoolScalar(true)}});
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("ratio"), std::string::npos) << out.status().message();
 }
 
 TEST(ControlFlowTest, OptionalHasElementSeesPresenceAndAbsence) {
   auto present = RunGraph(OneNode("OptionalHasElement", {{"x", DType::kFloat32}}, {{"y", DType::kBool}}), 18,
-                          {{"x", Floats({1}, {1})}});
+                          {{"x", F32({1}, {1})}});
   ASSERT_TRUE(present.ok()) << present.status().message();
   EXPECT_TRUE(*(*present)[0].data<bool>());
   GraphBuilder g("empty_optional");

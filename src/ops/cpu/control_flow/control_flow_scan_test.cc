@@ -39,7 +39,7 @@ GraphBuilder ScanModel(const std::vector<int64_t>& x_dims, int64_t input_axis, i
 
 TEST(ControlFlowTest, ScanForward) {
   auto out = RunGraph(ScanModel({3, 2}, 0, 0, 0), 16,
-                      {{"init", Floats({2}, {0, 0})}, {"x", Floats({3, 2}, {1, 2, 3, 4, 5, 6})}});
+                      {{"init", F32({2}, {0, 0})}, {"x", F32({3, 2}, {1, 2, 3, 4, 5, 6})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({5, 6}));
   EXPECT_EQ((*out)[1].shape(), Shape({3, 2}));
@@ -48,7 +48,7 @@ TEST(ControlFlowTest, ScanForward) {
 
 TEST(ControlFlowTest, ScanReverseInputDirection) {
   auto out = RunGraph(ScanModel({3, 2}, 0, 1, 0), 16,
-                      {{"init", Floats({2}, {0, 0})}, {"x", Floats({3, 2}, {1, 2, 3, 4, 5, 6})}});
+                      {{"init", F32({2}, {0, 0})}, {"x", F32({3, 2}, {1, 2, 3, 4, 5, 6})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({1, 2}));  // row 0 is visited last
   EXPECT_EQ(FloatValues((*out)[1]), std::vector<float>({5, 11, 3, 7, 1, 3}));
@@ -56,7 +56,7 @@ TEST(ControlFlowTest, ScanReverseInputDirection) {
 
 TEST(ControlFlowTest, ScanReverseInputAndOutputRestoresOrder) {
   auto out = RunGraph(ScanModel({3, 2}, 0, 1, 1), 16,
-                      {{"init", Floats({2}, {0, 0})}, {"x", Floats({3, 2}, {1, 2, 3, 4, 5, 6})}});
+                      {{"init", F32({2}, {0, 0})}, {"x", F32({3, 2}, {1, 2, 3, 4, 5, 6})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(FloatValues((*out)[1]), std::vector<float>({1, 3, 3, 7, 5, 11}));
 }
@@ -64,14 +64,14 @@ TEST(ControlFlowTest, ScanReverseInputAndOutputRestoresOrder) {
 TEST(ControlFlowTest, ScanAlongAxisOneWithNegativeAxis) {
   // x [2, 3] scanned along its columns: slices [1,4], [2,5], [3,6].
   auto out = RunGraph(ScanModel({2, 3}, -1, 0, 0), 16,
-                      {{"init", Floats({2}, {0, 0})}, {"x", Floats({2, 3}, {1, 2, 3, 4, 5, 6})}});
+                      {{"init", F32({2}, {0, 0})}, {"x", F32({2, 3}, {1, 2, 3, 4, 5, 6})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({3, 6}));
   EXPECT_EQ(FloatValues((*out)[1]), std::vector<float>({1, 5, 2, 7, 3, 9}));
 }
 
 TEST(ControlFlowTest, ScanOverEmptySequenceReturnsInitialState) {
-  auto out = RunGraph(ScanModel({0, 2}, 0, 0, 0), 16, {{"init", Floats({2}, {7, 8})}, {"x", Floats({0, 2}, {})}});
+  auto out = RunGraph(ScanModel({0, 2}, 0, 0, 0), 16, {{"init", F32({2}, {7, 8})}, {"x", F32({0, 2}, {})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({7, 8}));
   EXPECT_EQ((*out)[1].shape(), Shape({0, 2}));
@@ -88,7 +88,7 @@ TEST(ControlFlowTest, ScanInputsOfDifferentLengthsAreAnError) {
   SetGraphAttribute(n, "body", body);
   SetIntAttribute(n, "num_scan_inputs", 2);
   main.Out("ys", DType::kFloat32, {-1});
-  auto out = RunGraph(main, 11, {{"x", Floats({3}, {1, 2, 3})}, {"y", Floats({2}, {1, 2})}});
+  auto out = RunGraph(main, 11, {{"x", F32({3}, {1, 2, 3})}, {"y", F32({2}, {1, 2})}});
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("length"), std::string::npos) << out.status().message();
 }
@@ -108,7 +108,7 @@ TEST(ControlFlowTest, Scan8BatchesWithSequenceLengths) {
   main.Out("final", DType::kFloat32, {2, 1}).Out("ys", DType::kFloat32, {2, 3, 1});
   auto out = RunGraph(
       main, 8,
-      {{"lens", Int64s({2}, {3, 2})}, {"init", Floats({2, 1}, {0, 0})}, {"x", Floats({2, 3, 1}, {1, 2, 3, 4, 5, 6})}});
+      {{"lens", I64({2}, {3, 2})}, {"init", F32({2, 1}, {0, 0})}, {"x", F32({2, 3, 1}, {1, 2, 3, 4, 5, 6})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   // Reverse within each entry's own length; batch 1 has 2 steps, so its third output stays zero.
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({1, 4}));

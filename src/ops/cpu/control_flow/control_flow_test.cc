@@ -36,7 +36,7 @@ GraphBuilder IfModel(DType cond_dtype, const std::vector<int64_t>& cond_dims) {
 
 TEST(ControlFlowTest, IfChoosesThenBranch) {
   auto out = RunGraph(IfModel(DType::kBool, {}), 16,
-                      {{"cond", Bool(true)}, {"x", Floats({3}, {1, 2, 3})}, {"y", Floats({2, 2}, {4, 5, 6, 7})}});
+                      {{"cond", BoolScalar(true)}, {"x", F32({3}, {1, 2, 3})}, {"y", F32({2, 2}, {4, 5, 6, 7})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ((*out)[0].shape(), Shape({3}));
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({1, 2, 3}));
@@ -44,7 +44,7 @@ TEST(ControlFlowTest, IfChoosesThenBranch) {
 
 TEST(ControlFlowTest, IfChoosesElseBranchWithAnotherShape) {
   auto out = RunGraph(IfModel(DType::kBool, {}), 16,
-                      {{"cond", Bool(false)}, {"x", Floats({3}, {1, 2, 3})}, {"y", Floats({2, 2}, {4, 5, 6, 7})}});
+                      {{"cond", BoolScalar(false)}, {"x", F32({3}, {1, 2, 3})}, {"y", F32({2, 2}, {4, 5, 6, 7})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ((*out)[0].shape(), Shape({2, 2}));
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({4, 5, 6, 7}));
@@ -53,15 +53,15 @@ TEST(ControlFlowTest, IfChoosesElseBranchWithAnotherShape) {
 TEST(ControlFlowTest, IfAcceptsOneElementConditionOfShapeOne) {
   auto out = RunGraph(IfModel(DType::kBool, {1}), 16,
                       {{"cond", Tensor::FromVector(DType::kBool, {1}, std::vector<bool>{false})},
-                       {"x", Floats({3}, {1, 2, 3})},
-                       {"y", Floats({2, 2}, {4, 5, 6, 7})}});
+                       {"x", F32({3}, {1, 2, 3})},
+                       {"y", F32({2, 2}, {4, 5, 6, 7})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ((*out)[0].shape(), Shape({2, 2}));
 }
 
 TEST(ControlFlowTest, IfConditionThatIsNotABoolIsAnError) {
   auto out = RunGraph(IfModel(DType::kFloat32, {}), 16,
-                      {{"cond", Floats({}, {1})}, {"x", Floats({3}, {1, 2, 3})}, {"y", Floats({2, 2}, {4, 5, 6, 7})}});
+                      {{"cond", F32({}, {1})}, {"x", F32({3}, {1, 2, 3})}, {"y", F32({2, 2}, {4, 5, 6, 7})}});
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("bool"), std::string::npos) << out.status().message();
 }
@@ -69,8 +69,8 @@ TEST(ControlFlowTest, IfConditionThatIsNotABoolIsAnError) {
 TEST(ControlFlowTest, IfConditionWithTwoElementsIsAnError) {
   auto out = RunGraph(IfModel(DType::kBool, {2}), 16,
                       {{"cond", Tensor::FromVector(DType::kBool, {2}, std::vector<bool>{true, false})},
-                       {"x", Floats({3}, {1, 2, 3})},
-                       {"y", Floats({2, 2}, {4, 5, 6, 7})}});
+                       {"x", F32({3}, {1, 2, 3})},
+                       {"y", F32({2, 2}, {4, 5, 6, 7})}});
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("exactly one element"), std::string::npos) << out.status().message();
 }
@@ -107,7 +107,7 @@ GraphBuilder LoopModel(bool with_trip_count, bool with_cond, bool stop_after_fir
 
 TEST(ControlFlowTest, LoopCarriesValuesAndStacksScanOutputs) {
   auto out = RunGraph(LoopModel(true, true, false), 16,
-                      {{"M", Int64s({}, {3})}, {"cond", Bool(true)}, {"v", Floats({2}, {1, 1})}});
+                      {{"M", I64({}, {3})}, {"cond", BoolScalar(true)}, {"v", F32({2}, {1, 1})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({1, 4}));
   EXPECT_EQ((*out)[1].shape(), Shape({3}));
@@ -118,7 +118,7 @@ TEST(ControlFlowTest, LoopCarriesValuesAndStacksScanOutputs) {
 
 TEST(ControlFlowTest, ZeroTripLoopReturnsInitialValuesAndEmptyScans) {
   auto out = RunGraph(LoopModel(true, true, false), 16,
-                      {{"M", Int64s({}, {0})}, {"cond", Bool(true)}, {"v", Floats({2}, {5, 6})}});
+                      {{"M", I64({}, {0})}, {"cond", BoolScalar(true)}, {"v", F32({2}, {5, 6})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({5, 6}));
   EXPECT_EQ((*out)[1].shape(), Shape({0}));
@@ -128,7 +128,7 @@ TEST(ControlFlowTest, ZeroTripLoopReturnsInitialValuesAndEmptyScans) {
 
 TEST(ControlFlowTest, LoopWithFalseInitialConditionRunsNoIteration) {
   auto out = RunGraph(LoopModel(true, true, false), 16,
-                      {{"M", Int64s({}, {5})}, {"cond", Bool(false)}, {"v", Floats({2}, {5, 6})}});
+                      {{"M", I64({}, {5})}, {"cond", BoolScalar(false)}, {"v", F32({2}, {5, 6})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({5, 6}));
   EXPECT_EQ((*out)[1].shape(), Shape({0}));
@@ -136,7 +136,7 @@ TEST(ControlFlowTest, LoopWithFalseInitialConditionRunsNoIteration) {
 
 TEST(ControlFlowTest, LoopStopsWhenTheBodysConditionTurnsFalse) {
   auto out = RunGraph(LoopModel(true, true, true), 16,
-                      {{"M", Int64s({}, {10})}, {"cond", Bool(true)}, {"v", Floats({2}, {1, 1})}});
+                      {{"M", I64({}, {10})}, {"cond", BoolScalar(true)}, {"v", F32({2}, {1, 1})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(Int64Values((*out)[1]), std::vector<int64_t>({0}));
   EXPECT_EQ(FloatValues((*out)[0]), std::vector<float>({1, 2}));
@@ -144,14 +144,14 @@ TEST(ControlFlowTest, LoopStopsWhenTheBodysConditionTurnsFalse) {
 
 TEST(ControlFlowTest, LoopWithoutCondInputIgnoresTheBodysCondition) {
   // A plain for loop: the body returns false, but with no cond input only M counts.
-  auto out = RunGraph(LoopModel(true, false, true), 16, {{"M", Int64s({}, {4})}, {"v", Floats({2}, {1, 1})}});
+  auto out = RunGraph(LoopModel(true, false, true), 16, {{"M", I64({}, {4})}, {"v", F32({2}, {1, 1})}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(Int64Values((*out)[1]), std::vector<int64_t>({0, 1, 2, 3}));
 }
 
 TEST(ControlFlowTest, EndlessLoopStopsAtTheIterationLimit) {
   SetLoopIterationLimit(50);
-  auto out = RunGraph(LoopModel(false, true, false), 16, {{"cond", Bool(true)}, {"v", Floats({2}, {0, 0})}});
+  auto out = RunGraph(LoopModel(false, true, false), 16, {{"cond", BoolScalar(true)}, {"v", F32({2}, {0, 0})}});
   SetLoopIterationLimit(0);
   EXPECT_EQ(LoopIterationLimit(), kDefaultLoopIterationLimit);
   ASSERT_FALSE(out.ok());
@@ -161,7 +161,7 @@ TEST(ControlFlowTest, EndlessLoopStopsAtTheIterationLimit) {
 TEST(ControlFlowTest, LoopTripCountOfWrongTypeIsAnError) {
   GraphBuilder main = LoopModel(true, true, false);
   main.proto.mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  auto out = RunGraph(main, 16, {{"M", Floats({}, {3})}, {"cond", Bool(true)}, {"v", Floats({2}, {1, 1})}});
+  auto out = RunGraph(main, 16, {{"M", F32({}, {3})}, {"cond", BoolScalar(true)}, {"v", F32({2}, {1, 1})}});
   ASSERT_FALSE(out.ok());
 }
 
@@ -171,7 +171,7 @@ TEST(ControlFlowTest, LoopBodyWithTooFewInputsIsRejectedAtLoad) {
   // Drop the body's v_in: it then takes 2 inputs for 1 loop-carried value.
   onnx::GraphProto* body = main.proto.mutable_node(0)->mutable_attribute(0)->mutable_g();
   body->mutable_input()->RemoveLast();
-  auto out = RunGraph(main, 16, {{"M", Int64s({}, {1})}, {"cond", Bool(true)}, {"v", Floats({2}, {1, 1})}});
+  auto out = RunGraph(main, 16, {{"M", I64({}, {1})}, {"cond", BoolScalar(true)}, {"v", F32({2}, {1, 1})}});
   ASSERT_FALSE(out.ok());
 }
 
@@ -179,7 +179,7 @@ TEST(ControlFlowTest, IfWithoutElseBranchIsRejectedAtLoad) {
   GraphBuilder main = IfModel(DType::kBool, {});
   main.proto.mutable_node(0)->mutable_attribute()->RemoveLast();
   auto out = RunGraph(main, 16,
-                      {{"cond", Bool(true)}, {"x", Floats({3}, {1, 2, 3})}, {"y", Floats({2, 2}, {4, 5, 6, 7})}});
+                      {{"cond", BoolScalar(true)}, {"x", F32({3}, {1, 2, 3})}, {"y", F32({2, 2}, {4, 5, 6, 7})}});
   ASSERT_FALSE(out.ok());
 }
 
@@ -204,7 +204,7 @@ TEST(ControlFlowTest, IfNestedInALoopBodyReadsValuesOfBothEnclosingScopes) {
   SetGraphAttribute(loop, "body", body);
   main.Out("v_final", DType::kFloat32, {2});
   for (bool flag : {true, false}) {
-    auto out = RunGraph(main, 16, {{"M", Int64s({}, {2})}, {"flag", Bool(flag)}, {"v", Floats({2}, {1, 1})}});
+    auto out = RunGraph(main, 16, {{"M", I64({}, {2})}, {"flag", BoolScalar(flag)}, {"v", F32({2}, {1, 1})}});
     ASSERT_TRUE(out.ok()) << out.status().message();
     EXPECT_EQ(FloatValues((*out)[0]), flag ? std::vector<float>({1, 3}) : std::vector<float>({1, 1}));
   }

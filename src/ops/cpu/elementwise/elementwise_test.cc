@@ -11,20 +11,16 @@
 
 #include "core/half.h"
 #include "testing/one_node_model.h"
+#include "testing/tensor_values.h"
 #include "ops/registry.h"
 
 namespace tessera {
 namespace {
 
 using testing::OneNodeModel;
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.element_count());
-}
-
-Tensor F32(Shape shape, std::vector<float> v) { return Tensor::FromVector(DType::kFloat32, std::move(shape), v); }
-Tensor I32(Shape shape, std::vector<int32_t> v) { return Tensor::FromVector(DType::kInt32, std::move(shape), v); }
+using testing::Values;
+using testing::F32;
+using testing::I32;
 
 // Runs a one-input-per-tensor op and returns its single output; fails the test on error.
 Tensor RunOne(OneNodeModel& m) {

@@ -9,16 +9,14 @@
 
 #include "testing/one_node_model.h"
 #include "testing/onnx_builder.h"
+#include "testing/tensor_values.h"
 
 namespace tessera {
 namespace {
 
 using testing::OneNodeModel;
+using testing::Values;
 
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.element_count());
-}
 Tensor Int64s(std::vector<int64_t> v) { return Tensor::FromVector(DType::kInt64, {static_cast<int64_t>(v.size())}, v); }
 template <typename T>
 Tensor Scalar(DType dtype, T v) {

@@ -7,20 +7,17 @@
 #include <vector>
 
 #include "testing/one_node_model.h"
+#include "testing/tensor_values.h"
 
 namespace tessera {
 namespace {
 
 using testing::OneNodeModel;
+using testing::Values;
+using testing::F32;
+using testing::I64;
 
-Tensor F32(Shape shape, std::vector<float> v) { return Tensor::FromVector(DType::kFloat32, std::move(shape), v); }
-Tensor I64(Shape shape, std::vector<int64_t> v) { return Tensor::FromVector(DType::kInt64, std::move(shape), v); }
 Tensor Bool(Shape shape, std::vector<uint8_t> v) { return Tensor::FromVector(DType::kBool, std::move(shape), v); }
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.element_count());
-}
 
 TEST(IndexingNonZeroTest, CoordinatesInRowMajorOrderAndNegativeZeroIsZero) {
   Tensor x = F32({2, 2}, {-0.0f, 3, 0, -1});

@@ -10,20 +10,16 @@
 #include <vector>
 
 #include "testing/one_node_model.h"
+#include "testing/tensor_values.h"
 
 namespace tessera {
 namespace {
 
 using testing::OneNodeModel;
-
-Tensor F32(Shape shape, std::vector<float> v) { return Tensor::FromVector(DType::kFloat32, std::move(shape), v); }
-Tensor I64(Shape shape, std::vector<int64_t> v) { return Tensor::FromVector(DType::kInt64, std::move(shape), v); }
-Tensor I32(Shape shape, std::vector<int32_t> v) { return Tensor::FromVector(DType::kInt32, std::move(shape), v); }
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.element_count());
-}
+using testing::Values;
+using testing::F32;
+using testing::I64;
+using testing::I32;
 
 TEST(IndexingGatherTest, NegativeAndInt32IndicesOnAxis1) {
   Tensor data = F32({2, 3}, {0, 1, 2, 10, 11, 12});

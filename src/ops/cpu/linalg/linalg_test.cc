@@ -21,7 +21,7 @@ StatusOr<std::vector<Tensor>> Det(const Tensor& x, int out_rank) {
 }
 
 TEST(SpecialDetTest, HandCheckedBatchIncludingPivotingAndSingular) {
-  auto out = Det(Floats({4, 3, 3}, {2, 0, 0, 0, 3, 0, 0, 0, 4,    // diagonal: 24
+  auto out = Det(F32({4, 3, 3}, {2, 0, 0, 0, 3, 0, 0, 0, 4,    // diagonal: 24
                                  0, 1, 0, 1, 0, 0, 0, 0, 1,    // one row swap: -1
                                  1, 2, 3, 4, 5, 6, 7, 8, 9,    // singular: 0
                                  0, 2, 1, 1, 1, 1, 3, 0, 2}),  // needs pivoting: -1
@@ -35,10 +35,10 @@ TEST(SpecialDetTest, ScalarOutputDoubleAndEmptyShapes) {
   ASSERT_TRUE(two.ok()) << two.status().message();
   EXPECT_EQ((*two)[0].shape(), Shape{});
   EXPECT_NEAR((*two)[0].data<double>()[0], 1e-3 * 4 - 6, 1e-12);
-  auto no_matrices = Det(Floats({0, 2, 2}, {}), 1);
+  auto no_matrices = Det(F32({0, 2, 2}, {}), 1);
   ASSERT_TRUE(no_matrices.ok()) << no_matrices.status().message();
   EXPECT_EQ((*no_matrices)[0].shape(), Shape{0});
-  auto zero_by_zero = Det(Floats({2, 0, 0}, {}), 1);  // the empty product
+  auto zero_by_zero = Det(F32({2, 0, 0}, {}), 1);  // the empty product
   ASSERT_TRUE(zero_by_zero.ok()) << zero_by_zero.status().message();
   ExpectNear(FloatValues((*zero_by_zero)[0]), {1, 1});
 }
@@ -50,7 +50,7 @@ TEST(SpecialDetTest, RandomMatricesMatchCofactorExpansion) {
   std::uniform_real_distribution<float> dist(-2, 2);
   std::vector<float> a(5 * 3 * 3);
   for (float& v : a) v = dist(rng);
-  auto out = Det(Floats({5, 3, 3}, a), 1);
+  auto out = Det(F32({5, 3, 3}, a), 1);
   ASSERT_TRUE(out.ok()) << out.status().message();
   for (int b = 0; b < 5; ++b) {
     const float* m = &a[static_cast<size_t>(b * 9)];
@@ -69,8 +69,8 @@ TEST(SpecialDetTest, Float16ComputesInDouble) {
 }
 
 TEST(SpecialDetTest, NonSquareAndVectorAreRejected) {
-  EXPECT_FALSE(Det(Floats({2, 3}, {1, 2, 3, 4, 5, 6}), 0).ok());
-  EXPECT_FALSE(Det(Floats({3}, {1, 2, 3}), 0).ok());
+  EXPECT_FALSE(Det(F32({2, 3}, {1, 2, 3, 4, 5, 6}), 0).ok());
+  EXPECT_FALSE(Det(F32({3}, {1, 2, 3}), 0).ok());
 }
 
 }  // namespace

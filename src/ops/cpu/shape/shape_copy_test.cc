@@ -11,12 +11,14 @@
 #include <vector>
 
 #include "testing/one_node_model.h"
+#include "testing/tensor_values.h"
 #include "ops/op_helpers.h"
 
 namespace tessera {
 namespace {
 
 using testing::OneNodeModel;
+using testing::Values;
 
 Tensor Iota(Shape shape) {
   std::vector<float> v(static_cast<size_t>(ShapeElementCount(shape)));
@@ -24,11 +26,6 @@ Tensor Iota(Shape shape) {
   return Tensor::FromVector(DType::kFloat32, std::move(shape), v);
 }
 Tensor Int64s(std::vector<int64_t> v) { return Tensor::FromVector(DType::kInt64, {static_cast<int64_t>(v.size())}, v); }
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.element_count());
-}
 
 // Input element i of each tested dtype: distinct for small i.
 template <typename T>

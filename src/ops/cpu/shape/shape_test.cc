@@ -11,11 +11,13 @@
 
 #include "testing/one_node_model.h"
 #include "testing/onnx_builder.h"
+#include "testing/tensor_values.h"
 
 namespace tessera {
 namespace {
 
 using testing::OneNodeModel;
+using testing::Values;
 
 Tensor Iota(Shape shape) {
   std::vector<float> v(static_cast<size_t>(ShapeElementCount(shape)));
@@ -24,11 +26,6 @@ Tensor Iota(Shape shape) {
 }
 Tensor Int64s(std::vector<int64_t> v) { return Tensor::FromVector(DType::kInt64, {static_cast<int64_t>(v.size())}, v); }
 Tensor Int32s(std::vector<int32_t> v) { return Tensor::FromVector(DType::kInt32, {static_cast<int64_t>(v.size())}, v); }
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.element_count());
-}
 
 TEST(ShapeReshapeTest, ZeroCopiesDimAndMinusOneInfers) {
   auto out = OneNodeModel("Reshape", 13).Input("x", Iota({2, 3, 4})).Input("s", Int64s({0, -1})).Output("y", 2).Run();

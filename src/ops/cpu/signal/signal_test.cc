@@ -9,17 +9,18 @@
 
 #include "ops/cpu/signal/signal_fft.h"
 #include "testing/one_node_model.h"
+#include "testing/tensor_values.h"
 #include "ops/registry.h"
 
 namespace tessera {
 namespace {
 
 using testing::OneNodeModel;
+using testing::I64;
 
 Tensor F32(Shape shape, const std::vector<float>& v) {
   return Tensor::FromVector(DType::kFloat32, std::move(shape), v);
 }
-Tensor I64(Shape shape, std::vector<int64_t> v) { return Tensor::FromVector(DType::kInt64, std::move(shape), v); }
 
 // Direct DFT of `x` (length n), zero-padded or truncated to `length`.
 std::vector<Complex> ReferenceDft(const std::vector<Complex>& x, int64_t length, bool inverse) {

@@ -23,7 +23,7 @@ OneNodeModel Normalizer(const Tensor& x, int out_rank) {
 }
 
 TEST(SpecialStringNormalizerTest, CaseInsensitiveStopWordsAndUpperCase) {
-  auto out = Normalizer(StringTensor({1, 4}, {"Monday", "tuesday", "MONDAY", "straße"}), 2)
+  auto out = Normalizer(Str({1, 4}, {"Monday", "tuesday", "MONDAY", "straße"}), 2)
                  .String("case_change_action", "UPPER")
                  .Strings("stopwords", {"monday"})
                  .Run();
@@ -34,7 +34,7 @@ TEST(SpecialStringNormalizerTest, CaseInsensitiveStopWordsAndUpperCase) {
 }
 
 TEST(SpecialStringNormalizerTest, CaseSensitiveKeepsOtherCasesAndLowersUnicode) {
-  auto out = Normalizer(StringTensor({4}, {"Monday", "monday", "ÄRGER", "ΣΟΦΙΑ"}), 1)
+  auto out = Normalizer(Str({4}, {"Monday", "monday", "ÄRGER", "ΣΟΦΙΑ"}), 1)
                  .String("case_change_action", "LOWER")
                  .Int("is_case_sensitive", 1)
                  .Strings("stopwords", {"monday"})
@@ -44,15 +44,15 @@ TEST(SpecialStringNormalizerTest, CaseSensitiveKeepsOtherCasesAndLowersUnicode) 
 }
 
 TEST(SpecialStringNormalizerTest, EverythingFilteredGivesOneEmptyString) {
-  auto out = Normalizer(StringTensor({2}, {"a", "A"}), 1).Strings("stopwords", {"a"}).Run();
+  auto out = Normalizer(Str({2}, {"a", "A"}), 1).Strings("stopwords", {"a"}).Run();
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(StringValues((*out)[0]), (std::vector<std::string>{""}));
 }
 
 TEST(SpecialStringNormalizerTest, BadShapeInvalidUtf8AndBadActionAreRejected) {
-  EXPECT_FALSE(Normalizer(StringTensor({2, 2}, {"a", "b", "c", "d"}), 2).Run().ok());
-  EXPECT_FALSE(Normalizer(StringTensor({1}, {std::string("\xC3", 1)}), 1).String("case_change_action", "UPPER").Run().ok());
-  EXPECT_FALSE(Normalizer(StringTensor({1}, {"a"}), 1).String("case_change_action", "TITLE").Run().ok());
+  EXPECT_FALSE(Normalizer(Str({2, 2}, {"a", "b", "c", "d"}), 2).Run().ok());
+  EXPECT_FALSE(Normalizer(Str({1}, {std::string("\xC3", 1)}), 1).String("case_change_action", "UPPER").Run().ok());
+  EXPECT_FALSE(Normalizer(Str({1}, {"a"}), 1).String("case_change_action", "TITLE").Run().ok());
 }
 
 // --- TfIdfVectorizer ----------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ OneNodeModel TfIdf(const Tensor& x, int out_rank, const std::string& mode, int64
 TEST(SpecialTfIdfTest, CountsUnigramsOnceAndBigramsPerSkip) {
   // Row [1, 2, 1, 3, 2]: 1 twice, 2 twice; bigrams with gap 0: (1,2), (2,1); gap 1: (1,1) no, (2,3) no,
   // (1,2) yes; gap 2: (1,3) no, (2,2) no; gap 3: (1,2) yes.
-  auto out = TfIdf(Int64s({5}, {1, 2, 1, 3, 2}), 1, "TF", 1, 3).Run();
+  auto out = TfIdf(I64({5}, {1, 2, 1, 3, 2}), 1, "TF", 1, 3).Run();
   ASSERT_TRUE(out.ok()) << out.status().message();
   ExpectNear(FloatValues((*out)[0]), {1, 3, 2, 2});
 }
@@ -92,7 +92,7 @@ TEST(SpecialTfIdfTest, BatchedInt32WithWeightsAndBigramsOnly) {
 
 TEST(SpecialTfIdfTest, StringPool) {
   OneNodeModel m("TfIdfVectorizer", 9);
-  m.Input("x", StringTensor({4}, {"a", "b", "a", "c"}))
+  m.Input("x", Str({4}, {"a", "b", "a", "c"}))
       .Output("y", 1)
       .String("mode", "TF")
       .Int("min_gram_length", 1)
@@ -107,13 +107,13 @@ TEST(SpecialTfIdfTest, StringPool) {
 }
 
 TEST(SpecialTfIdfTest, MismatchedPoolAndInputAreRejected) {
-  EXPECT_FALSE(TfIdf(StringTensor({2}, {"1", "2"}), 1, "TF", 1, 0).Run().ok());     // strings against an int pool
-  EXPECT_FALSE(TfIdf(Int64s({2}, {1, 2}), 1, "TF", 1, 0, false).Run().ok());  // no pool
+  EXPECT_FALSE(TfIdf(Str({2}, {"1", "2"}), 1, "TF", 1, 0).Run().ok());     // strings against an int pool
+  EXPECT_FALSE(TfIdf(I64({2}, {1, 2}), 1, "TF", 1, 0, false).Run().ok());  // no pool
   EXPECT_FALSE(
-      TfIdf(Int64s({2}, {1, 2}), 1, "TF", 1, 0, false).Ints("pool_int64s", {1, 2, 1, 2, 2}).Run().ok());  // odd bigrams
+      TfIdf(I64({2}, {1, 2}), 1, "TF", 1, 0, false).Ints("pool_int64s", {1, 2, 1, 2, 2}).Run().ok());  // odd bigrams
   EXPECT_FALSE(
-      TfIdf(Int64s({2}, {1, 2}), 1, "TF", 1, 0).Strings("pool_strings", {"a", "b", "a", "b", "b", "a"}).Run().ok());
-  EXPECT_FALSE(TfIdf(Int64s({2}, {1, 2}), 1, "BM25", 1, 0).Run().ok());
+      TfIdf(I64({2}, {1, 2}), 1, "TF", 1, 0).Strings("pool_strings", {"a", "b", "a", "b", "b", "a"}).Run().ok());
+  EXPECT_FALSE(TfIdf(I64({2}, {1, 2}), 1, "BM25", 1, 0).Run().ok());
 }
 
 }  // namespace
