@@ -48,7 +48,6 @@ temporary name and renamed into place when complete; --force re-exports.
 """
 import argparse
 import collections
-import json
 import os
 import shutil
 import sys
@@ -68,6 +67,7 @@ from decoders.config import DecoderConfig  # noqa: E402
 from decoders.nbits import dequantize_like_nbits  # noqa: E402
 from decoders.reference import ReferenceCache, write_configs, write_greedy, write_json  # noqa: E402
 from decoders.torch_models import build_torch  # noqa: E402
+from model_cache import op_histogram, read_meta, requested_names  # noqa: E402
 
 warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")
 warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
@@ -164,25 +164,6 @@ MODELS = collections.OrderedDict([
 ON_REQUEST = {"llama_bench_0p5b"}
 
 
-def op_histogram(proto):
-    counts = collections.Counter()
-
-    def walk(graph):
-        for node in graph.node:
-            counts[(node.domain + "::" if node.domain else "") + node.op_type] += 1
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    walk(attr.g)
-    walk(proto.graph)
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def read_meta(model_dir):
-    try:
-        with open(os.path.join(model_dir, "meta.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
 
 
 def is_complete(model_dir, version):
@@ -250,12 +231,7 @@ def main():
         return 0
     if not args.out_dir:
         parser.error("OUT_DIR is required")
-    names = [n for n in MODELS if n not in ON_REQUEST]
-    if args.only:
-        names = [n.strip() for n in args.only.split(",") if n.strip()]
-        unknown = [n for n in names if n not in MODELS]
-        if unknown:
-            parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
+    names = requested_names(parser, args, MODELS, ON_REQUEST)
     os.makedirs(args.out_dir, exist_ok=True)
     torch.set_grad_enabled(False)
     total = time.time()

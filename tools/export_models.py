@@ -48,6 +48,8 @@ OPSET = 17
 warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE_DIR = os.path.join(REPO_ROOT, "examples", "tiny_cnn")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model_cache import op_histogram, read_meta, requested_names  # noqa: E402
 
 
 def rng_for(name):
@@ -356,28 +358,6 @@ SAME_MODEL_FILE = {"resnet50_b4": "resnet50"}
 
 # ----------------------------------------------------------------------------------------------------
 
-def op_histogram(model_proto):
-    counts = collections.Counter()
-
-    def walk(graph):
-        for node in graph.node:
-            counts[(node.domain + "::" if node.domain else "") + node.op_type] += 1
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    walk(attr.g)
-                for g in attr.graphs:
-                    walk(g)
-
-    walk(model_proto.graph)
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def read_meta(model_dir):
-    try:
-        with open(os.path.join(model_dir, "meta.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
 
 
 def is_complete(model_dir, version):
@@ -502,12 +482,7 @@ def main():
             return 0
     if not args.out_dir:
         parser.error("OUT_DIR is required")
-    names = [n for n in MODELS if n not in ON_REQUEST]
-    if args.only:
-        names = [n.strip() for n in args.only.split(",") if n.strip()]
-        unknown = [n for n in names if n not in MODELS]
-        if unknown:
-            parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
+    names = requested_names(parser, args, MODELS, ON_REQUEST)
     os.makedirs(args.out_dir, exist_ok=True)
     torch.set_grad_enabled(False)
     total = time.time()
