@@ -4,6 +4,9 @@
 usage: tools/layering/check_layering.py [SRC_DIR]     # default: the src/ beside tools/
        tools/layering/check_layering.py --self-test   # proves the check catches a bad include
 
+It also checks that src/README.md keeps step with the tree: a paragraph (**name/**) for every folder of
+src/, and every kernel family folder of src/ops/cpu/ named in it.
+
 Values flow one way: cli -> serve -> generate -> parallel -> runtime -> graph/passes -> model, ops -> graph
 -> core (compress sits beside generate). ALLOWED below is the whole rule: a file of a module may include
 its own module and the modules listed for it. Kernel families (src/ops/cpu/<family>/) may include their
@@ -101,6 +104,25 @@ def violations(src_dir):
     return found
 
 
+def readme_gaps(src_dir):
+    """Folders of src/ (and kernel families) that src/README.md does not describe."""
+    try:
+        with open(os.path.join(src_dir, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+    except OSError:
+        return ["src/README.md is missing"]
+    gaps = []
+    for name in sorted(os.listdir(src_dir)):
+        if os.path.isdir(os.path.join(src_dir, name)) and f"**{name}/**" not in readme:
+            gaps.append(f"src/README.md has no paragraph **{name}/**")
+    cpu = os.path.join(src_dir, "ops", "cpu")
+    if os.path.isdir(cpu):
+        for family in sorted(os.listdir(cpu)):
+            if os.path.isdir(os.path.join(cpu, family)) and f"`{family}/`" not in readme:
+                gaps.append(f"src/README.md does not name the kernel family `{family}/`")
+    return gaps
+
+
 def self_test():
     with tempfile.TemporaryDirectory() as tmp:
         def write(rel, text):
@@ -112,7 +134,8 @@ def self_test():
         write("ops/cpu/conv/c.cc", '#include "ops/cpu/common/x.h"\n#include "graph/g.h"\n')
         write("ops/cpu/common/x.h", '#include "ops/registry.h"\n')
         write("ops/cpu/conv/c_test.cc", '#include "testing/onnx_builder.h"\n#include "tessera/session.h"\n')
-        if violations(tmp):
+        write("README.md", "**core/** **graph/** **ops/** `conv/` `common/`\n")
+        if violations(tmp) or readme_gaps(tmp):
             print("self-test: a clean tree was reported:", violations(tmp))
             return 1
         bad = {
@@ -130,7 +153,11 @@ def self_test():
         if missed:
             print("self-test: these bad includes were not caught:", missed)
             return 1
-    print(f"self-test: clean tree passes, all {len(bad)} bad includes caught")
+        gaps = readme_gaps(tmp)  # runtime/, mystery/ and the pool family have no paragraph
+        if len(gaps) != 3:
+            print("self-test: README gaps not caught as expected:", gaps)
+            return 1
+    print(f"self-test: clean tree passes, all {len(bad)} bad includes and 3 README gaps caught")
     return 0
 
 
@@ -138,13 +165,13 @@ def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--self-test":
         return self_test()
     src_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "src")
-    found = violations(os.path.normpath(src_dir))
+    found = violations(os.path.normpath(src_dir)) + readme_gaps(os.path.normpath(src_dir))
     for v in found:
         print(v)
     if found:
-        print(f"{len(found)} include(s) against the layering; see the table in {__file__}")
+        print(f"{len(found)} problem(s) with the layering or src/README.md; see {__file__}")
         return 1
-    print("layering: every include follows the module order")
+    print("layering: every include follows the module order; src/README.md names every module and family")
     return 0
 
 
