@@ -16,7 +16,10 @@ namespace tessera {
 namespace {
 
 constexpr int64_t kMinIrVersion = 3;
-constexpr int64_t kMaxIrVersion = 10;
+// IR 11 to 13 (ONNX 1.18 to 1.20) add element types and metadata, not new graph semantics: the checker
+// sees such a model as the newest IR it knows (onnx_library_passes.cc), and a value of a type Tessera has
+// no storage for is an error naming that value when a node or feed meets it.
+constexpr int64_t kMaxIrVersion = 13;
 constexpr size_t kMaxModelBytes = size_t{2} << 30;  // protobuf's own message limit
 
 Status NotAModel() { return InvalidArgument("not an ONNX model (protobuf parse failed; truncated or corrupt?)"); }

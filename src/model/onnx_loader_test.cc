@@ -48,6 +48,27 @@ TEST(OnnxLoaderTest, IrVersionNewerThanTheOnnxLibraryStillPassesTheChecker) {
   EXPECT_EQ(model->ir_version, 9);
 }
 
+TEST(OnnxLoaderTest, IrVersionsUpTo13AreLoaded) {
+  // What current exporters write (onnx 1.18 to 1.20): IR 11 to 13 with opsets 21 to 24.
+  for (int ir = 11; ir <= 13; ++ir) {
+    OnnxBuilder b(10 + ir, ir);
+    b.Input("x", DType::kFloat32, {2, 3});
+    b.Node("Relu", {"x"}, {"y"}, "relu1");
+    b.Output("y", DType::kFloat32, {2, 3});
+    auto model = LoadModelFromBytes(b.Serialize(), "", "ir" + std::to_string(ir) + ".onnx");
+    ASSERT_TRUE(model.ok()) << "IR " << ir << ": " << model.status().message();
+    EXPECT_EQ(model->ir_version, ir);
+  }
+  OnnxBuilder future(24, 14);
+  future.Input("x", DType::kFloat32, {2});
+  future.Node("Relu", {"x"}, {"y"});
+  future.Output("y", DType::kFloat32, {2});
+  auto model = LoadModelFromBytes(future.Serialize(), "", "ir14.onnx");
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("IR version 14 is not supported (3 to 13)"), std::string::npos)
+      << model.status().message();
+}
+
 TEST(OnnxLoaderTest, EmptyFileIsRejected) {
   auto model = LoadModelFromBytes("", "", "empty.onnx");
   ASSERT_FALSE(model.ok());
