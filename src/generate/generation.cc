@@ -14,7 +14,9 @@ double MillisecondsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-Status CheckRequest(const DecoderModel& model, const GenerationRequest& r, const TextCodec* codec) {
+}  // namespace
+
+Status ValidateGenerationRequest(const DecoderModel& model, const GenerationRequest& r, const TextCodec* codec) {
   const std::string in_model = "model '" + model.model_name() + "'";
   if (r.prompt.empty()) return InvalidArgument("the prompt is empty; give at least one token");
   if (r.max_new_tokens < 1) return InvalidArgument("max new tokens must be at least 1");
@@ -40,6 +42,8 @@ Status CheckRequest(const DecoderModel& model, const GenerationRequest& r, const
   return ValidateSamplingOptions(r.sampling);
 }
 
+namespace {
+
 // The earliest position of any stop string in `text`, or npos.
 size_t FindStopString(const std::string& text, const std::vector<std::string>& stops) {
   size_t first = std::string::npos;
@@ -61,7 +65,7 @@ const char* StopReasonName(StopReason reason) {
 
 StatusOr<GenerationResult> Generate(DecoderModel& model, const GenerationRequest& request, const TextCodec* codec,
                                     const TokenCallback& on_token) {
-  TS_RETURN_IF_ERROR(CheckRequest(model, request, codec));
+  TS_RETURN_IF_ERROR(ValidateGenerationRequest(model, request, codec));
   std::vector<TokenId> stops = request.stop_tokens;
   if (request.stop_at_eos) {
     stops.insert(stops.end(), model.defaults().eos_token_ids.begin(), model.defaults().eos_token_ids.end());

@@ -42,8 +42,12 @@ struct GenerationResult {
 // character is incomplete).
 using TokenCallback = std::function<void(TokenId token, const std::string& new_text)>;
 
-// Checks the request against the model (empty prompt, ids outside the vocabulary once known, context
-// length) before running anything. `codec` may be null.
+// Checks the request against the model before anything runs: an empty prompt, ids outside the vocabulary
+// (when the graph declares it), the context length, sampling ranges, stop strings without a codec. Every
+// error is the request's fault (a command line or an HTTP 400), not the model's.
+Status ValidateGenerationRequest(const DecoderModel& model, const GenerationRequest& request, const TextCodec* codec);
+
+// Validates the request as above, then runs it. `codec` may be null.
 StatusOr<GenerationResult> Generate(DecoderModel& model, const GenerationRequest& request, const TextCodec* codec,
                                     const TokenCallback& on_token);
 
