@@ -117,7 +117,7 @@ TEST(DecoderModelTest, StopTokenEndsGenerationAndIsKept) {
   EXPECT_EQ(result->stop_reason, StopReason::kStopToken);
 }
 
-TEST(DecoderModelTest, PromptOutsideTheVocabularyOrBeyondTheContextIsRefused) {
+TEST(DecoderModelTest, PromptOutsideTheVocabularyOrEmptyIsRefused) {
   auto model = LoadTiny();
   ASSERT_TRUE(model);
   GenerationRequest request;
@@ -127,6 +127,25 @@ TEST(DecoderModelTest, PromptOutsideTheVocabularyOrBeyondTheContextIsRefused) {
   EXPECT_NE(result.status().message().find("outside the vocabulary"), std::string::npos);
   request.prompt = {};
   EXPECT_FALSE(Generate(*model, request, nullptr, nullptr).ok());
+}
+
+TEST(DecoderModelTest, PromptPlusNewTokensBeyondTheContextIsRefusedBeforeRunning) {
+  DecoderFiles files;
+  files.defaults.context_length = 8;
+  auto session = Session::Load(WriteTinyDecoder(), {});
+  ASSERT_TRUE(session.ok());
+  auto model = DecoderModel::FromSession(std::move(session).value(), files, {});
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  GenerationRequest request;
+  request.prompt = {1, 2, 3};
+  request.max_new_tokens = 6;
+  Status s = ValidateGenerationRequest(**model, request, nullptr);
+  EXPECT_NE(s.message().find("context of model"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("at most 5 new tokens"), std::string::npos) << s.message();
+  request.max_new_tokens = 5;
+  EXPECT_TRUE(ValidateGenerationRequest(**model, request, nullptr).ok());
+  request.stop_strings = {"."};
+  EXPECT_FALSE(ValidateGenerationRequest(**model, request, nullptr).ok());  // stop strings need a tokenizer
 }
 
 TEST(DecoderModelTest, SeededSamplingRepeats) {
