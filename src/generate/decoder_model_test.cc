@@ -14,10 +14,11 @@ namespace {
 using testing::TinySuccessor;
 using testing::WriteTinyDecoder;
 
-std::unique_ptr<DecoderModel> LoadTiny(bool with_state = false, DType ids = DType::kInt64) {
+std::unique_ptr<DecoderModel> LoadTiny(bool with_state = false, DType ids = DType::kInt64,
+                                       DType floats = DType::kFloat32) {
   DecoderOptions options;
   options.threads = 1;
-  auto model = DecoderModel::Load(WriteTinyDecoder(with_state, ids), options);
+  auto model = DecoderModel::Load(WriteTinyDecoder(with_state, ids, floats), options);
   EXPECT_TRUE(model.ok()) << model.status().message();
   return model.ok() ? std::move(model).value() : nullptr;
 }
@@ -50,6 +51,28 @@ TEST(DecoderModelTest, GreedyLoopFollowsTheModelAndTheCacheHoldsEveryToken) {
   EXPECT_EQ(CacheRow(seq.cache[0]), (std::vector<float>{3, 5, 7}));  // ids fed, prompt then decode
   EXPECT_EQ(CacheRow(seq.cache[1]), (std::vector<float>{0, 1, 2}));  // positions fed
   EXPECT_EQ(seq.cached, 3);
+}
+
+TEST(DecoderModelTest, HalfAndBFloat16CachesAndLogitsBatchLikeFloat32) {
+  for (DType dtype : {DType::kFloat16, DType::kBFloat16}) {
+    auto model = LoadTiny(false, DType::kInt64, dtype);
+    ASSERT_TRUE(model);
+    EXPECT_EQ(model->signature().logits_dtype, dtype);
+    Sequence a, b;
+    a.tokens = {1, 2, 3};
+    b.tokens = {4};
+    for (int step = 0; step < 3; ++step) {
+      auto logits = model->Step({&a, &b});
+      ASSERT_TRUE(logits.ok()) << DTypeName(dtype) << ": " << logits.status().message();
+      a.tokens.push_back(ArgMax((*logits)[0]));
+      b.tokens.push_back(ArgMax((*logits)[1]));
+    }
+    EXPECT_EQ(a.tokens[3], TinySuccessor(3)) << DTypeName(dtype);
+    EXPECT_EQ(b.tokens, (std::vector<int32_t>{4, TinySuccessor(4), TinySuccessor(TinySuccessor(4)),
+                                              TinySuccessor(TinySuccessor(TinySuccessor(4)))}));
+    EXPECT_EQ(a.cache[0].dtype(), dtype);
+    EXPECT_EQ(b.cache[1].shape(), (Shape{1, 1, 3, 1}));  // b's three positions, its padding dropped
+  }
 }
 
 TEST(DecoderModelTest, FixedStatesComeBackEveryStep) {
