@@ -53,6 +53,29 @@ size_t FindStopString(const std::string& text, const std::vector<std::string>& s
   return first;
 }
 
+// How much of `text` may be streamed: all but its longest tail that could begin a stop string.
+size_t SafeToStream(const std::string& text, const std::vector<std::string>& stops) {
+  size_t hold = 0;
+  for (const std::string& s : stops) {
+    for (size_t k = std::min(s.size() - (s.empty() ? 0 : 1), text.size()); k > hold; --k) {
+      if (text.compare(text.size() - k, k, s, 0, k) == 0) {
+        hold = k;
+        break;
+      }
+    }
+  }
+  return text.size() - hold;
+}
+
+// The part of text[0, end) not yet in `streamed`, which is then extended to it. Text that does not extend
+// what was streamed (a character still incomplete, so decoded as a replacement) waits for the next token.
+std::string Unstreamed(const std::string& text, std::string& streamed, size_t end) {
+  if (end <= streamed.size() || text.compare(0, streamed.size(), streamed) != 0) return "";
+  std::string added = text.substr(streamed.size(), end - streamed.size());
+  streamed = text.substr(0, end);
+  return added;
+}
+
 }  // namespace
 
 const char* StopReasonName(StopReason reason) {
@@ -86,21 +109,15 @@ StatusOr<GenerationResult> Generate(DecoderModel& model, const GenerationRequest
     if (!is_stop) result.tokens.push_back(token);
     std::string new_text;
     if (codec && !is_stop) {
-      TS_ASSIGN_OR_RETURN(std::string text, codec->Decode(result.tokens));
-      // Hold back text while it is not an extension of what was streamed (an incomplete character).
-      if (text.compare(0, streamed.size(), streamed) == 0) {
-        size_t stop_at = FindStopString(text, request.stop_strings);
-        if (stop_at != std::string::npos) {
-          result.text = text.substr(0, stop_at);
-          result.stop_reason = StopReason::kStopString;
-          if (stop_at > streamed.size()) new_text = result.text.substr(streamed.size());
-          if (on_token) on_token(token, new_text);
-          break;
-        }
-        new_text = text.substr(streamed.size());
-        streamed = text;
+      TS_ASSIGN_OR_RETURN(result.text, codec->Decode(result.tokens));
+      const size_t stop_at = FindStopString(result.text, request.stop_strings);
+      if (stop_at != std::string::npos) {
+        result.text.resize(stop_at);
+        result.stop_reason = StopReason::kStopString;
+        if (on_token) on_token(token, Unstreamed(result.text, streamed, result.text.size()));
+        break;
       }
-      result.text = text;
+      new_text = Unstreamed(result.text, streamed, SafeToStream(result.text, request.stop_strings));
     }
     if (is_stop) {
       result.tokens.push_back(token);  // kept in tokens, as Hugging Face does; not in text
@@ -109,6 +126,10 @@ StatusOr<GenerationResult> Generate(DecoderModel& model, const GenerationRequest
       break;
     }
     if (on_token) on_token(token, new_text);
+  }
+  if (codec && on_token && result.stop_reason != StopReason::kStopString) {
+    const std::string rest = Unstreamed(result.text, streamed, result.text.size());
+    if (!rest.empty()) on_token(result.tokens.back(), rest);  // text held back for a stop string that never came
   }
   const size_t decoded = result.tokens.size() > 1 ? result.tokens.size() - 1 : 0;
   result.decode_ms_per_token = decoded ? decode_ms / static_cast<double>(decoded) : 0;

@@ -38,8 +38,10 @@ struct GenerationResult {
   double decode_ms_per_token = 0;   // mean over the later tokens (0 when there is one token)
 };
 
-// Called with each token as soon as it is chosen, and the text it adds (empty without a codec, or while a
-// character is incomplete).
+// Called with each token as soon as it is chosen, and the text it adds: empty without a codec, while a
+// character is incomplete, or while the text ends in what may begin a stop string (held back so a stop
+// string is never streamed). Held-back text that turns out not to stop comes in one last call, with the
+// last token repeated.
 using TokenCallback = std::function<void(TokenId token, const std::string& new_text)>;
 
 // Checks the request against the model before anything runs: an empty prompt, ids outside the vocabulary
