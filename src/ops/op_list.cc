@@ -22,6 +22,7 @@ void RegisterAllKernels(KernelRegistry& registry) {
   RegisterQuantizationKernels(registry);
   RegisterSpecialKernels(registry);
   RegisterCollectiveKernels(registry);
+  RegisterGenAiDecoderKernels(registry);
 }
 
 }  // namespace tessera

@@ -27,5 +27,6 @@ void RegisterControlFlowKernels(KernelRegistry& registry);        // If, Loop, S
 void RegisterQuantizationKernels(KernelRegistry& registry);       // Quantize/DequantizeLinear, QLinear*, *Integer
 void RegisterSpecialKernels(KernelRegistry& registry);            // GridSample, RoiAlign, signal, text, training
 void RegisterCollectiveKernels(KernelRegistry& registry);         // com.tessera AllReduceSum, AllGather (parallel/tensor/)
+void RegisterGenAiDecoderKernels(KernelRegistry& registry);       // ORT GenAI's RMSNorm, RotaryEmbedding, GroupQueryAttention (cpu/genai/)
 
 }  // namespace tessera
