@@ -51,7 +51,9 @@ StatusOr<std::vector<std::vector<float>>> DecoderModel::RunBatch(const std::vect
 
 StatusOr<std::vector<std::vector<float>>> DecoderModel::Step(const std::vector<Sequence*>& sequences) {
   std::vector<std::vector<float>> logits(sequences.size());
-  // Group key: pending tokens, plus the cache length where GroupQueryAttention forbids left padding.
+  // Group key: pending tokens, plus the cache length for GenAI graphs, whose GroupQueryAttention takes
+  // right-padded rows (the valid length from the mask or seqlens_k) and so cannot take left-padded caches.
+  const bool equal_lengths_only = signature_.form == DecoderForm::kGenAi || !signature_.seqlens_k.empty();
   std::map<std::pair<int64_t, int64_t>, std::vector<size_t>> groups;
   for (size_t i = 0; i < sequences.size(); ++i) {
     const Sequence& s = *sequences[i];
@@ -63,7 +65,7 @@ StatusOr<std::vector<std::vector<float>>> DecoderModel::Step(const std::vector<S
       groups[{-1, static_cast<int64_t>(i)}].push_back(i);  // a fixed batch of one: every sequence alone
       continue;
     }
-    groups[{s.pending(), signature_.seqlens_k.empty() ? 0 : s.cached}].push_back(i);
+    groups[{s.pending(), equal_lengths_only ? s.cached : 0}].push_back(i);
   }
   for (const auto& [key, members] : groups) {
     std::vector<Sequence*> rows;

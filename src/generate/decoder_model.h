@@ -14,8 +14,8 @@
 // new rows appended in place, would remove that; it is not done yet.
 //
 // Batching. Step() takes any set of sequences. When the graph's batch dim is dynamic, sequences with the
-// same number of pending tokens run as one batch (their caches left-padded, step_batch.h); GenAI graphs with
-// seqlens_k batch only sequences of equal length, since GroupQueryAttention assumes right padding.
+// same number of pending tokens run as one batch (their caches left-padded, step_batch.h); GenAI graphs
+// batch only sequences of equal length, since GroupQueryAttention assumes right padding.
 // Otherwise each sequence runs alone. This is the step function a continuous-batching scheduler calls.
 //
 // Thread safety: one Step at a time per model (the session's rule).

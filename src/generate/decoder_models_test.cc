@@ -54,7 +54,7 @@ TEST_P(DecoderModelsTest, BatchedGreedyStepsMatchPyTorch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Exported, DecoderModelsTest, ::testing::Values("gpt2_tiny", "llama_tiny", "llama_tiny_merged"));
+INSTANTIATE_TEST_SUITE_P(Exported, DecoderModelsTest, ::testing::Values("gpt2_tiny", "llama_tiny", "llama_tiny_merged", "llama_tiny_genai"));
 
 }  // namespace
 }  // namespace tessera::generate
