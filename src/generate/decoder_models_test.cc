@@ -54,7 +54,8 @@ TEST_P(DecoderModelsTest, BatchedGreedyStepsMatchPyTorch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Exported, DecoderModelsTest, ::testing::Values("gpt2_tiny", "llama_tiny", "llama_tiny_merged", "llama_tiny_genai"));
+INSTANTIATE_TEST_SUITE_P(Exported, DecoderModelsTest, ::testing::Values("gpt2_tiny", "llama_tiny", "llama_tiny_merged", "llama_tiny_genai",
+                                           "llama_tiny_genai_int4"));
 
 }  // namespace
 }  // namespace tessera::generate

@@ -1,6 +1,6 @@
 // Kernels for the ONNX Runtime contrib ops that ONNX Runtime GenAI's model builder writes for decoders:
 // SimplifiedLayerNormalization (RMSNorm; ORT registers it in the default domain), and in com.microsoft
-// SkipSimplifiedLayerNormalization, RotaryEmbedding and GroupQueryAttention. float32 only; semantics as
+// SkipSimplifiedLayerNormalization, RotaryEmbedding, GroupQueryAttention and MatMulNBits (int4). float32 only; semantics as
 // ORT's CPU kernels (onnxruntime/contrib_ops/cpu/...), limits stated per kernel.
 #pragma once
 
@@ -12,5 +12,6 @@ KernelFactory MakeSimplifiedLayerNormFactory();
 KernelFactory MakeSkipSimplifiedLayerNormFactory();
 KernelFactory MakeRotaryEmbeddingFactory();
 KernelFactory MakeGroupQueryAttentionFactory();
+KernelFactory MakeMatMulNBitsFactory();
 
 }  // namespace tessera::genai_ops

@@ -211,6 +211,54 @@ TEST(GenAiKernelsTest, GroupQueryAttentionAppendsToThePastAndAttendsCausally) {
   }
 }
 
+TEST(GenAiKernelsTest, MatMulNBitsDequantizesPackedNibblesWithOrWithoutZeroPoints) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  for (int zp_kind = 0; zp_kind < 3; ++zp_kind) {  // packed uint8, float32, absent (8)
+    const int64_t m = 1 + rng() % 3, n = 1 + rng() % 5, block = 16, k = 1 + rng() % 50;
+    const int64_t blocks = (k + block - 1) / block, zp_row = (blocks + 1) / 2;
+    std::vector<uint8_t> q(static_cast<size_t>(n * blocks * block)), packed(q.size() / 2), zp_u8(static_cast<size_t>(n * zp_row));
+    std::vector<float> zp_f(static_cast<size_t>(n * blocks)), scales = Random(static_cast<size_t>(n * blocks), rng);
+    for (uint8_t& v : q) v = static_cast<uint8_t>(rng() % 16);
+    for (size_t i = 0; i < packed.size(); ++i) packed[i] = static_cast<uint8_t>(q[2 * i] | (q[2 * i + 1] << 4));
+    std::vector<int> zero(static_cast<size_t>(n * blocks), 8);
+    for (int64_t r = 0; r < n; ++r) {
+      for (int64_t kb = 0; kb < blocks; ++kb) {
+        int& z = zero[static_cast<size_t>(r * blocks + kb)];
+        if (zp_kind < 2) z = static_cast<int>(rng() % 16);
+        zp_f[static_cast<size_t>(r * blocks + kb)] = static_cast<float>(z);
+        zp_u8[static_cast<size_t>(r * zp_row + kb / 2)] |= static_cast<uint8_t>(kb % 2 ? z << 4 : z);
+      }
+    }
+    auto a = Random(static_cast<size_t>(m * k), rng);
+    Feeds in = {{"a", F32({m, k}, a)},
+                {"b", Tensor::FromVector(DType::kUInt8, {n, blocks, block / 2}, packed)},
+                {"scales", F32({n * blocks}, scales)}};
+    if (zp_kind == 0) in.emplace_back("zp", Tensor::FromVector(DType::kUInt8, {n * zp_row}, zp_u8));
+    if (zp_kind == 1) in.emplace_back("zp", F32({n * blocks}, zp_f));
+    OneNode node("MatMulNBits", "com.microsoft", in, {{"y", 2}});
+    testing::OnnxBuilder::IntAttribute(*node.node, "K", k);
+    testing::OnnxBuilder::IntAttribute(*node.node, "N", n);
+    testing::OnnxBuilder::IntAttribute(*node.node, "bits", 4);
+    testing::OnnxBuilder::IntAttribute(*node.node, "block_size", block);
+    auto out = node.Run();
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    std::vector<double> want;
+    for (int64_t r = 0; r < m; ++r) {
+      for (int64_t c = 0; c < n; ++c) {
+        double acc = 0;
+        for (int64_t e = 0; e < k; ++e) {
+          const size_t blk = static_cast<size_t>(c * blocks + e / block);
+          acc += a[r * k + e] * (q[static_cast<size_t>(c * blocks * block + e)] - zero[blk]) * double(scales[blk]);
+        }
+        want.push_back(acc);
+      }
+    }
+    ExpectNear((*out)[0], want, 1e-3, "zero point kind " + std::to_string(zp_kind));
+  }
+}
+
 TEST(GenAiKernelsTest, GroupQueryAttentionRefusesBadHeadsAndRotary) {
   Feeds in = {{"q", F32({1, 1, 6}, std::vector<float>(6))}, {"k", F32({1, 1, 4}, std::vector<float>(4))},
               {"v", F32({1, 1, 4}, std::vector<float>(4))}};

@@ -9,7 +9,8 @@ void RegisterGenAiDecoderKernels(KernelRegistry& registry) {
   for (auto [op, factory] : {std::pair{"SimplifiedLayerNormalization", genai_ops::MakeSimplifiedLayerNormFactory()},
                              std::pair{"SkipSimplifiedLayerNormalization", genai_ops::MakeSkipSimplifiedLayerNormFactory()},
                              std::pair{"RotaryEmbedding", genai_ops::MakeRotaryEmbeddingFactory()},
-                             std::pair{"GroupQueryAttention", genai_ops::MakeGroupQueryAttentionFactory()}}) {
+                             std::pair{"GroupQueryAttention", genai_ops::MakeGroupQueryAttentionFactory()},
+                             std::pair{"MatMulNBits", genai_ops::MakeMatMulNBitsFactory()}}) {
     KernelDef def;
     def.op_type = op;
     def.domain = "com.microsoft";
