@@ -30,8 +30,9 @@ using generate::TokenId;
 constexpr const char* kGenerateUsage =
     "usage: tessera generate MODEL (--prompt TEXT | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T]\n"
     "    [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT ...] [--ignore-eos]\n"
-    "    [--threads N] [--json] [--decoder-form auto|optimum|genai] [--input-ids-name N] [--attention-mask-name N]\n"
-    "    [--position-ids-name N] [--logits-name N] [--past-names T1,T2 --present-names T1,T2]";
+    "    [--threads N] [--json] [--shared-kv-buffer] [--decoder-form auto|optimum|genai] [--input-ids-name N]\n"
+    "    [--attention-mask-name N]"
+    " [--position-ids-name N] [--logits-name N] [--past-names T1,T2 --present-names T1,T2]";
 
 StatusOr<float> GetFloat(const CommandLine& cl, const std::string& flag, float fallback) {
   if (!cl.Has(flag)) return fallback;
@@ -80,6 +81,7 @@ StatusOr<generate::DecoderOptions> ParseDecoderOptions(const CommandLine& cl) {
   } else if (form != "auto") {
     return InvalidArgument("--decoder-form must be auto, optimum or genai, got '" + form + "'");
   }
+  o.shared_kv_buffer = cl.Has("shared-kv-buffer");
   o.names.input_ids = cl.Get("input-ids-name");
   o.names.attention_mask = cl.Get("attention-mask-name");
   o.names.position_ids = cl.Get("position-ids-name");
@@ -134,7 +136,7 @@ int GenerateCommand(const std::vector<std::string>& args) {
                                 "repetition-penalty", "seed", "threads", "stop", "decoder-form", "input-ids-name",
                                 "attention-mask-name", "position-ids-name", "logits-name", "past-names",
                                 "present-names"},
-                               {"json", "ignore-eos"});
+                               {"json", "ignore-eos", "shared-kv-buffer"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) return Fail(InvalidArgument(kGenerateUsage), kExitUsage);
   auto options = ParseDecoderOptions(*cl);

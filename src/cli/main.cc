@@ -37,7 +37,7 @@ constexpr const char* kUsage =
     "      show how a parallel plan splits the model: stages, shards, memory, time, communication\n"
     "  generate MODEL (--prompt TEXT | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K]\n"
     "      [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT] [--ignore-eos] [--threads N]\n"
-    "      [--json] [--decoder-form auto|optimum|genai]\n"
+    "      [--json] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
     "      generate tokens with a decoder-only model (an .onnx file or its folder), streaming them as they come\n";
 
 }  // namespace

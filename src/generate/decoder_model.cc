@@ -32,14 +32,32 @@ StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const std::string& mo
   SessionOptions session_options;
   session_options.threads = options.threads;
   TS_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Load(files.model_path, session_options));
-  return FromSession(std::move(session), std::move(files), options.names);
+  return FromSession(std::move(session), std::move(files), options.names, options.shared_kv_buffer);
 }
 
 StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::FromSession(std::unique_ptr<Session> session, DecoderFiles files,
-                                                                  const DecoderNames& overrides) {
+                                                                  const DecoderNames& overrides, bool shared_kv_buffer) {
   MergeNames(overrides, files.names);
   TS_ASSIGN_OR_RETURN(DecoderSignature sig, DetectDecoderSignature(session->model_name(), session->inputs(),
                                                                    session->outputs(), files.form, files.names));
+  if (files.shared_kv_buffer || shared_kv_buffer) {
+    const std::string in_model = "model '" + session->model_name() + "'";
+    if (files.form != DecoderForm::kGenAi) {
+      return InvalidArgument("a shared KV buffer needs a GenAI graph (GroupQueryAttention writes it in place); " +
+                             in_model + " is not in the GenAI form");
+    }
+    if (files.defaults.context_length <= 0) {
+      return InvalidArgument("a shared KV buffer needs the context length (genai_config.json model.context_length) of " +
+                             in_model);
+    }
+    for (const CacheSlot& slot : sig.cache) {
+      if (!slot.grows) {
+        return InvalidArgument(in_model + ": cache '" + slot.past_input + "' is a fixed-size state; a shared KV "
+                               "buffer is only for key/value caches");
+      }
+    }
+    sig.cache_capacity = files.defaults.context_length;
+  }
   return std::unique_ptr<DecoderModel>(new DecoderModel(std::move(session), std::move(files), std::move(sig)));
 }
 
@@ -61,8 +79,9 @@ StatusOr<std::vector<std::vector<float>>> DecoderModel::Step(const std::vector<S
       return InvalidArgument("model '" + model_name() + "': sequence " + std::to_string(i) +
                              " has no pending tokens to run");
     }
-    if (!signature_.batch_dynamic) {
-      groups[{-1, static_cast<int64_t>(i)}].push_back(i);  // a fixed batch of one: every sequence alone
+    if (!signature_.batch_dynamic || signature_.cache_capacity > 0) {
+      // A fixed batch of one, or a buffer per sequence written in place: every sequence alone.
+      groups[{-1, static_cast<int64_t>(i)}].push_back(i);
       continue;
     }
     groups[{s.pending(), equal_lengths_only ? s.cached : 0}].push_back(i);

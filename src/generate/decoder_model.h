@@ -10,8 +10,11 @@
 // graph itself does copy: an exported decoder builds present = Concat(past, new) per layer, so each
 // decode step writes the whole cache once more — per token, 2 x layers x heads x (past + 1) x head_dim
 // elements (for a 4-layer, 128-wide model at 200 tokens about 0.8 MB of float32 per token), which makes a
-// long generation quadratic in bytes moved. An engine-owned cache allocated once per sequence, with the
-// new rows appended in place, would remove that; it is not done yet.
+// long generation quadratic in bytes moved. GenAI graphs can avoid it: with a shared KV buffer
+// (genai_config.json's past_present_share_buffer, or --shared-kv-buffer) each sequence's cache is one
+// buffer of the context length allocated at its first step, and GroupQueryAttention writes each new row
+// into it in place (signature().cache_capacity; such sequences always run alone). Optimum graphs, whose
+// attention is plain ops over Concat, have no such path yet.
 //
 // Batching. Step() takes any set of sequences. When the graph's batch dim is dynamic, sequences with the
 // same number of pending tokens run as one batch (their caches left-padded, step_batch.h); GenAI graphs
@@ -36,6 +39,7 @@ struct DecoderOptions {
   int threads = 0;                         // as SessionOptions::threads
   DecoderForm form = DecoderForm::kAuto;   // --decoder-form
   DecoderNames names;                      // overrides; merged over genai_config.json's
+  bool shared_kv_buffer = false;           // --shared-kv-buffer: GenAI graphs only, as if the config asked
 };
 
 class DecoderModel {
@@ -44,7 +48,8 @@ class DecoderModel {
   static StatusOr<std::unique_ptr<DecoderModel>> Load(const std::string& model_or_folder, const DecoderOptions& options);
   // Over a session already loaded (tests, in-memory rewrites).
   static StatusOr<std::unique_ptr<DecoderModel>> FromSession(std::unique_ptr<Session> session, DecoderFiles files,
-                                                             const DecoderNames& overrides);
+                                                             const DecoderNames& overrides,
+                                                             bool shared_kv_buffer = false);
 
   const DecoderSignature& signature() const { return signature_; }
   const GenerationDefaults& defaults() const { return files_.defaults; }

@@ -49,6 +49,10 @@ struct DecoderSignature {
   int64_t vocab_size = -1;  // the logits' last dim when the graph declares it
   std::vector<CacheSlot> cache;
   bool batch_dynamic = false;  // input_ids' batch dim is unknown: several sequences may share one step
+  // When > 0, each sequence's KV caches are one buffer of this many positions, allocated at its first step
+  // and written in place by the graph's GroupQueryAttention (GenAI's past_present_share_buffer); 0: the
+  // caches grow by the graph's present outputs.
+  int64_t cache_capacity = 0;
 };
 
 // `form` kAuto means Optimum naming unless `names` came from a GenAI config (the caller passes kGenAi

@@ -98,7 +98,7 @@ Status ReadHuggingFaceConfig(const std::string& json_text, const std::string& so
 }
 
 Status ReadGenAiConfig(const std::string& json_text, const std::string& source, std::string& decoder_file,
-                       DecoderNames& names, GenerationDefaults& defaults) {
+                       DecoderNames& names, GenerationDefaults& defaults, bool& shared_kv_buffer) {
   TS_ASSIGN_OR_RETURN(json j, ParseJson(json_text, source));
   if (!j.contains("model") || !j["model"].is_object()) return InvalidArgument("'" + source + "' has no \"model\" object");
   const json& model = j["model"];
@@ -111,11 +111,8 @@ Status ReadGenAiConfig(const std::string& json_text, const std::string& source, 
   if (decoder_file.empty() || decoder_file.find("..") != std::string::npos || decoder_file[0] == '/') {
     return InvalidArgument("'" + source + "': model.decoder.filename '" + decoder_file + "' must be a file in its folder");
   }
-  if (j.contains("search") && j["search"].is_object() && j["search"].value("past_present_share_buffer", false)) {
-    // One max-length buffer for past and present, written in place by GroupQueryAttention.
-    return Unimplemented("'" + source + "' sets search.past_present_share_buffer, which tessera generate does not "
-                         "support yet; export with past_present_share_buffer false");
-  }
+  // One context-length buffer for past and present, written in place by GroupQueryAttention.
+  shared_kv_buffer = j.contains("search") && j["search"].is_object() && j["search"].value("past_present_share_buffer", false);
   auto str = [](const json& obj, const char* key) {
     return obj.is_object() && obj.contains(key) && obj[key].is_string() ? obj[key].get<std::string>() : std::string();
   };
@@ -155,7 +152,7 @@ StatusOr<DecoderFiles> LocateDecoderFiles(const std::string& model_or_folder, De
   if (form != DecoderForm::kOptimum && !genai.empty()) {
     TS_ASSIGN_OR_RETURN(std::string text, ReadText(genai));
     std::string decoder_file;
-    TS_RETURN_IF_ERROR(ReadGenAiConfig(text, genai, decoder_file, files.names, files.defaults));
+    TS_RETURN_IF_ERROR(ReadGenAiConfig(text, genai, decoder_file, files.names, files.defaults, files.shared_kv_buffer));
     files.form = DecoderForm::kGenAi;
     files.model_path = fs::is_directory(given, ec) ? (folder / decoder_file).string() : given.string();
     return files;

@@ -28,6 +28,7 @@ struct DecoderFiles {
   GenerationDefaults defaults;
   DecoderForm form = DecoderForm::kOptimum;
   DecoderNames names;      // from genai_config.json when form is kGenAi
+  bool shared_kv_buffer = false;  // genai_config.json's search.past_present_share_buffer
 };
 
 // `form` kAuto chooses GenAI when genai_config.json is present, kOptimum ignores that file, kGenAi
@@ -38,8 +39,9 @@ StatusOr<DecoderFiles> LocateDecoderFiles(const std::string& model_or_folder, De
 // absent from `json_text` are left as they are). `source` names the file in errors.
 Status ReadHuggingFaceConfig(const std::string& json_text, const std::string& source, GenerationDefaults& defaults);
 
-// Parses genai_config.json: the decoder's file name, its names, and the generation fields.
+// Parses genai_config.json: the decoder's file name, its names, the generation fields, and whether past
+// and present share one buffer (search.past_present_share_buffer).
 Status ReadGenAiConfig(const std::string& json_text, const std::string& source, std::string& decoder_file,
-                       DecoderNames& names, GenerationDefaults& defaults);
+                       DecoderNames& names, GenerationDefaults& defaults, bool& shared_kv_buffer);
 
 }  // namespace tessera::generate

@@ -47,7 +47,9 @@ TEST(ModelFilesTest, GenAiConfigGivesFileNamesAndTemplates) {
   std::string file;
   DecoderNames names;
   GenerationDefaults d;
-  ASSERT_TRUE(ReadGenAiConfig(text, "genai_config.json", file, names, d).ok());
+  bool shared = true;
+  ASSERT_TRUE(ReadGenAiConfig(text, "genai_config.json", file, names, d, shared).ok());
+  EXPECT_FALSE(shared);
   EXPECT_EQ(file, "phi.onnx");
   EXPECT_EQ(names.cache.past, (std::vector<std::string>{"past_key_values.%d.key", "past_key_values.%d.value"}));
   EXPECT_EQ(names.cache.present[1], "present.%d.value");
@@ -55,14 +57,15 @@ TEST(ModelFilesTest, GenAiConfigGivesFileNamesAndTemplates) {
   EXPECT_EQ(d.eos_token_ids.size(), 2u);
 }
 
-TEST(ModelFilesTest, GenAiSharedBufferIsUnimplemented) {
+TEST(ModelFilesTest, GenAiSharedBufferIsReadAndFileNamesStayInTheFolder) {
   std::string file;
   DecoderNames names;
   GenerationDefaults d;
-  Status s = ReadGenAiConfig(R"({"model": {"decoder": {"filename": "m.onnx"}}, "search": {"past_present_share_buffer": true}})",
-                             "g", file, names, d);
-  EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
-  EXPECT_FALSE(ReadGenAiConfig(R"({"model": {"decoder": {"filename": "../m.onnx"}}})", "g", file, names, d).ok());
+  bool shared = false;
+  ASSERT_TRUE(ReadGenAiConfig(R"({"model": {"decoder": {"filename": "m.onnx"}}, "search": {"past_present_share_buffer": true}})",
+                              "g", file, names, d, shared).ok());
+  EXPECT_TRUE(shared);
+  EXPECT_FALSE(ReadGenAiConfig(R"({"model": {"decoder": {"filename": "../m.onnx"}}})", "g", file, names, d, shared).ok());
 }
 
 TEST(ModelFilesTest, FolderFindsTheMergedDecoderAndConfigsInTheParent) {

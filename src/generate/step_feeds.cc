@@ -40,10 +40,13 @@ void AxisSplit(const Shape& shape, int64_t axis, size_t elem, size_t& outer, siz
 
 // One slot's batched past: the rows' caches, KV caches left-padded to `max_past`.
 StatusOr<Tensor> BatchedCache(const std::string& model_name, const CacheSlot& slot, size_t index,
-                              const std::vector<Sequence*>& rows, const std::vector<int64_t>& past, int64_t max_past) {
+                              const std::vector<Sequence*>& rows, const std::vector<int64_t>& past, int64_t max_past,
+                              int64_t capacity) {
+  if (capacity > 0 && rows.size() != 1) return Internal("a shared KV buffer runs one sequence per step");
   const int64_t batch = static_cast<int64_t>(rows.size());
   if (batch == 1 && !rows[0]->cache.empty()) return rows[0]->cache[index];  // shared, not copied
-  TS_ASSIGN_OR_RETURN(Shape shape, SlotShape(model_name, slot, batch, max_past));
+  // With a shared buffer (batch 1, first step) the cache is allocated once at its full capacity.
+  TS_ASSIGN_OR_RETURN(Shape shape, SlotShape(model_name, slot, batch, capacity > 0 ? capacity : max_past));
   TS_ASSIGN_OR_RETURN(Tensor out, Tensor::Allocate(slot.dtype, shape));  // zeros: padding and first-step states
   const size_t elem = DTypeSize(slot.dtype);
   size_t outer = 1, inner = elem;
@@ -128,7 +131,8 @@ StatusOr<StepFeeds> BuildStepFeeds(const std::string& model_name, const DecoderS
     step.feeds.emplace_back(sig.total_sequence_length, length);
   }
   for (size_t c = 0; c < sig.cache.size(); ++c) {
-    TS_ASSIGN_OR_RETURN(Tensor past, BatchedCache(model_name, sig.cache[c], c, rows, step.past, step.max_past));
+    TS_ASSIGN_OR_RETURN(Tensor past,
+                        BatchedCache(model_name, sig.cache[c], c, rows, step.past, step.max_past, sig.cache_capacity));
     step.feeds.emplace_back(sig.cache[c].past_input, past);
   }
   return step;

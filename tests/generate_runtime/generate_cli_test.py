@@ -4,7 +4,7 @@
 usage: generate_cli_test.py TESSERA DECODERS_DIR EXPORT_SCRIPT MODEL [MODEL ...]
 
 For every model: each greedy.json case's prompt (batched cases row by row, padding removed) must give
-PyTorch's 64 greedy tokens exactly; seeded sampling must repeat with the same seed and differ with another;
+PyTorch's 64 greedy tokens exactly (GenAI models also with --shared-kv-buffer); seeded sampling must repeat with the same seed and differ with another;
 bad command lines exit 2, a missing model 1. A model folder that is missing is exported with
 EXPORT_SCRIPT (tools/export_decoders.py, cached); without that script the test reports itself skipped (77).
 """
@@ -24,7 +24,7 @@ def generate(tessera, model, ids, *flags):
     return json.loads(out.stdout)
 
 
-def check_greedy(tessera, folder):
+def check_greedy(tessera, folder, *extra):
     expected = json.load(open(os.path.join(folder, "expected", "greedy.json")))
     steps = expected["max_new_tokens"]
     failures = []
@@ -32,14 +32,14 @@ def check_greedy(tessera, folder):
     for case in expected["cases"]:
         for row, (ids, mask, want) in enumerate(zip(case["input_ids"], case["attention_mask"], case["new_tokens"])):
             prompt = [t for t, m in zip(ids, mask) if m == 1]
-            got = generate(tessera, folder, prompt, "--max-new-tokens", str(steps), "--ignore-eos")
+            got = generate(tessera, folder, prompt, "--max-new-tokens", str(steps), "--ignore-eos", *extra)
             timings.append((case["name"], len(prompt), got["prefill_ms"], got["decode_ms_per_token"]))
             if got["tokens"] != want:
                 first = next(i for i, (a, b) in enumerate(zip(got["tokens"], want)) if a != b) if len(got["tokens"]) == len(want) else -1
-                failures.append(f"{case['name']} row {row}: tokens differ from PyTorch's at step {first} "
+                failures.append(f"{case['name']} row {row}{' ' + ' '.join(extra) if extra else ''}: tokens differ from PyTorch's at step {first} "
                                 f"(min margin {case['min_margin']}):\n  got  {got['tokens']}\n  want {want}")
     for name, n, prefill, decode in timings:
-        print(f"  {name}: prompt {n} tokens, prefill {prefill:.2f} ms, decode {decode:.3f} ms/token")
+        print(f"  {name}{' ' + ' '.join(extra) if extra else ''}: prompt {n} tokens, prefill {prefill:.2f} ms, decode {decode:.3f} ms/token")
     return failures
 
 
@@ -92,6 +92,9 @@ def main():
         print(f"{m}:")
         failures += [f"{m}: {f}" for f in check_greedy(tessera, folder) + check_sampling(tessera, folder) +
                      check_bad_command_lines(tessera, folder)]
+        if os.path.exists(os.path.join(folder, "genai_config.json")):
+            # The same tokens with each sequence's cache one buffer written in place by GroupQueryAttention.
+            failures += [f"{m}: {f}" for f in check_greedy(tessera, folder, "--shared-kv-buffer")]
     for f in failures:
         print("FAIL", f)
     print("ok" if not failures else f"{len(failures)} failure(s)")

@@ -259,6 +259,35 @@ TEST(GenAiKernelsTest, MatMulNBitsDequantizesPackedNibblesWithOrWithoutZeroPoint
   }
 }
 
+TEST(GenAiKernelsTest, GroupQueryAttentionWritesASharedBufferInPlace) {
+  // past is a 6-position buffer holding 2 valid rows; one new token goes to position 2 of that buffer.
+  const int64_t capacity = 6, d = 2;
+  std::vector<float> past_k(capacity * d, 0.0f), past_v(capacity * d, 0.0f);
+  for (int i = 0; i < 4; ++i) past_k[i] = past_v[i] = static_cast<float>(i + 1);
+  Tensor pk = F32({1, 1, capacity, d}, past_k), pv = F32({1, 1, capacity, d}, past_v);
+  OneNode m("GroupQueryAttention", "com.microsoft",
+            {{"q", F32({1, 1, d}, {1, 0})}, {"k", F32({1, 1, d}, {9, 8})}, {"v", F32({1, 1, d}, {7, 6})},
+             {"past_k", pk}, {"past_v", pv},
+             {"seqlens", Tensor::FromVector(DType::kInt32, {1}, std::vector<int32_t>{2})},
+             {"total", Tensor::FromVector(DType::kInt32, {}, std::vector<int32_t>{3})}},
+            {{"out", 3}, {"present_k", 4}, {"present_v", 4}});
+  testing::OnnxBuilder::IntAttribute(*m.node, "num_heads", 1);
+  testing::OnnxBuilder::IntAttribute(*m.node, "kv_num_heads", 1);
+  auto out = m.Run();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ((*out)[1].raw_data(), pk.raw_data());  // present is the fed buffer itself: nothing copied
+  EXPECT_EQ((*out)[1].shape(), (Shape{1, 1, capacity, d}));
+  EXPECT_EQ(pk.data<float>()[4], 9.0f);
+  EXPECT_EQ(pv.data<float>()[5], 6.0f);
+  EXPECT_EQ(pk.data<float>()[6], 0.0f);  // positions past the valid ones untouched
+  // Attention over the 3 valid keys (1,2), (3,4), (9,8) with query (1,0), scale 1/sqrt(2).
+  double w[3] = {1, 3, 9}, sum = 0, want0 = 0;
+  const double values0[3] = {1, 3, 7};
+  for (int j = 0; j < 3; ++j) sum += (w[j] = std::exp(w[j] / std::sqrt(2.0)));
+  for (int j = 0; j < 3; ++j) want0 += w[j] / sum * values0[j];
+  EXPECT_NEAR((*out)[0].data<float>()[0], want0, 1e-5);
+}
+
 TEST(GenAiKernelsTest, GroupQueryAttentionRefusesBadHeadsAndRotary) {
   Feeds in = {{"q", F32({1, 1, 6}, std::vector<float>(6))}, {"k", F32({1, 1, 4}, std::vector<float>(4))},
               {"v", F32({1, 1, 4}, std::vector<float>(4))}};

@@ -8,6 +8,10 @@
 // present_key/value [b, kv_heads, max(total, p), d] hold past[0, p_b) then the new rows, zeros after.
 // Query head h reads kv head h / (heads / kv_heads); query t sees keys [0, p_b + t] (and, with
 // local_window_size w > 0, only the last w of them); scale defaults to 1/sqrt(d).
+// Shared buffer (ONNX Runtime GenAI's past_present_share_buffer): when past is at least as long as
+// total_sequence_length, past is the whole cache buffer (allocated once per sequence by the caller, up to
+// the context length): the new rows are written into it in place at p_b, and present_key/value are past
+// itself, so a decode step copies one row per kv head instead of the whole cache. Never for constant pasts.
 // Not supported (an error at creation): do_rotary (GenAI writes RotaryEmbedding nodes instead), packed
 // QKV (key omitted), softcap.
 #include <algorithm>
@@ -26,6 +30,7 @@ struct GqaAttrs {
   int64_t kv_heads = 0;
   float scale = 0;
   int64_t window = -1;
+  bool past_may_be_shared = false;  // past is not a constant, so it may be written in place
 };
 
 Status RunGqa(KernelContext& ctx, const GqaAttrs& a) {
@@ -61,6 +66,7 @@ Status RunGqa(KernelContext& ctx, const GqaAttrs& a) {
       total_t.element_count() != 1) {
     return KernelContext::Error("seqlens_k must be int32 [batch] and total_sequence_length an int32 scalar");
   }
+  const bool shared = a.past_may_be_shared && has_past && p > 0 && total_t.data<int32_t>()[0] <= p;
   const int64_t total = std::max<int64_t>(total_t.data<int32_t>()[0], p);
   std::vector<int64_t> past_len(static_cast<size_t>(b)), valid(static_cast<size_t>(b));
   for (int64_t r = 0; r < b; ++r) {
@@ -76,14 +82,18 @@ Status RunGqa(KernelContext& ctx, const GqaAttrs& a) {
   Tensor* present[2] = {nullptr, nullptr};
   Tensor scratch[2];
   for (int i = 0; i < 2; ++i) {
-    if (ctx.wants_output(1 + i)) {
+    if (shared) {
+      scratch[i] = ctx.input(3 + i);  // a handle on the caller's buffer: written below, then output as is
+      present[i] = &scratch[i];
+      if (ctx.wants_output(1 + i)) ctx.SetOutput(1 + i, scratch[i]);
+    } else if (ctx.wants_output(1 + i)) {
       TS_ASSIGN_OR_RETURN(present[i], ctx.AllocateOutput(1 + i, DType::kFloat32, {b, a.kv_heads, total, d}));
     } else {
       TS_ASSIGN_OR_RETURN(scratch[i], Tensor::Allocate(DType::kFloat32, {b, a.kv_heads, total, d}));
       present[i] = &scratch[i];
     }
   }
-  // present = past[0, p_b) then the new rows, per (row, kv head).
+  // present = past[0, p_b) then the new rows, per (row, kv head); with a shared buffer past is in place.
   for (int i = 0; i < 2; ++i) {
     const float* past = has_past ? ctx.input(3 + i).data<float>() : nullptr;
     const float* now = (i == 0 ? k : v).data<float>();
@@ -91,7 +101,7 @@ Status RunGqa(KernelContext& ctx, const GqaAttrs& a) {
     for (int64_t r = 0; r < b; ++r) {
       for (int64_t h = 0; h < a.kv_heads; ++h) {
         float* row = dst + (r * a.kv_heads + h) * total * d;
-        if (past_len[r] > 0) {
+        if (past_len[r] > 0 && !shared) {
           std::memcpy(row, past + (r * a.kv_heads + h) * p * d, static_cast<size_t>(past_len[r] * d) * sizeof(float));
         }
         for (int64_t t = 0; t < s; ++t) {
@@ -146,6 +156,7 @@ KernelFactory MakeGroupQueryAttentionFactory() {
     a.kv_heads = init.node.GetInt("kv_num_heads", 0);
     a.scale = init.node.GetFloat("scale", 0.0f);
     a.window = init.node.GetInt("local_window_size", -1);
+    a.past_may_be_shared = !init.constant_input(3) && !init.constant_input(4);
     if (a.heads <= 0 || a.kv_heads <= 0 || a.heads % a.kv_heads != 0) {
       return InvalidArgument(init.node.Describe() + ": num_heads " + std::to_string(a.heads) +
                              " must be a positive multiple of kv_num_heads " + std::to_string(a.kv_heads));
