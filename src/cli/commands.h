@@ -13,5 +13,6 @@ int BenchCommand(const std::vector<std::string>& args);    // tessera bench
 int ServeCommand(const std::vector<std::string>& args);    // tessera serve
 int RunJobsCommand(const std::vector<std::string>& args);  // tessera run-jobs
 int PlanCommand(const std::vector<std::string>& args);     // tessera plan
+int GenerateCommand(const std::vector<std::string>& args); // tessera generate
 
 }  // namespace tessera::cli

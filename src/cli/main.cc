@@ -34,7 +34,11 @@ constexpr const char* kUsage =
     "      run one job per line (model, inputs, output dir), spread over the ranks of an MPI job\n"
     "  plan MODEL [--dp D --pp P --tp T] [--micro-batches M] [--dot FILE]\n"
     "  plan MODEL --auto --ranks N [--link-gbps G --link-us U] [--objective latency|throughput]\n"
-    "      show how a parallel plan splits the model: stages, shards, memory, time, communication\n";
+    "      show how a parallel plan splits the model: stages, shards, memory, time, communication\n"
+    "  generate MODEL (--prompt TEXT | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K]\n"
+    "      [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT] [--ignore-eos] [--threads N]\n"
+    "      [--json] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
+    "      generate tokens with a decoder-only model (an .onnx file or its folder), streaming them as they come\n";
 
 }  // namespace
 
@@ -54,6 +58,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return tessera::cli::ServeCommand(args);
     if (command == "run-jobs") return tessera::cli::RunJobsCommand(args);
     if (command == "plan") return tessera::cli::PlanCommand(args);
+    if (command == "generate") return tessera::cli::GenerateCommand(args);
   } catch (const std::exception& e) {
     // Library code reports failures as Status; this only catches allocation failures and library bugs.
     std::cerr << "tessera: internal error: " << e.what() << "\n";

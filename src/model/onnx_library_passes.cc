@@ -59,6 +59,39 @@ bool WriteAll(int fd, const char* data, size_t size) {
   return true;
 }
 
+// ONNX Runtime registers some of its own ops in the default domain (SimplifiedLayerNormalization, which
+// ONNX Runtime GenAI's model builder writes); the ONNX checker knows no schema for them and would reject
+// the model. Nodes like that which Tessera has a kernel for move, in the checker's copy only, to a domain
+// the checker does not validate. Returns whether any moved.
+bool HideKernelOnlyDefaultDomainOps(onnx::ModelProto& proto, const KernelAvailable& has_kernel) {
+  int opset = 0;
+  for (const auto& import : proto.opset_import()) {
+    if (import.domain().empty() || import.domain() == "ai.onnx") opset = static_cast<int>(import.version());
+  }
+  bool moved = false;
+  for (auto& node : *proto.mutable_graph()->mutable_node()) {
+    if (!node.domain().empty() || onnx::OpSchemaRegistry::Schema(node.op_type(), opset, "") != nullptr ||
+        !has_kernel(node.op_type(), "", opset)) {
+      continue;
+    }
+    node.set_domain("com.tessera.kernel_only");
+    moved = true;
+  }
+  if (moved) {
+    auto* import = proto.add_opset_import();
+    import->set_domain("com.tessera.kernel_only");
+    import->set_version(1);
+  }
+  return moved;
+}
+
+bool HasKernelOnlyDefaultDomainOps(const onnx::ModelProto& proto, const KernelAvailable& has_kernel) {
+  onnx::ModelProto nodes_only;
+  *nodes_only.mutable_opset_import() = proto.opset_import();
+  *nodes_only.mutable_graph()->mutable_node() = proto.graph().node();
+  return HideKernelOnlyDefaultDomainOps(nodes_only, has_kernel);
+}
+
 [[noreturn]] void RunChild(int fd, onnx::ModelProto& proto, const LibraryPassOptions& options) {
   alarm(static_cast<unsigned>(options.timeout_seconds));
   // The library prints warnings of its own; the engine's output stays the engine's.
@@ -81,11 +114,13 @@ bool WriteAll(int fd, const char* data, size_t size) {
     }();
     // The child's memory is a copy-on-write image, so editing the proto in place is private to it;
     // but shape inference below must not see the placeholder data, so work on a copy when needed.
+    const bool hide_ops = options.has_kernel && HasKernelOnlyDefaultDomainOps(proto, options.has_kernel);
     onnx::ModelProto* target = &proto;
-    if (has_external) {
+    if (has_external || hide_ops) {
       copy_for_checker = proto;
       target = &copy_for_checker;
     }
+    if (hide_ops) HideKernelOnlyDefaultDomainOps(*target, options.has_kernel);
     std::string error = CheckModel(*target);
     if (!error.empty()) {
       std::string msg = kTagRejected + error;

@@ -26,6 +26,7 @@ void RegisterAllKernels(KernelRegistry& registry) {
   RegisterLinalgKernels(registry);
   RegisterTrainingKernels(registry);
   RegisterCollectiveKernels(registry);
+  RegisterGenAiDecoderKernels(registry);
 }
 
 }  // namespace tessera

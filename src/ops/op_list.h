@@ -31,5 +31,6 @@ void RegisterTextKernels(KernelRegistry& registry);               // StringNorma
 void RegisterLinalgKernels(KernelRegistry& registry);             // Det
 void RegisterTrainingKernels(KernelRegistry& registry);           // ai.onnx.preview.training Adagrad, Adam, Momentum
 void RegisterCollectiveKernels(KernelRegistry& registry);         // com.tessera AllReduceSum, AllGather (parallel/tensor/)
+void RegisterGenAiDecoderKernels(KernelRegistry& registry);       // ORT GenAI's RMSNorm, RotaryEmbedding, GroupQueryAttention (cpu/genai/)
 
 }  // namespace tessera

@@ -1,0 +1,189 @@
+// `tessera generate`: text generation with a decoder-only model (src/generate/).
+//
+// Output: without --json, tokens stream to stdout as they are chosen: text when the model has a
+// tokenizer, else the generated ids separated by spaces, then a newline. With --json, one object at the
+// end: {"tokens": [generated ids, prompt excluded, a final stop token included], "text": string, or null
+// without a tokenizer, "stop_reason": "length" | "stop_token" | "stop_string", "prompt_tokens": n,
+// "prefill_ms": x, "decode_ms_per_token": y}.
+// Exit status 2 for a bad command line or a request the model cannot take (context length, ids outside
+// the vocabulary); 1 when the model cannot be loaded or run.
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/command_line.h"
+#include "cli/commands.h"
+#include "generate/decoder_model.h"
+#include "generate/generation.h"
+#include "generate/text_codec.h"
+
+namespace tessera::cli {
+
+namespace {
+
+using generate::TokenId;
+
+constexpr const char* kGenerateUsage =
+    "usage: tessera generate MODEL (--prompt TEXT | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T]\n"
+    "    [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT ...] [--ignore-eos]\n"
+    "    [--threads N] [--json] [--shared-kv-buffer] [--decoder-form auto|optimum|genai] [--input-ids-name N]\n"
+    "    [--attention-mask-name N]"
+    " [--position-ids-name N] [--logits-name N] [--past-names T1,T2 --present-names T1,T2]";
+
+StatusOr<float> GetFloat(const CommandLine& cl, const std::string& flag, float fallback) {
+  if (!cl.Has(flag)) return fallback;
+  const std::string v = cl.Get(flag);
+  char* end = nullptr;
+  errno = 0;
+  const float f = std::strtof(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || errno != 0 || !std::isfinite(f)) {
+    return InvalidArgument("--" + flag + " must be a number, got '" + v + "'");
+  }
+  return f;
+}
+
+StatusOr<std::vector<TokenId>> ParseIds(const std::string& text) {
+  std::vector<TokenId> ids;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty() || item.size() > 10 || item.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoll(item) > INT32_MAX) {
+      return InvalidArgument("--prompt-ids must be comma-separated token ids (e.g. 1,2,3), got '" + text + "'");
+    }
+    ids.push_back(static_cast<TokenId>(std::stoll(item)));
+  }
+  if (ids.empty() || text.back() == ',') return InvalidArgument("--prompt-ids must list at least one id, got '" + text + "'");
+  return ids;
+}
+
+std::vector<std::string> SplitComma(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(item);
+  return out;
+}
+
+StatusOr<generate::DecoderOptions> ParseDecoderOptions(const CommandLine& cl) {
+  generate::DecoderOptions o;
+  TS_ASSIGN_OR_RETURN(int64_t threads, cl.GetInt("threads", 0, 1, 1024));
+  o.threads = static_cast<int>(threads);
+  const std::string form = cl.Get("decoder-form", "auto");
+  if (form == "optimum") {
+    o.form = generate::DecoderForm::kOptimum;
+  } else if (form == "genai") {
+    o.form = generate::DecoderForm::kGenAi;
+  } else if (form != "auto") {
+    return InvalidArgument("--decoder-form must be auto, optimum or genai, got '" + form + "'");
+  }
+  o.shared_kv_buffer = cl.Has("shared-kv-buffer");
+  o.names.input_ids = cl.Get("input-ids-name");
+  o.names.attention_mask = cl.Get("attention-mask-name");
+  o.names.position_ids = cl.Get("position-ids-name");
+  o.names.logits = cl.Get("logits-name");
+  o.names.cache.past = SplitComma(cl.Get("past-names"));
+  o.names.cache.present = SplitComma(cl.Get("present-names"));
+  if (o.names.cache.past.size() != o.names.cache.present.size()) {
+    return InvalidArgument("--past-names and --present-names must list as many templates (e.g. "
+                           "past_key_values.%d.key,past_key_values.%d.value and present.%d.key,present.%d.value)");
+  }
+  return o;
+}
+
+StatusOr<generate::GenerationRequest> ParseRequest(const CommandLine& cl) {
+  generate::GenerationRequest r;
+  TS_ASSIGN_OR_RETURN(r.max_new_tokens, cl.GetInt("max-new-tokens", 64, 1, 1 << 24));
+  TS_ASSIGN_OR_RETURN(r.sampling.temperature, GetFloat(cl, "temperature", 0.0f));
+  TS_ASSIGN_OR_RETURN(int64_t top_k, cl.GetInt("top-k", 0, 0, INT32_MAX));
+  r.sampling.top_k = static_cast<int32_t>(top_k);
+  TS_ASSIGN_OR_RETURN(r.sampling.top_p, GetFloat(cl, "top-p", 1.0f));
+  TS_ASSIGN_OR_RETURN(r.sampling.min_p, GetFloat(cl, "min-p", 0.0f));
+  TS_ASSIGN_OR_RETURN(r.sampling.repetition_penalty, GetFloat(cl, "repetition-penalty", 1.0f));
+  TS_ASSIGN_OR_RETURN(int64_t seed, cl.GetInt("seed", 0, 0, INT64_MAX));
+  r.sampling.seed = static_cast<uint64_t>(seed);
+  TS_RETURN_IF_ERROR(generate::ValidateSamplingOptions(r.sampling));
+  r.stop_at_eos = !cl.Has("ignore-eos");
+  r.stop_strings = cl.All("stop");
+  if (cl.Has("prompt") == cl.Has("prompt-ids")) return InvalidArgument("give exactly one of --prompt and --prompt-ids");
+  if (cl.Has("prompt-ids")) {
+    TS_ASSIGN_OR_RETURN(r.prompt, ParseIds(cl.Get("prompt-ids")));
+  }
+  return r;
+}
+
+std::string ResultJson(const generate::GenerationResult& result, size_t prompt_tokens, bool has_codec) {
+  nlohmann::json j;
+  j["tokens"] = result.tokens;
+  // dump() below replaces invalid UTF-8 rather than throwing: decoded text may end inside a character.
+  j["text"] = has_codec ? nlohmann::json(result.text) : nlohmann::json(nullptr);
+  j["stop_reason"] = generate::StopReasonName(result.stop_reason);
+  j["prompt_tokens"] = prompt_tokens;
+  j["prefill_ms"] = result.prefill_ms;
+  j["decode_ms_per_token"] = result.decode_ms_per_token;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+int GenerateCommand(const std::vector<std::string>& args) {
+  auto cl = CommandLine::Parse(args,
+                               {"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p", "min-p",
+                                "repetition-penalty", "seed", "threads", "stop", "decoder-form", "input-ids-name",
+                                "attention-mask-name", "position-ids-name", "logits-name", "past-names",
+                                "present-names"},
+                               {"json", "ignore-eos", "shared-kv-buffer"});
+  if (!cl.ok()) return Fail(cl.status(), kExitUsage);
+  if (cl->positional().size() != 1) return Fail(InvalidArgument(kGenerateUsage), kExitUsage);
+  auto options = ParseDecoderOptions(*cl);
+  if (!options.ok()) return Fail(options.status(), kExitUsage);
+  auto request = ParseRequest(*cl);
+  if (!request.ok()) return Fail(request.status(), kExitUsage);
+
+  auto model = generate::DecoderModel::Load(cl->positional()[0], *options);
+  if (!model.ok()) return Fail(model.status());
+  std::unique_ptr<generate::TextCodec> codec;
+  if (auto loaded = generate::LoadTextCodec((*model)->files().folder); loaded.ok()) {
+    codec = std::move(loaded).value();
+  } else if (cl->Has("prompt")) {
+    return Fail(loaded.status(), kExitUsage);
+  }
+  if (cl->Has("prompt")) {
+    auto ids = codec->Encode(cl->Get("prompt"));
+    if (!ids.ok()) return Fail(ids.status());
+    request->prompt = *ids;
+  }
+  if (Status s = generate::ValidateGenerationRequest(**model, *request, codec.get()); !s.ok()) {
+    return Fail(s, kExitUsage);
+  }
+
+  const bool json = cl->Has("json");
+  bool first = true;
+  auto stream = [&](TokenId token, const std::string& new_text) {
+    if (json) return;
+    if (codec) {
+      std::fwrite(new_text.data(), 1, new_text.size(), stdout);
+    } else {
+      std::printf(first ? "%d" : " %d", token);
+    }
+    first = false;
+    std::fflush(stdout);
+  };
+  auto result = generate::Generate(**model, *request, codec.get(), stream);
+  if (!result.ok()) {
+    if (!json && !first) std::printf("\n");
+    return Fail(result.status());
+  }
+  if (json) {
+    std::printf("%s\n", ResultJson(*result, request->prompt.size(), codec != nullptr).c_str());
+  } else {
+    std::printf("\n");
+  }
+  return kExitOk;
+}
+
+}  // namespace tessera::cli

@@ -1,0 +1,98 @@
+// DecoderModel (decoder_model.h): loading, and grouping sequences into model steps.
+#include "generate/decoder_model.h"
+
+#include <map>
+
+#include "generate/step_batch.h"
+
+namespace tessera::generate {
+
+namespace {
+
+void MergeNames(const DecoderNames& overrides, DecoderNames& names) {
+  for (auto [from, to] : {std::pair{&overrides.input_ids, &names.input_ids},
+                          std::pair{&overrides.attention_mask, &names.attention_mask},
+                          std::pair{&overrides.position_ids, &names.position_ids},
+                          std::pair{&overrides.logits, &names.logits}}) {
+    if (!from->empty()) *to = *from;
+  }
+  if (!overrides.cache.past.empty()) names.cache = overrides.cache;
+}
+
+}  // namespace
+
+DecoderModel::DecoderModel(std::unique_ptr<Session> session, DecoderFiles files, DecoderSignature signature)
+    : session_(std::move(session)), files_(std::move(files)), signature_(std::move(signature)) {
+  for (const TensorInfo& o : session_->outputs()) output_names_.push_back(o.name);
+}
+
+StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const std::string& model_or_folder,
+                                                           const DecoderOptions& options) {
+  TS_ASSIGN_OR_RETURN(DecoderFiles files, LocateDecoderFiles(model_or_folder, options.form));
+  SessionOptions session_options;
+  session_options.threads = options.threads;
+  TS_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Load(files.model_path, session_options));
+  return FromSession(std::move(session), std::move(files), options.names, options.shared_kv_buffer);
+}
+
+StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::FromSession(std::unique_ptr<Session> session, DecoderFiles files,
+                                                                  const DecoderNames& overrides, bool shared_kv_buffer) {
+  MergeNames(overrides, files.names);
+  TS_ASSIGN_OR_RETURN(DecoderSignature sig, DetectDecoderSignature(session->model_name(), session->inputs(),
+                                                                   session->outputs(), files.form, files.names));
+  if (files.shared_kv_buffer || shared_kv_buffer) {
+    const std::string in_model = "model '" + session->model_name() + "'";
+    if (files.form != DecoderForm::kGenAi) {
+      return InvalidArgument("a shared KV buffer needs a GenAI graph (GroupQueryAttention writes it in place); " +
+                             in_model + " is not in the GenAI form");
+    }
+    if (files.defaults.context_length <= 0) {
+      return InvalidArgument("a shared KV buffer needs the context length (genai_config.json model.context_length) of " +
+                             in_model);
+    }
+    for (const CacheSlot& slot : sig.cache) {
+      if (!slot.grows) {
+        return InvalidArgument(in_model + ": cache '" + slot.past_input + "' is a fixed-size state; a shared KV "
+                               "buffer is only for key/value caches");
+      }
+    }
+    sig.cache_capacity = files.defaults.context_length;
+  }
+  return std::unique_ptr<DecoderModel>(new DecoderModel(std::move(session), std::move(files), std::move(sig)));
+}
+
+StatusOr<std::vector<std::vector<float>>> DecoderModel::RunBatch(const std::vector<Sequence*>& rows) {
+  TS_ASSIGN_OR_RETURN(StepFeeds step, BuildStepFeeds(model_name(), signature_, rows));
+  TS_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, session_->Run(step.feeds));
+  return TakeStepResults(model_name(), signature_, step, output_names_, outputs, rows);
+}
+
+StatusOr<std::vector<std::vector<float>>> DecoderModel::Step(const std::vector<Sequence*>& sequences) {
+  std::vector<std::vector<float>> logits(sequences.size());
+  // Group key: pending tokens, plus the cache length for GenAI graphs, whose GroupQueryAttention takes
+  // right-padded rows (the valid length from the mask or seqlens_k) and so cannot take left-padded caches.
+  const bool equal_lengths_only = signature_.form == DecoderForm::kGenAi || !signature_.seqlens_k.empty();
+  std::map<std::pair<int64_t, int64_t>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    const Sequence& s = *sequences[i];
+    if (s.pending() <= 0) {
+      return InvalidArgument("model '" + model_name() + "': sequence " + std::to_string(i) +
+                             " has no pending tokens to run");
+    }
+    if (!signature_.batch_dynamic || signature_.cache_capacity > 0) {
+      // A fixed batch of one, or a buffer per sequence written in place: every sequence alone.
+      groups[{-1, static_cast<int64_t>(i)}].push_back(i);
+      continue;
+    }
+    groups[{s.pending(), equal_lengths_only ? s.cached : 0}].push_back(i);
+  }
+  for (const auto& [key, members] : groups) {
+    std::vector<Sequence*> rows;
+    for (size_t i : members) rows.push_back(sequences[i]);
+    TS_ASSIGN_OR_RETURN(std::vector<std::vector<float>> group_logits, RunBatch(rows));
+    for (size_t k = 0; k < members.size(); ++k) logits[members[k]] = std::move(group_logits[k]);
+  }
+  return logits;
+}
+
+}  // namespace tessera::generate

@@ -1,0 +1,76 @@
+// A decoder-only language model loaded for generation: its session, calling convention and defaults.
+//
+//   auto model = DecoderModel::Load("models/llama_tiny", {});
+//   Sequence seq;
+//   seq.tokens = {1, 450, 4996};
+//   auto logits = (*model)->Step({&seq});  // the prompt; then push a sampled token and Step again
+//
+// The cache. After a step, each sequence holds the model's present outputs and the next step feeds them as
+// past inputs: the runtime never copies a batch-of-one cache (Tensor buffers are shared handles). The
+// graph itself does copy: an exported decoder builds present = Concat(past, new) per layer, so each
+// decode step writes the whole cache once more — per token, 2 x layers x heads x (past + 1) x head_dim
+// elements (for a 4-layer, 128-wide model at 200 tokens about 0.8 MB of float32 per token), which makes a
+// long generation quadratic in bytes moved. Measured on llama_tiny (tools/export_decoders.py), one
+// decode step at past 100, one thread, 2026-12-07 (`tessera bench model.onnx --profile --shape
+// past_key_values.N.key=1x2x100x16 ...`): the 49 Concat nodes take 0.09 of the step's 0.95 ms in nodes.
+// GenAI graphs avoid the copy with a shared KV buffer (genai_config.json's past_present_share_buffer, or
+// --shared-kv-buffer): each sequence's cache is one buffer of the context length allocated at its first
+// step, and GroupQueryAttention writes each new row into it in place (signature().cache_capacity; such
+// sequences always run alone). Optimum graphs, whose attention is plain ops over Concat, have no such
+// path yet: it needs an attention kernel reading a strided, partly filled buffer.
+//
+// Batching. Step() takes any set of sequences. When the graph's batch dim is dynamic, sequences with the
+// same number of pending tokens run as one batch (their caches left-padded, step_batch.h); GenAI graphs
+// batch only sequences of equal length, since GroupQueryAttention assumes right padding.
+// Otherwise each sequence runs alone. This is the step function a continuous-batching scheduler calls.
+//
+// Thread safety: one Step at a time per model (the session's rule).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "generate/decoder_signature.h"
+#include "generate/model_files.h"
+#include "generate/sequence.h"
+#include "tessera/session.h"
+
+namespace tessera::generate {
+
+struct DecoderOptions {
+  int threads = 0;                         // as SessionOptions::threads
+  DecoderForm form = DecoderForm::kAuto;   // --decoder-form
+  DecoderNames names;                      // overrides; merged over genai_config.json's
+  bool shared_kv_buffer = false;           // --shared-kv-buffer: GenAI graphs only, as if the config asked
+};
+
+class DecoderModel {
+ public:
+  // MODEL is the .onnx file or its folder (model_files.h).
+  static StatusOr<std::unique_ptr<DecoderModel>> Load(const std::string& model_or_folder, const DecoderOptions& options);
+  // Over a session already loaded (tests, in-memory rewrites).
+  static StatusOr<std::unique_ptr<DecoderModel>> FromSession(std::unique_ptr<Session> session, DecoderFiles files,
+                                                             const DecoderNames& overrides,
+                                                             bool shared_kv_buffer = false);
+
+  const DecoderSignature& signature() const { return signature_; }
+  const GenerationDefaults& defaults() const { return files_.defaults; }
+  const DecoderFiles& files() const { return files_; }
+  const std::string& model_name() const { return session_->model_name(); }
+
+  // Runs every sequence's pending tokens (each must have some), stores its new cache and returns, per
+  // sequence in order, the logits after its last token (float32, vocabulary-sized).
+  StatusOr<std::vector<std::vector<float>>> Step(const std::vector<Sequence*>& sequences);
+
+ private:
+  DecoderModel(std::unique_ptr<Session> session, DecoderFiles files, DecoderSignature signature);
+  StatusOr<std::vector<std::vector<float>>> RunBatch(const std::vector<Sequence*>& rows);
+
+  std::unique_ptr<Session> session_;
+  DecoderFiles files_;
+  DecoderSignature signature_;
+  std::vector<std::string> output_names_;
+};
+
+}  // namespace tessera::generate

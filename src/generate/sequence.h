@@ -1,0 +1,26 @@
+// One sequence being generated: its tokens and the cache state its model carries between steps.
+//
+// A Sequence is plain data owned by the caller (the generation loop, later a scheduler); DecoderModel::Step
+// reads its pending tokens and replaces its cache. Cache tensors always hold this sequence alone (batch 1,
+// no padding), so sequences can join and leave batched steps freely.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "tessera/tensor.h"
+
+namespace tessera::generate {
+
+using TokenId = int32_t;
+
+struct Sequence {
+  std::vector<TokenId> tokens;  // the prompt, then every generated token
+  int64_t cached = 0;           // tokens[0, cached) have been run; their keys and values are in `cache`
+  std::vector<Tensor> cache;    // one per CacheSlot of the model's signature; empty before the first step
+
+  // Tokens the next step runs: the whole prompt first, then the token sampled last.
+  int64_t pending() const { return static_cast<int64_t>(tokens.size()) - cached; }
+};
+
+}  // namespace tessera::generate
