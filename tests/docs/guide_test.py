@@ -18,7 +18,8 @@ import sys
 import tempfile
 
 REQUIRED_COMMANDS = ["tessera inspect", "tessera run", "tessera bench", "--dp 2", "--pp 2", "--tp 2",
-                     "tessera plan", "--auto", "run-jobs", "--aggregate", "tessera serve", "/infer"]
+                     "tessera plan", "--auto", "run-jobs", "--aggregate", "tessera serve", "/infer",
+                     "tessera generate"]
 
 
 def blocks(guide_text):
