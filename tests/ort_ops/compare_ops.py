@@ -41,7 +41,8 @@ def write_case(case, folder):
     index = {}
     for i, (name, value) in enumerate(case.inputs.items()):
         file = f"{i}.npy"
-        np.save(os.path.join(folder, "inputs", file), np.ascontiguousarray(value))
+        # np.ascontiguousarray would turn a 0-d array into a 1-d one.
+        np.save(os.path.join(folder, "inputs", file), np.require(value, requirements="C"))
         index[name] = file
     with open(os.path.join(folder, "inputs", "index.json"), "w") as f:
         json.dump(index, f)
