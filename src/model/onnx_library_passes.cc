@@ -77,7 +77,9 @@ HiddenNodes HideSchemalessNodes(onnx::ModelProto& proto, const KernelAvailable& 
   HiddenNodes hidden;
   if (!has_kernel) return hidden;
   std::map<std::string, int> opsets;
-  for (const auto& op : proto.opset_import()) opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = static_cast<int>(op.version());
+  for (const auto& op : proto.opset_import()) {
+    opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = static_cast<int>(op.version());
+  }
   HideSchemalessNodes(*proto.mutable_graph(), opsets, has_kernel, hidden);
   if (!hidden.nodes.empty()) {
     auto* import = proto.add_opset_import();

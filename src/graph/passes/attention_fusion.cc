@@ -38,9 +38,8 @@ struct Readers {
 };
 
 bool IsOnnxOp(const Node& node, const char* op_type, size_t inputs) {
-  return (node.domain.empty() || node.domain == "ai.onnx") && node.op_type == op_type &&
-         node.inputs.size() == inputs && node.explicit_input_count == inputs && node.outputs.size() == 1 &&
-         !node.HasSubgraphs();
+  return (node.domain.empty() || node.domain == "ai.onnx") && node.op_type == op_type && node.inputs.size() == inputs &&
+         node.explicit_input_count == inputs && node.outputs.size() == 1 && !node.HasSubgraphs();
 }
 
 // The value of a one-element float32 constant: an initializer or a Constant node's output.
@@ -134,8 +133,10 @@ bool MatchAttention(const Graph& graph, const Readers& readers, int out, Match* 
     float c = 0;
     const bool div = op[0] == 'D';
     int scores = kNoValue;
-    if (ScalarConstant(graph, readers, n.inputs[1], &c)) scores = n.inputs[0];
-    else if (!div && ScalarConstant(graph, readers, n.inputs[0], &c)) scores = n.inputs[1];
+    if (ScalarConstant(graph, readers, n.inputs[1], &c))
+      scores = n.inputs[0];
+    else if (!div && ScalarConstant(graph, readers, n.inputs[0], &c))
+      scores = n.inputs[1];
     if (scores == kNoValue || c == 0.0f) return false;
     m->scale = div ? 1.0f / c : c;
     x = scores;

@@ -28,8 +28,8 @@ struct Block {
 };
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void ScoreBlock(const float* q, int64_t q_row_stride, const float* k, int64_t k_row_stride, int64_t rows, int64_t key_lo,
-                int64_t key_hi, int64_t dim, float scale, float* scores, int64_t scores_stride) {
+void ScoreBlock(const float* q, int64_t q_row_stride, const float* k, int64_t k_row_stride, int64_t rows,
+                int64_t key_lo, int64_t key_hi, int64_t dim, float scale, float* scores, int64_t scores_stride) {
   for (int64_t j = key_lo; j < key_hi; ++j) {
     const float* kj = k + j * k_row_stride;
     for (int64_t r = 0; r < rows; ++r) {
@@ -102,7 +102,9 @@ class BlockRunner {
     const float* qb = q_.data + blk.b * q_.batch_stride + blk.h * q_.head_stride + blk.row_begin * q_.row_stride;
     const float* kb = k_.data + blk.b * k_.batch_stride + kvh * k_.head_stride;
     const float* vb = v_.data + blk.b * v_.batch_stride + kvh * v_.head_stride;
-    if (lo < hi) ScoreBlock(qb, q_.row_stride, kb, k_.row_stride, rows, lo, hi, s.head_dim, p_.scale, scores_.data(), n);
+    if (lo < hi) {
+      ScoreBlock(qb, q_.row_stride, kb, k_.row_stride, rows, lo, hi, s.head_dim, p_.scale, scores_.data(), n);
+    }
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t row = blk.row_begin + r;
       float* x = scores_.data() + r * n;

@@ -9,12 +9,12 @@ namespace tessera {
 inline constexpr const char* kTesseraDomain = "com.tessera";
 inline constexpr const char* kMicrosoftDomain = "com.microsoft";
 
-KernelFactory OnnxAttentionFactory();            // ONNX Attention (23)
-KernelFactory OnnxRotaryEmbeddingFactory();      // ONNX RotaryEmbedding (23)
+KernelFactory OnnxAttentionFactory();             // ONNX Attention (23)
+KernelFactory OnnxRotaryEmbeddingFactory();       // ONNX RotaryEmbedding (23)
 KernelFactory MicrosoftRotaryEmbeddingFactory();  // com.microsoft RotaryEmbedding
-KernelFactory GroupQueryAttentionFactory();      // com.microsoft GroupQueryAttention
-KernelFactory MultiHeadAttentionFactory();       // com.microsoft MultiHeadAttention
-KernelFactory BertAttentionFactory();            // com.microsoft Attention (fused QKV weights)
-KernelFactory FusedAttentionFactory();           // com.tessera FusedAttention
+KernelFactory GroupQueryAttentionFactory();       // com.microsoft GroupQueryAttention
+KernelFactory MultiHeadAttentionFactory();        // com.microsoft MultiHeadAttention
+KernelFactory BertAttentionFactory();             // com.microsoft Attention (fused QKV weights)
+KernelFactory FusedAttentionFactory();            // com.tessera FusedAttention
 
 }  // namespace tessera

@@ -44,7 +44,8 @@ void StoreFromFloat32(const Tensor& value, Tensor& out) {
 
 StatusOr<Tensor> AttentionOutputStorage(KernelContext& ctx, size_t i, DType dtype, const Shape& shape, bool zero) {
   if (dtype == DType::kFloat32 && ctx.wants_output(i)) {
-    TS_ASSIGN_OR_RETURN(Tensor * out, zero ? ctx.AllocateOutput(i, dtype, shape) : ctx.AllocateUninitializedOutput(i, dtype, shape));
+    TS_ASSIGN_OR_RETURN(Tensor * out,
+                        zero ? ctx.AllocateOutput(i, dtype, shape) : ctx.AllocateUninitializedOutput(i, dtype, shape));
     return *out;
   }
   return zero ? Tensor::Allocate(DType::kFloat32, shape) : Tensor::AllocateUninitialized(DType::kFloat32, shape);
@@ -79,9 +80,12 @@ StatusOr<AttentionBias> KeyPaddingBias(const Tensor& mask, int64_t batch, int64_
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t j = 0; j < kv_rows; ++j) {
         bool keep;
-        if (lengths) keep = j < m[b];
-        else if (ranges) keep = j < m[b] && j >= m[batch + b];
-        else keep = m[(b * rows + r) * kv_rows + j] != 0;
+        if (lengths)
+          keep = j < m[b];
+        else if (ranges)
+          keep = j < m[b] && j >= m[batch + b];
+        else
+          keep = m[(b * rows + r) * kv_rows + j] != 0;
         dst[(b * rows + r) * kv_rows + j] = keep ? 0.0f : filter;
       }
     }
@@ -128,9 +132,11 @@ void ConcatKvCache(const float* past, int64_t past_rows, const AttentionInput& f
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t h = 0; h < heads; ++h) {
       float* dst = present + (b * heads + h) * total * dim;
-      if (past_rows > 0) std::memcpy(dst, past + (b * heads + h) * past_rows * dim, row_bytes * static_cast<size_t>(past_rows));
+      if (past_rows > 0)
+        std::memcpy(dst, past + (b * heads + h) * past_rows * dim, row_bytes * static_cast<size_t>(past_rows));
       const float* src = fresh.data + b * fresh.batch_stride + h * fresh.head_stride;
-      for (int64_t r = 0; r < fresh_rows; ++r) std::memcpy(dst + (past_rows + r) * dim, src + r * fresh.row_stride, row_bytes);
+      for (int64_t r = 0; r < fresh_rows; ++r)
+        std::memcpy(dst + (past_rows + r) * dim, src + r * fresh.row_stride, row_bytes);
     }
   }
 }
@@ -140,9 +146,9 @@ StatusOr<AttentionBias> BroadcastAttentionBias(const Tensor& mask, int64_t batch
   const int64_t target[4] = {batch, heads, q_rows, kv_rows};
   const int64_t rank = mask.rank();
   auto bad = [&] {
-    return KernelContext::Error(std::string(what) + " of shape " + ShapeToString(mask.shape()) +
-                                " does not broadcast to [batch, heads, q_rows, kv_rows] = " +
-                                ShapeToString(Shape(target, target + 4)));
+    return KernelContext::Error(
+        std::string(what) + " of shape " + ShapeToString(mask.shape()) +
+        " does not broadcast to [batch, heads, q_rows, kv_rows] = " + ShapeToString(Shape(target, target + 4)));
   };
   if (rank < 1 || rank > 4) return bad();
   int64_t dims[4] = {1, 1, 1, 1};

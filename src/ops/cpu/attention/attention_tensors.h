@@ -18,7 +18,8 @@ void StoreFromFloat32(const Tensor& value, Tensor& out);
 // Float32 storage for output `i` of an op whose outputs have `dtype`: the output itself when dtype is
 // float32 (or when the node leaves it unnamed: then a scratch tensor), else scratch that
 // FinishAttentionOutput converts into the output.
-StatusOr<Tensor> AttentionOutputStorage(KernelContext& ctx, size_t i, DType dtype, const Shape& shape, bool zero = false);
+StatusOr<Tensor> AttentionOutputStorage(KernelContext& ctx, size_t i, DType dtype, const Shape& shape,
+                                        bool zero = false);
 Status FinishAttentionOutput(KernelContext& ctx, size_t i, DType dtype, const Tensor& value);
 
 // An additive [batch, 1, q_rows or 1, kv_rows] bias from a key padding mask in ORT's int32 forms:
@@ -33,7 +34,8 @@ StatusOr<AttentionBias> SumAttentionBiases(const AttentionBias& a, const Attenti
 
 // A [B, S, H*D]-style tensor whose rows hold `row_width` floats, heads of `head_dim` starting at column
 // `column` (packed QKV reads Q, K and V from one tensor at different columns).
-AttentionInput ViewRowsOfHeads(const float* data, int64_t rows, int64_t row_width, int64_t head_dim, int64_t column = 0);
+AttentionInput ViewRowsOfHeads(const float* data, int64_t rows, int64_t row_width, int64_t head_dim,
+                               int64_t column = 0);
 // A contiguous [B, H, S, D] tensor.
 AttentionInput ViewHeadsOfRows(const float* data, int64_t heads, int64_t rows, int64_t head_dim);
 AttentionOutput OutputRowsOfHeads(float* data, int64_t rows, int64_t heads, int64_t head_dim);

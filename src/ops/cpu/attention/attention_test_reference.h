@@ -18,9 +18,9 @@ struct ReferenceAttention {
   bool causal = false;
   std::vector<int64_t> query_offset;  // per batch; empty: causal_offset for all
   int64_t causal_offset = 0;
-  std::vector<int64_t> valid_keys;    // per batch; empty: all
-  int64_t window = -1;                // keys pos - window + 1 .. pos
-  std::vector<double> bias;           // [B, Hq, S, L] or empty; -inf hides a key (before softcap)
+  std::vector<int64_t> valid_keys;  // per batch; empty: all
+  int64_t window = -1;              // keys pos - window + 1 .. pos
+  std::vector<double> bias;         // [B, Hq, S, L] or empty; -inf hides a key (before softcap)
 
   bool Visible(int64_t b, int64_t i, int64_t j) const {
     const int64_t pos = i + (query_offset.empty() ? causal_offset : query_offset[static_cast<size_t>(b)]);
@@ -53,7 +53,8 @@ struct ReferenceAttention {
             if (!bias.empty()) s[static_cast<size_t>(j)] += bias[row + static_cast<size_t>(j)];
             if (!Visible(b, i, j)) s[static_cast<size_t>(j)] = -inf;
             if (scores && stage == 1) (*scores)[row + static_cast<size_t>(j)] = s[static_cast<size_t>(j)];
-            if (softcap > 0 && Visible(b, i, j)) s[static_cast<size_t>(j)] = softcap * std::tanh(s[static_cast<size_t>(j)] / softcap);
+            if (softcap > 0 && Visible(b, i, j))
+              s[static_cast<size_t>(j)] = softcap * std::tanh(s[static_cast<size_t>(j)] / softcap);
             if (scores && stage == 2) (*scores)[row + static_cast<size_t>(j)] = s[static_cast<size_t>(j)];
           }
           double mx = -inf, sum = 0;
@@ -88,7 +89,8 @@ inline std::vector<float> RowsToHeads(const std::vector<float>& x, int64_t b, in
   for (int64_t i = 0; i < b; ++i)
     for (int64_t t = 0; t < s; ++t)
       for (int64_t j = 0; j < h; ++j)
-        for (int64_t e = 0; e < d; ++e) y[static_cast<size_t>(((i * h + j) * s + t) * d + e)] = x[static_cast<size_t>(((i * s + t) * h + j) * d + e)];
+        for (int64_t e = 0; e < d; ++e)
+          y[static_cast<size_t>(((i * h + j) * s + t) * d + e)] = x[static_cast<size_t>(((i * s + t) * h + j) * d + e)];
   return y;
 }
 inline std::vector<double> HeadsToRows(const std::vector<double>& x, int64_t b, int64_t h, int64_t s, int64_t d) {
@@ -96,7 +98,8 @@ inline std::vector<double> HeadsToRows(const std::vector<double>& x, int64_t b, 
   for (int64_t i = 0; i < b; ++i)
     for (int64_t j = 0; j < h; ++j)
       for (int64_t t = 0; t < s; ++t)
-        for (int64_t e = 0; e < d; ++e) y[static_cast<size_t>(((i * s + t) * h + j) * d + e)] = x[static_cast<size_t>(((i * h + j) * s + t) * d + e)];
+        for (int64_t e = 0; e < d; ++e)
+          y[static_cast<size_t>(((i * s + t) * h + j) * d + e)] = x[static_cast<size_t>(((i * h + j) * s + t) * d + e)];
   return y;
 }
 

@@ -44,11 +44,14 @@ class BertAttentionKernel : public Kernel {
         share_buffer_(node.GetInt("past_present_share_buffer", 0) != 0) {}
 
   Status Validate() const {
-    if (heads_ <= 0) return KernelContext::Error("attribute 'num_heads' must be positive, got " + std::to_string(heads_));
+    if (heads_ <= 0)
+      return KernelContext::Error("attribute 'num_heads' must be positive, got " + std::to_string(heads_));
     if (!sizes_.empty() && (sizes_.size() != 3 || sizes_[0] != sizes_[1] || sizes_[0] <= 0 || sizes_[2] <= 0 ||
                             sizes_[0] % heads_ != 0 || sizes_[2] % heads_ != 0)) {
-      return KernelContext::Error("attribute 'qkv_hidden_sizes' must be three positive sizes, q = k, each a multiple "
-                                  "of num_heads " + std::to_string(heads_));
+      return KernelContext::Error(
+          "attribute 'qkv_hidden_sizes' must be three positive sizes, q = k, each a multiple "
+          "of num_heads " +
+          std::to_string(heads_));
     }
     if (rotary_) return Unimplemented("do_rotary = 1 is not supported");
     if (share_buffer_) return Unimplemented("past_present_share_buffer = 1 is not supported");
@@ -70,14 +73,16 @@ Status BertAttentionKernel::Run(KernelContext& ctx) {
   TS_ASSIGN_OR_RETURN(Tensor input, AttentionFloat32(ctx.input(0), "input"));
   TS_ASSIGN_OR_RETURN(Tensor weights, AttentionFloat32(ctx.input(1), "weights"));
   if (input.rank() != 3 || weights.rank() != 2 || weights.dim(0) != input.dim(2)) {
-    return KernelContext::Error("input " + ShapeToString(input.shape()) + " must be [batch, seq, hidden_in] and weights " +
-                                ShapeToString(weights.shape()) + " [hidden_in, q + k + v]");
+    return KernelContext::Error("input " + ShapeToString(input.shape()) +
+                                " must be [batch, seq, hidden_in] and weights " + ShapeToString(weights.shape()) +
+                                " [hidden_in, q + k + v]");
   }
   const int64_t batch = input.dim(0), seq = input.dim(1), in = input.dim(2), width = weights.dim(1);
   const int64_t qh = sizes_.empty() ? width / 3 : sizes_[0], vh = sizes_.empty() ? width / 3 : sizes_[2];
   if (2 * qh + vh != width || qh % H != 0 || vh % H != 0 || qh == 0) {
-    return KernelContext::Error("weights have " + std::to_string(width) + " columns; q + k + v = " +
-                                std::to_string(2 * qh + vh) + " with each a multiple of num_heads " + std::to_string(H));
+    return KernelContext::Error("weights have " + std::to_string(width) +
+                                " columns; q + k + v = " + std::to_string(2 * qh + vh) +
+                                " with each a multiple of num_heads " + std::to_string(H));
   }
   Tensor bias;
   if (ctx.has_input(2)) {
@@ -88,8 +93,8 @@ Status BertAttentionKernel::Run(KernelContext& ctx) {
   }
   const int64_t d = qh / H, dv = vh / H;
   TS_ASSIGN_OR_RETURN(Tensor qkv, Tensor::AllocateUninitialized(DType::kFloat32, {batch, seq, width}));
-  Project(input.data<float>(), weights.data<float>(), bias.defined() ? bias.data<float>() : nullptr, batch * seq, in, width,
-          qkv.data<float>(), ctx.pool());
+  Project(input.data<float>(), weights.data<float>(), bias.defined() ? bias.data<float>() : nullptr, batch * seq, in,
+          width, qkv.data<float>(), ctx.pool());
   int64_t past = 0;
   Tensor past_kv;
   if (ctx.has_input(4)) {
@@ -112,15 +117,18 @@ Status BertAttentionKernel::Run(KernelContext& ctx) {
     TS_ASSIGN_OR_RETURN(present, AttentionOutputStorage(ctx, 1, dtype, {2, batch, H, total, d}));
     const int64_t half = batch * H * total * d;
     k_cache = Tensor(DType::kFloat32, {batch, H, total, d}, present.buffer(), present.offset());
-    v_cache = Tensor(DType::kFloat32, {batch, H, total, d}, present.buffer(), present.offset() + static_cast<size_t>(half) * sizeof(float));
+    v_cache = Tensor(DType::kFloat32, {batch, H, total, d}, present.buffer(),
+                     present.offset() + static_cast<size_t>(half) * sizeof(float));
   } else {
     TS_ASSIGN_OR_RETURN(k_cache, Tensor::AllocateUninitialized(DType::kFloat32, {batch, H, total, d}));
     TS_ASSIGN_OR_RETURN(v_cache, Tensor::AllocateUninitialized(DType::kFloat32, {batch, H, total, dv}));
   }
   const float* pk = past ? past_kv.data<float>() : nullptr;
   const float* pv = past ? pk + batch * H * past * d : nullptr;
-  ConcatKvCache(pk, past, ViewRowsOfHeads(qkv.data<float>(), seq, width, d, qh), seq, batch, H, d, k_cache.data<float>());
-  ConcatKvCache(pv, past, ViewRowsOfHeads(qkv.data<float>(), seq, width, dv, 2 * qh), seq, batch, H, dv, v_cache.data<float>());
+  ConcatKvCache(pk, past, ViewRowsOfHeads(qkv.data<float>(), seq, width, d, qh), seq, batch, H, d,
+                k_cache.data<float>());
+  ConcatKvCache(pv, past, ViewRowsOfHeads(qkv.data<float>(), seq, width, dv, 2 * qh), seq, batch, H, dv,
+                v_cache.data<float>());
 
   AttentionParams p;
   p.shape = {batch, H, H, seq, total, d, dv};
@@ -133,7 +141,8 @@ Status BertAttentionKernel::Run(KernelContext& ctx) {
     TS_ASSIGN_OR_RETURN(pad, KeyPaddingBias(ctx.input(3), batch, seq, total, filter_, "mask_index", pad_storage));
   }
   if (ctx.input_count() > 5 && ctx.has_input(5)) {
-    TS_ASSIGN_OR_RETURN(attn_bias, BroadcastAttentionBias(ctx.input(5), batch, H, seq, total, "attention_bias", bias_storage));
+    TS_ASSIGN_OR_RETURN(attn_bias,
+                        BroadcastAttentionBias(ctx.input(5), batch, H, seq, total, "attention_bias", bias_storage));
   }
   if (pad.data && attn_bias.data) {
     TS_ASSIGN_OR_RETURN(p.bias, SumAttentionBiases(pad, attn_bias, batch, H, seq, total, sum_storage));
@@ -141,9 +150,9 @@ Status BertAttentionKernel::Run(KernelContext& ctx) {
     p.bias = pad.data ? pad : attn_bias;
   }
   TS_ASSIGN_OR_RETURN(Tensor y, AttentionOutputStorage(ctx, 0, dtype, {batch, seq, vh}));
-  RunScaledDotProductAttention(p, ViewRowsOfHeads(qkv.data<float>(), seq, width, d), ViewHeadsOfRows(k_cache.data<float>(), H, total, d),
-                               ViewHeadsOfRows(v_cache.data<float>(), H, total, dv), OutputRowsOfHeads(y.data<float>(), seq, H, dv),
-                               ctx.pool());
+  RunScaledDotProductAttention(
+      p, ViewRowsOfHeads(qkv.data<float>(), seq, width, d), ViewHeadsOfRows(k_cache.data<float>(), H, total, d),
+      ViewHeadsOfRows(v_cache.data<float>(), H, total, dv), OutputRowsOfHeads(y.data<float>(), seq, H, dv), ctx.pool());
   TS_RETURN_IF_ERROR(FinishAttentionOutput(ctx, 0, dtype, y));
   return present.defined() ? FinishAttentionOutput(ctx, 1, dtype, present) : Status::Ok();
 }

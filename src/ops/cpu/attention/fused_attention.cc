@@ -57,7 +57,8 @@ class FusedAttentionKernel : public Kernel {
     // Leading dims as MatMul broadcasts them, padded to [batch, heads].
     const Lead ql = LeadOf(q), kl = LeadOf(kt), vl = LeadOf(v);
     const int64_t batch = std::max({ql.batch, kl.batch, vl.batch}), heads = std::max({ql.heads, kl.heads, vl.heads});
-    const int64_t seq = q.dim(q.rank() - 2), d = q.dim(q.rank() - 1), keys = kt.dim(kt.rank() - 1), dv = v.dim(v.rank() - 1);
+    const int64_t seq = q.dim(q.rank() - 2), d = q.dim(q.rank() - 1), keys = kt.dim(kt.rank() - 1),
+                  dv = v.dim(v.rank() - 1);
     const auto fits = [&](const Lead& l) {
       return (l.batch == batch || l.batch == 1) && (l.heads == heads || l.heads == 1);
     };
@@ -88,7 +89,8 @@ class FusedAttentionKernel : public Kernel {
     AttentionBias cond, mask;
     if (ctx.input_count() > 3 && ctx.has_input(3)) {
       if (ctx.input(3).dtype() != DType::kBool) return KernelContext::Error("condition must be bool");
-      TS_ASSIGN_OR_RETURN(cond, BroadcastAttentionBias(ctx.input(3), batch, heads, seq, keys, "condition", cond_storage));
+      TS_ASSIGN_OR_RETURN(cond,
+                          BroadcastAttentionBias(ctx.input(3), batch, heads, seq, keys, "condition", cond_storage));
     }
     if (ctx.input_count() > 4 && ctx.has_input(4)) {
       if (ctx.input(4).dtype() == DType::kBool) return KernelContext::Error("mask must be a float tensor");

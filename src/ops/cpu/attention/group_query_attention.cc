@@ -64,7 +64,8 @@ Status GroupQueryAttentionKernel::Run(KernelContext& ctx) {
     }
   }
   TS_ASSIGN_OR_RETURN(Tensor query, AttentionFloat32(ctx.input(0), "query"));
-  if (query.rank() != 3) return KernelContext::Error("query must be [batch, seq, hidden], got " + ShapeToString(query.shape()));
+  if (query.rank() != 3)
+    return KernelContext::Error("query must be [batch, seq, hidden], got " + ShapeToString(query.shape()));
   const bool packed = !ctx.has_input(1);
   if (packed == ctx.has_input(2)) return KernelContext::Error("key and value are given together or not at all");
   const int64_t batch = query.dim(0), seq = query.dim(1), width = query.dim(2);
@@ -83,7 +84,8 @@ Status GroupQueryAttentionKernel::Run(KernelContext& ctx) {
                                   " must be [batch, seq, kv_num_heads * head_size] = " + ShapeToString(want));
     }
   }
-  if (!ctx.has_input(5) || !ctx.has_input(6)) return KernelContext::Error("seqlens_k and total_sequence_length are required");
+  if (!ctx.has_input(5) || !ctx.has_input(6))
+    return KernelContext::Error("seqlens_k and total_sequence_length are required");
   const Tensor& seqlens = ctx.input(5);
   if (seqlens.dtype() != DType::kInt32 || seqlens.element_count() != batch || seqlens.rank() > 1) {
     return KernelContext::Error("seqlens_k must be int32 [batch] = [" + std::to_string(batch) + "], got " +
@@ -125,15 +127,16 @@ Status GroupQueryAttentionKernel::Run(KernelContext& ctx) {
   Tensor cos, sin;
   int64_t rotary_dim = 0;
   std::vector<int64_t> positions(static_cast<size_t>(batch * seq));
-  for (int64_t i = 0; i < batch * seq; ++i) positions[static_cast<size_t>(i)] = past_len[static_cast<size_t>(i / seq)] + i % seq;
+  for (int64_t i = 0; i < batch * seq; ++i)
+    positions[static_cast<size_t>(i)] = past_len[static_cast<size_t>(i / seq)] + i % seq;
   if (rotary_) {
     if (!ctx.has_input(7) || !ctx.has_input(8)) return KernelContext::Error("do_rotary needs cos_cache and sin_cache");
     TS_ASSIGN_OR_RETURN(cos, AttentionFloat32(ctx.input(7), "cos_cache"));
     TS_ASSIGN_OR_RETURN(sin, AttentionFloat32(ctx.input(8), "sin_cache"));
     if (cos.rank() != 2 || cos.shape() != sin.shape() || 2 * cos.dim(1) > head || cos.dim(1) == 0) {
-      return KernelContext::Error("cos_cache " + ShapeToString(cos.shape()) + " and sin_cache " + ShapeToString(sin.shape()) +
-                                  " must both be [max_position, rotary_dim / 2] with rotary_dim <= head size " +
-                                  std::to_string(head));
+      return KernelContext::Error(
+          "cos_cache " + ShapeToString(cos.shape()) + " and sin_cache " + ShapeToString(sin.shape()) +
+          " must both be [max_position, rotary_dim / 2] with rotary_dim <= head size " + std::to_string(head));
     }
     rotary_dim = 2 * cos.dim(1);
     if (ctx.input_count() > 9 && ctx.has_input(9)) {
@@ -186,7 +189,8 @@ Status GroupQueryAttentionKernel::Run(KernelContext& ctx) {
   if (rotary_) {
     TS_ASSIGN_OR_RETURN(q_rot, Tensor::AllocateUninitialized(DType::kFloat32, {batch, seq, heads_ * head}));
     for (int64_t t = 0; t < batch * seq; ++t) {
-      for (int64_t h = 0; h < heads_; ++h) rotate(qd + t * width + h * head, q_rot.data<float>() + (t * heads_ + h) * head, t);
+      for (int64_t h = 0; h < heads_; ++h)
+        rotate(qd + t * width + h * head, q_rot.data<float>() + (t * heads_ + h) * head, t);
     }
     q_view = ViewRowsOfHeads(q_rot.data<float>(), seq, heads_ * head, head);
   }

@@ -39,7 +39,8 @@ class MultiHeadAttentionKernel : public Kernel {
         scale_(node.GetFloat("scale", 0.0f)) {}
 
   Status Validate() const {
-    if (heads_ <= 0) return KernelContext::Error("attribute 'num_heads' must be positive, got " + std::to_string(heads_));
+    if (heads_ <= 0)
+      return KernelContext::Error("attribute 'num_heads' must be positive, got " + std::to_string(heads_));
     return Status::Ok();
   }
 
@@ -53,7 +54,8 @@ class MultiHeadAttentionKernel : public Kernel {
 
 Status MultiHeadAttentionKernel::Run(KernelContext& ctx) {
   const int64_t H = heads_;
-  if (ctx.input_count() > 9 && ctx.has_input(9)) return Unimplemented("cache_indirection (beam search) is not supported");
+  if (ctx.input_count() > 9 && ctx.has_input(9))
+    return Unimplemented("cache_indirection (beam search) is not supported");
   TS_ASSIGN_OR_RETURN(Tensor query, AttentionFloat32(ctx.input(0), "query"));
   Tensor key, value, bias;
   if (ctx.has_input(1)) {
@@ -71,8 +73,8 @@ Status MultiHeadAttentionKernel::Run(KernelContext& ctx) {
   bool kv_split = false;  // key/value given as [B, H, L, D]
   if (query.rank() == 5) {
     if (key.defined() || value.defined() || query.dim(2) != H || query.dim(3) != 3) {
-      return KernelContext::Error("packed query " + ShapeToString(query.shape()) + " must be [batch, seq, num_heads, 3, " +
-                                  "head_size] with key and value absent");
+      return KernelContext::Error("packed query " + ShapeToString(query.shape()) +
+                                  " must be [batch, seq, num_heads, 3, " + "head_size] with key and value absent");
     }
     d = dv = query.dim(4), kv_rows = seq;
     const int64_t row = H * 3 * d;
@@ -84,8 +86,8 @@ Status MultiHeadAttentionKernel::Run(KernelContext& ctx) {
     qv = ViewRowsOfHeads(query.data<float>(), seq, H * d, d);
     if (key.rank() == 5 && !value.defined()) {
       if (key.dim(0) != batch || key.dim(2) != H || key.dim(3) != 2 || key.dim(4) != d) {
-        return KernelContext::Error("packed key " + ShapeToString(key.shape()) + " must be [batch, kv_seq, num_heads, 2, " +
-                                    std::to_string(d) + "]");
+        return KernelContext::Error("packed key " + ShapeToString(key.shape()) +
+                                    " must be [batch, kv_seq, num_heads, 2, " + std::to_string(d) + "]");
       }
       kv_rows = key.dim(1), dv = d;
       const int64_t row = H * 2 * d;
@@ -108,11 +110,14 @@ Status MultiHeadAttentionKernel::Run(KernelContext& ctx) {
                                   ShapeToString(query.shape()));
     }
   } else {
-    return KernelContext::Error("query must be [batch, seq, num_heads * head_size] or packed [batch, seq, num_heads, 3, "
-                                "head_size], got " + ShapeToString(query.shape()) + " with num_heads " + std::to_string(H));
+    return KernelContext::Error(
+        "query must be [batch, seq, num_heads * head_size] or packed [batch, seq, num_heads, 3, "
+        "head_size], got " +
+        ShapeToString(query.shape()) + " with num_heads " + std::to_string(H));
   }
   if (bias.defined() && (kv_split || bias.shape() != Shape{H * (2 * d + dv)})) {
-    return KernelContext::Error("bias " + ShapeToString(bias.shape()) + " must be [" + std::to_string(H * (2 * d + dv)) +
+    return KernelContext::Error("bias " + ShapeToString(bias.shape()) + " must be [" +
+                                std::to_string(H * (2 * d + dv)) +
                                 "] and needs key and value of [batch, kv_seq, hidden]");
   }
   const float* bq = bias.defined() ? bias.data<float>() : nullptr;
@@ -135,7 +140,8 @@ Status MultiHeadAttentionKernel::Run(KernelContext& ctx) {
     TS_ASSIGN_OR_RETURN(past_k, AttentionFloat32(ctx.input(6), "past_key"));
     TS_ASSIGN_OR_RETURN(past_v, AttentionFloat32(ctx.input(7), "past_value"));
     past = past_k.rank() == 4 ? past_k.dim(2) : -1;
-    if (kv_split || past < 0 || past_k.shape() != Shape{batch, H, past, d} || past_v.shape() != Shape{batch, H, past, dv}) {
+    if (kv_split || past < 0 || past_k.shape() != Shape{batch, H, past, d} ||
+        past_v.shape() != Shape{batch, H, past, dv}) {
       return KernelContext::Error("past_key " + ShapeToString(past_k.shape()) + " and past_value " +
                                   ShapeToString(past_v.shape()) + " must be [batch, num_heads, past, head_size] " +
                                   "(and key/value [batch, kv_seq, hidden])");
@@ -145,8 +151,8 @@ Status MultiHeadAttentionKernel::Run(KernelContext& ctx) {
   const DType dtype = ctx.input(0).dtype();
   TS_ASSIGN_OR_RETURN(Tensor present_k, AttentionOutputStorage(ctx, 1, dtype, {batch, H, total, d}));
   TS_ASSIGN_OR_RETURN(Tensor present_v, AttentionOutputStorage(ctx, 2, dtype, {batch, H, total, dv}));
-  ConcatKvCache(past ? past_k.data<float>() : nullptr, past, ViewHeadsOfRows(k_new.data<float>(), H, kv_rows, d), kv_rows,
-                batch, H, d, present_k.data<float>());
+  ConcatKvCache(past ? past_k.data<float>() : nullptr, past, ViewHeadsOfRows(k_new.data<float>(), H, kv_rows, d),
+                kv_rows, batch, H, d, present_k.data<float>());
   ConcatKvCache(past ? past_v.data<float>() : nullptr, past, ViewHeadsOfRows(v_new.data<float>(), H, kv_rows, dv),
                 kv_rows, batch, H, dv, present_v.data<float>());
 
@@ -161,7 +167,8 @@ Status MultiHeadAttentionKernel::Run(KernelContext& ctx) {
     TS_ASSIGN_OR_RETURN(pad, KeyPaddingBias(ctx.input(4), batch, seq, total, filter_, "key_padding_mask", pad_storage));
   }
   if (ctx.has_input(5)) {
-    TS_ASSIGN_OR_RETURN(attn_bias, BroadcastAttentionBias(ctx.input(5), batch, H, seq, total, "attention_bias", bias_storage));
+    TS_ASSIGN_OR_RETURN(attn_bias,
+                        BroadcastAttentionBias(ctx.input(5), batch, H, seq, total, "attention_bias", bias_storage));
   }
   if (pad.data && attn_bias.data) {
     TS_ASSIGN_OR_RETURN(p.bias, SumAttentionBiases(pad, attn_bias, batch, H, seq, total, sum_storage));

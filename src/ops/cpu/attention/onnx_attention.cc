@@ -11,8 +11,8 @@
 #include <cmath>
 #include <string>
 
-#include "ops/cpu/attention/attention_tensors.h"
 #include "ops/cpu/attention/attention_kernels.h"
+#include "ops/cpu/attention/attention_tensors.h"
 #include "ops/op_helpers.h"
 
 namespace tessera {
@@ -37,8 +37,10 @@ Status ReadLayout(const Tensor& t, const char* what, int64_t heads_attr, const c
     }
     out = {true, t.dim(0), heads_attr, t.dim(1), t.dim(2) / heads_attr};
   } else {
-    return KernelContext::Error(std::string(what) + " must be 3-D [batch, seq, heads*dim] or 4-D [batch, heads, seq, "
-                                "dim], got " + ShapeToString(t.shape()));
+    return KernelContext::Error(std::string(what) +
+                                " must be 3-D [batch, seq, heads*dim] or 4-D [batch, heads, seq, "
+                                "dim], got " +
+                                ShapeToString(t.shape()));
   }
   if (out.dim <= 0) return KernelContext::Error(std::string(what) + " has an empty head dim");
   return Status::Ok();
@@ -93,7 +95,8 @@ Status OnnxAttentionKernel::Run(KernelContext& ctx) {
                                 ShapeToString(v.shape()) + " disagree on batch, kv heads or kv sequence length");
   }
   if (kl.dim != ql.dim) {
-    return KernelContext::Error("Q head size " + std::to_string(ql.dim) + " differs from K's " + std::to_string(kl.dim));
+    return KernelContext::Error("Q head size " + std::to_string(ql.dim) + " differs from K's " +
+                                std::to_string(kl.dim));
   }
   if (kl.heads <= 0 || ql.heads % kl.heads != 0) {
     return KernelContext::Error("q_num_heads " + std::to_string(ql.heads) + " is not a multiple of kv_num_heads " +
@@ -137,8 +140,8 @@ Status OnnxAttentionKernel::Run(KernelContext& ctx) {
   p.masking.offset = past;  // the new rows follow the cache: the diagonal ends at the bottom right
   Tensor mask_storage;
   if (ctx.has_input(3)) {
-    TS_ASSIGN_OR_RETURN(p.bias, BroadcastAttentionBias(ctx.input(3), ql.batch, ql.heads, ql.rows, total, "attn_mask",
-                                                       mask_storage));
+    TS_ASSIGN_OR_RETURN(
+        p.bias, BroadcastAttentionBias(ctx.input(3), ql.batch, ql.heads, ql.rows, total, "attn_mask", mask_storage));
   }
   std::vector<int64_t> valid;
   if (ctx.input_count() > 6 && ctx.has_input(6)) {
@@ -155,7 +158,8 @@ Status OnnxAttentionKernel::Run(KernelContext& ctx) {
     p.scores_out = scores.data<float>();
     p.scores_stage = static_cast<ScoresStage>(mode_);
   }
-  const Shape y_shape = ql.rank3 ? Shape{ql.batch, ql.rows, ql.heads * vl.dim} : Shape{ql.batch, ql.heads, ql.rows, vl.dim};
+  const Shape y_shape =
+      ql.rank3 ? Shape{ql.batch, ql.rows, ql.heads * vl.dim} : Shape{ql.batch, ql.heads, ql.rows, vl.dim};
   TS_ASSIGN_OR_RETURN(Tensor y, AttentionOutputStorage(ctx, 0, dtype, y_shape));
   const AttentionOutput out = ql.rank3 ? OutputRowsOfHeads(y.data<float>(), ql.rows, ql.heads, vl.dim)
                                        : OutputHeadsOfRows(y.data<float>(), ql.heads, ql.rows, vl.dim);

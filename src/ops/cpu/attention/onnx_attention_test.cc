@@ -74,11 +74,13 @@ TEST(OnnxAttentionTest, RandomShapesMasksAndCachesMatchReference) {
       ref.bias.resize(static_cast<size_t>(B * Hq * S * L));
       for (int64_t b = 0; b < B; ++b)
         for (int64_t h = 0; h < Hq; ++h)
-          for (int64_t i = 0; i < S * L; ++i) ref.bias[static_cast<size_t>((b * Hq + h) * S * L + i)] = mask[static_cast<size_t>(b * S * L + i)];
+          for (int64_t i = 0; i < S * L; ++i)
+            ref.bias[static_cast<size_t>((b * Hq + h) * S * L + i)] = mask[static_cast<size_t>(b * S * L + i)];
     } else {
       m.SkipInput();
     }
-    if (past > 0) m.Input("past_key", F32({B, Hk, past, ref.dim}, pk)).Input("past_value", F32({B, Hk, past, ref.v_dim}, pv));
+    if (past > 0)
+      m.Input("past_key", F32({B, Hk, past, ref.dim}, pk)).Input("past_value", F32({B, Hk, past, ref.v_dim}, pv));
     m.Output("Y", rank3 ? 3 : 4).Output("present_key", 4).Output("present_value", 4).Output("qk", 4);
     m.Int("is_causal", ref.causal).Int("qk_matmul_output_mode", mode);
     if (rank3) m.Int("q_num_heads", Hq).Int("kv_num_heads", Hk);
@@ -86,8 +88,9 @@ TEST(OnnxAttentionTest, RandomShapesMasksAndCachesMatchReference) {
     if (softcap) m.Float("softcap", 2.5f);
     auto out = m.Run();
     const std::string what = "trial " + std::to_string(trial) + " B" + std::to_string(B) + " Hq" + std::to_string(Hq) +
-                             " Hk" + std::to_string(Hk) + " S" + std::to_string(S) + " L" + std::to_string(L) + " past" +
-                             std::to_string(past) + " mask" + std::to_string(mask_kind) + " mode" + std::to_string(mode);
+                             " Hk" + std::to_string(Hk) + " S" + std::to_string(S) + " L" + std::to_string(L) +
+                             " past" + std::to_string(past) + " mask" + std::to_string(mask_kind) + " mode" +
+                             std::to_string(mode);
     ASSERT_TRUE(out.ok()) << what << ": " << out.status().message();
     std::vector<double> scores;
     std::vector<double> want = ref.Run(q, k, v, mode, &scores);
@@ -95,12 +98,16 @@ TEST(OnnxAttentionTest, RandomShapesMasksAndCachesMatchReference) {
     const Tensor& y = (*out)[0];
     ASSERT_EQ(y.element_count(), static_cast<int64_t>(want.size())) << what;
     for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(y.data<float>()[i], want[i], 2e-5) << what << " Y at " << i;
-    for (size_t i = 0; i < k.size(); ++i) ASSERT_EQ((*out)[1].data<float>()[i], k[i]) << what << " present_key at " << i;
-    for (size_t i = 0; i < v.size(); ++i) ASSERT_EQ((*out)[2].data<float>()[i], v[i]) << what << " present_value at " << i;
+    for (size_t i = 0; i < k.size(); ++i)
+      ASSERT_EQ((*out)[1].data<float>()[i], k[i]) << what << " present_key at " << i;
+    for (size_t i = 0; i < v.size(); ++i)
+      ASSERT_EQ((*out)[2].data<float>()[i], v[i]) << what << " present_value at " << i;
     for (size_t i = 0; i < scores.size(); ++i) {
       const float got = (*out)[3].data<float>()[i];
-      if (std::isinf(scores[i])) ASSERT_EQ(got, scores[i]) << what << " qk at " << i;
-      else ASSERT_NEAR(got, scores[i], 2e-5 * std::max(1.0, std::fabs(scores[i]))) << what << " qk at " << i;
+      if (std::isinf(scores[i]))
+        ASSERT_EQ(got, scores[i]) << what << " qk at " << i;
+      else
+        ASSERT_NEAR(got, scores[i], 2e-5 * std::max(1.0, std::fabs(scores[i]))) << what << " qk at " << i;
     }
   }
 }
@@ -121,8 +128,13 @@ TEST(OnnxAttentionTest, Float16InputsComputeInFloat32) {
   };
   std::vector<float> q, k, v;
   Tensor tq = half(2 * 4 * 5 * 16, q), tk = half(2 * 2 * 5 * 16, k), tv = half(2 * 2 * 5 * 16, v);
-  auto out = OneNodeModel("Attention", 23).Input("Q", tq).Input("K", tk).Input("V", tv).Output("Y", 4, DType::kFloat16)
-                 .Int("is_causal", 1).Run();
+  auto out = OneNodeModel("Attention", 23)
+                 .Input("Q", tq)
+                 .Input("K", tk)
+                 .Input("V", tv)
+                 .Output("Y", 4, DType::kFloat16)
+                 .Int("is_causal", 1)
+                 .Run();
   ASSERT_TRUE(out.ok()) << out.status().message();
   ASSERT_EQ((*out)[0].dtype(), DType::kFloat16);
   const std::vector<double> want = ref.Run(q, k, v);
@@ -133,8 +145,13 @@ TEST(OnnxAttentionTest, Float16InputsComputeInFloat32) {
 TEST(OnnxAttentionTest, MaskThatDoesNotBroadcastIsRejected) {
   std::mt19937 rng(1);
   Tensor q = F32({1, 2, 3, 4}, RandomFloats(rng, 24));
-  auto out = OneNodeModel("Attention", 23).Input("Q", q).Input("K", q).Input("V", q)
-                 .Input("attn_mask", F32({2, 3}, RandomFloats(rng, 6))).Output("Y", 4).Run();
+  auto out = OneNodeModel("Attention", 23)
+                 .Input("Q", q)
+                 .Input("K", q)
+                 .Input("V", q)
+                 .Input("attn_mask", F32({2, 3}, RandomFloats(rng, 6)))
+                 .Output("Y", 4)
+                 .Run();
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("attn_mask of shape [2,3] does not broadcast"), std::string::npos)
       << out.status().message();
@@ -145,8 +162,10 @@ TEST(OnnxAttentionTest, BadAttributesAndShapesAreRejected) {
   Tensor q = F32({1, 3, 2, 4}, RandomFloats(rng, 24)), k = F32({1, 2, 2, 4}, RandomFloats(rng, 16));
   auto ratio = OneNodeModel("Attention", 23).Input("Q", q).Input("K", k).Input("V", k).Output("Y", 4).Run();
   ASSERT_FALSE(ratio.ok());
-  EXPECT_NE(ratio.status().message().find("not a multiple of kv_num_heads"), std::string::npos) << ratio.status().message();
-  auto cap = OneNodeModel("Attention", 23).Input("Q", q).Input("K", q).Input("V", q).Output("Y", 4).Float("softcap", -1).Run();
+  EXPECT_NE(ratio.status().message().find("not a multiple of kv_num_heads"), std::string::npos)
+      << ratio.status().message();
+  auto cap =
+      OneNodeModel("Attention", 23).Input("Q", q).Input("K", q).Input("V", q).Output("Y", 4).Float("softcap", -1).Run();
   ASSERT_FALSE(cap.ok());
   EXPECT_NE(cap.status().message().find("softcap"), std::string::npos) << cap.status().message();
   Tensor k5 = F32({1, 3, 2, 5}, RandomFloats(rng, 30));
@@ -157,9 +176,15 @@ TEST(OnnxAttentionTest, BadAttributesAndShapesAreRejected) {
   auto rank = OneNodeModel("Attention", 23).Input("Q", q2).Input("K", q2).Input("V", q2).Output("Y", 2).Run();
   ASSERT_FALSE(rank.ok());
   EXPECT_NE(rank.status().message().find("Q must be 3-D"), std::string::npos) << rank.status().message();
-  auto past = OneNodeModel("Attention", 23).Input("Q", q).Input("K", q).Input("V", q).SkipInput()
-                  .Input("past_key", F32({1, 3, 1, 5}, RandomFloats(rng, 15))).Input("past_value", F32({1, 3, 1, 4}, RandomFloats(rng, 12)))
-                  .Output("Y", 4).Run();
+  auto past = OneNodeModel("Attention", 23)
+                  .Input("Q", q)
+                  .Input("K", q)
+                  .Input("V", q)
+                  .SkipInput()
+                  .Input("past_key", F32({1, 3, 1, 5}, RandomFloats(rng, 15)))
+                  .Input("past_value", F32({1, 3, 1, 4}, RandomFloats(rng, 12)))
+                  .Output("Y", 4)
+                  .Run();
   ASSERT_FALSE(past.ok());
   EXPECT_NE(past.status().message().find("past_key"), std::string::npos) << past.status().message();
 }

@@ -26,7 +26,8 @@ class RotaryEmbeddingKernel : public Kernel {
         packed_batching_(node.GetInt("is_packed_batching", 0) != 0) {}
 
   Status Validate() const {
-    if (num_heads_ < 0) return KernelContext::Error("attribute 'num_heads' must be >= 0, got " + std::to_string(num_heads_));
+    if (num_heads_ < 0)
+      return KernelContext::Error("attribute 'num_heads' must be >= 0, got " + std::to_string(num_heads_));
     if (rotary_dim_ < 0 || rotary_dim_ % 2 != 0) {
       return KernelContext::Error("attribute 'rotary_embedding_dim' must be even and >= 0, got " +
                                   std::to_string(rotary_dim_));
@@ -87,7 +88,8 @@ Status RotaryEmbeddingKernel::Run(KernelContext& ctx) {
                                   (microsoft_ ? " or [1]" : "") + " = [" + std::to_string(batch) + ", " +
                                   std::to_string(seq) + "]");
     }
-    if (cos.rank() != 2) return KernelContext::Error("with position_ids, cos_cache must be [max_position, rotary_dim / 2]");
+    if (cos.rank() != 2)
+      return KernelContext::Error("with position_ids, cos_cache must be [max_position, rotary_dim / 2]");
     for (int64_t i = 0; i < batch * seq; ++i) {
       const int64_t r = offset_form ? pos[0] + i % seq : pos[static_cast<size_t>(i)];
       if (r < 0 || r >= cos.dim(0)) {
@@ -112,16 +114,16 @@ Status RotaryEmbeddingKernel::Run(KernelContext& ctx) {
   float* ys = y.data<float>();
   ctx.pool().ParallelFor(batch * heads, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, seq * head)),
                          [&](int64_t begin, int64_t end) {
-    for (int64_t bh = begin; bh < end; ++bh) {
-      const int64_t b = bh / heads, h = bh % heads;
-      for (int64_t s = 0; s < seq; ++s) {
-        const int64_t at = b * in.batch_stride + h * in.head_stride + s * in.row_stride;
-        const int64_t row = rows[static_cast<size_t>(b * seq + s)];
-        RotateHead(xs + at, ys + at, head, rotary, cos.data<float>() + row * half, sin.data<float>() + row * half,
-                   interleaved_);
-      }
-    }
-  });
+                           for (int64_t bh = begin; bh < end; ++bh) {
+                             const int64_t b = bh / heads, h = bh % heads;
+                             for (int64_t s = 0; s < seq; ++s) {
+                               const int64_t at = b * in.batch_stride + h * in.head_stride + s * in.row_stride;
+                               const int64_t row = rows[static_cast<size_t>(b * seq + s)];
+                               RotateHead(xs + at, ys + at, head, rotary, cos.data<float>() + row * half,
+                                          sin.data<float>() + row * half, interleaved_);
+                             }
+                           }
+                         });
   TS_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateUninitializedOutput(0, ctx.input(0).dtype(), x.shape()));
   StoreFromFloat32(y, *out);
   return Status::Ok();
