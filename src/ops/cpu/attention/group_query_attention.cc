@@ -12,6 +12,7 @@
 // set; a right-padded row's padding queries see only the real tokens before them), and its rotary
 // angle is that position unless position_ids says otherwise. Softcap applies to the scaled scores before
 // masking. Rows of the present buffers past a batch row's tokens are zero.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -159,8 +160,8 @@ Status GroupQueryAttentionKernel::Run(KernelContext& ctx) {
   // Present buffers: the cached rows, then the new ones (rotated keys), zeros after.
   const DType dtype = ctx.input(0).dtype();
   const Shape present_shape{batch, kv_heads_, present_rows, head};
-  TS_ASSIGN_OR_RETURN(Tensor present_k, AttentionOutputStorage(ctx, 1, dtype, present_shape, /*zero=*/true));
-  TS_ASSIGN_OR_RETURN(Tensor present_v, AttentionOutputStorage(ctx, 2, dtype, present_shape, /*zero=*/true));
+  TS_ASSIGN_OR_RETURN(Tensor present_k, AttentionOutputStorage(ctx, 1, dtype, present_shape));
+  TS_ASSIGN_OR_RETURN(Tensor present_v, AttentionOutputStorage(ctx, 2, dtype, present_shape));
   auto rotate = [&](const float* src, float* dst, int64_t token) {
     if (!rotary_) return static_cast<void>(std::memcpy(dst, src, static_cast<size_t>(head) * sizeof(float)));
     const int64_t row = positions[static_cast<size_t>(token)];
@@ -182,6 +183,11 @@ Status GroupQueryAttentionKernel::Run(KernelContext& ctx) {
         rotate(kd + at, pk + (p + s) * head, b * seq + s);
         std::memcpy(pv + (p + s) * head, vd + at, static_cast<size_t>(head) * sizeof(float));
       }
+      // Zeros after this row's tokens (only these rows: zeroing the whole buffer would double the writes
+      // of a decode step, which is a copy of the cache).
+      const int64_t end = std::min(present_rows, p + seq);
+      std::fill(pk + end * head, pk + present_rows * head, 0.0f);
+      std::fill(pv + end * head, pv + present_rows * head, 0.0f);
     }
   }
   AttentionInput q_view = ViewRowsOfHeads(qd, seq, width, head);
