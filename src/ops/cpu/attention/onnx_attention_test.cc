@@ -189,5 +189,16 @@ TEST(OnnxAttentionTest, BadAttributesAndShapesAreRejected) {
   EXPECT_NE(past.status().message().find("past_key"), std::string::npos) << past.status().message();
 }
 
+// The installed ONNX library (1.12) has no opset-23 schemas: Attention loads because it has a kernel
+// (the loader hides it from the checker), while an op with neither a schema nor a kernel is still refused.
+TEST(OnnxAttentionTest, UnknownOpAtOpset23IsStillRefusedByTheChecker) {
+  std::mt19937 rng(3);
+  Tensor q = F32({1, 1, 2, 4}, RandomFloats(rng, 8));
+  auto out = OneNodeModel("NoSuchAttention", 23).Input("Q", q).Output("Y", 4).Run();
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("No Op registered for NoSuchAttention"), std::string::npos)
+      << out.status().message();
+}
+
 }  // namespace
 }  // namespace tessera
