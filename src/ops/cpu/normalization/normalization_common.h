@@ -8,6 +8,7 @@
 
 #include "ops/cpu/common/numeric_traits.h"
 #include "ops/kernel.h"
+#include "ops/registry.h"
 
 namespace tessera {
 
@@ -51,5 +52,7 @@ KernelFactory MakeLrnFactory();
 KernelFactory MakeMeanVarianceNormalizationFactory();
 KernelFactory MakeNegativeLogLikelihoodLossFactory();
 KernelFactory MakeSoftmaxCrossEntropyLossFactory();
+// RMSNormalization, SimplifiedLayerNormalization, Skip(Simplified)LayerNormalization (normalization_rms_skip.cc).
+void RegisterRowNormalizationKernels(KernelRegistry& registry);
 
 }  // namespace tessera
