@@ -59,6 +59,26 @@ def _norm_cases():
            MustFail("input 'skip'"))
 
 
+def _embed_cases():
+    for with_segment in (False, True):
+        for with_mask in (False, True):
+            for with_pos_ids in (False, True):
+                name = f"EmbedLayerNormalization_seg{int(with_segment)}_mask{int(with_mask)}_pos{int(with_pos_ids)}"
+                r = rng(name)
+                b, s, h, vocab, positions = 2, 5, 16, 30, 8
+                mask = (np.arange(s)[None, :] < np.array([[5], [3]])).astype(np.int32)
+                ins = [("ids", I32, r.integers(0, vocab, (b, s), dtype=np.int32)),
+                       ("seg_ids", I32, r.integers(0, 2, (b, s), dtype=np.int32) if with_segment else None),
+                       ("word", F32, _rand(r, (vocab, h))), ("pos", F32, _rand(r, (positions, h))),
+                       ("seg", F32, _rand(r, (2, h)) if with_segment else None),
+                       ("gamma", F32, _rand(r, (h,))), ("beta", F32, _rand(r, (h,))),
+                       ("mask", I32, mask if with_mask else None),
+                       ("pos_ids", I32, r.integers(0, positions, (1, s), dtype=np.int32) if with_pos_ids else None)]
+                outs = [("y", F32, 3), ("mask_index", I32, 1), ("sum", F32, 3)]
+                yield (*_model(name, "EmbedLayerNormalization", ins, outs, {"epsilon": 1e-5}, MS, "com.microsoft",
+                               consts={"word", "pos", "seg", "gamma", "beta"}), TOL)
+
+
 def _gelu_cases():
     r = rng("gelu")
     x, bias = _rand(r, (3, 40), -5, 5), _rand(r, (40,))
@@ -120,5 +140,6 @@ def _quant_cases():
 
 def cases():
     yield from _norm_cases()
+    yield from _embed_cases()
     yield from _gelu_cases()
     yield from _quant_cases()

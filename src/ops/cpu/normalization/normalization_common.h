@@ -54,5 +54,6 @@ KernelFactory MakeNegativeLogLikelihoodLossFactory();
 KernelFactory MakeSoftmaxCrossEntropyLossFactory();
 // RMSNormalization, SimplifiedLayerNormalization, Skip(Simplified)LayerNormalization (normalization_rms_skip.cc).
 void RegisterRowNormalizationKernels(KernelRegistry& registry);
+KernelFactory MakeEmbedLayerNormalizationFactory();  // com.microsoft EmbedLayerNormalization (normalization_embed.cc)
 
 }  // namespace tessera

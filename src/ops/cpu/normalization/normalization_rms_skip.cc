@@ -160,6 +160,8 @@ void RegisterRowNormalizationKernels(KernelRegistry& registry) {
                               RowNormFactory(RowNormForm::kSkip)});
   registry.Register(KernelDef{"SkipSimplifiedLayerNormalization", microsoft, 1, kLatestOpset, "cpu", {},
                               RowNormFactory(RowNormForm::kSkipSimplified)});
+  registry.Register(KernelDef{"EmbedLayerNormalization", microsoft, 1, kLatestOpset, "cpu", {},
+                              MakeEmbedLayerNormalizationFactory()});
 }
 
 }  // namespace tessera
