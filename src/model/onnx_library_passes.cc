@@ -8,6 +8,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
@@ -39,6 +43,58 @@ std::string CheckModel(onnx::ModelProto& proto) {
   return "";
 }
 
+// Ops newer than the installed ONNX library (opset 23's Attention and RotaryEmbedding under Debian's
+// ONNX 1.12) have no schema there, and the checker refuses a default-domain node it has no schema for.
+// When Tessera has a kernel for such a node, the checker sees it in a domain of its own, which it passes
+// over as it does every domain it does not know (com.microsoft, com.tessera); the kernel's creation
+// validates the node instead. Subgraph nodes are handled alike. The renaming is undone after the check
+// (UnhideNodes), so shape inference, inlining and the loader see the model's own domains.
+constexpr const char* kUncheckedDomain = "com.tessera.unchecked";
+
+struct HiddenNodes {
+  std::vector<std::pair<onnx::NodeProto*, std::string>> nodes;  // and each one's own domain
+  bool added_import = false;
+};
+
+void HideSchemalessNodes(onnx::GraphProto& graph, const std::map<std::string, int>& opsets,
+                         const KernelAvailable& has_kernel, HiddenNodes& hidden) {
+  for (auto& node : *graph.mutable_node()) {
+    for (auto& attr : *node.mutable_attribute()) {
+      if (attr.has_g()) HideSchemalessNodes(*attr.mutable_g(), opsets, has_kernel, hidden);
+      for (auto& g : *attr.mutable_graphs()) HideSchemalessNodes(g, opsets, has_kernel, hidden);
+    }
+    if (!node.domain().empty() && node.domain() != "ai.onnx") continue;
+    auto opset = opsets.find("");
+    if (opset == opsets.end()) continue;
+    if (onnx::OpSchemaRegistry::Schema(node.op_type(), opset->second, "") != nullptr) continue;
+    if (!has_kernel(node.op_type(), "", opset->second)) continue;
+    hidden.nodes.emplace_back(&node, node.domain());
+    node.set_domain(kUncheckedDomain);
+  }
+}
+
+HiddenNodes HideSchemalessNodes(onnx::ModelProto& proto, const KernelAvailable& has_kernel) {
+  HiddenNodes hidden;
+  if (!has_kernel) return hidden;
+  std::map<std::string, int> opsets;
+  for (const auto& op : proto.opset_import()) {
+    opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = static_cast<int>(op.version());
+  }
+  HideSchemalessNodes(*proto.mutable_graph(), opsets, has_kernel, hidden);
+  if (!hidden.nodes.empty()) {
+    auto* import = proto.add_opset_import();
+    import->set_domain(kUncheckedDomain);
+    import->set_version(1);
+    hidden.added_import = true;
+  }
+  return hidden;
+}
+
+void UnhideNodes(onnx::ModelProto& proto, const HiddenNodes& hidden) {
+  for (const auto& [node, domain] : hidden.nodes) node->set_domain(domain);
+  if (hidden.added_import) proto.mutable_opset_import()->RemoveLast();
+}
+
 // Shape inference only adds information; when it throws, the model keeps what it declared.
 void InferShapes(onnx::ModelProto& proto) {
   try {
@@ -57,39 +113,6 @@ bool WriteAll(int fd, const char* data, size_t size) {
     size -= static_cast<size_t>(n);
   }
   return true;
-}
-
-// ONNX Runtime registers some of its own ops in the default domain (SimplifiedLayerNormalization, which
-// ONNX Runtime GenAI's model builder writes); the ONNX checker knows no schema for them and would reject
-// the model. Nodes like that which Tessera has a kernel for move, in the checker's copy only, to a domain
-// the checker does not validate. Returns whether any moved.
-bool HideKernelOnlyDefaultDomainOps(onnx::ModelProto& proto, const KernelAvailable& has_kernel) {
-  int opset = 0;
-  for (const auto& import : proto.opset_import()) {
-    if (import.domain().empty() || import.domain() == "ai.onnx") opset = static_cast<int>(import.version());
-  }
-  bool moved = false;
-  for (auto& node : *proto.mutable_graph()->mutable_node()) {
-    if (!node.domain().empty() || onnx::OpSchemaRegistry::Schema(node.op_type(), opset, "") != nullptr ||
-        !has_kernel(node.op_type(), "", opset)) {
-      continue;
-    }
-    node.set_domain("com.tessera.kernel_only");
-    moved = true;
-  }
-  if (moved) {
-    auto* import = proto.add_opset_import();
-    import->set_domain("com.tessera.kernel_only");
-    import->set_version(1);
-  }
-  return moved;
-}
-
-bool HasKernelOnlyDefaultDomainOps(const onnx::ModelProto& proto, const KernelAvailable& has_kernel) {
-  onnx::ModelProto nodes_only;
-  *nodes_only.mutable_opset_import() = proto.opset_import();
-  *nodes_only.mutable_graph()->mutable_node() = proto.graph().node();
-  return HideKernelOnlyDefaultDomainOps(nodes_only, has_kernel);
 }
 
 [[noreturn]] void RunChild(int fd, onnx::ModelProto& proto, const LibraryPassOptions& options) {
@@ -114,14 +137,14 @@ bool HasKernelOnlyDefaultDomainOps(const onnx::ModelProto& proto, const KernelAv
     }();
     // The child's memory is a copy-on-write image, so editing the proto in place is private to it;
     // but shape inference below must not see the placeholder data, so work on a copy when needed.
-    const bool hide_ops = options.has_kernel && HasKernelOnlyDefaultDomainOps(proto, options.has_kernel);
     onnx::ModelProto* target = &proto;
-    if (has_external || hide_ops) {
+    if (has_external) {
       copy_for_checker = proto;
       target = &copy_for_checker;
     }
-    if (hide_ops) HideKernelOnlyDefaultDomainOps(*target, options.has_kernel);
+    const HiddenNodes hidden = HideSchemalessNodes(*target, options.has_kernel);
     std::string error = CheckModel(*target);
+    UnhideNodes(*target, hidden);
     if (!error.empty()) {
       std::string msg = kTagRejected + error;
       WriteAll(fd, msg.data(), msg.size());

@@ -1,6 +1,7 @@
 // The pass list: one line per pass, in the order they run.
 #include "graph/passes/graph_passes.h"
 
+#include "graph/passes/attention_fusion.h"
 #include "graph/passes/conv_fusion.h"
 #include "graph/passes/transformer_fusion.h"
 
@@ -10,6 +11,7 @@ Status RunGraphPasses(Graph& graph, const GraphPassOptions& options) {
   if (!options.enabled) return Status::Ok();
   TS_RETURN_IF_ERROR(RunConvFusion(graph));              // BN folding, Conv + Add + Relu/Clip, NHWC chains
   TS_RETURN_IF_ERROR(FuseMatMulBiasActivation(graph));   // MatMul + bias (+ GELU) of dense layers
+  TS_RETURN_IF_ERROR(FuseAttention(graph));              // MatMul -> scale -> mask -> Softmax -> MatMul
   return Status::Ok();
 }
 

@@ -11,5 +11,6 @@ void RegisterElementwiseClipKernels(KernelRegistry& registry);        // Clip (a
 void RegisterElementwisePowKernels(KernelRegistry& registry);         // Pow, PRelu
 void RegisterElementwiseCompareKernels(KernelRegistry& registry);     // Equal, Less, ..., And, Or, Xor
 void RegisterElementwiseVariadicKernels(KernelRegistry& registry);    // Max, Min, Sum, Mean, Where
+void RegisterElementwiseContribGeluKernels(KernelRegistry& registry);  // com.microsoft Gelu, BiasGelu, FastGelu
 
 }  // namespace tessera

@@ -178,6 +178,7 @@ void RegisterElementwiseUnaryKernels(KernelRegistry& registry) {
   registry.Register("BitwiseNot", 18, kLatestOpset, UnaryFactory<BitwiseNotOp>("BitwiseNot"));
 
   RegisterElementwiseActivationKernels(registry);
+  RegisterElementwiseContribGeluKernels(registry);
   RegisterElementwiseClipKernels(registry);
 }
 

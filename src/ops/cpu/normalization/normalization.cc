@@ -1,6 +1,7 @@
 // Normalization kernels: BatchNormalization and InstanceNormalization (this file), LayerNormalization
 // (normalization_layer.cc), LpNormalization, LRN and MeanVarianceNormalization (normalization_local.cc),
-// and the loss ops NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss (normalization_loss.cc).
+// the loss ops NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss (normalization_loss.cc), and the RMS
+// and skip forms of transformer exports (normalization_rms_skip.cc).
 //
 // Both kernels here view the input as [N, C, inner] and apply y = x * a + b per (n, c) row, where a and b
 // fold scale, bias, mean and variance per channel (per element for BatchNormalization's spatial=0 form
@@ -205,6 +206,7 @@ void RegisterNormalizationKernels(KernelRegistry& registry) {
   registry.Register("MeanVarianceNormalization", 9, kLatestOpset, MakeMeanVarianceNormalizationFactory());
   registry.Register("NegativeLogLikelihoodLoss", 12, kLatestOpset, MakeNegativeLogLikelihoodLossFactory());
   registry.Register("SoftmaxCrossEntropyLoss", 12, kLatestOpset, MakeSoftmaxCrossEntropyLossFactory());
+  RegisterRowNormalizationKernels(registry);
 }
 
 }  // namespace tessera

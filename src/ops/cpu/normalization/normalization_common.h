@@ -8,6 +8,7 @@
 
 #include "ops/cpu/common/numeric_traits.h"
 #include "ops/kernel.h"
+#include "ops/registry.h"
 
 namespace tessera {
 
@@ -51,5 +52,8 @@ KernelFactory MakeLrnFactory();
 KernelFactory MakeMeanVarianceNormalizationFactory();
 KernelFactory MakeNegativeLogLikelihoodLossFactory();
 KernelFactory MakeSoftmaxCrossEntropyLossFactory();
+// RMSNormalization, SimplifiedLayerNormalization, Skip(Simplified)LayerNormalization (normalization_rms_skip.cc).
+void RegisterRowNormalizationKernels(KernelRegistry& registry);
+KernelFactory MakeEmbedLayerNormalizationFactory();  // com.microsoft EmbedLayerNormalization (normalization_embed.cc)
 
 }  // namespace tessera

@@ -1,5 +1,6 @@
 // QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear, and the registration of the quantization
-// family (including MatMulInteger, QLinearMatMul, ConvInteger and QLinearConv from quant_*.cc).
+// family (including MatMulInteger, QLinearMatMul, ConvInteger and QLinearConv from quant_*.cc, and the
+// com.microsoft MatMulNBits and GatherBlockQuantized from matmul_nbits.cc and gather_block_quantized.cc).
 //
 // QuantizeLinear:   y = saturate(rint(x / scale) + zero_point), y typed as zero_point (uint8 by default).
 // DequantizeLinear: y = (x - zero_point) * scale.
@@ -248,6 +249,11 @@ void RegisterQuantizationKernels(KernelRegistry& registry) {
   registry.Register("QLinearMatMul", 10, kLatestOpset, MakeQLinearMatMulKernel);
   registry.Register("ConvInteger", 10, kLatestOpset, MakeConvIntegerKernel);
   registry.Register("QLinearConv", 10, kLatestOpset, MakeQLinearConvKernel);
+  // ONNX Runtime's contrib domain, opset 1 being its only version.
+  const std::string microsoft = "com.microsoft";
+  registry.Register(KernelDef{"MatMulNBits", microsoft, 1, kLatestOpset, "cpu", {}, MakeMatMulNBitsKernel});
+  registry.Register(
+      KernelDef{"GatherBlockQuantized", microsoft, 1, kLatestOpset, "cpu", {}, MakeGatherBlockQuantizedKernel});
 }
 
 }  // namespace tessera

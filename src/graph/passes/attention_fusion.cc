@@ -1,0 +1,206 @@
+// FuseAttention: walks back from each Softmax over reader lists, then rewrites in place (see the header).
+#include "graph/passes/attention_fusion.h"
+
+#include <string>
+#include <vector>
+
+namespace tessera {
+namespace {
+
+constexpr const char* kFusedDomain = "com.tessera";
+// A Where fill at or below this gives exp(fill - max) == 0 in float32 for any score of a real model, so
+// replacing the masked score by fill or dropping the key is the same softmax.
+constexpr float kMaskedFillLimit = -1e4f;
+
+struct Readers {
+  std::vector<std::vector<int>> of;  // node indices reading each value (once per input slot)
+  std::vector<int> producer;         // node index per value, -1 for inputs and initializers
+  std::vector<bool> graph_output;
+
+  explicit Readers(const Graph& graph)
+      : of(graph.values.size()), producer(graph.values.size(), -1), graph_output(graph.values.size()) {
+    for (size_t i = 0; i < graph.nodes.size(); ++i) {
+      for (int v : graph.nodes[i].inputs) {
+        if (v != kNoValue) of[static_cast<size_t>(v)].push_back(static_cast<int>(i));
+      }
+      for (int v : graph.nodes[i].outputs) {
+        if (v != kNoValue) producer[static_cast<size_t>(v)] = static_cast<int>(i);
+      }
+    }
+    for (int v : graph.outputs) graph_output[static_cast<size_t>(v)] = true;
+  }
+
+  // Whether `node` is the only reader of `value` (and the value is no graph output).
+  bool OnlyReader(int value, int node) const {
+    const auto& r = of[static_cast<size_t>(value)];
+    return !graph_output[static_cast<size_t>(value)] && r.size() == 1 && r[0] == node;
+  }
+};
+
+bool IsOnnxOp(const Node& node, const char* op_type, size_t inputs) {
+  return (node.domain.empty() || node.domain == "ai.onnx") && node.op_type == op_type && node.inputs.size() == inputs &&
+         node.explicit_input_count == inputs && node.outputs.size() == 1 && !node.HasSubgraphs();
+}
+
+// The value of a one-element float32 constant: an initializer or a Constant node's output.
+bool ScalarConstant(const Graph& graph, const Readers& readers, int value, float* out) {
+  if (value == kNoValue) return false;
+  const Tensor* t = nullptr;
+  if (auto it = graph.constants.find(value); it != graph.constants.end()) {
+    t = &it->second;
+  } else if (int p = readers.producer[static_cast<size_t>(value)]; p >= 0) {
+    const Node& node = graph.nodes[static_cast<size_t>(p)];
+    if (!IsOnnxOp(node, "Constant", 0)) return false;
+    if (const Attribute* f = node.FindAttribute("value_float"); f != nullptr && f->type == Attribute::Type::kFloat) {
+      *out = f->f;
+      return true;
+    }
+    const Attribute* a = node.FindAttribute("value");
+    if (a == nullptr || a->type != Attribute::Type::kTensor) return false;
+    t = &a->t;
+  }
+  if (t == nullptr || !t->defined() || t->dtype() != DType::kFloat32 || t->element_count() != 1) return false;
+  *out = t->data<float>()[0];
+  return true;
+}
+
+// The node producing `value` when it is an ONNX `op` with `inputs` inputs whose only reader is `reader`.
+int ProducerFor(const Graph& graph, const Readers& readers, int value, const char* op, size_t inputs, int reader) {
+  if (value == kNoValue || !readers.OnlyReader(value, reader)) return -1;
+  const int p = readers.producer[static_cast<size_t>(value)];
+  return p >= 0 && IsOnnxOp(graph.nodes[static_cast<size_t>(p)], op, inputs) ? p : -1;
+}
+
+// Exporters' reshapes often leave ranks unknown to shape inference: an operand of unknown rank is taken
+// (the kernel accepts ranks 2 to 4, which is every attention layout), one known to be outside is not.
+bool AttentionOperand(const Graph& graph, int value, DType* dtype) {
+  if (value == kNoValue) return false;
+  const ValueInfo& info = graph.value(value);
+  if (info.has_shape && (info.dims.size() < 2 || info.dims.size() > 4)) return false;
+  if (info.dtype != DType::kFloat32 && info.dtype != DType::kFloat16) return false;
+  if (*dtype != DType::kUndefined && *dtype != info.dtype) return false;
+  *dtype = info.dtype;
+  return true;
+}
+
+bool SoftmaxOverLastAxis(const Node& softmax) {
+  const Attribute* axis = softmax.FindAttribute("axis");
+  if (axis == nullptr) return softmax.opset >= 13;
+  return axis->type == Attribute::Type::kInt && axis->i == -1;
+}
+
+struct Match {
+  std::vector<int> removed;  // nodes folded into the final MatMul
+  int q = kNoValue, kt = kNoValue, v = kNoValue, cond = kNoValue, mask = kNoValue;
+  float scale = 1.0f;
+};
+
+// Matches the chain ending in MatMul node `out` (see the header).
+bool MatchAttention(const Graph& graph, const Readers& readers, int out, Match* m) {
+  const Node& pv = graph.nodes[static_cast<size_t>(out)];
+  if (!IsOnnxOp(pv, "MatMul", 2)) return false;
+  const int softmax = ProducerFor(graph, readers, pv.inputs[0], "Softmax", 1, out);
+  if (softmax < 0 || !SoftmaxOverLastAxis(graph.nodes[static_cast<size_t>(softmax)])) return false;
+  m->removed = {softmax};
+  m->v = pv.inputs[1];
+  int x = graph.nodes[static_cast<size_t>(softmax)].inputs[0], reader = softmax;
+  if (int add = ProducerFor(graph, readers, x, "Add", 2, reader); add >= 0) {
+    const Node& n = graph.nodes[static_cast<size_t>(add)];
+    // The scores are the operand produced by the chain below; the other is the mask.
+    const int prev = readers.producer[static_cast<size_t>(n.inputs[0])];
+    const bool scores_first = prev >= 0 && (graph.nodes[static_cast<size_t>(prev)].op_type == "Where" ||
+                                            graph.nodes[static_cast<size_t>(prev)].op_type == "Div" ||
+                                            graph.nodes[static_cast<size_t>(prev)].op_type == "Mul" ||
+                                            graph.nodes[static_cast<size_t>(prev)].op_type == "MatMul");
+    m->mask = n.inputs[scores_first ? 1 : 0];
+    x = n.inputs[scores_first ? 0 : 1];
+    m->removed.push_back(add);
+    reader = add;
+  }
+  if (int where = ProducerFor(graph, readers, x, "Where", 3, reader); where >= 0) {
+    const Node& n = graph.nodes[static_cast<size_t>(where)];
+    float fill = 0;
+    if (!ScalarConstant(graph, readers, n.inputs[2], &fill) || !(fill <= kMaskedFillLimit)) return false;
+    m->cond = n.inputs[0];
+    x = n.inputs[1];
+    m->removed.push_back(where);
+    reader = where;
+  }
+  for (const char* op : {"Div", "Mul"}) {
+    const int s = ProducerFor(graph, readers, x, op, 2, reader);
+    if (s < 0) continue;
+    const Node& n = graph.nodes[static_cast<size_t>(s)];
+    float c = 0;
+    const bool div = op[0] == 'D';
+    int scores = kNoValue;
+    if (ScalarConstant(graph, readers, n.inputs[1], &c))
+      scores = n.inputs[0];
+    else if (!div && ScalarConstant(graph, readers, n.inputs[0], &c))
+      scores = n.inputs[1];
+    if (scores == kNoValue || c == 0.0f) return false;
+    m->scale = div ? 1.0f / c : c;
+    x = scores;
+    m->removed.push_back(s);
+    reader = s;
+    break;
+  }
+  const int qk = ProducerFor(graph, readers, x, "MatMul", 2, reader);
+  if (qk < 0) return false;
+  m->removed.push_back(qk);
+  m->q = graph.nodes[static_cast<size_t>(qk)].inputs[0];
+  m->kt = graph.nodes[static_cast<size_t>(qk)].inputs[1];
+  DType dtype = DType::kUndefined;
+  if (!AttentionOperand(graph, m->q, &dtype) || !AttentionOperand(graph, m->kt, &dtype) ||
+      !AttentionOperand(graph, m->v, &dtype)) {
+    return false;
+  }
+  // The kernel broadcasts cond and mask against [B, H, S, L]: ranks above 4 stay unfused.
+  const auto fits = [&](int value) {
+    const ValueInfo& info = graph.value(value);
+    return !info.has_shape || info.dims.size() <= 4;
+  };
+  if (m->cond != kNoValue && (graph.value(m->cond).dtype != DType::kBool || !fits(m->cond))) return false;
+  return m->mask == kNoValue || (graph.value(m->mask).dtype == dtype && fits(m->mask));
+}
+
+}  // namespace
+
+Status FuseAttention(Graph& graph, int* fused_count) {
+  const Readers readers(graph);
+  std::vector<bool> removed(graph.nodes.size(), false);
+  int fused = 0;
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    Match m;
+    if (removed[i] || !MatchAttention(graph, readers, static_cast<int>(i), &m)) continue;
+    bool taken = false;
+    for (int r : m.removed) taken |= removed[static_cast<size_t>(r)];
+    if (taken) continue;
+    Node& node = graph.nodes[i];
+    node.op_type = "FusedAttention";
+    node.domain = kFusedDomain;
+    node.opset = 1;
+    node.inputs = {m.q, m.kt, m.v, m.cond, m.mask};
+    while (node.inputs.back() == kNoValue) node.inputs.pop_back();
+    node.explicit_input_count = node.inputs.size();
+    node.attributes.clear();
+    Attribute scale;
+    scale.type = Attribute::Type::kFloat;
+    scale.f = m.scale;
+    node.attributes["scale"] = scale;
+    for (int r : m.removed) removed[static_cast<size_t>(r)] = true;
+    ++fused;
+  }
+  if (fused > 0) {
+    std::vector<Node> kept;
+    kept.reserve(graph.nodes.size());
+    for (size_t i = 0; i < graph.nodes.size(); ++i) {
+      if (!removed[i]) kept.push_back(std::move(graph.nodes[i]));
+    }
+    graph.nodes = std::move(kept);
+    graph.opsets.emplace(kFusedDomain, 1);
+  }
+  if (fused_count != nullptr) *fused_count = fused;
+  return Status::Ok();
+}
+
+}  // namespace tessera
