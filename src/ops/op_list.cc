@@ -27,7 +27,6 @@ void RegisterAllKernels(KernelRegistry& registry) {
   RegisterTrainingKernels(registry);
   RegisterAttentionKernels(registry);
   RegisterCollectiveKernels(registry);
-  RegisterGenAiDecoderKernels(registry);
 }
 
 }  // namespace tessera

@@ -32,6 +32,5 @@ void RegisterLinalgKernels(KernelRegistry& registry);             // Det
 void RegisterTrainingKernels(KernelRegistry& registry);           // ai.onnx.preview.training Adagrad, Adam, Momentum
 void RegisterAttentionKernels(KernelRegistry& registry);          // Attention, RotaryEmbedding, com.microsoft *Attention
 void RegisterCollectiveKernels(KernelRegistry& registry);         // com.tessera AllReduceSum, AllGather (parallel/tensor/)
-void RegisterGenAiDecoderKernels(KernelRegistry& registry);       // ORT GenAI's RMSNorm, RotaryEmbedding, GroupQueryAttention (cpu/genai/)
 
 }  // namespace tessera
