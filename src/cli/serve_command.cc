@@ -59,6 +59,13 @@ StatusOr<ServeConfig> ParseConfig(const CommandLine& cl) {
   c.server.default_threads = static_cast<int>(threads);
   TS_ASSIGN_OR_RETURN(int64_t timeout_ms, cl.GetInt("request-timeout-ms", 60000, 1, int64_t{24} * 3600 * 1000));
   c.server.request_timeout_ms = static_cast<int>(timeout_ms);
+  // Generation models (decoders): the scheduler's limits (docs/serving.md, "OpenAI-compatible generation").
+  TS_ASSIGN_OR_RETURN(int64_t running, cl.GetInt("max-running-sequences", 16, 1, 4096));
+  TS_ASSIGN_OR_RETURN(int64_t waiting, cl.GetInt("max-waiting-sequences", 256, 0, 1 << 20));
+  TS_ASSIGN_OR_RETURN(int64_t cache_mib, cl.GetInt("max-kv-cache-mib", 0, 0, int64_t{1} << 30));
+  c.server.generation.max_running = static_cast<int>(running);
+  c.server.generation.max_waiting = static_cast<int>(waiting);
+  c.server.generation.max_cache_bytes = cache_mib << 20;
 
   c.http.host = cl.Get("host", "0.0.0.0");
   TS_ASSIGN_OR_RETURN(int64_t http_port, cl.GetInt("http-port", 8000, 0, kMaxPort));
@@ -94,7 +101,8 @@ int WaitForStopSignal(const sigset_t& signals) {
 int ServeCommand(const std::vector<std::string>& args) {
   auto cl = CommandLine::Parse(args,
                                {"model-repo", "host", "http-port", "grpc-port", "tls-cert", "tls-key", "tls-client-ca",
-                                "auth-token-file", "max-request-bytes", "request-timeout-ms", "threads", "load-model"},
+                                "auth-token-file", "max-request-bytes", "request-timeout-ms", "threads", "load-model",
+                                "max-running-sequences", "max-waiting-sequences", "max-kv-cache-mib"},
                                {"log-requests"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   auto config = ParseConfig(*cl);

@@ -27,8 +27,9 @@ struct GenerationRequest {
   std::vector<std::string> stop_strings;  // needs a codec
 };
 
-enum class StopReason { kMaxNewTokens, kStopToken, kStopString };
-const char* StopReasonName(StopReason reason);  // "length", "stop_token", "stop_string"
+// kCancelled: the caller gave up on the sequence before it ended (the scheduler, scheduler.h).
+enum class StopReason { kMaxNewTokens, kStopToken, kStopString, kCancelled };
+const char* StopReasonName(StopReason reason);  // "length", "stop_token", "stop_string", "cancelled"
 
 struct GenerationResult {
   std::vector<TokenId> tokens;  // generated ids, prompt excluded

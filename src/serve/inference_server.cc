@@ -46,6 +46,8 @@ class Server : public InferenceServer {
   Status UnloadModel(const std::string& name) override;
   StatusOr<InferResponse> Infer(InferRequest request) override;
   std::string MetricsText() const override { return metrics_.Text(); }
+  std::vector<std::shared_ptr<GenerationModel>> GenerationModels() const override;
+  StatusOr<std::shared_ptr<GenerationModel>> FindGenerationModel(const std::string& name) const override;
   void Drain() override;
 
  private:
@@ -83,7 +85,7 @@ Server::~Server() {
     slots.swap(slots_);
   }
   for (auto& [name, slot] : slots) {
-    for (auto& [version, model] : slot.versions) model->queue->Stop();
+    for (auto& [version, model] : slot.versions) model->StopServing();
   }
 }
 
@@ -166,6 +168,7 @@ StatusOr<ModelMetadata> Server::GetModelMetadata(const std::string& name, const 
   TS_ASSIGN_OR_RETURN(std::shared_ptr<LoadedModel> model, Find(name, version));
   ModelMetadata m;
   m.name = name;
+  if (model->generation) m.platform = "onnx_decoder";  // served for generation at /v1/completions
   for (const auto& [number, loaded] : slots_.at(name).versions) m.versions.push_back(loaded->signature.version);
   for (const TensorInfo& i : model->signature.inputs) m.inputs.push_back(ToMetadata(i));
   for (const TensorInfo& o : model->signature.outputs) m.outputs.push_back(ToMetadata(o));
@@ -228,7 +231,7 @@ Status Server::LoadModel(const std::string& name) {
     slot.reason.clear();
   }
   // Requests already queued on the replaced version finish there.
-  for (auto& [number, model] : replaced) model->queue->Stop();
+  for (auto& [number, model] : replaced) model->StopServing();
   return Status::Ok();
 }
 
@@ -239,7 +242,8 @@ StatusOr<std::map<int64_t, std::shared_ptr<LoadedModel>>> Server::LoadVersions(c
   TS_ASSIGN_OR_RETURN(std::vector<int64_t> selected, SelectVersions(config.version_policy, available, folder.name));
   std::map<int64_t, std::shared_ptr<LoadedModel>> loaded;
   for (int64_t version : selected) {
-    TS_ASSIGN_OR_RETURN(loaded[version], LoadModelVersion(folder, config, version, options_.default_threads, metrics_));
+    TS_ASSIGN_OR_RETURN(loaded[version], LoadModelVersion(folder, config, version, options_.default_threads, metrics_,
+                                                                    options_.generation));
   }
   return loaded;
 }
@@ -260,9 +264,31 @@ Status Server::UnloadModel(const std::string& name) {
     it->second.reason.clear();
   }
   // New requests now see the model as not loaded; queued and running ones finish before Stop returns.
-  for (auto& [number, model] : unloading) model->queue->Stop();
+  for (auto& [number, model] : unloading) model->StopServing();
   SetSlot(name, "UNAVAILABLE", "unloaded");
   return Status::Ok();
+}
+
+std::vector<std::shared_ptr<GenerationModel>> Server::GenerationModels() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::shared_ptr<GenerationModel>> models;
+  for (const auto& [name, slot] : slots_) {
+    if (!slot.versions.empty() && slot.versions.rbegin()->second->generation) {
+      models.push_back(slot.versions.rbegin()->second->generation);
+    }
+  }
+  return models;
+}
+
+StatusOr<std::shared_ptr<GenerationModel>> Server::FindGenerationModel(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (draining_) return Unavailable("the server is shutting down");
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<LoadedModel> model, Find(name, ""));
+  if (!model->generation) {
+    return NotFound("model '" + name + "' is not a generation model (no decoder config files beside its graph); "
+                    "use the KServe endpoints /v2/models/" + name + "/infer");
+  }
+  return model->generation;
 }
 
 void Server::Drain() {
@@ -289,6 +315,10 @@ StatusOr<InferResponse> Server::Infer(InferRequest request) {
 
 StatusOr<InferResponse> Server::InferLoaded(LoadedModel& model, InferRequest& request) {
   Clock::time_point arrival = Clock::now();
+  if (model.generation) {
+    return InvalidArgument("model '" + model.signature.model_name + "' is a generation model (a decoder); use POST "
+                           "/v1/completions or /v1/chat/completions");
+  }
   ModelMetrics& metrics = *model.metrics;
   metrics.inflight.fetch_add(1);
   auto finish = [&](StatusOr<InferResponse> r) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "generate/scheduler.h"
 #include "serve/inference_service.h"
 
 namespace tessera::serve {
@@ -25,6 +26,7 @@ struct ServerOptions {
                                          // divided among the model's instances
   int request_timeout_ms = 60000;        // an inference still queued or running after this fails
                                          // (DeadlineExceeded); <= 0 = no limit
+  generate::SchedulerLimits generation;  // for every generation model (decoder) in the repository
 };
 
 class InferenceServer : public InferenceService {

@@ -7,6 +7,7 @@
 // Thread safety: every method may be called from many front-end threads at once.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@
 #include "tessera/tensor.h"
 
 namespace tessera::serve {
+
+class GenerationModel;  // generation_model.h
 
 struct NamedTensor {
   std::string name;
@@ -85,6 +88,14 @@ class InferenceService {
   // request that does not fit the model (names, dtypes, shapes, data sizes), NotFound for an unknown
   // model/version/output, Unavailable while shutting down, DeadlineExceeded past the time limit.
   virtual StatusOr<InferResponse> Infer(InferRequest request) = 0;
+
+  // Generation models (decoders), served by the OpenAI-compatible endpoints; a front end holds the pointer
+  // for the length of one request. FindGenerationModel: NotFound for an unknown model or one that is not
+  // a decoder, Unavailable while it is not loaded or the server is shutting down.
+  virtual std::vector<std::shared_ptr<GenerationModel>> GenerationModels() const { return {}; }
+  virtual StatusOr<std::shared_ptr<GenerationModel>> FindGenerationModel(const std::string& name) const {
+    return NotFound("no generation model named '" + name + "'");
+  }
 
   // Prometheus text exposition of the server's metrics (served at /metrics).
   virtual std::string MetricsText() const = 0;

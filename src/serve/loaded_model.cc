@@ -26,12 +26,24 @@ StatusOr<ModelConfig> ReadModelConfig(const ModelFolder& folder) {
 
 StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folder, const ModelConfig& config,
                                                         int64_t version, int default_threads,
-                                                        ServerMetrics& server_metrics) {
+                                                        ServerMetrics& server_metrics,
+                                                        const generate::SchedulerLimits& generation_limits) {
   auto it = folder.versions.find(version);
   if (it == folder.versions.end())
     return NotFound("model '" + folder.name + "' has no version " + std::to_string(version));
   const std::string& path = it->second;
   const std::string label = "model '" + folder.name + "' version " + std::to_string(version);
+  if (IsDecoderFolder(path)) {
+    auto model = std::make_shared<LoadedModel>();
+    model->signature.model_name = folder.name;
+    model->signature.version = std::to_string(version);
+    model->metrics = server_metrics.ForModel(folder.name, model->signature.version);
+    TS_ASSIGN_OR_RETURN(model->generation,
+                        GenerationModel::Load(folder.name, model->signature.version, path,
+                                              InstanceThreads(config, default_threads), generation_limits,
+                                              model->metrics));
+    return model;
+  }
 
   // The first instance is created before the plan is final: its signature decides whether the model
   // batches. It becomes instance 0.

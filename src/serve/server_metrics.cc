@@ -93,7 +93,9 @@ ModelMetrics::ModelMetrics()
     : queue_seconds(LatencyBounds()),
       compute_seconds(LatencyBounds()),
       request_seconds(LatencyBounds()),
-      batch_size(BatchBounds()) {}
+      batch_size(BatchBounds()),
+      time_to_first_token_seconds(LatencyBounds()),
+      inter_token_seconds(LatencyBounds()) {}
 
 std::shared_ptr<ModelMetrics> ServerMetrics::ForModel(const std::string& model, const std::string& version) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -152,8 +154,53 @@ std::string ServerMetrics::Text() const {
              Number(e.metrics->instance_busy_seconds[i].load()) + "\n";
     }
   }
+  RenderGeneration(out);
   out += ExtraMetrics()();
   return out;
+}
+
+void ServerMetrics::RenderGeneration(std::string& out) const {
+  std::vector<const Entry*> models;
+  for (const Entry& e : entries_) {
+    if (e.metrics->generation.load()) models.push_back(&e);
+  }
+  if (models.empty()) return;
+  auto labels = [](const Entry& e) {
+    return "model=\"" + Escape(e.model) + "\",version=\"" + Escape(e.version) + "\"";
+  };
+  Header(out, "tessera_time_to_first_token_seconds", "histogram",
+         "Time from a generation request's acceptance to its first token.");
+  for (const Entry* e : models) e->metrics->time_to_first_token_seconds.Render(
+      "tessera_time_to_first_token_seconds", labels(*e), out);
+  Header(out, "tessera_inter_token_seconds", "histogram", "Time between successive tokens of one sequence.");
+  for (const Entry* e : models) e->metrics->inter_token_seconds.Render("tessera_inter_token_seconds", labels(*e), out);
+  Header(out, "tessera_generated_tokens_total", "counter", "Tokens generated, counted as each sequence ends.");
+  for (const Entry* e : models)
+    out += "tessera_generated_tokens_total{" + labels(*e) + "} " + std::to_string(e->metrics->generated_tokens.load()) +
+           "\n";
+  Header(out, "tessera_generation_sequences_total", "counter", "Generated sequences, by how they ended.");
+  const char* reasons[] = {"length", "stop_token", "stop_string", "cancelled"};
+  for (const Entry* e : models) {
+    for (size_t r = 0; r < 4; ++r) {
+      out += "tessera_generation_sequences_total{" + labels(*e) + ",reason=\"" + reasons[r] + "\"} " +
+             std::to_string(e->metrics->sequences_ended[r].load()) + "\n";
+    }
+  }
+  struct Gauge {
+    const char* name;
+    const char* help;
+    std::atomic<int64_t> ModelMetrics::*value;
+  };
+  const Gauge gauges[] = {
+      {"tessera_running_sequences", "Sequences in the decode batch.", &ModelMetrics::running_sequences},
+      {"tessera_waiting_sequences", "Generation requests waiting for admission.", &ModelMetrics::waiting_sequences},
+      {"tessera_kv_cache_bytes", "Bytes held by the running sequences' KV caches.", &ModelMetrics::kv_cache_bytes},
+  };
+  for (const Gauge& g : gauges) {
+    Header(out, g.name, "gauge", g.help);
+    for (const Entry* e : models)
+      out += std::string(g.name) + "{" + labels(*e) + "} " + std::to_string(((*e->metrics).*g.value).load()) + "\n";
+  }
 }
 
 }  // namespace tessera::serve

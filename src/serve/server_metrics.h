@@ -12,6 +12,12 @@
 //   tessera_inflight_requests                                         gauge
 //   tessera_instance_busy_seconds_total{instance="0"}                 counter; a runner spread over
 //                                                                      several processes adds a rank label
+// Generation models (decoders, generation_model.h) add:
+//   tessera_time_to_first_token_seconds, tessera_inter_token_seconds     histograms
+//   tessera_generated_tokens_total                                    counter (rate() is tokens/s; counted
+//                                                                      when each sequence ends)
+//   tessera_generation_sequences_total{reason="length|stop_token|stop_string|cancelled"}  counter
+//   tessera_running_sequences, tessera_waiting_sequences, tessera_kv_cache_bytes          gauges
 //   plus whatever SetExtraMetrics renders (under mpirun: tessera_rank_busy_seconds_total{rank="1"})
 #pragma once
 
@@ -55,6 +61,14 @@ struct ModelMetrics {
   Histogram batch_size;
   // Busy time of each instance; a deque so handed-out pointers stay valid as instances are added.
   std::deque<std::atomic<double>> instance_busy_seconds;
+
+  // Generation models only (`generation` set at load); indexed by generate::StopReason.
+  std::atomic<bool> generation{false};
+  Histogram time_to_first_token_seconds;
+  Histogram inter_token_seconds;
+  std::atomic<uint64_t> generated_tokens{0};
+  std::atomic<uint64_t> sequences_ended[4] = {0, 0, 0, 0};
+  std::atomic<int64_t> running_sequences{0}, waiting_sequences{0}, kv_cache_bytes{0};
 };
 
 class ServerMetrics {
@@ -70,6 +84,8 @@ class ServerMetrics {
     std::string model, version;
     std::shared_ptr<ModelMetrics> metrics;
   };
+  void RenderGeneration(std::string& out) const;  // with mu_ held
+
   mutable std::mutex mu_;
   std::vector<Entry> entries_;
 };

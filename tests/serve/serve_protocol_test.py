@@ -148,7 +148,7 @@ class ProtocolTest(unittest.TestCase):
     def test_unknown_endpoint_and_model_metadata(self):
         self.assertEqual(self.get("/v2/models/nope").status, 404)
         self.assertEqual(self.get("/v2/models/nope/ready").status, 404)
-        r = self.get("/v1/models")
+        r = self.get("/v1/no_such_endpoint")
         self.assertEqual(r.status, 404)
         self.assertIn("error", r.json())
 

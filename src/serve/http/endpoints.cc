@@ -6,6 +6,7 @@
 #include "serve/http/http_status.h"
 #include "serve/http/infer_codec.h"
 #include "serve/http/metadata_codec.h"
+#include "serve/http/openai_endpoints.h"
 #include "serve/http/request_log.h"
 
 namespace tessera::serve::http {
@@ -133,6 +134,7 @@ void ReplyError(httplib::Response& res, const Status& status) {
 void RegisterEndpoints(httplib::Server& server, InferenceService& service) {
   RegisterHealthAndMetadata(server, service);
   RegisterRepository(server, service);
+  RegisterOpenAiEndpoints(server, service);
   server.Post(std::string(kModelPath) + "/infer",
               Admitted([&service](const httplib::Request& req, httplib::Response& res) { Infer(service, req, res); }));
 }
