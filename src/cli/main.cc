@@ -34,7 +34,11 @@ constexpr const char* kUsage =
     "      run one job per line (model, inputs, output dir), spread over the ranks of an MPI job\n"
     "  plan MODEL [--dp D --pp P --tp T] [--micro-batches M] [--dot FILE]\n"
     "  plan MODEL --auto --ranks N [--link-gbps G --link-us U] [--objective latency|throughput]\n"
-    "      show how a parallel plan splits the model: stages, shards, memory, time, communication\n";
+    "      show how a parallel plan splits the model: stages, shards, memory, time, communication\n"
+    "\n"
+    "run, run --model, run-jobs and serve under mpirun (and plan) take --link-key FILE (or\n"
+    "TESSERA_LINK_KEY_FILE): rank-to-rank messages are then encrypted and authenticated (AES-256-GCM).\n"
+    "The file: 32 bytes or more of secret, readable by its owner only (docs/multihost.md).\n";
 
 }  // namespace
 
