@@ -84,6 +84,11 @@ int PlanCommand(const std::vector<std::string>& args) {
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) return Fail(InvalidArgument(kPlanUsage), kExitUsage);
   const bool automatic = cl->Has("auto");
+  // The job's links as `run` would set them up: the key file is checked now, not at launch.
+  const std::string key_file = LinkKeyFilePath(cl->Get("link-key"));
+  if (!key_file.empty()) {
+    if (auto secret = ReadLinkKeyFile(key_file); !secret.ok()) return Fail(secret.status(), kExitUsage);
+  }
   auto model = ParseCostModel(*cl);
   if (!model.ok()) return Fail(model.status(), kExitUsage);
   auto memory_gb = GetPositive(*cl, "memory-gb", 0);
@@ -137,11 +142,6 @@ int PlanCommand(const std::vector<std::string>& args) {
     if (!estimate.ok()) return Fail(estimate.status().WithContext("model '" + loaded->display_name + "'"));
   }
   std::cout << DescribePlanEstimate(*estimate, *model);
-  // The job's links as `run` would set them up: the key file is checked now, not at launch.
-  const std::string key_file = LinkKeyFilePath(cl->Get("link-key"));
-  if (!key_file.empty()) {
-    if (auto secret = ReadLinkKeyFile(key_file); !secret.ok()) return Fail(secret.status(), kExitUsage);
-  }
   std::cout << "links: " << (key_file.empty() ? "plain, unauthenticated" : kSealedLinksText) << "\n";
   if (cl->Has("dot")) {
     if (Status s = WriteDot(cl->Get("dot"), graph, *estimate); !s.ok()) return Fail(s);
