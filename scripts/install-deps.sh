@@ -13,6 +13,7 @@ PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev libssl-dev openssl  # serving: HTTP/REST with TLS, JSON
   libgrpc++-dev protobuf-compiler-grpc python3-grpcio       # serving: gRPC server; the tests' gRPC client
   wrk iproute2 curl                                         # load test; network namespaces for multi-host tests; the guide
+  tcpdump                                                   # the multi-host test that no tensor crosses a link in the clear
 )
 
 missing=()

@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* kEnsembleUsage =
     "usage: tessera run --model A.onnx --model B.onnx [...] --input NAME=FILE.npy ... --output-dir DIR "
-    "--aggregate sum|mean|concat [--threads N]";
+    "--aggregate sum|mean|concat [--threads N] [--link-key FILE]";
 
 Status WriteOutputs(const EnsembleResult& result, const std::string& dir) {
   std::error_code ec;

@@ -40,7 +40,11 @@ constexpr const char* kUsage =
     "  generate MODEL (--prompt TEXT | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K]\n"
     "      [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT] [--ignore-eos] [--threads N]\n"
     "      [--json] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
-    "      generate tokens with a decoder-only model (an .onnx file or its folder), streaming them as they come\n";
+    "      generate tokens with a decoder-only model (an .onnx file or its folder), streaming them as they come\n"
+    "\n"
+    "run, run --model, run-jobs and serve under mpirun (and plan) take --link-key FILE (or\n"
+    "TESSERA_LINK_KEY_FILE): rank-to-rank messages are then encrypted and authenticated (AES-256-GCM).\n"
+    "The file: 32 bytes or more of secret, readable by its owner only (docs/multihost.md).\n";
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "graph/cost_model.h"
 #include "model/onnx_loader.h"
+#include "parallel/comm/link_key.h"
 #include "parallel/plan_spec.h"
 #include "parallel/planner/auto_plan.h"
 #include "parallel/planner/plan_dot.h"
@@ -18,7 +19,8 @@ namespace {
 constexpr const char* kPlanUsage =
     "usage: tessera plan MODEL [--dp D --pp P --tp T | --ranks N] [--micro-batches M] [--dot FILE]\n"
     "       tessera plan MODEL --auto --ranks N [--objective latency|throughput] [--link-gbps G] [--link-us U]\n"
-    "                          [--gflops F] [--memory-gb M] [--dot FILE]";
+    "                          [--gflops F] [--memory-gb M] [--dot FILE]\n"
+    "       either form: [--link-key FILE] (the key file the job will use; else $TESSERA_LINK_KEY_FILE)";
 
 StatusOr<double> GetPositive(const CommandLine& cl, const std::string& flag, double fallback) {
   if (!cl.Has(flag)) return fallback;
@@ -77,11 +79,16 @@ Status WriteDot(const std::string& path, const Graph& graph, const PlanEstimate&
 int PlanCommand(const std::vector<std::string>& args) {
   auto cl = CommandLine::Parse(args,
                                {"dp", "pp", "tp", "ranks", "micro-batches", "dot", "link-gbps", "link-us", "objective",
-                                "gflops", "memory-gb"},
+                                "gflops", "memory-gb", "link-key"},
                                {"auto"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) return Fail(InvalidArgument(kPlanUsage), kExitUsage);
   const bool automatic = cl->Has("auto");
+  // The job's links as `run` would set them up: the key file is checked now, not at launch.
+  const std::string key_file = LinkKeyFilePath(cl->Get("link-key"));
+  if (!key_file.empty()) {
+    if (auto secret = ReadLinkKeyFile(key_file); !secret.ok()) return Fail(secret.status(), kExitUsage);
+  }
   auto model = ParseCostModel(*cl);
   if (!model.ok()) return Fail(model.status(), kExitUsage);
   auto memory_gb = GetPositive(*cl, "memory-gb", 0);
@@ -135,6 +142,7 @@ int PlanCommand(const std::vector<std::string>& args) {
     if (!estimate.ok()) return Fail(estimate.status().WithContext("model '" + loaded->display_name + "'"));
   }
   std::cout << DescribePlanEstimate(*estimate, *model);
+  std::cout << "links: " << (key_file.empty() ? "plain, unauthenticated" : kSealedLinksText) << "\n";
   if (cl->Has("dot")) {
     if (Status s = WriteDot(cl->Get("dot"), graph, *estimate); !s.ok()) return Fail(s);
   }

@@ -16,8 +16,9 @@ namespace tessera::cli {
 // The job's ranks as this process sees them: a world of one without a launcher.
 class CommandWorld {
  public:
-  // Opens the world; a failure (MPI would not start) is printed by this rank.
-  static std::optional<CommandWorld> Open(int& exit_code);
+  // Opens the world and, with a key file (`link_key_flag`, else $TESSERA_LINK_KEY_FILE), seals its
+  // links (parallel/comm/sealed_world.h). A failure is printed by the rank at fault or by rank 0.
+  static std::optional<CommandWorld> Open(int& exit_code, const std::string& link_key_flag = "");
 
   Communicator& comm() const { return *comm_; }
   bool root() const { return comm_->rank() == 0; }
@@ -36,8 +37,8 @@ struct RankCommandFlags {
   std::string usage;                      // the error when the count is wrong
 };
 
-// A command on every rank, set up: the world opened, the flags parsed and the positional count and
-// --threads (0 = every core, up to 1024) checked. On failure the error is printed once and nullopt is
+// A command on every rank, set up: the world opened (with --link-key FILE, which every such command
+// takes), the flags parsed and the positional count and --threads (0 = every core, up to 1024) checked. On failure the error is printed once and nullopt is
 // returned with the exit status in `exit_code`.
 struct RankCommand {
   static std::optional<RankCommand> Start(const std::vector<std::string>& args, const RankCommandFlags& flags,

@@ -153,7 +153,7 @@ int RunCommand(const std::vector<std::string>& args) {
        {"profile", "stream", "op-times"},
        1,
        "usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T] "
-       "[--micro-batches M] [--profile] [--repeat N [--stream]] [--op-times]"},
+       "[--micro-batches M] [--profile] [--repeat N [--stream]] [--op-times] [--link-key FILE]"},
       exit_code);
   if (!command) return exit_code;
   Communicator& comm = command->world.comm();
@@ -232,7 +232,9 @@ int RunCommand(const std::vector<std::string>& args) {
 
   if (Status s = WriteOutputs((*runner)->outputs(), *outputs, cl->Get("output-dir")); !s.ok()) return Fail(s);
   std::cout << "ran '" << (*runner)->model_name() << "'";
-  if (comm.size() > 1) std::cout << " on " << comm.size() << " ranks (" << PlanText(*spec) << ")";
+  if (comm.size() > 1) {
+    std::cout << " on " << comm.size() << " ranks (" << PlanText(*spec) << "; links: " << comm.link_protection() << ")";
+  }
   std::cout << " in " << times.back() << " ms" << (cl->Has("stream") ? " (the whole stream)" : "")
             << ", peak tensor memory "
             << (*runner)->session().last_run_stats().peak_bytes / 1024 << " KiB\n";

@@ -35,7 +35,7 @@ StatusOr<bool> ProgressOnTerminal(const std::string& choice) {
 int RunJobsCommand(const std::vector<std::string>& args) {
   int exit_code = kExitOk;
   auto command = RankCommand::Start(
-      args, {{"threads", "progress"}, {}, 1, "usage: tessera run-jobs JOBS.jsonl [--threads N] [--progress auto|bar|lines]"},
+      args, {{"threads", "progress"}, {}, 1, "usage: tessera run-jobs JOBS.jsonl [--threads N] [--progress auto|bar|lines] [--link-key FILE]"},
       exit_code);
   if (!command) return exit_code;
   Communicator& comm = command->world.comm();

@@ -102,7 +102,7 @@ int ServeCommand(const std::vector<std::string>& args) {
   auto cl = CommandLine::Parse(args,
                                {"model-repo", "host", "http-port", "grpc-port", "tls-cert", "tls-key", "tls-client-ca",
                                 "auth-token-file", "max-request-bytes", "request-timeout-ms", "threads", "load-model",
-                                "max-running-sequences", "max-waiting-sequences", "max-kv-cache-mib"},
+                                "max-running-sequences", "max-waiting-sequences", "max-kv-cache-mib", "link-key"},
                                {"log-requests"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   auto config = ParseConfig(*cl);
@@ -130,7 +130,7 @@ int ServeCommand(const std::vector<std::string>& args) {
   std::unique_ptr<serve::MpiServing> mpi;
   if (LaunchedByMpi()) {
     int exit_code = kExitOk;
-    world = CommandWorld::Open(exit_code);
+    world = CommandWorld::Open(exit_code, cl->Get("link-key"));
     if (!world) return exit_code;
     if (world->comm().size() > 1) {
       bool report = false;
@@ -141,7 +141,7 @@ int ServeCommand(const std::vector<std::string>& args) {
         Status s = mpi->RunWorker();
         return s.ok() ? kExitOk : Fail(s);
       }
-      std::cerr << mpi->Describe();
+      std::cerr << mpi->Describe() << "links: " << world->comm().link_protection() << "\n";
     }
   }
 

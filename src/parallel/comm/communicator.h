@@ -26,6 +26,8 @@ class Communicator {
   virtual int size() const = 0;
   // A short description of the transport ("local", "mpi") for logs and `plan`.
   virtual std::string transport() const = 0;
+  // Whether messages are protected on the wire, for `run`, `plan` and `serve` to show.
+  virtual std::string link_protection() const { return "plain, unauthenticated"; }
 
   // Point to point. `tag` separates independent streams between the same pair of ranks.
   virtual Status Send(const Tensor& tensor, int dst, int tag) = 0;
