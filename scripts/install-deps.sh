@@ -13,6 +13,7 @@ PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev libssl-dev openssl  # serving: HTTP/REST with TLS, JSON
   libgrpc++-dev protobuf-compiler-grpc python3-grpcio       # serving: gRPC server; the tests' gRPC client
   wrk iproute2                                              # load test; network namespaces for multi-host tests
+  libpcre2-dev libicu-dev python3-jinja2 nodejs npm           # tokenizers: split regexes, Unicode normalization; chat-template and tokenizer references
 )
 
 missing=()
