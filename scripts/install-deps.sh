@@ -14,6 +14,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc python3-grpcio       # serving: gRPC server; the tests' gRPC client
   wrk iproute2 curl                                         # load test; network namespaces for multi-host tests; the guide
   tcpdump                                                   # the multi-host test that no tensor crosses a link in the clear
+  libpcre2-dev libicu-dev python3-jinja2                     # tokenizers: split regexes, Unicode normalization; chat-template reference
 )
 
 missing=()

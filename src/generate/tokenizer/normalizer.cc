@@ -1,0 +1,180 @@
+#include "generate/tokenizer/normalizer.h"
+
+#include <unicode/locid.h>
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+
+#include <vector>
+
+#include "generate/tokenizer/text_regex.h"
+#include "generate/tokenizer/utf8.h"
+
+namespace tessera::generate {
+namespace {
+
+class UnicodeForm : public Normalizer {
+ public:
+  explicit UnicodeForm(const icu::Normalizer2* form) : form_(form) {}
+  std::string Normalize(std::string_view text) const override {
+    UErrorCode status = U_ZERO_ERROR;
+    icu::UnicodeString normalized =
+        form_->normalize(icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), text.size())), status);
+    if (U_FAILURE(status)) return std::string(text);  // ICU fails only on allocation; keep the text
+    std::string out;
+    normalized.toUTF8String(out);
+    return out;
+  }
+
+ private:
+  const icu::Normalizer2* form_;  // owned by ICU, lives for the process
+};
+
+class Lowercase : public Normalizer {
+ public:
+  std::string Normalize(std::string_view text) const override {
+    icu::UnicodeString s = icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), text.size()));
+    s.toLower(icu::Locale::getRoot());  // full, locale-independent mapping like String.toLowerCase
+    std::string out;
+    s.toUTF8String(out);
+    return out;
+  }
+};
+
+class Prepend : public Normalizer {
+ public:
+  explicit Prepend(std::string prefix) : prefix_(std::move(prefix)) {}
+  // Hugging Face prepends only to non-empty text.
+  std::string Normalize(std::string_view text) const override {
+    return text.empty() ? std::string() : prefix_ + std::string(text);
+  }
+
+ private:
+  std::string prefix_;
+};
+
+class Replace : public Normalizer {
+ public:
+  Replace(std::shared_ptr<const TextRegex> pattern, std::string content)
+      : pattern_(std::move(pattern)), content_(std::move(content)) {}
+  std::string Normalize(std::string_view text) const override {
+    std::string out;
+    size_t last = 0;
+    for (auto [begin, end] : pattern_->FindAll(text)) {
+      out.append(text.substr(last, begin - last));
+      out += content_;
+      last = end;
+    }
+    out.append(text.substr(last));
+    return out;
+  }
+
+ private:
+  std::shared_ptr<const TextRegex> pattern_;
+  std::string content_;
+};
+
+class Strip : public Normalizer {
+ public:
+  Strip(bool left, bool right) : left_(left), right_(right) {}
+  std::string Normalize(std::string_view text) const override {
+    if (left_) text = TrimStart(text);
+    if (right_) text = TrimEnd(text);
+    return std::string(text);
+  }
+
+ private:
+  bool left_, right_;
+};
+
+class StripAccents : public Normalizer {
+ public:
+  // Removes nonspacing marks (Mn), as Hugging Face does after NFD.
+  std::string Normalize(std::string_view text) const override {
+    std::string out;
+    for (size_t pos = 0; pos < text.size();) {
+      const char32_t cp = NextCodePoint(text, pos);
+      if (u_charType(static_cast<UChar32>(cp)) != U_NON_SPACING_MARK) AppendUtf8(cp, out);
+    }
+    return out;
+  }
+};
+
+class SequenceNormalizer : public Normalizer {
+ public:
+  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
+  std::string Normalize(std::string_view text) const override {
+    std::string current(text);
+    for (const auto& step : steps_) current = step->Normalize(current);
+    return current;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Normalizer>> steps_;
+};
+
+StatusOr<std::unique_ptr<Normalizer>> MakeUnicodeForm(const std::string& type, const std::string& where) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* form = nullptr;
+  if (type == "NFC") form = icu::Normalizer2::getNFCInstance(status);
+  if (type == "NFD") form = icu::Normalizer2::getNFDInstance(status);
+  if (type == "NFKC") form = icu::Normalizer2::getNFKCInstance(status);
+  if (type == "NFKD") form = icu::Normalizer2::getNFKDInstance(status);
+  if (form == nullptr || U_FAILURE(status)) {
+    return Internal(where + ": ICU has no " + type + " normalizer: " + u_errorName(status));
+  }
+  return std::unique_ptr<Normalizer>(new UnicodeForm(form));
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const Json& config, const std::string& where) {
+  if (config.is_null()) return std::unique_ptr<Normalizer>();
+  TS_ASSIGN_OR_RETURN(std::string type, JsonString(config, "type", where));
+  if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") return MakeUnicodeForm(type, where);
+  if (type == "Lowercase") return std::unique_ptr<Normalizer>(new Lowercase());
+  if (type == "StripAccents") return std::unique_ptr<Normalizer>(new StripAccents());
+  if (type == "Prepend") {
+    TS_ASSIGN_OR_RETURN(std::string prefix, JsonString(config, "prepend", where));
+    return std::unique_ptr<Normalizer>(new Prepend(std::move(prefix)));
+  }
+  if (type == "Strip") {
+    TS_ASSIGN_OR_RETURN(bool left, JsonBoolOr(config, "strip_left", where, true));
+    TS_ASSIGN_OR_RETURN(bool right, JsonBoolOr(config, "strip_right", where, true));
+    return std::unique_ptr<Normalizer>(new Strip(left, right));
+  }
+  if (type == "Replace") {
+    TS_ASSIGN_OR_RETURN(const Json* pattern_config, JsonMember(config, "pattern", where));
+    TS_ASSIGN_OR_RETURN(auto pattern, MakePattern(*pattern_config, JsonChild(where, "pattern")));
+    TS_ASSIGN_OR_RETURN(std::string content, JsonString(config, "content", where));
+    return std::unique_ptr<Normalizer>(new Replace(std::move(pattern), std::move(content)));
+  }
+  if (type == "Sequence") {
+    TS_ASSIGN_OR_RETURN(const Json* list, JsonMember(config, "normalizers", where));
+    if (!list->is_array()) return JsonFieldError(JsonChild(where, "normalizers"), "expected an array");
+    std::vector<std::unique_ptr<Normalizer>> steps;
+    for (size_t i = 0; i < list->size(); ++i) {
+      TS_ASSIGN_OR_RETURN(auto step, MakeNormalizer((*list)[i], JsonChild(JsonChild(where, "normalizers"), i)));
+      if (step) steps.push_back(std::move(step));
+    }
+    return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(steps)));
+  }
+  return Unimplemented(where + ": normalizer type \"" + type + "\" is not supported (supported: NFC, NFD, NFKC, "
+                       "NFKD, Lowercase, StripAccents, Prepend, Strip, Replace, Sequence)");
+}
+
+StatusOr<std::shared_ptr<const TextRegex>> MakePattern(const Json& config, const std::string& where) {
+  if (config.is_object() && config.contains("String")) {
+    TS_ASSIGN_OR_RETURN(std::string literal, JsonString(config, "String", where));
+    return TextRegex::CompileLiteral(literal);
+  }
+  if (config.is_object() && config.contains("Regex")) {
+    TS_ASSIGN_OR_RETURN(std::string regex, JsonString(config, "Regex", where));
+    auto compiled = TextRegex::Compile(regex);
+    if (!compiled.ok()) return compiled.status().WithContext(JsonChild(where, "Regex"));
+    return compiled;
+  }
+  return JsonFieldError(where, "expected {\"String\": …} or {\"Regex\": …}");
+}
+
+}  // namespace tessera::generate
