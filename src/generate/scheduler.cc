@@ -84,11 +84,13 @@ void SequenceScheduler::AdmitLocked(std::vector<std::unique_ptr<Scheduled>>& run
   for (const auto& s : running) reserved += cache_bytes_per_token_ * s->Positions();
   while (!waiting_.empty() && static_cast<int64_t>(running.size()) < limits_.max_running) {
     const Scheduled& next = *waiting_.front();
-    if (limits_.max_cache_bytes > 0 && !running.empty()) {
-      // Until a step has measured the cache's bytes per token, a reservation cannot be priced.
-      if (cache_bytes_per_token_ == 0) break;
+    if (limits_.max_cache_bytes > 0) {
+      // Until a step has measured the cache's bytes per token, a reservation cannot be priced: only a
+      // sequence alone is admitted then. A sequence alone is always admitted, even over the budget; every
+      // admitted sequence counts in `reserved` (the first one too, or a third would fit in room for two).
+      if (cache_bytes_per_token_ == 0 && !running.empty()) break;
       const int64_t need = cache_bytes_per_token_ * next.Positions();
-      if (reserved + need > limits_.max_cache_bytes) break;
+      if (!running.empty() && reserved + need > limits_.max_cache_bytes) break;
       reserved += need;
     }
     running.push_back(std::move(waiting_.front()));
