@@ -1,5 +1,6 @@
 // FuseAttention: walks back from each Softmax over reader lists, then rewrites in place (see the header).
 #include "graph/passes/attention_fusion.h"
+#include "graph/passes/pattern_match.h"
 
 #include <string>
 #include <vector>
@@ -36,33 +37,6 @@ struct Readers {
     return !graph_output[static_cast<size_t>(value)] && r.size() == 1 && r[0] == node;
   }
 };
-
-bool IsOnnxOp(const Node& node, const char* op_type, size_t inputs) {
-  return (node.domain.empty() || node.domain == "ai.onnx") && node.op_type == op_type && node.inputs.size() == inputs &&
-         node.explicit_input_count == inputs && node.outputs.size() == 1 && !node.HasSubgraphs();
-}
-
-// The value of a one-element float32 constant: an initializer or a Constant node's output.
-bool ScalarConstant(const Graph& graph, const Readers& readers, int value, float* out) {
-  if (value == kNoValue) return false;
-  const Tensor* t = nullptr;
-  if (auto it = graph.constants.find(value); it != graph.constants.end()) {
-    t = &it->second;
-  } else if (int p = readers.producer[static_cast<size_t>(value)]; p >= 0) {
-    const Node& node = graph.nodes[static_cast<size_t>(p)];
-    if (!IsOnnxOp(node, "Constant", 0)) return false;
-    if (const Attribute* f = node.FindAttribute("value_float"); f != nullptr && f->type == Attribute::Type::kFloat) {
-      *out = f->f;
-      return true;
-    }
-    const Attribute* a = node.FindAttribute("value");
-    if (a == nullptr || a->type != Attribute::Type::kTensor) return false;
-    t = &a->t;
-  }
-  if (t == nullptr || !t->defined() || t->dtype() != DType::kFloat32 || t->element_count() != 1) return false;
-  *out = t->data<float>()[0];
-  return true;
-}
 
 // The node producing `value` when it is an ONNX `op` with `inputs` inputs whose only reader is `reader`.
 int ProducerFor(const Graph& graph, const Readers& readers, int value, const char* op, size_t inputs, int reader) {
@@ -120,7 +94,7 @@ bool MatchAttention(const Graph& graph, const Readers& readers, int out, Match* 
   if (int where = ProducerFor(graph, readers, x, "Where", 3, reader); where >= 0) {
     const Node& n = graph.nodes[static_cast<size_t>(where)];
     float fill = 0;
-    if (!ScalarConstant(graph, readers, n.inputs[2], &fill) || !(fill <= kMaskedFillLimit)) return false;
+    if (!ScalarConstant(graph, readers.producer, n.inputs[2], &fill) || !(fill <= kMaskedFillLimit)) return false;
     m->cond = n.inputs[0];
     x = n.inputs[1];
     m->removed.push_back(where);
@@ -133,9 +107,9 @@ bool MatchAttention(const Graph& graph, const Readers& readers, int out, Match* 
     float c = 0;
     const bool div = op[0] == 'D';
     int scores = kNoValue;
-    if (ScalarConstant(graph, readers, n.inputs[1], &c))
+    if (ScalarConstant(graph, readers.producer, n.inputs[1], &c))
       scores = n.inputs[0];
-    else if (!div && ScalarConstant(graph, readers, n.inputs[0], &c))
+    else if (!div && ScalarConstant(graph, readers.producer, n.inputs[0], &c))
       scores = n.inputs[1];
     if (scores == kNoValue || c == 0.0f) return false;
     m->scale = div ? 1.0f / c : c;

@@ -1,5 +1,6 @@
 // FuseMatMulBiasActivation: pattern matching over reader lists, then an in-place rewrite (see the header).
 #include "graph/passes/transformer_fusion.h"
+#include "graph/passes/pattern_match.h"
 
 #include <cmath>
 #include <string>
@@ -38,33 +39,6 @@ struct ValueUses {
   }
 };
 
-bool IsOnnxOp(const Node& node, const char* op_type, size_t inputs) {
-  return (node.domain.empty() || node.domain == "ai.onnx") && node.op_type == op_type &&
-         node.inputs.size() == inputs && node.explicit_input_count == inputs && node.outputs.size() == 1 &&
-         !node.HasSubgraphs();
-}
-
-// The value of a one-element float32 constant: an initializer or the output of a Constant node.
-bool ScalarConstant(const Graph& graph, const ValueUses& uses, int value, float* out) {
-  const Tensor* t = nullptr;
-  if (auto it = graph.constants.find(value); it != graph.constants.end()) {
-    t = &it->second;
-  } else if (int p = uses.producer[static_cast<size_t>(value)]; p >= 0) {
-    const Node& node = graph.nodes[static_cast<size_t>(p)];
-    if (!IsOnnxOp(node, "Constant", 0)) return false;
-    if (const Attribute* f = node.FindAttribute("value_float"); f != nullptr && f->type == Attribute::Type::kFloat) {
-      *out = f->f;
-      return true;
-    }
-    const Attribute* a = node.FindAttribute("value");
-    if (a == nullptr || a->type != Attribute::Type::kTensor) return false;
-    t = &a->t;
-  }
-  if (t == nullptr || !t->defined() || t->dtype() != DType::kFloat32 || t->element_count() != 1) return false;
-  *out = t->data<float>()[0];
-  return true;
-}
-
 // The input of binary `node` that is not `value`, or kNoValue when both are `value`.
 int OtherInput(const Node& node, int value) {
   if (node.inputs[0] == value && node.inputs[1] != value) return node.inputs[1];
@@ -82,7 +56,7 @@ bool IsScalarOp(const Graph& graph, const ValueUses& uses, int node, const char*
   if (std::string(op) == "Div" && n.inputs[0] != value) return false;  // Div is not commutative
   const int other = OtherInput(n, value);
   float v = 0;
-  return other != kNoValue && ScalarConstant(graph, uses, other, &v) && Near(v, want);
+  return other != kNoValue && ScalarConstant(graph, uses.producer, other, &v) && Near(v, want);
 }
 
 // Matches GELU (erf form) reading `x`; on success appends its nodes to `nodes` and sets `*result`.
