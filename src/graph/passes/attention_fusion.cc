@@ -1,5 +1,6 @@
 // FuseAttention: walks back from each Softmax over reader lists, then rewrites in place (see the header).
 #include "graph/passes/attention_fusion.h"
+#include "graph/layout.h"
 #include "graph/passes/pattern_match.h"
 
 #include <string>
@@ -8,39 +9,13 @@
 namespace tessera {
 namespace {
 
-constexpr const char* kFusedDomain = "com.tessera";
 // A Where fill at or below this gives exp(fill - max) == 0 in float32 for any score of a real model, so
 // replacing the masked score by fill or dropping the key is the same softmax.
 constexpr float kMaskedFillLimit = -1e4f;
 
-struct Readers {
-  std::vector<std::vector<int>> of;  // node indices reading each value (once per input slot)
-  std::vector<int> producer;         // node index per value, -1 for inputs and initializers
-  std::vector<bool> graph_output;
-
-  explicit Readers(const Graph& graph)
-      : of(graph.values.size()), producer(graph.values.size(), -1), graph_output(graph.values.size()) {
-    for (size_t i = 0; i < graph.nodes.size(); ++i) {
-      for (int v : graph.nodes[i].inputs) {
-        if (v != kNoValue) of[static_cast<size_t>(v)].push_back(static_cast<int>(i));
-      }
-      for (int v : graph.nodes[i].outputs) {
-        if (v != kNoValue) producer[static_cast<size_t>(v)] = static_cast<int>(i);
-      }
-    }
-    for (int v : graph.outputs) graph_output[static_cast<size_t>(v)] = true;
-  }
-
-  // Whether `node` is the only reader of `value` (and the value is no graph output).
-  bool OnlyReader(int value, int node) const {
-    const auto& r = of[static_cast<size_t>(value)];
-    return !graph_output[static_cast<size_t>(value)] && r.size() == 1 && r[0] == node;
-  }
-};
-
 // The node producing `value` when it is an ONNX `op` with `inputs` inputs whose only reader is `reader`.
-int ProducerFor(const Graph& graph, const Readers& readers, int value, const char* op, size_t inputs, int reader) {
-  if (value == kNoValue || !readers.OnlyReader(value, reader)) return -1;
+int ProducerFor(const Graph& graph, const ValueUses& readers, int value, const char* op, size_t inputs, int reader) {
+  if (value == kNoValue || readers.SoleReader(value) != reader) return -1;
   const int p = readers.producer[static_cast<size_t>(value)];
   return p >= 0 && IsOnnxOp(graph.nodes[static_cast<size_t>(p)], op, inputs) ? p : -1;
 }
@@ -70,7 +45,7 @@ struct Match {
 };
 
 // Matches the chain ending in MatMul node `out` (see the header).
-bool MatchAttention(const Graph& graph, const Readers& readers, int out, Match* m) {
+bool MatchAttention(const Graph& graph, const ValueUses& readers, int out, Match* m) {
   const Node& pv = graph.nodes[static_cast<size_t>(out)];
   if (!IsOnnxOp(pv, "MatMul", 2)) return false;
   const int softmax = ProducerFor(graph, readers, pv.inputs[0], "Softmax", 1, out);
@@ -140,7 +115,7 @@ bool MatchAttention(const Graph& graph, const Readers& readers, int out, Match* 
 }  // namespace
 
 Status FuseAttention(Graph& graph, int* fused_count) {
-  const Readers readers(graph);
+  const ValueUses readers(graph);
   std::vector<bool> removed(graph.nodes.size(), false);
   int fused = 0;
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -151,7 +126,7 @@ Status FuseAttention(Graph& graph, int* fused_count) {
     if (taken) continue;
     Node& node = graph.nodes[i];
     node.op_type = "FusedAttention";
-    node.domain = kFusedDomain;
+    node.domain = kTesseraDomain;
     node.opset = 1;
     node.inputs = {m.q, m.kt, m.v, m.cond, m.mask};
     while (node.inputs.back() == kNoValue) node.inputs.pop_back();
@@ -165,13 +140,8 @@ Status FuseAttention(Graph& graph, int* fused_count) {
     ++fused;
   }
   if (fused > 0) {
-    std::vector<Node> kept;
-    kept.reserve(graph.nodes.size());
-    for (size_t i = 0; i < graph.nodes.size(); ++i) {
-      if (!removed[i]) kept.push_back(std::move(graph.nodes[i]));
-    }
-    graph.nodes = std::move(kept);
-    graph.opsets.emplace(kFusedDomain, 1);
+    EraseMarkedNodes(graph, removed);
+    graph.opsets.emplace(kTesseraDomain, kTesseraOpset);
   }
   if (fused_count != nullptr) *fused_count = fused;
   return Status::Ok();

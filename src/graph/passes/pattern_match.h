@@ -2,11 +2,50 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "graph/graph.h"
 
 namespace tessera {
+
+// Who reads and who writes each value of one graph (subgraph readers appear as implicit inputs).
+struct ValueUses {
+  std::vector<std::vector<int>> readers;  // node indices per value id, once per input slot
+  std::vector<int> producer;              // node index per value id, -1 for inputs and initializers
+  std::vector<bool> is_graph_output;
+
+  explicit ValueUses(const Graph& graph)
+      : readers(graph.values.size()), producer(graph.values.size(), -1), is_graph_output(graph.values.size()) {
+    for (size_t i = 0; i < graph.nodes.size(); ++i) {
+      for (int v : graph.nodes[i].inputs) {
+        if (v != kNoValue) readers[static_cast<size_t>(v)].push_back(static_cast<int>(i));
+      }
+      for (int v : graph.nodes[i].outputs) {
+        if (v != kNoValue) producer[static_cast<size_t>(v)] = static_cast<int>(i);
+      }
+    }
+    for (int v : graph.outputs) is_graph_output[static_cast<size_t>(v)] = true;
+  }
+
+  // The only node reading `value` (through one input slot), or -1 when it has other readers or is a
+  // graph output.
+  int SoleReader(int value) const {
+    const auto& r = readers[static_cast<size_t>(value)];
+    if (is_graph_output[static_cast<size_t>(value)] || r.size() != 1) return -1;
+    return r[0];
+  }
+};
+
+// Drops the nodes marked in `removed` (indexed like graph.nodes), keeping the others' order.
+inline void EraseMarkedNodes(Graph& graph, const std::vector<bool>& removed) {
+  std::vector<Node> kept;
+  kept.reserve(graph.nodes.size());
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    if (!removed[i]) kept.push_back(std::move(graph.nodes[i]));
+  }
+  graph.nodes = std::move(kept);
+}
 
 // Whether `node` is the default-domain `op_type` with exactly `inputs` inputs, one output and no subgraph.
 inline bool IsOnnxOp(const Node& node, const char* op_type, size_t inputs) {

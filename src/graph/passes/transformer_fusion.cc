@@ -1,5 +1,6 @@
 // FuseMatMulBiasActivation: pattern matching over reader lists, then an in-place rewrite (see the header).
 #include "graph/passes/transformer_fusion.h"
+#include "graph/layout.h"
 #include "graph/passes/pattern_match.h"
 
 #include <cmath>
@@ -8,36 +9,6 @@
 
 namespace tessera {
 namespace {
-
-constexpr const char* kFusedDomain = "com.tessera";
-
-// Who reads and who writes each value of one graph (subgraph readers appear as implicit inputs).
-struct ValueUses {
-  std::vector<std::vector<int>> readers;  // node indices per value id, once per input slot
-  std::vector<int> producer;              // node index per value id, -1 for inputs and initializers
-  std::vector<bool> is_graph_output;
-
-  explicit ValueUses(const Graph& graph)
-      : readers(graph.values.size()), producer(graph.values.size(), -1), is_graph_output(graph.values.size()) {
-    for (size_t i = 0; i < graph.nodes.size(); ++i) {
-      for (int v : graph.nodes[i].inputs) {
-        if (v != kNoValue) readers[static_cast<size_t>(v)].push_back(static_cast<int>(i));
-      }
-      for (int v : graph.nodes[i].outputs) {
-        if (v != kNoValue) producer[static_cast<size_t>(v)] = static_cast<int>(i);
-      }
-    }
-    for (int v : graph.outputs) is_graph_output[static_cast<size_t>(v)] = true;
-  }
-
-  // The only node reading `value` (through one input slot), or -1 when it has other readers or is a
-  // graph output.
-  int SoleReader(int value) const {
-    const auto& r = readers[static_cast<size_t>(value)];
-    if (is_graph_output[static_cast<size_t>(value)] || r.size() != 1) return -1;
-    return r[0];
-  }
-};
 
 // The input of binary `node` that is not `value`, or kNoValue when both are `value`.
 int OtherInput(const Node& node, int value) {
@@ -140,7 +111,7 @@ Status FuseMatMulBiasActivation(Graph& graph, int* fused_count) {
 
     Node& node = graph.nodes[i];
     node.op_type = "FusedMatMul";
-    node.domain = kFusedDomain;
+    node.domain = kTesseraDomain;
     node.opset = 1;
     node.inputs = {a, w, bias};
     node.explicit_input_count = 3;
@@ -154,13 +125,8 @@ Status FuseMatMulBiasActivation(Graph& graph, int* fused_count) {
     ++fused;
   }
   if (fused > 0) {
-    std::vector<Node> kept;
-    kept.reserve(graph.nodes.size());
-    for (size_t i = 0; i < graph.nodes.size(); ++i) {
-      if (!removed[i]) kept.push_back(std::move(graph.nodes[i]));
-    }
-    graph.nodes = std::move(kept);
-    graph.opsets.emplace(kFusedDomain, 1);
+    EraseMarkedNodes(graph, removed);
+    graph.opsets.emplace(kTesseraDomain, kTesseraOpset);
   }
   if (fused_count != nullptr) *fused_count = fused;
   return Status::Ok();
