@@ -21,6 +21,8 @@ namespace {
 // Query rows that share one pass over their keys: each K row is read once per block, and a block's
 // scores (rows x keys floats) stay in L2 for keys up to a few thousand.
 constexpr int64_t kRowsPerBlock = 16;
+// Below this many rows a block scores by dot products: transposing K would cost as much as the scores.
+constexpr int64_t kMinRowsToTranspose = 4;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 struct Block {
@@ -38,6 +40,32 @@ void ScoreBlock(const float* q, int64_t q_row_stride, const float* k, int64_t k_
 #pragma omp simd reduction(+ : dot)
       for (int64_t d = 0; d < dim; ++d) dot += qr[d] * kj[d];
       scores[r * scores_stride + j] = dot * scale;
+    }
+  }
+}
+
+// The same scores for blocks of several rows, from K transposed into `kt` ([dim][key_hi - key_lo]): each
+// score row is then a sum of scaled kt rows, vectorised over keys with no horizontal sums (a 512-token
+// causal prefill, 12 heads of 64, 2 threads: 30.6 ms with dot products, 14.9 ms so); the transpose costs
+// one pass over the keys.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void ScoreBlockTransposed(const float* q, int64_t q_row_stride, const float* k, int64_t k_row_stride, int64_t rows,
+                          int64_t key_lo, int64_t key_hi, int64_t dim, float scale, float* scores, int64_t scores_stride,
+                          float* kt) {
+  const int64_t n = key_hi - key_lo;
+  for (int64_t j = 0; j < n; ++j) {
+    const float* kj = k + (key_lo + j) * k_row_stride;
+    for (int64_t d = 0; d < dim; ++d) kt[d * n + j] = kj[d];
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* qr = q + r * q_row_stride;
+    float* sr = scores + r * scores_stride + key_lo;
+    std::fill(sr, sr + n, 0.0f);
+    for (int64_t d = 0; d < dim; ++d) {
+      const float qd = qr[d] * scale;
+      const float* ktd = kt + d * n;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) sr[j] += qd * ktd[j];
     }
   }
 }
@@ -86,6 +114,9 @@ class BlockRunner {
     const AttentionShape& s = p.shape;
     scores_.resize(static_cast<size_t>(kRowsPerBlock * std::max<int64_t>(1, s.kv_rows)));
     acc_.resize(static_cast<size_t>(std::max<int64_t>(1, s.v_head_dim)));
+    if (std::min(s.q_rows, kRowsPerBlock) >= kMinRowsToTranspose) {
+      kt_.resize(static_cast<size_t>(std::max<int64_t>(1, s.head_dim * s.kv_rows)));
+    }
   }
 
   void Run(const Block& blk) {
@@ -102,7 +133,10 @@ class BlockRunner {
     const float* qb = q_.data + blk.b * q_.batch_stride + blk.h * q_.head_stride + blk.row_begin * q_.row_stride;
     const float* kb = k_.data + blk.b * k_.batch_stride + kvh * k_.head_stride;
     const float* vb = v_.data + blk.b * v_.batch_stride + kvh * v_.head_stride;
-    if (lo < hi) {
+    if (lo < hi && rows >= kMinRowsToTranspose) {
+      ScoreBlockTransposed(qb, q_.row_stride, kb, k_.row_stride, rows, lo, hi, s.head_dim, p_.scale, scores_.data(), n,
+                           kt_.data());
+    } else if (lo < hi) {
       ScoreBlock(qb, q_.row_stride, kb, k_.row_stride, rows, lo, hi, s.head_dim, p_.scale, scores_.data(), n);
     }
     for (int64_t r = 0; r < rows; ++r) {
@@ -153,7 +187,7 @@ class BlockRunner {
   const AttentionInput &q_, &k_, &v_;
   const AttentionOutput& out_;
   bool full_range_;
-  std::vector<float> scores_, acc_;
+  std::vector<float> scores_, acc_, kt_;
 };
 
 }  // namespace
