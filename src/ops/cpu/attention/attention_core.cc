@@ -50,8 +50,8 @@ void ScoreBlock(const float* q, int64_t q_row_stride, const float* k, int64_t k_
 // one pass over the keys.
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void ScoreBlockTransposed(const float* q, int64_t q_row_stride, const float* k, int64_t k_row_stride, int64_t rows,
-                          int64_t key_lo, int64_t key_hi, int64_t dim, float scale, float* scores, int64_t scores_stride,
-                          float* kt) {
+                          int64_t key_lo, int64_t key_hi, int64_t dim, float scale, float* scores,
+                          int64_t scores_stride, float* kt) {
   const int64_t n = key_hi - key_lo;
   for (int64_t j = 0; j < n; ++j) {
     const float* kj = k + (key_lo + j) * k_row_stride;
