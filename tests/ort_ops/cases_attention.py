@@ -6,7 +6,8 @@ from onnx import TensorProto, helper
 
 from ort_ops_cases import MustFail, Tolerance, make_model, rng, value
 
-F32, F16, I32, I64, BOOL = TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.INT32, TensorProto.INT64, TensorProto.BOOL
+F32, F16, BOOL = TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BOOL
+I32, I64 = TensorProto.INT32, TensorProto.INT64
 NP = {F32: np.float32, F16: np.float16, I32: np.int32, I64: np.int64, BOOL: np.bool_}
 TOL = Tolerance(2e-5, 2e-4)
 TOL16 = Tolerance(3e-3, 3e-3)
@@ -188,7 +189,8 @@ def mha_cases():
                        "com.microsoft"), TOL)
     r = rng("MultiHeadAttention_bad")
     yield (*_model("MultiHeadAttention_bad_key", "MultiHeadAttention",
-                   [("query", F32, _rand(r, (1, 2, 8))), ("key", F32, _rand(r, (1, 3, 6))), ("value", F32, _rand(r, (1, 3, 8)))],
+                   [("query", F32, _rand(r, (1, 2, 8))), ("key", F32, _rand(r, (1, 3, 6))),
+                    ("value", F32, _rand(r, (1, 3, 8)))],
                    [("output", F32, 3)], {"num_heads": 2}, MS, "com.microsoft"), MustFail("key [1,3,6]"))
 
 
@@ -227,7 +229,8 @@ def bert_attention_cases():
         yield (*_model(name, "Attention", ins, outs, attrs, MS, "com.microsoft"), Tolerance(5e-5, 5e-4))
     r = rng("BertAttention_bad")
     yield (*_model("BertAttention_bad_weights", "Attention",
-                   [("input", F32, _rand(r, (1, 2, 8))), ("weights", F32, _rand(r, (8, 20))), ("bias", F32, _rand(r, (20,)))],
+                   [("input", F32, _rand(r, (1, 2, 8))), ("weights", F32, _rand(r, (8, 20))),
+                    ("bias", F32, _rand(r, (20,)))],
                    [("output", F32, 3)], {"num_heads": 3}, MS, "com.microsoft"), MustFail("multiple of num_heads"))
 
 
