@@ -276,9 +276,34 @@ def rotary_cases():
            MustFail("rotary_dim / 2"))
 
 
+def fused_pattern_cases():
+    """Plain-op attention as torch 1.13 exports it, which Tessera fuses into one node (attention_fusion)."""
+    for name, B, H, S, P, D, where in (("gpt2_where_mask", 2, 3, 5, 4, 16, True), ("plain_scale", 1, 4, 7, 0, 8, False)):
+        name = "FusedAttentionPattern_" + name
+        r = rng(name)
+        L = S + P
+        nodes = [helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+                 helper.make_node("MatMul", ["q", "kt"], ["s"]), helper.make_node("Div", ["s", "c"], ["d"])]
+        inputs = {"q": _rand(r, (B, H, S, D)), "k": _rand(r, (B, H, L, D)), "v": _rand(r, (B, H, L, D))}
+        scores = "d"
+        if where:
+            nodes += [helper.make_node("Where", ["cond", "d", "fill"], ["w"]), helper.make_node("Add", ["w", "mask"], ["a"])]
+            inputs["cond"] = np.tril(np.ones((S, L), bool), k=P)
+            inputs["mask"] = _rand(r, (B, 1, 1, L), F32, -2.0, 0.0)
+            scores = "a"
+        nodes += [helper.make_node("Softmax", [scores], ["p"], axis=-1), helper.make_node("MatMul", ["p", "v"], ["y"])]
+        types = {"cond": BOOL}
+        model = make_model(nodes, [value(n, types.get(n, F32), a.shape) for n, a in inputs.items()],
+                           [value("y", F32, (B, H, S, D))], {"": 17},
+                           [helper.make_tensor("c", F32, [], [float(np.sqrt(D))]),
+                            helper.make_tensor("fill", F32, [], [float(np.finfo(np.float32).min)])])
+        yield name, model, inputs, TOL
+
+
 def cases():
     yield from onnx_attention_cases()
     yield from gqa_cases()
     yield from mha_cases()
     yield from bert_attention_cases()
     yield from rotary_cases()
+    yield from fused_pattern_cases()
