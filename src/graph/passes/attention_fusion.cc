@@ -42,6 +42,7 @@ struct Match {
   std::vector<int> removed;  // nodes folded into the final MatMul
   int q = kNoValue, kt = kNoValue, v = kNoValue, cond = kNoValue, mask = kNoValue;
   float scale = 1.0f;
+  bool key_transposed = true;  // kt is K^T; false: the Transpose making it was absorbed and kt is K
 };
 
 // Matches the chain ending in MatMul node `out` (see the header).
@@ -98,6 +99,19 @@ bool MatchAttention(const Graph& graph, const ValueUses& readers, int out, Match
   m->removed.push_back(qk);
   m->q = graph.nodes[static_cast<size_t>(qk)].inputs[0];
   m->kt = graph.nodes[static_cast<size_t>(qk)].inputs[1];
+  // K^T made by a Transpose of the last two dims for this MatMul alone: the node reads K itself.
+  if (int t = ProducerFor(graph, readers, m->kt, "Transpose", 1, qk); t >= 0) {
+    const std::vector<int64_t> perm = graph.nodes[static_cast<size_t>(t)].GetInts("perm");
+    const std::vector<int64_t> swap4{0, 1, 3, 2}, swap3{0, 2, 1};
+    const int k = graph.nodes[static_cast<size_t>(t)].inputs[0];
+    DType kd = DType::kUndefined;
+    if ((perm == swap4 || perm == swap3) && AttentionOperand(graph, k, &kd) &&
+        (!graph.value(k).has_shape || graph.value(k).dims.size() == perm.size())) {
+      m->removed.push_back(t);
+      m->kt = k;
+      m->key_transposed = false;
+    }
+  }
   DType dtype = DType::kUndefined;
   if (!AttentionOperand(graph, m->q, &dtype) || !AttentionOperand(graph, m->kt, &dtype) ||
       !AttentionOperand(graph, m->v, &dtype)) {
@@ -136,6 +150,12 @@ Status FuseAttention(Graph& graph, int* fused_count) {
     scale.type = Attribute::Type::kFloat;
     scale.f = m.scale;
     node.attributes["scale"] = scale;
+    if (!m.key_transposed) {
+      Attribute key_transposed;
+      key_transposed.type = Attribute::Type::kInt;
+      key_transposed.i = 0;
+      node.attributes["key_transposed"] = key_transposed;
+    }
     for (int r : m.removed) removed[static_cast<size_t>(r)] = true;
     ++fused;
   }

@@ -98,6 +98,19 @@ TEST(AttentionFusionTest, FusesChainWithoutMaskOrScale) {
   EXPECT_FLOAT_EQ(g.graph().nodes[0].GetFloat("scale", 0), 1.0f);
 }
 
+TEST(AttentionFusionTest, TransposeOfKeyIsAbsorbed) {
+  AttentionGraph g;
+  g.Add("Transpose", {"k"}, "kt");
+  g.graph().nodes.back().attributes["perm"].type = Attribute::Type::kInts;
+  g.graph().nodes.back().attributes["perm"].ints = {0, 1, 3, 2};
+  g.graph().values[static_cast<size_t>(g.graph().ValueId("k"))].dtype = DType::kFloat32;
+  g.Chain().Output("y");
+  EXPECT_EQ(g.Fuse(), 1);
+  EXPECT_EQ(g.Ops(), "FusedAttention");
+  EXPECT_EQ(g.graph().nodes[0].inputs[1], g.graph().ValueId("k"));
+  EXPECT_EQ(g.graph().nodes[0].GetInt("key_transposed", 1), 0);
+}
+
 TEST(AttentionFusionTest, ScoresWithAnotherReaderAreLeftAlone) {
   AttentionGraph g;
   g.Chain().Add("Relu", {"d"}, "r").Output("y").Output("r");
@@ -145,7 +158,14 @@ void ExpectFusedMatchesUnfused(bool gpt2, const Shape &q_shape, const Shape &kt_
   OnnxBuilder b(17);
   auto dims = [](const Shape &sh) { return std::vector<int64_t>(sh.begin(), sh.end()); };
   b.Input("q", DType::kFloat32, dims(q_shape));
-  b.Input("kt", DType::kFloat32, dims(kt_shape));
+  Shape k_shape = kt_shape;
+  std::swap(k_shape[k_shape.size() - 1], k_shape[k_shape.size() - 2]);
+  if (gpt2) {  // K itself, transposed in the graph: the pass absorbs the Transpose
+    b.Input("k", DType::kFloat32, dims(k_shape));
+    OnnxBuilder::IntsAttribute(b.Node("Transpose", {"k"}, {"kt"}), "perm", {0, 1, 3, 2});
+  } else {
+    b.Input("kt", DType::kFloat32, dims(kt_shape));
+  }
   b.Input("v", DType::kFloat32, dims(v_shape));
   b.Initializer("c", {std::sqrt(static_cast<float>(q_shape.back()))}, {});
   b.Node("MatMul", {"q", "kt"}, {"s"});
@@ -167,7 +187,8 @@ void ExpectFusedMatchesUnfused(bool gpt2, const Shape &q_shape, const Shape &kt_
   const std::string path = b.WriteTemp();
   std::vector<std::pair<std::string, Tensor>> feeds = {
       {"q", Tensor::FromVector(DType::kFloat32, q_shape, Random(rng, ShapeElementCount(q_shape)))},
-      {"kt", Tensor::FromVector(DType::kFloat32, kt_shape, Random(rng, ShapeElementCount(kt_shape)))},
+      {gpt2 ? "k" : "kt", Tensor::FromVector(DType::kFloat32, gpt2 ? k_shape : kt_shape,
+                                             Random(rng, ShapeElementCount(kt_shape)))},
       {"v", Tensor::FromVector(DType::kFloat32, v_shape, Random(rng, ShapeElementCount(v_shape)))}};
   if (gpt2) {
     std::vector<bool> causal(static_cast<size_t>(s * l));

@@ -1,7 +1,8 @@
 // com.tessera FusedAttention: the node graph/passes/attention_fusion writes for the plain-op attention
 // that exporters emit, MatMul(Q, K^T) -> scale -> [Where(condition, ., fill)] -> [+ mask] -> Softmax ->
 // MatMul(., V). Inputs: Q [B, H, S, D] (or [H, S, D] or [S, D]), key_t [B, H, D, L] (K already
-// transposed, as the MatMul read it), V [B, H, L, Dv], with MatMul's broadcasting of batch and head
+// transposed, as the MatMul read it; with key_transposed = 0 it is K [B, H, L, D] itself, when the pass
+// absorbed the Transpose), V [B, H, L, Dv], with MatMul's broadcasting of batch and head
 // dims of 1 (a shared key head is read in place), then optional condition (bool, broadcast to [B, H, S, L]; false keys
 // are hidden) and mask (float, added). Attribute scale multiplies the product; the pass only fuses a
 // Where whose fill is at most -1e4 (a masked score whose exp is 0 in float32), so hiding the key is the
@@ -42,7 +43,8 @@ Status Expand(Tensor& t, const Lead& l, int64_t batch, int64_t heads, int64_t ro
 
 class FusedAttentionKernel : public Kernel {
  public:
-  explicit FusedAttentionKernel(const Node& node) : scale_(node.GetFloat("scale", 1.0f)) {}
+  explicit FusedAttentionKernel(const Node& node)
+      : scale_(node.GetFloat("scale", 1.0f)), key_transposed_(node.GetInt("key_transposed", 1) != 0) {}
 
   Status Run(KernelContext& ctx) override {
     TS_ASSIGN_OR_RETURN(Tensor q, AttentionFloat32(ctx.input(0), "Q"));
@@ -57,22 +59,26 @@ class FusedAttentionKernel : public Kernel {
     // Leading dims as MatMul broadcasts them, padded to [batch, heads].
     const Lead ql = LeadOf(q), kl = LeadOf(kt), vl = LeadOf(v);
     const int64_t batch = std::max({ql.batch, kl.batch, vl.batch}), heads = std::max({ql.heads, kl.heads, vl.heads});
-    const int64_t seq = q.dim(q.rank() - 2), d = q.dim(q.rank() - 1), keys = kt.dim(kt.rank() - 1),
-                  dv = v.dim(v.rank() - 1);
+    const int64_t seq = q.dim(q.rank() - 2), d = q.dim(q.rank() - 1), dv = v.dim(v.rank() - 1);
+    const int64_t keys = kt.dim(kt.rank() - (key_transposed_ ? 1 : 2));
+    const int64_t key_dim = kt.dim(kt.rank() - (key_transposed_ ? 2 : 1));
     const auto fits = [&](const Lead& l) {
       return (l.batch == batch || l.batch == 1) && (l.heads == heads || l.heads == 1);
     };
-    if (!fits(ql) || !fits(kl) || !fits(vl) || kt.dim(kt.rank() - 2) != d || v.dim(v.rank() - 2) != keys) {
+    if (!fits(ql) || !fits(kl) || !fits(vl) || key_dim != d || v.dim(v.rank() - 2) != keys) {
       return KernelContext::Error("Q " + ShapeToString(q.shape()) + ", key_t " + ShapeToString(kt.shape()) + " and V " +
                                   ShapeToString(v.shape()) + " do not chain as Q x key_t x V");
     }
     // Queries with every head; keys and values with the same head count (all, or one shared by all).
     if (ql.batch != batch || ql.heads != heads) TS_RETURN_IF_ERROR(Expand(q, ql, batch, heads, seq, d));
     const int64_t kv_heads = kl.heads == vl.heads ? kl.heads : heads;
-    Tensor k;
-    TS_ASSIGN_OR_RETURN(k, Tensor::AllocateUninitialized(DType::kFloat32, {kl.batch, kv_heads, keys, d}));
+    Tensor k = kt;
+    if (!key_transposed_ && kl.heads != kv_heads) TS_RETURN_IF_ERROR(Expand(k, kl, kl.batch, kv_heads, keys, d));
+    if (key_transposed_) {
+      TS_ASSIGN_OR_RETURN(k, Tensor::AllocateUninitialized(DType::kFloat32, {kl.batch, kv_heads, keys, d}));
+    }
     // K rows, contiguous: the core reads one key as one run of D floats.
-    for (int64_t b = 0; b < kl.batch; ++b) {
+    for (int64_t b = 0; key_transposed_ && b < kl.batch; ++b) {
       for (int64_t h = 0; h < kv_heads; ++h) {
         const float* src = kt.data<float>() + (b * kl.heads + (kl.heads == 1 ? 0 : h)) * d * keys;
         float* dst = k.data<float>() + (b * kv_heads + h) * keys * d;
@@ -119,6 +125,7 @@ class FusedAttentionKernel : public Kernel {
 
  private:
   float scale_;
+  bool key_transposed_;
 };
 
 }  // namespace
