@@ -46,6 +46,7 @@ def onnx_attention_cases():
         ("scale_softcap", 1, 2, 2, 5, 5, 0, 8, 8, False, {"scale": 0.5, "softcap": 2.0}, None, F32),
         ("softcap_causal", 1, 2, 1, 6, 6, 0, 8, 8, True, {"softcap": 3.0, "is_causal": 1}, None, F32),
         ("fp16", 2, 4, 2, 5, 5, 0, 8, 8, False, {"is_causal": 1}, None, F16),
+        ("bool_mask_softcap", 1, 2, 2, 4, 6, 0, 8, 8, False, {"softcap": 1.5}, "bool2", F32),
         ("long_cache_decode", 1, 8, 2, 1, 1, 300, 32, 32, False, {"is_causal": 1}, None, F32),
     ]
     # Mode 1 (scores after the mask) is left to the unit tests: ONNX Runtime 1.31 returns the unmasked
@@ -105,21 +106,23 @@ def gqa_cases():
         ("local_window", 1, 4, 2, 8, 0, None, None, {"local_window_size": 3}),
         ("softcap_scale", 1, 2, 1, 4, 3, None, None, {"softcap": 5.0, "scale": 0.3}),
         ("long_decode", 1, 8, 2, 1, 255, None, None, {}),
+        ("fp16_decode", 2, 4, 2, 1, 7, None, None, {}),
     ]
     for name, B, H, Hkv, S, P, lengths, rotary, extra in specs:
         name = "GroupQueryAttention_" + name
         r = rng(name)
         D = 32 if rotary == "interleaved" else 16
+        E = F16 if "fp16" in name else F32
         tokens = np.array(lengths if lengths else [P + S] * B, dtype=np.int32)
         total = S if P == 0 else int(tokens.max())
         attrs = dict(extra, num_heads=H, kv_num_heads=Hkv)
         if name.endswith("packed_qkv"):
-            qkv = [("query", F32, _rand(r, (B, S, (H + 2 * Hkv) * D))), ("key", F32, None), ("value", F32, None)]
+            qkv = [("query", E, _rand(r, (B, S, (H + 2 * Hkv) * D), E)), ("key", E, None), ("value", E, None)]
         else:
-            qkv = [("query", F32, _rand(r, (B, S, H * D))), ("key", F32, _rand(r, (B, S, Hkv * D))),
-                   ("value", F32, _rand(r, (B, S, Hkv * D)))]
-        past = [("past_key", F32, _rand(r, (B, Hkv, P, D)) if P else None),
-                ("past_value", F32, _rand(r, (B, Hkv, P, D)) if P else None)]
+            qkv = [("query", E, _rand(r, (B, S, H * D), E)), ("key", E, _rand(r, (B, S, Hkv * D), E)),
+                   ("value", E, _rand(r, (B, S, Hkv * D), E))]
+        past = [("past_key", E, _rand(r, (B, Hkv, P, D), E) if P else None),
+                ("past_value", E, _rand(r, (B, Hkv, P, D), E) if P else None)]
         ins = qkv + past + [("seqlens_k", I32, tokens - 1), ("total_sequence_length", I32, np.array(total, np.int32))]
         if rotary:
             # ORT wants rotary_dim / 2 a multiple of 8: a full rotation here, half the head when interleaved.
@@ -127,12 +130,12 @@ def gqa_cases():
             ins += [("cos_cache", F32, cos), ("sin_cache", F32, sin)]
             attrs.update(do_rotary=1, rotary_interleaved=int(rotary == "interleaved"))
         # Present rows past a ragged row's tokens are not defined by ORT: only the output is compared there.
-        outs = [("output", F32, 3)] + ([("present_key", F32, 4), ("present_value", F32, 4)] if not lengths else
-                                        [("pk", F32, 0), ("pv", F32, 0)])
+        outs = [("output", E, 3)] + ([("present_key", E, 4), ("present_value", E, 4)] if not lengths else
+                                      [("pk", E, 0), ("pv", E, 0)])
         n, m, feeds = _model(name, "GroupQueryAttention", ins, outs, attrs, MS, "com.microsoft")
         if lengths:
             del m.graph.output[1:]
-        yield n, m, feeds, TOL
+        yield n, m, feeds, TOL16 if E == F16 else TOL
     r = rng("GroupQueryAttention_bad")
     q = _rand(r, (1, 2, 3 * 8))
     ins = [("query", F32, q), ("key", F32, _rand(r, (1, 2, 8))), ("value", F32, _rand(r, (1, 2, 8))), ("pk", F32, None),

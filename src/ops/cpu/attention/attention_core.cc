@@ -160,7 +160,7 @@ class BlockRunner {
   }
 
  private:
-  // Softcap and bias on the visible keys (every key when probing), in the op's order.
+  // Softcap, then the bias, on the visible keys (every key when probing).
   void FinishScores(const Block& blk, int64_t row, float* x, KeyRange range, float* probe) {
     const AttentionBias& bias = p_.bias;
     const float* bias_row = bias.data ? bias.data + blk.b * bias.batch_stride + blk.h * bias.head_stride +
@@ -168,16 +168,12 @@ class BlockRunner {
                                       : nullptr;
     const int64_t lo = probe ? 0 : range.lo, hi = probe ? p_.shape.kv_rows : range.hi;
     const float cap = p_.softcap;
-    const bool cap_first = cap > 0.0f && p_.softcap_order == SoftcapOrder::kBeforeBias;
-    const bool cap_last = cap > 0.0f && p_.softcap_order == SoftcapOrder::kAfterBias;
     if (probe && p_.scores_stage == ScoresStage::kScaledProduct) std::copy(x + lo, x + hi, probe + lo);
     for (int64_t j = lo; j < hi; ++j) {
-      float s = x[j];
-      if (cap_first) s = Softcap(s, cap);
-      if (bias_row) s += bias_row[j * bias.key_stride];
+      const float b = bias_row ? bias_row[j * bias.key_stride] : 0.0f;
       const bool hidden = j < range.lo || j >= range.hi;
-      if (probe && p_.scores_stage == ScoresStage::kMasked) probe[j] = hidden ? kNegInf : s;
-      if (cap_last) s = Softcap(s, cap);
+      if (probe && p_.scores_stage == ScoresStage::kMasked) probe[j] = hidden ? kNegInf : x[j] + b;
+      const float s = (cap > 0.0f ? Softcap(x[j], cap) : x[j]) + b;
       if (probe && p_.scores_stage == ScoresStage::kSoftcapped) probe[j] = hidden ? kNegInf : s;
       x[j] = s;
     }

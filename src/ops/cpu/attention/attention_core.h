@@ -41,10 +41,6 @@ struct AttentionBias {
   int64_t batch_stride = 0, head_stride = 0, row_stride = 0, key_stride = 0;
 };
 
-// Where softcap (c * tanh(x / c)) sits relative to the bias: the ONNX Attention function adds the mask
-// first; ORT's GroupQueryAttention caps the scaled scores and then drops the masked keys.
-enum class SoftcapOrder { kBeforeBias, kAfterBias };
-
 // Which stage of the scores the optional `scores_out` receives (ONNX Attention's qk_matmul_output_mode).
 enum class ScoresStage { kScaledProduct = 0, kMasked = 1, kSoftcapped = 2, kProbabilities = 3 };
 
@@ -67,11 +63,11 @@ struct AttentionParams {
   AttentionShape shape;
   float scale = 1.0f;
   float softcap = 0.0f;  // <= 0: none
-  SoftcapOrder softcap_order = SoftcapOrder::kAfterBias;
   AttentionMasking masking;
   AttentionBias bias;  // data nullptr: none
-  // Optional [batch, q_heads, q_rows, kv_rows] contiguous copy of the scores at `scores_stage`; hidden
-  // keys read -inf from the masked stage on (0 as probabilities).
+  // Optional [batch, q_heads, q_rows, kv_rows] contiguous copy of the scores at `scores_stage` (masked:
+  // product + bias; softcapped: softcap(product) + bias); hidden keys read -inf from the masked stage on
+  // (0 as probabilities).
   float* scores_out = nullptr;
   ScoresStage scores_stage = ScoresStage::kScaledProduct;
 };

@@ -1,6 +1,6 @@
 // The double-precision reference the attention family's tests compare with: scaled dot-product attention
-// written out as the ONNX Attention function defines it (scale, + bias, softcap, softmax, x V), one loop
-// per formula, over [B, H, S, D] arrays; plus random-input helpers.
+// as ONNX Runtime computes it (scale, softcap, + bias, softmax, x V), one loop per formula, over
+// [B, H, S, D] arrays; plus random-input helpers.
 #pragma once
 
 #include <cmath>
@@ -48,13 +48,12 @@ struct ReferenceAttention {
               dot += double{q[static_cast<size_t>(((b * q_heads + h) * q_rows + i) * dim + d)]} *
                      k[static_cast<size_t>(((b * kv_heads + kh) * kv_rows + j) * dim + d)];
             }
-            s[static_cast<size_t>(j)] = dot * scale;
-            if (scores && stage == 0) (*scores)[row + static_cast<size_t>(j)] = s[static_cast<size_t>(j)];
-            if (!bias.empty()) s[static_cast<size_t>(j)] += bias[row + static_cast<size_t>(j)];
-            if (!Visible(b, i, j)) s[static_cast<size_t>(j)] = -inf;
-            if (scores && stage == 1) (*scores)[row + static_cast<size_t>(j)] = s[static_cast<size_t>(j)];
-            if (softcap > 0 && Visible(b, i, j))
-              s[static_cast<size_t>(j)] = softcap * std::tanh(s[static_cast<size_t>(j)] / softcap);
+            const double product = dot * scale, b_j = bias.empty() ? 0.0 : bias[row + static_cast<size_t>(j)];
+            const bool visible = Visible(b, i, j);
+            const double capped = (softcap > 0 ? softcap * std::tanh(product / softcap) : product) + b_j;
+            s[static_cast<size_t>(j)] = visible ? capped : -inf;
+            if (scores && stage == 0) (*scores)[row + static_cast<size_t>(j)] = product;
+            if (scores && stage == 1) (*scores)[row + static_cast<size_t>(j)] = visible ? product + b_j : -inf;
             if (scores && stage == 2) (*scores)[row + static_cast<size_t>(j)] = s[static_cast<size_t>(j)];
           }
           double mx = -inf, sum = 0;

@@ -204,7 +204,6 @@ Status GroupQueryAttentionKernel::Run(KernelContext& ctx) {
   params.shape = {batch, heads_, kv_heads_, seq, present_rows, head, head};
   params.scale = scale_ != 0.0f ? scale_ : 1.0f / std::sqrt(static_cast<float>(head));
   params.softcap = softcap_;
-  params.softcap_order = SoftcapOrder::kBeforeBias;
   params.masking.causal = true;
   params.masking.query_offset = past_len.data();
   params.masking.window = window_;

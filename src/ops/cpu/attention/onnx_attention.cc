@@ -4,9 +4,9 @@
 // giving present_key/present_value [B, kv_heads, P + L, D], is_causal, scale (default 1/sqrt(D)),
 // softcap, and the optional qk_matmul_output at the stage qk_matmul_output_mode names.
 //
-// The spec's function adds the mask and then softcaps, so a masked score becomes -softcap rather than
-// -inf; ONNX Runtime drops masked keys instead, and so does this kernel for its causal and
-// nonpad_kv_seqlen masks, which are key ranges here. softmax_precision is accepted and ignored: the core
+// The spec's function adds the mask and then softcaps, so a key a boolean mask hides would get
+// -softcap, not -inf; ONNX Runtime softcaps first and then adds the mask, keeping hidden keys hidden, and
+// so does this kernel (tests/ort_ops checks it). softmax_precision is accepted and ignored: the core
 // computes in float32 for every input type.
 #include <cmath>
 #include <string>
@@ -135,7 +135,6 @@ Status OnnxAttentionKernel::Run(KernelContext& ctx) {
   p.shape = {ql.batch, ql.heads, kl.heads, ql.rows, total, ql.dim, vl.dim};
   p.scale = has_scale_ ? scale_ : 1.0f / std::sqrt(static_cast<float>(ql.dim));
   p.softcap = softcap_;
-  p.softcap_order = SoftcapOrder::kAfterBias;
   p.masking.causal = causal_;
   p.masking.offset = past;  // the new rows follow the cache: the diagonal ends at the bottom right
   Tensor mask_storage;
