@@ -281,7 +281,8 @@ def rotary_cases():
 
 def fused_pattern_cases():
     """Plain-op attention as torch 1.13 exports it, which Tessera fuses into one node (attention_fusion)."""
-    for name, B, H, S, P, D, where in (("gpt2_where_mask", 2, 3, 5, 4, 16, True), ("plain_scale", 1, 4, 7, 0, 8, False)):
+    specs = (("gpt2_where_mask", 2, 3, 5, 4, 16, True), ("plain_scale", 1, 4, 7, 0, 8, False))
+    for name, B, H, S, P, D, where in specs:
         name = "FusedAttentionPattern_" + name
         r = rng(name)
         L = S + P
@@ -290,7 +291,8 @@ def fused_pattern_cases():
         inputs = {"q": _rand(r, (B, H, S, D)), "k": _rand(r, (B, H, L, D)), "v": _rand(r, (B, H, L, D))}
         scores = "d"
         if where:
-            nodes += [helper.make_node("Where", ["cond", "d", "fill"], ["w"]), helper.make_node("Add", ["w", "mask"], ["a"])]
+            nodes += [helper.make_node("Where", ["cond", "d", "fill"], ["w"]),
+                      helper.make_node("Add", ["w", "mask"], ["a"])]
             inputs["cond"] = np.tril(np.ones((S, L), bool), k=P)
             inputs["mask"] = _rand(r, (B, 1, 1, L), F32, -2.0, 0.0)
             scores = "a"
