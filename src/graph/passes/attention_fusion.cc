@@ -118,9 +118,13 @@ bool MatchAttention(const Graph& graph, const ValueUses& readers, int out, Match
     return false;
   }
   // The kernel broadcasts cond and mask against [B, H, S, L]: ranks above 4 stay unfused.
+  // A cond or mask of higher rank than Q would broadcast the unfused scores to more dims than the fused
+  // node's output has.
+  const ValueInfo& q_info = graph.value(m->q);
   const auto fits = [&](int value) {
     const ValueInfo& info = graph.value(value);
-    return !info.has_shape || info.dims.size() <= 4;
+    if (!info.has_shape) return true;
+    return info.dims.size() <= 4 && (!q_info.has_shape || info.dims.size() <= q_info.dims.size());
   };
   if (m->cond != kNoValue && (graph.value(m->cond).dtype != DType::kBool || !fits(m->cond))) return false;
   return m->mask == kNoValue || (graph.value(m->mask).dtype == dtype && fits(m->mask));
