@@ -8,8 +8,8 @@
 // into FusedAttention(Q, KT, V, cond, mask) with attribute scale (1/c for Div, c for Mul), keeping the
 // final MatMul's place, name and output. When KT = Transpose(K) swapping the last two dims feeds only
 // this chain, the Transpose goes too and the node reads K (key_transposed = 0). Nothing is fused unless
-// the chain matches exactly: each intermediate value has that one reader (no subgraph reader, not a graph output), c is a float32
-// scalar constant, fill is a float32 scalar constant <= -1e4 (so a masked key's probability is 0 either
+// the chain matches exactly: each intermediate value has that one reader (no subgraph reader, not a
+// graph output), c is a float32 scalar constant, fill is a float32 scalar constant <= -1e4 (so a masked key's probability is 0 either
 // way), Q, KT and V have one float dtype (float32 or float16) and no rank known to be outside 2 to 4,
 // and cond (bool) and mask no rank known to be above 4 or above Q's.
 #pragma once
