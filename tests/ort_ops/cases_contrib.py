@@ -113,6 +113,18 @@ def _nbits_case(bits, block, zp_form, m, k, n=24):
     return _model(name, "MatMulNBits", ins, [("y", F32, 2)], attrs, MS, "com.microsoft", consts={"b", "scales", "zp"})
 
 
+def _nbits_exact(model, a, bits, block):
+    """A @ dequant(B).T in float64 for a case of _nbits_case with packed zero points."""
+    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    b, scales, zp = init["b"], init["scales"].astype(np.float64), init["zp"]
+    n, k_blocks, _ = b.shape
+    q = (b.reshape(n, -1) if bits == 8 else np.stack([b & 15, b >> 4], -1).reshape(n, -1)).astype(np.float64)
+    zrow = zp.reshape(n, -1)
+    z = (zrow if bits == 8 else np.stack([zrow & 15, zrow >> 4], -1).reshape(n, -1))[:, :k_blocks].astype(np.float64)
+    w = (q.reshape(n, k_blocks, block) - z[:, :, None]) * scales.reshape(n, k_blocks)[:, :, None]
+    return a.astype(np.float64) @ w.reshape(n, -1)[:, :a.shape[1]].T
+
+
 def _quant_cases():
     for bits in (4, 8):
         for block in (16, 32, 64, 128, 256):
@@ -121,6 +133,16 @@ def _quant_cases():
                 for m in (1, 5):
                     k = 2 * block if m == 1 else 2 * block - 5
                     yield (*_nbits_case(bits, block, zp_form, m, k), Tolerance(1e-4, 1e-4))
+    # accuracy_level 4: both quantize A to int8 for decode rows, each its own way (Tessera per weight
+    # block, within 0.5% of the largest exact output here and bounded by the unit tests), so the two may
+    # differ by about 1% of it; the tolerance is 2%.
+    for bits in (4, 8):
+        for block in (16, 32, 128):
+            for m in (1, 3):
+                name, model, inputs = _nbits_case(bits, block, "packed", m, 4 * block)
+                model.graph.node[0].attribute.append(helper.make_attribute("accuracy_level", 4))
+                scale = float(np.abs(_nbits_exact(model, inputs["a"], bits, block)).max())
+                yield name + "_level4", model, inputs, Tolerance(0.02 * scale, 0.0)
     name, model, inputs = _nbits_case(4, 32, "none", 1, 64)
     model.graph.node[0].attribute[2].i = 3  # bits
     yield name + "_bits3", model, inputs, MustFail("attribute 'bits' is 3")

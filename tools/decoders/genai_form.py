@@ -160,10 +160,15 @@ def genai_config(cfg):
     }
 
 
-def write(cfg, out_dir, bits=None):
-    """model.onnx (weights inline up to 256 MB, else in model.onnx.data) and genai_config.json."""
+def write(cfg, out_dir, bits=None, accuracy_level=0):
+    """model.onnx (weights inline up to 256 MB, else in model.onnx.data) and genai_config.json.
+    accuracy_level goes on every MatMulNBits: 4 (int8 compute) is what the GenAI builder writes for CPU."""
     os.makedirs(out_dir, exist_ok=True)
     model = build_graph(cfg, bits)
+    for node in model.graph.node:
+        for attr in node.attribute:
+            if node.op_type == "MatMulNBits" and attr.name == "accuracy_level":
+                attr.i = accuracy_level
     path = os.path.join(out_dir, "model.onnx")
     external = sum(t.ByteSize() for t in model.graph.initializer) > (256 << 20)
     onnx.save_model(model, path, save_as_external_data=external, all_tensors_to_one_file=True,

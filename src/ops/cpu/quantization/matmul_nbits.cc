@@ -8,7 +8,9 @@
 //   split over N across the pool. The weight is never expanded.
 // - larger M (prefill) or a g_idx that reorders the blocks: tiles of columns of W are dequantized to
 //   float32 (about 8 MiB each) and multiplied by oneDNN, so the full-precision weight never exists at once.
-// accuracy_level is accepted and does not change the arithmetic (float32 accumulation throughout).
+// accuracy_level 4 lets the product quantize A to int8 (the attribute's definition): the decode GEMV then
+// runs on VNNI (matmul_nbits_gemv_int8.cc) where the CPU has it. Other levels, and prefill, accumulate in
+// float32.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -71,7 +73,7 @@ class MatMulNBitsKernel : public Kernel {
       yf = y_scratch.data();
     }
     if (m <= kNBitsGemvMaxRows && w->g_idx.empty()) {
-      RunGemv(ctx, a, *w, m, yf);
+      RunGemv(ctx, a, *w, m, yf, attrs_.accuracy_level == 4 && NBitsGemvInt8Available());
     } else {
       TS_RETURN_IF_ERROR(RunTiled(ctx, a, *w, m, yf));
     }
@@ -117,9 +119,15 @@ class MatMulNBitsKernel : public Kernel {
     });
   }
 
-  void RunGemv(KernelContext& ctx, const Tensor& a, const NBitsWeights& w, int64_t m, float* y) {
+  void RunGemv(KernelContext& ctx, const Tensor& a, const NBitsWeights& w, int64_t m, float* y, bool int8) {
     const int64_t width = w.k_blocks * w.block_size;
     a_padded_.resize(static_cast<size_t>(m * width));
+    if (int8) {
+      for (int64_t r = 0; r < m; ++r) LoadRow(a, r, attrs_.K, width, a_padded_.data() + r * width);
+      QuantizeNBitsRows(w, a_padded_.data(), static_cast<int>(m), quantized_a_);
+      ctx.pool().ParallelFor(w.N, 16, [&](int64_t n0, int64_t n1) { NBitsGemvInt8(w, quantized_a_, n0, n1, y, w.N); });
+      return;
+    }
     block_sums_.resize(static_cast<size_t>(m * w.k_blocks));
     for (int64_t r = 0; r < m; ++r) {
       float* row = a_padded_.data() + r * width;
@@ -170,6 +178,7 @@ class MatMulNBitsKernel : public Kernel {
   DnnlMatMul matmul_;
   // Per-run scratch kept between runs (a kernel runs one call at a time).
   std::vector<float> a_padded_, block_sums_, tile_, c_tile_;
+  NBitsQuantizedRows quantized_a_;
 };
 
 bool InputGiven(const Node& node, size_t i) {

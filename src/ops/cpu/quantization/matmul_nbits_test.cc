@@ -186,6 +186,83 @@ TEST(MatMulNBitsTest, Avx512GemvMatchesPortableGemv) {
   }
 }
 
+// The int8 product differs from the float one only by the rounding of A: each activation is off by at
+// most half a step, amax(block) / 254, so |y - y_exact| <= sum_k |W[n, k]| * amax(block of k) / 254.
+TEST(MatMulNBitsTest, Int8GemvIsWithinTheActivationRoundingOfTheExactProduct) {
+  if (!NBitsGemvInt8Available()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  std::mt19937 rng(16);
+  for (int64_t bits : {4, 8}) {
+    for (int64_t block : {16, 32, 64, 128, 256}) {
+      for (int64_t k : {block * 3, block * 5 - 9}) {  // chunk tails and a ragged K
+        const int64_t n = 7, k_blocks = (k + block - 1) / block, width = k_blocks * block;
+        SCOPED_TRACE("bits " + std::to_string(bits) + " block " + std::to_string(block) + " K " + std::to_string(k));
+        QuantizedWeight q = MakeWeight(k, n, bits, block, ZeroPoints::kPacked, rng);
+        NBitsAttributes attrs{k, n, bits, block, 4};
+        NBitsWeights w;
+        Tensor zp = U8({static_cast<int64_t>(q.zp_packed.size())}, q.zp_packed);
+        ASSERT_TRUE(BuildNBitsWeights(attrs, U8({n, q.k_blocks, q.blob}, q.b), F32({n * q.k_blocks}, q.scales), &zp,
+                                      nullptr, w).ok());
+        for (int rows = 1; rows <= kNBitsGemvMaxRows; ++rows) {
+          std::vector<float> a(static_cast<size_t>(rows * width), 0.0f);
+          for (int r = 0; r < rows; ++r) {
+            for (int64_t i = 0; i < k; ++i) {
+              a[static_cast<size_t>(r * width + i)] = std::uniform_real_distribution<float>(-3, 3)(rng);
+            }
+          }
+          NBitsQuantizedRows qa;
+          QuantizeNBitsRows(w, a.data(), rows, qa);
+          std::vector<float> y(static_cast<size_t>(rows * n));
+          NBitsGemvInt8(w, qa, 0, n, y.data(), n);
+          for (int r = 0; r < rows; ++r) {
+            for (int64_t c = 0; c < n; ++c) {
+              double exact = 0, bound = 1e-4;
+              for (int64_t g = 0; g < k_blocks; ++g) {
+                double amax = 0, weight_mass = 0;
+                for (int64_t i = g * block; i < std::min(k, (g + 1) * block); ++i) {
+                  const double av = a[static_cast<size_t>(r * width + i)], wv = q.w[static_cast<size_t>(c * k + i)];
+                  amax = std::max(amax, std::fabs(av));
+                  weight_mass += std::fabs(wv);
+                  exact += av * wv;
+                }
+                bound += weight_mass * amax / 254.0 * 1.001;
+              }
+              ASSERT_NEAR(y[static_cast<size_t>(r * n + c)], exact, bound) << "row " << r << " col " << c;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// accuracy_level 4 through the whole kernel: the decode rows take the int8 product, and its answer stays
+// within int8 rounding of the float32 one; prefill rows are unchanged.
+TEST(MatMulNBitsTest, AccuracyLevelFourDecodesInInt8) {
+  std::mt19937 rng(17);
+  const int64_t k = 256, n = 24;
+  QuantizedWeight q = MakeWeight(k, n, 4, 32, ZeroPoints::kNone, rng);
+  for (int64_t m_rows : {1, 6}) {
+    std::vector<float> a(static_cast<size_t>(m_rows * k));
+    for (auto& v : a) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+    std::mt19937 unused(1);
+    auto exact = NBitsModel(q, F32({m_rows, k}, a), ZeroPoints::kNone, true, false, unused).Run();
+    auto level4 = NBitsModel(q, F32({m_rows, k}, a), ZeroPoints::kNone, true, false, unused)
+                      .Int("accuracy_level", 4).Run();
+    ASSERT_TRUE(exact.ok() && level4.ok());
+    double max_diff = 0, max_value = 0;
+    for (int64_t i = 0; i < m_rows * n; ++i) {
+      max_diff = std::max(max_diff, std::fabs(double((*exact)[0].data<float>()[i]) - (*level4)[0].data<float>()[i]));
+      max_value = std::max(max_value, std::fabs(double((*exact)[0].data<float>()[i])));
+    }
+    EXPECT_LT(max_diff, 0.02 * max_value) << "M " << m_rows;
+    if (m_rows > kNBitsGemvMaxRows || !NBitsGemvInt8Available()) {
+      EXPECT_LT(max_diff, 1e-5 * max_value) << "M " << m_rows;
+    } else {
+      EXPECT_GT(max_diff, 0.0) << "the decode row did not take the int8 product";
+    }
+  }
+}
+
 TEST(MatMulNBitsTest, BadAttributesAndShapesAreRejected) {
   std::mt19937 rng(13);
   QuantizedWeight q = MakeWeight(32, 4, 4, 32, ZeroPoints::kNone, rng);
@@ -282,33 +359,37 @@ TEST(MatMulNBitsTest, DecodeThroughputReport) {
     std::vector<std::vector<uint64_t>> bufs(static_cast<size_t>(copies),
                                             std::vector<uint64_t>(static_cast<size_t>(bytes / 8), 1));
     for (int threads : {1, 2}) {
-      std::vector<float> a(static_cast<size_t>(k), 0.5f);
-      std::vector<OneNodeModel> models;
-      double extra_bytes = 0;
-      for (int c = 0; c < copies; ++c) {
-        QuantizedWeight q = MakeWeight(k, n, 4, 32, ZeroPoints::kPacked, rng, /*reference=*/false);
-        extra_bytes = q.scales.size() * 4.0 + q.zp_packed.size();
-        models.push_back(NBitsModel(q, F32({1, k}, a), ZeroPoints::kPacked, true, false, rng));
-        ASSERT_TRUE(models.back().Load(threads).ok());
-        ASSERT_TRUE(models.back().RunLoaded().ok());
-      }
-      const int reps = 20 * copies;
-      auto t0 = Clock::now();
-      for (int i = 0; i < reps; ++i) ASSERT_TRUE(models[static_cast<size_t>(i % copies)].RunLoaded().ok());
-      const double gemv_s = std::chrono::duration<double>(Clock::now() - t0).count() / reps;
-      uint64_t total = 0;
-      t0 = Clock::now();
-      for (int i = 0; i < reps; ++i) {
-        const auto& buf = bufs[static_cast<size_t>(i % copies)];
+      for (int level : {0, 4}) {
+        std::vector<float> a(static_cast<size_t>(k), 0.5f);
+        std::vector<OneNodeModel> models;
+        double extra_bytes = 0;
+        for (int c = 0; c < copies; ++c) {
+          QuantizedWeight q = MakeWeight(k, n, 4, 32, ZeroPoints::kPacked, rng, /*reference=*/false);
+          extra_bytes = q.scales.size() * 4.0 + q.zp_packed.size();
+          models.push_back(NBitsModel(q, F32({1, k}, a), ZeroPoints::kPacked, true, false, rng));
+          models.back().Int("accuracy_level", level);
+          ASSERT_TRUE(models.back().Load(threads).ok());
+          ASSERT_TRUE(models.back().RunLoaded().ok());
+        }
+        const int reps = 20 * copies;
+        auto t0 = Clock::now();
+        for (int i = 0; i < reps; ++i) ASSERT_TRUE(models[static_cast<size_t>(i % copies)].RunLoaded().ok());
+        const double gemv_s = std::chrono::duration<double>(Clock::now() - t0).count() / reps;
+        uint64_t total = 0;
+        t0 = Clock::now();
+        for (int i = 0; i < reps; ++i) {
+          const auto& buf = bufs[static_cast<size_t>(i % copies)];
 #pragma omp parallel for reduction(+ : total) num_threads(threads)
-        for (size_t j = 0; j < buf.size(); ++j) total += buf[j];
+          for (size_t j = 0; j < buf.size(); ++j) total += buf[j];
+        }
+        const double stream_s = std::chrono::duration<double>(Clock::now() - t0).count() / reps;
+        std::printf("MatMulNBits 4-bit block 32 accuracy_level %d, N=%lld K=%lld, M=1, %d thread(s): %.1f us, "
+                    "%.1f GB/s of packed weight (%.1f GB/s with scales and zero points); streaming sum of %.1f MB: "
+                    "%.1f GB/s [%llu]\n",
+                    level, static_cast<long long>(n), static_cast<long long>(k), threads, gemv_s * 1e6,
+                    bytes / gemv_s / 1e9, (bytes + extra_bytes) / gemv_s / 1e9, bytes / 1e6, bytes / stream_s / 1e9,
+                    static_cast<unsigned long long>(total % 10));
       }
-      const double stream_s = std::chrono::duration<double>(Clock::now() - t0).count() / reps;
-      std::printf("MatMulNBits 4-bit block 32, N=%lld K=%lld, M=1, %d thread(s): %.1f us, %.1f GB/s of packed "
-                  "weight (%.1f GB/s with scales and zero points); streaming sum of %.1f MB: %.1f GB/s [%llu]\n",
-                  static_cast<long long>(n), static_cast<long long>(k), threads, gemv_s * 1e6, bytes / gemv_s / 1e9,
-                  (bytes + extra_bytes) / gemv_s / 1e9, bytes / 1e6, bytes / stream_s / 1e9,
-                  static_cast<unsigned long long>(total % 10));
     }
   }
 }
