@@ -12,7 +12,8 @@ Models (architectures in tools/decoders/torch_models.py, weights seeded by tenso
                            SimplifiedLayerNormalization, RotaryEmbedding, GroupQueryAttention, MatMul)
     llama_tiny_genai_int4  the same with MatMulNBits (4 bits, block 32, asymmetric) projections
     llama_bench_0p5b       on request only: ~0.68 B parameters (d 1536, 24 layers, 12/2 heads, vocab 32000),
-                           external data, fp32 with-past form plus genai_int4/ (the GenAI form, 4 bits, accuracy_level 4 as the GenAI builder writes for CPU)
+                           external data, fp32 with-past form plus genai_int4/ (the GenAI form, 4 bits,
+                           accuracy_level 4 as the GenAI builder writes for CPU)
 
 Each folder OUT_DIR/<name>/ holds
     model.onnx (+ model.onnx.data for the large model)
