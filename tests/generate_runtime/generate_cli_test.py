@@ -49,7 +49,10 @@ def check_sampling(tessera, folder):
     a = generate(tessera, folder, prompt, *flags, "--seed", "5")["tokens"]
     b = generate(tessera, folder, prompt, *flags, "--seed", "5")["tokens"]
     c = generate(tessera, folder, prompt, *flags, "--seed", "6")["tokens"]
+    warmed = generate(tessera, folder, prompt, *flags, "--seed", "5", "--warmup")["tokens"]
     failures = []
+    if warmed != a:  # the untimed warm-up run must leave no trace in the timed one
+        failures.append(f"--warmup changed the seeded tokens:\n  {warmed}\n  {a}")
     if a != b:
         failures.append(f"--seed 5 twice gave different tokens:\n  {a}\n  {b}")
     if a == c:
