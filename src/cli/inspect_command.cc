@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "graph/cost_model.h"
 #include "model/onnx_loader.h"
+#include "runtime/session_factory.h"
 
 namespace tessera::cli {
 
@@ -43,7 +44,7 @@ int InspectCommand(const std::vector<std::string>& args) {
   auto cl = CommandLine::Parse(args, {}, {});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) return Fail(InvalidArgument("usage: tessera inspect MODEL"), kExitUsage);
-  auto model = LoadModelFromFile(cl->positional()[0]);
+  auto model = LoadModelFromFile(cl->positional()[0], KernelAwareLoadOptions());
   if (!model.ok()) return Fail(model.status());
   const Graph& g = *model->graph;
 

@@ -11,6 +11,7 @@
 #include "parallel/planner/auto_plan.h"
 #include "parallel/planner/plan_dot.h"
 #include "parallel/planner/plan_estimate.h"
+#include "runtime/session_factory.h"
 
 namespace tessera::cli {
 
@@ -122,7 +123,7 @@ int PlanCommand(const std::vector<std::string>& args) {
     spec = *parsed;
   }
 
-  auto loaded = LoadModelFromFile(cl->positional()[0]);
+  auto loaded = LoadModelFromFile(cl->positional()[0], KernelAwareLoadOptions());
   if (!loaded.ok()) return Fail(loaded.status());
   const Graph& graph = *loaded->graph;
   CostOptions cost{1.0};  // as the planners count: symbolic dims at 1, missing shapes guessed

@@ -38,7 +38,6 @@ TensorInfo TensorInfoOf(const ValueInfo& v) {
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
-namespace {
 LoadOptions KernelAwareLoadOptions() {
   LoadOptions load_options;
   load_options.has_kernel = [](const std::string& op, const std::string& domain, int opset) {
@@ -46,7 +45,6 @@ LoadOptions KernelAwareLoadOptions() {
   };
   return load_options;
 }
-}  // namespace
 
 StatusOr<std::unique_ptr<Session>> Session::Load(const std::string& model_path, const SessionOptions& options) {
   return LoadSessionWithRewrite(model_path, options, {});

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "graph/graph.h"
+#include "model/onnx_loader.h"
 #include "tessera/session.h"
 
 namespace tessera {
@@ -23,6 +24,12 @@ StatusOr<std::unique_ptr<Session>> CreateSessionFromModel(Model model, const Ses
 
 // A graph value as Session::inputs()/outputs() describe it (unknown dims -1, with their symbols).
 TensorInfo TensorInfoOf(const ValueInfo& value);
+
+// Load options that know which ops have a kernel, as Session::Load uses them: ops newer than the ONNX
+// library's checker that Tessera runs pass the load (onnx_library_passes.h), and function ops without a
+// kernel are inlined. Commands that load a model without running it (inspect, plan) use these too, so
+// they accept every model a session accepts.
+LoadOptions KernelAwareLoadOptions();
 
 // Loads the file as Session::Load does, then applies `rewrite` (see above).
 StatusOr<std::unique_ptr<Session>> LoadSessionWithRewrite(const std::string& model_path, const SessionOptions& options,

@@ -80,6 +80,22 @@ class CliContractTest(unittest.TestCase):
         for needle in ("x: float32 [2,3]", "y: float32 [2,3]", "Relu", "parameters", "FLOPs"):
             self.assertIn(needle, result.stdout)
 
+    def test_inspect_and_plan_take_ops_newer_than_the_onnx_checker(self):
+        # SimplifiedLayerNormalization in the default domain, as ONNX Runtime's exporters write it: the
+        # ONNX library's checker does not know it, Tessera has a kernel, so every command must load it.
+        scale = numpy_helper.from_array(np.ones(4, np.float32), "scale")
+        graph = helper.make_graph(
+            [helper.make_node("SimplifiedLayerNormalization", ["x", "scale"], ["y"], name="norm", axis=-1,
+                              epsilon=1e-5)], "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], [scale])
+        model = self.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+        result = self.tessera("inspect", model)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("SimplifiedLayerNormalization", result.stdout)
+        result = self.tessera("plan", model, "--ranks", "2")
+        self.assertEqual(result.returncode, 0, result.stderr)
+
     # --- bad model files -----------------------------------------------------------------------------
 
     def test_missing_model_file(self):
