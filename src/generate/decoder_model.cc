@@ -57,6 +57,11 @@ StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::FromSession(std::unique_pt
       }
     }
     sig.cache_capacity = files.defaults.context_length;
+    // Each sequence owns its buffers and feeds them back every step: the session may append to them in
+    // place (GroupQueryAttention returns the same buffer as present).
+    std::vector<std::string> pasts;
+    for (const CacheSlot& slot : sig.cache) pasts.push_back(slot.past_input);
+    TS_RETURN_IF_ERROR(session->DonateInputs(pasts));
   }
   return std::unique_ptr<DecoderModel>(new DecoderModel(std::move(session), std::move(files), std::move(sig)));
 }

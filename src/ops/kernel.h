@@ -34,8 +34,9 @@ class SubgraphRunner {
 
 class KernelContext {
  public:
-  KernelContext(const Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor>& outputs, ThreadPool& pool)
-      : node_(node), inputs_(std::move(inputs)), outputs_(outputs), pool_(pool) {}
+  KernelContext(const Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor>& outputs, ThreadPool& pool,
+                const std::vector<bool>* writable_inputs = nullptr)
+      : node_(node), inputs_(std::move(inputs)), outputs_(outputs), pool_(pool), writable_inputs_(writable_inputs) {}
 
   const Node& node() const { return node_; }
   int opset() const { return node_.opset; }
@@ -47,6 +48,11 @@ class KernelContext {
   bool has_input(size_t i) const { return i < input_count() && inputs_[i] != nullptr && inputs_[i]->defined(); }
   // Requires has_input(i).
   const Tensor& input(size_t i) const { return *inputs_[i]; }
+  // Whether the kernel may overwrite input i's buffer: a graph input the caller donated
+  // (Session::DonateInputs) that this node alone reads. A kernel that does returns it as an output.
+  bool input_writable(size_t i) const {
+    return has_input(i) && writable_inputs_ != nullptr && i < writable_inputs_->size() && (*writable_inputs_)[i];
+  }
   // Values captured by this node's subgraphs, in the node's implicit-input order.
   size_t implicit_input_count() const { return inputs_.size() - node_.explicit_input_count; }
   const Tensor& implicit_input(size_t i) const { return *inputs_[node_.explicit_input_count + i]; }
@@ -73,6 +79,7 @@ class KernelContext {
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor>& outputs_;
   ThreadPool& pool_;
+  const std::vector<bool>* writable_inputs_;
 };
 
 class Kernel {

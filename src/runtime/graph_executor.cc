@@ -222,6 +222,30 @@ size_t GraphExecutor::folded_node_count() const {
   return n;
 }
 
+void GraphExecutor::SetDonatedInputs(const std::vector<size_t>& input_positions) {
+  writable_inputs_.assign(graph_.nodes.size(), {});
+  std::vector<int> readers(graph_.values.size(), 0);
+  for (const Node& node : graph_.nodes) {
+    for (int id : node.inputs) {
+      if (id != kNoValue) ++readers[static_cast<size_t>(id)];
+    }
+  }
+  for (int id : graph_.outputs) ++readers[static_cast<size_t>(id)];  // a graph output must keep its value
+  for (size_t position : input_positions) {
+    if (position >= graph_.inputs.size()) continue;
+    const int id = graph_.inputs[position];
+    if (readers[static_cast<size_t>(id)] != 1) continue;
+    for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+      const Node& node = graph_.nodes[n];
+      for (size_t k = 0; k < node.explicit_input_count && k < node.inputs.size(); ++k) {
+        if (node.inputs[k] != id) continue;
+        writable_inputs_[n].resize(node.inputs.size(), false);
+        writable_inputs_[n][k] = true;
+      }
+    }
+  }
+}
+
 Status GraphExecutor::RunNode(size_t index, std::vector<Tensor>& slots) {
   const Node& node = graph_.nodes[index];
   std::vector<const Tensor*> inputs(node.inputs.size(), nullptr);
@@ -233,7 +257,8 @@ Status GraphExecutor::RunNode(size_t index, std::vector<Tensor>& slots) {
     if (t.defined()) inputs[k] = &t;
   }
   std::vector<Tensor> outputs(node.outputs.size());
-  KernelContext ctx(node, std::move(inputs), outputs, pool_);
+  KernelContext ctx(node, std::move(inputs), outputs, pool_,
+                    index < writable_inputs_.size() ? &writable_inputs_[index] : nullptr);
   Status s = kernels_[index]->Run(ctx);
   if (!s.ok()) return s.WithContext(node.Describe());
   for (size_t k = 0; k < node.outputs.size(); ++k) {

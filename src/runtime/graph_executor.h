@@ -39,6 +39,9 @@ class GraphExecutor {
 
   // `inputs` in the order of graph.inputs, `outer` in the order of graph.outer_values.
   Status Run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outer, std::vector<Tensor>& outputs);
+  // Graph inputs (by position) whose buffers runs may overwrite (Session::DonateInputs): a node that is
+  // the only reader of one sees it as writable (KernelContext::input_writable). Replaces earlier calls.
+  void SetDonatedInputs(const std::vector<size_t>& input_positions);
 
   const Graph& graph() const { return graph_; }
   size_t folded_node_count() const;
@@ -64,6 +67,7 @@ class GraphExecutor {
   bool is_subgraph_;  // subgraph nodes are not profiled: their owning node's time includes them
   std::vector<std::unique_ptr<Kernel>> kernels_;
   std::vector<bool> folded_;
+  std::vector<std::vector<bool>> writable_inputs_;  // per node, per input: a donated input it alone reads
   std::vector<std::vector<int>> release_after_;  // per node: values whose last consumer it is
 
   // Per node: constant value ids it reads that kernels may take over. Per value id: (node, input) pairs

@@ -100,6 +100,20 @@ const std::vector<TensorInfo>& Session::outputs() const { return impl_->outputs;
 const std::string& Session::model_name() const { return impl_->model.display_name; }
 const RunStats& Session::last_run_stats() const { return impl_->stats; }
 
+Status Session::DonateInputs(const std::vector<std::string>& names) {
+  std::vector<size_t> positions;
+  for (const std::string& name : names) {
+    size_t k = 0;
+    while (k < impl_->inputs.size() && impl_->inputs[k].name != name) ++k;
+    if (k == impl_->inputs.size()) {
+      return InvalidArgument("model '" + impl_->model.display_name + "' has no input named '" + name + "' to donate");
+    }
+    positions.push_back(k);
+  }
+  impl_->executor->SetDonatedInputs(positions);
+  return Status::Ok();
+}
+
 Status Session::Impl::ValidateFeed(const TensorInfo& info, const Tensor& t) const {
   if (info.dtype != DType::kUndefined && t.dtype() != info.dtype) {
     return InvalidArgument("input '" + info.name + "' must be " + DTypeName(info.dtype) + ", got " +

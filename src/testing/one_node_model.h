@@ -108,6 +108,8 @@ class OneNodeModel {
     return Status::Ok();
   }
   StatusOr<std::vector<Tensor>> RunLoaded() { return session_->Run(feeds_); }
+  // The session of the last Load().
+  Session& session() { return *session_; }
   // Replaces the value fed to input `name` on later runs.
   void SetFeed(const std::string& name, const Tensor& value) {
     for (auto& [n, v] : feeds_) {

@@ -103,6 +103,56 @@ TEST(GroupQueryAttentionTest, RandomPromptsAndRaggedDecodeMatchReference) {
   }
 }
 
+// The GenAI shared buffer: past is already context-sized. Donated to the session, it is appended to in
+// place and comes back as present (the same buffer); not donated, present is a new buffer. Both give the
+// same attention output and the same cache rows.
+TEST(GroupQueryAttentionTest, DonatedSharedBufferIsAppendedInPlace) {
+  std::mt19937 rng(31);
+  const int64_t Hk = 2, H = 4, D = 8, C = 16, P = 5;
+  std::vector<float> q = RandomFloats(rng, H * D), k = RandomFloats(rng, Hk * D), v = RandomFloats(rng, Hk * D);
+  std::vector<float> pk(static_cast<size_t>(Hk * C * D), 0.0f), pv = pk;
+  for (int64_t h = 0; h < Hk; ++h) {
+    for (int64_t i = 0; i < P * D; ++i) {
+      pk[static_cast<size_t>(h * C * D + i)] = std::uniform_real_distribution<float>(-1, 1)(rng);
+      pv[static_cast<size_t>(h * C * D + i)] = std::uniform_real_distribution<float>(-1, 1)(rng);
+    }
+  }
+  auto run = [&](bool donate, Tensor& past_k) -> StatusOr<std::vector<Tensor>> {
+    OneNodeModel m("GroupQueryAttention", 1, kMs);
+    m.Input("query", F32({1, 1, H * D}, q)).Input("key", F32({1, 1, Hk * D}, k)).Input("value", F32({1, 1, Hk * D}, v));
+    past_k = F32({1, Hk, C, D}, pk);
+    m.Input("past_key", past_k).Input("past_value", F32({1, Hk, C, D}, pv));
+    m.Input("seqlens_k", I32({1}, {static_cast<int32_t>(P)})).Input("total_sequence_length", I32({}, {P + 1}));
+    m.Output("output", 3).Output("present_key", 4).Output("present_value", 4);
+    m.Int("num_heads", H).Int("kv_num_heads", Hk);
+    TS_RETURN_IF_ERROR(m.Load());
+    if (donate) {
+      Status unknown = m.session().DonateInputs({"past_keys"});
+      if (unknown.ok() || unknown.message().find("no input named 'past_keys'") == std::string::npos) {
+        return Internal("DonateInputs took an unknown name: " + unknown.message());
+      }
+      TS_RETURN_IF_ERROR(m.session().DonateInputs({"past_key", "past_value"}));
+    }
+    return m.RunLoaded();
+  };
+  Tensor plain_past, donated_past;
+  auto plain = run(false, plain_past);
+  auto donated = run(true, donated_past);
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  ASSERT_TRUE(donated.ok()) << donated.status().message();
+  EXPECT_NE((*plain)[1].raw_data(), plain_past.raw_data());
+  EXPECT_EQ((*donated)[1].raw_data(), donated_past.raw_data()) << "present_key is not the donated buffer";
+  ASSERT_EQ((*donated)[1].shape(), (Shape{1, Hk, C, D}));
+  for (int64_t i = 0; i < H * D; ++i) EXPECT_EQ((*plain)[0].data<float>()[i], (*donated)[0].data<float>()[i]);
+  for (int64_t h = 0; h < Hk; ++h) {
+    for (int64_t i = 0; i < (P + 1) * D; ++i) {
+      const int64_t at = h * C * D + i;
+      EXPECT_EQ((*plain)[1].data<float>()[at], (*donated)[1].data<float>()[at]) << "key row " << i / D;
+      EXPECT_EQ((*plain)[2].data<float>()[at], (*donated)[2].data<float>()[at]) << "value row " << i / D;
+    }
+  }
+}
+
 TEST(GroupQueryAttentionTest, BadInputsAreRejectedWithTheirNames) {
   std::mt19937 rng(5);
   auto gqa = [&](const Tensor& seqlens, int64_t heads) {

@@ -160,8 +160,19 @@ Status GroupQueryAttentionKernel::Run(KernelContext& ctx) {
   // Present buffers: the cached rows, then the new ones (rotated keys), zeros after.
   const DType dtype = ctx.input(0).dtype();
   const Shape present_shape{batch, kv_heads_, present_rows, head};
-  TS_ASSIGN_OR_RETURN(Tensor present_k, AttentionOutputStorage(ctx, 1, dtype, present_shape));
-  TS_ASSIGN_OR_RETURN(Tensor present_v, AttentionOutputStorage(ctx, 2, dtype, present_shape));
+  // The shared buffer of ORT GenAI: past is already present-sized. When the caller donated it and this
+  // node alone reads it, the new rows go straight into it and it is returned as present, so a decode
+  // step writes one row per head instead of copying (and zero-filling) the whole buffer.
+  const bool in_place = has_past && past == present_rows && ctx.input(3).dtype() == DType::kFloat32 &&
+                        ctx.input(4).dtype() == DType::kFloat32 && ctx.input_writable(3) && ctx.input_writable(4);
+  Tensor present_k, present_v;
+  if (in_place) {
+    present_k = past_k;
+    present_v = past_v;
+  } else {
+    TS_ASSIGN_OR_RETURN(present_k, AttentionOutputStorage(ctx, 1, dtype, present_shape));
+    TS_ASSIGN_OR_RETURN(present_v, AttentionOutputStorage(ctx, 2, dtype, present_shape));
+  }
   auto rotate = [&](const float* src, float* dst, int64_t token) {
     if (!rotary_) return static_cast<void>(std::memcpy(dst, src, static_cast<size_t>(head) * sizeof(float)));
     const int64_t row = positions[static_cast<size_t>(token)];
@@ -173,7 +184,7 @@ Status GroupQueryAttentionKernel::Run(KernelContext& ctx) {
     for (int64_t h = 0; h < kv_heads_; ++h) {
       float* pk = present_k.data<float>() + (b * kv_heads_ + h) * present_rows * head;
       float* pv = present_v.data<float>() + (b * kv_heads_ + h) * present_rows * head;
-      if (p > 0) {
+      if (p > 0 && !in_place) {
         const size_t bytes = static_cast<size_t>(p * head) * sizeof(float);
         std::memcpy(pk, past_k.data<float>() + (b * kv_heads_ + h) * past * head, bytes);
         std::memcpy(pv, past_v.data<float>() + (b * kv_heads_ + h) * past * head, bytes);
@@ -185,6 +196,7 @@ Status GroupQueryAttentionKernel::Run(KernelContext& ctx) {
       }
       // Zeros after this row's tokens (only these rows: zeroing the whole buffer would double the writes
       // of a decode step, which is a copy of the cache).
+      if (in_place) continue;  // rows past the tokens are never read (valid_keys), so they keep what they hold
       const int64_t end = std::min(present_rows, p + seq);
       std::fill(pk + end * head, pk + present_rows * head, 0.0f);
       std::fill(pv + end * head, pv + present_rows * head, 0.0f);
@@ -213,6 +225,11 @@ Status GroupQueryAttentionKernel::Run(KernelContext& ctx) {
                                ViewHeadsOfRows(present_v.data<float>(), kv_heads_, present_rows, head),
                                OutputRowsOfHeads(y.data<float>(), seq, heads_, head), ctx.pool());
   TS_RETURN_IF_ERROR(FinishAttentionOutput(ctx, 0, dtype, y));
+  if (in_place) {
+    ctx.SetOutput(1, present_k);
+    ctx.SetOutput(2, present_v);
+    return Status::Ok();
+  }
   TS_RETURN_IF_ERROR(FinishAttentionOutput(ctx, 1, dtype, present_k));
   return FinishAttentionOutput(ctx, 2, dtype, present_v);
 }
