@@ -95,6 +95,7 @@ StatusOr<ServeConfig> ParseConfig(const CommandLine& cl) {
     }
     serve::replicas::ReplicaServiceOptions router;
     TS_ASSIGN_OR_RETURN(router.urls, SplitList(cl.Get("replicas"), "--replicas"));
+    TS_RETURN_IF_ERROR(serve::replicas::CheckReplicaUrls(router.urls));
     TS_ASSIGN_OR_RETURN(int64_t wait_ms, cl.GetInt("replica-timeout-ms", 120000, 1, int64_t{24} * 3600 * 1000));
     router.http.read_timeout = std::chrono::milliseconds(wait_ms);
     TS_ASSIGN_OR_RETURN(int64_t interval_ms, cl.GetInt("health-interval-ms", 200, 10, 60000));

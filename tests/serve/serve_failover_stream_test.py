@@ -141,8 +141,9 @@ def main():
         if results != [True] * len(threads):
             failures.append(f"requests right after a kill: {results.count(True)} of {len(threads)} succeeded")
         state = replicas()
-        retries = re.search(r"^tessera_replica_retries_total (\S+)$", h.request(router.url, "/metrics").body.decode(), re.M)
-        print(f"retries {retries.group(1)}; replicas {[(s['url'], s['state'], s['failures']) for s in state['replicas']]}")
+        metrics = h.request(router.url, "/metrics").body.decode()
+        retries = re.search(r"^tessera_replica_retries_total (\S+)$", metrics, re.M).group(1)
+        print(f"retries {retries}; replicas {[(s['url'], s['state'], s['failures']) for s in state['replicas']]}")
         if state["healthy"] != 1 or state["replicas"][other]["state"] != "DOWN":
             failures.append(f"after the second kill: {state}")
     finally:

@@ -79,8 +79,9 @@ def percentile(values, q):
 
 def phase_stats(records, begin, end):
     lat = [s for (t, s, e) in records if begin <= t < end and e is None]
-    return {"requests": sum(1 for (t, _, _) in records if begin <= t < end), "p50_ms": round(percentile(lat, 50) * 1e3, 2),
-            "p99_ms": round(percentile(lat, 99) * 1e3, 2), "requests_per_s": round(len(lat) / (end - begin), 1)}
+    return {"requests": sum(1 for (t, _, _) in records if begin <= t < end),
+            "p50_ms": round(percentile(lat, 50) * 1e3, 2), "p99_ms": round(percentile(lat, 99) * 1e3, 2),
+            "requests_per_s": round(len(lat) / (end - begin), 1)}
 
 
 def start_worker(tessera, port):
@@ -122,7 +123,8 @@ def main():
         outage_samples = []
         while time.monotonic() < t0 + 2 * args.seconds / 3:
             text = h.request(router.url, "/metrics").body.decode()
-            outage_samples.append((metric(text, "tessera_replicas_healthy"), h.request(router.url, "/v2/health/ready").status))
+            ready = h.request(router.url, "/v2/health/ready").status
+            outage_samples.append((metric(text, "tessera_replicas_healthy"), ready))
             time.sleep(0.5)
         assert all(s == (WORKERS - 1, 200) for s in outage_samples), outage_samples
         state = replicas()

@@ -202,13 +202,21 @@ std::unique_ptr<InferenceServer> MakeReplicaService(std::unique_ptr<ReplicaSet> 
   return std::make_unique<ReplicaService>(std::move(replicas));
 }
 
+Status CheckReplicaUrls(const std::vector<std::string>& urls) {
+  if (urls.empty()) return InvalidArgument("--replicas needs at least one http://HOST:PORT");
+  for (size_t i = 0; i < urls.size(); ++i) {
+    TS_RETURN_IF_ERROR(MakeHttpReplica(urls[i], {}).status());
+    for (size_t j = 0; j < i; ++j) {
+      if (urls[j] == urls[i]) return InvalidArgument("replica URL '" + urls[i] + "' is given twice");
+    }
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::unique_ptr<InferenceServer>> CreateReplicaService(const ReplicaServiceOptions& options) {
-  if (options.urls.empty()) return InvalidArgument("--replicas needs at least one http://HOST:PORT");
+  TS_RETURN_IF_ERROR(CheckReplicaUrls(options.urls));
   std::vector<ReplicaSet::Member> members;
   for (const std::string& url : options.urls) {
-    for (const ReplicaSet::Member& m : members) {
-      if (m.url == url) return InvalidArgument("replica URL '" + url + "' is given twice");
-    }
     TS_ASSIGN_OR_RETURN(std::unique_ptr<ReplicaTransport> transport, MakeHttpReplica(url, options.http));
     members.push_back({url, std::move(transport)});
   }

@@ -25,6 +25,9 @@ struct ReplicaServiceOptions {
   std::chrono::milliseconds health_interval{200};
 };
 
+// InvalidArgument naming the first URL that is not http://HOST:PORT or is given twice, or for no URL.
+Status CheckReplicaUrls(const std::vector<std::string>& urls);
+
 // Probes every replica once before returning (a server started beside running workers is ready at
 // once) and then every health_interval. InvalidArgument for a bad URL or an empty list.
 StatusOr<std::unique_ptr<InferenceServer>> CreateReplicaService(const ReplicaServiceOptions& options);
