@@ -8,7 +8,8 @@ a routing server stands in front. Checks: relayed completions and streams give P
 a worker killed (SIGKILL) in the middle of a stream ends that stream with an error event after the
 tokens already sent, then `data: [DONE]`, never a silent cut; requests sent right after the kill, before
 the router's probes have seen it, all succeed (a request lost before its first token is sent again to
-the other worker); the killed worker rejoins once restarted.
+the other worker); a client that hangs up mid-stream ends the worker's request; the killed worker rejoins
+once restarted.
 """
 import http.client
 import json
@@ -92,9 +93,21 @@ def main():
         if h.request(router.url, "/v1/models").json()["data"][0]["id"] != MODEL:
             failures.append("relayed /v1/models lacks the model")
 
-        # A worker killed mid-stream: the tokens sent, then an error event, then [DONE].
         long_body = dict(model=MODEL, prompt=prompt, max_tokens=CONTEXT - len(prompt), temperature=0,
                          ignore_eos=True)
+
+        # A client that goes away mid-stream ends the worker's request too.
+        conn = http.client.HTTPConnection("127.0.0.1", router.port, timeout=120)
+        conn.request("POST", "/v1/completions", json.dumps({**long_body, "stream": True}),
+                     {"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        for _ in range(3):
+            resp.readline()
+        conn.close()
+        h.wait_until(lambda: all(s["outstanding"] == 0 for s in replicas()["replicas"]), timeout=30,
+                     what="the abandoned stream's worker request to end")
+
+        # A worker killed mid-stream: the tokens sent, then an error event, then [DONE].
         killed = []
 
         def kill_serving_worker(events):

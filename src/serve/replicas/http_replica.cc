@@ -76,7 +76,12 @@ class HttpReplica : public ReplicaTransport {
     req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
       return sink.on_data(std::string_view(data, n));
     };
-    ReplicaReply reply = WithClient([&](httplib::Client& c) { return c.send(req); });
+    ReplicaReply reply = WithClient([&](httplib::Client& c) {
+      if (sink.on_stoppable) sink.on_stoppable([&c] { c.stop(); });  // shuts the socket: the read fails
+      httplib::Result r = c.send(req);
+      if (sink.on_stoppable) sink.on_stoppable(nullptr);  // before the client goes back to the pool
+      return r;
+    });
     reply.body.clear();
     return reply;
   }

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 namespace tessera::serve::replicas {
@@ -31,12 +33,20 @@ class LocalServer {
         return true;
       });
     });
+    // Answers 200 and then sends nothing until the server stops.
+    server_.Post("/silent", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider("text/event-stream", [this](size_t, httplib::DataSink& sink) {
+        while (!stopping_.load() && sink.is_writable()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return false;
+      });
+    });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~LocalServer() { Stop(); }
   void Stop() {
+    stopping_.store(true);
     server_.stop();
     if (thread_.joinable()) thread_.join();
   }
@@ -44,6 +54,7 @@ class LocalServer {
 
  private:
   httplib::Server server_;
+  std::atomic<bool> stopping_{false};
   int port_ = 0;
   std::thread thread_;
 };
@@ -70,20 +81,53 @@ TEST(HttpReplicaTest, StreamArrivesThroughTheSink) {
   int status = 0;
   std::string received;
   ReplicaStreamSink sink{[&](int s, const std::string&) { return (status = s), true; },
-                         [&](std::string_view data) { return received.append(data), true; }};
+                         [&](std::string_view data) { return received.append(data), true; }, {}};
   ReplicaReply end = (*replica)->PostStreaming("/stream", "{}", sink);
   EXPECT_TRUE(end.answered) << end.failure;
   EXPECT_EQ(status, 200);
   EXPECT_EQ(received, "data: 1\n\ndata: 2\n\ndata: [DONE]\n\n");
 }
 
+TEST(HttpReplicaTest, StreamThatSendsNothingCanBeBrokenOff) {
+  LocalServer server;
+  auto replica = MakeHttpReplica(server.url(), {});
+  ASSERT_TRUE(replica.ok());
+  std::mutex mu;
+  std::condition_variable answered_cv;
+  bool answered = false;
+  std::function<void()> stop;
+  ReplicaStreamSink sink;
+  sink.on_answer = [&](int, const std::string&) {
+    std::lock_guard<std::mutex> lock(mu);
+    answered = true;
+    answered_cv.notify_all();
+    return true;
+  };
+  sink.on_data = [](std::string_view) { return true; };
+  sink.on_stoppable = [&](std::function<void()> s) {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = std::move(s);
+  };
+  ReplicaReply end;
+  std::thread reader([&] { end = (*replica)->PostStreaming("/silent", "{}", sink); });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    answered_cv.wait(lock, [&] { return answered; });
+    ASSERT_TRUE(stop);
+    stop();
+  }
+  reader.join();  // returns without the server sending anything more (the default read timeout is 120 s)
+  EXPECT_FALSE(end.answered);
+  EXPECT_FALSE(stop);  // withdrawn once the request was over
+}
+
 TEST(HttpReplicaTest, ServerThatIsGoneGivesNoAnswer) {
   LocalServer server;
   auto replica = MakeHttpReplica(server.url(), {});
   ASSERT_TRUE(replica.ok());
-  ASSERT_TRUE((*replica)->Get("/v2/health/ready").answered);  // leaves a kept-alive connection behind
+  ASSERT_TRUE((*replica)->Get("/v2/health/ready").answered);
+  (*replica)->DropConnections();  // else the server's stop waits out the kept-alive connection (5 s)
   server.Stop();
-  (*replica)->DropConnections();
   ReplicaReply reply = (*replica)->Get("/v2/health/ready");
   EXPECT_FALSE(reply.answered);
   EXPECT_NE(reply.failure.find("no answer"), std::string::npos) << reply.failure;

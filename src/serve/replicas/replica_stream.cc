@@ -24,8 +24,12 @@ class ReplicaStream : public RelayedStream {
     worker_ = std::thread([this] { Read(); });
   }
   ~ReplicaStream() override {
-    cancelled_.store(true);
-    worker_.join();  // within one event of the worker's (or its read timeout, for a hung one)
+    {
+      std::lock_guard<std::mutex> lock(stop_mu_);
+      cancelled_.store(true);
+      if (stop_) stop_();  // a request still going is broken off now, not at its next event
+    }
+    worker_.join();
   }
 
   // Blocks until the first whole event has come or the request has ended; true when an event came.
@@ -79,6 +83,11 @@ class ReplicaStream : public RelayedStream {
       }
       return !cancelled_.load();
     };
+    sink.on_stoppable = [this](std::function<void()> stop) {
+      std::lock_guard<std::mutex> lock(stop_mu_);
+      stop_ = std::move(stop);
+      if (stop_ && cancelled_.load()) stop_();  // cancelled before the request could be stopped
+    };
     ReplicaReply end = lease_.transport().PostStreaming(path_, body_, sink);
     std::lock_guard<std::mutex> lock(mu_);
     end_ = std::move(end);
@@ -90,6 +99,8 @@ class ReplicaStream : public RelayedStream {
   const ReplicaLease lease_;
   const std::string path_, body_;
   std::atomic<bool> cancelled_{false};
+  std::mutex stop_mu_;  // guards stop_
+  std::function<void()> stop_;
 
   std::mutex mu_;
   std::condition_variable ready_cv_;

@@ -34,10 +34,13 @@ struct ReplicaReply {
 };
 
 // What a streamed answer is handed as it arrives: its status line and headers once, then each piece of
-// the body. Returning false from either ends the request (the client went away).
+// the body. Returning false from either ends the request (the client went away). `on_stoppable`, when
+// set, is given a function that breaks off the request from another thread (a replica that sends nothing
+// would otherwise hold it until the read timeout), and an empty function once that is no longer safe.
 struct ReplicaStreamSink {
   std::function<bool(int status, const std::string& content_type)> on_answer;
   std::function<bool(std::string_view data)> on_data;
+  std::function<void(std::function<void()> stop)> on_stoppable;
 };
 
 class ReplicaTransport {
