@@ -32,6 +32,8 @@ constexpr const char* kUsage =
     "      serve a Triton-layout model repository (or the bundled example) over the KServe v2 protocol,\n"
     "      HTTP/REST and gRPC, and its decoders over OpenAI-compatible /v1/completions; under mpirun,\n"
     "      models whose config asks for dp/pp/tp run on groups of ranks\n"
+    "  serve --replicas http://HOST:PORT,... [--health-interval-ms 200] [--replica-timeout-ms N] [front-end flags]\n"
+    "      route to worker `tessera serve` processes, surviving their deaths (one retry elsewhere)\n"
     "  run-jobs JOBS.jsonl [--threads N] [--progress auto|bar|lines]\n"
     "      run one job per line (model, inputs, output dir), spread over the ranks of an MPI job\n"
     "  plan MODEL [--dp D --pp P --tp T] [--micro-batches M] [--dot FILE]\n"

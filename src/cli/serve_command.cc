@@ -6,6 +6,10 @@
 //   tessera serve: listening http_port=8000 grpc_port=8001
 // (grpc_port is left out when gRPC is off or unavailable). On SIGTERM/SIGINT the front ends stop
 // accepting and answer the requests in flight, the server drains, and the exit status is 0.
+//
+// With --replicas http://HOST:PORT,... the server runs no model: it routes every request to those worker
+// `tessera serve` processes and survives their deaths (serve/replicas/, docs/serving.md, "Replicas and
+// failover").
 #include <malloc.h>
 #include <pthread.h>
 
@@ -21,6 +25,7 @@
 #include "serve/distributed/mpi_serving.h"
 #include "serve/front_end.h"
 #include "serve/inference_server.h"
+#include "serve/replicas/replica_service.h"
 
 namespace tessera::cli {
 
@@ -44,8 +49,23 @@ StatusOr<std::string> ReadToken(const std::string& path) {
   return token;
 }
 
+// "a,b,c" -> {a, b, c}; InvalidArgument for an empty item.
+StatusOr<std::vector<std::string>> SplitList(const std::string& text, const std::string& flag) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item.empty()) return InvalidArgument(flag + " '" + text + "' has an empty item");
+    items.push_back(item);
+    if (comma == std::string::npos) return items;
+    start = comma + 1;
+  }
+}
+
 struct ServeConfig {
   serve::ServerOptions server;
+  std::optional<serve::replicas::ReplicaServiceOptions> router;  // set with --replicas
   serve::FrontEndOptions http;
   int grpc_port = 8001;  // -1: no gRPC front end
 };
@@ -66,6 +86,24 @@ StatusOr<ServeConfig> ParseConfig(const CommandLine& cl) {
   c.server.generation.max_running = static_cast<int>(running);
   c.server.generation.max_waiting = static_cast<int>(waiting);
   c.server.generation.max_cache_bytes = cache_mib << 20;
+
+  if (cl.Has("replicas")) {
+    for (const char* own : {"model-repo", "load-model", "threads", "max-running-sequences", "max-waiting-sequences",
+                            "max-kv-cache-mib", "link-key"}) {
+      if (cl.Has(own)) return InvalidArgument(std::string("--") + own + " is for a server that runs models; with "
+                                              "--replicas each worker takes it");
+    }
+    serve::replicas::ReplicaServiceOptions router;
+    TS_ASSIGN_OR_RETURN(router.urls, SplitList(cl.Get("replicas"), "--replicas"));
+    TS_RETURN_IF_ERROR(serve::replicas::CheckReplicaUrls(router.urls));
+    TS_ASSIGN_OR_RETURN(int64_t wait_ms, cl.GetInt("replica-timeout-ms", 120000, 1, int64_t{24} * 3600 * 1000));
+    router.http.read_timeout = std::chrono::milliseconds(wait_ms);
+    TS_ASSIGN_OR_RETURN(int64_t interval_ms, cl.GetInt("health-interval-ms", 200, 10, 60000));
+    router.health_interval = std::chrono::milliseconds(interval_ms);
+    c.router = std::move(router);
+  } else if (cl.Has("replica-timeout-ms") || cl.Has("health-interval-ms")) {
+    return InvalidArgument("--replica-timeout-ms and --health-interval-ms go with --replicas");
+  }
 
   c.http.host = cl.Get("host", "0.0.0.0");
   TS_ASSIGN_OR_RETURN(int64_t http_port, cl.GetInt("http-port", 8000, 0, kMaxPort));
@@ -102,7 +140,8 @@ int ServeCommand(const std::vector<std::string>& args) {
   auto cl = CommandLine::Parse(args,
                                {"model-repo", "host", "http-port", "grpc-port", "tls-cert", "tls-key", "tls-client-ca",
                                 "auth-token-file", "max-request-bytes", "request-timeout-ms", "threads", "load-model",
-                                "max-running-sequences", "max-waiting-sequences", "max-kv-cache-mib", "link-key"},
+                                "max-running-sequences", "max-waiting-sequences", "max-kv-cache-mib", "link-key",
+                                "replicas", "replica-timeout-ms", "health-interval-ms"},
                                {"log-requests"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   auto config = ParseConfig(*cl);
@@ -128,7 +167,7 @@ int ServeCommand(const std::vector<std::string>& args) {
   // (docs/serving.md, "Serving over MPI").
   std::optional<CommandWorld> world;
   std::unique_ptr<serve::MpiServing> mpi;
-  if (LaunchedByMpi()) {
+  if (LaunchedByMpi() && !config->router) {
     int exit_code = kExitOk;
     world = CommandWorld::Open(exit_code, cl->Get("link-key"));
     if (!world) return exit_code;
@@ -145,7 +184,8 @@ int ServeCommand(const std::vector<std::string>& args) {
     }
   }
 
-  auto server = serve::CreateInferenceServer(config->server);
+  auto server = config->router ? serve::replicas::CreateReplicaService(*config->router)
+                               : serve::CreateInferenceServer(config->server);
   if (!server.ok()) return Fail(server.status());
   auto http = serve::StartHttpFrontEnd(**server, config->http);
   if (!http.ok()) return Fail(http.status());

@@ -17,6 +17,7 @@
 namespace tessera::serve {
 
 class GenerationModel;  // generation_model.h
+class OpenAiRelay;      // openai_relay.h
 
 struct NamedTensor {
   std::string name;
@@ -67,6 +68,16 @@ struct RepositoryEntry {
   std::string reason;   // why it is not ready, when it is not
 };
 
+// One worker process of a routing server (`tessera serve --replicas`), as /v2/replicas and /metrics show it.
+struct ReplicaStatus {
+  std::string url;
+  bool healthy = false;
+  int64_t outstanding = 0;  // requests sent to it and not answered yet
+  uint64_t requests = 0;    // requests sent to it
+  uint64_t failures = 0;    // requests that got no answer from it
+  std::string last_failure;
+};
+
 class InferenceService {
  public:
   virtual ~InferenceService() = default;
@@ -96,6 +107,12 @@ class InferenceService {
   virtual StatusOr<std::shared_ptr<GenerationModel>> FindGenerationModel(const std::string& name) const {
     return NotFound("no generation model named '" + name + "'");
   }
+
+  // A server that routes to worker processes instead of running models (serve/replicas/): its replicas,
+  // and the relay that serves the OpenAI-compatible endpoints in place of GenerationModels. A server that
+  // runs its own models has no replicas and no relay.
+  virtual std::vector<ReplicaStatus> Replicas() const { return {}; }
+  virtual OpenAiRelay* openai_relay() { return nullptr; }
 
   // Prometheus text exposition of the server's metrics (served at /metrics).
   virtual std::string MetricsText() const = 0;

@@ -246,6 +246,14 @@ class CliContractTest(unittest.TestCase):
         self.assert_fails(self.tessera("run", model, "--output-dir", "o", "--stream"), 2, "--stream needs --repeat")
         self.assertEqual(self.tessera("frobnicate").returncode, 2)
 
+    def test_bad_replica_lists_exit_2_naming_the_fault(self):
+        self.assert_fails(self.tessera("serve", "--replicas", "ftp://h:1"), 2, "only plain http://")
+        self.assert_fails(self.tessera("serve", "--replicas", "http://h:1,,http://h:2"), 2, "empty item")
+        self.assert_fails(self.tessera("serve", "--replicas", "http://h:1,http://h:1"), 2, "given twice")
+        self.assert_fails(self.tessera("serve", "--replicas", "http://h:0"), 2, "port '0'")
+        self.assert_fails(self.tessera("serve", "--replicas", "http://h:1", "--model-repo", "r"), 2, "--model-repo")
+        self.assert_fails(self.tessera("serve", "--health-interval-ms", "100"), 2, "go with --replicas")
+
 
 if __name__ == "__main__":
     TESSERA = os.path.abspath(sys.argv.pop(1))

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import ssl
 import struct
 import subprocess
@@ -29,11 +30,12 @@ LISTENING = re.compile(r"listening http_port=(\d+)(?: grpc_port=(\d+))?")
 
 class Server:
     """`tessera serve` in a child process; `url` is its HTTP(S) base URL once started. With `grpc`, the gRPC
-    front end listens too (`grpc_port`, `address`)."""
+    front end listens too (`grpc_port`, `address`). `http_port` fixes the port (a worker restarted where it
+    was); 0 takes any free one."""
 
-    def __init__(self, tessera, *flags, tls=False, grpc=False, start_timeout=300):
-        self.args = [tessera, "serve", "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0" if grpc else "-1",
-                     *flags]
+    def __init__(self, tessera, *flags, tls=False, grpc=False, start_timeout=300, http_port=0):
+        self.args = [tessera, "serve", "--host", "127.0.0.1", "--http-port", str(http_port),
+                     "--grpc-port", "0" if grpc else "-1", *flags]
         self.tls = tls
         self.grpc = grpc
         self.start_timeout = start_timeout
@@ -222,6 +224,13 @@ def tls_context(cert, client_cert=None, client_key=None):
     if client_cert:
         context.load_cert_chain(client_cert, client_key)
     return context
+
+
+def free_port():
+    """A loopback port free now (for a server that must come back on the same port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_until(predicate, timeout=120, what="condition"):

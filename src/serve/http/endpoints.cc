@@ -95,6 +95,14 @@ void RegisterHealthAndMetadata(httplib::Server& server, InferenceService& servic
                if (!ready.ok()) return ReplyError(res, ready.status());
                ReplyJson(res, *ready ? 200 : 503, EncodeModelReady(Model(req), *ready));
              }));
+  server.Get("/v2/replicas", Admitted([&service](const httplib::Request&, httplib::Response& res) {
+               const std::vector<ReplicaStatus> replicas = service.Replicas();
+               if (replicas.empty()) {
+                 return ReplyError(res, 404, "this server runs its own models and routes to no replicas "
+                                             "(see tessera serve --replicas)");
+               }
+               ReplyJson(res, 200, EncodeReplicas(replicas));
+             }));
   server.Get("/metrics", Admitted([&service](const httplib::Request&, httplib::Response& res) {
                res.status = 200;
                res.set_content(service.MetricsText(), "text/plain; version=0.0.4");

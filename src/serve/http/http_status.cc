@@ -20,4 +20,19 @@ int HttpStatusFor(StatusCode code) {
   return 500;
 }
 
+StatusCode StatusCodeForHttp(int http_status) {
+  switch (http_status) {
+    case 200: return StatusCode::kOk;
+    case 400:
+    case 413: return StatusCode::kInvalidArgument;
+    case 401: return StatusCode::kUnauthenticated;
+    case 404: return StatusCode::kNotFound;
+    case 501: return StatusCode::kUnimplemented;
+    case 502:
+    case 503: return StatusCode::kUnavailable;
+    case 504: return StatusCode::kDeadlineExceeded;
+  }
+  return StatusCode::kInternal;
+}
+
 }  // namespace tessera::serve::http

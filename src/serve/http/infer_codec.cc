@@ -35,17 +35,21 @@ StatusOr<Shape> ParseShape(const json& input, const std::string& where) {
   return shape;
 }
 
-// One entry of `inputs`; `binary` is the request's binary section, `offset` where this input's part starts.
-StatusOr<NamedTensor> ParseInput(const json& input, size_t index, std::string_view binary, size_t& offset) {
-  std::string where = "inputs[" + std::to_string(index) + "]: ";
+// One entry of `inputs` (or of a response's `outputs`: `field` names which); `binary` is the message's binary
+// section, `offset` where this tensor's part starts.
+StatusOr<NamedTensor> ParseInput(const json& input, size_t index, std::string_view binary, size_t& offset,
+                                 const char* field = "inputs") {
+  std::string where = std::string(field) + "[" + std::to_string(index) + "]: ";
   if (!input.is_object()) return InvalidArgument(where + "must be an object");
   auto name = input.find("name");
   if (name == input.end() || !name->is_string()) return InvalidArgument(where + "'name' must be a string");
-  where = "input '" + name->get<std::string>() + "': ";
+  const char* kind = std::string_view(field) == "outputs" ? "output '" : "input '";
+  const std::string label = kind + name->get<std::string>() + "'";
+  where = label + ": ";
   auto datatype = input.find("datatype");
   if (datatype == input.end() || !datatype->is_string()) return InvalidArgument(where + "'datatype' must be a string");
   auto dtype = DTypeFromKServe(datatype->get<std::string>());
-  if (!dtype.ok()) return dtype.status().WithContext("input '" + name->get<std::string>() + "'");
+  if (!dtype.ok()) return dtype.status().WithContext(label);
   TS_ASSIGN_OR_RETURN(Shape shape, ParseShape(input, where));
 
   NamedTensor out{name->get<std::string>(), {}};
@@ -99,9 +103,10 @@ Status ParseOutputs(const json& outputs, DecodedInferRequest& decoded) {
 
 }  // namespace
 
-StatusOr<DecodedInferRequest> DecodeInferRequest(std::string_view body, std::optional<size_t> json_length,
-                                                 const std::string& model, const std::string& version) {
-  std::string_view text = body, binary;
+// The JSON part and the binary part of a message whose JSON is `json_length` bytes long (all JSON if absent).
+StatusOr<json> SplitAndParse(std::string_view body, std::optional<size_t> json_length, std::string_view& binary,
+                             const char* what) {
+  std::string_view text = body;
   if (json_length) {
     if (*json_length > body.size()) {
       return InvalidArgument("Inference-Header-Content-Length " + std::to_string(*json_length) +
@@ -114,9 +119,32 @@ StatusOr<DecodedInferRequest> DecodeInferRequest(std::string_view body, std::opt
   try {
     root = json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {
-    return InvalidArgument(std::string("request body is not valid JSON: ") + e.what());
+    return InvalidArgument(std::string(what) + " body is not valid JSON: " + e.what());
   }
-  if (!root.is_object()) return InvalidArgument("request body must be a JSON object");
+  if (!root.is_object()) return InvalidArgument(std::string(what) + " body must be a JSON object");
+  return root;
+}
+
+Status CheckBinaryUsed(std::string_view binary, size_t offset, const char* who) {
+  if (offset == binary.size()) return Status::Ok();
+  return InvalidArgument("the body has " + std::to_string(binary.size() - offset) + " bytes of binary data that no " +
+                         who + "'s binary_data_size accounts for");
+}
+
+json TensorEntry(const NamedTensor& t, bool binary_data, std::string& binary) {
+  json entry = {{"name", t.name}, {"datatype", KServeDatatype(t.tensor.dtype())}, {"shape", t.tensor.shape()}};
+  if (binary_data) {
+    entry["parameters"] = {{"binary_data_size", AppendTensorBinary(t.tensor, binary)}};
+  } else {
+    entry["data"] = TensorToJsonData(t.tensor);
+  }
+  return entry;
+}
+
+StatusOr<DecodedInferRequest> DecodeInferRequest(std::string_view body, std::optional<size_t> json_length,
+                                                 const std::string& model, const std::string& version) {
+  std::string_view binary;
+  TS_ASSIGN_OR_RETURN(json root, SplitAndParse(body, json_length, binary, "request"));
 
   DecodedInferRequest decoded;
   InferRequest& request = decoded.request;
@@ -140,10 +168,7 @@ StatusOr<DecodedInferRequest> DecodeInferRequest(std::string_view body, std::opt
     if (!seen.insert(t.name).second) return InvalidArgument("input '" + t.name + "' is given twice");
     request.inputs.push_back(std::move(t));
   }
-  if (offset != binary.size()) {
-    return InvalidArgument("the body has " + std::to_string(binary.size() - offset) +
-                           " bytes of binary data that no input's binary_data_size accounts for");
-  }
+  TS_RETURN_IF_ERROR(CheckBinaryUsed(binary, offset, "input"));
   if (auto outputs = root.find("outputs"); outputs != root.end()) TS_RETURN_IF_ERROR(ParseOutputs(*outputs, decoded));
   return decoded;
 }
@@ -155,15 +180,7 @@ EncodedInferResponse EncodeInferResponse(const InferResponse& response, const Ou
   if (!response.id.empty()) root["id"] = response.id;
   json outputs = json::array();
   std::string binary;
-  for (const NamedTensor& o : response.outputs) {
-    json entry = {{"name", o.name}, {"datatype", KServeDatatype(o.tensor.dtype())}, {"shape", o.tensor.shape()}};
-    if (encoding.Binary(o.name)) {
-      entry["parameters"] = {{"binary_data_size", AppendTensorBinary(o.tensor, binary)}};
-    } else {
-      entry["data"] = TensorToJsonData(o.tensor);
-    }
-    outputs.push_back(std::move(entry));
-  }
+  for (const NamedTensor& o : response.outputs) outputs.push_back(TensorEntry(o, encoding.Binary(o.name), binary));
   root["outputs"] = std::move(outputs);
   EncodedInferResponse encoded;
   encoded.body = root.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -173,6 +190,48 @@ EncodedInferResponse EncodeInferResponse(const InferResponse& response, const Ou
     encoded.body += binary;
   }
   return encoded;
+}
+
+EncodedInferRequest EncodeInferRequest(const InferRequest& request) {
+  json root = json::object();
+  if (!request.id.empty()) root["id"] = request.id;
+  root["parameters"] = {{"binary_data_output", true}};
+  json inputs = json::array();
+  std::string binary;
+  for (const NamedTensor& t : request.inputs) inputs.push_back(TensorEntry(t, true, binary));
+  root["inputs"] = std::move(inputs);
+  if (!request.requested_outputs.empty()) {
+    json outputs = json::array();
+    for (const std::string& name : request.requested_outputs) outputs.push_back({{"name", name}});
+    root["outputs"] = std::move(outputs);
+  }
+  EncodedInferRequest encoded;
+  encoded.body = root.dump(-1, ' ', false, json::error_handler_t::replace);
+  encoded.json_length = encoded.body.size();
+  encoded.body += binary;
+  return encoded;
+}
+
+StatusOr<InferResponse> DecodeInferResponse(std::string_view body, std::optional<size_t> json_length) {
+  std::string_view binary;
+  TS_ASSIGN_OR_RETURN(json root, SplitAndParse(body, json_length, binary, "response"));
+  InferResponse response;
+  for (auto [key, field] : {std::pair{"model_name", &response.model_name},
+                            std::pair{"model_version", &response.model_version}, std::pair{"id", &response.id}}) {
+    auto it = root.find(key);
+    if (it == root.end()) continue;
+    if (!it->is_string()) return InvalidArgument(std::string("response '") + key + "' must be a string");
+    *field = it->get<std::string>();
+  }
+  auto outputs = root.find("outputs");
+  if (outputs == root.end() || !outputs->is_array()) return InvalidArgument("response 'outputs' must be an array");
+  size_t offset = 0;
+  for (size_t i = 0; i < outputs->size(); ++i) {
+    TS_ASSIGN_OR_RETURN(NamedTensor t, ParseInput((*outputs)[i], i, binary, offset, "outputs"));
+    response.outputs.push_back(std::move(t));
+  }
+  TS_RETURN_IF_ERROR(CheckBinaryUsed(binary, offset, "output"));
+  return response;
 }
 
 }  // namespace tessera::serve::http

@@ -47,4 +47,15 @@ struct EncodedInferResponse {
 
 EncodedInferResponse EncodeInferResponse(const InferResponse& response, const OutputEncoding& encoding);
 
+// The client's side, for a server that forwards requests to other Tessera servers (serve/replicas/):
+// a request with every input as binary data and every output asked for as binary data (exact and compact),
+// and the decoding of such a response. Both directions share the parsing above, so what one Tessera
+// server writes another reads. DecodeInferResponse: InvalidArgument for a malformed body.
+struct EncodedInferRequest {
+  std::string body;
+  size_t json_length = 0;  // the Inference-Header-Content-Length to send
+};
+EncodedInferRequest EncodeInferRequest(const InferRequest& request);
+StatusOr<InferResponse> DecodeInferResponse(std::string_view body, std::optional<size_t> json_length);
+
 }  // namespace tessera::serve::http

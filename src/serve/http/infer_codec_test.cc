@@ -108,5 +108,46 @@ TEST(InferCodecTest, ResponseMixesJsonAndBinaryOutputs) {
   EXPECT_EQ(back[1], 0.75f);
 }
 
+// A forwarding server (serve/replicas/) writes requests with EncodeInferRequest that a Tessera server reads
+// with DecodeInferRequest, and reads its binary answers back with DecodeInferResponse.
+TEST(InferCodecTest, ForwardedRequestAndResponseRoundTrip) {
+  InferRequest request;
+  request.id = "fwd-3";
+  request.inputs.push_back({"x", Tensor::FromVector<float>(DType::kFloat32, {2}, {1.25f, -3.5f})});
+  request.inputs.push_back({"n", Tensor::FromVector<int64_t>(DType::kInt64, {1}, {-9})});
+  request.requested_outputs = {"y"};
+  const EncodedInferRequest encoded = EncodeInferRequest(request);
+  auto d = DecodeInferRequest(encoded.body, encoded.json_length, "m", "1");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->request.id, "fwd-3");
+  ASSERT_EQ(d->request.inputs.size(), 2u);
+  EXPECT_EQ(d->request.inputs[0].tensor.data<float>()[1], -3.5f);
+  EXPECT_EQ(d->request.inputs[1].tensor.data<int64_t>()[0], -9);
+  EXPECT_EQ(d->request.requested_outputs, (std::vector<std::string>{"y"}));
+  EXPECT_TRUE(d->encoding.Binary("y"));
+
+  InferResponse r;
+  r.model_name = "m";
+  r.model_version = "1";
+  r.id = "fwd-3";
+  r.outputs.push_back({"y", Tensor::FromVector<float>(DType::kFloat32, {1, 2}, {0.5f, 2.0f})});
+  const EncodedInferResponse answer = EncodeInferResponse(r, d->encoding);
+  auto back = DecodeInferResponse(answer.body, answer.json_length);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->model_version, "1");
+  EXPECT_EQ(back->id, "fwd-3");
+  ASSERT_EQ(back->outputs.size(), 1u);
+  EXPECT_EQ(back->outputs[0].tensor.shape(), (Shape{1, 2}));
+  EXPECT_EQ(back->outputs[0].tensor.data<float>()[1], 2.0f);
+}
+
+TEST(InferCodecTest, ResponseWithBinaryDataPastItsEndIsRefused) {
+  const std::string header =
+      R"({"outputs": [{"name": "y", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 8}}]})";
+  auto r = DecodeInferResponse(header + "abcd", header.size());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("output 'y'"), std::string::npos) << r.status().message();
+}
+
 }  // namespace
 }  // namespace tessera::serve::http

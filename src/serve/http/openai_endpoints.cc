@@ -10,6 +10,7 @@
 #include "serve/generation_model.h"
 #include "serve/http/http_status.h"
 #include "serve/http/openai_codec.h"
+#include "serve/http/openai_relayed.h"
 #include "serve/http/request_log.h"
 
 namespace tessera::serve::http {
@@ -172,6 +173,7 @@ bool StreamMore(const std::shared_ptr<Completion>& c, httplib::DataSink& sink) {
 }
 
 void Complete(InferenceService& service, const httplib::Request& req, httplib::Response& res, bool chat) {
+  if (OpenAiRelay* relay = service.openai_relay()) return RelayCompletion(*relay, req, res);
   std::string param;
   auto decoded = chat ? DecodeChatRequest(req.body, param) : DecodeCompletionRequest(req.body, param);
   if (!decoded.ok()) return ReplyOpenAiError(res, decoded.status(), param);
@@ -223,7 +225,8 @@ void Complete(InferenceService& service, const httplib::Request& req, httplib::R
 }  // namespace
 
 void RegisterOpenAiEndpoints(httplib::Server& server, InferenceService& service) {
-  server.Get("/v1/models", Admitted([&service](const httplib::Request&, httplib::Response& res) {
+  server.Get("/v1/models", Admitted([&service](const httplib::Request& req, httplib::Response& res) {
+               if (OpenAiRelay* relay = service.openai_relay()) return RelayGet(*relay, req, res);
                std::vector<ModelListEntry> entries;
                for (const auto& m : service.GenerationModels()) {
                  entries.push_back({m->name(), m->created_unix_seconds(), m->decoder().defaults().context_length});

@@ -6,7 +6,8 @@
 // one `data: {chunk}\n\n` per token, a last chunk with finish_reason, then `data: [DONE]\n\n`. The provider
 // waits for tokens in short slices and checks the connection between them, so a client that goes away
 // cancels its sequence within one slice or one token, whichever comes first. Errors use OpenAI's shape,
-// {"error": {"message", "type", "param", "code"}}.
+// {"error": {"message", "type", "param", "code"}}. A server with an OpenAiRelay (one that routes to worker
+// processes) hands these requests to it instead (openai_relayed.h).
 #pragma once
 
 #include <httplib.h>
