@@ -66,7 +66,9 @@ void PrintQuantizeReport(const QuantizeReport& r, std::ostream& out) {
                   Cell(l.output_error, false).c_str(), Cell(l.output_error, true).c_str());
     out << line;
   }
-  for (const SkippedNode& s : r.skipped) out << "left in float: " << s.node << " (" << s.op << "): " << s.reason << "\n";
+  for (const SkippedNode& s : r.skipped) {
+    out << "left in float: " << s.node << " (" << s.op << "): " << s.reason << "\n";
+  }
   for (const auto& [name, e] : r.model_outputs) {
     std::snprintf(line, sizeof line, "model output %s: max abs error %.4g, cosine %.6f vs float\n", name.c_str(),
                   e.max_abs, e.cosine);
