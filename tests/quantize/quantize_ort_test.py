@@ -1,6 +1,7 @@
 """`tessera quantize` against ONNX Runtime: every mode on small models, and the command's refusals.
 
 usage: /usr/bin/python3 tests/quantize/quantize_ort_test.py --tessera build/tessera [--keep DIR]
+           [--models MODEL_CACHE/torch]     # the exported MobileNetV2 and BERT instead (MODEL_CASES)
 
 For each case a float model (MLP with MatMul and Gemm and an odd K, a 3-D activation MatMul as in an
 encoder, a CNN with Conv and Gemm) is written with python3-onnx, quantized with `tessera quantize`, and
@@ -15,6 +16,7 @@ Exit status: 0 when every check passes, 1 otherwise.
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -176,31 +178,75 @@ def check_cases(args, work):
         write_case(folders[case], out, os.path.join(sample_dirs[model], "sample0"))
         folders[case + "/float"] = os.path.join(work, "cases", case + "_float")
         write_case(folders[case + "/float"], float_paths[model], os.path.join(sample_dirs[model], "sample0"))
+    return failures + compare_with_ort(args, folders, [(c, f, m) for c, _, f, m in CASES])
+
+
+def compare_with_ort(args, folders, cases):
+    """Runs ORT on every case folder (quantized and float), Tessera on the quantized ones, and compares."""
     proc = subprocess.run(["node", ORT_RUN] + list(folders.values()), capture_output=True, text=True)
     if proc.returncode != 0:
-        return failures + [f"ort_run.js failed: {proc.stderr.strip()}"]
-    for case, model, flags, min_cosine in CASES:
+        return [f"ort_run.js failed: {proc.stderr.strip()}"]
+    failures = []
+    for case, flags, min_cosine in cases:
         if case not in folders:
             continue
         try:
-            ort_q = ort_outputs(folders[case])["y"]
-            ort_f = ort_outputs(folders[case + "/float"])["y"]
-            ours = tessera_output(args.tessera, folders[case], "y")
+            ort_all = ort_outputs(folders[case])
+            ort_float = ort_outputs(folders[case + "/float"])
         except RuntimeError as e:
             failures.append(f"{case}: {e}")
             continue
-        peak = float(np.abs(ort_q).max())
-        tolerance = 1e-4 * max(peak, 1.0) if "weights" in flags else 0.02 * peak
-        diff = float(np.abs(ours - ort_q).max())
-        agreement = cosine(ort_q, ort_f)
-        status = "ok" if diff <= tolerance and agreement >= min_cosine else "FAIL"
-        print(f"{status:4s} {case}: tessera vs ORT max abs {diff:.3g} (tolerance {tolerance:.3g}); "
-              f"quantized vs float cosine {agreement:.6f}, max abs {float(np.abs(ort_q - ort_f).max()):.3g}",
-              flush=True)
-        if status != "ok":
-            failures.append(f"{case}: tessera vs ORT {diff:.3g} > {tolerance:.3g} or cosine {agreement:.6f} < "
-                            f"{min_cosine}")
+        for name, ort_q in ort_all.items():
+            try:
+                ours = tessera_output(args.tessera, folders[case], re.sub(r"[^A-Za-z0-9._-]", "_", name))
+            except RuntimeError as e:
+                failures.append(f"{case}: {e}")
+                break
+            ort_f = ort_float[name]
+            peak = float(np.abs(ort_q).max())
+            tolerance = 1e-4 * max(peak, 1.0) if "weights" in flags else 0.02 * peak
+            diff = float(np.abs(ours - ort_q).max())
+            agreement = cosine(ort_q, ort_f)
+            status = "ok" if diff <= tolerance and agreement >= min_cosine else "FAIL"
+            print(f"{status:4s} {case} [{name}]: tessera vs ORT max abs {diff:.3g} (tolerance {tolerance:.3g}); "
+                  f"quantized vs float cosine {agreement:.6f}, max abs {float(np.abs(ort_q - ort_f).max()):.3g}",
+                  flush=True)
+            if status != "ok":
+                failures.append(f"{case} [{name}]: tessera vs ORT {diff:.3g} > {tolerance:.3g} or cosine "
+                                f"{agreement:.6f} < {min_cosine}")
     return failures
+
+
+# Exported models (tools/export_models.py): (model folder, flags, minimum cosine vs float). Their inputs/
+# folder is one calibration sample.
+MODEL_CASES = [
+    ("mobilenetv2", ["--mode", "static", "--per-channel"], 0.99),
+    ("mobilenetv2", ["--mode", "weights", "--bits", "8"], 0.9999),
+    ("bert", ["--mode", "dynamic", "--per-channel"], 0.99),
+    ("bert", ["--mode", "weights", "--bits", "4", "--block", "32"], 0.95),
+]
+
+
+def check_models(args, work):
+    failures, folders, cases = [], {}, []
+    for i, (model, flags, min_cosine) in enumerate(MODEL_CASES):
+        folder = os.path.join(args.models, model)
+        case = f"{model}_{flags[1]}_{i}"
+        out = os.path.join(work, case + ".onnx")
+        cmd = [args.tessera, "quantize", os.path.join(folder, "model.onnx"), out, "--calibration",
+               os.path.join(folder, "inputs")] + flags
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            failures.append(f"{case}: tessera quantize exited {proc.returncode}: {proc.stderr.strip()}")
+            continue
+        print("\n".join(line for line in proc.stdout.splitlines() if line.startswith(("mode:", "model output",
+                                                                                     "initializers"))))
+        folders[case] = os.path.join(work, "cases", case)
+        write_case(folders[case], out, os.path.join(folder, "inputs"))
+        folders[case + "/float"] = os.path.join(work, "cases", case + "_float")
+        write_case(folders[case + "/float"], os.path.join(folder, "model.onnx"), os.path.join(folder, "inputs"))
+        cases.append((case, flags, min_cosine))
+    return failures + compare_with_ort(args, folders, cases)
 
 
 def check_refusals(args, work):
@@ -247,11 +293,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tessera", required=True)
     parser.add_argument("--keep", help="work in this folder and keep it")
+    parser.add_argument("--models", help="the exported models' folder: quantize those instead of the small ones")
     args = parser.parse_args()
     work = args.keep or tempfile.mkdtemp(prefix="tessera_quantize_")
     os.makedirs(work, exist_ok=True)
     try:
-        failures = check_cases(args, work) + check_refusals(args, work)
+        if args.models:
+            failures = check_models(args, work)
+        else:
+            failures = check_cases(args, work) + check_refusals(args, work)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
