@@ -77,8 +77,8 @@ StatusOr<QuantizeReport> QuantizeModelFile(const std::string& in_path, const std
   onnx::ModelProto quantized = original;
   ModelEdit edit(quantized, in_dir, name);
   switch (options.mode) {
-    case QuantizeMode::kWeights: TS_RETURN_IF_ERROR(RewriteWeightsToNBits(edit, options, report)); break;
-    case QuantizeMode::kDynamic: TS_RETURN_IF_ERROR(RewriteDynamic(edit, options, report)); break;
+    case QuantizeMode::kWeights: TS_RETURN_IF_ERROR(RewriteWeightsToNBits(edit, options, report, &bar)); break;
+    case QuantizeMode::kDynamic: TS_RETURN_IF_ERROR(RewriteDynamic(edit, options, report, &bar)); break;
     case QuantizeMode::kStatic: {
       const std::vector<std::string> activations = StaticActivations(edit, options);
       if (activations.empty()) break;  // nothing to quantize: reported below
@@ -86,7 +86,7 @@ StatusOr<QuantizeReport> QuantizeModelFile(const std::string& in_path, const std
       if (!session.ok()) return session.status();
       auto ranges = CalibrateRanges(*session, samples, activations, options, &bar);
       if (!ranges.ok()) return ranges.status().WithContext("model '" + name + "'");
-      TS_RETURN_IF_ERROR(RewriteStatic(edit, options, *ranges, report));
+      TS_RETURN_IF_ERROR(RewriteStatic(edit, options, *ranges, report, &bar));
       break;
     }
   }

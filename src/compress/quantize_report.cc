@@ -55,13 +55,16 @@ void PrintQuantizeReport(const QuantizeReport& r, std::ostream& out) {
       << r.skipped.size() << " left in float";
   if (r.samples > 0) out << "; errors over " << r.samples << " calibration sample(s)";
   out << "\n";
-  std::snprintf(line, sizeof line, "%-28s %-8s %-34s %-21s %-10s %-10s %-10s %-10s\n", "node", "op", "form",
-                "weight scale range", "w max|e|", "w cosine", "out max|e|", "out cosine");
+  int node_width = 4;  // the longest node name sets the first column, so rows stay aligned
+  for (const LayerReport& l : r.layers) node_width = std::max(node_width, static_cast<int>(l.node.size()));
+  node_width = std::min(node_width, 200);
+  std::snprintf(line, sizeof line, "%-*s %-8s %-34s %-21s %-10s %-10s %-10s %-10s\n", node_width, "node", "op",
+                "form", "weight scale range", "w max|e|", "w cosine", "out max|e|", "out cosine");
   out << line;
   for (const LayerReport& l : r.layers) {
     char scales[48];
     std::snprintf(scales, sizeof scales, "%.3g..%.3g", l.scale_min, l.scale_max);
-    std::snprintf(line, sizeof line, "%-28s %-8s %-34s %-21s %-10s %-10s %-10s %-10s\n", l.node.c_str(),
+    std::snprintf(line, sizeof line, "%-*s %-8s %-34s %-21s %-10s %-10s %-10s %-10s\n", node_width, l.node.c_str(),
                   l.op.c_str(), l.form.c_str(), scales, Cell(l.weight, false).c_str(), Cell(l.weight, true).c_str(),
                   Cell(l.output_error, false).c_str(), Cell(l.output_error, true).c_str());
     out << line;

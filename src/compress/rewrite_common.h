@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "compress/model_edit.h"
+#include "compress/progress_bar.h"
 #include "compress/quantize_options.h"
 #include "compress/quantize_report.h"
 #include "compress/range_estimators.h"
@@ -44,14 +45,17 @@ LayerReport NewLayerReport(const onnx::NodeProto& node);
 void SetScaleRange(const std::vector<float>& scales, LayerReport& layer);
 
 // Each rewrite replaces the nodes it quantizes in the main graph, keeping every node's output names,
-// and records each quantized node and each MatMul/Gemm left in float in `report`.
-Status RewriteWeightsToNBits(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report);
-Status RewriteDynamic(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report);
+// records each quantized node and each MatMul/Gemm left in float in `report`, and steps `progress`
+// (may be null) once per node.
+Status RewriteWeightsToNBits(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report,
+                             ProgressBar* progress);
+Status RewriteDynamic(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report,
+                      ProgressBar* progress);
 
 // Static QDQ: the float activations (inputs of Conv, MatMul and Gemm that are not constants) whose
 // ranges calibration must supply, then the rewrite with those ranges.
 std::vector<std::string> StaticActivations(const ModelEdit& edit, const QuantizeOptions& options);
 Status RewriteStatic(ModelEdit& edit, const QuantizeOptions& options,
-                     const std::map<std::string, ValueRange>& ranges, QuantizeReport& report);
+                     const std::map<std::string, ValueRange>& ranges, QuantizeReport& report, ProgressBar* progress);
 
 }  // namespace tessera::compress

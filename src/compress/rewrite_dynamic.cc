@@ -63,7 +63,8 @@ Status RewriteNode(ModelEdit& edit, const onnx::NodeProto& node, const MatMulWei
 
 }  // namespace
 
-Status RewriteDynamic(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report) {
+Status RewriteDynamic(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report,
+                      ProgressBar* progress) {
   if (edit.DefaultOpset() < 11) {
     return InvalidArgument("model '" + edit.display_name() + "' imports opset " +
                            std::to_string(edit.DefaultOpset()) +
@@ -71,7 +72,10 @@ Status RewriteDynamic(ModelEdit& edit, const QuantizeOptions& options, QuantizeR
   }
   std::vector<onnx::NodeProto> nodes;
   std::map<std::string, QuantizedActivation> activations;
+  const size_t total = static_cast<size_t>(edit.graph().node_size());
+  size_t done = 0;
   for (const onnx::NodeProto& node : edit.graph().node()) {
+    if (progress) progress->Step("quantizing", ++done, total);
     const bool candidate = (node.op_type() == "MatMul" || node.op_type() == "Gemm") && node.domain().empty();
     if (!candidate) {
       nodes.push_back(node);

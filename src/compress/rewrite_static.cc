@@ -41,6 +41,9 @@ struct Rewriter {
   const QuantizeOptions& o;
   const std::map<std::string, ValueRange>& ranges;
   std::map<std::string, std::string> dequantized;  // activation -> its DequantizeLinear output
+  // (weight, axis) -> its DequantizeLinear output and report figures: a weight shared by several nodes
+  // is stored once.
+  std::map<std::pair<std::string, int64_t>, std::pair<std::string, LayerReport>> weights;
   std::vector<onnx::NodeProto> nodes;
 
   StatusOr<std::string> Activation(const std::string& x) {
@@ -64,9 +67,18 @@ struct Rewriter {
   }
 
   StatusOr<std::string> Weight(const onnx::NodeProto& node, const onnx::TensorProto& w, LayerReport& layer) {
-    TS_ASSIGN_OR_RETURN(std::vector<float> values, edit.ReadFloats(w));
     const std::vector<int64_t> dims(w.dims().begin(), w.dims().end());
     const int64_t axis = o.per_channel ? WeightAxis(node, static_cast<int>(dims.size())) : -1;
+    auto known = weights.find({w.name(), axis});
+    if (known != weights.end()) {
+      const LayerReport& first = known->second.second;
+      layer.form = first.form;
+      layer.scale_min = first.scale_min;
+      layer.scale_max = first.scale_max;
+      layer.weight = first.weight;
+      return known->second.first;
+    }
+    TS_ASSIGN_OR_RETURN(std::vector<float> values, edit.ReadFloats(w));
     const Int8Weight q = QuantizeWeightInt8(values.data(), dims, axis, o.symmetric);
     const std::string label = NodeLabel(node);
     const std::string wq = edit.UniqueName(w.name() + "_quantized"), s = edit.UniqueName(w.name() + "_scale");
@@ -84,6 +96,7 @@ struct Rewriter {
     SetScaleRange(q.scales, layer);
     const std::vector<float> back = DequantizeWeightInt8(q, dims);
     layer.weight = CompareValues(back.data(), values.data(), static_cast<int64_t>(values.size()));
+    weights[{w.name(), axis}] = {dq, layer};
     return dq;
   }
 };
@@ -104,7 +117,7 @@ std::vector<std::string> StaticActivations(const ModelEdit& edit, const Quantize
 }
 
 Status RewriteStatic(ModelEdit& edit, const QuantizeOptions& options,
-                     const std::map<std::string, ValueRange>& ranges, QuantizeReport& report) {
+                     const std::map<std::string, ValueRange>& ranges, QuantizeReport& report, ProgressBar* progress) {
   const int64_t opset = edit.DefaultOpset();
   if (opset < 10 || (options.per_channel && opset < 13)) {
     return InvalidArgument("model '" + edit.display_name() + "' imports opset " + std::to_string(opset) + "; " +
@@ -113,7 +126,9 @@ Status RewriteStatic(ModelEdit& edit, const QuantizeOptions& options,
   }
   Rewriter rw{edit, options, ranges, {}, {}};
   const auto original = edit.graph().node();  // a copy: the rewrite reads it while `nodes` grows
+  size_t done = 0;
   for (const onnx::NodeProto& node : original) {
+    if (progress) progress->Step("quantizing", ++done, static_cast<size_t>(original.size()));
     if (!IsStaticCandidate(node)) {
       rw.nodes.push_back(node);
       continue;

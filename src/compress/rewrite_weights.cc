@@ -46,9 +46,13 @@ Status RewriteNode(ModelEdit& edit, const onnx::NodeProto& node, const MatMulWei
 
 }  // namespace
 
-Status RewriteWeightsToNBits(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report) {
+Status RewriteWeightsToNBits(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report,
+                             ProgressBar* progress) {
   std::vector<onnx::NodeProto> nodes;
+  const size_t total = static_cast<size_t>(edit.graph().node_size());
+  size_t done = 0;
   for (const onnx::NodeProto& node : edit.graph().node()) {
+    if (progress) progress->Step("quantizing", ++done, total);
     const bool candidate = (node.op_type() == "MatMul" || node.op_type() == "Gemm") && node.domain().empty();
     if (!candidate) {
       nodes.push_back(node);

@@ -250,7 +250,7 @@ def check_models(args, work):
 
 
 def check_refusals(args, work):
-    """Each bad command line exits 2, each bad model 1, always with a message."""
+    """Each bad command line exits 2, each bad model 1, with one stderr line "tessera: ..." naming the fault."""
     float_model = os.path.join(work, "mlp.onnx")
     out = os.path.join(work, "refused.onnx")
     garbage = os.path.join(work, "garbage.onnx")
@@ -281,7 +281,9 @@ def check_refusals(args, work):
     failures = []
     for name, argv, want, fragment in cases:
         proc = subprocess.run([args.tessera, "quantize"] + argv, capture_output=True, text=True, timeout=60)
-        ok = proc.returncode == want and fragment in proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        one_line = len(lines) == 1 and lines[0].startswith("tessera: ")
+        ok = proc.returncode == want and fragment in proc.stderr and one_line
         print(f"{'ok' if ok else 'FAIL':4s} refusal '{name}': exit {proc.returncode}: {proc.stderr.strip()[:160]}")
         if not ok:
             failures.append(f"refusal '{name}': exit {proc.returncode} (want {want}), stderr {proc.stderr.strip()!r} "
