@@ -62,8 +62,8 @@ void PrintQuantizeReport(const QuantizeReport& r, std::ostream& out) {
                 "form", "weight scale range", "w max|e|", "w cosine", "out max|e|", "out cosine");
   out << line;
   for (const LayerReport& l : r.layers) {
-    char scales[48];
-    std::snprintf(scales, sizeof scales, "%.3g..%.3g", l.scale_min, l.scale_max);
+    char scales[48] = "-";  // a node without a constant weight (activations only) has no weight scales
+    if (l.weight.measured) std::snprintf(scales, sizeof scales, "%.3g..%.3g", l.scale_min, l.scale_max);
     std::snprintf(line, sizeof line, "%-*s %-8s %-34s %-21s %-10s %-10s %-10s %-10s\n", node_width, l.node.c_str(),
                   l.op.c_str(), l.form.c_str(), scales, Cell(l.weight, false).c_str(), Cell(l.weight, true).c_str(),
                   Cell(l.output_error, false).c_str(), Cell(l.output_error, true).c_str());
