@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include "core/npy.h"
 #include "compress/model_writer.h"
@@ -242,6 +243,33 @@ TEST(QuantizeTest, CalibrationFolderProblemsNameTheFolderOrInput) {
   auto no_input = QuantizeModelFile(in, in + ".q.onnx", o);
   ASSERT_FALSE(no_input.ok());
   EXPECT_NE(no_input.status().message().find("'x'"), std::string::npos) << no_input.status().message();
+}
+
+TEST(QuantizeTest, WeightClaimingMoreDataThanItHoldsIsAnError) {
+  // A hostile file: B says [4096, 4096] but carries 3 floats. It must fail naming B, without allocating.
+  OnnxBuilder b(17);
+  b.Input("x", DType::kFloat32, {1, 4096});
+  b.Initializer("B", {1.0f, 2.0f, 3.0f}, {4096, 4096});
+  b.Node("MatMul", {"x", "B"}, {"y"}, "mm");
+  b.Output("y", DType::kFloat32, {1, 4096});
+  const std::string in = b.WriteTemp();
+  auto r = QuantizeModelFile(in, in + ".q.onnx", QuantizeOptions{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("'B'"), std::string::npos) << r.status().message();
+}
+
+TEST(QuantizeTest, ReportNamesEachLayerAndWhatStayedFloat) {
+  const std::string in = WriteMlp(14);
+  QuantizeOptions o;
+  o.exclude = {"fc2"};
+  auto r = QuantizeModelFile(in, in + ".q.onnx", o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  std::ostringstream text;
+  PrintQuantizeReport(*r, text);
+  EXPECT_NE(text.str().find("fc1"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("MatMulNBits 4-bit block 32"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("left in float: fc2 (Gemm): excluded"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("output errors not measured"), std::string::npos) << text.str();
 }
 
 TEST(QuantizeTest, ExternalDataInIsWrittenInlineOut) {
