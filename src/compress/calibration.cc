@@ -10,8 +10,7 @@ StatusOr<const Tensor*> FloatValue(const std::map<std::string, Tensor>& values, 
   auto it = values.find(name);
   if (it == values.end()) return NotFound("calibration: the model did not produce '" + name + "'");
   if (it->second.dtype() != DType::kFloat32) {
-    return InvalidArgument("calibration: value '" + name + "' is " + DTypeName(it->second.dtype()) +
-                           ", not float32");
+    return InvalidArgument("calibration: value '" + name + "' is " + DTypeName(it->second.dtype()) + ", not float32");
   }
   return &it->second;
 }

@@ -21,10 +21,10 @@ struct QuantParams {
 QuantParams ChooseQuantParams(float lo, float hi, bool is_signed, bool symmetric);
 
 struct Int8Weight {
-  std::vector<int8_t> values;        // the same shape as the float weight
-  std::vector<float> scales;         // 1 (per tensor) or one per channel
-  std::vector<int8_t> zero_points;   // as many as scales
-  int64_t axis = -1;                 // the channel axis, -1 for per tensor
+  std::vector<int8_t> values;       // the same shape as the float weight
+  std::vector<float> scales;        // 1 (per tensor) or one per channel
+  std::vector<int8_t> zero_points;  // as many as scales
+  int64_t axis = -1;                // the channel axis, -1 for per tensor
 };
 
 // Quantizes a weight of `dims` to int8, per tensor (axis < 0) or with one scale per index of `axis`.

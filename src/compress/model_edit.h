@@ -37,8 +37,7 @@ class ModelEdit {
   std::string UniqueName(const std::string& base);
   void AddFloatInitializer(const std::string& name, const std::vector<int64_t>& dims, const std::vector<float>& v);
   void AddInt8Initializer(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int8_t>& v);
-  void AddUInt8Initializer(const std::string& name, const std::vector<int64_t>& dims,
-                           const std::vector<uint8_t>& v);
+  void AddUInt8Initializer(const std::string& name, const std::vector<int64_t>& dims, const std::vector<uint8_t>& v);
   onnx::NodeProto MakeNode(const std::string& op, const std::vector<std::string>& inputs,
                            const std::vector<std::string>& outputs, const std::string& name,
                            const std::string& domain = "");

@@ -52,14 +52,24 @@ Status WriteModelFile(onnx::ModelProto& model, const std::string& model_dir, con
   int64_t offset = 0;
   if (go_external) {
     const fs::path data_path = fs::path(out_path).parent_path() / data_name;
+    // Truncating a file the input's weights are mapped from would corrupt what is being read.
+    std::error_code ec;
+    for (const auto& t : model.graph().initializer()) {
+      for (const auto& kv : t.external_data()) {
+        if (kv.key() == "location" && fs::equivalent(fs::path(model_dir) / kv.value(), data_path, ec)) {
+          return InvalidArgument("cannot write external data to '" + data_path.string() +
+                                 "': the input model reads its weights from it; choose another output name");
+        }
+      }
+    }
     data.open(data_path, std::ios::binary | std::ios::trunc);
     if (!data) return IoError("cannot write external data file '" + data_path.string() + "'");
   }
   for (auto& t : *model.mutable_graph()->mutable_initializer()) {
     if (t.data_type() == onnx::TensorProto::STRING) continue;
-    const bool external_here = go_external && (IsExternal(t) ? ExternalLength(t) : static_cast<int64_t>(
-                                                                                          t.ByteSizeLong())) >=
-                                                                  kExternalMinBytes;
+    const bool external_here =
+        go_external &&
+        (IsExternal(t) ? ExternalLength(t) : static_cast<int64_t>(t.ByteSizeLong())) >= kExternalMinBytes;
     if (!IsExternal(t) && !external_here) continue;  // inline stays inline
     onnx::TensorProto copy = t;
     TS_ASSIGN_OR_RETURN(Tensor value, TakeTensorFromProto(copy, &resolver));

@@ -68,8 +68,7 @@ NBitsPacked PackNBits(const float* w, int64_t K, int64_t N, bool w_is_nk, int bi
       uint8_t* blob = &p.b[static_cast<size_t>((n * p.k_blocks + g) * p.blob_size)];
       for (int64_t i = 0; i < block_size; ++i) {
         const int64_t k = k0 + i;
-        const int code = k < K ? std::clamp(static_cast<int>(std::lround(at(n, k) / scale)) + zero, 0, max_code)
-                               : zero;
+        const int code = k < K ? std::clamp(static_cast<int>(std::lround(at(n, k) / scale)) + zero, 0, max_code) : zero;
         PutCode(blob, i, bits, code);
       }
     }

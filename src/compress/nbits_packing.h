@@ -29,8 +29,7 @@ struct NBitsPacked {
 // Quantizes W. `w` holds K x N floats, as MatMul's B [K, N] (row-major) when `w_is_nk` is false or as
 // Gemm's transposed B [N, K] when true. Requires bits 4 or 8 and block_size a power of two >= 16
 // (QuantizeOptions are validated before this is reached).
-NBitsPacked PackNBits(const float* w, int64_t K, int64_t N, bool w_is_nk, int bits, int64_t block_size,
-                      bool symmetric);
+NBitsPacked PackNBits(const float* w, int64_t K, int64_t N, bool w_is_nk, int bits, int64_t block_size, bool symmetric);
 
 // The weight `packed` stands for, as MatMul's B [K, N] (row-major).
 std::vector<float> UnpackNBits(const NBitsPacked& packed);

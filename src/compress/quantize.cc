@@ -39,8 +39,8 @@ Status MeasureErrors(const onnx::ModelProto& float_model, const onnx::ModelProto
         ri->second.dtype() != DType::kFloat32 || qi->second.shape() != ri->second.shape()) {
       return;
     }
-    MergeErrorStats(into, CompareValues(qi->second.data<float>(), ri->second.data<float>(),
-                                        qi->second.element_count()));
+    MergeErrorStats(into,
+                    CompareValues(qi->second.data<float>(), ri->second.data<float>(), qi->second.element_count()));
   };
   for (size_t i = 0; i < samples.size(); ++i) {
     TS_ASSIGN_OR_RETURN(auto r, reference.Run(samples[i]));
@@ -77,8 +77,12 @@ StatusOr<QuantizeReport> QuantizeModelFile(const std::string& in_path, const std
   onnx::ModelProto quantized = original;
   ModelEdit edit(quantized, in_dir, name);
   switch (options.mode) {
-    case QuantizeMode::kWeights: TS_RETURN_IF_ERROR(RewriteWeightsToNBits(edit, options, report, &bar)); break;
-    case QuantizeMode::kDynamic: TS_RETURN_IF_ERROR(RewriteDynamic(edit, options, report, &bar)); break;
+    case QuantizeMode::kWeights:
+      TS_RETURN_IF_ERROR(RewriteWeightsToNBits(edit, options, report, &bar));
+      break;
+    case QuantizeMode::kDynamic:
+      TS_RETURN_IF_ERROR(RewriteDynamic(edit, options, report, &bar));
+      break;
     case QuantizeMode::kStatic: {
       const std::vector<std::string> activations = StaticActivations(edit, options);
       if (activations.empty()) break;  // nothing to quantize: reported below
@@ -96,8 +100,9 @@ StatusOr<QuantizeReport> QuantizeModelFile(const std::string& in_path, const std
                                 ? std::string("no Conv, MatMul or Gemm outside --exclude")
                                 : std::string("no MatMul or Gemm with a constant 2-D float32 weight outside "
                                               "--exclude")) +
-                           (report.skipped.empty() ? "" : " (first left in float: '" + report.skipped[0].node +
-                                                              "': " + report.skipped[0].reason + ")"));
+                           (report.skipped.empty() ? ""
+                                                   : " (first left in float: '" + report.skipped[0].node +
+                                                         "': " + report.skipped[0].reason + ")"));
   }
   edit.RemoveUnusedInitializers();
   quantized.set_producer_name("tessera quantize");

@@ -19,18 +19,24 @@ StatusOr<CalibrationMethod> ParseCalibrationMethod(const std::string& text) {
 
 const char* QuantizeModeName(QuantizeMode mode) {
   switch (mode) {
-    case QuantizeMode::kWeights: return "weights";
-    case QuantizeMode::kDynamic: return "dynamic";
-    case QuantizeMode::kStatic: return "static";
+    case QuantizeMode::kWeights:
+      return "weights";
+    case QuantizeMode::kDynamic:
+      return "dynamic";
+    case QuantizeMode::kStatic:
+      return "static";
   }
   return "?";
 }
 
 const char* CalibrationMethodName(CalibrationMethod method) {
   switch (method) {
-    case CalibrationMethod::kMinMax: return "minmax";
-    case CalibrationMethod::kPercentile: return "percentile";
-    case CalibrationMethod::kEntropy: return "entropy";
+    case CalibrationMethod::kMinMax:
+      return "minmax";
+    case CalibrationMethod::kPercentile:
+      return "percentile";
+    case CalibrationMethod::kEntropy:
+      return "entropy";
   }
   return "?";
 }
@@ -45,12 +51,12 @@ Status ValidateQuantizeOptions(const QuantizeOptions& options) {
   }
   const int64_t b = options.block_size;
   if (b < 16 || b > (int64_t{1} << 20) || (b & (b - 1)) != 0) {
-    return InvalidArgument("--block must be a power of two >= 16 (MatMulNBits' block_size), got " +
-                           std::to_string(b));
+    return InvalidArgument("--block must be a power of two >= 16 (MatMulNBits' block_size), got " + std::to_string(b));
   }
   if (options.mode == QuantizeMode::kStatic && options.calibration_dir.empty()) {
-    return InvalidArgument("--mode static needs --calibration DIR: activation scales come from running the model "
-                           "on sample inputs");
+    return InvalidArgument(
+        "--mode static needs --calibration DIR: activation scales come from running the model "
+        "on sample inputs");
   }
   if (options.percentile <= 50.0 || options.percentile > 100.0) {
     return InvalidArgument("the calibration percentile must be in (50, 100], got " +

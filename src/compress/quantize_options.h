@@ -25,9 +25,9 @@ struct QuantizeOptions {
   bool per_channel = false;     // dynamic/static: one weight scale per output channel
   std::string calibration_dir;  // .npy samples (calibration_data.h); required by static
   CalibrationMethod calibrate = CalibrationMethod::kMinMax;
-  double percentile = 99.99;    // for CalibrationMethod::kPercentile
+  double percentile = 99.99;         // for CalibrationMethod::kPercentile
   std::vector<std::string> exclude;  // node names or op types left in float
-  bool progress = false;        // draw a progress bar on stderr
+  bool progress = false;             // draw a progress bar on stderr
 };
 
 StatusOr<QuantizeMode> ParseQuantizeMode(const std::string& text);

@@ -51,15 +51,15 @@ std::string Cell(const ErrorStats& e, bool cosine) {
 
 void PrintQuantizeReport(const QuantizeReport& r, std::ostream& out) {
   char line[512];
-  out << "mode: " << QuantizeModeName(r.mode) << "; " << r.layers.size() << " node(s) quantized, "
-      << r.skipped.size() << " left in float";
+  out << "mode: " << QuantizeModeName(r.mode) << "; " << r.layers.size() << " node(s) quantized, " << r.skipped.size()
+      << " left in float";
   if (r.samples > 0) out << "; errors over " << r.samples << " calibration sample(s)";
   out << "\n";
   int node_width = 4;  // the longest node name sets the first column, so rows stay aligned
   for (const LayerReport& l : r.layers) node_width = std::max(node_width, static_cast<int>(l.node.size()));
   node_width = std::min(node_width, 200);
-  std::snprintf(line, sizeof line, "%-*s %-8s %-34s %-21s %-10s %-10s %-10s %-10s\n", node_width, "node", "op",
-                "form", "weight scale range", "w max|e|", "w cosine", "out max|e|", "out cosine");
+  std::snprintf(line, sizeof line, "%-*s %-8s %-34s %-21s %-10s %-10s %-10s %-10s\n", node_width, "node", "op", "form",
+                "weight scale range", "w max|e|", "w cosine", "out max|e|", "out cosine");
   out << line;
   for (const LayerReport& l : r.layers) {
     char scales[48] = "-";  // a node without a constant weight (activations only) has no weight scales

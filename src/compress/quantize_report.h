@@ -23,11 +23,11 @@ ErrorStats CompareValues(const float* quantized, const float* reference, int64_t
 void MergeErrorStats(ErrorStats& into, const ErrorStats& next);
 
 struct LayerReport {
-  std::string node, op, form;  // form: what the node became, e.g. "MatMulNBits 4-bit block 32"
-  std::string output;          // the node's output, whose error is measured
+  std::string node, op, form;                // form: what the node became, e.g. "MatMulNBits 4-bit block 32"
+  std::string output;                        // the node's output, whose error is measured
   float scale_min = 0.0f, scale_max = 0.0f;  // the weight's scales
-  ErrorStats weight;           // dequantized weight vs the float weight
-  ErrorStats output_error;     // the node's output vs the float model's, over the samples
+  ErrorStats weight;                         // dequantized weight vs the float weight
+  ErrorStats output_error;                   // the node's output vs the float model's, over the samples
 };
 
 struct SkippedNode {

@@ -10,8 +10,8 @@
 #include <random>
 #include <sstream>
 
-#include "core/npy.h"
 #include "compress/model_writer.h"
+#include "core/npy.h"
 #include "model/onnx_loader.h"
 #include "testing/onnx_builder.h"
 #include "testing/tensor_values.h"
@@ -152,8 +152,8 @@ TEST(QuantizeTest, DynamicModeWritesMatMulInteger) {
 
 TEST(QuantizeTest, StaticModeQuantizesConvActivationsAndWeights) {
   const std::string in = WriteCnn(7), samples = WriteSamples({1, 3, 8, 8}, 3, 8);
-  for (CalibrationMethod method : {CalibrationMethod::kMinMax, CalibrationMethod::kPercentile,
-                                   CalibrationMethod::kEntropy}) {
+  for (CalibrationMethod method :
+       {CalibrationMethod::kMinMax, CalibrationMethod::kPercentile, CalibrationMethod::kEntropy}) {
     const std::string out = fs::path(in).parent_path().string() + "/s" + CalibrationMethodName(method) + ".onnx";
     QuantizeOptions o;
     o.mode = QuantizeMode::kStatic;

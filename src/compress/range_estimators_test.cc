@@ -37,7 +37,7 @@ TEST(RangeEstimatorsTest, PercentileClipsTheOutlier) {
   AbsHistogram h(r.AbsMax());
   h.Add(x.data(), static_cast<int64_t>(x.size()));
   const float t = PercentileThreshold(h, 99.99);
-  EXPECT_GT(t, 3.0f) << "seed " << seed;   // |x| of a unit normal passes 3.9 once in 10^4
+  EXPECT_GT(t, 3.0f) << "seed " << seed;  // |x| of a unit normal passes 3.9 once in 10^4
   EXPECT_LT(t, 6.0f) << "seed " << seed;
   const ValueRange clipped = ClipRange(r, t);
   EXPECT_LE(clipped.max, t);

@@ -23,8 +23,8 @@ std::string NodeLabel(const onnx::NodeProto& node);
 struct MatMulWeight {
   const onnx::TensorProto* tensor = nullptr;
   int64_t K = 0, N = 0;
-  bool is_nk = false;       // stored as [N, K] (Gemm transB=1)
-  std::string bias;         // "" when none
+  bool is_nk = false;  // stored as [N, K] (Gemm transB=1)
+  std::string bias;    // "" when none
   float beta = 1.0f;
 };
 
@@ -49,13 +49,12 @@ void SetScaleRange(const std::vector<float>& scales, LayerReport& layer);
 // (may be null) once per node.
 Status RewriteWeightsToNBits(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report,
                              ProgressBar* progress);
-Status RewriteDynamic(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report,
-                      ProgressBar* progress);
+Status RewriteDynamic(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report, ProgressBar* progress);
 
 // Static QDQ: the float activations (inputs of Conv, MatMul and Gemm that are not constants) whose
 // ranges calibration must supply, then the rewrite with those ranges.
 std::vector<std::string> StaticActivations(const ModelEdit& edit, const QuantizeOptions& options);
-Status RewriteStatic(ModelEdit& edit, const QuantizeOptions& options,
-                     const std::map<std::string, ValueRange>& ranges, QuantizeReport& report, ProgressBar* progress);
+Status RewriteStatic(ModelEdit& edit, const QuantizeOptions& options, const std::map<std::string, ValueRange>& ranges,
+                     QuantizeReport& report, ProgressBar* progress);
 
 }  // namespace tessera::compress

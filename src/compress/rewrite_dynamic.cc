@@ -63,11 +63,9 @@ Status RewriteNode(ModelEdit& edit, const onnx::NodeProto& node, const MatMulWei
 
 }  // namespace
 
-Status RewriteDynamic(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report,
-                      ProgressBar* progress) {
+Status RewriteDynamic(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report, ProgressBar* progress) {
   if (edit.DefaultOpset() < 11) {
-    return InvalidArgument("model '" + edit.display_name() + "' imports opset " +
-                           std::to_string(edit.DefaultOpset()) +
+    return InvalidArgument("model '" + edit.display_name() + "' imports opset " + std::to_string(edit.DefaultOpset()) +
                            "; --mode dynamic writes DynamicQuantizeLinear, which needs opset 11 or newer");
   }
   std::vector<onnx::NodeProto> nodes;

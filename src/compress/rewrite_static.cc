@@ -84,8 +84,8 @@ struct Rewriter {
     const std::string wq = edit.UniqueName(w.name() + "_quantized"), s = edit.UniqueName(w.name() + "_scale");
     const std::string zp = edit.UniqueName(w.name() + "_zero_point");
     const std::string dq = edit.UniqueName(w.name() + "_dequantized");
-    const std::vector<int64_t> param_dims = axis >= 0 ? std::vector<int64_t>{dims[static_cast<size_t>(axis)]}
-                                                      : std::vector<int64_t>{};
+    const std::vector<int64_t> param_dims =
+        axis >= 0 ? std::vector<int64_t>{dims[static_cast<size_t>(axis)]} : std::vector<int64_t>{};
     edit.AddInt8Initializer(wq, dims, q.values);
     edit.AddFloatInitializer(s, param_dims, q.scales);
     edit.AddInt8Initializer(zp, param_dims, q.zero_points);
@@ -116,8 +116,8 @@ std::vector<std::string> StaticActivations(const ModelEdit& edit, const Quantize
   return names;
 }
 
-Status RewriteStatic(ModelEdit& edit, const QuantizeOptions& options,
-                     const std::map<std::string, ValueRange>& ranges, QuantizeReport& report, ProgressBar* progress) {
+Status RewriteStatic(ModelEdit& edit, const QuantizeOptions& options, const std::map<std::string, ValueRange>& ranges,
+                     QuantizeReport& report, ProgressBar* progress) {
   const int64_t opset = edit.DefaultOpset();
   if (opset < 10 || (options.per_channel && opset < 13)) {
     return InvalidArgument("model '" + edit.display_name() + "' imports opset " + std::to_string(opset) + "; " +
