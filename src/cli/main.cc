@@ -43,6 +43,10 @@ constexpr const char* kUsage =
     "      [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT] [--ignore-eos] [--threads N]\n"
     "      [--json] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
     "      generate tokens with a decoder-only model (an .onnx file or its folder), streaming them as they come\n"
+    "  quantize IN.onnx OUT.onnx --mode weights|dynamic|static [--bits 4|8] [--block 32] [--symmetric]\n"
+    "      [--per-channel] [--calibration DIR] [--calibrate minmax|percentile|entropy] [--exclude NODE_OR_OP,...]\n"
+    "      write a quantized copy of a model (MatMulNBits, MatMulInteger or QDQ; docs/compression.md) and\n"
+    "      print each layer's weight scales and error against the float model\n"
     "\n"
     "run, run --model, run-jobs and serve under mpirun (and plan) take --link-key FILE (or\n"
     "TESSERA_LINK_KEY_FILE): rank-to-rank messages are then encrypted and authenticated (AES-256-GCM).\n"
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
     if (command == "run-jobs") return tessera::cli::RunJobsCommand(args);
     if (command == "plan") return tessera::cli::PlanCommand(args);
     if (command == "generate") return tessera::cli::GenerateCommand(args);
+    if (command == "quantize") return tessera::cli::QuantizeCommand(args);
   } catch (const std::exception& e) {
     // Library code reports failures as Status; this only catches allocation failures and library bugs.
     std::cerr << "tessera: internal error: " << e.what() << "\n";

@@ -30,6 +30,9 @@ bool ParseBounded(google::protobuf::io::CodedInputStream& stream, onnx::ModelPro
   return proto.ParseFromCodedStream(&stream) && stream.ConsumedEntireMessage();
 }
 
+
+}  // namespace
+
 // Everything after parsing, shared by the file and in-memory loaders. The proto's tensor data is moved
 // into the graph's constants as it is converted, and the proto is gone when this returns, so the weights
 // are held once.
@@ -66,8 +69,6 @@ StatusOr<Model> LoadModelFromProto(std::unique_ptr<onnx::ModelProto> proto, cons
   return model;
 }
 
-}  // namespace
-
 StatusOr<Model> LoadModelFromBytes(std::string bytes, const std::string& model_dir, const std::string& display_name,
                                    const LoadOptions& options) {
   auto fail = [&](const Status& s) { return s.WithContext("model '" + display_name + "'"); };
@@ -84,7 +85,7 @@ StatusOr<Model> LoadModelFromBytes(std::string bytes, const std::string& model_d
   return LoadModelFromProto(std::move(proto), model_dir, display_name, options);
 }
 
-StatusOr<Model> LoadModelFromFile(const std::string& path, const LoadOptions& options) {
+Status ReadModelProtoFile(const std::string& path, onnx::ModelProto& proto) {
   namespace fs = std::filesystem;
   std::string name = fs::path(path).filename().string();
   std::error_code ec;
@@ -97,18 +98,24 @@ StatusOr<Model> LoadModelFromFile(const std::string& path, const LoadOptions& op
   // hold every weight twice at the peak.
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return IoError("model '" + path + "': cannot open");
-  auto proto = std::make_unique<onnx::ModelProto>();
   bool parsed = false;
   {
     google::protobuf::io::FileInputStream file(fd);
     file.SetCloseOnDelete(true);
     google::protobuf::io::CodedInputStream stream(&file);
-    parsed = ParseBounded(stream, *proto);
+    parsed = ParseBounded(stream, proto);
   }
   if (!parsed) return NotAModel().WithContext("model '" + name + "'");
+  return Status::Ok();
+}
+
+StatusOr<Model> LoadModelFromFile(const std::string& path, const LoadOptions& options) {
+  namespace fs = std::filesystem;
+  auto proto = std::make_unique<onnx::ModelProto>();
+  TS_RETURN_IF_ERROR(ReadModelProtoFile(path, *proto));
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
-  auto model = LoadModelFromProto(std::move(proto), dir, name, options);
+  auto model = LoadModelFromProto(std::move(proto), dir, fs::path(path).filename().string(), options);
   if (model.ok()) model->path = path;
   return model;
 }

@@ -5,7 +5,10 @@
 // model's folder all become an InvalidArgument naming the model and the node or tensor at fault.
 #pragma once
 
+#include <memory>
 #include <string>
+
+#include <onnx/onnx_pb.h>
 
 #include "graph/graph.h"
 #include "model/function_inliner.h"
@@ -23,5 +26,11 @@ StatusOr<Model> LoadModelFromFile(const std::string& path, const LoadOptions& op
 // `model_dir` resolves external data ("" forbids it); `display_name` prefixes error messages.
 StatusOr<Model> LoadModelFromBytes(std::string bytes, const std::string& model_dir, const std::string& display_name,
                                    const LoadOptions& options = {});
+// Converts an already parsed (and perhaps rewritten) proto; `model_dir` and `display_name` as above.
+StatusOr<Model> LoadModelFromProto(std::unique_ptr<onnx::ModelProto> proto, const std::string& model_dir,
+                                   const std::string& display_name, const LoadOptions& options = {});
+// Parses the file into `proto` with the loader's bounds (size, nesting) and nothing else: no checks, no
+// conversion, external data left where it is. For tools that rewrite a model file.
+Status ReadModelProtoFile(const std::string& path, onnx::ModelProto& proto);
 
 }  // namespace tessera
