@@ -14,5 +14,6 @@ int ServeCommand(const std::vector<std::string>& args);    // tessera serve
 int RunJobsCommand(const std::vector<std::string>& args);  // tessera run-jobs
 int PlanCommand(const std::vector<std::string>& args);     // tessera plan
 int GenerateCommand(const std::vector<std::string>& args); // tessera generate
+int TokenizeCommand(const std::vector<std::string>& args); // tessera tokenize
 
 }  // namespace tessera::cli

@@ -89,12 +89,15 @@ class Strip : public Normalizer {
 
 class StripAccents : public Normalizer {
  public:
-  // Removes nonspacing marks (Mn), as Hugging Face does after NFD.
+  // Removes every mark (\p{M}: Mn, Mc, Me), as tokenizers.js does after NFD.
   std::string Normalize(std::string_view text) const override {
     std::string out;
     for (size_t pos = 0; pos < text.size();) {
       const char32_t cp = NextCodePoint(text, pos);
-      if (u_charType(static_cast<UChar32>(cp)) != U_NON_SPACING_MARK) AppendUtf8(cp, out);
+      const int8_t type = u_charType(static_cast<UChar32>(cp));
+      if (type != U_NON_SPACING_MARK && type != U_COMBINING_SPACING_MARK && type != U_ENCLOSING_MARK) {
+        AppendUtf8(cp, out);
+      }
     }
     return out;
   }

@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Tokenizer parity: Tessera's tokenizer (`tessera tokenize`) against tokenizers.js on the test tokenizers.
+
+usage: tokenizer_parity.py TESSERA WORK_DIR [NODE]
+
+Writes the tokenizers with tools/make_tokenizers.py into WORK_DIR, builds the cases (every corpus line, the
+whole corpus, and texts around each added token), has tests/generate/tokenizer_reference.mjs encode and
+decode them with @huggingface/tokenizers, then requires Tessera's ids (with and without special tokens)
+and decoded text (special tokens skipped and kept) to be equal. Every mismatch is printed with the
+tokenizer, the case text and both results; the exit status is 1 if there is any.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+CORPUS = os.path.join(HERE, "corpus.txt")
+
+
+def case_texts(corpus, tokenizer):
+    """Corpus lines, the corpus as one text, and texts that hold added tokens in different spots."""
+    texts = [line for line in corpus.split("\n") if line] + [corpus, "", " ", "\n\n", "a"]
+    for token in tokenizer["added_tokens"]:
+        t = token["content"]
+        texts += [t, f"Hello {t} world", f"{t}start", f"end{t}", f"  {t}  spaced  ", f"{t}{t}", f"x {t}\ny",
+                  f"{t} Größe 東京 {t}!"]
+    specials = [t["content"] for t in tokenizer["added_tokens"]][:3]
+    texts.append(" ".join(f"{s} text {i}" for i, s in enumerate(specials)))
+    return texts
+
+
+def short(value, limit=600):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def run_tessera(tessera, folder, lines, *flags):
+    result = subprocess.run([tessera, "tokenize", folder, *flags], input="\n".join(lines) + "\n",
+                            capture_output=True, text=True, encoding="utf-8")
+    if result.returncode != 0:
+        raise RuntimeError(f"tessera tokenize {folder} {' '.join(flags)} exited {result.returncode}: "
+                           f"{result.stderr.strip()}\n{result.stdout[-2000:]}")
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def main():
+    tessera, work = sys.argv[1], sys.argv[2]
+    node = sys.argv[3] if len(sys.argv) > 3 else "node"
+    shutil.rmtree(work, ignore_errors=True)
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "make_tokenizers.py"), work], check=True,
+                   stdout=subprocess.DEVNULL)
+    with open(CORPUS, encoding="utf-8", newline="") as f:
+        corpus = f.read()
+    dirs = sorted(os.path.join(work, d) for d in os.listdir(work))
+    cases = {}
+    for d in dirs:
+        with open(os.path.join(d, "tokenizer.json"), encoding="utf-8") as f:
+            cases[os.path.basename(d)] = case_texts(corpus, json.load(f))
+    cases_file, reference_file = os.path.join(work, "cases.json"), os.path.join(work, "reference.json")
+    with open(cases_file, "w", encoding="utf-8") as f:
+        json.dump(cases, f, ensure_ascii=False)
+    subprocess.run([node, os.path.join(HERE, "tokenizer_reference.mjs"), cases_file, reference_file, *dirs],
+                   check=True)
+    with open(reference_file, encoding="utf-8") as f:
+        reference = json.load(f)
+
+    failures, checked = 0, 0
+    for d in dirs:
+        name = os.path.basename(d)
+        refs = reference[name]
+        texts = [json.dumps(r["text"], ensure_ascii=False) for r in refs]
+        ids = run_tessera(tessera, d, texts)
+        ids_plain = run_tessera(tessera, d, texts, "--no-special-tokens")
+        id_lines = [json.dumps(r["ids"]) for r in refs]
+        decoded = run_tessera(tessera, d, id_lines, "--decode")
+        decoded_keep = run_tessera(tessera, d, id_lines, "--decode", "--keep-special-tokens")
+        for i, r in enumerate(refs):
+            got = {"ids": ids[i].get("ids"), "ids_plain": ids_plain[i].get("ids"),
+                   "decoded": decoded[i].get("text"), "decoded_keep": decoded_keep[i].get("text")}
+            for key, value in got.items():
+                checked += 1
+                if value != r[key]:
+                    failures += 1
+                    if failures <= 40:
+                        print(f"MISMATCH {name} case {i} {key}\n  text:      {short(r['text'])}\n"
+                              f"  tessera:   {short(value)}\n  reference: {short(r[key])}")
+        print(f"{name}: {len(refs)} cases")
+    print(f"tokenizer_parity: {checked} comparisons, {failures} mismatches")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
