@@ -14,8 +14,10 @@ class TokenizerCodec : public TextCodec {
   StatusOr<std::vector<TokenId>> Encode(const std::string& text) const override {
     return tokenizer_->Encode(text, /*add_special_tokens=*/true);
   }
+  // Without clean_up_tokenization_spaces: it rewrites text already streamed (" n" + "'t" → "n't"), which a
+  // stream cannot take back; OpenAI-style servers leave generated text as the tokens spell it.
   StatusOr<std::string> Decode(const std::vector<TokenId>& ids) const override {
-    return tokenizer_->Decode(ids, /*skip_special_tokens=*/true);
+    return tokenizer_->Decode(ids, /*skip_special_tokens=*/true, /*clean_up_spaces=*/false);
   }
 
  private:

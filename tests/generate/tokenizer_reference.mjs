@@ -2,9 +2,9 @@
 // installed by scripts/install-npm-peers.sh) encodes and decodes every case text of every tokenizer folder.
 //
 // usage: node tokenizer_reference.mjs CASES.json OUT.json DIR...
-// CASES.json: {"<dir name>": [text, ...]}. OUT.json: {"<dir name>": [{"text", "ids", "ids_plain",
-// "decoded", "decoded_keep"}]}: ids with and without special tokens, and the decoding of `ids` with special
-// tokens skipped and kept.
+// CASES.json: {"<dir name>": [text or {"ids": [...]}, ...]}. OUT.json: {"<dir name>": [{"text", "ids",
+// "ids_plain", "decoded", "decoded_keep"}]}: for a text, its ids with and without special tokens; for both
+// kinds, the decoding of `ids` with special tokens skipped and kept.
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -33,6 +33,9 @@ for (const dir of dirs) {
   const tokenizer = new Tokenizer(json, config);
   const decode = (ids, skip) => (ids.length === 0 ? "" : tokenizer.decode(ids, { skip_special_tokens: skip }));
   out[name] = cases[name].map((text) => {
+    if (typeof text === "object") {
+      return { ids: text.ids, decoded: decode(text.ids, true), decoded_keep: decode(text.ids, false) };
+    }
     const ids = tokenizer.encode(text).ids;
     return { text, ids, ids_plain: tokenizer.encode(text, { add_special_tokens: false }).ids,
              decoded: decode(ids, true), decoded_keep: decode(ids, false) };

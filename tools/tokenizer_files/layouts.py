@@ -266,25 +266,37 @@ STYLES = {"gpt2_bpe": gpt2, "llama3_bpe": llama3, "qwen2_bpe": qwen2, "llama2_me
 
 
 def for_decoder(corpus, arch, vocab_size, pad, bos, eos):
-    """A tokenizer with exactly vocab_size ids for a test decoder: ids pad, bos, eos are its specials."""
+    """A tokenizer with exactly vocab_size ids for a test decoder whose special ids are pad, bos and eos.
+
+    llama: Llama-2's layout (<unk>, <s>, </s> at ids 0, 1, 2, byte fallback, BOS added). gpt2: GPT-2's
+    byte-level layout with the special ids wherever the model puts them (GPT-2 itself: one <|endoftext|>
+    last). Ids the corpus cannot fill become reserved special tokens.
+    """
     if arch == "llama":
-        names = {pad: "<unk>", bos: "<s>", eos: "</s>"}
-        if sorted(names) != [0, 1, 2]:
-            raise ValueError("llama test tokenizers put <unk>, <s>, </s> at ids 0, 1, 2")
-        tj, config = llama2(corpus, vocab_size, specials=(names[0], names[1], names[2]))
+        if (pad, bos, eos) != (0, 1, 2):
+            raise ValueError("llama test tokenizers put <unk>/pad, <s>, </s> at ids 0, 1, 2")
+        tj, config = llama2(corpus, vocab_size)
     else:
-        names = {pad: "<|pad|>", bos: "<|startoftext|>", eos: "<|endoftext|>"}
-        first = [names[i] for i in range(3)]
-        vocab, merges = train_byte_level(corpus, words.GPT2_PATTERN, vocab_size, first_ids=first)
+        names = {}
+        for token_id, name in ((eos, "<|endoftext|>"), (bos, "<|startoftext|>"), (pad, "<|pad|>")):
+            names.setdefault(token_id, name)
+        free = [i for i in range(vocab_size) if i not in names]
+        trained, merges = train_byte_level(corpus, words.GPT2_PATTERN, len(free))
+        vocab = {token: free[i] for token, i in trained.items()}
+        vocab.update({name: i for i, name in names.items()})
         byte = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
-        tj = tokenizer_json(bpe_model(vocab, merges), [added(i, t, normalized=True) for i, t in enumerate(first)],
+        tj = tokenizer_json(bpe_model(vocab, merges), [added(i, t, normalized=True) for i, t in sorted(names.items())],
                             pre_tokenizer=byte, post_processor=dict(byte), decoder=dict(byte))
         config = {"add_bos_token": False, "bos_token": names[bos], "eos_token": names[eos], "pad_token": names[pad],
-                  "clean_up_tokenization_spaces": False, "model_max_length": 1024, "tokenizer_class": "GPT2Tokenizer"}
-    size = max(max(tj["model"]["vocab"].values()), max(t["id"] for t in tj["added_tokens"])) + 1
-    if size < vocab_size:  # a corpus too small to fill the vocabulary: reserved tokens fill the rest
-        for i in range(size, vocab_size):
+                  "unk_token": names[eos], "clean_up_tokenization_spaces": False, "model_max_length": 1024,
+                  "tokenizer_class": "GPT2Tokenizer"}
+    used = set(tj["model"]["vocab"].values()) | {t["id"] for t in tj["added_tokens"]}
+    for i in range(vocab_size):
+        if i not in used:  # a corpus too small to fill the vocabulary
             token = f"<|reserved_{i}|>"
             tj["model"]["vocab"][token] = i
             tj["added_tokens"].append(added(i, token))
+    size = max(max(tj["model"]["vocab"].values()), max(t["id"] for t in tj["added_tokens"])) + 1
+    if size != vocab_size:
+        raise ValueError(f"test tokenizer has {size} ids, the model {vocab_size}")
     return tj, config

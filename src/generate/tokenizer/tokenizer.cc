@@ -196,7 +196,8 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view raw_text, bool add_speci
   return ids;
 }
 
-StatusOr<std::string> Tokenizer::Decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
+StatusOr<std::string> Tokenizer::Decode(const std::vector<int32_t>& ids, bool skip_special_tokens,
+                                        std::optional<bool> clean_up_spaces) const {
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -216,7 +217,7 @@ StatusOr<std::string> Tokenizer::Decode(const std::vector<int32_t>& ids, bool sk
   } else {
     for (size_t i = 0; i < tokens.size(); ++i) text += (i > 0 ? " " : "") + tokens[i];
   }
-  if (clean_up_tokenization_spaces_) text = CleanUpTokenizationSpaces(std::move(text));
+  if (clean_up_spaces.value_or(clean_up_tokenization_spaces_)) text = CleanUpTokenizationSpaces(std::move(text));
   return text;
 }
 

@@ -41,8 +41,10 @@ class Tokenizer {
   // tokens are added, and BOS / EOS when tokenizer_config.json asks for them and the post-processor
   // did not add them.
   std::vector<int32_t> Encode(std::string_view text, bool add_special_tokens) const;
-  // Text of `ids`; InvalidArgument naming the first id that no token has.
-  StatusOr<std::string> Decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const;
+  // Text of `ids`; InvalidArgument naming the first id that no token has. `clean_up_spaces` overrides
+  // tokenizer_config.json's clean_up_tokenization_spaces (" ." → "." and the like).
+  StatusOr<std::string> Decode(const std::vector<int32_t>& ids, bool skip_special_tokens,
+                               std::optional<bool> clean_up_spaces = std::nullopt) const;
 
   // The number of ids: one more than the largest id of the model or an added token.
   size_t vocab_size() const { return id_to_token_.size(); }
