@@ -120,7 +120,7 @@ TEST(TokenStreamTest, CharacterSplitOverTokensStreamsOnceComplete) {
   GenerationRequest request;
   TokenStream stream(request, {}, &codec);
   std::string streamed, piece;
-  for (TokenId t : {'a', 0xC3, 0xA9, 'b', 0xE6, 0x9D}) {
+  for (TokenId t : {0x61, 0xC3, 0xA9, 0x62, 0xE6, 0x9D}) {  // a é b, then 2 of 3 bytes
     ASSERT_TRUE(stream.Add(t, piece).ok());
     streamed += piece;
   }

@@ -7,10 +7,12 @@ Writes the tokenizers with tools/make_tokenizers.py into WORK_DIR, builds the ca
 whole corpus, and texts around each added token), has tests/generate/tokenizer_reference.mjs encode and
 decode them with @huggingface/tokenizers, then requires Tessera's ids (with and without special tokens)
 and decoded text (special tokens skipped and kept) to be equal. Every mismatch is printed with the
-tokenizer, the case text and both results; the exit status is 1 if there is any.
+tokenizer, the case text and both results; the exit status is 1 if there is any. Last, seeded random
+bytes (invalid UTF-8 included) must encode and decode on every tokenizer without an error.
 """
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -44,6 +46,25 @@ def run_tessera(tessera, folder, lines, *flags):
         raise RuntimeError(f"tessera tokenize {folder} {' '.join(flags)} exited {result.returncode}: "
                            f"{result.stderr.strip()}\n{result.stdout[-2000:]}")
     return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def check_random_bytes(tessera, folder, seed):
+    """Lines of random bytes (no newline) as plain text: every one encodes, and its ids decode."""
+    rng = random.Random(seed)
+    # A line starting with '"' would be read as a JSON string: start them all with another byte.
+    lines = [b"x" + bytes(rng.choice([b for b in range(256) if b != 10]) for _ in range(rng.randrange(1, 80)))
+             for _ in range(200)]
+    failures = []
+    out = subprocess.run([tessera, "tokenize", folder], input=b"\n".join(lines) + b"\n", capture_output=True)
+    results = [json.loads(line) for line in out.stdout.decode("utf-8").splitlines()]
+    if out.returncode != 0 or len(results) != len(lines):
+        return [f"{folder}: random bytes (seed {seed}): exit {out.returncode}, {len(results)} of {len(lines)} "
+                f"lines answered: {out.stderr.decode(errors='replace').strip()}"]
+    ids = "\n".join(json.dumps(r["ids"]) for r in results) + "\n"
+    out = subprocess.run([tessera, "tokenize", folder, "--decode"], input=ids.encode(), capture_output=True)
+    if out.returncode != 0:
+        failures.append(f"{folder}: decoding random bytes' ids (seed {seed}) failed: {out.stdout[-500:]!r}")
+    return failures
 
 
 def main():
@@ -89,7 +110,12 @@ def main():
                               f"  tessera:   {short(value)}\n  reference: {short(r[key])}")
         print(f"{name}: {len(refs)} cases")
     print(f"tokenizer_parity: {checked} comparisons, {failures} mismatches")
-    return 1 if failures else 0
+    seed = random.SystemRandom().randrange(1 << 30)
+    robustness = [f for d in dirs for f in check_random_bytes(tessera, d, seed)]
+    for f in robustness:
+        print("FAIL", f)
+    print(f"random bytes: {len(dirs)} tokenizers, seed {seed}, {len(robustness)} failures")
+    return 1 if failures or robustness else 0
 
 
 if __name__ == "__main__":

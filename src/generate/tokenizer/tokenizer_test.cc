@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "generate/text_codec.h"
+
 namespace tessera::generate {
 namespace {
 
@@ -168,6 +173,33 @@ TEST(PostProcessorTest, BertAddsClsAndSepAndSequenceChains) {
 
 TEST(TokenizerTest, CleanUpTokenizationSpacesGluesPunctuation) {
   EXPECT_EQ(CleanUpTokenizationSpaces("Hi , you 're here ."), "Hi, you're here.");
+}
+
+}  // namespace
+}  // namespace tessera::generate
+
+namespace tessera::generate {
+namespace {
+
+TEST(TextCodecTest, FolderWithoutTokenizerIsNotFoundAndOneWithItEncodes) {
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "text_codec_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto none = LoadTextCodec(dir.string());
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(none.status().message().find("--prompt-ids"), std::string::npos);
+  std::ofstream(dir / "tokenizer.json") << kTinyByteLevel;
+  std::ofstream(dir / "tokenizer_config.json") << R"({"clean_up_tokenization_spaces": true})";
+  auto codec = LoadTextCodec(dir.string());
+  ASSERT_TRUE(codec.ok()) << codec.status().ToString();
+  EXPECT_EQ(*(*codec)->Encode("hi!"), (std::vector<TokenId>{5, 2, 4}));  // BOS from the template
+  EXPECT_EQ(*(*codec)->Decode({5, 2, 3, 4}), "hi !");  // special skipped; generated text is not cleaned up
+  std::ofstream(dir / "tokenizer.json") << "{broken";
+  auto broken = LoadTextCodec(dir.string());
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("tokenizer.json: not valid JSON"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
