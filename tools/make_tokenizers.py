@@ -5,7 +5,8 @@ usage: /usr/bin/python3 tools/make_tokenizers.py OUT_DIR [--corpus FILE] [--only
 
 OUT_DIR/<name>/ gets one tokenizer per style: gpt2_bpe (byte-level BPE, GPT-2's split pattern),
 llama3_bpe and qwen2_bpe (byte-level BPE with their split patterns and special tokens), llama2_metaspace and
-mistral_metaspace (SentencePiece-style BPE with byte fallback), t5_unigram and albert_unigram (Unigram).
+mistral_metaspace (SentencePiece-style BPE with byte fallback), t5_unigram and albert_unigram (Unigram),
+bert_wordpiece (WordPiece with BERT's normalizer and pre-tokenizer).
 Training is deterministic: the same corpus gives the same files. No network access.
 """
 import argparse

@@ -6,8 +6,13 @@ Pair counts are kept incrementally: merging a pair only changes the counts of th
 import collections
 
 
-def train(word_counts, alphabet, max_tokens):
-    """word_counts: {tuple of symbols: count}; alphabet: the symbols every word is spelled with.
+def concatenate(left, right):
+    return left + right
+
+
+def train(word_counts, alphabet, max_tokens, join=concatenate):
+    """word_counts: {tuple of symbols: count}; alphabet: the symbols every word is spelled with; join makes
+    a merge's token from its two parts (WordPiece drops the right part's "##").
 
     Returns (tokens, merges): the alphabet followed by each merge's result in order (at most max_tokens
     in all, repeats skipped), and the merges as (left, right) pairs.
@@ -28,7 +33,7 @@ def train(word_counts, alphabet, max_tokens):
         if best[1] <= 0:
             break
         pair = best[0]
-        merged = pair[0] + pair[1]
+        merged = join(pair[0], pair[1])
         merges.append(pair)
         if merged not in known:
             known.add(merged)

@@ -1,5 +1,5 @@
 """tokenizer.json layouts as the Hugging Face converters write them for GPT-2, Llama-3, Qwen2, Llama-2,
-Mistral, T5 and ALBERT, over vocabularies trained here on a bundled corpus.
+Mistral, T5, ALBERT and BERT, over vocabularies trained here on a bundled corpus.
 
 Each builder returns (tokenizer_json, tokenizer_config) as dicts. Vocabulary sizes and special-token ids
 are parameters so that a test decoder model can get a tokenizer with exactly its vocabulary.
@@ -261,8 +261,39 @@ def albert(corpus, vocab_size=1000):
     return tj, config
 
 
+def bert(corpus, vocab_size=1200):
+    """BERT uncased: BertNormalizer, BertPreTokenizer, WordPiece trained as BPE over "##" continuations."""
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    spelled = collections.Counter()
+    for word in words.bert_words(corpus):
+        spelled[tuple([word[0]] + ["##" + ch for ch in word[1:]])] += 1
+    symbol_counts = collections.Counter()
+    for word, count in spelled.items():
+        for symbol in word:
+            symbol_counts[symbol] += count
+    alphabet = sorted((s for s, n in symbol_counts.items() if n >= 2), key=lambda s: (-symbol_counts[s], s))
+    alphabet = alphabet[:(vocab_size - len(specials)) // 2]
+    known = set(alphabet)
+    trainable = {w: n for w, n in spelled.items() if all(s in known for s in w)}  # the rest are [UNK] words
+    tokens, _ = bpe_trainer.train(trainable, alphabet, vocab_size - len(specials),
+                                  join=lambda a, b: a + b[2:] if b.startswith("##") else a + b)
+    vocab = {t: i for i, t in enumerate(specials + tokens)}
+    model = {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+             "max_input_chars_per_word": 100, "vocab": vocab}
+    tj = tokenizer_json(model, [added(i, s, normalized=False) for i, s in enumerate(specials)],
+                        normalizer={"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                                    "strip_accents": None, "lowercase": True},
+                        pre_tokenizer={"type": "BertPreTokenizer"},
+                        post_processor={"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]},
+                        decoder={"type": "WordPiece", "prefix": "##", "cleanup": True})
+    config = {"do_lower_case": True, "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+              "cls_token": "[CLS]", "mask_token": "[MASK]", "clean_up_tokenization_spaces": True,
+              "model_max_length": 512, "tokenizer_class": "BertTokenizer"}
+    return tj, config
+
+
 STYLES = {"gpt2_bpe": gpt2, "llama3_bpe": llama3, "qwen2_bpe": qwen2, "llama2_metaspace": llama2,
-          "mistral_metaspace": mistral, "t5_unigram": t5, "albert_unigram": albert}
+          "mistral_metaspace": mistral, "t5_unigram": t5, "albert_unigram": albert, "bert_wordpiece": bert}
 
 
 def for_decoder(corpus, arch, vocab_size, pad, bos, eos):

@@ -41,5 +41,27 @@ def metaspace_words(text, replacement="\u2581"):
     return words
 
 
+def bert_words(text):
+    """BERT's words: lowercased, accents stripped, CJK ideographs and punctuation as words of their own."""
+    text = "".join(ch for ch in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(ch) != "Mn")
+    out, word = [], ""
+    for ch in text:
+        cp = ord(ch)
+        punct = unicodedata.category(ch).startswith("P") or (cp < 0x80 and not ch.isalnum() and ch.isprintable()
+                                                             and not ch.isspace())
+        cjk = 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0xF900 <= cp <= 0xFAFF
+        if ch.isspace() or punct or cjk:
+            if word:
+                out.append(word)
+            word = ""
+            if punct or cjk:
+                out.append(ch)
+        else:
+            word += ch
+    if word:
+        out.append(word)
+    return out
+
+
 def nfkc(text):
     return unicodedata.normalize("NFKC", text)
