@@ -27,6 +27,22 @@ StatusOr<Json> ParseJson(std::string_view text, const std::string& name) {
   }
 }
 
+// Component builders recurse into Sequence members; real files nest a few levels, and a limit keeps a
+// hostile file from exhausting the stack.
+constexpr size_t kMaxJsonDepth = 64;
+
+bool NestsDeeperThan(const Json& root, size_t limit) {
+  std::vector<std::pair<const Json*, size_t>> pending{{&root, 1}};
+  while (!pending.empty()) {
+    auto [value, depth] = pending.back();
+    pending.pop_back();
+    if (!value->is_structured()) continue;
+    if (depth > limit) return true;
+    for (const Json& child : *value) pending.emplace_back(&child, depth + 1);
+  }
+  return false;
+}
+
 // A special token of tokenizer_config.json: a string, or an AddedToken object with "content".
 StatusOr<std::optional<std::string>> ConfigTokenText(const Json& config, const std::string& key,
                                                      const std::string& where) {
@@ -66,6 +82,9 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view json_t
 Status Tokenizer::Configure(const Json& file, const Json& config, const std::string& name,
                             const std::string& config_where) {
   if (!file.is_object()) return InvalidArgument(name + ": expected a JSON object");
+  if (NestsDeeperThan(file, kMaxJsonDepth)) {
+    return InvalidArgument(name + ": nests more than " + std::to_string(kMaxJsonDepth) + " levels deep");
+  }
   const auto field = [&](const char* key) -> const Json& {
     static const Json kNull;
     auto it = file.find(key);

@@ -123,6 +123,14 @@ TEST(TokenizerTest, BadFilesAreErrorsNamingTheProblem) {
   file["added_tokens"][0]["id"] = "five";
   EXPECT_FALSE(Tokenizer::FromJson(file.dump(), "").ok());
   EXPECT_FALSE(Tokenizer::FromJson(kTinyByteLevel, "[1, 2]").ok());
+  // 100000 nested arrays: refused before any builder recurses into them.
+  file = Json::parse(kTinyByteLevel);
+  file["decoder"] = Json::parse(R"({"type": "Fuse"})");
+  std::string text = file.dump();
+  text.insert(text.size() - 1, R"(, "extra": )" + std::string(100000, '[') + std::string(100000, ']'));
+  auto too_deep = Tokenizer::FromJson(text, "");
+  ASSERT_FALSE(too_deep.ok());
+  EXPECT_NE(too_deep.status().message().find("levels deep"), std::string::npos) << too_deep.status().message();
   EXPECT_EQ(Tokenizer::Load("/nonexistent/tokenizer.json").status().code(), StatusCode::kNotFound);
 }
 
