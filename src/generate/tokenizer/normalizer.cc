@@ -224,7 +224,7 @@ StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const Json& config, const s
     }
     return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(steps)));
   }
-  return Unimplemented(where + ": normalizer type \"" + type + "\" is not supported (supported: NFC, NFD, NFKC, "
+  return Unimplemented(where + ".type '" + type + "' is not supported (supported: NFC, NFD, NFKC, "
                        "NFKD, BertNormalizer, Lowercase, StripAccents, Prepend, Strip, Replace, Sequence)");
 }
 

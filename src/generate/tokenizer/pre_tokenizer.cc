@@ -281,7 +281,7 @@ StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const Json& config, con
     }
     return std::unique_ptr<PreTokenizer>(new SequencePreTokenizer(std::move(steps)));
   }
-  return Unimplemented(where + ": pre-tokenizer type \"" + type + "\" is not supported (supported: ByteLevel, "
+  return Unimplemented(where + ".type '" + type + "' is not supported (supported: ByteLevel, "
                        "Split, Metaspace, Digits, Whitespace, WhitespaceSplit, BertPreTokenizer, Sequence)");
 }
 

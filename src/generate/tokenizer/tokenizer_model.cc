@@ -18,8 +18,7 @@ StatusOr<std::unique_ptr<TokenizerModel>> MakeTokenizerModel(const Json& config,
   if (type == "BPE") return MakeBpeModel(config, where);
   if (type == "Unigram") return MakeUnigramModel(config, where);
   if (type == "WordPiece") return MakeWordPieceModel(config, where);
-  return Unimplemented(where + ".type: tokenizer model \"" + type +
-                       "\" is not supported (supported: BPE, Unigram, WordPiece)");
+  return Unimplemented(where + ".type '" + type + "' is not supported (supported: BPE, Unigram, WordPiece)");
 }
 
 }  // namespace tessera::generate
