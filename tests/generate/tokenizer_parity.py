@@ -25,6 +25,10 @@ CORPUS = os.path.join(HERE, "corpus.txt")
 def case_texts(corpus, tokenizer):
     """Corpus lines, the corpus as one text, and texts that hold added tokens in different spots."""
     texts = [line for line in corpus.split("\n") if line] + [corpus, "", " ", "\n\n", "a"]
+    # Control characters, odd spaces, the word marker and the wave dash that normalizers treat specially.
+    # Not U+FEFF: tokenizers.js's ByteFallback decoder drops it when its <0xEF><0xBB><0xBF> bytes start a
+    # run (TextDecoder's BOM rule), where Tessera and the Rust crate keep the character.
+    texts.append("ctl\x01\x7f\x0b tab\tff\x0c nbsp\u00a0 ideo\u3000 mark\u2581 wave\uff5e end\u200b")
     for token in tokenizer["added_tokens"]:
         t = token["content"]
         texts += [t, f"Hello {t} world", f"{t}start", f"end{t}", f"  {t}  spaced  ", f"{t}{t}", f"x {t}\ny",

@@ -241,6 +241,9 @@ def t5(corpus, vocab_size=1200):
     return tj, config
 
 
+PRECOMPILED_PLACEHOLDER = "ALAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+
 def albert(corpus, vocab_size=1000):
     specials = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
     pieces = unigram_pieces(corpus.lower(), vocab_size - len(specials))
@@ -249,7 +252,9 @@ def albert(corpus, vocab_size=1000):
     normalizer = {"type": "Sequence", "normalizers": [
         {"type": "Replace", "pattern": {"String": "``"}, "content": "\""},
         {"type": "Replace", "pattern": {"String": "''"}, "content": "\""},
-        {"type": "NFKD"}, {"type": "StripAccents"}, {"type": "Lowercase"}]}
+        {"type": "NFKD"}, {"type": "StripAccents"}, {"type": "Lowercase"},
+        # SentencePiece's charsmap; real files hold a large blob, which tokenizers.js (and Tessera) do not read
+        {"type": "Precompiled", "precompiled_charsmap": PRECOMPILED_PLACEHOLDER}]}
     pre = {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, dict(METASPACE_ALWAYS)]}
     tj = tokenizer_json({"type": "Unigram", "unk_id": 1, "vocab": vocab, "byte_fallback": False}, tokens,
                         normalizer=normalizer, pre_tokenizer=pre,

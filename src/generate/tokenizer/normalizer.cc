@@ -157,6 +157,43 @@ class BertNormalizer : public Normalizer {
   bool clean_text_, chinese_chars_, strip_accents_, lowercase_;
 };
 
+// SentencePiece's "Precompiled" normalizer as tokenizers.js runs it: the charsmap blob is not read; its
+// effect is NFKC, control characters dropped and the usual spaces (and U+2581) made ' '. U+FF5E stays
+// as written (NFKC would make it '~'). The Rust crate applies the charsmap itself, which agrees on
+// ordinary text.
+class PrecompiledNormalizer : public Normalizer {
+ public:
+  explicit PrecompiledNormalizer(const icu::Normalizer2* nfkc) : nfkc_(nfkc) {}
+  std::string Normalize(std::string_view text) const override {
+    std::string cleaned;
+    for (size_t pos = 0; pos < text.size();) {
+      const char32_t cp = NextCodePoint(text, pos);
+      if ((cp >= 0x01 && cp <= 0x08) || cp == 0x0B || (cp >= 0x0E && cp <= 0x1F) || cp == 0x7F || cp == 0x8F ||
+          cp == 0x9F) {
+        continue;
+      }
+      const bool space = cp == 0x09 || cp == 0x0A || cp == 0x0C || cp == 0x0D || cp == 0xA0 || cp == 0x1680 ||
+                         (cp >= 0x2000 && cp <= 0x200F) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+                         cp == 0x205F || cp == 0x2581 || cp == 0x3000 || cp == 0xFEFF || cp == kReplacementChar;
+      AppendUtf8(space ? U' ' : cp, cleaned);
+    }
+    static constexpr std::string_view kWaveDash = "\xEF\xBD\x9E";  // U+FF5E
+    const UnicodeForm nfkc(nfkc_);
+    std::string out;
+    size_t start = 0;
+    for (size_t at = cleaned.find(kWaveDash); at != std::string::npos; at = cleaned.find(kWaveDash, start)) {
+      out += nfkc.Normalize(std::string_view(cleaned).substr(start, at - start));
+      out += kWaveDash;
+      start = at + kWaveDash.size();
+    }
+    out += nfkc.Normalize(std::string_view(cleaned).substr(start));
+    return out;
+  }
+
+ private:
+  const icu::Normalizer2* nfkc_;
+};
+
 class SequenceNormalizer : public Normalizer {
  public:
   explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
@@ -190,6 +227,12 @@ StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const Json& config, const s
   TS_ASSIGN_OR_RETURN(std::string type, JsonString(config, "type", where));
   if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") return MakeUnicodeForm(type, where);
   if (type == "Lowercase") return std::unique_ptr<Normalizer>(new Lowercase());
+  if (type == "Precompiled") {
+    UErrorCode status = U_ZERO_ERROR;
+    const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(status);
+    if (U_FAILURE(status)) return Internal(where + ": ICU has no NFKC normalizer: " + u_errorName(status));
+    return std::unique_ptr<Normalizer>(new PrecompiledNormalizer(nfkc));
+  }
   if (type == "BertNormalizer") {
     TS_ASSIGN_OR_RETURN(bool clean_text, JsonBoolOr(config, "clean_text", where, true));
     TS_ASSIGN_OR_RETURN(bool chinese_chars, JsonBoolOr(config, "handle_chinese_chars", where, true));
@@ -225,7 +268,7 @@ StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const Json& config, const s
     return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(steps)));
   }
   return Unimplemented(where + ".type '" + type + "' is not supported (supported: NFC, NFD, NFKC, "
-                       "NFKD, BertNormalizer, Lowercase, StripAccents, Prepend, Strip, Replace, Sequence)");
+                       "NFKD, Precompiled, BertNormalizer, Lowercase, StripAccents, Prepend, Strip, Replace, Sequence)");
 }
 
 StatusOr<std::shared_ptr<const TextRegex>> MakePattern(const Json& config, const std::string& where) {

@@ -153,3 +153,16 @@ TEST(BertPiecesTest, NormalizerCleansPadsIdeographsAndPreTokenizerIsolatesPunctu
 
 }  // namespace
 }  // namespace tessera::generate
+
+namespace tessera::generate {
+namespace {
+
+TEST(NormalizerTest, PrecompiledIsNfkcWithSpacesAndControlsCleanedAndTheWaveDashKept) {
+  auto norm = MakeNormalizer(Json::parse(R"({"type": "Precompiled", "precompiled_charsmap": "AAAA"})"),
+                             "tokenizer.json: normalizer");
+  ASSERT_TRUE(norm.ok()) << norm.status().ToString();
+  EXPECT_EQ((*norm)->Normalize("ﬁ\x01\t①\u3000▁～"), "fi 1  ～");
+}
+
+}  // namespace
+}  // namespace tessera::generate
