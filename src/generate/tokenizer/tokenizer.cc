@@ -80,7 +80,7 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view json_t
 }
 
 Status Tokenizer::Configure(const Json& file, const Json& config, const std::string& name,
-                            const std::string& config_where) {
+                            const std::string& config_name) {
   if (!file.is_object()) return InvalidArgument(name + ": expected a JSON object");
   if (NestsDeeperThan(file, kMaxJsonDepth)) {
     return InvalidArgument(name + ": nests more than " + std::to_string(kMaxJsonDepth) + " levels deep");
@@ -95,14 +95,21 @@ Status Tokenizer::Configure(const Json& file, const Json& config, const std::str
   TS_ASSIGN_OR_RETURN(normalizer_, MakeNormalizer(field("normalizer"), name + ": normalizer"));
   TS_ASSIGN_OR_RETURN(pre_tokenizer_, MakePreTokenizer(field("pre_tokenizer"), name + ": pre_tokenizer"));
   TS_ASSIGN_OR_RETURN(added_tokens_, ParseAddedTokens(field("added_tokens"), name + ": added_tokens"));
+  const Vocabulary with_added = IndexIds();
+  BuildAddedTokenSplitters();
+  TS_ASSIGN_OR_RETURN(post_processor_,
+                      MakePostProcessor(field("post_processor"), with_added, name + ": post_processor"));
+  TS_ASSIGN_OR_RETURN(decoder_, MakeDecoder(field("decoder"), &added_contents_, name + ": decoder"));
+  return ReadConfig(config, with_added, name, config_name);
+}
 
-  // Ids: the model's, then added tokens over them.
+Vocabulary Tokenizer::IndexIds() {
   const Vocabulary& vocabulary = model_->vocabulary();
   id_to_token_ = vocabulary.id_to_token;
   id_known_.assign(id_to_token_.size(), false);
   for (const auto& [token, id] : vocabulary.token_to_id) id_known_[static_cast<size_t>(id)] = true;
   Vocabulary with_added = vocabulary;
-  for (const AddedToken& token : added_tokens_) {
+  for (const AddedToken& token : added_tokens_) {  // an added token takes its id over the model's
     if (static_cast<size_t>(token.id) >= id_to_token_.size()) {
       id_to_token_.resize(static_cast<size_t>(token.id) + 1);
       id_known_.resize(static_cast<size_t>(token.id) + 1, false);
@@ -111,10 +118,14 @@ Status Tokenizer::Configure(const Json& file, const Json& config, const std::str
     id_known_[static_cast<size_t>(token.id)] = true;
     with_added.Set(token.content, token.id);
   }
+  return with_added;
+}
 
-  // Splitters: tokens marked normalized are looked for in the normalized text (when there is a normalizer).
+void Tokenizer::BuildAddedTokenSplitters() {
+  // Tokens marked normalized are looked for in the normalized text (when there is a normalizer), under
+  // their normalized spelling.
   std::vector<const AddedToken*> raw;
-  normalized_tokens_.reserve(added_tokens_.size());
+  normalized_tokens_.reserve(added_tokens_.size());  // no reallocation: the splitter points into it
   for (const AddedToken& token : added_tokens_) {
     added_contents_.insert(token.content);
     if (token.special) special_contents_.insert(token.content);
@@ -122,8 +133,7 @@ Status Tokenizer::Configure(const Json& file, const Json& config, const std::str
     if (token.normalized && normalizer_) {
       AddedToken normalized = token;
       normalized.content = normalizer_->Normalize(token.content);
-      if (normalized.content.empty()) continue;
-      normalized_tokens_.push_back(std::move(normalized));
+      if (!normalized.content.empty()) normalized_tokens_.push_back(std::move(normalized));
     } else {
       raw.push_back(&token);
     }
@@ -135,27 +145,28 @@ Status Tokenizer::Configure(const Json& file, const Json& config, const std::str
   }
   raw_splitter_ = std::make_unique<AddedTokenSplitter>(raw);
   normalized_splitter_ = std::make_unique<AddedTokenSplitter>(normalized);
+}
 
-  TS_ASSIGN_OR_RETURN(post_processor_,
-                      MakePostProcessor(field("post_processor"), with_added, name + ": post_processor"));
-  TS_ASSIGN_OR_RETURN(decoder_, MakeDecoder(field("decoder"), &added_contents_, name + ": decoder"));
-
-  if (!config.is_object()) return InvalidArgument(config_where + ": expected a JSON object");
+Status Tokenizer::ReadConfig(const Json& config, const Vocabulary& with_added, const std::string& name,
+                             const std::string& config_name) {
+  if (!config.is_object()) return InvalidArgument(config_name + ": expected a JSON object");
   TS_ASSIGN_OR_RETURN(clean_up_tokenization_spaces_,
-                      JsonBoolOr(config, "clean_up_tokenization_spaces", config_where, false));
+                      JsonBoolOr(config, "clean_up_tokenization_spaces", config_name, false));
   // add_bos_token / add_eos_token name a token that must exist.
   for (const auto& [flag, key, target] : {std::tuple{"add_bos_token", "bos_token", &config_bos_id_},
                                            std::tuple{"add_eos_token", "eos_token", &config_eos_id_}}) {
-    TS_ASSIGN_OR_RETURN(bool add, JsonBoolOr(config, flag, config_where, false));
+    TS_ASSIGN_OR_RETURN(bool add, JsonBoolOr(config, flag, config_name, false));
     if (!add) continue;
-    TS_ASSIGN_OR_RETURN(std::optional<std::string> text, ConfigTokenText(config, key, config_where));
-    if (!text) return JsonFieldError(JsonChild(config_where, key), std::string("missing, but ") + flag + " is true");
+    TS_ASSIGN_OR_RETURN(std::optional<std::string> text, ConfigTokenText(config, key, config_name));
+    if (!text) return JsonFieldError(JsonChild(config_name, key), std::string("missing, but ") + flag + " is true");
     auto id = with_added.Find(*text);
-    if (!id) return JsonFieldError(JsonChild(config_where, key), "'" + *text + "' is not a token of " + name);
+    if (!id) return JsonFieldError(JsonChild(config_name, key), "'" + *text + "' is not a token of " + name);
     *target = *id;
   }
-  if (config.contains("additional_special_tokens") && config["additional_special_tokens"].is_array()) {
-    for (const Json& token : config["additional_special_tokens"]) {
+  // Decode(skip_special_tokens) skips these too, as tokenizers.js does.
+  auto extra = config.find("additional_special_tokens");
+  if (extra != config.end() && extra->is_array()) {
+    for (const Json& token : *extra) {
       if (token.is_string()) special_contents_.insert(token.get<std::string>());
     }
   }

@@ -54,6 +54,12 @@ class Tokenizer {
   Tokenizer() = default;
   Status Configure(const Json& tokenizer, const Json& config, const std::string& name,
                    const std::string& config_name);
+  // Fills id_to_token_ from the model and the added tokens; returns token → id over both.
+  Vocabulary IndexIds();
+  void BuildAddedTokenSplitters();
+  // tokenizer_config.json: clean_up_tokenization_spaces, add_bos_token / add_eos_token, extra specials.
+  Status ReadConfig(const Json& config, const Vocabulary& with_added, const std::string& name,
+                    const std::string& config_name);
   // Added-token, normalizer and model stages of one section between raw added tokens.
   void EncodeSection(const std::string& text, bool first_section, std::vector<int32_t>& ids) const;
   void EncodeWords(const std::string& text, bool first_section, std::vector<int32_t>& ids) const;
