@@ -267,8 +267,8 @@ StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const Json& config, const s
     }
     return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(steps)));
   }
-  return Unimplemented(where + ".type '" + type + "' is not supported (supported: NFC, NFD, NFKC, "
-                       "NFKD, Precompiled, BertNormalizer, Lowercase, StripAccents, Prepend, Strip, Replace, Sequence)");
+  return Unimplemented(where + ".type '" + type + "' is not supported (supported: NFC, NFD, NFKC, NFKD, "
+                       "Precompiled, BertNormalizer, Lowercase, StripAccents, Prepend, Strip, Replace, Sequence)");
 }
 
 StatusOr<std::shared_ptr<const TextRegex>> MakePattern(const Json& config, const std::string& where) {
