@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "generate/text_codec.h"
 
@@ -208,6 +209,73 @@ TEST(TextCodecTest, FolderWithoutTokenizerIsNotFoundAndOneWithItEncodes) {
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.status().message().find("tokenizer.json: not valid JSON"), std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tessera::generate
+
+namespace tessera::generate {
+namespace {
+
+// Every component kind the facade reads, for the mutation test below.
+constexpr const char* kEveryComponent = R"({
+  "added_tokens": [{"id": 5, "content": "<s>", "special": true, "lstrip": true},
+                   {"id": 6, "content": "<x>", "special": false, "normalized": true, "single_word": true}],
+  "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFKC"},
+      {"type": "Replace", "pattern": {"Regex": " +"}, "content": " "}, {"type": "Prepend", "prepend": "▁"}]},
+  "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+      {"type": "Split", "pattern": {"Regex": "\\p{L}+|\\s+"}, "behavior": "Isolated", "invert": false},
+      {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true}]},
+  "post_processor": {"type": "Sequence", "processors": [{"type": "ByteLevel"}, {"type": "TemplateProcessing",
+      "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+      "special_tokens": {"<s>": {"id": "<s>", "ids": [5], "tokens": ["<s>"]}}}]},
+  "decoder": {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "▁"}, "content": " "},
+      {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+  "model": {"type": "BPE", "unk_token": "<unk>", "byte_fallback": true, "fuse_unk": true,
+            "vocab": {"<unk>": 0, "▁": 1, "h": 2, "i": 3, "<0x21>": 4, "hi": 7, "▁hi": 8},
+            "merges": ["h i", "▁ hi"]}
+})";
+
+void CollectPointers(const Json& value, const std::string& at, std::vector<std::string>& out) {
+  out.push_back(at);
+  if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end(); ++it) CollectPointers(it.value(), at + "/" + it.key(), out);
+  } else if (value.is_array()) {
+    for (size_t i = 0; i < value.size(); ++i) CollectPointers(value[i], at + "/" + std::to_string(i), out);
+  }
+}
+
+TEST(TokenizerTest, MutatedFilesLoadOrFailButNeverCrash) {
+  const Json original = Json::parse(kEveryComponent);
+  auto intact = Tokenizer::FromJson(original.dump(), "");
+  ASSERT_TRUE(intact.ok()) << intact.status().ToString();
+  // "▁hi hi!" cut into ▁ hi " " hi !, each word then marked: ▁ ▁hi ▁ ▁hi ▁!, and ! by byte fallback.
+  EXPECT_EQ((*intact)->Encode("hi  hi!", true), (std::vector<int32_t>{5, 1, 8, 1, 8, 1, 4}));
+  std::vector<std::string> pointers;
+  CollectPointers(original, "", pointers);
+  const std::vector<Json> replacements = {nullptr, 0, -1, 1e30, "Foo", "", true, Json::array(), Json::object(),
+                                          Json::array({1, "a"}), Json::object({{"type", "Foo"}})};
+  const unsigned seed = std::random_device{}();
+  std::mt19937 rng(seed);
+  int loaded = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    Json mutated = original;
+    for (int edits = 1 + static_cast<int>(rng() % 3); edits > 0; --edits) {
+      const std::string& at = pointers[rng() % pointers.size()];
+      if (at.empty() || !mutated.contains(Json::json_pointer(at))) continue;
+      mutated[Json::json_pointer(at)] = replacements[rng() % replacements.size()];
+    }
+    auto tokenizer = Tokenizer::FromJson(mutated.dump(), "");
+    if (!tokenizer.ok()) {
+      EXPECT_FALSE(tokenizer.status().message().empty()) << "seed " << seed << " trial " << trial;
+      continue;
+    }
+    ++loaded;
+    const std::vector<int32_t> ids = (*tokenizer)->Encode("hi <s> <x>hi\xF0\x9F\x9A\x80!", true);
+    (void)(*tokenizer)->Decode(ids, true);
+    (void)(*tokenizer)->Decode({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, false);
+  }
+  EXPECT_GT(loaded, 0) << "seed " << seed;
 }
 
 }  // namespace
