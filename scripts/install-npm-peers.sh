@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the npm packages that tests and benchmarks use as references (never as Tessera's engine):
-# ONNX Runtime's Node API, the CPU peer that outputs are compared with and timed against. They go into
-# bench/.ort (git-ignored), where bench/ and tests/ look for them. Idempotent: nothing is fetched when the
-# pinned versions are there.
+# ONNX Runtime's Node API, the CPU peer that outputs are compared with and timed against, and
+# @huggingface/tokenizers (tokenizers.js: pure JavaScript, no native part), the tokenizer parity test's
+# reference. They go into bench/.ort (git-ignored), where bench/ and tests/ look for them. Idempotent:
+# nothing is fetched when the pinned versions are there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=bench/.ort
-PEERS=(onnxruntime-node@1.31.1)
+PEERS=(onnxruntime-node@1.31.1 @huggingface/tokenizers@0.2.0)
 
 have_all=1
 for spec in "${PEERS[@]}"; do

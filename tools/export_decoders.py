@@ -18,6 +18,8 @@ Models (architectures in tools/decoders/torch_models.py, weights seeded by tenso
 Each folder OUT_DIR/<name>/ holds
     model.onnx (+ model.onnx.data for the large model)
     config.json, generation_config.json           as transformers writes them (HF key names)
+    tokenizer.json, tokenizer_config.json         a tokenizer trained on tests/generate/corpus.txt with the
+                                                  model's vocabulary size and special ids (tools/tokenizer_files)
     genai_config.json                             genai forms only, in onnxruntime-genai's schema
     expected/greedy.json                          the reference below
     expected/<case>_prefill_logits.npy            float32 [batch, prompt_len, vocab]: logits of the prefill
@@ -155,11 +157,11 @@ def build_llama_bench(name, out_dir):
 
 # name -> (version, builder). Bump a version when its model, weights or prompts change.
 MODELS = collections.OrderedDict([
-    ("gpt2_tiny", (1, build_gpt2_tiny)),
-    ("llama_tiny", (1, build_llama_tiny)),
-    ("llama_tiny_merged", (1, build_llama_tiny_merged)),
-    ("llama_tiny_genai", (1, build_llama_tiny_genai)),
-    ("llama_tiny_genai_int4", (1, lambda n, d: build_llama_tiny_genai(n, d, bits=4))),
+    ("gpt2_tiny", (2, build_gpt2_tiny)),
+    ("llama_tiny", (2, build_llama_tiny)),
+    ("llama_tiny_merged", (2, build_llama_tiny_merged)),
+    ("llama_tiny_genai", (2, build_llama_tiny_genai)),
+    ("llama_tiny_genai_int4", (2, lambda n, d: build_llama_tiny_genai(n, d, bits=4))),
     ("llama_bench_0p5b", (2, build_llama_bench)),
 ])
 ON_REQUEST = {"llama_bench_0p5b"}

@@ -54,6 +54,13 @@ class Session {
 
   const RunStats& last_run_stats() const;
 
+  // Lets runs overwrite the buffers of these graph inputs: the caller gives up what it feeds them (their
+  // contents after a run are unspecified unless an output is documented to alias them). A kernel may
+  // then update such an input in place and return it as its output, when it is the input's only reader:
+  // GroupQueryAttention appends to a KV buffer of the full context length this way, so a decode step
+  // writes its new rows instead of copying the cache. InvalidArgument for a name that is not an input.
+  Status DonateInputs(const std::vector<std::string>& names);
+
  private:
   friend class SessionFactory;  // builds sessions from an in-memory model (runtime/session_factory.h)
   struct Impl;

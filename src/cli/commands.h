@@ -15,5 +15,6 @@ int RunJobsCommand(const std::vector<std::string>& args);  // tessera run-jobs
 int PlanCommand(const std::vector<std::string>& args);     // tessera plan
 int GenerateCommand(const std::vector<std::string>& args); // tessera generate
 int QuantizeCommand(const std::vector<std::string>& args); // tessera quantize
+int TokenizeCommand(const std::vector<std::string>& args); // tessera tokenize
 
 }  // namespace tessera::cli

@@ -70,11 +70,11 @@ StatusOr<GenerationResult> Generate(DecoderModel& model, const GenerationRequest
     (n == 0 ? prefill_ms : decode_ms) += MillisecondsSince(start);
     seq.tokens.push_back(token);
     TS_ASSIGN_OR_RETURN(stopped, stream.Add(token, new_text));
+    // Text still held back (a stop string that never came, an incomplete character) goes with the last token.
+    if (stopped || n + 1 == request.max_new_tokens) new_text += stream.Flush();
     if (on_token) on_token(token, new_text);
   }
-  const std::string rest = stream.Flush();
   GenerationResult result = std::move(stream.result());
-  if (on_token && !rest.empty()) on_token(result.tokens.back(), rest);  // held back for a stop string that never came
   result.prefill_ms = prefill_ms;
   const size_t decoded = result.tokens.size() > 1 ? result.tokens.size() - 1 : 0;
   result.decode_ms_per_token = decoded ? decode_ms / static_cast<double>(decoded) : 0;

@@ -41,8 +41,8 @@ struct GenerationResult {
 
 // Called with each token as soon as it is chosen, and the text it adds: empty without a codec, while a
 // character is incomplete, or while the text ends in what may begin a stop string (held back so a stop
-// string is never streamed). Held-back text that turns out not to stop comes in one last call, with the
-// last token repeated.
+// string is never streamed). Held-back text that turns out not to stop comes with the last token: each
+// token is passed once.
 using TokenCallback = std::function<void(TokenId token, const std::string& new_text)>;
 
 // Checks the request against the model before anything runs: an empty prompt, ids outside the vocabulary

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "generate/token_stream.h"
+#include "generate/tokenizer/utf8.h"
 #include "testing/tiny_decoder_model.h"
 
 namespace tessera::generate {
@@ -92,6 +94,40 @@ TEST(GenerationTest, StopTokenIsInTokensButNotInText) {
   EXPECT_EQ(result->stop_reason, StopReason::kStopToken);
   EXPECT_EQ(result->tokens, (std::vector<TokenId>{TinySuccessor(1), TinySuccessor(TinySuccessor(1))}));
   EXPECT_EQ(result->text, GreedyLetters(1, 1));
+}
+
+}  // namespace
+}  // namespace tessera::generate
+
+namespace tessera::generate {
+namespace {
+
+// Token t is the byte t; text is those bytes read as UTF-8 with U+FFFD for what does not decode.
+class ByteCodec : public TextCodec {
+ public:
+  StatusOr<std::vector<TokenId>> Encode(const std::string& text) const override {
+    return std::vector<TokenId>(text.begin(), text.end());
+  }
+  StatusOr<std::string> Decode(const std::vector<TokenId>& ids) const override {
+    return SanitizeUtf8(std::string(ids.begin(), ids.end()));
+  }
+};
+
+// Regression: a character split over two tokens decodes as U+FFFD after the first; streaming it then left
+// every later text unstreamed (the decoded text no longer extended what had been streamed).
+TEST(TokenStreamTest, CharacterSplitOverTokensStreamsOnceComplete) {
+  ByteCodec codec;
+  GenerationRequest request;
+  TokenStream stream(request, {}, &codec);
+  std::string streamed, piece;
+  for (TokenId t : {0x61, 0xC3, 0xA9, 0x62, 0xE6, 0x9D}) {  // a é b, then 2 of 3 bytes
+    ASSERT_TRUE(stream.Add(t, piece).ok());
+    streamed += piece;
+  }
+  EXPECT_EQ(streamed, "a\xC3\xA9" "b");  // the incomplete 3-byte character waits
+  streamed += stream.Flush();
+  EXPECT_EQ(streamed, stream.result().text);
+  EXPECT_EQ(streamed, "a\xC3\xA9" "b\xEF\xBF\xBD");
 }
 
 }  // namespace

@@ -182,10 +182,12 @@ void SequenceScheduler::StepAll(std::vector<std::unique_ptr<Scheduled>>& running
       running[i].reset();
       continue;
     }
+    const bool done = *stopped || s.generated >= s.request.max_new_tokens;
+    // Text held back (a possible stop string, a character still incomplete) goes out with the last token,
+    // so each token reaches the sink once.
+    if (done) new_text += s.stream.Flush();
     if (s.sink.on_token) s.sink.on_token(token, new_text);
-    if (*stopped || s.generated >= s.request.max_new_tokens) {
-      const std::string rest = s.stream.Flush();
-      if (!rest.empty() && s.sink.on_token) s.sink.on_token(token, rest);
+    if (done) {
       s.Finish(std::move(s.stream.result()));
       running[i].reset();
     }

@@ -2,6 +2,7 @@
 #include "generate/token_stream.h"
 
 #include <algorithm>
+#include <string_view>
 
 namespace tessera::generate {
 
@@ -28,6 +29,17 @@ size_t SafeToStream(const std::string& text, const std::vector<std::string>& sto
     }
   }
   return text.size() - hold;
+}
+
+// Where `text` ends before its trailing U+FFFD characters: a character whose bytes are still arriving decodes
+// as U+FFFD and becomes itself with the next token, so it is held back until it is no longer last.
+size_t BeforeTrailingReplacements(const std::string& text, size_t end) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  while (end >= kReplacement.size() &&
+         text.compare(end - kReplacement.size(), kReplacement.size(), kReplacement) == 0) {
+    end -= kReplacement.size();
+  }
+  return end;
 }
 
 // The part of text[0, end) not yet in `streamed`, which is then extended to it. Text that does not extend
@@ -62,7 +74,8 @@ StatusOr<bool> TokenStream::Add(TokenId token, std::string& new_text) {
     new_text = Unstreamed(result_.text, streamed_, result_.text.size());
     return true;
   }
-  new_text = Unstreamed(result_.text, streamed_, SafeToStream(result_.text, request_.stop_strings));
+  const size_t end = SafeToStream(result_.text, request_.stop_strings);
+  new_text = Unstreamed(result_.text, streamed_, BeforeTrailingReplacements(result_.text, end));
   return false;
 }
 

@@ -4,7 +4,8 @@
 //
 // Text rules (needs a codec): the generated ids are decoded afresh after each token; a stop string found in
 // the text cuts it there and stops; otherwise the text is streamed except a tail that could begin a stop
-// string, which is held back until it can no longer (Flush hands over what is left at the end). A stop
+// string, which is held back until it can no longer, and trailing U+FFFD, which may be a character whose
+// bytes are still arriving (Flush hands over what is left at the end). A stop
 // token is kept in the ids, never in the text.
 #pragma once
 

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """End-to-end checks of `tessera generate` on the exported decoder test models.
 
-usage: generate_cli_test.py TESSERA DECODERS_DIR EXPORT_SCRIPT MODEL [MODEL ...]
+usage: generate_cli_test.py TESSERA DECODERS_DIR EXPORT_SCRIPT [--node NODE] MODEL [MODEL ...]
 
 For every model: each greedy.json case's prompt (batched cases row by row, padding removed) must give
 PyTorch's 64 greedy tokens exactly (GenAI models also with --shared-kv-buffer); seeded sampling must repeat with the same seed and differ with another;
-bad command lines exit 2, a missing model 1. A model folder that is missing is exported with
+a text prompt (--prompt, through the model folder's tokenizer.json) must be encoded as tokenizers.js
+encodes it (the same tokens follow as from --prompt-ids with tokenizers.js's ids) and the printed text
+must be tokenizers.js's decoding of the generated ids; bad command lines exit 2, a missing model 1. A model folder that is missing is exported with
 EXPORT_SCRIPT (tools/export_decoders.py, cached); without that script the test reports itself skipped (77).
 """
 import json
@@ -13,7 +15,11 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "generate"))
+import tokenizers_js  # noqa: E402
+
 SKIP = 77
+TEXT_PROMPTS = ["Once upon a time there was a little robot", "Größe, 東京 and 🚀: tokens"]
 
 
 def generate(tessera, model, ids, *flags):
@@ -60,13 +66,43 @@ def check_sampling(tessera, folder):
     return failures
 
 
+def check_text_prompt(tessera, folder, node):
+    flags = ["--max-new-tokens", "12", "--ignore-eos"]
+    failures = []
+    encoded = tokenizers_js.reference(node, folder, TEXT_PROMPTS)
+    generated = []
+    for text, reference in zip(TEXT_PROMPTS, encoded):
+        cmd = [tessera, "generate", folder, "--prompt", text, "--json", "--threads", "2", *flags]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        if out.returncode != 0:
+            failures.append(f"--prompt {text!r} exited {out.returncode}: {out.stderr.strip()}")
+            continue
+        got = json.loads(out.stdout)
+        from_ids = generate(tessera, folder, reference["ids"], *flags)
+        if got["prompt_tokens"] != len(reference["ids"]) or got["tokens"] != from_ids["tokens"]:
+            failures.append(f"--prompt {text!r}: {got['prompt_tokens']} prompt tokens and tokens {got['tokens']}; "
+                            f"tokenizers.js encodes {len(reference['ids'])} ids {reference['ids']}, which give "
+                            f"{from_ids['tokens']}")
+        plain = subprocess.run(cmd[:cmd.index("--json")] + cmd[cmd.index("--json") + 1:], capture_output=True,
+                               text=True, timeout=300)
+        generated.append((text, got, plain.stdout))
+    decoded = tokenizers_js.reference(node, folder, [{"ids": got["tokens"]} for _, got, _ in generated])
+    for (text, got, printed), reference in zip(generated, decoded):
+        if got["text"] != reference["decoded"] or printed != reference["decoded"] + "\n":
+            failures.append(f"--prompt {text!r}: text {got['text']!r} (json), {printed!r} (printed); "
+                            f"tokenizers.js decodes {got['tokens']} as {reference['decoded']!r}")
+    if not failures:
+        print(f"  text prompts: {len(TEXT_PROMPTS)} encoded and decoded as tokenizers.js does")
+    return failures
+
+
 def check_bad_command_lines(tessera, folder):
     cases = [(["--prompt-ids", "1,2", "--temperature", "-1"], 2, "--temperature"),
              (["--prompt-ids", "1,2", "--top-p", "0"], 2, "--top-p"),
              (["--prompt-ids", "1,x"], 2, "--prompt-ids"),
              (["--prompt-ids", "1,2", "--max-new-tokens", "100000"], 2, "context"),
              (["--prompt-ids", "1,999999"], 2, "vocabulary"),
-             (["--prompt", "hello"], 2, "--prompt-ids"),
+             (["--prompt", "hello", "--prompt-ids", "1"], 2, "exactly one of --prompt and --prompt-ids"),
              (["--prompt-ids", "1", "--decoder-form", "other"], 2, "--decoder-form")]
     failures = []
     for flags, code, needle in cases:
@@ -83,6 +119,9 @@ def check_bad_command_lines(tessera, folder):
 
 def main():
     tessera, root, export_script, models = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    node = "node"
+    if models[:1] == ["--node"]:
+        node, models = models[1], models[2:]
     missing = [m for m in models if not os.path.exists(os.path.join(root, m, "expected", "greedy.json"))]
     if missing:
         if not os.path.exists(export_script):
@@ -94,7 +133,7 @@ def main():
         folder = os.path.join(root, m)
         print(f"{m}:")
         failures += [f"{m}: {f}" for f in check_greedy(tessera, folder) + check_sampling(tessera, folder) +
-                     check_bad_command_lines(tessera, folder)]
+                     check_text_prompt(tessera, folder, node) + check_bad_command_lines(tessera, folder)]
         if os.path.exists(os.path.join(folder, "genai_config.json")):
             # The same tokens with each sequence's cache one buffer written in place by GroupQueryAttention.
             failures += [f"{m}: {f}" for f in check_greedy(tessera, folder, "--shared-kv-buffer")]

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """The OpenAI-compatible endpoints of `tessera serve` with real HTTP clients (streams read as they arrive).
 
-usage: openai_test.py TESSERA EXAMPLE_DIR DECODERS_DIR
+usage: openai_test.py TESSERA EXAMPLE_DIR DECODERS_DIR [NODE]
 
 The repository holds the exported llama_tiny and gpt2_tiny decoders (tools/export_decoders.py; model.onnx
-with its config files beside it) and the bundled example CNN. Checks: greedy completions equal PyTorch's
-tokens in expected/greedy.json; stream chunks concatenate to the non-streaming result; seeds repeat;
+with its config files beside it; only gpt2_tiny gets its tokenizer.json) and the bundled example CNN.
+Checks: greedy completions equal PyTorch's tokens in expected/greedy.json; a text prompt to gpt2_tiny is
+encoded as tokenizers.js encodes it and the completion's text (whole and streamed) is tokenizers.js's
+decoding of its tokens; stream chunks concatenate to the non-streaming result; seeds repeat;
 stop token ids; every bad request gets its 4xx in OpenAI's error shape while a good stream goes on;
 16 concurrent streams stay correct; a client that disconnects mid-stream frees its sequence; the queue
 limit answers 503; the generation metrics are exposed.
@@ -21,9 +23,12 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "generate"))
+import tokenizers_js  # noqa: E402
 from serve_harness import Server, request  # noqa: E402
 
 MODELS = ["llama_tiny", "gpt2_tiny"]
+WITH_TOKENIZER = ["gpt2_tiny"]  # llama_tiny stays without one: the no-tokenizer errors are checked on it
 
 
 def make_repo(example_dir, decoders):
@@ -31,7 +36,10 @@ def make_repo(example_dir, decoders):
     for name in MODELS:
         version = os.path.join(repo, name, "1")
         os.makedirs(version)
-        for f in ("model.onnx", "config.json", "generation_config.json"):
+        files = ["model.onnx", "config.json", "generation_config.json"]
+        if name in WITH_TOKENIZER:
+            files += ["tokenizer.json", "tokenizer_config.json"]
+        for f in files:
             shutil.copyfile(os.path.join(decoders, name, f), os.path.join(version, f))
     os.makedirs(os.path.join(repo, "tiny_cnn", "1"))
     shutil.copyfile(os.path.join(example_dir, "model.onnx"), os.path.join(repo, "tiny_cnn", "1", "model.onnx"))
@@ -100,6 +108,30 @@ def check_greedy_and_streaming(url, port, decoders, failures):
             if not done or streamed_ids(chunks) != want or chunks[-2]["choices"][0]["finish_reason"] != "length" \
                     or chunks[-1]["usage"] != usage:
                 failures.append(f"{name} {case}: the stream does not add up to the completion ({len(chunks)} chunks)")
+
+
+def check_text_prompt(url, port, decoders, node, failures):
+    text = "Once upon a time, Größe 東京 🚀"
+    folder = os.path.join(decoders, "gpt2_tiny")
+    reference = tokenizers_js.reference(node, folder, [text])[0]
+    body = dict(model="gpt2_tiny", max_tokens=12, temperature=0, ignore_eos=True)
+    status, got = complete(url, **body, prompt=text)
+    status_ids, from_ids = complete(url, **body, prompt=reference["ids"])
+    if status != 200 or status_ids != 200 or got["usage"]["prompt_tokens"] != len(reference["ids"]) or \
+            got["choices"][0]["token_ids"] != from_ids["choices"][0]["token_ids"]:
+        failures.append(f"text prompt {text!r}: {status} {got}; tokenizers.js ids {reference['ids']} give "
+                        f"{status_ids} {from_ids}")
+        return
+    tokens = got["choices"][0]["token_ids"]
+    decoded = tokenizers_js.reference(node, folder, [{"ids": tokens}])[0]["decoded"]
+    if got["choices"][0]["text"] != decoded:
+        failures.append(f"text prompt: completion text {got['choices'][0]['text']!r}, tokenizers.js decodes "
+                        f"{tokens} as {decoded!r}")
+    chunks, done = stream(port, {**body, "prompt": text})
+    streamed = "".join(ch["text"] for c in chunks for ch in c["choices"])
+    if not done or streamed_ids(chunks) != tokens or streamed != decoded:
+        failures.append(f"text prompt stream: text {streamed!r}, ids {streamed_ids(chunks)}; want {decoded!r}, "
+                        f"{tokens}")
 
 
 def check_seed_and_stop(url, decoders, failures):
@@ -242,11 +274,13 @@ def check_queue_limit(tessera, repo, failures):
 
 def main():
     tessera, example_dir, decoders = sys.argv[1:4]
+    node = sys.argv[4] if len(sys.argv) > 4 else "node"
     repo = make_repo(example_dir, decoders)
     failures = []
     try:
         with Server(tessera, "--model-repo", repo, "--threads", "2") as s:
             check_greedy_and_streaming(s.url, s.port, decoders, failures)
+            check_text_prompt(s.url, s.port, decoders, node, failures)
             check_seed_and_stop(s.url, decoders, failures)
             check_bad_requests_beside_a_stream(s.url, s.port, failures)
             check_concurrent_streams(s.url, s.port, decoders, failures)

@@ -1,7 +1,9 @@
-"""Writes a model folder's reference files: config.json, generation_config.json, expected/greedy.json and the
-prefill logits (schema in export_decoders.py)."""
+"""Writes a model folder's reference files: config.json, generation_config.json, the tokenizer
+(tokenizer.json, tokenizer_config.json), expected/greedy.json and the prefill logits (schema in
+export_decoders.py)."""
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -18,9 +20,28 @@ def write_json(path, value):
         f.write("\n")
 
 
+TOOLS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(TOOLS_DIR, "..", "tests", "generate", "corpus.txt")
+
+
 def write_configs(out_dir, cfg):
     write_json(os.path.join(out_dir, "config.json"), hf_config(cfg))
     write_json(os.path.join(out_dir, "generation_config.json"), generation_config(cfg))
+    write_tokenizer(out_dir, cfg)
+
+
+def write_tokenizer(out_dir, cfg):
+    """A tokenizer trained on the test corpus with exactly the model's vocabulary and special ids."""
+    if TOOLS_DIR not in sys.path:
+        sys.path.insert(0, TOOLS_DIR)
+    from tokenizer_files import layouts
+    with open(CORPUS, encoding="utf-8", newline="") as f:
+        corpus = f.read()
+    tokenizer, config = layouts.for_decoder(corpus, cfg.arch, cfg.vocab_size, cfg.pad, cfg.bos, cfg.eos)
+    for name, value in (("tokenizer.json", tokenizer), ("tokenizer_config.json", config)):
+        with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
+            json.dump(value, f, ensure_ascii=False, indent=1)
+            f.write("\n")
 
 
 def write_greedy(out_dir, name, cfg, cases, reference):

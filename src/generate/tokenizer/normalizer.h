@@ -1,5 +1,5 @@
 // Normalizers of tokenizer.json ("normalizer"): text → text before pre-tokenization. NFC/NFD/NFKC/NFKD
-// and Lowercase use ICU; Replace takes a literal or a regex.
+// and Lowercase use ICU; Replace takes a literal or a regex; BertNormalizer is BERT's cleaning.
 #pragma once
 
 #include <memory>

@@ -2,6 +2,8 @@
 
 #include <unicode/uchar.h>
 
+#include <cctype>
+
 #include "generate/tokenizer/byte_level.h"
 #include "generate/tokenizer/normalizer.h"
 #include "generate/tokenizer/text_regex.h"
@@ -112,6 +114,30 @@ class WhitespaceSplit : public PreTokenizer {
       if (IsUnicodeWhitespace(NextCodePoint(text, pos))) matches.emplace_back(begin, pos);
     }
     SplitByMatches(text, matches, false, SplitBehavior::kRemoved, out);
+  }
+};
+
+// BERT's: whitespace separates words and is dropped; each punctuation character (Unicode P, or ASCII
+// punctuation such as $ + < = > ^ ` | ~) is a word of its own.
+class BertPreTokenizer : public PreTokenizer {
+ public:
+  void PreTokenize(std::string_view text, bool, std::vector<std::string>& out) const override {
+    std::string word;
+    for (size_t pos = 0; pos < text.size();) {
+      const size_t begin = pos;
+      const char32_t cp = NextCodePoint(text, pos);
+      const bool space = IsUnicodeWhitespace(cp);
+      const bool punct = !space && (u_ispunct(static_cast<UChar32>(cp)) ||
+                                    (cp < 0x80 && std::ispunct(static_cast<unsigned char>(cp))));
+      if (space || punct) {
+        if (!word.empty()) out.push_back(std::move(word));
+        word.clear();
+        if (punct) out.emplace_back(text.substr(begin, pos - begin));
+      } else {
+        word.append(text.substr(begin, pos - begin));
+      }
+    }
+    if (!word.empty()) out.push_back(std::move(word));
   }
 };
 
@@ -239,6 +265,7 @@ StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const Json& config, con
     return std::unique_ptr<PreTokenizer>(new Digits(individual));
   }
   if (type == "WhitespaceSplit") return std::unique_ptr<PreTokenizer>(new WhitespaceSplit());
+  if (type == "BertPreTokenizer") return std::unique_ptr<PreTokenizer>(new BertPreTokenizer());
   if (type == "Whitespace") {
     TS_ASSIGN_OR_RETURN(auto regex, TextRegex::Compile(R"(\w+|[^\w\s]+)"));
     return std::unique_ptr<PreTokenizer>(new Split(std::move(regex), SplitBehavior::kRemoved, true));
@@ -254,8 +281,8 @@ StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const Json& config, con
     }
     return std::unique_ptr<PreTokenizer>(new SequencePreTokenizer(std::move(steps)));
   }
-  return Unimplemented(where + ": pre-tokenizer type \"" + type + "\" is not supported (supported: ByteLevel, "
-                       "Split, Metaspace, Digits, Whitespace, WhitespaceSplit, Sequence)");
+  return Unimplemented(where + ".type '" + type + "' is not supported (supported: ByteLevel, "
+                       "Split, Metaspace, Digits, Whitespace, WhitespaceSplit, BertPreTokenizer, Sequence)");
 }
 
 }  // namespace tessera::generate

@@ -2,6 +2,7 @@
 
 #include "generate/tokenizer/bpe_model.h"
 #include "generate/tokenizer/unigram_model.h"
+#include "generate/tokenizer/wordpiece_model.h"
 
 namespace tessera::generate {
 
@@ -16,7 +17,8 @@ StatusOr<std::unique_ptr<TokenizerModel>> MakeTokenizerModel(const Json& config,
   }
   if (type == "BPE") return MakeBpeModel(config, where);
   if (type == "Unigram") return MakeUnigramModel(config, where);
-  return Unimplemented(where + ".type: tokenizer model \"" + type + "\" is not supported (supported: BPE, Unigram)");
+  if (type == "WordPiece") return MakeWordPieceModel(config, where);
+  return Unimplemented(where + ".type '" + type + "' is not supported (supported: BPE, Unigram, WordPiece)");
 }
 
 }  // namespace tessera::generate

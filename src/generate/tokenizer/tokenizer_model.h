@@ -1,4 +1,4 @@
-// The "model" of tokenizer.json: turns one pre-tokenized word into ids. BPE and Unigram implement it.
+// The "model" of tokenizer.json: turns one pre-tokenized word into ids. BPE, Unigram and WordPiece implement it.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Unit tests of the tokenizer's pieces: UTF-8 handling, the byte table, regex splitting, BPE merges and
-// Unigram Viterbi on small hand-made vocabularies.
+// Unigram Viterbi, WordPiece and BERT's normalizer and pre-tokenizer on small hand-made inputs.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -8,6 +8,7 @@
 #include "generate/tokenizer/byte_level.h"
 #include "generate/tokenizer/normalizer.h"
 #include "generate/tokenizer/pre_tokenizer.h"
+#include "generate/tokenizer/tokenizer_model.h"
 #include "generate/tokenizer/unigram_model.h"
 #include "generate/tokenizer/utf8.h"
 
@@ -117,6 +118,50 @@ TEST(UnigramModelTest, ViterbiPicksBestScoreAndFusesUnknowns) {
   std::vector<int32_t> ids;
   (*model)->Encode("▁abxy", ids);
   EXPECT_EQ(ids, (std::vector<int32_t>{2, 0}));  // ▁ab (-3) beats ▁a+b (-3.5); x y fuse into one unk
+}
+
+}  // namespace
+}  // namespace tessera::generate
+
+namespace tessera::generate {
+namespace {
+
+TEST(WordPieceModelTest, LongestPiecesAndAWordWithAnUncoveredPartIsUnknown) {
+  auto model = MakeTokenizerModel(Json::parse(R"({"type": "WordPiece", "unk_token": "[UNK]",
+      "vocab": {"[UNK]": 0, "un": 1, "##aff": 2, "##able": 3, "u": 4, "##n": 5}})"), "tokenizer.json: model");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::vector<int32_t> ids;
+  (*model)->Encode("unaffable", ids);
+  (*model)->Encode("unx", ids);  // "##x" is missing: the whole word is [UNK]
+  EXPECT_EQ(ids, (std::vector<int32_t>{1, 2, 3, 0}));
+  auto no_unk = MakeTokenizerModel(Json::parse(R"({"type": "WordPiece", "vocab": {"a": 0}})"), "tokenizer.json: model");
+  ASSERT_FALSE(no_unk.ok());
+  EXPECT_NE(no_unk.status().message().find("unk_token"), std::string::npos);
+}
+
+TEST(BertPiecesTest, NormalizerCleansPadsIdeographsAndPreTokenizerIsolatesPunctuation) {
+  auto norm = MakeNormalizer(Json::parse(R"({"type": "BertNormalizer", "clean_text": true,
+      "handle_chinese_chars": true, "strip_accents": null, "lowercase": true})"), "tokenizer.json: normalizer");
+  ASSERT_TRUE(norm.ok()) << norm.status().ToString();
+  EXPECT_EQ((*norm)->Normalize("Café\t東京\x01!"), "cafe  東  京 !");
+  auto pre = MakePreTokenizer(Json::parse(R"({"type": "BertPreTokenizer"})"), "tokenizer.json: pre_tokenizer");
+  ASSERT_TRUE(pre.ok());
+  std::vector<std::string> words;
+  (*pre)->PreTokenize("don't  stop$now", true, words);
+  EXPECT_EQ(words, (std::vector<std::string>{"don", "'", "t", "stop", "$", "now"}));
+}
+
+}  // namespace
+}  // namespace tessera::generate
+
+namespace tessera::generate {
+namespace {
+
+TEST(NormalizerTest, PrecompiledIsNfkcWithSpacesAndControlsCleanedAndTheWaveDashKept) {
+  auto norm = MakeNormalizer(Json::parse(R"({"type": "Precompiled", "precompiled_charsmap": "AAAA"})"),
+                             "tokenizer.json: normalizer");
+  ASSERT_TRUE(norm.ok()) << norm.status().ToString();
+  EXPECT_EQ((*norm)->Normalize("ﬁ\x01\t①\u3000▁～"), "fi 1  ～");
 }
 
 }  // namespace

@@ -80,9 +80,13 @@ void UnigramModel::Encode(std::string_view word, std::vector<int32_t>& ids) cons
     if (is_unk && byte_fallback_) {
       const size_t end = i + 1 < path.size() ? path[i + 1].first : n;
       bool all_bytes = true;
-      for (size_t b = offsets[start]; b < offsets[end]; ++b) all_bytes &= byte_ids_[static_cast<unsigned char>(word[b])] >= 0;
+      for (size_t b = offsets[start]; b < offsets[end]; ++b) {
+        all_bytes &= byte_ids_[static_cast<unsigned char>(word[b])] >= 0;
+      }
       if (all_bytes) {
-        for (size_t b = offsets[start]; b < offsets[end]; ++b) ids.push_back(byte_ids_[static_cast<unsigned char>(word[b])]);
+        for (size_t b = offsets[start]; b < offsets[end]; ++b) {
+          ids.push_back(byte_ids_[static_cast<unsigned char>(word[b])]);
+        }
         previous_unk = false;
         continue;
       }
