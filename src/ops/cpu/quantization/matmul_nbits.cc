@@ -8,9 +8,9 @@
 //   split over N across the pool. The weight is never expanded.
 // - larger M (prefill) or a g_idx that reorders the blocks: tiles of columns of W are dequantized to
 //   float32 (about 8 MiB each) and multiplied by oneDNN, so the full-precision weight never exists at once.
-// accuracy_level 4 lets the product quantize A to int8 (the attribute's definition): the decode GEMV then
-// runs on VNNI (matmul_nbits_gemv_int8.cc) where the CPU has it. Other levels, and prefill, accumulate in
-// float32.
+// accuracy_level 4 lets the product quantize A to int8 (the attribute's definition): every M then runs
+// on VNNI (matmul_nbits_gemv_int8.cc) where the CPU has it, reading the packed weight once, prefill
+// included; other levels accumulate in float32.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -72,8 +72,9 @@ class MatMulNBitsKernel : public Kernel {
       y_scratch.resize(static_cast<size_t>(m * attrs_.N));
       yf = y_scratch.data();
     }
-    if (m <= kNBitsGemvMaxRows && w->g_idx.empty()) {
-      RunGemv(ctx, a, *w, m, yf, attrs_.accuracy_level == 4 && NBitsGemvInt8Available());
+    const bool int8 = attrs_.accuracy_level == 4 && NBitsGemvInt8Available() && w->g_idx.empty();
+    if (int8 || (m <= kNBitsGemvMaxRows && w->g_idx.empty())) {
+      RunGemv(ctx, a, *w, m, yf, int8);
     } else {
       TS_RETURN_IF_ERROR(RunTiled(ctx, a, *w, m, yf));
     }

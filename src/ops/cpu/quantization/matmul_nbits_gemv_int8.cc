@@ -25,6 +25,9 @@
 
 #include "ops/cpu/quantization/matmul_nbits_weights.h"
 
+// The ISA of every function here; the build assumes no -march, NBitsGemvInt8Available() checks the CPU.
+#define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
 namespace tessera {
 namespace {
 
@@ -34,8 +37,7 @@ constexpr int kLanes = 16;
 int64_t RowBytes(const NBitsWeights& w) { return w.k_blocks * w.blob_size; }
 
 // sum over blocks g of scaled_zero[n, g] * block_sums[g].
-__attribute__((target("avx512f"))) float ZeroPointTerm(const float* scaled_zero, const float* block_sums,
-                                                        int64_t blocks) {
+VNNI_TARGET float ZeroPointTerm(const float* scaled_zero, const float* block_sums, int64_t blocks) {
   __m512 acc = _mm512_setzero_ps();
   int64_t g = 0;
   for (; g + kLanes <= blocks; g += kLanes) {
@@ -48,12 +50,23 @@ __attribute__((target("avx512f"))) float ZeroPointTerm(const float* scaled_zero,
   return _mm512_reduce_add_ps(acc);
 }
 
-// One output column n for MR rows of A.
+// The same term from byte zero points: sum over g of scale[g] * zero[g] * block_sums[g].
+VNNI_TARGET float ZeroPointTerm(const float* scales, const uint8_t* zero, const float* block_sums, int64_t blocks) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t g = 0; g < blocks; g += kLanes) {
+    const int64_t left = std::min<int64_t>(kLanes, blocks - g);
+    const __mmask16 m = static_cast<__mmask16>((1u << left) - 1);
+    const __m512 z = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, zero + g)));
+    const __m512 sz = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, scales + g), z);
+    acc = _mm512_fmadd_ps(sz, _mm512_maskz_loadu_ps(m, block_sums + g), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+// One output column n for rows [r0, r0 + MR) of A.
 template <int MR, int BITS>
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void GemvInt8Column(const NBitsWeights& w,
-                                                                            const NBitsQuantizedRows& a,
-                                                                            __m512i lane_block, int64_t n, float* y,
-                                                                            int64_t y_stride) {
+VNNI_TARGET void GemvInt8Column(const NBitsWeights& w, const NBitsQuantizedRows& a, int r0, __m512i lane_block,
+                                int64_t n, float* y, int64_t y_stride) {
   const int64_t row_bytes = RowBytes(w);
   const int64_t chunks = a.chunks;
   const int64_t blocks_per_chunk = std::max<int64_t>(1, kChunkBytes / w.blob_size);
@@ -80,42 +93,67 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void GemvInt8Column(const
       const __m512i lo = _mm512_and_si512(wq, nibble);
       const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(wq, 4), nibble);
       for (int r = 0; r < MR; ++r) {
-        const int8_t* even = a.even.data() + r * a.row_stride + off;
-        const int8_t* odd = a.odd.data() + r * a.row_stride + off;
+        const int8_t* even = a.even.data() + (r0 + r) * a.row_stride + off;
+        const int8_t* odd = a.odd.data() + (r0 + r) * a.row_stride + off;
         __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(even));
         d = _mm512_dpbusd_epi32(d, hi, _mm512_loadu_si512(odd));
-        const __m512 scale = _mm512_mul_ps(sw, _mm512_loadu_ps(a.lane_scales.data() + (r * chunks + c) * kLanes));
+        const __m512 scale =
+            _mm512_mul_ps(sw, _mm512_loadu_ps(a.lane_scales.data() + ((r0 + r) * chunks + c) * kLanes));
         acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), scale, acc[r]);
       }
     } else {
       for (int r = 0; r < MR; ++r) {
-        const int8_t* qa = a.even.data() + r * a.row_stride + off;
+        const int8_t* qa = a.even.data() + (r0 + r) * a.row_stride + off;
         const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, _mm512_loadu_si512(qa));
-        const __m512 scale = _mm512_mul_ps(sw, _mm512_loadu_ps(a.lane_scales.data() + (r * chunks + c) * kLanes));
+        const __m512 scale =
+            _mm512_mul_ps(sw, _mm512_loadu_ps(a.lane_scales.data() + ((r0 + r) * chunks + c) * kLanes));
         acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), scale, acc[r]);
       }
     }
   }
-  const float* sz = w.scaled_zero.data() + n * w.k_blocks;
   for (int r = 0; r < MR; ++r) {
-    y[r * y_stride + n] =
-        _mm512_reduce_add_ps(acc[r]) - ZeroPointTerm(sz, a.block_sums.data() + r * w.k_blocks, w.k_blocks);
+    const float* sums = a.block_sums.data() + (r0 + r) * w.k_blocks;
+    const float zero_term = w.zero_bytes.empty()
+                                ? ZeroPointTerm(w.scaled_zero.data() + n * w.k_blocks, sums, w.k_blocks)
+                                : ZeroPointTerm(s, w.zero_bytes.data() + n * w.k_blocks, sums, w.k_blocks);
+    y[(r0 + r) * y_stride + n] = _mm512_reduce_add_ps(acc[r]) - zero_term;
   }
 }
 
 template <int MR>
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void GemvInt8Rows(const NBitsWeights& w,
-                                                                          const NBitsQuantizedRows& a, int64_t n0,
-                                                                          int64_t n1, float* y, int64_t y_stride) {
+VNNI_TARGET void GemvInt8Group(const NBitsWeights& w, const NBitsQuantizedRows& a, int r0, __m512i lane_block,
+                               int64_t n, float* y, int64_t y_stride) {
+  if (w.bits == 4) {
+    GemvInt8Column<MR, 4>(w, a, r0, lane_block, n, y, y_stride);
+  } else {
+    GemvInt8Column<MR, 8>(w, a, r0, lane_block, n, y, y_stride);
+  }
+}
+
+// Every row of A against columns [n0, n1): column by column, so one column's weights (K/2 bytes) stay in
+// L1 while each group of 4 rows of A reads them; the weight is read from memory once however many rows.
+VNNI_TARGET void GemvInt8AllRows(const NBitsWeights& w, const NBitsQuantizedRows& a, int64_t n0, int64_t n1, float* y,
+                                 int64_t y_stride) {
   // Lane l of a chunk covers weight bytes [4l, 4l + 4): block (4l / blob_size) of the chunk's first block.
   alignas(64) int32_t lanes[kLanes];
-  for (int l = 0; l < kLanes; ++l) lanes[l] = w.blob_size >= kChunkBytes ? 0 : static_cast<int32_t>(4 * l / w.blob_size);
+  for (int l = 0; l < kLanes; ++l)
+    lanes[l] = w.blob_size >= kChunkBytes ? 0 : static_cast<int32_t>(4 * l / w.blob_size);
   const __m512i lane_block = _mm512_load_si512(lanes);
   for (int64_t n = n0; n < n1; ++n) {
-    if (w.bits == 4) {
-      GemvInt8Column<MR, 4>(w, a, lane_block, n, y, y_stride);
-    } else {
-      GemvInt8Column<MR, 8>(w, a, lane_block, n, y, y_stride);
+    int r0 = 0;
+    for (; r0 + 4 <= a.rows; r0 += 4) GemvInt8Group<4>(w, a, r0, lane_block, n, y, y_stride);
+    switch (a.rows - r0) {
+      case 1:
+        GemvInt8Group<1>(w, a, r0, lane_block, n, y, y_stride);
+        break;
+      case 2:
+        GemvInt8Group<2>(w, a, r0, lane_block, n, y, y_stride);
+        break;
+      case 3:
+        GemvInt8Group<3>(w, a, r0, lane_block, n, y, y_stride);
+        break;
+      default:
+        break;
     }
   }
 }
@@ -124,7 +162,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void GemvInt8Rows(const N
 
 bool NBitsGemvInt8Available() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vnni");
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
   return has;
 }
 
@@ -178,12 +216,7 @@ void QuantizeNBitsRows(const NBitsWeights& w, const float* a, int rows, NBitsQua
 
 void NBitsGemvInt8(const NBitsWeights& w, const NBitsQuantizedRows& a, int64_t n0, int64_t n1, float* y,
                    int64_t y_stride) {
-  switch (a.rows) {
-    case 1: GemvInt8Rows<1>(w, a, n0, n1, y, y_stride); break;
-    case 2: GemvInt8Rows<2>(w, a, n0, n1, y, y_stride); break;
-    case 3: GemvInt8Rows<3>(w, a, n0, n1, y, y_stride); break;
-    default: GemvInt8Rows<4>(w, a, n0, n1, y, y_stride); break;
-  }
+  GemvInt8AllRows(w, a, n0, n1, y, y_stride);
 }
 
 }  // namespace tessera

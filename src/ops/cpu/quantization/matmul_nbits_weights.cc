@@ -1,6 +1,8 @@
 // MatMulNBits attribute and weight validation, and row dequantization (the prefill path and g_idx).
 #include "ops/cpu/quantization/matmul_nbits_weights.h"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "ops/cpu/common/numeric_traits.h"
@@ -122,6 +124,9 @@ Status BuildNBitsWeights(const NBitsAttributes& a, const Tensor& b, const Tensor
   TS_ASSIGN_OR_RETURN(std::vector<float> zp, ReadZeroPoints(a, w.k_blocks, zero_points));
   w.scaled_zero.resize(zp.size());
   for (size_t i = 0; i < zp.size(); ++i) w.scaled_zero[i] = zp[i] * w.scales[i];
+  const bool integral =
+      std::all_of(zp.begin(), zp.end(), [](float z) { return z >= 0 && z <= 255 && z == std::floor(z); });
+  if (integral) w.zero_bytes.assign(zp.begin(), zp.end());
   if (g_idx != nullptr) {
     if (g_idx->dtype() != DType::kInt32 || g_idx->element_count() != a.K) {
       return KernelContext::Error("input 'g_idx' must be int32 with K = " + std::to_string(a.K) + " elements, got " +

@@ -32,6 +32,9 @@ struct NBitsWeights {
   const uint8_t* q = nullptr;
   std::vector<float> scales;       // [N, k_blocks]
   std::vector<float> scaled_zero;  // [N, k_blocks]: scale * zero_point, subtracted times the block's sum of A
+  // [N, k_blocks]: the zero points as bytes when every one is an integer in [0, 255] (packed or default
+  // ones; not float zero points): the int8 product reads these, a quarter of scaled_zero's bytes.
+  std::vector<uint8_t> zero_bytes;
   std::vector<int32_t> g_idx;      // [K] block of each k; empty when it is k / block_size (the usual case)
   // Bytes of quantized weight read by one product (B itself, for throughput reports).
   int64_t q_bytes() const { return N * k_blocks * blob_size; }
@@ -69,11 +72,12 @@ struct NBitsQuantizedRows {
 };
 // `a` as for NBitsGemv: rows of k_blocks * block_size floats, zero past K.
 void QuantizeNBitsRows(const NBitsWeights& w, const float* a, int rows, NBitsQuantizedRows& out);
-// y as NBitsGemv computes it, with A quantized (error about amax(block) / 254 per activation). Requires
-// NBitsGemvInt8Available() and w.g_idx empty.
+// y as NBitsGemv computes it, with A quantized (error about amax(block) / 254 per activation), for any
+// number of rows (the weight is read once; prefill uses it too). Requires NBitsGemvInt8Available() and
+// w.g_idx empty.
 void NBitsGemvInt8(const NBitsWeights& w, const NBitsQuantizedRows& a, int64_t n0, int64_t n1, float* y,
                    int64_t y_stride);
-// AVX-512 VNNI (with F and BW) on this CPU.
+// AVX-512 VNNI (with F, BW and VL) on this CPU.
 bool NBitsGemvInt8Available();
 
 }  // namespace tessera
