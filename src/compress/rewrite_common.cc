@@ -69,6 +69,34 @@ LayerReport NewLayerReport(const onnx::NodeProto& node) {
   return layer;
 }
 
+Status RewriteMatMulWeights(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report,
+                            ProgressBar* progress, const MatMulRewrite& rewrite) {
+  std::vector<onnx::NodeProto> nodes;
+  const size_t total = static_cast<size_t>(edit.graph().node_size());
+  size_t done = 0;
+  for (const onnx::NodeProto& node : edit.graph().node()) {
+    if (progress) progress->Step("quantizing", ++done, total);
+    const bool candidate = (node.op_type() == "MatMul" || node.op_type() == "Gemm") && node.domain().empty();
+    if (!candidate) {
+      nodes.push_back(node);
+      continue;
+    }
+    MatMulWeight m;
+    std::string reason = IsExcluded(node, options) ? "excluded" : FindMatMulWeight(edit, node, m);
+    if (!reason.empty()) {
+      report.skipped.push_back({NodeLabel(node), node.op_type(), reason});
+      nodes.push_back(node);
+      continue;
+    }
+    LayerReport layer = NewLayerReport(node);
+    TS_RETURN_IF_ERROR(rewrite(node, m, nodes, layer));
+    report.layers.push_back(std::move(layer));
+  }
+  edit.graph().clear_node();
+  for (auto& n : nodes) *edit.graph().add_node() = std::move(n);
+  return Status::Ok();
+}
+
 void SetScaleRange(const std::vector<float>& scales, LayerReport& layer) {
   if (scales.empty()) return;
   layer.scale_min = *std::min_element(scales.begin(), scales.end());

@@ -2,6 +2,7 @@
 // constant weight is found.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -43,6 +44,16 @@ LayerReport NewLayerReport(const onnx::NodeProto& node);
 
 // The scales' smallest and largest value, into the report.
 void SetScaleRange(const std::vector<float>& scales, LayerReport& layer);
+
+// Rewrites one MatMul or Gemm whose weight was found: appends its replacement nodes to `nodes` and fills
+// `layer`.
+using MatMulRewrite = std::function<Status(const onnx::NodeProto& node, const MatMulWeight& m,
+                                           std::vector<onnx::NodeProto>& nodes, LayerReport& layer)>;
+// The loop the weights and dynamic rewrites share: every MatMul/Gemm of the main graph with a constant
+// weight that is not excluded goes through `rewrite`; the others are kept (and reported when skipped),
+// then the graph's nodes are replaced by the result. Steps `progress` (may be null) once per node.
+Status RewriteMatMulWeights(ModelEdit& edit, const QuantizeOptions& options, QuantizeReport& report,
+                            ProgressBar* progress, const MatMulRewrite& rewrite);
 
 // Each rewrite replaces the nodes it quantizes in the main graph, keeping every node's output names,
 // records each quantized node and each MatMul/Gemm left in float in `report`, and steps `progress`

@@ -68,31 +68,12 @@ Status RewriteDynamic(ModelEdit& edit, const QuantizeOptions& options, QuantizeR
     return InvalidArgument("model '" + edit.display_name() + "' imports opset " + std::to_string(edit.DefaultOpset()) +
                            "; --mode dynamic writes DynamicQuantizeLinear, which needs opset 11 or newer");
   }
-  std::vector<onnx::NodeProto> nodes;
   std::map<std::string, QuantizedActivation> activations;
-  const size_t total = static_cast<size_t>(edit.graph().node_size());
-  size_t done = 0;
-  for (const onnx::NodeProto& node : edit.graph().node()) {
-    if (progress) progress->Step("quantizing", ++done, total);
-    const bool candidate = (node.op_type() == "MatMul" || node.op_type() == "Gemm") && node.domain().empty();
-    if (!candidate) {
-      nodes.push_back(node);
-      continue;
-    }
-    MatMulWeight m;
-    std::string reason = IsExcluded(node, options) ? "excluded" : FindMatMulWeight(edit, node, m);
-    if (!reason.empty()) {
-      report.skipped.push_back({NodeLabel(node), node.op_type(), reason});
-      nodes.push_back(node);
-      continue;
-    }
-    LayerReport layer = NewLayerReport(node);
-    TS_RETURN_IF_ERROR(RewriteNode(edit, node, m, options, activations, nodes, layer));
-    report.layers.push_back(std::move(layer));
-  }
-  edit.graph().clear_node();
-  for (auto& n : nodes) *edit.graph().add_node() = std::move(n);
-  return Status::Ok();
+  return RewriteMatMulWeights(edit, options, report, progress,
+                              [&](const onnx::NodeProto& node, const MatMulWeight& m,
+                                  std::vector<onnx::NodeProto>& nodes, LayerReport& layer) {
+                                return RewriteNode(edit, node, m, options, activations, nodes, layer);
+                              });
 }
 
 }  // namespace tessera::compress

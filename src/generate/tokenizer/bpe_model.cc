@@ -134,16 +134,7 @@ void BpeModel::Encode(std::string_view word, std::vector<int32_t>& ids) const {
 }
 
 StatusOr<std::unique_ptr<TokenizerModel>> MakeBpeModel(const Json& config, const std::string& where) {
-  TS_ASSIGN_OR_RETURN(const Json* vocab_json, JsonMember(config, "vocab", where));
-  const std::string vocab_where = JsonChild(where, "vocab");
-  if (!vocab_json->is_object()) return JsonFieldError(vocab_where, "expected an object of token: id");
-  Vocabulary vocabulary;
-  for (auto it = vocab_json->begin(); it != vocab_json->end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX) {
-      return JsonFieldError(JsonChild(vocab_where, it.key()), "expected a non-negative 32-bit id");
-    }
-    vocabulary.Set(it.key(), it.value().get<int32_t>());
-  }
+  TS_ASSIGN_OR_RETURN(Vocabulary vocabulary, ReadVocabularyObject(config, where));
   TS_ASSIGN_OR_RETURN(const Json* merges_json, JsonMember(config, "merges", where));
   const std::string merges_where = JsonChild(where, "merges");
   if (!merges_json->is_array()) return JsonFieldError(merges_where, "expected an array");

@@ -31,6 +31,9 @@ struct Vocabulary {
   }
 };
 
+// The "vocab" object of a BPE or WordPiece model (token: id); errors name the field at fault.
+StatusOr<Vocabulary> ReadVocabularyObject(const Json& config, const std::string& where);
+
 class TokenizerModel {
  public:
   virtual ~TokenizerModel() = default;

@@ -48,16 +48,7 @@ void WordPieceModel::Encode(std::string_view word, std::vector<int32_t>& ids) co
 }
 
 StatusOr<std::unique_ptr<TokenizerModel>> MakeWordPieceModel(const Json& config, const std::string& where) {
-  TS_ASSIGN_OR_RETURN(const Json* vocab_json, JsonMember(config, "vocab", where));
-  const std::string vocab_where = JsonChild(where, "vocab");
-  if (!vocab_json->is_object()) return JsonFieldError(vocab_where, "expected an object of token: id");
-  Vocabulary vocabulary;
-  for (auto it = vocab_json->begin(); it != vocab_json->end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX) {
-      return JsonFieldError(JsonChild(vocab_where, it.key()), "expected a non-negative 32-bit id");
-    }
-    vocabulary.Set(it.key(), it.value().get<int32_t>());
-  }
+  TS_ASSIGN_OR_RETURN(Vocabulary vocabulary, ReadVocabularyObject(config, where));
   TS_ASSIGN_OR_RETURN(std::string unk, JsonStringOr(config, "unk_token", where, "[UNK]"));
   TS_ASSIGN_OR_RETURN(std::string prefix, JsonStringOr(config, "continuing_subword_prefix", where, "##"));
   TS_ASSIGN_OR_RETURN(int64_t max_chars, JsonIntOr(config, "max_input_chars_per_word", where, 100));
