@@ -8,7 +8,8 @@
 //   that value with its sign. The spec's table says NaN for ±Inf into the fnuz types; its reference
 //   implementation and onnxruntime give ±max, and so does Tessera.
 // - no saturate: a value that rounds beyond the largest finite one becomes ±Inf in e5m2 and NaN in
-//   the types without infinities.
+//   the types without infinities. (For e4m3fn, |x| in [480, 512) rounds to 480 and so is NaN here;
+//   ONNX's reference implementation and onnxruntime give ±448 for most of that band.)
 // - NaN becomes NaN (0x7F | sign for e4m3fn and e5m2, 0x80 for the fnuz types); -0 becomes 0 in the
 //   fnuz types, which have no negative zero.
 // - float4e2m1 has neither NaN nor infinities: it always saturates, and NaN becomes +6.
