@@ -114,7 +114,8 @@ uint8_t EncodeMiniFloat(const MiniFloatFormat& f, double value, bool saturate) {
   if (result_exponent < min_exponent) {
     magnitude_code = static_cast<uint8_t>(result / std::ldexp(1.0, min_exponent - f.mantissa_bits));
   } else {
-    const int mantissa = static_cast<int>(std::ldexp(result, f.mantissa_bits - result_exponent)) - (1 << f.mantissa_bits);
+    const int scaled = static_cast<int>(std::ldexp(result, f.mantissa_bits - result_exponent));
+    const int mantissa = scaled - (1 << f.mantissa_bits);  // drop the implicit leading bit
     magnitude_code = static_cast<uint8_t>(((result_exponent + f.bias) << f.mantissa_bits) | mantissa);
   }
   return static_cast<uint8_t>(sign | magnitude_code);

@@ -197,7 +197,7 @@ StatusOr<Tensor> ConvertNpyToDeclared(Tensor tensor, DType declared, const std::
   if (tensor.dtype() == declared || declared == DType::kUndefined) return tensor;
   const int64_t count = tensor.element_count();
   if (tensor.dtype() == RawCodeDType(declared)) {
-    if (declared == DType::kBFloat16 || !IsPackedFourBit(declared)) return Tensor(declared, tensor.shape(), tensor.buffer(), tensor.offset());
+    if (!IsPackedFourBit(declared)) return Tensor(declared, tensor.shape(), tensor.buffer(), tensor.offset());
     TS_ASSIGN_OR_RETURN(Tensor out, Tensor::Allocate(declared, tensor.shape()));
     auto* codes = out.data<uint8_t>();
     for (int64_t i = 0; i < count; ++i) {

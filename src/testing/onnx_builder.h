@@ -60,7 +60,8 @@ inline void SetTensorProto(onnx::TensorProto* t, const std::string& name, const 
   for (int64_t d : value.shape()) t->add_dims(d);
   if (IsPackedFourBit(value.dtype())) {  // two per byte in the file, as ONNX stores them
     std::string packed(PackedByteSize(value.dtype(), static_cast<size_t>(value.element_count())), '\0');
-    PackNibbles(value.data<uint8_t>(), static_cast<size_t>(value.element_count()), reinterpret_cast<uint8_t*>(packed.data()));
+    PackNibbles(value.data<uint8_t>(), static_cast<size_t>(value.element_count()),
+                reinterpret_cast<uint8_t*>(packed.data()));
     t->set_raw_data(packed);
     return;
   }

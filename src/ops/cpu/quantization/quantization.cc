@@ -138,7 +138,8 @@ class QuantizeLinearKernel : public Kernel {
   // The zero point's dtype; opset 21's output_dtype when there is none (they must agree when both are given).
   StatusOr<DType> OutputDType(KernelContext& ctx) const {
     if (output_dtype_ != 0 && !IsKnownDType(static_cast<int32_t>(output_dtype_))) {
-      return KernelContext::Error("QuantizeLinear output_dtype " + std::to_string(output_dtype_) + " is not a data type");
+      return KernelContext::Error("QuantizeLinear output_dtype " + std::to_string(output_dtype_) +
+                                  " is not a data type");
     }
     if (precision_ != 0 && precision_ != static_cast<int64_t>(DType::kFloat32) &&
         precision_ != static_cast<int64_t>(DType::kFloat16) && precision_ != static_cast<int64_t>(DType::kBFloat16)) {
@@ -162,13 +163,18 @@ class QuantizeLinearKernel : public Kernel {
 class DequantizeLinearKernel : public Kernel {
  public:
   explicit DequantizeLinearKernel(const Node& node)
-      : axis_(node.GetInt("axis", 1)), block_(node.GetInt("block_size", 0)), output_dtype_(node.GetInt("output_dtype", 0)) {}
+      : axis_(node.GetInt("axis", 1)),
+        block_(node.GetInt("block_size", 0)),
+        output_dtype_(node.GetInt("output_dtype", 0)) {}
 
   Status Run(KernelContext& ctx) override {
     TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0, 1}, "DequantizeLinear"));
     if (output_dtype_ != 0 || ctx.input(1).dtype() == DType::kBFloat16 ||
         NeedsBlockedQuantize(ctx.input(0).dtype(), block_)) {
-      if (output_dtype_ < 0 || output_dtype_ > 1000) return UnsupportedDType("DequantizeLinear output_dtype", DType::kUndefined);
+      if (output_dtype_ != 0 && !IsKnownDType(static_cast<int32_t>(output_dtype_))) {
+        return KernelContext::Error("DequantizeLinear output_dtype " + std::to_string(output_dtype_) +
+                                    " is not a data type");
+      }
       return RunBlockedDequantizeLinear(ctx, axis_, block_, static_cast<DType>(output_dtype_));
     }
     const Tensor& x = ctx.input(0);

@@ -33,7 +33,9 @@ StatusOr<ParamLayout> LayoutOf(const Tensor& x, const Tensor& scale, int64_t axi
                                const std::string& op) {
   ParamLayout layout;
   if (block_size == 0 && scale.element_count() == 1) return layout;
-  if (block_size < 0) return KernelContext::Error(op + " block_size must not be negative, got " + std::to_string(block_size));
+  if (block_size < 0) {
+    return KernelContext::Error(op + " block_size must not be negative, got " + std::to_string(block_size));
+  }
   TS_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(axis_attr, x.rank(), "attribute 'axis'"));
   layout.axis_dim = x.dim(axis);
   for (int64_t d = axis + 1; d < x.rank(); ++d) layout.inner *= x.dim(d);
@@ -167,7 +169,9 @@ Status RunBlockedDequantizeLinear(KernelContext& ctx, int64_t axis, int64_t bloc
   const Tensor& x = ctx.input(0);
   const Tensor& scale = ctx.input(1);
   const std::string op = "DequantizeLinear";
-  if (!IsQuantizedDType(x.dtype()) && x.dtype() != DType::kInt32) return UnsupportedDType("DequantizeLinear input x", x.dtype());
+  if (!IsQuantizedDType(x.dtype()) && x.dtype() != DType::kInt32) {
+    return UnsupportedDType("DequantizeLinear input x", x.dtype());
+  }
   if (!IsScaleDType(scale.dtype()) || scale.dtype() == DType::kFloat64) {
     return UnsupportedDType("DequantizeLinear x_scale", scale.dtype());
   }
