@@ -108,6 +108,35 @@ class CliContractTest(unittest.TestCase):
                              "--output-dir", self.path("outw"))
         self.assert_fails(wrong, 1, "x")
 
+    def test_run_int4_and_bfloat16_inputs_through_npy(self):
+        # int4 travels as int8 values -8..7, bfloat16 as its uint16 bit patterns (core/npy.h).
+        int4, bfloat16 = 22, 16
+        graph = helper.make_graph(
+            [helper.make_node("Identity", ["w"], ["w_copy"], name="id1"),
+             helper.make_node("Cast", ["w"], ["wf"], name="cast_w", to=TensorProto.FLOAT),
+             helper.make_node("Cast", ["b"], ["bf"], name="cast_b", to=TensorProto.FLOAT)], "g",
+            [helper.make_tensor_value_info("w", int4, [5]), helper.make_tensor_value_info("b", bfloat16, [3])],
+            [helper.make_tensor_value_info("w_copy", int4, [5]),
+             helper.make_tensor_value_info("wf", TensorProto.FLOAT, [5]),
+             helper.make_tensor_value_info("bf", TensorProto.FLOAT, [3])])
+        model = self.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)]))
+        w = np.random.default_rng(SEED).integers(-8, 8, size=5).astype(np.int8)
+        b = np.array([1.0, -2.5, 3.0e38], np.float32)
+        b_bits = (b.view(np.uint32) >> 16).astype(np.uint16)  # exact in bfloat16
+        out = self.path("out")
+        result = self.tessera("run", model, "--input", f"w={self.save_npy(w, 'w.npy')}",
+                              "--input", f"b={self.save_npy(b_bits, 'b.npy')}", "--output-dir", out)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        copy = np.load(os.path.join(out, "w_copy.npy"))
+        self.assertEqual(copy.dtype, np.int8)
+        np.testing.assert_array_equal(copy, w)
+        np.testing.assert_array_equal(np.load(os.path.join(out, "wf.npy")), w.astype(np.float32))
+        b_back = (b_bits.astype(np.uint32) << 16).view(np.float32)
+        np.testing.assert_array_equal(np.load(os.path.join(out, "bf.npy")), b_back)
+        bad = self.tessera("run", model, "--input", f"w={self.save_npy(np.array([0, 1, 2, 3, 9], np.int8), 'w9.npy')}",
+                           "--input", f"b={self.path('b.npy')}", "--output-dir", self.path("out9"))
+        self.assert_fails(bad, 1, "input 'w'", "element 4 is 9")
+
     def test_inspect_reports_io_ops_and_parameters(self):
         result = self.tessera("inspect", self.save_model(relu_model()))
         self.assertEqual(result.returncode, 0, result.stderr)

@@ -84,6 +84,22 @@ def _dequantize_4bit(elem_type, shape):
     return name, model, {"x": r.standard_normal(shape).astype(np.float32)}, 1e-6
 
 
+def _dequantize_int4_blocked():
+    """Opset 21's block quantization: a [4, 6] int4 weight in blocks of 4 along axis 1 (the last block short)."""
+    name = "DequantizeLinear_int4_blocked_4x6_block4"
+    r = rng(name)
+    values = r.integers(-8, 8, (4, 6))
+    scale = r.uniform(0.1, 1.0, (4, 2)).astype(np.float32)
+    zps = r.integers(-8, 8, (4, 2))
+    inits = [_raw_tensor("w", INT4, [4, 6], _packed(values)), _raw_tensor("zp", INT4, [4, 2], _packed(zps)),
+             helper.make_tensor("scale", TensorProto.FLOAT, [4, 2], scale.reshape(-1).tolist())]
+    nodes = [helper.make_node("DequantizeLinear", ["w", "scale", "zp"], ["d"], axis=1, block_size=4),
+             helper.make_node("Add", ["d", "x"], ["y"])]
+    model = make_model(nodes, [value("x", TensorProto.FLOAT, [4, 6])], [value("y", TensorProto.FLOAT, rank=2)],
+                       {"": 21}, initializers=inits)
+    return name, model, {"x": r.standard_normal((4, 6)).astype(np.float32)}, 1e-6
+
+
 def cases():
     for kind in FLOAT8:
         for saturate in (1, 0):
@@ -94,3 +110,4 @@ def cases():
     for elem_type in (INT4, UINT4):
         for shape in ((4, 6), (3, 5)):
             yield _dequantize_4bit(elem_type, shape)
+    yield _dequantize_int4_blocked()
