@@ -54,6 +54,13 @@ std::string CheckModel(onnx::ModelProto& proto) {
 // `output_dtype`): the checker would refuse the attribute as unrecognized.
 constexpr const char* kUncheckedDomain = "com.tessera.unchecked";
 
+// The newest default-domain opset the installed library has schemas for (17 for ONNX 1.12).
+int LibraryOpset() {
+  const auto& ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto it = ranges.find(onnx::ONNX_DOMAIN);
+  return it == ranges.end() ? 0 : it->second.second;
+}
+
 bool HasAttributeUnknownTo(const onnx::OpSchema& schema, const onnx::NodeProto& node) {
   for (const auto& attr : node.attribute()) {
     if (schema.attributes().count(attr.name()) == 0) return true;
@@ -77,7 +84,8 @@ void HideSchemalessNodes(onnx::GraphProto& graph, const std::map<std::string, in
     auto opset = opsets.find("");
     if (opset == opsets.end()) continue;
     const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset->second, "");
-    if (schema != nullptr && !HasAttributeUnknownTo(*schema, node)) continue;
+    // At an opset the library knows, an unknown attribute is the model's mistake: the checker says so.
+    if (schema != nullptr && (opset->second <= LibraryOpset() || !HasAttributeUnknownTo(*schema, node))) continue;
     if (!has_kernel(node.op_type(), "", opset->second)) continue;
     hidden.nodes.emplace_back(&node, node.domain());
     node.set_domain(kUncheckedDomain);
