@@ -32,9 +32,22 @@ enum class DType : int32_t {
   kUInt32 = 12,
   kUInt64 = 13,
   kBFloat16 = 16,
+  kFloat8E4M3FN = 17,
+  kFloat8E4M3FNUZ = 18,
+  kFloat8E5M2 = 19,
+  kFloat8E5M2FNUZ = 20,
+  kUInt4 = 21,
+  kInt4 = 22,
+  kFloat4E2M1 = 23,
 };
 
-// Bytes per element; 0 for kUndefined. Strings are stored as std::string objects.
+// The 4-bit types (kUInt4, kInt4, kFloat4E2M1) are held one element per byte in a Tensor: the value's
+// 4-bit code in the low nibble, the high nibble zero (for kInt4 too: the code is the two's-complement
+// nibble, not a sign-extended byte). ONNX files pack them two per byte, low nibble first; the loader
+// unpacks them and writers pack them again (core/low_precision.h). Holding them unpacked lets every
+// op that moves elements (Transpose, Gather, Slice, Concat, ...) treat them as bytes.
+//
+// Bytes per element of a Tensor; 0 for kUndefined. Strings are stored as std::string objects.
 size_t DTypeSize(DType dtype);
 // "float32", "int64", ... (numpy's spelling).
 const char* DTypeName(DType dtype);

@@ -63,7 +63,12 @@ StatusOr<std::vector<Tensor>> ReadFeeds(const std::vector<TensorInfo>& inputs, c
     auto tensor = ReadNpy(in.path);
     if (!tensor.ok()) return tensor.status().WithContext("input '" + in.name + "'");
     for (size_t i = 0; i < feeds.size(); ++i) {
-      if (inputs[i].name == name) feeds[i] = std::move(tensor).value();
+      if (inputs[i].name != name) continue;
+      // Types numpy lacks arrive as raw codes (core/npy.h); they become the declared type here.
+      auto converted = ConvertNpyToDeclared(std::move(tensor).value(), inputs[i].dtype, "input '" + in.name + "'");
+      if (!converted.ok()) return converted.status();
+      feeds[i] = std::move(converted).value();
+      break;
     }
   }
   for (size_t i = 0; i < feeds.size(); ++i) {

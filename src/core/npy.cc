@@ -1,6 +1,9 @@
 // .npy parsing: magic, version, header dict (descr, fortran_order, shape), raw data.
 #include "core/npy.h"
 
+#include "core/half.h"
+#include "core/low_precision.h"
+
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -137,6 +140,9 @@ std::string SerializeNpy(const Tensor& tensor) {
     case DType::kInt64: descr = "<i8"; break;
     case DType::kUInt64: descr = "<u8"; break;
     case DType::kBool: descr = "|b1"; break;
+    case DType::kInt4: descr = "|i1"; break;  // the value, sign-extended (see the header)
+    case DType::kFloat8E4M3FN: case DType::kFloat8E4M3FNUZ: case DType::kFloat8E5M2: case DType::kFloat8E5M2FNUZ:
+    case DType::kUInt4: case DType::kFloat4E2M1: descr = "|u1"; break;  // raw codes
     default: break;
   }
   std::string shape = "(";
@@ -154,6 +160,13 @@ std::string SerializeNpy(const Tensor& tensor) {
   out.push_back(static_cast<char>(header.size() & 0xff));
   out.push_back(static_cast<char>((header.size() >> 8) & 0xff));
   out += header;
+  if (tensor.dtype() == DType::kInt4) {
+    const auto* codes = tensor.data<uint8_t>();
+    for (int64_t i = 0; i < tensor.element_count(); ++i) {
+      out.push_back(static_cast<char>(static_cast<int8_t>(LowPrecisionToDouble(DType::kInt4, codes[i]))));
+    }
+    return out;
+  }
   out.append(static_cast<const char*>(tensor.raw_data()), tensor.byte_size());
   return out;
 }
@@ -166,6 +179,49 @@ Status WriteNpy(const std::string& path, const Tensor& tensor) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out) return IoError("short write to '" + path + "'");
   return Status::Ok();
+}
+
+namespace {
+
+// The raw-code array type the header's table gives `declared`, or kUndefined.
+DType RawCodeDType(DType declared) {
+  if (declared == DType::kBFloat16) return DType::kUInt16;
+  if (declared == DType::kInt4) return DType::kInt8;
+  if (IsLowPrecision(declared)) return DType::kUInt8;
+  return DType::kUndefined;
+}
+
+}  // namespace
+
+StatusOr<Tensor> ConvertNpyToDeclared(Tensor tensor, DType declared, const std::string& name) {
+  if (tensor.dtype() == declared || declared == DType::kUndefined) return tensor;
+  const int64_t count = tensor.element_count();
+  if (tensor.dtype() == RawCodeDType(declared)) {
+    if (!IsPackedFourBit(declared)) return Tensor(declared, tensor.shape(), tensor.buffer(), tensor.offset());
+    TS_ASSIGN_OR_RETURN(Tensor out, Tensor::Allocate(declared, tensor.shape()));
+    auto* codes = out.data<uint8_t>();
+    for (int64_t i = 0; i < count; ++i) {
+      const int value = declared == DType::kInt4 ? tensor.data<int8_t>()[i] : tensor.data<uint8_t>()[i];
+      const bool fits = declared == DType::kInt4 ? value >= -8 && value <= 7 : value >= 0 && value <= 15;
+      if (!fits) {
+        return InvalidArgument(name + ": element " + std::to_string(i) + " is " + std::to_string(value) +
+                               ", not a " + DTypeName(declared) + (declared == DType::kInt4 ? " value" : " code"));
+      }
+      codes[i] = static_cast<uint8_t>(value & 0xF);
+    }
+    return out;
+  }
+  const bool from_float = tensor.dtype() == DType::kFloat32 || tensor.dtype() == DType::kFloat64;
+  const bool to_float = declared == DType::kFloat16 || declared == DType::kBFloat16 || IsMiniFloat(declared);
+  if (!from_float || !to_float) return tensor;
+  TS_ASSIGN_OR_RETURN(Tensor out, Tensor::Allocate(declared, tensor.shape()));
+  for (int64_t i = 0; i < count; ++i) {
+    const double v = tensor.dtype() == DType::kFloat32 ? tensor.data<float>()[i] : tensor.data<double>()[i];
+    if (declared == DType::kFloat16) out.data<uint16_t>()[i] = FloatToHalf(static_cast<float>(v));
+    else if (declared == DType::kBFloat16) out.data<uint16_t>()[i] = FloatToBFloat16(static_cast<float>(v));
+    else out.data<uint8_t>()[i] = DoubleToLowPrecision(declared, v);
+  }
+  return out;
 }
 
 }  // namespace tessera

@@ -49,7 +49,24 @@ std::string CheckModel(onnx::ModelProto& proto) {
 // over as it does every domain it does not know (com.microsoft, com.tessera); the kernel's creation
 // validates the node instead. Subgraph nodes are handled alike. The renaming is undone after the check
 // (UnhideNodes), so shape inference, inlining and the loader see the model's own domains.
+// A node whose op the library knows only in an older version is hidden alike when it carries an
+// attribute that version lacks (opset 19's Cast `saturate`, opset 21's QuantizeLinear `block_size` and
+// `output_dtype`): the checker would refuse the attribute as unrecognized.
 constexpr const char* kUncheckedDomain = "com.tessera.unchecked";
+
+// The newest default-domain opset the installed library has schemas for (17 for ONNX 1.12).
+int LibraryOpset() {
+  const auto& ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto it = ranges.find(onnx::ONNX_DOMAIN);
+  return it == ranges.end() ? 0 : it->second.second;
+}
+
+bool HasAttributeUnknownTo(const onnx::OpSchema& schema, const onnx::NodeProto& node) {
+  for (const auto& attr : node.attribute()) {
+    if (schema.attributes().count(attr.name()) == 0) return true;
+  }
+  return false;
+}
 
 struct HiddenNodes {
   std::vector<std::pair<onnx::NodeProto*, std::string>> nodes;  // and each one's own domain
@@ -66,7 +83,9 @@ void HideSchemalessNodes(onnx::GraphProto& graph, const std::map<std::string, in
     if (!node.domain().empty() && node.domain() != "ai.onnx") continue;
     auto opset = opsets.find("");
     if (opset == opsets.end()) continue;
-    if (onnx::OpSchemaRegistry::Schema(node.op_type(), opset->second, "") != nullptr) continue;
+    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset->second, "");
+    // At an opset the library knows, an unknown attribute is the model's mistake: the checker says so.
+    if (schema != nullptr && (opset->second <= LibraryOpset() || !HasAttributeUnknownTo(*schema, node))) continue;
     if (!has_kernel(node.op_type(), "", opset->second)) continue;
     hidden.nodes.emplace_back(&node, node.domain());
     node.set_domain(kUncheckedDomain);

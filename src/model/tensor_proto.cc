@@ -1,10 +1,13 @@
 // TensorProto decoding: raw bytes, typed repeated fields, and external files.
 #include "model/tensor_proto.h"
 
+#include "core/low_precision.h"
+
 #include <sys/mman.h>
 
 #include <cstring>
 #include <fstream>
+#include <vector>
 #include <sstream>
 
 namespace tessera {
@@ -61,6 +64,24 @@ Status FillFromTypedFields(const onnx::TensorProto& proto, DType dtype, size_t c
     // float16 and bfloat16 keep their bit patterns in the low 16 bits of int32_data.
     case DType::kFloat16:
     case DType::kBFloat16: return CopyField<uint16_t>(proto, proto.int32_data(), count, out, "int32_data");
+    // float8 values keep their bit patterns in the low 8 bits of int32_data, one per value.
+    case DType::kFloat8E4M3FN:
+    case DType::kFloat8E4M3FNUZ:
+    case DType::kFloat8E5M2:
+    case DType::kFloat8E5M2FNUZ: return CopyField<uint8_t>(proto, proto.int32_data(), count, out, "int32_data");
+    // The 4-bit types: each int32_data value holds one packed byte (two elements, low nibble first).
+    case DType::kInt4:
+    case DType::kUInt4:
+    case DType::kFloat4E2M1: {
+      const size_t packed_count = PackedByteSize(dtype, count);
+      if (static_cast<size_t>(proto.int32_data_size()) != packed_count) {
+        return SizeMismatch(proto, proto.int32_data_size(), packed_count, "int32_data (packed bytes)");
+      }
+      std::vector<uint8_t> packed(packed_count);
+      for (size_t i = 0; i < packed_count; ++i) packed[i] = static_cast<uint8_t>(proto.int32_data(static_cast<int>(i)));
+      UnpackNibbles(packed.data(), count, out.data<uint8_t>());
+      return Status::Ok();
+    }
     case DType::kString:
       return CopyField<std::string>(proto, proto.string_data(), count, out, "string_data",
                                     [](const std::string& s) { return s; });
@@ -95,6 +116,11 @@ StatusOr<Tensor> FromExternal(const onnx::TensorProto& proto, DType dtype, Shape
                            std::to_string(offset) + " + " + std::to_string(bytes) + " bytes");
   }
   const char* p = file->data() + offset;
+  if (IsPackedFourBit(dtype)) {
+    TS_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, std::move(shape)));
+    UnpackNibbles(reinterpret_cast<const uint8_t*>(p), static_cast<size_t>(t.element_count()), t.data<uint8_t>());
+    return t;
+  }
   if (reinterpret_cast<uintptr_t>(p) % DTypeSize(dtype) == 0) {
     return Tensor(dtype, std::move(shape), Buffer::Wrap(const_cast<char*>(p), bytes, file));
   }
@@ -128,7 +154,8 @@ StatusOr<Tensor> TakeTensorFromProto(onnx::TensorProto& proto, ExternalDataResol
   Shape shape(proto.dims().begin(), proto.dims().end());
   int64_t count = ShapeElementCount(shape);
   if (count < 0) return InvalidArgument("tensor '" + proto.name() + "' has invalid dims " + ShapeToString(shape));
-  size_t bytes = static_cast<size_t>(count) * DTypeSize(dtype);
+  // What the file holds: the 4-bit types are packed two per byte there (and unpacked in the Tensor).
+  size_t bytes = PackedByteSize(dtype, static_cast<size_t>(count));
 
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
     if (dtype == DType::kString) return InvalidArgument("tensor '" + proto.name() + "': external string data");
@@ -146,6 +173,11 @@ StatusOr<Tensor> TakeTensorFromProto(onnx::TensorProto& proto, ExternalDataResol
     auto taken = std::make_shared<std::string>();
     taken->swap(*proto.mutable_raw_data());
     proto.clear_raw_data();
+    if (IsPackedFourBit(dtype)) {
+      TS_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, std::move(shape)));
+      UnpackNibbles(reinterpret_cast<const uint8_t*>(taken->data()), static_cast<size_t>(count), t.data<uint8_t>());
+      return t;
+    }
     if (bytes >= 4096 && reinterpret_cast<uintptr_t>(taken->data()) % 64 == 0) {
       char* data = taken->data();
       return Tensor(dtype, std::move(shape), Buffer::Wrap(data, bytes, std::move(taken)));
@@ -159,9 +191,10 @@ StatusOr<Tensor> TakeTensorFromProto(onnx::TensorProto& proto, ExternalDataResol
     if (bytes > 0) std::memcpy(t.raw_data(), taken->data(), bytes);
     return t;
   }
-  if (TypedFieldSize(proto, dtype) != count) {
+  const int64_t typed_count = IsPackedFourBit(dtype) ? static_cast<int64_t>(bytes) : count;
+  if (TypedFieldSize(proto, dtype) != typed_count) {
     return InvalidArgument("tensor '" + proto.name() + "' has " + std::to_string(TypedFieldSize(proto, dtype)) +
-                           " values but dims " + ShapeToString(shape) + " need " + std::to_string(count));
+                           " values but dims " + ShapeToString(shape) + " need " + std::to_string(typed_count));
   }
   TS_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, std::move(shape)));
   TS_RETURN_IF_ERROR(FillFromTypedFields(proto, dtype, static_cast<size_t>(count), t));

@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/low_precision.h"
 #include "tessera/session.h"
 #include "tessera/tensor.h"
 
@@ -57,6 +58,13 @@ inline void SetTensorProto(onnx::TensorProto* t, const std::string& name, const 
   t->set_name(name);
   t->set_data_type(static_cast<int>(value.dtype()));
   for (int64_t d : value.shape()) t->add_dims(d);
+  if (IsPackedFourBit(value.dtype())) {  // two per byte in the file, as ONNX stores them
+    std::string packed(PackedByteSize(value.dtype(), static_cast<size_t>(value.element_count())), '\0');
+    PackNibbles(value.data<uint8_t>(), static_cast<size_t>(value.element_count()),
+                reinterpret_cast<uint8_t*>(packed.data()));
+    t->set_raw_data(packed);
+    return;
+  }
   t->set_raw_data(std::string(static_cast<const char*>(value.raw_data()), value.byte_size()));
 }
 

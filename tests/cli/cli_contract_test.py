@@ -74,6 +74,69 @@ class CliContractTest(unittest.TestCase):
         y = np.load(self.path("out/out_0.npy"))
         np.testing.assert_array_equal(y, np.maximum(x, 0))
 
+    def test_run_float8_input_and_output_through_raw_code_npy(self):
+        # numpy has no float8: the .npy holds the codes as uint8 (core/npy.h), in and out alike.
+        float8e4m3fn = 17
+        graph = helper.make_graph(
+            [helper.make_node("Transpose", ["x"], ["t"], name="transpose1", perm=[1, 0]),
+             helper.make_node("Cast", ["t"], ["f"], name="cast1", to=TensorProto.FLOAT)], "g",
+            [helper.make_tensor_value_info("x", float8e4m3fn, [2, 3])],
+            [helper.make_tensor_value_info("t", float8e4m3fn, [3, 2]),
+             helper.make_tensor_value_info("f", TensorProto.FLOAT, [3, 2])])
+        model = self.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)]))
+        rng = np.random.default_rng(SEED)
+        codes = rng.integers(0, 256, size=(2, 3), dtype=np.uint8)
+        codes[(codes & 0x7F) == 0x7F] = 0x38  # NaN codes compare unequal: use 1.0 instead
+
+        def decode(c):  # e4m3fn: bias 7, 3 mantissa bits, subnormals at exponent 0
+            c = c.astype(np.int64)
+            e, m = (c >> 3) & 0xF, c & 0x7
+            v = np.where(e == 0, m / 8.0 * 2.0 ** -6, (1 + m / 8.0) * 2.0 ** (e - 7))
+            return np.where(c & 0x80, -v, v).astype(np.float32)
+
+        for round_trip in range(2):
+            x = self.save_npy(codes, f"x{round_trip}.npy")
+            out = self.path(f"out{round_trip}")
+            result = self.tessera("run", model, "--input", f"x={x}", "--output-dir", out)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            t = np.load(os.path.join(out, "t.npy"))
+            self.assertEqual(t.dtype, np.uint8)
+            np.testing.assert_array_equal(t, codes.T)
+            np.testing.assert_array_equal(np.load(os.path.join(out, "f.npy")), decode(codes.T))
+            codes = t.T.copy()  # the output file is valid input again
+        wrong = self.tessera("run", model, "--input", f"x={self.save_npy(codes.astype(np.int16), 'w.npy')}",
+                             "--output-dir", self.path("outw"))
+        self.assert_fails(wrong, 1, "x")
+
+    def test_run_int4_and_bfloat16_inputs_through_npy(self):
+        # int4 travels as int8 values -8..7, bfloat16 as its uint16 bit patterns (core/npy.h).
+        int4, bfloat16 = 22, 16
+        graph = helper.make_graph(
+            [helper.make_node("Identity", ["w"], ["w_copy"], name="id1"),
+             helper.make_node("Cast", ["w"], ["wf"], name="cast_w", to=TensorProto.FLOAT),
+             helper.make_node("Cast", ["b"], ["bf"], name="cast_b", to=TensorProto.FLOAT)], "g",
+            [helper.make_tensor_value_info("w", int4, [5]), helper.make_tensor_value_info("b", bfloat16, [3])],
+            [helper.make_tensor_value_info("w_copy", int4, [5]),
+             helper.make_tensor_value_info("wf", TensorProto.FLOAT, [5]),
+             helper.make_tensor_value_info("bf", TensorProto.FLOAT, [3])])
+        model = self.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)]))
+        w = np.random.default_rng(SEED).integers(-8, 8, size=5).astype(np.int8)
+        b = np.array([1.0, -2.5, 3.0e38], np.float32)
+        b_bits = (b.view(np.uint32) >> 16).astype(np.uint16)  # exact in bfloat16
+        out = self.path("out")
+        result = self.tessera("run", model, "--input", f"w={self.save_npy(w, 'w.npy')}",
+                              "--input", f"b={self.save_npy(b_bits, 'b.npy')}", "--output-dir", out)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        copy = np.load(os.path.join(out, "w_copy.npy"))
+        self.assertEqual(copy.dtype, np.int8)
+        np.testing.assert_array_equal(copy, w)
+        np.testing.assert_array_equal(np.load(os.path.join(out, "wf.npy")), w.astype(np.float32))
+        b_back = (b_bits.astype(np.uint32) << 16).view(np.float32)
+        np.testing.assert_array_equal(np.load(os.path.join(out, "bf.npy")), b_back)
+        bad = self.tessera("run", model, "--input", f"w={self.save_npy(np.array([0, 1, 2, 3, 9], np.int8), 'w9.npy')}",
+                           "--input", f"b={self.path('b.npy')}", "--output-dir", self.path("out9"))
+        self.assert_fails(bad, 1, "input 'w'", "element 4 is 9")
+
     def test_inspect_reports_io_ops_and_parameters(self):
         result = self.tessera("inspect", self.save_model(relu_model()))
         self.assertEqual(result.returncode, 0, result.stderr)

@@ -49,7 +49,13 @@ Status JobRunner::Run(const Job& job) {
     TS_ASSIGN_OR_RETURN(std::string input, MatchInput(*session, name));
     auto tensor = ReadNpy(path);
     if (!tensor.ok()) return tensor.status().WithContext("input '" + name + "'");
-    feeds.emplace_back(input, std::move(tensor).value());
+    DType declared = DType::kUndefined;
+    for (const TensorInfo& info : session->inputs()) {
+      if (info.name == input) declared = info.dtype;
+    }
+    // Types numpy lacks arrive as raw codes (core/npy.h).
+    TS_ASSIGN_OR_RETURN(Tensor fed, ConvertNpyToDeclared(std::move(tensor).value(), declared, "input '" + name + "'"));
+    feeds.emplace_back(input, std::move(fed));
   }
   TS_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, session->Run(feeds));
   std::error_code ec;

@@ -2,13 +2,17 @@
 // CastLike's second input).
 //
 // Numeric, bool and 16-bit float conversions follow value_convert.h; conversions to and from strings are
-// in cast_string.cc. A cast to the input's own dtype returns the input without copying. Opset 1 named
-// the target type by string ("FLOAT", "INT64", ...); later opsets by its TensorProto number.
+// in cast_string.cc, to and from float8, float4e2m1, int4 and uint4 in cast_low_precision.cc (with
+// opset 19's `saturate`, default 1). A cast to the input's own dtype returns the input without copying.
+// Opset 1 named the target type by string ("FLOAT", "INT64", ...); later opsets by its TensorProto
+// number. Opset 24's float8e8m0 (and `round_mode`, which only it reads) is not supported.
 #include <algorithm>
 #include <cctype>
 #include <string>
 
 #include "ops/cpu/common/value_convert.h"
+#include "core/low_precision.h"
+#include "ops/cpu/cast/cast_low_precision.h"
 #include "ops/cpu/cast/cast_string.h"
 #include "ops/cpu/common/broadcast.h"
 #include "ops/op_list.h"
@@ -29,14 +33,21 @@ void CastRange(const Tensor& in, Tensor& out, ThreadPool& pool) {
   });
 }
 
-Status CastTensor(KernelContext& ctx, const Tensor& in, DType to) {
+Status CastTensor(KernelContext& ctx, const Tensor& in, DType to, bool saturate) {
   if (in.dtype() == to) {
     ctx.SetOutput(0, in);
     return Status::Ok();
   }
   TS_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateUninitializedOutput(0, to, in.shape()));
-  if (to == DType::kString) return CastToString(in, *out);
-  if (in.dtype() == DType::kString) return CastFromString(in, *out);
+  if (to == DType::kString) {
+    if (IsLowPrecision(in.dtype())) return UnsupportedDType("Cast to string", in.dtype());
+    return CastToString(in, *out);
+  }
+  if (in.dtype() == DType::kString) {
+    if (IsLowPrecision(to)) return UnsupportedDType("Cast from string", to);
+    return CastFromString(in, *out);
+  }
+  if (IsLowPrecision(in.dtype()) || IsLowPrecision(to)) return CastLowPrecision(in, *out, saturate, ctx.pool());
   return DispatchTypeClass<TypeClass::kNumericOrBool>(
       in.dtype(),
       [&](auto from_tag) {
@@ -59,7 +70,7 @@ bool ParseTypeName(std::string name, DType& dtype) {
       {"UINT16", DType::kUInt16},  {"INT16", DType::kInt16},     {"INT32", DType::kInt32},
       {"INT64", DType::kInt64},    {"STRING", DType::kString},   {"BOOL", DType::kBool},
       {"FLOAT16", DType::kFloat16}, {"DOUBLE", DType::kFloat64}, {"UINT32", DType::kUInt32},
-      {"UINT64", DType::kUInt64},  {"BFLOAT16", DType::kBFloat16}};
+      {"UINT64", DType::kUInt64},  {"BFLOAT16", DType::kBFloat16}};  // opset 1 predates the newer types
   for (const auto& [n, d] : kNames) {
     if (name == n) {
       dtype = d;
@@ -82,16 +93,21 @@ StatusOr<std::unique_ptr<Kernel>> CreateCast(const KernelInit& init) {
     }
     dtype = static_cast<DType>(to->i);
   }
+  const bool saturate = init.node.GetInt("saturate", 1) != 0;
   return std::unique_ptr<Kernel>(std::make_unique<FunctionKernel>(
-      [dtype](KernelContext& ctx) { return CastTensor(ctx, ctx.input(0), dtype); }));
+      [dtype, saturate](KernelContext& ctx) { return CastTensor(ctx, ctx.input(0), dtype, saturate); }));
 }
 
 }  // namespace
 
 void RegisterCastKernels(KernelRegistry& registry) {
   registry.Register("Cast", 1, kLatestOpset, CreateCast);
-  registry.Register("CastLike", 15, kLatestOpset,
-                    MakeFunctionKernel([](KernelContext& ctx) { return CastTensor(ctx, ctx.input(0), ctx.input(1).dtype()); }));
+  registry.Register("CastLike", 15, kLatestOpset, [](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
+    const bool saturate = init.node.GetInt("saturate", 1) != 0;
+    return std::unique_ptr<Kernel>(std::make_unique<FunctionKernel>([saturate](KernelContext& ctx) {
+      return CastTensor(ctx, ctx.input(0), ctx.input(1).dtype(), saturate);
+    }));
+  });
 }
 
 }  // namespace tessera

@@ -6,7 +6,8 @@
 // DequantizeLinear: y = (x - zero_point) * scale.
 // From opset 13 scale and zero_point may be 1-D along `axis` (default 1); before that they are scalars.
 // The tensor is viewed as [outer, axis_dim, inner] so each parameter applies to one contiguous run.
-// Opset 19's float8 types and opset 21's block quantization are not supported (rejected by dtype/attribute).
+// The float8, int4, uint4 and float4e2m1 types (opsets 19-23) and block quantization (opset 21's
+// `block_size`) run in quantize_blocked.cc.
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "ops/cpu/matmul/matmul_inputs.h"
 #include "ops/cpu/quantization/quant_common.h"
 #include "ops/cpu/quantization/quant_family.h"
+#include "ops/cpu/quantization/quantize_blocked.h"
 #include "ops/cpu/common/numeric_traits.h"
 #include "ops/op_helpers.h"
 #include "ops/op_list.h"
@@ -70,15 +72,21 @@ StatusOr<std::vector<float>> ReadScales(const Tensor& scale, const char* what) {
 class QuantizeLinearKernel : public Kernel {
  public:
   explicit QuantizeLinearKernel(const Node& node)
-      : axis_(node.GetInt("axis", 1)), block_(node.GetInt("block_size", 0)) {}
+      : axis_(node.GetInt("axis", 1)),
+        block_(node.GetInt("block_size", 0)),
+        saturate_(node.GetInt("saturate", 1) != 0),
+        output_dtype_(node.GetInt("output_dtype", 0)),
+        precision_(node.GetInt("precision", 0)) {}
 
   Status Run(KernelContext& ctx) override {
-    if (block_ != 0) return KernelContext::Error("QuantizeLinear block quantization (block_size) is not supported");
     TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0, 1}, "QuantizeLinear"));
     const Tensor& x = ctx.input(0);
     const Tensor& scale = ctx.input(1);
     const bool has_zp = ctx.has_input(2);
-    const DType out_dtype = has_zp ? ctx.input(2).dtype() : DType::kUInt8;
+    TS_ASSIGN_OR_RETURN(const DType out_dtype, OutputDType(ctx));
+    if (NeedsBlockedQuantize(out_dtype, block_)) {
+      return RunBlockedQuantizeLinear(ctx, out_dtype, axis_, block_, saturate_, static_cast<DType>(precision_));
+    }
     TS_ASSIGN_OR_RETURN(AxisView v, ViewAlongAxis(x, scale, axis_));
     TS_RETURN_IF_ERROR(CheckQuantParam(scale, v.axis_dim, "QuantizeLinear y_scale"));
     if (has_zp) {
@@ -127,17 +135,48 @@ class QuantizeLinearKernel : public Kernel {
   }
 
  private:
+  // The zero point's dtype; opset 21's output_dtype when there is none (they must agree when both are given).
+  StatusOr<DType> OutputDType(KernelContext& ctx) const {
+    if (output_dtype_ != 0 && !IsKnownDType(static_cast<int32_t>(output_dtype_))) {
+      return KernelContext::Error("QuantizeLinear output_dtype " + std::to_string(output_dtype_) +
+                                  " is not a data type");
+    }
+    if (precision_ != 0 && precision_ != static_cast<int64_t>(DType::kFloat32) &&
+        precision_ != static_cast<int64_t>(DType::kFloat16) && precision_ != static_cast<int64_t>(DType::kBFloat16)) {
+      return KernelContext::Error("QuantizeLinear precision " + std::to_string(precision_) + " is not supported");
+    }
+    const DType attr = static_cast<DType>(output_dtype_);
+    if (!ctx.has_input(2)) return output_dtype_ != 0 ? attr : DType::kUInt8;
+    const DType zp = ctx.input(2).dtype();
+    if (output_dtype_ != 0 && attr != zp) {
+      return KernelContext::Error(std::string("QuantizeLinear output_dtype ") + DTypeName(attr) +
+                                  " differs from y_zero_point's dtype " + DTypeName(zp));
+    }
+    return zp;
+  }
+
   int64_t axis_, block_;
+  bool saturate_;
+  int64_t output_dtype_, precision_;
 };
 
 class DequantizeLinearKernel : public Kernel {
  public:
   explicit DequantizeLinearKernel(const Node& node)
-      : axis_(node.GetInt("axis", 1)), block_(node.GetInt("block_size", 0)) {}
+      : axis_(node.GetInt("axis", 1)),
+        block_(node.GetInt("block_size", 0)),
+        output_dtype_(node.GetInt("output_dtype", 0)) {}
 
   Status Run(KernelContext& ctx) override {
-    if (block_ != 0) return KernelContext::Error("DequantizeLinear block quantization (block_size) is not supported");
     TS_RETURN_IF_ERROR(RequirePresentInputs(ctx, {0, 1}, "DequantizeLinear"));
+    if (output_dtype_ != 0 || ctx.input(1).dtype() == DType::kBFloat16 ||
+        NeedsBlockedQuantize(ctx.input(0).dtype(), block_)) {
+      if (output_dtype_ != 0 && !IsKnownDType(static_cast<int32_t>(output_dtype_))) {
+        return KernelContext::Error("DequantizeLinear output_dtype " + std::to_string(output_dtype_) +
+                                    " is not a data type");
+      }
+      return RunBlockedDequantizeLinear(ctx, axis_, block_, static_cast<DType>(output_dtype_));
+    }
     const Tensor& x = ctx.input(0);
     const Tensor& scale = ctx.input(1);
     const bool has_zp = ctx.has_input(2);
@@ -193,7 +232,7 @@ class DequantizeLinearKernel : public Kernel {
   }
 
  private:
-  int64_t axis_, block_;
+  int64_t axis_, block_, output_dtype_;
 };
 
 // y_scale = (max(0, max(x)) - min(0, min(x))) / 255, y_zero_point = saturate(rint(-min(0, min(x)) / y_scale)),
