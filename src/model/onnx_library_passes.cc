@@ -190,7 +190,14 @@ bool WriteAll(int fd, const char* data, size_t size) {
 
 Status RunOnnxLibraryPasses(onnx::ModelProto& proto, const LibraryPassOptions& options) {
   if (!options.run_checker && !options.infer_shapes && !options.has_kernel) return Status::Ok();
-  onnx::OpSchemaRegistry::Instance();  // initialise the registry here, not in the child
+  // Every lazily built static the child touches is built here first. A function-local static that
+  // another thread is still building at the moment of fork stays "being built" in the child forever
+  // (its builder does not exist there), so the child would wait on it until the alarm: ranks that are
+  // threads loading at once hung that way. The schema map registers every schema on its first lookup.
+  onnx::OpSchemaRegistry::Instance();
+  (void)onnx::OpSchemaRegistry::Schema("Identity", 1, "");
+  (void)onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  if (options.has_kernel) (void)options.has_kernel("Identity", "", 1);
   int fds[2];
   if (pipe(fds) != 0) return IoError(std::string("pipe failed: ") + std::strerror(errno));
   pid_t pid = fork();
