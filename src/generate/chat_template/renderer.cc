@@ -14,9 +14,7 @@ namespace tessera::generate::chat_template {
 
 namespace {
 
-constexpr int64_t kStepBudget = 10'000'000;  // loop iterations and macro calls per render
 constexpr int kMaxCallDepth = 100;
-constexpr size_t kMaxOutputBytes = size_t{64} << 20;
 constexpr int64_t kMaxRange = 100'000;  // jinja's sandbox refuses longer ranges too
 
 struct Scope {
@@ -63,7 +61,7 @@ StatusOr<Value> Mapping(const std::string& name, CallArgs& args) {
 
 class Renderer {
  public:
-  explicit Renderer(const ValueDict& context) : root_(std::make_shared<Scope>()) {
+  Renderer(const ValueDict& context, const RenderLimits& limits) : limits_(limits), root_(std::make_shared<Scope>()) {
     for (const auto& [k, v] : context.entries) root_->vars[k] = v;
     globals_["range"] = Value::Callable("range", Range);
     globals_["namespace"] = Value::Callable("namespace", [](CallArgs& a) { return Mapping("namespace", a); });
@@ -88,7 +86,10 @@ class Renderer {
       auto flow = RenderNode(n, scope, out);
       if (!flow.ok()) return At(flow.status(), n.line, n.column);
       if (*flow != Flow::kNormal) return *flow;
-      if (out.size() > kMaxOutputBytes) return At(InvalidArgument("the output passed 64 MiB"), n.line, n.column);
+      if (out.size() > limits_.output_bytes) {
+        return At(InvalidArgument("the output passed " + std::to_string(limits_.output_bytes) + " bytes"), n.line,
+                  n.column);
+      }
     }
     return Flow::kNormal;
   }
@@ -131,7 +132,9 @@ class Renderer {
   }
 
   Status Step() {
-    if (++steps_ > kStepBudget) return InvalidArgument("the template ran more than 10 million loop steps");
+    if (++steps_ > limits_.steps) {
+      return InvalidArgument("the template ran more than " + std::to_string(limits_.steps) + " loop steps");
+    }
     return Status::Ok();
   }
 
@@ -400,6 +403,7 @@ class Renderer {
     return Value();
   }
 
+  const RenderLimits limits_;
   std::shared_ptr<Scope> root_;
   std::map<std::string, Value> globals_;
   int64_t steps_ = 0;
@@ -408,6 +412,8 @@ class Renderer {
 
 }  // namespace
 
-StatusOr<std::string> Render(const Body& body, const ValueDict& context) { return Renderer(context).Run(body); }
+StatusOr<std::string> Render(const Body& body, const ValueDict& context, const RenderLimits& limits) {
+  return Renderer(context, limits).Run(body);
+}
 
 }  // namespace tessera::generate::chat_template

@@ -6,7 +6,7 @@
 // the caller adds its own (Hugging Face's raise_exception and strftime_now) to the context.
 //
 // A template cannot run away: loops and macro calls share a budget of steps, macro calls nest at most
-// 100 deep and the output is at most 64 MiB; past any of these rendering fails.
+// 100 deep and the output has a size limit (RenderLimits); past any of these rendering fails.
 #pragma once
 
 #include <string>
@@ -15,8 +15,13 @@
 
 namespace tessera::generate::chat_template {
 
+struct RenderLimits {
+  int64_t steps = 10'000'000;  // loop iterations and macro calls
+  size_t output_bytes = size_t{64} << 20;
+};
+
 // InvalidArgument naming the line and column where rendering failed (an undefined value used, a type
 // error, an unknown method, a raised exception, ...).
-StatusOr<std::string> Render(const Body& body, const ValueDict& context);
+StatusOr<std::string> Render(const Body& body, const ValueDict& context, const RenderLimits& limits = {});
 
 }  // namespace tessera::generate::chat_template
