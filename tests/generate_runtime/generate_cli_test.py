@@ -5,13 +5,16 @@ usage: generate_cli_test.py TESSERA DECODERS_DIR EXPORT_SCRIPT MODEL [MODEL ...]
 
 For every model: each greedy.json case's prompt (batched cases row by row, padding removed) must give
 PyTorch's 64 greedy tokens exactly (GenAI models also with --shared-kv-buffer); seeded sampling must repeat with the same seed and differ with another;
-bad command lines exit 2, a missing model 1. A model folder that is missing is exported with
+bad command lines exit 2, a missing model 1; --chat renders the folder's chat template (--show-chat-prompt) and
+names what is missing (no template, no tokenizer). A model folder that is missing is exported with
 EXPORT_SCRIPT (tools/export_decoders.py, cached); without that script the test reports itself skipped (77).
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 SKIP = 77
 
@@ -78,6 +81,33 @@ def check_bad_command_lines(tessera, folder):
     return failures
 
 
+def check_chat(tessera, folder):
+    """--chat on a copy of the model folder given a tokenizer_config.json with a chat template."""
+    failures = []
+    out = subprocess.run([tessera, "generate", folder, "--chat", "hi"], capture_output=True, text=True, timeout=120)
+    if out.returncode != 2 or "chat template" not in out.stderr:
+        failures.append(f"--chat without a template: exit {out.returncode}, stderr {out.stderr.strip()!r}")
+    with tempfile.TemporaryDirectory() as copy:
+        for name in os.listdir(folder):
+            if os.path.isfile(os.path.join(folder, name)):
+                shutil.copy(os.path.join(folder, name), copy)
+        template = ("{{ bos_token }}{% for m in messages %}<|{{ m.role }}|>\n{{ m.content | trim }}<|end|>\n{% endfor %}"
+                    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+        with open(os.path.join(copy, "tokenizer_config.json"), "w") as f:
+            json.dump({"chat_template": template, "bos_token": {"content": "<s>"}}, f)
+        out = subprocess.run([tessera, "generate", copy, "--chat", " Hello ", "--system", "Be brief.",
+                              "--show-chat-prompt"], capture_output=True, text=True, timeout=120)
+        want = "<s><|system|>\nBe brief.<|end|>\n<|user|>\nHello<|end|>\n<|assistant|>\n\n"
+        if out.returncode != 0 or out.stdout != want:
+            failures.append(f"--show-chat-prompt: exit {out.returncode}, stdout {out.stdout!r} (want {want!r}), "
+                            f"stderr {out.stderr.strip()!r}")
+        if not os.path.exists(os.path.join(folder, "tokenizer.json")):
+            out = subprocess.run([tessera, "generate", copy, "--chat", "hi"], capture_output=True, text=True, timeout=120)
+            if out.returncode != 2 or "tokenizer" not in out.stderr:
+                failures.append(f"--chat without a tokenizer: exit {out.returncode}, stderr {out.stderr.strip()!r}")
+    return failures
+
+
 def main():
     tessera, root, export_script, models = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     missing = [m for m in models if not os.path.exists(os.path.join(root, m, "expected", "greedy.json"))]
@@ -91,7 +121,7 @@ def main():
         folder = os.path.join(root, m)
         print(f"{m}:")
         failures += [f"{m}: {f}" for f in check_greedy(tessera, folder) + check_sampling(tessera, folder) +
-                     check_bad_command_lines(tessera, folder)]
+                     check_bad_command_lines(tessera, folder) + check_chat(tessera, folder)]
         if os.path.exists(os.path.join(folder, "genai_config.json")):
             # The same tokens with each sequence's cache one buffer written in place by GroupQueryAttention.
             failures += [f"{m}: {f}" for f in check_greedy(tessera, folder, "--shared-kv-buffer")]
