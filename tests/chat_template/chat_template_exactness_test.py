@@ -43,8 +43,9 @@ SPECIAL_TOKENS = {
 
 WEATHER_TOOL = {"type": "function", "function": {
     "name": "get_weather", "description": "The current weather in a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City name, e.g. \"Zürich\""},
-                                                     "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+    "parameters": {"type": "object",
+                   "properties": {"city": {"type": "string", "description": "City name, e.g. \"Zürich\""},
+                                  "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
                    "required": ["city"]}}}
 TIME_TOOL = {"type": "function", "function": {"name": "get_time", "description": "Local time.",
                                               "parameters": {"type": "object", "properties": {}}}}
@@ -91,7 +92,8 @@ CONVERSATIONS = {
 SNIPPETS = [
     "{{ messages | length }}", "{{ messages[0].role }}{{ messages[-1]['role'] }}", "{{ messages[1:3] | length }}",
     "{% for m in messages %}{{ loop.index0 }}{{ m.role[0] }}{% endfor %}", "{{ 'abc'[::-1] }}{{ 'abcdef'[1:5:2] }}",
-    "{{ [1,2,3,4][::-2] }}{{ [1,2,3][-1:] }}{{ [1,2,3][5:] }}", "{{ '日本語'[1] }}{{ '日本語' | length }}{{ '日本語'[::-1] }}",
+    "{{ [1,2,3,4][::-2] }}{{ [1,2,3][-1:] }}{{ [1,2,3][5:] }}",
+    "{{ '日本語'[1] }}{{ '日本語' | length }}{{ '日本語'[::-1] }}",
     "{% set x = 1 %}{% for i in [1, 2] %}{{ x }}{% set x = i * 10 %}{{ x }}{% endfor %}{{ x }}",
     "{% for i in [1, 2] %}{% if i == 2 %}[{{ y }}]{% endif %}{% set y = i %}{% endfor %}",
     "{% macro m(a, b=2) %}{{ a }}-{{ b }}-{{ z }}{% endmacro %}{% set z = 5 %}{{ m(1) }}{{ m(1, b=3) }}{{ m() }}",
@@ -99,30 +101,42 @@ SNIPPETS = [
     "{{ 7 // -2 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ 2 ** -1 }} {{ 10 / 5 }} {{ true + 1 }}",
     "{{ 'x' if false }}|{{ 'y' if true else 'n' }}|{{ 'a' if none else 'b' if 0 else 'c' }}",
     "{{ x | default('d') }}|{{ 0 | default('e', true) }}|{{ none | default('kept') }}",
-    "{{ 'hello wORLD-foo(bar' | title }} {{ \"o'neil mcdonald\".title() }} {{ 'ß straße' | upper }} {{ 'ÉCOLE' | lower }}",
+    "{{ 'hello wORLD-foo(bar' | title }} {{ \"o'neil mcdonald\".title() }}"
+    " {{ 'ß straße' | upper }} {{ 'ÉCOLE' | lower }}",
     "{{ '  a  b \\n'.split() }} {{ 'a,b,,c'.split(',') }} {{ 'a,b,c'.split(',', 1) }} {{ 'a b c'.rsplit(None, 1) }}",
     "{{ 'l1\\nl2\\r\\nl3'.splitlines() }} {{ 'abcabc'.find('c') }} {{ 'abcabc'.count('bc') }}",
     "{{ [3, 1, 2] | first }} {{ 'abc' | last }} {{ {'a': 1, 'b': 2} | last }} {{ [] | first }}",
     "{% for m in [1, 2, 3] if m > 1 %}{{ loop.index }}/{{ loop.length }}{% else %}none{% endfor %}",
     "{% for m in [] %}x{% else %}empty{% endfor %}{% for k in {'a': 1, 'b': 2} %}{{ k }}{% endfor %}",
     "{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }}{% endfor %}{% for c in 'hé' %}[{{ c }}]{% endfor %}",
-    "{% for i in range(10) %}{% if i is odd %}{% continue %}{% endif %}{% if i > 6 %}{% break %}{% endif %}{{ i }}{% endfor %}",
-    "{{ 1 is number }} {{ true is number }} {{ true is integer }} {{ 1.0 is float }} {{ 'a' is sequence }} {{ {} is sequence }} {{ none is iterable }}",
-    "{{ x is defined }} {{ x is undefined }} {{ messages is sequence }} {{ messages[0] is mapping }} {{ 3 is divisibleby 3 }} {{ 4 is not divisibleby(3) }}",
-    "{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 1 == 1.0 }} {{ [1, 2] == [1, 2] }} {{ {'a': 1} == {'a': 1} }} {{ 'b' > 'a' }} {{ [1, 2] < [1, 3] }}",
-    "{{ [1, 2] | join(', ') }} {{ ['a', 'b'] | map('upper') | join }} {{ [{'n': 1}, {'n': 2}] | map(attribute='n') | list }}",
-    "{{ [{'n': 1}, {}] | map(attribute='n', default=0) | list }} {{ messages | selectattr('role', 'equalto', 'user') | list | length }}",
-    "{{ messages | rejectattr('role', 'in', ['user', 'system']) | map(attribute='role') | list }} {{ [0, 1, '', 'a'] | select | list }} {{ [1, 2, 3, 4] | reject('odd') | list }}",
+    "{% for i in range(10) %}{% if i is odd %}{% continue %}"
+    "{% endif %}{% if i > 6 %}{% break %}{% endif %}{{ i }}{% endfor %}",
+    "{{ 1 is number }} {{ true is number }} {{ true is integer }} {{ 1.0 is float }}"
+    " {{ 'a' is sequence }} {{ {} is sequence }} {{ none is iterable }}",
+    "{{ x is defined }} {{ x is undefined }} {{ messages is sequence }}"
+    " {{ messages[0] is mapping }} {{ 3 is divisibleby 3 }} {{ 4 is not divisibleby(3) }}",
+    "{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 1 == 1.0 }} {{ [1, 2] == [1, 2] }}"
+    " {{ {'a': 1} == {'a': 1} }} {{ 'b' > 'a' }} {{ [1, 2] < [1, 3] }}",
+    "{{ [1, 2] | join(', ') }} {{ ['a', 'b'] | map('upper') | join }}"
+    " {{ [{'n': 1}, {'n': 2}] | map(attribute='n') | list }}",
+    "{{ [{'n': 1}, {}] | map(attribute='n', default=0) | list }}"
+    " {{ messages | selectattr('role', 'equalto', 'user') | list | length }}",
+    "{{ messages | rejectattr('role', 'in', ['user', 'system']) | map(attribute='role') | list }}"
+    " {{ [0, 1, '', 'a'] | select | list }} {{ [1, 2, 3, 4] | reject('odd') | list }}",
     "{{ {'b': 1, 'a': [1, 2.5, None, 'é\"\\n\\t\\u0001']} | tojson }}",
     "{{ {'b': 1, 'a': [1, {}], 'c': {'d': []}} | tojson(indent=2) }}",
     "{{ messages[1] | tojson }} {{ 'ünï' | tojson(ensure_ascii=true) }} {{ 1.5e300 | tojson }} {{ -0.0 | tojson }}",
-    "{{ '  x  ' | trim }}|{{ 'xxyxx' | trim('x') }}|{{ 'aXbXc' | replace('X', '-') }}|{{ 'aXbXc' | replace('X', '', 1) }}",
+    "{{ '  x  ' | trim }}|{{ 'xxyxx' | trim('x') }}"
+    "|{{ 'aXbXc' | replace('X', '-') }}|{{ 'aXbXc' | replace('X', '', 1) }}",
     "{{ 'a\\nb\\n\\nc' | indent }}|{{ 'a\\nb\\n\\nc' | indent(2, true, true) }}|{{ '' | indent(first=true) }}",
-    "{{ '42' | int }} {{ ' 42 ' | int }} {{ '4.7' | int }} {{ 'x' | int }} {{ 3.9 | int }} {{ 'ff' | int(base=16) }} {{ '1_000' | int }}",
+    "{{ '42' | int }} {{ ' 42 ' | int }} {{ '4.7' | int }} {{ 'x' | int }}"
+    " {{ 3.9 | int }} {{ 'ff' | int(base=16) }} {{ '1_000' | int }}",
     "{{ 'x' | string }}{{ 1 | string }}{{ none | string }}{{ [1] | string }}{{ {'a': none} | string }}",
-    "{{ [3, 1, 2] | sort }} {{ ['b', 'A', 'c'] | sort }} {{ ['b', 'A', 'c'] | sort(case_sensitive=true) }} {{ [1, 1, 2] | unique | list }}",
+    "{{ [3, 1, 2] | sort }} {{ ['b', 'A', 'c'] | sort }}"
+    " {{ ['b', 'A', 'c'] | sort(case_sensitive=true) }} {{ [1, 1, 2] | unique | list }}",
     "{{ 'ab' * 3 }} {{ [1] * 2 }} {{ [1] + [2] }} {{ 'a' + 'b' }} {{ -(3) }} {{ +4 }} {{ -x | default(1) }}",
-    "{{ {'a': 1}.get('a') }} {{ {'a': 1}.get('b') }} {{ {'a': 1}['a'] }} {{ {'a': 1}.items() | list }} {{ {'a': {'b': 'c'}}.a.b }}",
+    "{{ {'a': 1}.get('a') }} {{ {'a': 1}.get('b') }} {{ {'a': 1}['a'] }}"
+    " {{ {'a': 1}.items() | list }} {{ {'a': {'b': 'c'}}.a.b }}",
     "{% set ns = namespace(a=1) %}{% set ns.a = ns.a + 1 %}{% set ns.b = 'x' %}{{ ns.a }}{{ ns.b }}",
     "{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set t = 1, %}{{ t }}",
     "{%- if true -%}\n   trimmed   \n{%- endif -%}\n|{{- ' x ' -}}|  {#- comment -#}  |",
@@ -242,7 +256,8 @@ def main():
             errors += 1
             kind, message = failure
             if "error" not in got:
-                failures.append(f"{case['id']}: jinja2 failed ({kind}: {message}), Tessera rendered {got['text'][:80]!r}")
+                failures.append(f"{case['id']}: jinja2 failed ({kind}: {message}), "
+                                f"Tessera rendered {got['text'][:80]!r}")
             elif kind == "raised" and message not in got["error"]:
                 failures.append(f"{case['id']}: raise_exception({message!r}) but Tessera said: {got['error']}")
     templates = len({c["id"].split("/")[0] for c in cases if "/" in c["id"] and not c["id"].startswith("snippet")})

@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
     ordered_json r = {{"id", c["id"]}};
     std::map<std::string, std::string> tokens;
     for (const auto& [name, token] : c["special_tokens"].items()) tokens[name] = token.get<std::string>();
-    auto t = tessera::generate::ChatTemplate::Parse(c["template"].get<std::string>(), tokens, c["id"].get<std::string>());
+    auto t =
+        tessera::generate::ChatTemplate::Parse(c["template"].get<std::string>(), tokens, c["id"].get<std::string>());
     if (!t.ok()) {
       r["error"] = t.status().message();
     } else {

@@ -38,11 +38,11 @@ struct Expr {
   Kind kind = Kind::kLiteral;
   int line = 0, column = 0;
   Value literal;
-  std::string name;               // a name, attribute, filter, test or operator
-  std::vector<std::string> ops;   // kCompare: ==, !=, <, >, <=, >=, in, not in
+  std::string name;              // a name, attribute, filter, test or operator
+  std::vector<std::string> ops;  // kCompare: ==, !=, <, >, <=, >=, in, not in
   std::vector<ExprPtr> children;
   std::vector<std::pair<std::string, ExprPtr>> keywords;
-  bool negated = false;           // kTest: `is not`
+  bool negated = false;  // kTest: `is not`
 };
 
 struct Node;
@@ -65,12 +65,12 @@ struct Node {
 
   Kind kind = Kind::kText;
   int line = 0, column = 0;
-  std::string text;                 // kText; kMacro: the macro's name
-  ExprPtr expr;                     // kOutput; kFor: the iterable; kSet: the value
-  AssignTarget target;              // kFor, kSet, kSetBlock
-  std::vector<ExprPtr> conditions;  // kIf: if/elif conditions; kFor: the loop filter (`for x in y if c`), if any
-  std::vector<Body> bodies;         // kIf: one per condition, then the else branch if any; kFor: body, else
-                                    // body; kSetBlock, kMacro, kScope (a {% generation %} block): the body
+  std::string text;                        // kText; kMacro: the macro's name
+  ExprPtr expr;                            // kOutput; kFor: the iterable; kSet: the value
+  AssignTarget target;                     // kFor, kSet, kSetBlock
+  std::vector<ExprPtr> conditions;         // kIf: if/elif conditions; kFor: the loop filter (`for x in y if c`), if any
+  std::vector<Body> bodies;                // kIf: one per condition, then the else branch if any; kFor: body, else
+                                           // body; kSetBlock, kMacro, kScope (a {% generation %} block): the body
   std::vector<MacroParameter> parameters;  // kMacro
 };
 

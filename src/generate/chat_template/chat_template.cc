@@ -14,9 +14,9 @@
 namespace tessera::generate {
 
 namespace fs = std::filesystem;
-using nlohmann::ordered_json;
 using chat_template::CallArgs;
 using chat_template::Value;
+using nlohmann::ordered_json;
 
 struct ChatTemplate::Parsed {
   chat_template::Body body;
@@ -50,8 +50,8 @@ StatusOr<ordered_json> ReadJson(const fs::path& path) {
 // bos_token and the like: a string, or an AddedToken {"content": ...}.
 std::map<std::string, std::string> SpecialTokens(const ordered_json& config) {
   std::map<std::string, std::string> tokens;
-  for (const char* name : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
-                           "mask_token"}) {
+  for (const char* name :
+       {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"}) {
     if (!config.contains(name)) continue;
     const ordered_json& t = config[name];
     if (t.is_string()) {
@@ -82,6 +82,19 @@ StatusOr<Value> StrftimeNow(CallArgs& args) {
   char buf[512];
   const size_t n = std::strftime(buf, sizeof(buf), args.positional[0].as_string().c_str(), &local);
   return Value::String(std::string(buf, n));
+}
+
+// Whether `j` nests deeper than `limit` levels, without recursing (the request is untrusted).
+bool JsonDeeperThan(const ordered_json& j, int limit) {
+  std::vector<std::pair<const ordered_json*, int>> pending = {{&j, 0}};
+  while (!pending.empty()) {
+    auto [node, depth] = pending.back();
+    pending.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth >= limit) return true;
+    for (const ordered_json& child : *node) pending.emplace_back(&child, depth + 1);
+  }
+  return false;
 }
 
 StatusOr<Value> RaiseException(CallArgs& args) {
@@ -125,7 +138,8 @@ StatusOr<std::shared_ptr<const ChatTemplate>> ChatTemplate::Load(const std::stri
     }
   }
   if (!config.contains("chat_template") || config["chat_template"].is_null()) {
-    return NotFound("the model in '" + folder + "' has no chat template (no chat_template.jinja, and no "
+    return NotFound("the model in '" + folder +
+                    "' has no chat template (no chat_template.jinja, and no "
                     "'chat_template' in tokenizer_config.json)");
   }
   const ordered_json& field = config["chat_template"];
@@ -167,6 +181,12 @@ StatusOr<std::string> ChatTemplate::Render(const ChatInput& input) const {
   if (!input.tools.is_null() && !input.tools.is_array()) return InvalidArgument("the tools must be a list");
   if (!input.variables.is_null() && !input.variables.is_object()) {
     return InvalidArgument("the template variables must be an object");
+  }
+  for (const ordered_json* j : {&input.messages, &input.tools, &input.variables}) {
+    if (JsonDeeperThan(*j, chat_template::kMaxValueDepth - 1)) {
+      return InvalidArgument("the messages, tools or template variables nest more than " +
+                             std::to_string(chat_template::kMaxValueDepth - 1) + " levels deep");
+    }
   }
   chat_template::ValueDict context;
   for (const auto& [name, text] : special_tokens_) context.Set(name, Value::String(text));

@@ -41,8 +41,8 @@ class ChatTemplate {
   // Parses `source`; `special_tokens` maps names such as "bos_token" to their text. `origin` names the
   // template in errors. InvalidArgument with the line and column of a syntax error.
   static StatusOr<std::shared_ptr<const ChatTemplate>> Parse(const std::string& source,
-                                                              std::map<std::string, std::string> special_tokens,
-                                                              const std::string& origin);
+                                                             std::map<std::string, std::string> special_tokens,
+                                                             const std::string& origin);
   // The template of the model in `folder` (see above). NotFound when the folder has none; InvalidArgument
   // for a template or config that does not parse.
   static StatusOr<std::shared_ptr<const ChatTemplate>> Load(const std::string& folder);

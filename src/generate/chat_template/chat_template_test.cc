@@ -54,15 +54,16 @@ TEST(ChatTemplate, SpecialTokensMayBeAddedTokenObjects) {
 
 TEST(ChatTemplate, JinjaFileTakesPrecedenceOverTheConfig) {
   ordered_json config = {{"chat_template", "from config"}, {"bos_token", "<s>"}};
-  auto t = ChatTemplate::Load(Folder({{"tokenizer_config.json", config.dump()},
-                                      {"chat_template.jinja", "{{ bos_token }}from file\n"}}));
+  auto t = ChatTemplate::Load(
+      Folder({{"tokenizer_config.json", config.dump()}, {"chat_template.jinja", "{{ bos_token }}from file\n"}}));
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(*(*t)->Render(UserSays("x")), "<s>from file");
 }
 
 TEST(ChatTemplate, NamedTemplatesUseDefaultAndToolUseWhenToolsAreGiven) {
-  ordered_json config = {{"chat_template", ordered_json::array({{{"name", "default"}, {"template", "plain"}},
-                                                                {{"name", "tool_use"}, {"template", "{{ tools | length }} tools"}}})}};
+  ordered_json config = {
+      {"chat_template", ordered_json::array({{{"name", "default"}, {"template", "plain"}},
+                                             {{"name", "tool_use"}, {"template", "{{ tools | length }} tools"}}})}};
   auto t = ChatTemplate::Load(Folder({{"tokenizer_config.json", config.dump()}}));
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(*(*t)->Render(UserSays("x")), "plain");
@@ -95,8 +96,9 @@ TEST(ChatTemplate, BrokenConfigAndTemplateAreInvalidArgumentNamingTheFile) {
   const std::string bad_template = Folder({{"chat_template.jinja", "{% if x %}never closed"}});
   t = ChatTemplate::Load(bad_template);
   EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(t.status().message(), bad_template + "/chat_template.jinja: chat template syntax error at line 1, column 23: "
-                                                 "unexpected end of template, expected 'elif' or 'endif'");
+  EXPECT_EQ(t.status().message(), bad_template +
+                                      "/chat_template.jinja: chat template syntax error at line 1, column 23: "
+                                      "unexpected end of template, expected 'elif' or 'endif'");
 
   ordered_json no_default = {{"chat_template", ordered_json::array({{{"name", "rag"}, {"template", "x"}}})}};
   t = ChatTemplate::Load(Folder({{"tokenizer_config.json", no_default.dump()}}));
@@ -126,6 +128,11 @@ TEST(ChatTemplate, BadInputShapesAreErrorsNotCrashes) {
   input.messages = ordered_json::array();
   EXPECT_EQ((*t)->Render(input).status().message(),
             "test: chat template error at line 1, column 15: 'list object' has no item 0");
+  ordered_json deep = "x";
+  for (int i = 0; i < 100000; ++i) deep = ordered_json::array({std::move(deep)});
+  input.messages = ordered_json::array({{{"role", "user"}, {"content", "x"}, {"extra", std::move(deep)}}});
+  EXPECT_EQ((*t)->Render(input).status().message(),
+            "the messages, tools or template variables nest more than 63 levels deep");
 }
 
 }  // namespace

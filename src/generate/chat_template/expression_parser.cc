@@ -41,8 +41,7 @@ bool StartsExpression(const TokenCursor& in) {
   const Token& t = in.current();
   if (t.type == TokenType::kName) return t.text != "in" && t.text != "if" && t.text != "else";
   if (t.type == TokenType::kString || t.type == TokenType::kInt || t.type == TokenType::kFloat) return true;
-  return in.IsOperator("(") || in.IsOperator("[") || in.IsOperator("{") || in.IsOperator("-") ||
-         in.IsOperator("+");
+  return in.IsOperator("(") || in.IsOperator("[") || in.IsOperator("{") || in.IsOperator("-") || in.IsOperator("+");
 }
 
 // `(` already seen: positional arguments, then name=value keywords, up to `)`.
@@ -69,7 +68,8 @@ Status ParseCallArguments(TokenCursor& in, Expr& call) {
 }
 
 StatusOr<std::string> DottedName(TokenCursor& in) {
-  if (in.current().type != TokenType::kName) return in.Error("expected a name, got " + TokenCursor::Describe(in.current()));
+  if (in.current().type != TokenType::kName)
+    return in.Error("expected a name, got " + TokenCursor::Describe(in.current()));
   std::string name = in.current().text;
   in.Next();
   while (in.IsOperator(".") && in.peek().type == TokenType::kName) {
@@ -84,8 +84,8 @@ StatusOr<ExprPtr> ParseFilter(TokenCursor& in, ExprPtr operand) {
   const Token at = in.current();
   TS_ASSIGN_OR_RETURN(std::string name, DottedName(in));
   if (!IsFilter(name)) {
-    return InvalidArgument("chat template syntax error at " + Where(at.line, at.column) + ": no filter named '" +
-                           name + "'");
+    return InvalidArgument("chat template syntax error at " + Where(at.line, at.column) + ": no filter named '" + name +
+                           "'");
   }
   ExprPtr e = NewExpr(Expr::Kind::kFilter, at);
   e->name = name;
@@ -99,8 +99,8 @@ StatusOr<ExprPtr> ParseTest(TokenCursor& in, ExprPtr operand) {
   const Token at = in.current();
   TS_ASSIGN_OR_RETURN(std::string name, DottedName(in));
   if (!IsTest(name)) {
-    return InvalidArgument("chat template syntax error at " + Where(at.line, at.column) + ": no test named '" +
-                           name + "'");
+    return InvalidArgument("chat template syntax error at " + Where(at.line, at.column) + ": no test named '" + name +
+                           "'");
   }
   ExprPtr e = NewExpr(Expr::Kind::kTest, at);
   e->name = name;
@@ -258,6 +258,8 @@ StatusOr<ExprPtr> ParsePrimary(TokenCursor& in) {
 }
 
 StatusOr<ExprPtr> ParseUnary(TokenCursor& in, bool with_filter) {
+  TokenCursor::Nesting nesting(in);
+  TS_RETURN_IF_ERROR(nesting.Check());
   const Token at = in.current();
   ExprPtr node;
   if (in.SkipOperator("-")) {

@@ -19,9 +19,10 @@ namespace tessera::generate::chat_template {
 namespace {
 
 const std::set<std::string> kFilters = {
-    "abs", "capitalize", "count", "d", "default", "e", "escape", "first", "float", "indent", "int", "items",
-    "join", "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse",
-    "safe", "select", "selectattr", "sort", "string", "sum", "title", "tojson", "trim", "unique", "upper"};
+    "abs",    "capitalize", "count",  "d",          "default", "e",       "escape", "first",  "float",
+    "indent", "int",        "items",  "join",       "last",    "length",  "list",   "lower",  "map",
+    "max",    "min",        "reject", "rejectattr", "replace", "reverse", "safe",   "select", "selectattr",
+    "sort",   "string",     "sum",    "title",      "tojson",  "trim",    "unique", "upper"};
 
 // jinja's attribute getter: "a.b.0" reads item a, then b, then index 0.
 StatusOr<Value> Attribute(const Value& item, const std::string& path) {
@@ -44,11 +45,16 @@ StatusOr<std::string> AttributeName(const std::string& filter, const Value* v) {
 
 StatusOr<Value> Length(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return Value::Int(0);
-    case Value::Kind::kString: return Value::Int(static_cast<int64_t>(CodePoints(v.as_string()).size()));
-    case Value::Kind::kList: return Value::Int(static_cast<int64_t>(v.as_list().size()));
-    case Value::Kind::kDict: return Value::Int(static_cast<int64_t>(v.as_dict().entries.size()));
-    default: return InvalidArgument("object of type '" + TypeName(v) + "' has no len()");
+    case Value::Kind::kUndefined:
+      return Value::Int(0);
+    case Value::Kind::kString:
+      return Value::Int(static_cast<int64_t>(CodePoints(v.as_string()).size()));
+    case Value::Kind::kList:
+      return Value::Int(static_cast<int64_t>(v.as_list().size()));
+    case Value::Kind::kDict:
+      return Value::Int(static_cast<int64_t>(v.as_dict().entries.size()));
+    default:
+      return InvalidArgument("object of type '" + TypeName(v) + "' has no len()");
   }
 }
 
@@ -92,10 +98,11 @@ StatusOr<Value> ToFloat(const Value& v, const BoundArgs& a) {
 
 std::string Indent(std::string s, const BoundArgs& a) {
   std::string indention = "    ";
-  if (a.Has(0)) indention = a.Get(0)->is_string() ? a.Get(0)->as_string()
-                                                  : std::string(static_cast<size_t>(std::max<int64_t>(
-                                                                    0, a.Get(0)->is_int() ? a.Get(0)->as_int() : 4)),
-                                                                ' ');
+  if (a.Has(0))
+    indention =
+        a.Get(0)->is_string()
+            ? a.Get(0)->as_string()
+            : std::string(static_cast<size_t>(std::max<int64_t>(0, a.Get(0)->is_int() ? a.Get(0)->as_int() : 4)), ' ');
   const bool first = a.Has(1) && Truthy(*a.Get(1));
   const bool blank = a.Has(2) && Truthy(*a.Get(2));
   s += "\n";  // jinja's quirk: a trailing newline is kept as an empty last line
@@ -145,12 +152,23 @@ std::string Escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -298,7 +316,8 @@ StatusOr<Value> Ordered(const std::string& name, const Value& v, const CallArgs&
 
 StatusOr<Value> FirstOrLast(const Value& v, bool first) {
   TS_ASSIGN_OR_RETURN(ValueList items, Iterate(v));
-  if (items.empty()) return Value::Undefined(first ? "No first item, sequence was empty." : "No last item, sequence was empty.");
+  if (items.empty())
+    return Value::Undefined(first ? "No first item, sequence was empty." : "No last item, sequence was empty.");
   return first ? items.front() : items.back();
 }
 
@@ -346,7 +365,8 @@ StatusOr<Value> ApplyFilter(const std::string& name, const Value& v, const CallA
     return v;
   }
   if (name == "tojson") {
-    TS_ASSIGN_OR_RETURN(BoundArgs a, BoundArgs::Bind(name, args, {"ensure_ascii", "indent", "separators", "sort_keys"}, 0));
+    TS_ASSIGN_OR_RETURN(BoundArgs a,
+                        BoundArgs::Bind(name, args, {"ensure_ascii", "indent", "separators", "sort_keys"}, 0));
     return ToJsonFilter(v, a);
   }
   if (name == "join") {

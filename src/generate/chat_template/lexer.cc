@@ -72,8 +72,8 @@ class Lexer {
         break;
       }
       const char kind = src_[start + 1];
-      const char sign = start + 2 < src_.size() && (src_[start + 2] == '-' || src_[start + 2] == '+')
-                            ? src_[start + 2] : '\0';
+      const char sign =
+          start + 2 < src_.size() && (src_[start + 2] == '-' || src_[start + 2] == '+') ? src_[start + 2] : '\0';
       std::string text = src_.substr(pos_, start - pos_);
       if (sign == '-') {
         while (!text.empty() && IsSpace(text.back())) text.pop_back();
@@ -187,8 +187,9 @@ class Lexer {
     const char* close = variable ? "}}" : "%}";
     while (true) {
       while (pos_ < src_.size() && IsSpace(src_[pos_])) ++pos_;
-      if (pos_ >= src_.size()) return Error(start, variable ? "unexpected end of template, expected '}}'"
-                                                           : "unexpected end of template, expected '%}'");
+      if (pos_ >= src_.size())
+        return Error(start, variable ? "unexpected end of template, expected '}}'"
+                                     : "unexpected end of template, expected '%}'");
       if (balance.empty()) {
         for (char sign : {'-', '+', '\0'}) {
           if (sign == '+' && variable) continue;
@@ -214,8 +215,8 @@ class Lexer {
       return Status::Ok();
     }
     if (c == '\'' || c == '"') return String();
-    static const char* kOperators[] = {"//", "**", "==", "!=", ">=", "<=", "+", "-", "/", "*", "%", "~", "[", "]",
-                                       "(", ")", "{", "}", ">", "<", "=", ".", ":", "|", ",", ";"};
+    static const char* kOperators[] = {"//", "**", "==", "!=", ">=", "<=", "+", "-", "/", "*", "%", "~", "[",
+                                       "]",  "(",  ")",  "{",  "}",  ">",  "<", "=", ".", ":", "|", ",", ";"};
     for (const char* op : kOperators) {
       const size_t n = std::strlen(op);
       if (src_.compare(pos_, n, op) != 0) continue;
@@ -236,8 +237,8 @@ class Lexer {
 
   // Digits with optional underscores between them.
   void Digits() {
-    while (pos_ < src_.size() && (IsDigit(src_[pos_]) || (src_[pos_] == '_' && pos_ + 1 < src_.size() &&
-                                                          IsDigit(src_[pos_ + 1])))) {
+    while (pos_ < src_.size() &&
+           (IsDigit(src_[pos_]) || (src_[pos_] == '_' && pos_ + 1 < src_.size() && IsDigit(src_[pos_ + 1])))) {
       ++pos_;
     }
   }
@@ -285,17 +286,38 @@ class Lexer {
       if (pos_ >= src_.size()) return Error(begin, "unterminated string");
       const char e = src_[pos_++];
       switch (e) {
-        case 'n': value += '\n'; break;
-        case 't': value += '\t'; break;
-        case 'r': value += '\r'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case 'v': value += '\v'; break;
-        case 'a': value += '\a'; break;
-        case '\\': value += '\\'; break;
-        case '\'': value += '\''; break;
-        case '"': value += '"'; break;
-        case '\n': break;
+        case 'n':
+          value += '\n';
+          break;
+        case 't':
+          value += '\t';
+          break;
+        case 'r':
+          value += '\r';
+          break;
+        case 'b':
+          value += '\b';
+          break;
+        case 'f':
+          value += '\f';
+          break;
+        case 'v':
+          value += '\v';
+          break;
+        case 'a':
+          value += '\a';
+          break;
+        case '\\':
+          value += '\\';
+          break;
+        case '\'':
+          value += '\'';
+          break;
+        case '"':
+          value += '"';
+          break;
+        case '\n':
+          break;
         case 'x':
         case 'u':
         case 'U': {
@@ -307,8 +329,8 @@ class Lexer {
             if (!std::isxdigit(static_cast<unsigned char>(h))) {
               return Error(pos_ - 2, "truncated \\" + std::string(1, e) + " escape");
             }
-            cp = cp * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(h)) ? h - '0'
-                                                                                             : (std::tolower(h) - 'a' + 10));
+            cp = cp * 16 + static_cast<uint32_t>(
+                               std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
           }
           if (cp > 0x10ffff) return Error(pos_ - 2, "illegal Unicode character in escape");
           pos_ += n;

@@ -14,8 +14,19 @@
 
 namespace tessera::generate::chat_template {
 
-enum class TokenType { kText, kVariableBegin, kVariableEnd, kBlockBegin, kBlockEnd, kName, kString, kInt, kFloat,
-                       kOperator, kEnd };
+enum class TokenType {
+  kText,
+  kVariableBegin,
+  kVariableEnd,
+  kBlockBegin,
+  kBlockEnd,
+  kName,
+  kString,
+  kInt,
+  kFloat,
+  kOperator,
+  kEnd
+};
 
 struct Token {
   TokenType type = TokenType::kEnd;

@@ -10,9 +10,9 @@ namespace tessera::generate::chat_template {
 
 namespace {
 
-const std::set<std::string> kStringMethods = {"strip", "lstrip", "rstrip", "split", "rsplit", "splitlines",
-                                              "startswith", "endswith", "upper", "lower", "title", "capitalize",
-                                              "replace", "find", "count", "join"};
+const std::set<std::string> kStringMethods = {"strip",      "lstrip",   "rstrip", "split", "rsplit", "splitlines",
+                                              "startswith", "endswith", "upper",  "lower", "title",  "capitalize",
+                                              "replace",    "find",     "count",  "join"};
 const std::set<std::string> kDictMethods = {"items", "keys", "values", "get"};
 const std::set<std::string> kListMethods = {"index", "count"};
 
@@ -65,7 +65,8 @@ ValueList SplitWhitespace(const std::string& s, int64_t max_split, bool from_rig
   }
   const size_t keep = static_cast<size_t>(max_split);
   if (!from_right) {
-    for (size_t i = 0; i < keep; ++i) out.push_back(Value::String(s.substr(words[i].first, words[i].second - words[i].first)));
+    for (size_t i = 0; i < keep; ++i)
+      out.push_back(Value::String(s.substr(words[i].first, words[i].second - words[i].first)));
     out.push_back(Value::String(Strip(s.substr(words[keep].first), nullptr, false, true)));
   } else {
     const size_t rest = words.size() - keep;
@@ -113,8 +114,8 @@ ValueList SplitLines(const std::string& s, bool keep_ends) {
   for (size_t pos = 0; pos < s.size();) {
     const size_t at = pos;
     const uint32_t c = NextCodePoint(s, pos);
-    const bool is_break = c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1e) ||
-                          c == 0x85 || c == 0x2028 || c == 0x2029;
+    const bool is_break = c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1e) || c == 0x85 ||
+                          c == 0x2028 || c == 0x2029;
     if (!is_break) continue;
     if (c == '\r' && pos < s.size() && s[pos] == '\n') ++pos;
     out.push_back(Value::String(s.substr(begin, (keep_ends ? pos : at) - begin)));
@@ -218,8 +219,8 @@ StatusOr<Value> StringMethod(const std::string& s, const std::string& name, cons
   const ValueList& items = a.Get(0)->as_list();
   for (size_t i = 0; i < items.size(); ++i) {
     if (!items[i].is_string()) {
-      return InvalidArgument("sequence item " + std::to_string(i) + ": expected str instance, " +
-                             TypeName(items[i]) + " found");
+      return InvalidArgument("sequence item " + std::to_string(i) + ": expected str instance, " + TypeName(items[i]) +
+                             " found");
     }
     if (i) out += s;
     out += items[i].as_string();

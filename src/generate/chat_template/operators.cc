@@ -11,8 +11,7 @@ namespace tessera::generate::chat_template {
 namespace {
 
 Status Unsupported(const std::string& op, const Value& a, const Value& b) {
-  return InvalidArgument("unsupported operand type(s) for " + op + ": '" + TypeName(a) + "' and '" + TypeName(b) +
-                         "'");
+  return InvalidArgument("unsupported operand type(s) for " + op + ": '" + TypeName(a) + "' and '" + TypeName(b) + "'");
 }
 
 Status Overflow(const std::string& op) { return InvalidArgument("integer overflow in '" + op + "'"); }
@@ -102,7 +101,8 @@ StatusOr<Value> BinaryOperation(const std::string& op, const Value& a, const Val
     if ((a.is_string() || a.is_list()) && b.is_int()) return Repeat(a, b.as_int());
     if (a.is_int() && (b.is_string() || b.is_list())) return Repeat(b, a.as_int());
   }
-  if (op == "%" && a.is_string()) return InvalidArgument("printf-style string formatting (str % value) is not supported");
+  if (op == "%" && a.is_string())
+    return InvalidArgument("printf-style string formatting (str % value) is not supported");
   return Unsupported(op, a, b);
 }
 
@@ -140,9 +140,7 @@ Value BoundMethod(const Value& obj, const std::string& name) {
   return Value::Callable(name, [obj, name](CallArgs& args) { return CallMethod(obj, name, args); });
 }
 
-std::string ObjectName(const Value& v) {
-  return v.is_none() ? "None" : TypeName(v) + " object";
-}
+std::string ObjectName(const Value& v) { return v.is_none() ? "None" : TypeName(v) + " object"; }
 
 }  // namespace
 
@@ -207,8 +205,10 @@ StatusOr<Value> GetSlice(const Value& obj, const Value* start, const Value* stop
 
 StatusOr<ValueList> Iterate(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return ValueList();
-    case Value::Kind::kList: return v.as_list();
+    case Value::Kind::kUndefined:
+      return ValueList();
+    case Value::Kind::kList:
+      return v.as_list();
     case Value::Kind::kDict: {
       ValueList keys;
       for (const auto& [k, e] : v.as_dict().entries) keys.push_back(Value::String(k));
@@ -219,7 +219,8 @@ StatusOr<ValueList> Iterate(const Value& v) {
       for (std::string& c : CodePoints(v.as_string())) chars.push_back(Value::String(std::move(c)));
       return chars;
     }
-    default: return InvalidArgument("'" + TypeName(v) + "' object is not iterable");
+    default:
+      return InvalidArgument("'" + TypeName(v) + "' object is not iterable");
   }
 }
 

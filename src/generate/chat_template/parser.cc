@@ -73,6 +73,8 @@ class StatementParser {
   }
 
   StatusOr<Node> ParseStatement() {
+    TokenCursor::Nesting nesting(in_);
+    TS_RETURN_IF_ERROR(nesting.Check());
     const Token t = in_.current();
     in_.Next();
     if (t.text == "if") return ParseIf(t);
@@ -96,7 +98,8 @@ class StatementParser {
       return n;
     }
     const std::string where = "chat template syntax error at " + Where(t.line, t.column) + ": ";
-    for (const char* known : {"include", "extends", "block", "call", "filter", "with", "import", "from", "autoescape"}) {
+    for (const char* known :
+         {"include", "extends", "block", "call", "filter", "with", "import", "from", "autoescape"}) {
       if (t.text == known) return InvalidArgument(where + "the '" + t.text + "' tag is not supported");
     }
     return InvalidArgument(where + "unknown tag '" + t.text + "'");

@@ -14,10 +14,10 @@ namespace tessera::generate::chat_template {
 namespace {
 
 const std::set<std::string> kTests = {
-    "defined", "undefined", "none", "string", "number", "integer", "float", "boolean", "true", "false",
-    "mapping", "iterable", "sequence", "callable", "even", "odd", "divisibleby", "lower", "upper", "sameas",
-    "in", "eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=", "gt", "greaterthan", ">", "ge",
-    ">="};
+    "defined",  "undefined", "none",     "string",   "number",   "integer",     "float", "boolean",     "true",
+    "false",    "mapping",   "iterable", "sequence", "callable", "even",        "odd",   "divisibleby", "lower",
+    "upper",    "sameas",    "in",       "eq",       "equalto",  "==",          "ne",    "!=",          "lt",
+    "lessthan", "<",         "le",       "<=",       "gt",       "greaterthan", ">",     "ge",          ">="};
 
 StatusOr<bool> Parity(const Value& v, int64_t divisor, bool want_zero) {
   if (v.is_int()) return (v.as_int() % divisor == 0) == want_zero;
@@ -40,14 +40,21 @@ bool SameAs(const Value& a, const Value& b) {
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case Value::Kind::kNone:
-    case Value::Kind::kUndefined: return true;
-    case Value::Kind::kBool: return a.as_bool() == b.as_bool();
-    case Value::Kind::kInt: return a.as_int() == b.as_int();
-    case Value::Kind::kList: return &a.as_list() == &b.as_list();
+    case Value::Kind::kUndefined:
+      return true;
+    case Value::Kind::kBool:
+      return a.as_bool() == b.as_bool();
+    case Value::Kind::kInt:
+      return a.as_int() == b.as_int();
+    case Value::Kind::kList:
+      return &a.as_list() == &b.as_list();
     case Value::Kind::kDict:
-    case Value::Kind::kNamespace: return &a.as_dict() == &b.as_dict();
-    case Value::Kind::kCallable: return &a.as_callable() == &b.as_callable();
-    default: return false;  // strings and floats: distinct objects in Python unless interned
+    case Value::Kind::kNamespace:
+      return &a.as_dict() == &b.as_dict();
+    case Value::Kind::kCallable:
+      return &a.as_callable() == &b.as_callable();
+    default:
+      return false;  // strings and floats: distinct objects in Python unless interned
   }
 }
 
@@ -57,9 +64,9 @@ bool IsTest(const std::string& name) { return kTests.count(name) > 0; }
 
 StatusOr<bool> ApplyTest(const std::string& name, const Value& v, const CallArgs& args) {
   const Value::Kind k = v.kind();
-  static const std::set<std::string> kWithArgument = {"divisibleby", "sameas", "in", "eq", "equalto", "==", "ne",
-                                                      "!=", "lt", "lessthan", "<", "le", "<=", "gt",
-                                                      "greaterthan", ">", "ge", ">="};
+  static const std::set<std::string> kWithArgument = {"divisibleby", "sameas", "in",       "eq", "equalto", "==", "ne",
+                                                      "!=",          "lt",     "lessthan", "<",  "le",      "<=", "gt",
+                                                      "greaterthan", ">",      "ge",       ">="};
   if (kWithArgument.count(name)) {
     TS_ASSIGN_OR_RETURN(BoundArgs a, BoundArgs::Bind(name, args, {"other"}, 1));
     const Value& other = *a.Get(0);
@@ -83,10 +90,12 @@ StatusOr<bool> ApplyTest(const std::string& name, const Value& v, const CallArgs
   if (name == "true") return k == Value::Kind::kBool && v.as_bool();
   if (name == "false") return k == Value::Kind::kBool && !v.as_bool();
   if (name == "mapping") return k == Value::Kind::kDict;
-  if (name == "iterable") return k == Value::Kind::kList || k == Value::Kind::kDict || k == Value::Kind::kString ||
-                                 k == Value::Kind::kUndefined;
-  if (name == "sequence") return k == Value::Kind::kList || k == Value::Kind::kDict || k == Value::Kind::kString ||
-                                 k == Value::Kind::kUndefined;
+  if (name == "iterable")
+    return k == Value::Kind::kList || k == Value::Kind::kDict || k == Value::Kind::kString ||
+           k == Value::Kind::kUndefined;
+  if (name == "sequence")
+    return k == Value::Kind::kList || k == Value::Kind::kDict || k == Value::Kind::kString ||
+           k == Value::Kind::kUndefined;
   if (name == "callable") return k == Value::Kind::kCallable;
   if (name == "even") return Parity(v, 2, true);
   if (name == "odd") return Parity(v, 2, false);

@@ -14,7 +14,7 @@ namespace tessera::generate::chat_template {
 
 namespace {
 
-constexpr int kMaxCallDepth = 100;
+constexpr int kMaxCallDepth = 32;  // with blocks 64 deep (token_cursor.h), the stack stays within a few MiB
 constexpr int64_t kMaxRange = 100'000;  // jinja's sandbox refuses longer ranges too
 
 struct Scope {
@@ -30,7 +30,8 @@ StatusOr<Value> Range(CallArgs& args) {
     return InvalidArgument("range() takes 1 to 3 integer arguments");
   }
   for (const Value& v : args.positional) {
-    if (!v.is_int()) return InvalidArgument("range(): '" + TypeName(v) + "' object cannot be interpreted as an integer");
+    if (!v.is_int())
+      return InvalidArgument("range(): '" + TypeName(v) + "' object cannot be interpreted as an integer");
   }
   const size_t n = args.positional.size();
   const int64_t start = n == 1 ? 0 : args.positional[0].as_int();
@@ -47,6 +48,14 @@ StatusOr<Value> Range(CallArgs& args) {
   return Value::List(std::move(items));
 }
 
+// A value a template builds: refused past kMaxValueDepth levels (value.h).
+StatusOr<Value> Bounded(Value v) {
+  if (DeeperThan(v, kMaxValueDepth)) {
+    return InvalidArgument("values nest more than " + std::to_string(kMaxValueDepth) + " levels deep");
+  }
+  return v;
+}
+
 // namespace(dict?, key=value...) and dict(key=value...).
 StatusOr<Value> Mapping(const std::string& name, CallArgs& args) {
   ValueDict d;
@@ -56,7 +65,13 @@ StatusOr<Value> Mapping(const std::string& name, CallArgs& args) {
     d = args.positional[0].as_dict();
   }
   for (auto& [k, v] : args.keyword) d.Set(k, v);
-  return name == "namespace" ? Value::Namespace(std::move(d)) : Value::Dict(std::move(d));
+  if (name == "namespace") {
+    for (const auto& [k, v] : d.entries) {
+      if (HoldsNamespace(v)) return InvalidArgument("a namespace cannot hold a namespace");
+    }
+    return Bounded(Value::Namespace(std::move(d)));
+  }
+  return Bounded(Value::Dict(std::move(d)));
 }
 
 class Renderer {
@@ -96,7 +111,9 @@ class Renderer {
 
   StatusOr<Flow> RenderNode(const Node& n, const std::shared_ptr<Scope>& scope, std::string& out) {
     switch (n.kind) {
-      case Node::Kind::kText: out += n.text; return Flow::kNormal;
+      case Node::Kind::kText:
+        out += n.text;
+        return Flow::kNormal;
       case Node::Kind::kOutput: {
         TS_ASSIGN_OR_RETURN(Value v, Eval(*n.expr, scope));
         out += ToStr(v);
@@ -111,7 +128,8 @@ class Renderer {
           return RenderBody(n.bodies[i], scope, out);
         }
         return Flow::kNormal;
-      case Node::Kind::kFor: return RenderFor(n, scope, out);
+      case Node::Kind::kFor:
+        return RenderFor(n, scope, out);
       case Node::Kind::kSet: {
         TS_ASSIGN_OR_RETURN(Value v, Eval(*n.expr, scope));
         TS_RETURN_IF_ERROR(Assign(n.target, std::move(v), *scope));
@@ -123,10 +141,15 @@ class Renderer {
         scope->vars[n.target.names[0]] = Value::String(std::move(text));
         return Flow::kNormal;
       }
-      case Node::Kind::kMacro: scope->vars[n.text] = Macro(n, scope); return Flow::kNormal;
-      case Node::Kind::kBreak: return Flow::kBreak;
-      case Node::Kind::kContinue: return Flow::kContinue;
-      case Node::Kind::kScope: return RenderBody(n.bodies[0], scope, out);
+      case Node::Kind::kMacro:
+        scope->vars[n.text] = Macro(n, scope);
+        return Flow::kNormal;
+      case Node::Kind::kBreak:
+        return Flow::kBreak;
+      case Node::Kind::kContinue:
+        return Flow::kContinue;
+      case Node::Kind::kScope:
+        return RenderBody(n.bodies[0], scope, out);
     }
     return Flow::kNormal;
   }
@@ -148,6 +171,11 @@ class Renderer {
       }
       if (!ns || ns->kind() != Value::Kind::kNamespace) {
         return InvalidArgument("cannot assign attribute on non-namespace object '" + target.names[0] + "'");
+      }
+      // A namespace inside one could make a cycle, which printing would follow forever.
+      if (HoldsNamespace(v)) return InvalidArgument("a namespace cannot hold a namespace");
+      if (DeeperThan(v, kMaxValueDepth - 1)) {
+        return InvalidArgument("values nest more than " + std::to_string(kMaxValueDepth) + " levels deep");
       }
       ns->mutable_namespace().Set(target.attribute, std::move(v));
       return Status::Ok();
@@ -218,7 +246,7 @@ class Renderer {
     std::weak_ptr<Scope> weak = defined_in;  // the scope holds the macro: a strong pointer would be a cycle
     return Value::Callable(n.text, [this, &n, weak](CallArgs& args) -> StatusOr<Value> {
       TS_RETURN_IF_ERROR(Step());
-      if (depth_ >= kMaxCallDepth) return InvalidArgument("macro calls nest more than 100 deep");
+      if (depth_ >= kMaxCallDepth) return InvalidArgument("macro calls nest more than 32 deep");
       std::vector<std::string> names;  // a parameter left out is undefined, as in jinja
       for (const MacroParameter& p : n.parameters) names.push_back(p.name);
       TS_ASSIGN_OR_RETURN(BoundArgs bound, BoundArgs::Bind(n.text, args, names, 0));
@@ -316,8 +344,10 @@ class Renderer {
 
   StatusOr<Value> EvalHere(const Expr& e, const std::shared_ptr<Scope>& scope) {
     switch (e.kind) {
-      case Expr::Kind::kLiteral: return e.literal;
-      case Expr::Kind::kName: return Lookup(e.name, scope.get());
+      case Expr::Kind::kLiteral:
+        return e.literal;
+      case Expr::Kind::kName:
+        return Lookup(e.name, scope.get());
       case Expr::Kind::kList:
       case Expr::Kind::kTuple: {
         ValueList items;
@@ -325,7 +355,7 @@ class Renderer {
           TS_ASSIGN_OR_RETURN(Value v, Eval(*c, scope));
           items.push_back(std::move(v));
         }
-        return e.kind == Expr::Kind::kTuple ? Value::Tuple(std::move(items)) : Value::List(std::move(items));
+        return Bounded(e.kind == Expr::Kind::kTuple ? Value::Tuple(std::move(items)) : Value::List(std::move(items)));
       }
       case Expr::Kind::kDict: {
         ValueDict d;
@@ -335,7 +365,7 @@ class Renderer {
           TS_ASSIGN_OR_RETURN(Value v, Eval(*e.children[i + 1], scope));
           d.Set(k.as_string(), std::move(v));
         }
-        return Value::Dict(std::move(d));
+        return Bounded(Value::Dict(std::move(d)));
       }
       case Expr::Kind::kAttribute: {
         TS_ASSIGN_OR_RETURN(Value obj, Eval(*e.children[0], scope));
@@ -357,7 +387,8 @@ class Renderer {
         return GetSlice(obj, e.children[1] ? &bounds[0] : nullptr, e.children[2] ? &bounds[1] : nullptr,
                         e.children[3] ? &bounds[2] : nullptr);
       }
-      case Expr::Kind::kCall: return Call(e, scope);
+      case Expr::Kind::kCall:
+        return Call(e, scope);
       case Expr::Kind::kFilter: {
         TS_ASSIGN_OR_RETURN(Value operand, Eval(*e.children[0], scope));
         TS_ASSIGN_OR_RETURN(CallArgs args, Arguments(e, scope));
@@ -392,7 +423,8 @@ class Renderer {
         TS_ASSIGN_OR_RETURN(Value right, Eval(*e.children[1], scope));
         return BinaryOperation(e.name, left, right);
       }
-      case Expr::Kind::kCompare: return Compare(e, scope);
+      case Expr::Kind::kCompare:
+        return Compare(e, scope);
       case Expr::Kind::kConditional: {
         TS_ASSIGN_OR_RETURN(Value c, Eval(*e.children[1], scope));
         if (Truthy(c)) return Eval(*e.children[0], scope);

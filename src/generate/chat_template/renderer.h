@@ -6,7 +6,7 @@
 // the caller adds its own (Hugging Face's raise_exception and strftime_now) to the context.
 //
 // A template cannot run away: loops and macro calls share a budget of steps, macro calls nest at most
-// 100 deep and the output has a size limit (RenderLimits); past any of these rendering fails.
+// 32 deep and the output has a size limit (RenderLimits); past any of these rendering fails.
 #pragma once
 
 #include <string>

@@ -15,9 +15,7 @@ std::string ToUtf8(const icu::UnicodeString& u) {
   return out;
 }
 
-void AppendCodePoint(uint32_t cp, std::string& out) {
-  out += ToUtf8(icu::UnicodeString(static_cast<UChar32>(cp)));
-}
+void AppendCodePoint(uint32_t cp, std::string& out) { out += ToUtf8(icu::UnicodeString(static_cast<UChar32>(cp))); }
 
 }  // namespace
 

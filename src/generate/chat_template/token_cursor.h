@@ -12,6 +12,23 @@ class TokenCursor {
  public:
   explicit TokenCursor(const std::vector<Token>& tokens) : tokens_(tokens) {}
 
+  // Blocks and expressions nest at most this deep, so that parsing, rendering and freeing the tree stay
+  // within the stack whatever the source.
+  static constexpr int kMaxNesting = 64;
+  // Held while parsing one nested block or expression.
+  class Nesting {
+   public:
+    explicit Nesting(TokenCursor& in) : in_(in) { ++in_.depth_; }
+    ~Nesting() { --in_.depth_; }
+    Status Check() const {
+      if (in_.depth_ <= kMaxNesting) return Status::Ok();
+      return in_.Error("blocks and expressions nest more than " + std::to_string(kMaxNesting) + " deep");
+    }
+
+   private:
+    TokenCursor& in_;
+  };
+
   const Token& current() const { return tokens_[pos_]; }
   const Token& peek() const { return tokens_[pos_ + 1 < tokens_.size() ? pos_ + 1 : pos_]; }
   void Next() {
@@ -26,8 +43,7 @@ class TokenCursor {
 
   // InvalidArgument at the current token.
   Status Error(const std::string& message) const {
-    return InvalidArgument("chat template syntax error at " + Where(current().line, current().column) + ": " +
-                           message);
+    return InvalidArgument("chat template syntax error at " + Where(current().line, current().column) + ": " + message);
   }
   Status ExpectOperator(const char* op) {
     if (SkipOperator(op)) return Status::Ok();
@@ -43,14 +59,22 @@ class TokenCursor {
 
   static std::string Describe(const Token& t) {
     switch (t.type) {
-      case TokenType::kText: return "text";
-      case TokenType::kVariableBegin: return "'{{'";
-      case TokenType::kVariableEnd: return "'}}'";
-      case TokenType::kBlockBegin: return "'{%'";
-      case TokenType::kBlockEnd: return "'%}'";
-      case TokenType::kString: return "a string";
-      case TokenType::kEnd: return "the end of the template";
-      default: return "'" + t.text + "'";
+      case TokenType::kText:
+        return "text";
+      case TokenType::kVariableBegin:
+        return "'{{'";
+      case TokenType::kVariableEnd:
+        return "'}}'";
+      case TokenType::kBlockBegin:
+        return "'{%'";
+      case TokenType::kBlockEnd:
+        return "'%}'";
+      case TokenType::kString:
+        return "a string";
+      case TokenType::kEnd:
+        return "the end of the template";
+      default:
+        return "'" + t.text + "'";
     }
   }
 
@@ -63,6 +87,7 @@ class TokenCursor {
 
   const std::vector<Token>& tokens_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace tessera::generate::chat_template

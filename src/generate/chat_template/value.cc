@@ -130,16 +130,26 @@ Value Value::FromJson(const nlohmann::ordered_json& j) {
 
 std::string TypeName(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return "Undefined";
-    case Value::Kind::kNone: return "NoneType";
-    case Value::Kind::kBool: return "bool";
-    case Value::Kind::kInt: return "int";
-    case Value::Kind::kFloat: return "float";
-    case Value::Kind::kString: return "str";
-    case Value::Kind::kList: return v.is_tuple() ? "tuple" : "list";
-    case Value::Kind::kDict: return "dict";
-    case Value::Kind::kNamespace: return "Namespace";
-    case Value::Kind::kCallable: return "function";
+    case Value::Kind::kUndefined:
+      return "Undefined";
+    case Value::Kind::kNone:
+      return "NoneType";
+    case Value::Kind::kBool:
+      return "bool";
+    case Value::Kind::kInt:
+      return "int";
+    case Value::Kind::kFloat:
+      return "float";
+    case Value::Kind::kString:
+      return "str";
+    case Value::Kind::kList:
+      return v.is_tuple() ? "tuple" : "list";
+    case Value::Kind::kDict:
+      return "dict";
+    case Value::Kind::kNamespace:
+      return "Namespace";
+    case Value::Kind::kCallable:
+      return "function";
   }
   return "object";
 }
@@ -147,15 +157,23 @@ std::string TypeName(const Value& v) {
 bool Truthy(const Value& v) {
   switch (v.kind()) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: return false;
-    case Value::Kind::kBool: return v.as_bool();
-    case Value::Kind::kInt: return v.as_int() != 0;
-    case Value::Kind::kFloat: return v.as_float() != 0;
-    case Value::Kind::kString: return !v.as_string().empty();
-    case Value::Kind::kList: return !v.as_list().empty();
-    case Value::Kind::kDict: return !v.as_dict().entries.empty();
+    case Value::Kind::kNone:
+      return false;
+    case Value::Kind::kBool:
+      return v.as_bool();
+    case Value::Kind::kInt:
+      return v.as_int() != 0;
+    case Value::Kind::kFloat:
+      return v.as_float() != 0;
+    case Value::Kind::kString:
+      return !v.as_string().empty();
+    case Value::Kind::kList:
+      return !v.as_list().empty();
+    case Value::Kind::kDict:
+      return !v.as_dict().entries.empty();
     case Value::Kind::kNamespace:
-    case Value::Kind::kCallable: return true;
+    case Value::Kind::kCallable:
+      return true;
   }
   return false;
 }
@@ -237,30 +255,43 @@ std::string DictRepr(const ValueDict& d) {
 
 std::string Repr(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return "Undefined";
-    case Value::Kind::kString: return StringRepr(v.as_string());
+    case Value::Kind::kUndefined:
+      return "Undefined";
+    case Value::Kind::kString:
+      return StringRepr(v.as_string());
     case Value::Kind::kList: {
       std::string out = v.is_tuple() ? "(" : "[";
       for (size_t i = 0; i < v.as_list().size(); ++i) out += (i ? ", " : "") + Repr(v.as_list()[i]);
       if (v.is_tuple() && v.as_list().size() == 1) out += ",";
       return out + (v.is_tuple() ? ")" : "]");
     }
-    default: return ToStr(v);
+    default:
+      return ToStr(v);
   }
 }
 
 std::string ToStr(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return "";
-    case Value::Kind::kNone: return "None";
-    case Value::Kind::kBool: return v.as_bool() ? "True" : "False";
-    case Value::Kind::kInt: return std::to_string(v.as_int());
-    case Value::Kind::kFloat: return FloatRepr(v.as_float());
-    case Value::Kind::kString: return v.as_string();
-    case Value::Kind::kList: return Repr(v);
-    case Value::Kind::kDict: return DictRepr(v.as_dict());
-    case Value::Kind::kNamespace: return "<Namespace " + DictRepr(v.as_dict()) + ">";
-    case Value::Kind::kCallable: return "<function " + v.callable_name() + ">";
+    case Value::Kind::kUndefined:
+      return "";
+    case Value::Kind::kNone:
+      return "None";
+    case Value::Kind::kBool:
+      return v.as_bool() ? "True" : "False";
+    case Value::Kind::kInt:
+      return std::to_string(v.as_int());
+    case Value::Kind::kFloat:
+      return FloatRepr(v.as_float());
+    case Value::Kind::kString:
+      return v.as_string();
+    case Value::Kind::kList:
+      return Repr(v);
+    case Value::Kind::kDict:
+      return DictRepr(v.as_dict());
+    case Value::Kind::kNamespace:
+      return "<Namespace " + DictRepr(v.as_dict()) + ">";
+    case Value::Kind::kCallable:
+      return "<function " + v.callable_name() + ">";
   }
   return "";
 }
@@ -273,8 +304,10 @@ bool Equal(const Value& a, const Value& b) {
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: return true;
-    case Value::Kind::kString: return a.as_string() == b.as_string();
+    case Value::Kind::kNone:
+      return true;
+    case Value::Kind::kString:
+      return a.as_string() == b.as_string();
     case Value::Kind::kList: {
       const ValueList &x = a.as_list(), &y = b.as_list();
       if (x.size() != y.size() || a.is_tuple() != b.is_tuple()) return false;
@@ -292,9 +325,12 @@ bool Equal(const Value& a, const Value& b) {
       }
       return true;
     }
-    case Value::Kind::kNamespace: return &a.as_dict() == &b.as_dict();
-    case Value::Kind::kCallable: return &a.as_callable() == &b.as_callable();
-    default: return false;
+    case Value::Kind::kNamespace:
+      return &a.as_dict() == &b.as_dict();
+    case Value::Kind::kCallable:
+      return &a.as_callable() == &b.as_callable();
+    default:
+      return false;
   }
 }
 
@@ -315,8 +351,8 @@ StatusOr<int> Compare(const Value& a, const Value& b, const std::string& op) {
     }
     return x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
   }
-  return InvalidArgument("'" + op + "' not supported between instances of '" + TypeName(a) + "' and '" +
-                         TypeName(b) + "'");
+  return InvalidArgument("'" + op + "' not supported between instances of '" + TypeName(a) + "' and '" + TypeName(b) +
+                         "'");
 }
 
 namespace {
@@ -325,13 +361,27 @@ void JsonString(const std::string& s, std::string& out) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -351,15 +401,23 @@ Status JsonValue(const Value& v, int indent, bool sort_keys, int depth, std::str
   const std::string close = indent >= 0 ? "\n" + std::string(static_cast<size_t>(indent * depth), ' ') : "";
   const char* item_separator = indent >= 0 ? "," : ", ";
   switch (v.kind()) {
-    case Value::Kind::kNone: out += "null"; return Status::Ok();
-    case Value::Kind::kBool: out += v.as_bool() ? "true" : "false"; return Status::Ok();
-    case Value::Kind::kInt: out += std::to_string(v.as_int()); return Status::Ok();
+    case Value::Kind::kNone:
+      out += "null";
+      return Status::Ok();
+    case Value::Kind::kBool:
+      out += v.as_bool() ? "true" : "false";
+      return Status::Ok();
+    case Value::Kind::kInt:
+      out += std::to_string(v.as_int());
+      return Status::Ok();
     case Value::Kind::kFloat: {
       const double f = v.as_float();
       out += std::isnan(f) ? "NaN" : std::isinf(f) ? (f < 0 ? "-Infinity" : "Infinity") : FloatRepr(f);
       return Status::Ok();
     }
-    case Value::Kind::kString: JsonString(v.as_string(), out); return Status::Ok();
+    case Value::Kind::kString:
+      JsonString(v.as_string(), out);
+      return Status::Ok();
     case Value::Kind::kList: {
       if (v.as_list().empty()) {
         out += "[]";
@@ -404,6 +462,35 @@ StatusOr<std::string> ToJson(const Value& v, int indent, bool sort_keys) {
   std::string out;
   TS_RETURN_IF_ERROR(JsonValue(v, indent, sort_keys, 0, out));
   return out;
+}
+
+bool DeeperThan(const Value& v, int limit) {
+  if (v.is_list()) {
+    if (limit <= 0) return true;
+    for (const Value& item : v.as_list()) {
+      if (DeeperThan(item, limit - 1)) return true;
+    }
+  } else if (v.is_dict()) {
+    if (limit <= 0) return true;
+    for (const auto& [k, item] : v.as_dict().entries) {
+      if (DeeperThan(item, limit - 1)) return true;
+    }
+  }
+  return false;
+}
+
+bool HoldsNamespace(const Value& v, int limit) {
+  if (v.kind() == Value::Kind::kNamespace || limit < 0) return true;
+  if (v.is_list()) {
+    for (const Value& item : v.as_list()) {
+      if (HoldsNamespace(item, limit - 1)) return true;
+    }
+  } else if (v.is_dict()) {
+    for (const auto& [k, item] : v.as_dict().entries) {
+      if (HoldsNamespace(item, limit - 1)) return true;
+    }
+  }
+  return false;
 }
 
 std::vector<std::string> CodePoints(const std::string& s) {

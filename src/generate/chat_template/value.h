@@ -111,6 +111,13 @@ StatusOr<int> Compare(const Value& a, const Value& b, const std::string& op);
 // is none (one line, ", " and ": " separators).
 StatusOr<std::string> ToJson(const Value& v, int indent, bool sort_keys);
 
+// Values nest at most kMaxValueDepth levels (the JSON a template reads, and what it builds): the recursive
+// functions above then stay within the stack. DeeperThan and HoldsNamespace look at most limit + 1 levels
+// down, so they are safe on any value.
+constexpr int kMaxValueDepth = 64;
+bool DeeperThan(const Value& v, int limit);
+bool HoldsNamespace(const Value& v, int limit = kMaxValueDepth);
+
 // Strings are UTF-8; templates index, slice and measure them in code points, as Python does.
 std::vector<std::string> CodePoints(const std::string& s);
 

@@ -118,7 +118,8 @@ Status DecodeChatConversation(const std::string& body, CompletionRequest& r, std
       return Bad(param, "tool_choice", "only 'tool_choice': \"auto\" or \"none\" is supported");
     }
   }
-  if (j.contains("parallel_tool_calls") && !j["parallel_tool_calls"].is_null() && !j["parallel_tool_calls"].is_boolean()) {
+  if (j.contains("parallel_tool_calls") && !j["parallel_tool_calls"].is_null() &&
+      !j["parallel_tool_calls"].is_boolean()) {
     return Bad(param, "parallel_tool_calls", "'parallel_tool_calls' must be true or false");
   }
   if (j.contains("chat_template_kwargs") && !j["chat_template_kwargs"].is_null()) {

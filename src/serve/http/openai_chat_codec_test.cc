@@ -21,7 +21,8 @@ TEST(OpenAiChatCodec, KeepsKeyOrderJoinsTextPartsAndParsesToolArguments) {
         "function": {"name": "f", "arguments": "{\"z\": 1, \"a\": [true]}"}}]},
       {"role": "tool", "tool_call_id": "c1", "content": "done"}],
     "tools": [{"type": "function", "function": {"name": "f", "parameters": {"b": 1, "a": 2}}}],
-    "chat_template_kwargs": {"enable_thinking": false}})", param);
+    "chat_template_kwargs": {"enable_thinking": false}})",
+                  param);
   ASSERT_TRUE(r.ok()) << r.status().message();
   const ordered_json& m = r->chat.messages;
   EXPECT_EQ(m[0]["content"], "Describe\nthis.");
@@ -35,7 +36,8 @@ TEST(OpenAiChatCodec, KeepsKeyOrderJoinsTextPartsAndParsesToolArguments) {
 TEST(OpenAiChatCodec, ArgumentsThatAreNotAJsonObjectStayText) {
   std::string param;
   auto r = Decode(R"({"model": "m", "messages": [{"role": "assistant", "content": null,
-      "tool_calls": [{"function": {"name": "f", "arguments": "not json"}}]}]})", param);
+      "tool_calls": [{"function": {"name": "f", "arguments": "not json"}}]}]})",
+                  param);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->chat.messages[0]["tool_calls"][0]["function"]["arguments"], "not json");
   EXPECT_TRUE(r->chat.tools.is_null());
@@ -48,8 +50,8 @@ TEST(OpenAiChatCodec, BadToolsAndKwargsNameTheirField) {
   EXPECT_EQ(param, "tools");
   EXPECT_FALSE(Decode(R"({"model": "m", )" + messages + R"(, "chat_template_kwargs": [1]})", param).ok());
   EXPECT_EQ(param, "chat_template_kwargs");
-  EXPECT_FALSE(Decode(R"({"model": "m", "messages": [{"role": "assistant", "tool_calls": [{"function": {}}]}]})", param)
-                   .ok());
+  EXPECT_FALSE(
+      Decode(R"({"model": "m", "messages": [{"role": "assistant", "tool_calls": [{"function": {}}]}]})", param).ok());
   EXPECT_EQ(param, "messages");
 }
 

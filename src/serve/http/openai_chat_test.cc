@@ -14,9 +14,9 @@
 namespace tessera::serve {
 namespace {
 
-using nlohmann::json;
 using generate::TokenId;
 using generate::testing::TinySuccessor;
+using nlohmann::json;
 
 // Byte b is token b % 16 and token t decodes as 'a' + t. Encode adds a BOS (id 1), as a Llama tokenizer
 // would; EncodeWithoutSpecialTokens does not, so a test can tell which one the prompt went through.
@@ -164,22 +164,30 @@ TEST_F(OpenAiChatTest, MaxCompletionTokensStopAndSeed) {
   EXPECT_EQ(json::parse(r->body)["choices"][0]["message"]["content"], GreedyText(Rendered("hi"), 3));
 
   const std::string greedy = GreedyText(Rendered("hi"), 6);
-  auto stopped = Chat({{"model", "chat"}, {"messages", UserSays("hi")}, {"max_tokens", 6}, {"temperature", 0},
+  auto stopped = Chat({{"model", "chat"},
+                       {"messages", UserSays("hi")},
+                       {"max_tokens", 6},
+                       {"temperature", 0},
                        {"stop", std::string(1, greedy[2])}});
   ASSERT_EQ(stopped->status, 200) << stopped->body;
   EXPECT_EQ(json::parse(stopped->body)["choices"][0]["message"]["content"], greedy.substr(0, 2));
   EXPECT_EQ(json::parse(stopped->body)["choices"][0]["finish_reason"], "stop");
 
-  const json sampled = {{"model", "chat"}, {"messages", UserSays("hi")}, {"max_tokens", 8}, {"temperature", 1.5},
-                        {"top_p", 0.9}, {"seed", 7}};
+  const json sampled = {{"model", "chat"}, {"messages", UserSays("hi")},
+                        {"max_tokens", 8}, {"temperature", 1.5},
+                        {"top_p", 0.9},    {"seed", 7}};
   auto first = Chat(sampled), second = Chat(sampled);
   ASSERT_EQ(first->status, 200) << first->body;
   EXPECT_EQ(json::parse(first->body)["choices"][0]["message"], json::parse(second->body)["choices"][0]["message"]);
 }
 
 TEST_F(OpenAiChatTest, StreamsChunksWithTheRoleFirstThenDone) {
-  auto r = Chat({{"model", "chat"}, {"messages", UserSays("hey")}, {"max_tokens", 5}, {"temperature", 0},
-                 {"stream", true}, {"stream_options", {{"include_usage", true}}}});
+  auto r = Chat({{"model", "chat"},
+                 {"messages", UserSays("hey")},
+                 {"max_tokens", 5},
+                 {"temperature", 0},
+                 {"stream", true},
+                 {"stream_options", {{"include_usage", true}}}});
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   const std::vector<json> events = Events(r->body);

@@ -118,7 +118,9 @@ StatusOr<std::vector<generate::TokenId>> ChatPrompt(const GenerationModel& model
   input.variables = request.chat.variables;
   input.add_generation_prompt = true;
   auto text = model.chat_template()->Render(input);
-  if (!text.ok()) return text.status().WithContext("model '" + model.name() + "': the chat template refused the messages");
+  if (!text.ok()) {
+    return text.status().WithContext("model '" + model.name() + "': the chat template refused the messages");
+  }
   return model.codec()->EncodeWithoutSpecialTokens(*text);
 }
 
