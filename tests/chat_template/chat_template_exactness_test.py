@@ -86,6 +86,20 @@ CONVERSATIONS = {
     ]},
     "tools_no_calls": {"tools": [WEATHER_TOOL], "messages": [{"role": "user", "content": "Is it raining in Oslo?"}]},
     "thinking_off": {"variables": {"enable_thinking": False}, "messages": [{"role": "user", "content": "Hi"}]},
+    "template_like_and_blank_content": {"messages": [
+        {"role": "system", "content": ""},
+        {"role": "user", "content": "{{ not a template }} {% if %} {# nor this #}\r\n\t  "},
+        {"role": "assistant", "content": "   "},
+        {"role": "user", "content": "\u200b zero width, NBSP\u00a0here, tab\tend"},
+    ]},
+    "parallel_tool_calls": {"tools": [WEATHER_TOOL, TIME_TOOL], "messages": [
+        {"role": "user", "content": "Weather and time in Paris?"},
+        {"role": "assistant", "content": "Checking both.", "tool_calls": [
+            {"id": "callAAAAA", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+            {"id": "callBBBBB", "type": "function", "function": {"name": "get_time", "arguments": {}}}]},
+        {"role": "tool", "tool_call_id": "callAAAAA", "content": "rain"},
+        {"role": "tool", "tool_call_id": "callBBBBB", "content": "14:05"},
+    ]},
 }
 
 # Single constructs, rendered over the system_multiturn_multilingual conversation.
