@@ -5,6 +5,10 @@
 // end: {"tokens": [generated ids, prompt excluded, a final stop token included], "text": string, or null
 // without a tokenizer, "stop_reason": "length" | "stop_token" | "stop_string", "prompt_tokens": n,
 // "prefill_ms": x, "decode_ms_per_token": y}.
+//
+// --chat TEXT (with an optional --system TEXT) is one user turn through the model's chat template, with the
+// generation prompt, encoded without adding special tokens (the template writes them), as transformers'
+// apply_chat_template does; --show-chat-prompt prints that prompt text and stops.
 // Exit status 2 for a bad command line or a request the model cannot take (context length, ids outside
 // the vocabulary); 1 when the model cannot be loaded or run.
 #include <cerrno>
@@ -17,6 +21,7 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "generate/chat_template/chat_template.h"
 #include "generate/decoder_model.h"
 #include "generate/generation.h"
 #include "generate/text_codec.h"
@@ -28,7 +33,8 @@ namespace {
 using generate::TokenId;
 
 constexpr const char* kGenerateUsage =
-    "usage: tessera generate MODEL (--prompt TEXT | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T]\n"
+    "usage: tessera generate MODEL (--prompt TEXT | --prompt-ids 1,2,3 | --chat TEXT [--system TEXT]\n"
+    "    [--show-chat-prompt]) [--max-new-tokens N] [--temperature T]\n"
     "    [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT ...] [--ignore-eos]\n"
     "    [--threads N] [--json] [--warmup] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
     "    [--input-ids-name N] [--attention-mask-name N]"
@@ -109,11 +115,26 @@ StatusOr<generate::GenerationRequest> ParseRequest(const CommandLine& cl) {
   TS_RETURN_IF_ERROR(generate::ValidateSamplingOptions(r.sampling));
   r.stop_at_eos = !cl.Has("ignore-eos");
   r.stop_strings = cl.All("stop");
-  if (cl.Has("prompt") == cl.Has("prompt-ids")) return InvalidArgument("give exactly one of --prompt and --prompt-ids");
+  if (cl.Has("prompt") + cl.Has("prompt-ids") + cl.Has("chat") != 1) {
+    return InvalidArgument("give exactly one of --prompt, --prompt-ids and --chat");
+  }
+  if (!cl.Has("chat") && (cl.Has("system") || cl.Has("show-chat-prompt"))) {
+    return InvalidArgument("--system and --show-chat-prompt go with --chat");
+  }
   if (cl.Has("prompt-ids")) {
     TS_ASSIGN_OR_RETURN(r.prompt, ParseIds(cl.Get("prompt-ids")));
   }
   return r;
+}
+
+// The --chat prompt: [system,] user through the model's chat template, with the generation prompt.
+StatusOr<std::string> ChatPromptText(const CommandLine& cl, const std::string& folder) {
+  auto chat_template = generate::ChatTemplate::Load(folder);
+  if (!chat_template.ok()) return chat_template.status().WithContext("--chat needs the model's chat template");
+  generate::ChatInput input;
+  if (cl.Has("system")) input.messages.push_back({{"role", "system"}, {"content", cl.Get("system")}});
+  input.messages.push_back({{"role", "user"}, {"content", cl.Get("chat")}});
+  return (*chat_template)->Render(input);
 }
 
 std::string ResultJson(const generate::GenerationResult& result, size_t prompt_tokens, bool has_codec) {
@@ -135,8 +156,8 @@ int GenerateCommand(const std::vector<std::string>& args) {
                                {"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p", "min-p",
                                 "repetition-penalty", "seed", "threads", "stop", "decoder-form", "input-ids-name",
                                 "attention-mask-name", "position-ids-name", "logits-name", "past-names",
-                                "present-names"},
-                               {"json", "ignore-eos", "shared-kv-buffer", "warmup"});
+                                "present-names", "chat", "system"},
+                               {"json", "ignore-eos", "shared-kv-buffer", "warmup", "show-chat-prompt"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) return Fail(InvalidArgument(kGenerateUsage), kExitUsage);
   auto options = ParseDecoderOptions(*cl);
@@ -146,14 +167,25 @@ int GenerateCommand(const std::vector<std::string>& args) {
 
   auto model = generate::DecoderModel::Load(cl->positional()[0], *options);
   if (!model.ok()) return Fail(model.status());
+  std::string chat_prompt;
+  if (cl->Has("chat")) {
+    auto text = ChatPromptText(*cl, (*model)->files().folder);
+    if (!text.ok()) return Fail(text.status(), kExitUsage);
+    if (cl->Has("show-chat-prompt")) {
+      std::fwrite(text->data(), 1, text->size(), stdout);
+      std::printf("\n");
+      return kExitOk;
+    }
+    chat_prompt = std::move(*text);
+  }
   std::unique_ptr<generate::TextCodec> codec;
   if (auto loaded = generate::LoadTextCodec((*model)->files().folder); loaded.ok()) {
     codec = std::move(loaded).value();
-  } else if (cl->Has("prompt")) {
+  } else if (cl->Has("prompt") || cl->Has("chat")) {
     return Fail(loaded.status(), kExitUsage);
   }
-  if (cl->Has("prompt")) {
-    auto ids = codec->Encode(cl->Get("prompt"));
+  if (cl->Has("prompt") || cl->Has("chat")) {
+    auto ids = cl->Has("chat") ? codec->EncodeWithoutSpecialTokens(chat_prompt) : codec->Encode(cl->Get("prompt"));
     if (!ids.ok()) return Fail(ids.status());
     request->prompt = *ids;
   }

@@ -14,6 +14,11 @@ class TokenizerCodec : public TextCodec {
   StatusOr<std::vector<TokenId>> Encode(const std::string& text) const override {
     return tokenizer_->Encode(text, /*add_special_tokens=*/true);
   }
+  // A rendered chat template already holds its special tokens (BOS included), as transformers'
+  // apply_chat_template encodes it.
+  StatusOr<std::vector<TokenId>> EncodeWithoutSpecialTokens(const std::string& text) const override {
+    return tokenizer_->Encode(text, /*add_special_tokens=*/false);
+  }
   // Without clean_up_tokenization_spaces: it rewrites text already streamed (" n" + "'t" → "n't"), which a
   // stream cannot take back; OpenAI-style servers leave generated text as the tokens spell it.
   StatusOr<std::string> Decode(const std::vector<TokenId>& ids) const override {

@@ -32,20 +32,40 @@ StatusOr<std::shared_ptr<GenerationModel>> GenerationModel::Load(const std::stri
   const std::string folder = fs::path(model_path).parent_path().string();
   auto decoder = generate::DecoderModel::Load(folder, options);
   if (!decoder.ok()) return decoder.status().WithContext(label + " (a decoder: config files lie beside its graph)");
+  Parts parts;
+  parts.decoder = std::move(*decoder);
+  auto codec = generate::LoadTextCodec(folder);
+  if (codec.ok()) {
+    parts.codec = std::move(*codec);
+  } else {
+    parts.no_codec_reason = codec.status().message();
+  }
+  // A template that does not parse leaves the model serving /v1/completions; chat requests get the reason.
+  auto chat_template = generate::ChatTemplate::Load(folder);
+  if (chat_template.ok()) {
+    parts.chat_template = std::move(*chat_template);
+  } else {
+    parts.no_chat_template_reason = chat_template.status().message();
+  }
+  return Create(name, version, std::move(parts), limits, std::move(metrics));
+}
+
+std::shared_ptr<GenerationModel> GenerationModel::Create(const std::string& name, const std::string& version,
+                                                         Parts parts, const generate::SchedulerLimits& limits,
+                                                         std::shared_ptr<ModelMetrics> metrics) {
   std::shared_ptr<GenerationModel> model(new GenerationModel());
   model->name_ = name;
   model->version_ = version;
-  auto codec = generate::LoadTextCodec(folder);
-  if (codec.ok()) {
-    model->codec_ = std::move(*codec);
-  } else {
-    model->no_codec_reason_ = codec.status().message();
-  }
+  model->codec_ = std::move(parts.codec);
+  model->no_codec_reason_ = std::move(parts.no_codec_reason);
+  model->chat_template_ = std::move(parts.chat_template);
+  model->no_chat_template_reason_ = std::move(parts.no_chat_template_reason);
   model->metrics_ = std::move(metrics);
   model->metrics_->generation.store(true);
   model->created_ =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  model->scheduler_ = std::make_unique<generate::SequenceScheduler>(std::move(*decoder), model->codec_.get(), limits);
+  model->scheduler_ =
+      std::make_unique<generate::SequenceScheduler>(std::move(parts.decoder), model->codec_.get(), limits);
   ModelMetrics* m = model->metrics_.get();
   model->scheduler_->SetStatsListener([m](const generate::SchedulerStats& s) {
     m->running_sequences.store(s.running);

@@ -1,5 +1,6 @@
 // GenerationModel: a decoder in the model repository, served for text generation (the OpenAI-compatible
-// endpoints, http/openai_endpoints.h) through a SequenceScheduler, with its tokenizer when it has one.
+// endpoints, http/openai_endpoints.h) through a SequenceScheduler, with its tokenizer and chat template
+// (generate/chat_template/chat_template.h) when it has them.
 //
 // A version folder REPO/<name>/<n>/ is a decoder when exporter config files (config.json,
 // generation_config.json or genai_config.json) lie beside its model.onnx; its calling convention is then
@@ -16,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "generate/chat_template/chat_template.h"
 #include "generate/scheduler.h"
 #include "generate/text_codec.h"
 #include "serve/server_metrics.h"
@@ -32,6 +34,18 @@ class GenerationModel {
                                                          const std::string& model_path, int threads,
                                                          const generate::SchedulerLimits& limits,
                                                          std::shared_ptr<ModelMetrics> metrics);
+  // A model from parts already loaded (Load's last step; tests pass a fake codec). `codec` and
+  // `chat_template` may be null, with the reason in `no_codec_reason` / `no_chat_template_reason`.
+  struct Parts {
+    std::unique_ptr<generate::DecoderModel> decoder;
+    std::unique_ptr<generate::TextCodec> codec;
+    std::string no_codec_reason;
+    std::shared_ptr<const generate::ChatTemplate> chat_template;
+    std::string no_chat_template_reason;
+  };
+  static std::shared_ptr<GenerationModel> Create(const std::string& name, const std::string& version, Parts parts,
+                                                 const generate::SchedulerLimits& limits,
+                                                 std::shared_ptr<ModelMetrics> metrics);
 
   // As SequenceScheduler::Submit.
   StatusOr<std::shared_ptr<generate::GenerationTicket>> Submit(generate::GenerationRequest request,
@@ -45,6 +59,9 @@ class GenerationModel {
   const generate::TextCodec* codec() const { return codec_.get(); }
   // Why there is no codec, for error messages; empty when there is one.
   const std::string& no_codec_reason() const { return no_codec_reason_; }
+  // Null when the model's folder has no chat template, or one that does not parse.
+  const generate::ChatTemplate* chat_template() const { return chat_template_.get(); }
+  const std::string& no_chat_template_reason() const { return no_chat_template_reason_; }
   int64_t created_unix_seconds() const { return created_; }
 
  private:
@@ -53,6 +70,8 @@ class GenerationModel {
   std::string name_, version_;
   std::unique_ptr<generate::TextCodec> codec_;  // declared before the scheduler, which uses it
   std::string no_codec_reason_;
+  std::shared_ptr<const generate::ChatTemplate> chat_template_;
+  std::string no_chat_template_reason_;
   std::shared_ptr<ModelMetrics> metrics_;
   int64_t created_ = 0;
   std::unique_ptr<generate::SequenceScheduler> scheduler_;

@@ -19,7 +19,8 @@ import tempfile
 
 REQUIRED_COMMANDS = ["tessera inspect", "tessera run", "tessera bench", "--dp 2", "--pp 2", "--tp 2",
                      "tessera plan", "--auto", "run-jobs", "--aggregate", "tessera serve", "/infer",
-                     "tessera generate", "/v1/completions", "tessera quantize", "--mode static"]
+                     "tessera generate", "/v1/completions", "tessera quantize", "--mode static",
+                     "--chat", "/v1/chat/completions"]
 
 
 def blocks(guide_text):

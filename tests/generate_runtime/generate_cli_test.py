@@ -7,13 +7,17 @@ For every model: each greedy.json case's prompt (batched cases row by row, paddi
 PyTorch's 64 greedy tokens exactly (GenAI models also with --shared-kv-buffer); seeded sampling must repeat with the same seed and differ with another;
 a text prompt (--prompt, through the model folder's tokenizer.json) must be encoded as tokenizers.js
 encodes it (the same tokens follow as from --prompt-ids with tokenizers.js's ids) and the printed text
-must be tokenizers.js's decoding of the generated ids; bad command lines exit 2, a missing model 1. A model folder that is missing is exported with
+must be tokenizers.js's decoding of the generated ids; bad command lines exit 2, a missing model 1; --chat
+renders the folder's chat template (--show-chat-prompt) and names what is missing (no template, no
+tokenizer). A model folder that is missing is exported with
 EXPORT_SCRIPT (tools/export_decoders.py, cached); without that script the test reports itself skipped (77).
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "generate"))
 import tokenizers_js  # noqa: E402
@@ -102,7 +106,7 @@ def check_bad_command_lines(tessera, folder):
              (["--prompt-ids", "1,x"], 2, "--prompt-ids"),
              (["--prompt-ids", "1,2", "--max-new-tokens", "100000"], 2, "context"),
              (["--prompt-ids", "1,999999"], 2, "vocabulary"),
-             (["--prompt", "hello", "--prompt-ids", "1"], 2, "exactly one of --prompt and --prompt-ids"),
+             (["--prompt", "hello", "--prompt-ids", "1"], 2, "exactly one of --prompt, --prompt-ids and --chat"),
              (["--prompt-ids", "1", "--decoder-form", "other"], 2, "--decoder-form")]
     failures = []
     for flags, code, needle in cases:
@@ -114,6 +118,50 @@ def check_bad_command_lines(tessera, folder):
                          capture_output=True, text=True, timeout=60)
     if out.returncode != 1:
         failures.append(f"a missing model exited {out.returncode}, want 1: {out.stderr.strip()}")
+    return failures
+
+
+def check_chat(tessera, folder):
+    """--chat on a copy of the model folder given a tokenizer_config.json with a chat template."""
+    failures = []
+    out = subprocess.run([tessera, "generate", folder, "--chat", "hi"], capture_output=True, text=True, timeout=120)
+    if out.returncode != 2 or "chat template" not in out.stderr:
+        failures.append(f"--chat without a template: exit {out.returncode}, stderr {out.stderr.strip()!r}")
+    with tempfile.TemporaryDirectory() as copy:
+        for name in os.listdir(folder):
+            if os.path.isfile(os.path.join(folder, name)):
+                shutil.copy(os.path.join(folder, name), copy)
+        template = ("{{ bos_token }}{% for m in messages %}<|{{ m.role }}|>\n{{ m.content | trim }}<|end|>\n{% endfor %}"
+                    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+        with open(os.path.join(copy, "tokenizer_config.json"), "w") as f:
+            json.dump({"chat_template": template, "bos_token": {"content": "<s>"}}, f)
+        out = subprocess.run([tessera, "generate", copy, "--chat", " Hello ", "--system", "Be brief.",
+                              "--show-chat-prompt"], capture_output=True, text=True, timeout=120)
+        want = "<s><|system|>\nBe brief.<|end|>\n<|user|>\nHello<|end|>\n<|assistant|>\n\n"
+        if out.returncode != 0 or out.stdout != want:
+            failures.append(f"--show-chat-prompt: exit {out.returncode}, stdout {out.stdout!r} (want {want!r}), "
+                            f"stderr {out.stderr.strip()!r}")
+        if os.path.exists(os.path.join(folder, "tokenizer.json")):
+            # The rendered prompt already starts with BOS: it is encoded without adding special tokens
+            # again (as apply_chat_template does), so exactly one BOS leads the prompt's ids.
+            out = subprocess.run([tessera, "generate", copy, "--chat", " Hello ", "--system", "Be brief.", "--json",
+                                  "--max-new-tokens", "4", "--ignore-eos"], capture_output=True, text=True,
+                                 timeout=120)
+            ids = subprocess.run([tessera, "tokenize", copy, "--no-special-tokens"], input=json.dumps(want[:-1]) + "\n",
+                                 capture_output=True, text=True, timeout=60)
+            if out.returncode != 0 or ids.returncode != 0:
+                failures.append(f"--chat with a tokenizer: exit {out.returncode}/{ids.returncode}, "
+                                f"stderr {out.stderr.strip()!r} {ids.stderr.strip()!r}")
+            else:
+                want_ids = json.loads(ids.stdout.splitlines()[0])["ids"]
+                got = json.loads(out.stdout)
+                if got["prompt_tokens"] != len(want_ids) or want_ids[:2].count(want_ids[0]) != 1:
+                    failures.append(f"--chat prompt: {got['prompt_tokens']} tokens, the rendered prompt encodes to "
+                                    f"{len(want_ids)} without special tokens: {want_ids[:8]}...")
+        if not os.path.exists(os.path.join(folder, "tokenizer.json")):
+            out = subprocess.run([tessera, "generate", copy, "--chat", "hi"], capture_output=True, text=True, timeout=120)
+            if out.returncode != 2 or "tokenizer" not in out.stderr:
+                failures.append(f"--chat without a tokenizer: exit {out.returncode}, stderr {out.stderr.strip()!r}")
     return failures
 
 
@@ -133,7 +181,8 @@ def main():
         folder = os.path.join(root, m)
         print(f"{m}:")
         failures += [f"{m}: {f}" for f in check_greedy(tessera, folder) + check_sampling(tessera, folder) +
-                     check_text_prompt(tessera, folder, node) + check_bad_command_lines(tessera, folder)]
+                     check_text_prompt(tessera, folder, node) + check_bad_command_lines(tessera, folder) +
+                     check_chat(tessera, folder)]
         if os.path.exists(os.path.join(folder, "genai_config.json")):
             # The same tokens with each sequence's cache one buffer written in place by GroupQueryAttention.
             failures += [f"{m}: {f}" for f in check_greedy(tessera, folder, "--shared-kv-buffer")]

@@ -6,6 +6,8 @@
 #include <random>
 #include <set>
 
+#include "serve/http/openai_chat_codec.h"
+
 namespace tessera::serve::http {
 
 namespace {
@@ -19,7 +21,11 @@ const std::set<std::string> kCommonFields = {
     "presence_penalty", "seed", "stop", "stop_token_ids", "ignore_eos", "n", "stream", "stream_options", "user",
     "logprobs", "logit_bias", "best_of"};
 const std::set<std::string> kCompletionFields = {"prompt", "echo", "suffix"};
-const std::set<std::string> kChatFields = {"messages", "max_completion_tokens", "top_logprobs"};
+const std::set<std::string> kChatFields = {"messages", "max_completion_tokens", "top_logprobs", "tools", "tool_choice",
+                                           "parallel_tool_calls", "chat_template_kwargs"};
+// Checked by DecodeChatConversation (openai_chat_codec.h), which reads them with their keys in order.
+const std::set<std::string> kConversationFields = {"messages", "tools", "tool_choice", "parallel_tool_calls",
+                                                   "chat_template_kwargs"};
 
 Status Bad(std::string& param, const std::string& field, const std::string& message) {
   param = field;
@@ -182,21 +188,14 @@ StatusOr<CompletionRequest> Decode(const std::string& body, bool chat, std::stri
       return Bad(param, key, "unknown field '" + key + "'");
     } else if (key == "prompt") {
       TS_RETURN_IF_ERROR(DecodePrompt(v, r, param));
-    } else if (key == "messages") {
-      if (!v.is_array() || v.empty()) return Bad(param, key, "'messages' must be a non-empty array");
-      for (const json& m : v) {
-        if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
-            !(m["content"].is_string() || m["content"].is_array())) {
-          return Bad(param, key, "each message must be an object with a string 'role' and a 'content'");
-        }
-        r.chat_roles.push_back(m["role"].get<std::string>());
-      }
+    } else if (kConversationFields.count(key)) {
+      continue;
     } else {
       TS_RETURN_IF_ERROR(DecodeCommon(key, v, r, param));  // max_completion_tokens, top_logprobs, echo, suffix
     }
   }
   if (r.model.empty()) return Bad(param, "model", "'model' is required");
-  if (chat && r.chat_roles.empty()) return Bad(param, "messages", "'messages' is required");
+  if (chat) TS_RETURN_IF_ERROR(DecodeChatConversation(body, r, param));
   if (!chat && !r.prompt_text && r.generation.prompt.empty()) return Bad(param, "prompt", "'prompt' is required");
   return r;
 }

@@ -5,6 +5,7 @@
 // typo must not be silently ignored) and the field at fault is reported in `param`.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,12 +20,16 @@ struct CompletionRequest {
   generate::GenerationRequest generation;      // prompt ids when given as ids; sampling, stops, max tokens
   bool stream = false;
   bool include_usage = false;                  // stream_options.include_usage
-  std::vector<std::string> chat_roles;         // chat requests: each message's role (content not kept)
+  struct Chat {
+    nlohmann::ordered_json messages;   // checked and normalised (openai_chat_codec.h)
+    nlohmann::ordered_json tools;      // null when absent
+    nlohmann::ordered_json variables;  // chat_template_kwargs; null when absent
+  } chat;                              // chat requests only
 };
 
 // InvalidArgument for anything malformed; `param` names the field at fault ("" for the body itself).
 StatusOr<CompletionRequest> DecodeCompletionRequest(const std::string& body, std::string& param);
-// The chat form: `messages` instead of `prompt` (checked, but there is no chat template to apply yet).
+// The chat form: `messages` (and `tools`, `chat_template_kwargs`) instead of `prompt`.
 StatusOr<CompletionRequest> DecodeChatRequest(const std::string& body, std::string& param);
 
 // OpenAI's finish_reason: "length", or "stop" for a stop token or string.

@@ -9,6 +9,7 @@
 
 #include "serve/generation_model.h"
 #include "serve/http/http_status.h"
+#include "serve/http/openai_chat_codec.h"
 #include "serve/http/openai_codec.h"
 #include "serve/http/openai_relayed.h"
 #include "serve/http/request_log.h"
@@ -74,11 +75,15 @@ struct TokenChannel {
 
 // One accepted completion: the model, its ticket and what the response needs to say.
 struct Completion {
+  explicit Completion(bool chat) : chat(chat) {}
+
+  const bool chat;  // a chat completion (chat.completion objects) rather than a text_completion
   std::shared_ptr<GenerationModel> model;
   std::shared_ptr<generate::GenerationTicket> ticket;
   std::shared_ptr<TokenChannel> channel = std::make_shared<TokenChannel>();
-  std::string id = "cmpl-" + std::to_string(next_completion_id++);
+  std::string id = (chat ? "chatcmpl-" : "cmpl-") + std::to_string(next_completion_id++);
   int64_t created = 0;
+  bool role_sent = false;  // chat streams: the first chunk carries the role
   int64_t prompt_tokens = 0;
   std::vector<generate::TokenId> stops;  // token ids left out of token_ids (stop tokens)
   bool include_usage = false;
@@ -91,6 +96,33 @@ StatusOr<std::vector<generate::TokenId>> EncodePrompt(const GenerationModel& mod
                            model.no_codec_reason() + "); send the prompt as an array of token ids");
   }
   return model.codec()->Encode(text);
+}
+
+// A chat request's prompt: its messages through the model's chat template (with the generation prompt),
+// encoded without adding special tokens, as transformers' apply_chat_template(tokenize=True) does: the
+// template writes BOS and the turn markers itself. `code` is set for the error of a model with no
+// template.
+StatusOr<std::vector<generate::TokenId>> ChatPrompt(const GenerationModel& model, const CompletionRequest& request,
+                                                    std::string& code) {
+  if (!model.chat_template()) {
+    code = "no_chat_template";
+    return InvalidArgument("model '" + model.name() + "' has no chat template, so messages cannot be turned into a "
+                           "prompt (" + model.no_chat_template_reason() + "); use /v1/completions");
+  }
+  if (!model.codec()) {
+    return InvalidArgument("model '" + model.name() + "' has no tokenizer, so its chat prompt cannot be encoded (" +
+                           model.no_codec_reason() + "); use /v1/completions with token ids");
+  }
+  generate::ChatInput input;
+  input.messages = request.chat.messages;
+  input.tools = request.chat.tools;
+  input.variables = request.chat.variables;
+  input.add_generation_prompt = true;
+  auto text = model.chat_template()->Render(input);
+  if (!text.ok()) {
+    return text.status().WithContext("model '" + model.name() + "': the chat template refused the messages");
+  }
+  return model.codec()->EncodeWithoutSpecialTokens(*text);
 }
 
 std::vector<generate::TokenId> StopTokens(const GenerationModel& model, const generate::GenerationRequest& g) {
@@ -118,12 +150,21 @@ std::string WholeCompletion(const Completion& c, const generate::GenerationResul
   if (!choice.token_ids.empty() && r.stop_reason == generate::StopReason::kStopToken) choice.token_ids.pop_back();
   choice.finish_reason = FinishReason(r.stop_reason);
   const CompletionUsage usage = Usage(c, r);
+  if (c.chat) return EncodeChatCompletion(c.id, c.created, c.model->name(), choice, usage);
   return EncodeCompletion(c.id, c.created, c.model->name(), &choice, &usage);
 }
 
 bool WriteEvent(httplib::DataSink& sink, const std::string& data) {
   const std::string event = "data: " + data + "\n\n";
   return sink.write(event.data(), event.size());
+}
+
+// One stream chunk in the completion's form; a chat stream's first chunk also carries the role.
+std::string Chunk(Completion& c, const CompletionChoice* choice, const CompletionUsage* usage) {
+  if (!c.chat) return EncodeCompletion(c.id, c.created, c.model->name(), choice, usage);
+  const bool with_role = choice && !c.role_sent;
+  if (with_role) c.role_sent = true;
+  return EncodeChatChunk(c.id, c.created, c.model->name(), choice, with_role, usage);
 }
 
 // The chunked content provider's body: waits for the next tokens (or the end) and writes them as events.
@@ -148,7 +189,7 @@ bool StreamMore(const std::shared_ptr<Completion>& c, httplib::DataSink& sink) {
     choice.text = t.text;
     if (!IsStop(*c, t.id)) choice.token_ids = {t.id};
     if (choice.text.empty() && choice.token_ids.empty()) continue;
-    if (!WriteEvent(sink, EncodeCompletion(c->id, c->created, c->model->name(), &choice, nullptr))) {
+    if (!WriteEvent(sink, Chunk(*c, &choice, nullptr))) {
       c->model->Cancel(*c->ticket);
       return false;
     }
@@ -161,10 +202,10 @@ bool StreamMore(const std::shared_ptr<Completion>& c, httplib::DataSink& sink) {
   } else {
     CompletionChoice last;
     last.finish_reason = FinishReason((*result)->stop_reason);
-    WriteEvent(sink, EncodeCompletion(c->id, c->created, c->model->name(), &last, nullptr));
+    WriteEvent(sink, Chunk(*c, &last, nullptr));
     if (c->include_usage) {
       const CompletionUsage usage = Usage(*c, **result);
-      WriteEvent(sink, EncodeCompletion(c->id, c->created, c->model->name(), nullptr, &usage));
+      WriteEvent(sink, Chunk(*c, nullptr, &usage));
     }
   }
   WriteEvent(sink, "[DONE]");
@@ -180,20 +221,18 @@ void Complete(InferenceService& service, const httplib::Request& req, httplib::R
   CurrentRequestLog().model = decoded->model;
   auto model = service.FindGenerationModel(decoded->model);
   if (!model.ok()) return ReplyOpenAiError(res, model.status(), "model");
-  if (chat) {
-    return ReplyOpenAiError(res, 400,
-                            "model '" + decoded->model + "' has no chat template (no tokenizer or chat template is "
-                            "built in yet), so messages cannot be turned into a prompt; use /v1/completions with "
-                            "token ids",
-                            "messages", "no_chat_template");
-  }
   generate::GenerationRequest& g = decoded->generation;
-  if (decoded->prompt_text) {
+  if (chat) {
+    std::string code;
+    auto ids = ChatPrompt(**model, *decoded, code);
+    if (!ids.ok()) return ReplyOpenAiError(res, 400, ids.status().message(), "messages", code);
+    g.prompt = std::move(*ids);
+  } else if (decoded->prompt_text) {
     auto ids = EncodePrompt(**model, *decoded->prompt_text);
     if (!ids.ok()) return ReplyOpenAiError(res, ids.status(), "prompt");
     g.prompt = std::move(*ids);
   }
-  auto c = std::make_shared<Completion>();
+  auto c = std::make_shared<Completion>(chat);
   c->model = *model;
   c->created = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count();
