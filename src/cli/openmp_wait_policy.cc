@@ -57,7 +57,8 @@ OpenMpWaitChoice ChooseOpenMpWait(const std::string& command) {
     choice.caller_chose = true;
     return choice;
   }
-  choice.spin = (command == "bench" || command == "run") && !UnderMpiLauncher() && CoresLookIdle();
+  choice.spin = (command == "bench" || command == "run" || command == "generate") && !UnderMpiLauncher() &&
+                CoresLookIdle();
   return choice;
 }
 
