@@ -193,40 +193,47 @@ TEST(MatMulNBitsTest, Int8GemvIsWithinTheActivationRoundingOfTheExactProduct) {
   std::mt19937 rng(16);
   for (int64_t bits : {4, 8}) {
     for (int64_t block : {16, 32, 64, 128, 256}) {
-      for (int64_t k : {block * 3, block * 5 - 9}) {  // chunk tails and a ragged K
-        const int64_t n = 7, k_blocks = (k + block - 1) / block, width = k_blocks * block;
-        SCOPED_TRACE("bits " + std::to_string(bits) + " block " + std::to_string(block) + " K " + std::to_string(k));
-        QuantizedWeight q = MakeWeight(k, n, bits, block, ZeroPoints::kPacked, rng);
-        NBitsAttributes attrs{k, n, bits, block, 4};
-        NBitsWeights w;
-        Tensor zp = U8({static_cast<int64_t>(q.zp_packed.size())}, q.zp_packed);
-        ASSERT_TRUE(BuildNBitsWeights(attrs, U8({n, q.k_blocks, q.blob}, q.b), F32({n * q.k_blocks}, q.scales), &zp,
-                                      nullptr, w).ok());
-        for (int rows : {1, 2, 3, 4, 6, 9}) {  // groups of 4 rows and the 1-3 left over
-          std::vector<float> a(static_cast<size_t>(rows * width), 0.0f);
-          for (int r = 0; r < rows; ++r) {
-            for (int64_t i = 0; i < k; ++i) {
-              a[static_cast<size_t>(r * width + i)] = std::uniform_real_distribution<float>(-3, 3)(rng);
-            }
-          }
-          NBitsQuantizedRows qa;
-          QuantizeNBitsRows(w, a.data(), rows, qa);
-          std::vector<float> y(static_cast<size_t>(rows * n));
-          NBitsGemvInt8(w, qa, 0, n, y.data(), n);
-          for (int r = 0; r < rows; ++r) {
-            for (int64_t c = 0; c < n; ++c) {
-              double exact = 0, bound = 1e-4;
-              for (int64_t g = 0; g < k_blocks; ++g) {
-                double amax = 0, weight_mass = 0;
-                for (int64_t i = g * block; i < std::min(k, (g + 1) * block); ++i) {
-                  const double av = a[static_cast<size_t>(r * width + i)], wv = q.w[static_cast<size_t>(c * k + i)];
-                  amax = std::max(amax, std::fabs(av));
-                  weight_mass += std::fabs(wv);
-                  exact += av * wv;
-                }
-                bound += weight_mass * amax / 254.0 * 1.001;
+      // Byte zero points (default or packed) and float ones take different zero-point terms.
+      for (ZeroPoints zp_form : {ZeroPoints::kNone, ZeroPoints::kPacked, ZeroPoints::kFloat}) {
+        for (int64_t k : {block * 3, block * 5 - 9}) {  // chunk tails and a ragged K
+          const int64_t n = 7, k_blocks = (k + block - 1) / block, width = k_blocks * block;
+          SCOPED_TRACE("bits " + std::to_string(bits) + " block " + std::to_string(block) + " K " + std::to_string(k) +
+                       " zp " + std::to_string(static_cast<int>(zp_form)));
+          QuantizedWeight q = MakeWeight(k, n, bits, block, zp_form, rng);
+          NBitsAttributes attrs{k, n, bits, block, 4};
+          NBitsWeights w;
+          Tensor zp = zp_form == ZeroPoints::kFloat ? F32({n * q.k_blocks}, q.zp_float)
+                                                    : U8({static_cast<int64_t>(q.zp_packed.size())}, q.zp_packed);
+          ASSERT_TRUE(BuildNBitsWeights(attrs, U8({n, q.k_blocks, q.blob}, q.b), F32({n * q.k_blocks}, q.scales),
+                                        zp_form == ZeroPoints::kNone ? nullptr : &zp, nullptr, w)
+                          .ok());
+          ASSERT_EQ(w.zero_bytes.empty(), zp_form == ZeroPoints::kFloat);
+          for (int rows : {1, 2, 3, 4, 6, 9}) {  // groups of 4 rows and the 1-3 left over
+            std::vector<float> a(static_cast<size_t>(rows * width), 0.0f);
+            for (int r = 0; r < rows; ++r) {
+              for (int64_t i = 0; i < k; ++i) {
+                a[static_cast<size_t>(r * width + i)] = std::uniform_real_distribution<float>(-3, 3)(rng);
               }
-              ASSERT_NEAR(y[static_cast<size_t>(r * n + c)], exact, bound) << "row " << r << " col " << c;
+            }
+            NBitsQuantizedRows qa;
+            QuantizeNBitsRows(w, a.data(), rows, qa);
+            std::vector<float> y(static_cast<size_t>(rows * n));
+            NBitsGemvInt8(w, qa, 0, n, y.data(), n);
+            for (int r = 0; r < rows; ++r) {
+              for (int64_t c = 0; c < n; ++c) {
+                double exact = 0, bound = 1e-4;
+                for (int64_t g = 0; g < k_blocks; ++g) {
+                  double amax = 0, weight_mass = 0;
+                  for (int64_t i = g * block; i < std::min(k, (g + 1) * block); ++i) {
+                    const double av = a[static_cast<size_t>(r * width + i)], wv = q.w[static_cast<size_t>(c * k + i)];
+                    amax = std::max(amax, std::fabs(av));
+                    weight_mass += std::fabs(wv);
+                    exact += av * wv;
+                  }
+                  bound += weight_mass * amax / 254.0 * 1.001;
+                }
+                ASSERT_NEAR(y[static_cast<size_t>(r * n + c)], exact, bound) << "row " << r << " col " << c;
+              }
             }
           }
         }
@@ -246,8 +253,8 @@ TEST(MatMulNBitsTest, AccuracyLevelFourDecodesInInt8) {
     for (auto& v : a) v = std::uniform_real_distribution<float>(-1, 1)(rng);
     std::mt19937 unused(1);
     auto exact = NBitsModel(q, F32({m_rows, k}, a), ZeroPoints::kNone, true, false, unused).Run();
-    auto level4 = NBitsModel(q, F32({m_rows, k}, a), ZeroPoints::kNone, true, false, unused)
-                      .Int("accuracy_level", 4).Run();
+    auto level4 =
+        NBitsModel(q, F32({m_rows, k}, a), ZeroPoints::kNone, true, false, unused).Int("accuracy_level", 4).Run();
     ASSERT_TRUE(exact.ok() && level4.ok());
     double max_diff = 0, max_value = 0;
     for (int64_t i = 0; i < m_rows * n; ++i) {
