@@ -1,0 +1,25 @@
+// Weights left as unaligned views into the model file, copied into aligned memory once the graph is final.
+//
+// Inline weights sit in the .onnx file at whatever offset protobuf put them, rarely aligned for their
+// type. Copied while the graph is built, every rank would copy every weight; left as views (LoadOptions::
+// defer_weight_copies) until the graph has been cut to a rank's stage and shard, each rank copies only the
+// weights it keeps. Kernels need aligned data, so this runs before any pass or kernel reads a weight.
+#pragma once
+
+#include "graph/graph.h"
+#include "tessera/status.h"
+
+namespace tessera {
+
+// Copies each constant of `graph` whose data is not aligned for its type into memory of its own and lets
+// the file's pages go. Returns the bytes copied. Subgraphs are not visited: the loader only leaves the
+// main graph's initializers as views.
+StatusOr<size_t> AlignModelWeights(Graph& graph);
+
+// A copy of `t` in memory of its own, aligned; from 1 MiB up in pages mapped for it alone, so that the
+// system gets them back as soon as the copy is dropped (a kernel that packs the weight drops it), where
+// freed heap memory would stay resident. When `t` views a mapped file, its pages are dropped as they are
+// copied.
+StatusOr<Tensor> CopyWeightToOwnMemory(const Tensor& t);
+
+}  // namespace tessera
