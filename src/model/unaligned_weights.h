@@ -22,4 +22,10 @@ StatusOr<size_t> AlignModelWeights(Graph& graph);
 // copied.
 StatusOr<Tensor> CopyWeightToOwnMemory(const Tensor& t);
 
+// Elements [begin, end) of `axis` of `t`, copied into memory of its own as CopyWeightToOwnMemory does:
+// a tensor-parallel shard of a weight. The source's file pages are dropped as the copy passes them, so a
+// column slice of a large row-major matrix never holds the whole matrix resident. Fails on a bad axis or
+// range and on strings.
+StatusOr<Tensor> SliceWeightToOwnMemory(const Tensor& t, int64_t axis, int64_t begin, int64_t end);
+
 }  // namespace tessera

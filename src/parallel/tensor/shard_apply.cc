@@ -83,12 +83,9 @@ class ShardWriter {
       const int original = node.inputs[static_cast<size_t>(s.input)];
       const Tensor& full = graph_.constants.at(original);
       const ShardRange range = ShardOfAxis(s.dim, region.units, plan_.tp_size, rank_);
-      TS_ASSIGN_OR_RETURN(Tensor part, SliceAlongAxis(full, s.axis, range.begin, range.end));
       // Own pages, not a view of the full weight, nor heap memory that would stay resident after a kernel
-      // packs the slice and drops it.
-      TS_ASSIGN_OR_RETURN(part, CopyWeightToOwnMemory(part));
-      // Slicing read the full weight's pages from the model file; only the slice stays resident.
-      DropResidentPages(full.raw_data(), full.byte_size());
+      // packs the slice and drops it; the full weight's file pages are let go as the copy passes them.
+      TS_ASSIGN_OR_RETURN(Tensor part, SliceWeightToOwnMemory(full, s.axis, range.begin, range.end));
       node.inputs[static_cast<size_t>(s.input)] = NewConstant(graph_.value(original).name, std::move(part));
       originals_.insert(original);
     }
