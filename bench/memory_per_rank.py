@@ -62,7 +62,8 @@ def run(tessera, model_path, inputs, plan, scratch, json_report):
     cmd = ["mpirun", "--oversubscribe", "--bind-to", "none", "-np", str(n), "--timeout", "900", *timed]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=1000)
     if result.returncode != 0:
-        return {"error": result.stderr[-600:]}
+        ours = [line for line in result.stderr.splitlines() if line.startswith("tessera:")]
+        return {"error": ours[0] if ours else result.stderr[-600:]}
     peaks = []
     for r in range(n):
         with open(os.path.join(times, f"rank{r}")) as f:
@@ -113,11 +114,47 @@ def main():
                         row[build]["ranks"] = good[0]["report"]["rank_reports"]
             rows.append(row)
             print(json.dumps(row), flush=True)
+    base = weightless_peak(args.tessera, scratch)
     with open(os.path.join(scratch, "rows.json"), "w") as f:
-        json.dump(rows, f)
+        json.dump({"rows": rows, "base": base}, f)
     print("rows:", os.path.join(scratch, "rows.json"))
+    print(markdown(rows, base))
     with open("/proc/loadavg") as f:
         print("load average:", f.read().strip())
+
+
+def weightless_peak(tessera, scratch):
+    """VmHWM of a rank that holds no weights (code, libraries, runtime): one Relu, tp=2."""
+    import onnx
+    from onnx import TensorProto, helper
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "weightless",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1024])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1024])])
+    path = os.path.join(scratch, "weightless.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    x = os.path.join(scratch, "weightless_x.npy")
+    np.save(x, np.ones((1, 1024), np.float32))
+    result = run(tessera, path, ["--input", f"x={x}"], "tp2", scratch, True)
+    return max(result["peaks"]) if "peaks" in result else 0
+
+
+def markdown(rows, base):
+    """One line per rank: peak, weights kept, (peak - weightless peak) / weights kept, load seconds, old peak."""
+    lines = ["| model | plan | rank | peak MiB | weights kept MiB | (peak - base) / kept | load s | older build peak MiB |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        new, old = row.get("new", {}), row.get("old", {})
+        if "error" in new:
+            lines.append(f"| {row['model']} | {row['plan']} | - | refused: {new['error'].strip().splitlines()[-1][-110:]} | | | | |")
+            continue
+        for k, peak in enumerate(new.get("peaks", [])):
+            r = new["ranks"][k] if new.get("ranks") else {}
+            kept = r.get("weight_bytes", 0)
+            ratio = f"{(peak - base) / kept:.2f}" if kept else "-"
+            old_peak = f"{old['peaks'][k] / MiB:.0f}" if "peaks" in old else ("error" if "error" in old else "not run")
+            lines.append(f"| {row['model']} | {row['plan']} | {k} | {peak / MiB:.0f} | {kept / MiB:.0f} | {ratio} | "
+                         f"{r.get('load_seconds', 0):.2f} | {old_peak} |")
+    return f"weightless rank (base): {base / MiB:.0f} MiB\n" + "\n".join(lines)
 
 
 if __name__ == "__main__":
