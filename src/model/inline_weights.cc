@@ -96,7 +96,9 @@ void AppendLengthDelimited(std::string& out, uint32_t number, const std::string&
   out += payload;
 }
 
-void AppendRaw(std::string& out, const WireField& f) { out.append(reinterpret_cast<const char*>(f.begin), f.end - f.begin); }
+void AppendRaw(std::string& out, const WireField& f) {
+  out.append(reinterpret_cast<const char*>(f.begin), static_cast<size_t>(f.end - f.begin));
+}
 
 std::string Entry(const std::string& key, const std::string& value) {
   std::string entry;
@@ -122,7 +124,9 @@ struct Rewriter {
         raw = &f;
         ++raw_count;
       }
-      if (f.number == kTensorExternalData || (f.number == kTensorDataLocation && f.varint == kExternal)) external = true;
+      if (f.number == kTensorExternalData || (f.number == kTensorDataLocation && f.varint == kExternal)) {
+        external = true;
+      }
     }
     if (raw_count != 1 || external || raw->payload_size < kInlineWeightMinBytes) {
       out.append(reinterpret_cast<const char*>(p), size);

@@ -138,7 +138,9 @@ StatusOr<Model> LoadModelFromFile(const std::string& path, const LoadOptions& op
   if (!file.ok()) return file.status().WithContext("model '" + name + "'");
   auto proto = std::make_unique<onnx::ModelProto>();
   InlineWeightStats left_in_file;
-  if (!ParseModelLeavingWeightsInFile(**file, name, *proto, left_in_file)) return NotAModel().WithContext("model '" + name + "'");
+  if (!ParseModelLeavingWeightsInFile(**file, name, *proto, left_in_file)) {
+    return NotAModel().WithContext("model '" + name + "'");
+  }
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   // The mapping is only kept by the weights that point into it.

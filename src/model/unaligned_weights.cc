@@ -36,10 +36,13 @@ StatusOr<Tensor> AllocateWeight(DType dtype, const Shape& shape) {
 }  // namespace
 
 StatusOr<Tensor> SliceWeightToOwnMemory(const Tensor& t, int64_t axis, int64_t begin, int64_t end) {
-  if (axis < 0 || axis >= t.rank()) return InvalidArgument("slice axis " + std::to_string(axis) + " of a rank-" + std::to_string(t.rank()) + " weight");
+  if (axis < 0 || axis >= t.rank()) {
+    return InvalidArgument("slice axis " + std::to_string(axis) + " of a rank-" + std::to_string(t.rank()) + " weight");
+  }
   const int64_t dim = t.dim(axis);
   if (begin < 0 || end < begin || end > dim) {
-    return InvalidArgument("slice [" + std::to_string(begin) + ", " + std::to_string(end) + ") of a dim of " + std::to_string(dim));
+    return InvalidArgument("slice [" + std::to_string(begin) + ", " + std::to_string(end) + ") of a dim of " +
+                           std::to_string(dim));
   }
   if (t.dtype() == DType::kString) return Unimplemented("slicing string weights");
   Shape shape = t.shape();
