@@ -9,6 +9,7 @@
 #include "cli/command_line.h"
 #include "cli/rank_command.h"
 #include "cli/commands.h"
+#include "cli/model_broadcast.h"
 #include "cli/op_times.h"
 #include "cli/rank_report.h"
 #include "core/units.h"
@@ -159,11 +160,11 @@ int RunCommand(const std::vector<std::string>& args) {
   auto command = RankCommand::Start(
       args,
       {{"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat", "mem-per-rank"},
-       {"profile", "stream", "op-times", "json"},
+       {"profile", "stream", "op-times", "json", "broadcast-weights"},
        1,
        "usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T] "
        "[--micro-batches M] [--profile] [--repeat N [--stream]] [--op-times] [--mem-per-rank BYTES] [--json] "
-       "[--link-key FILE]"},
+       "[--broadcast-weights] [--link-key FILE]"},
       exit_code);
   if (!command) return exit_code;
   Communicator& comm = command->world.comm();
@@ -184,13 +185,23 @@ int RunCommand(const std::vector<std::string>& args) {
   if (!spec.ok()) return fail(spec.status(), kExitUsage);
   if (Status s = ResolvePlan(*spec, comm.size()); !s.ok()) return fail(s, kExitUsage);
 
+  // Where this rank reads the model: the path given, or with --broadcast-weights (hosts without the files)
+  // the copy rank 0 sent, removed again once the plan is built (model_broadcast.h).
+  std::optional<SharedModelFiles> shared_files;
+  std::string model_path = cl->positional()[0];
+  if (cl->Has("broadcast-weights") && comm.size() > 1) {
+    auto shared = SharedModelFiles::Share(comm, model_path);
+    if (!shared.ok()) return fail(shared.status(), kExitFailure);
+    shared_files.emplace(std::move(shared).value());
+    model_path = shared_files->path();
+  }
   if (cl->Has("mem-per-rank")) {
     // Refused before any weight is read when the plan's largest rank would not fit; then the cap binds
     // every buffer the rank allocates, so a misestimate fails with a message instead of the system's
     // out-of-memory killer.
     auto cap = ParseByteSize(cl->Get("mem-per-rank"));
     if (!cap.ok()) return fail(cap.status().WithContext("--mem-per-rank"), kExitUsage);
-    if (Status s = CheckMemoryPerRank(cl->positional()[0], *spec, *cap); !s.ok()) return fail(s, kExitFailure);
+    if (Status s = CheckMemoryPerRank(model_path, *spec, *cap); !s.ok()) return fail(s, kExitFailure);
     Buffer::set_limit_bytes(static_cast<size_t>(*cap));
   }
   const bool json = cl->Has("json");
@@ -207,7 +218,8 @@ int RunCommand(const std::vector<std::string>& args) {
     options.partition.node_seconds = std::move(shared).value();
   }
   bool report = false;
-  auto runner = PlanRunner::Create(comm, cl->positional()[0], options, report);
+  auto runner = PlanRunner::Create(comm, model_path, options, report);
+  shared_files.reset();
   if (!runner.ok()) return report ? Fail(runner.status()) : kExitFailure;
   StatusOr<std::vector<Tensor>> feeds = std::vector<Tensor>{};
   if (root) feeds = ReadFeeds((*runner)->inputs(), (*runner)->model_name(), *input_files);
