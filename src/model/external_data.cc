@@ -24,25 +24,41 @@ std::mutex& MappingsMutex() {
   static std::mutex mutex;
   return mutex;
 }
-std::map<uintptr_t, uintptr_t>& Mappings() {
-  static std::map<uintptr_t, uintptr_t> mappings;
+struct Mapping {
+  uintptr_t end = 0;
+  bool model_file = false;  // the .onnx itself (MarkAsModelFile)
+};
+std::map<uintptr_t, Mapping>& Mappings() {
+  static std::map<uintptr_t, Mapping> mappings;
   return mappings;
 }
 
-// Under MappingsMutex.
-bool InsideMapping(uintptr_t begin, size_t bytes) {
-  if (begin == 0 || begin + bytes < begin) return false;
+// The mapping holding all of [begin, begin + bytes), or nullptr. Under MappingsMutex.
+const Mapping* FindMapping(uintptr_t begin, size_t bytes) {
+  if (begin == 0 || begin + bytes < begin) return nullptr;
   auto it = Mappings().upper_bound(begin);
-  if (it == Mappings().begin()) return false;
+  if (it == Mappings().begin()) return nullptr;
   --it;
-  return begin >= it->first && begin + bytes <= it->second;
+  return begin >= it->first && begin + bytes <= it->second.end ? &it->second : nullptr;
 }
 
 }  // namespace
 
 bool IsMappedFileData(const void* data, size_t bytes) {
   std::lock_guard<std::mutex> lock(MappingsMutex());
-  return InsideMapping(reinterpret_cast<uintptr_t>(data), bytes);
+  return FindMapping(reinterpret_cast<uintptr_t>(data), bytes) != nullptr;
+}
+
+bool IsModelFileData(const void* data, size_t bytes) {
+  std::lock_guard<std::mutex> lock(MappingsMutex());
+  const Mapping* m = FindMapping(reinterpret_cast<uintptr_t>(data), bytes);
+  return m != nullptr && m->model_file;
+}
+
+void MappedFile::MarkAsModelFile() {
+  if (data_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(MappingsMutex());
+  Mappings()[reinterpret_cast<uintptr_t>(data_)].model_file = true;
 }
 
 void DropResidentPages(const void* data, size_t bytes) {
@@ -52,7 +68,7 @@ void DropResidentPages(const void* data, size_t bytes) {
   const uintptr_t last = (begin + bytes) / page * page;
   if (bytes == 0 || first >= last) return;
   std::lock_guard<std::mutex> lock(MappingsMutex());
-  if (!InsideMapping(begin, bytes)) return;
+  if (FindMapping(begin, bytes) == nullptr) return;
   ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
@@ -74,7 +90,7 @@ StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) 
     }
     file->data_ = p;
     std::lock_guard<std::mutex> lock(MappingsMutex());
-    Mappings()[reinterpret_cast<uintptr_t>(p)] = reinterpret_cast<uintptr_t>(p) + file->size_;
+    Mappings()[reinterpret_cast<uintptr_t>(p)] = Mapping{reinterpret_cast<uintptr_t>(p) + file->size_, false};
   }
   ::close(fd);
   return file;

@@ -24,6 +24,9 @@ class MappedFile {
 
   const char* data() const { return static_cast<const char*>(data_); }
   size_t size() const { return size_; }
+  // Records that this is the .onnx file itself, whose inline weights the loader left in it
+  // (IsModelFileData).
+  void MarkAsModelFile();
 
  private:
   MappedFile() = default;
@@ -40,6 +43,9 @@ void DropResidentPages(const void* data, size_t bytes);
 // True when [data, data + bytes) lies inside a live MappedFile: a weight that is such a view costs resident
 // memory only for the pages read, and keeps no parsed model alive, so there is no reason to copy it.
 bool IsMappedFileData(const void* data, size_t bytes);
+// True when that range lies inside a mapped .onnx file (MappedFile::MarkAsModelFile): an inline weight not
+// yet copied out of the model file.
+bool IsModelFileData(const void* data, size_t bytes);
 
 class ExternalDataResolver {
  public:

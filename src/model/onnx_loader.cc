@@ -145,6 +145,7 @@ StatusOr<Model> LoadModelFromFile(const std::string& path, const LoadOptions& op
   if (dir.empty()) dir = ".";
   // The mapping is only kept by the weights that point into it.
   std::shared_ptr<MappedFile> model_file = left_in_file.weights > 0 ? *file : nullptr;
+  if (model_file) model_file->MarkAsModelFile();
   auto model = LoadParsedModel(std::move(proto), dir, name, options, std::move(model_file), name);
   if (model.ok()) model->path = path;
   return model;

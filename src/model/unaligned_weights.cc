@@ -1,4 +1,4 @@
-// AlignModelWeights: one copy per unaligned weight, the source's pages dropped as it goes.
+// AlignModelWeights: one copy per weight still in the .onnx or unaligned, the source's pages dropped as it goes.
 #include "model/unaligned_weights.h"
 
 #include <sys/mman.h>
@@ -86,7 +86,8 @@ StatusOr<size_t> AlignModelWeights(Graph& graph) {
   size_t copied = 0;
   for (auto& [id, t] : graph.constants) {
     if (!t.defined() || t.dtype() == DType::kString || t.byte_size() == 0) continue;
-    if (reinterpret_cast<uintptr_t>(t.raw_data()) % DTypeSize(t.dtype()) == 0) continue;
+    const bool aligned = reinterpret_cast<uintptr_t>(t.raw_data()) % DTypeSize(t.dtype()) == 0;
+    if (aligned && !IsModelFileData(t.raw_data(), t.byte_size())) continue;
     auto copy = CopyWeightToOwnMemory(t);
     if (!copy.ok()) return copy.status().WithContext("copying weight '" + graph.value(id).name + "'");
     const void* source = t.raw_data();

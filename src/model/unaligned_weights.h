@@ -1,9 +1,13 @@
-// Weights left as unaligned views into the model file, copied into aligned memory once the graph is final.
+// Weights left as views into the .onnx file (or unaligned in external data), copied into memory of their
+// own once the graph is final.
 //
 // Inline weights sit in the .onnx file at whatever offset protobuf put them, rarely aligned for their
 // type. Copied while the graph is built, every rank would copy every weight; left as views (LoadOptions::
 // defer_weight_copies) until the graph has been cut to a rank's stage and shard, each rank copies only the
 // weights it keeps. Kernels need aligned data, so this runs before any pass or kernel reads a weight.
+// Inline weights are copied even when aligned: a session then never reads the .onnx after loading, as
+// before the loader left weights in it (a model file replaced in place under a running server must not
+// change or fault its weights). External data stays mapped, as it always was.
 #pragma once
 
 #include "graph/graph.h"
@@ -11,8 +15,8 @@
 
 namespace tessera {
 
-// Copies each constant of `graph` whose data is not aligned for its type into memory of its own and lets
-// the file's pages go. Returns the bytes copied. Subgraphs are not visited: the loader only leaves the
+// Copies each constant of `graph` that views the .onnx file or whose data is not aligned for its type into
+// memory of its own, and lets the file's pages go. Returns the bytes copied. Subgraphs are not visited: the loader only leaves the
 // main graph's initializers as views.
 StatusOr<size_t> AlignModelWeights(Graph& graph);
 
