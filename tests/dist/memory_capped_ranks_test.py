@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Memory-capped ranks: a model whose weights are about 1.5x one rank's cap runs under --tp 2 and --pp 2
 with each rank in its own memory cgroup at that cap (tools/memcap/in_memory_cgroup.py), and matches numpy;
-one process under the same cap is refused up front by --mem-per-rank with the rank count that would fit,
+one process under the same cap is refused up front by --mem-per-rank with the rank count that would fit
+(and `tessera plan --auto --ranks 2 --mem-per-rank` picks a split, not two replicas),
 and without the flag the cap really binds (the kernel stops it). Both weight layouts are run: inline in
 the .onnx, and external data in one file per tensor. Each rank's VmHWM (tessera run --json) stays within
 1.15x its share of the weights above what the process holds without weights (measured on a weightless
@@ -135,6 +136,11 @@ def main():
             check(code == 1 and len(message) == 1 and "more than --mem-per-rank" in message[0]
                   and "it would fit on 2 ranks" in message[0],
                   f"{layout}: one process under --mem-per-rank {CAP} is refused up front: {message}")
+            plan = subprocess.run([tessera, "plan", model, "--auto", "--ranks", "2", "--mem-per-rank", str(CAP)],
+                                  capture_output=True, text=True, timeout=120)
+            chosen = [line for line in plan.stdout.splitlines() if line.startswith("chosen:")]
+            check(plan.returncode == 0 and chosen and "dp 1" in chosen[0] and "memory: 2 of 3 plans fit" in plan.stdout,
+                  f"{layout}: plan --auto --ranks 2 --mem-per-rank picks a split that fits: {chosen}")
             code, _, _, groups = run(tessera, tool, scratch, model, 1, [], tag="oom")
             check(code != 0 and groups and groups[0]["peak"] >= CAP * 0.95,
                   f"{layout}: one process without the flag hits the cap (exit {code}, cgroup {groups})")
