@@ -4,7 +4,6 @@
 
 #include <set>
 
-#include "core/tensor_slicing.h"
 #include "model/external_data.h"
 #include "model/unaligned_weights.h"
 #include "parallel/tensor/collective_kernels.h"
