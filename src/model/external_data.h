@@ -61,7 +61,7 @@ class ExternalDataResolver {
   void AddModelFile(const std::string& location, std::shared_ptr<MappedFile> file);
 
   // When set, a weight whose bytes in the file are not aligned for its type stays a view into the file
-  // instead of being copied at once; AlignModelWeights (model/unaligned_weights.h) copies the ones still
+  // instead of being copied at once; CopyDeferredWeights (model/weight_copies.h) copies the ones still
   // in the graph later, so a rank copies only the weights it keeps.
   void set_keep_unaligned_views(bool keep) { keep_unaligned_views_ = keep; }
   bool keep_unaligned_views() const { return keep_unaligned_views_; }

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "model/onnx_loader.h"
-#include "model/unaligned_weights.h"
+#include "model/weight_copies.h"
 #include "testing/onnx_builder.h"
 
 namespace tessera {
@@ -62,7 +62,7 @@ TEST(InlineWeightsTest, LargeWeightsStayInTheFileUntilAligned) {
     const Tensor& w = Constant(*model, "w");
     EXPECT_TRUE(IsMappedFileData(w.raw_data(), w.byte_size()));
     EXPECT_FALSE(IsMappedFileData(Constant(*model, "b").raw_data(), 4));  // small: copied at load
-    ASSERT_TRUE(AlignModelWeights(*model->graph).ok());
+    ASSERT_TRUE(CopyDeferredWeights(*model->graph).ok());
     const Tensor& aligned = Constant(*model, "w");
     EXPECT_EQ(reinterpret_cast<uintptr_t>(aligned.raw_data()) % sizeof(float), 0u);
     // Copied out of the .onnx even where it was aligned there: the session never reads the file again.

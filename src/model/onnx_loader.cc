@@ -11,7 +11,7 @@
 #include "model/graph_builder.h"
 #include "model/inline_weights.h"
 #include "model/onnx_library_passes.h"
-#include "model/unaligned_weights.h"
+#include "model/weight_copies.h"
 
 namespace tessera {
 
@@ -74,7 +74,7 @@ StatusOr<Model> LoadParsedModel(std::unique_ptr<onnx::ModelProto> proto, const s
   context.resolver = &resolver;
   model.graph = std::make_shared<Graph>();
   TS_RETURN_IF_ERROR(fail(BuildGraph(*proto->mutable_graph(), nullptr, context, *model.graph)));
-  if (!options.defer_weight_copies) TS_RETURN_IF_ERROR(fail(AlignModelWeights(*model.graph).status()));
+  if (!options.defer_weight_copies) TS_RETURN_IF_ERROR(fail(CopyDeferredWeights(*model.graph).status()));
   return model;
 }
 

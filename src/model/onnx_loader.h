@@ -21,7 +21,7 @@ struct LoadOptions {
   // When set, ops without a kernel whose schema has a function body are expanded into that body.
   KernelAvailable has_kernel;
   // Files only. When set, large weights whose bytes in the file are not aligned for their type stay
-  // views into the file and the caller must run AlignModelWeights (model/unaligned_weights.h) on the
+  // views into the file and the caller must run CopyDeferredWeights (model/weight_copies.h) on the
   // graph before anything reads them; the session does so after a parallel plan has cut the graph to
   // one rank's part, so that a rank copies only what it keeps. Unset, the loader aligns them itself.
   bool defer_weight_copies = false;

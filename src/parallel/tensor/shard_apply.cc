@@ -5,7 +5,7 @@
 #include <set>
 
 #include "model/external_data.h"
-#include "model/unaligned_weights.h"
+#include "model/weight_copies.h"
 #include "parallel/tensor/collective_kernels.h"
 #include "parallel/tensor/shard_rules.h"
 

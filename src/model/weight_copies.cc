@@ -1,5 +1,5 @@
-// AlignModelWeights: one copy per weight still in the .onnx or unaligned, the source's pages dropped as it goes.
-#include "model/unaligned_weights.h"
+// Weight copies: each deferred weight, a shard of one, or a weight into its own pages; source pages dropped.
+#include "model/weight_copies.h"
 
 #include <sys/mman.h>
 
@@ -82,7 +82,7 @@ StatusOr<Tensor> CopyWeightToOwnMemory(const Tensor& t) {
   return out;
 }
 
-StatusOr<size_t> AlignModelWeights(Graph& graph) {
+StatusOr<size_t> CopyDeferredWeights(Graph& graph) {
   size_t copied = 0;
   for (auto& [id, t] : graph.constants) {
     if (!t.defined() || t.dtype() == DType::kString || t.byte_size() == 0) continue;

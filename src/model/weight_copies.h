@@ -16,9 +16,10 @@
 namespace tessera {
 
 // Copies each constant of `graph` that views the .onnx file or whose data is not aligned for its type into
-// memory of its own, and lets the file's pages go. Returns the bytes copied. Subgraphs are not visited: the loader only leaves the
-// main graph's initializers as views.
-StatusOr<size_t> AlignModelWeights(Graph& graph);
+// memory of its own, and lets the file's pages go: the copies LoadOptions::defer_weight_copies put off.
+// Returns the bytes copied. Subgraphs are not visited: the loader only leaves the main graph's
+// initializers as views.
+StatusOr<size_t> CopyDeferredWeights(Graph& graph);
 
 // A copy of `t` in memory of its own, aligned; from 1 MiB up in pages mapped for it alone, so that the
 // system gets them back as soon as the copy is dropped (a kernel that packs the weight drops it), where
