@@ -1,12 +1,14 @@
 // Large inline weights are left in the mapped model file at load and read only when a graph keeps them:
 // the values are the file's, at every alignment the file may put them; small tensors stay inline (shape
-// inference reads them); a file cut short anywhere is an error, never a crash.
+// inference reads them); a file cut short or corrupted anywhere is an error, never a crash.
 #include "model/inline_weights.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <fstream>
+#include <random>
 
 #include "model/onnx_loader.h"
 #include "model/weight_copies.h"
@@ -121,6 +123,36 @@ TEST(InlineWeightsTest, EveryTruncationOfTheFileIsAnError) {
     }
   }
   std::remove(cut_path.c_str());
+  std::remove(path.c_str());
+}
+
+TEST(InlineWeightsTest, CorruptedBytesAreAnErrorOrAModelNeverACrash) {
+  const std::string path = WriteModel("p");
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const uint32_t seed = 20261207;
+  std::mt19937 rng(seed);
+  const std::string bad_path = path + ".bad";
+  // The rewrite walks tags and lengths before the parser sees anything: corrupt them where they are (the
+  // first bytes of the file and of each message) as well as anywhere.
+  for (int round = 0; round < 60; ++round) {
+    std::string mutated = bytes;
+    const int flips = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < flips; ++k) {
+      const size_t at = round % 2 == 0 ? rng() % std::min<size_t>(mutated.size(), 64) : rng() % mutated.size();
+      mutated[at] = static_cast<char>(rng() & 0xff);
+    }
+    {
+      std::ofstream out(bad_path, std::ios::binary | std::ios::trunc);
+      out.write(mutated.data(), static_cast<std::streamsize>(mutated.size()));
+    }
+    auto model = LoadModelFromFile(bad_path);  // must return, ok or not (seed printed on failure)
+    if (model.ok()) EXPECT_NE(model->graph, nullptr) << "seed " << seed << " round " << round;
+  }
+  std::remove(bad_path.c_str());
   std::remove(path.c_str());
 }
 
