@@ -4,6 +4,7 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "core/units.h"
 #include "graph/cost_model.h"
 #include "model/onnx_loader.h"
 #include "parallel/comm/link_key.h"
@@ -20,7 +21,7 @@ namespace {
 constexpr const char* kPlanUsage =
     "usage: tessera plan MODEL [--dp D --pp P --tp T | --ranks N] [--micro-batches M] [--dot FILE]\n"
     "       tessera plan MODEL --auto --ranks N [--objective latency|throughput] [--link-gbps G] [--link-us U]\n"
-    "                          [--gflops F] [--memory-gb M] [--dot FILE]\n"
+    "                          [--gflops F] [--mem-per-rank BYTES | --memory-gb M] [--dot FILE]\n"
     "       either form: [--link-key FILE] (the key file the job will use; else $TESSERA_LINK_KEY_FILE)";
 
 StatusOr<double> GetPositive(const CommandLine& cl, const std::string& flag, double fallback) {
@@ -80,7 +81,7 @@ Status WriteDot(const std::string& path, const Graph& graph, const PlanEstimate&
 int PlanCommand(const std::vector<std::string>& args) {
   auto cl = CommandLine::Parse(args,
                                {"dp", "pp", "tp", "ranks", "micro-batches", "dot", "link-gbps", "link-us", "objective",
-                                "gflops", "memory-gb", "link-key"},
+                                "gflops", "memory-gb", "mem-per-rank", "link-key"},
                                {"auto"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) return Fail(InvalidArgument(kPlanUsage), kExitUsage);
@@ -94,6 +95,13 @@ int PlanCommand(const std::vector<std::string>& args) {
   if (!model.ok()) return Fail(model.status(), kExitUsage);
   auto memory_gb = GetPositive(*cl, "memory-gb", 0);
   if (!memory_gb.ok()) return Fail(memory_gb.status(), kExitUsage);
+  double memory_limit = *memory_gb * 1e9;
+  if (cl->Has("mem-per-rank")) {
+    if (cl->Has("memory-gb")) return Fail(InvalidArgument("give --mem-per-rank or --memory-gb, not both"), kExitUsage);
+    auto cap = ParseByteSize(cl->Get("mem-per-rank"));
+    if (!cap.ok()) return Fail(cap.status().WithContext("--mem-per-rank"), kExitUsage);
+    memory_limit = *cap;
+  }
 
   PlanObjective objective = PlanObjective::kLatency;
   PlanSpec spec;
@@ -117,13 +125,18 @@ int PlanCommand(const std::vector<std::string>& args) {
     }
   } else {
     if (cl->Has("objective")) return Fail(InvalidArgument("--objective applies only with --auto"), kExitUsage);
-    if (cl->Has("memory-gb")) return Fail(InvalidArgument("--memory-gb applies only with --auto"), kExitUsage);
+    if (cl->Has("memory-gb") || cl->Has("mem-per-rank")) {
+      return Fail(InvalidArgument("--memory-gb and --mem-per-rank apply only with --auto"), kExitUsage);
+    }
     auto parsed = ParseSpec(*cl);
     if (!parsed.ok()) return Fail(parsed.status(), kExitUsage);
     spec = *parsed;
   }
 
-  auto loaded = LoadModelFromFile(cl->positional()[0], KernelAwareLoadOptions());
+  // Plans need the weights' sizes, never their bytes: they stay unread in the file.
+  LoadOptions load_options = KernelAwareLoadOptions();
+  load_options.defer_weight_copies = true;
+  auto loaded = LoadModelFromFile(cl->positional()[0], load_options);
   if (!loaded.ok()) return Fail(loaded.status());
   const Graph& graph = *loaded->graph;
   CostOptions cost{1.0};  // as the planners count: symbolic dims at 1, missing shapes guessed
@@ -134,9 +147,18 @@ int PlanCommand(const std::vector<std::string>& args) {
 
   StatusOr<PlanEstimate> estimate = Internal("no plan");
   if (automatic) {
-    auto chosen = ChoosePlan(graph, ranks, spec.micro_batches, objective, *model, *memory_gb * 1e9);
+    auto chosen = ChoosePlan(graph, ranks, spec.micro_batches, objective, *model, memory_limit);
     if (!chosen.ok()) return Fail(chosen.status());
     std::cout << DescribeAutoPlan(*chosen) << "\n";
+    if (memory_limit > 0) {
+      size_t fitting = 0;
+      for (const PlanCandidate& c : chosen->candidates) fitting += c.fits ? 1 : 0;
+      const PlanEstimate& e = *chosen->candidates[chosen->chosen].estimate;
+      std::cout << "memory: " << fitting << " of " << chosen->candidates.size() << " plans fit "
+                << FormatBytes(memory_limit) << " per rank; the chosen plan's largest rank holds about "
+                << FormatBytes(e.max_rank_memory_bytes) << " (its weights and largest activations) of the model's "
+                << FormatBytes(e.total_weight_bytes) << " of weights\n";
+    }
     estimate = chosen->candidates[chosen->chosen].estimate;
   } else {
     estimate = EstimatePlan(graph, spec, *model);

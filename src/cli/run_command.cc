@@ -9,7 +9,10 @@
 #include "cli/command_line.h"
 #include "cli/rank_command.h"
 #include "cli/commands.h"
+#include "cli/model_broadcast.h"
 #include "cli/op_times.h"
+#include "cli/rank_report.h"
+#include "core/units.h"
 #include "core/npy.h"
 #include "parallel/comm/agreement.h"
 #include "parallel/comm/communicator.h"
@@ -110,13 +113,15 @@ StatusOr<std::vector<double>> ShareNodeTimes(Communicator& comm, const StatusOr<
   return std::vector<double>(times.data<double>(), times.data<double>() + times.element_count());
 }
 
-Status WriteOutputs(const std::vector<TensorInfo>& infos, const std::vector<Tensor>& outputs, const std::string& dir) {
+Status WriteOutputs(const std::vector<TensorInfo>& infos, const std::vector<Tensor>& outputs, const std::string& dir,
+                    bool quiet) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return IoError("cannot create output folder '" + dir + "': " + ec.message());
   for (size_t i = 0; i < infos.size() && i < outputs.size(); ++i) {
     std::string path = (std::filesystem::path(dir) / (SanitizeName(infos[i].name) + ".npy")).string();
     TS_RETURN_IF_ERROR(WriteNpy(path, outputs[i]));
+    if (quiet) continue;
     std::cout << infos[i].name << ": " << DTypeName(outputs[i].dtype()) << " " << ShapeToString(outputs[i].shape())
               << " -> " << path << "\n";
   }
@@ -154,11 +159,12 @@ int RunCommand(const std::vector<std::string>& args) {
   int exit_code = kExitOk;
   auto command = RankCommand::Start(
       args,
-      {{"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat"},
-       {"profile", "stream", "op-times"},
+      {{"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat", "mem-per-rank"},
+       {"profile", "stream", "op-times", "json", "broadcast-weights"},
        1,
        "usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T] "
-       "[--micro-batches M] [--profile] [--repeat N [--stream]] [--op-times] [--link-key FILE]"},
+       "[--micro-batches M] [--profile] [--repeat N [--stream]] [--op-times] [--mem-per-rank BYTES] [--json] "
+       "[--broadcast-weights] [--link-key FILE]"},
       exit_code);
   if (!command) return exit_code;
   Communicator& comm = command->world.comm();
@@ -179,6 +185,27 @@ int RunCommand(const std::vector<std::string>& args) {
   if (!spec.ok()) return fail(spec.status(), kExitUsage);
   if (Status s = ResolvePlan(*spec, comm.size()); !s.ok()) return fail(s, kExitUsage);
 
+  // Where this rank reads the model: the path given, or with --broadcast-weights (hosts without the files)
+  // the copy rank 0 sent, removed again once the plan is built (model_broadcast.h).
+  std::optional<SharedModelFiles> shared_files;
+  std::string model_path = cl->positional()[0];
+  if (cl->Has("broadcast-weights") && comm.size() > 1) {
+    auto shared = SharedModelFiles::Share(comm, model_path);
+    if (!shared.ok()) return fail(shared.status(), kExitFailure);
+    shared_files.emplace(std::move(shared).value());
+    model_path = shared_files->path();
+  }
+  if (cl->Has("mem-per-rank")) {
+    // Refused before any weight is read when the plan's largest rank would not fit; then the cap binds
+    // every buffer the rank allocates, so a misestimate fails with a message instead of the system's
+    // out-of-memory killer.
+    auto cap = ParseByteSize(cl->Get("mem-per-rank"));
+    if (!cap.ok()) return fail(cap.status().WithContext("--mem-per-rank"), kExitUsage);
+    if (Status s = CheckMemoryPerRank(model_path, *spec, *cap); !s.ok()) return fail(s, kExitFailure);
+    Buffer::set_limit_bytes(static_cast<size_t>(*cap));
+  }
+  const bool json = cl->Has("json");
+
   PlanRunnerOptions options;
   options.spec = *spec;
   options.session.threads = command->threads;
@@ -191,7 +218,8 @@ int RunCommand(const std::vector<std::string>& args) {
     options.partition.node_seconds = std::move(shared).value();
   }
   bool report = false;
-  auto runner = PlanRunner::Create(comm, cl->positional()[0], options, report);
+  auto runner = PlanRunner::Create(comm, model_path, options, report);
+  shared_files.reset();
   if (!runner.ok()) return report ? Fail(runner.status()) : kExitFailure;
   StatusOr<std::vector<Tensor>> feeds = std::vector<Tensor>{};
   if (root) feeds = ReadFeeds((*runner)->inputs(), (*runner)->model_name(), *input_files);
@@ -232,10 +260,21 @@ int RunCommand(const std::vector<std::string>& args) {
   // The stages with each one's resident memory once it has run (kernels create some state lazily).
   auto stages = (*runner)->DescribeStages();
   if (!stages.ok()) return fail(stages.status(), kExitFailure);
+  auto reports = GatherRankReports(comm, **runner);
+  if (!reports.ok()) return fail(reports.status(), kExitFailure);
   if (!root) return kExitOk;
+  if (Status s = WriteOutputs((*runner)->outputs(), *outputs, cl->Get("output-dir"), json); !s.ok()) return Fail(s);
+  if (json) {
+    std::vector<double> sorted = times;
+    std::sort(sorted.begin(), sorted.end());
+    char numbers[160];
+    std::snprintf(numbers, sizeof numbers, "\"ranks\": %d, \"dp\": %d, \"pp\": %d, \"tp\": %d, \"median_ms\": %.3f",
+                  comm.size(), spec->dp, spec->pp, spec->tp, sorted[sorted.size() / 2]);
+    std::cout << "{\"model\": " << JsonString((*runner)->model_name()) << ", " << numbers
+              << ", \"rank_reports\": " << RankReportsJson(*reports) << "}\n";
+    return kExitOk;
+  }
   std::cout << *stages;
-
-  if (Status s = WriteOutputs((*runner)->outputs(), *outputs, cl->Get("output-dir")); !s.ok()) return Fail(s);
   std::cout << "ran '" << (*runner)->model_name() << "'";
   if (comm.size() > 1) {
     std::cout << " on " << comm.size() << " ranks (" << PlanText(*spec) << "; links: " << comm.link_protection() << ")";

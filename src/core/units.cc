@@ -1,7 +1,10 @@
 // Human-readable quantities for reports (`tessera plan`, pipeline stage tables).
 #include "core/units.h"
 
+#include <cctype>
+#include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 namespace tessera {
 
@@ -47,6 +50,35 @@ std::string FormatSeconds(double seconds) {
     std::snprintf(text, sizeof text, "%.1f us", seconds * 1e6);
   }
   return text;
+}
+
+StatusOr<double> ParseByteSize(const std::string& text) {
+  auto bad = [&]() {
+    return InvalidArgument("'" + text + "' is not a byte count (examples: 1500000000, 1.5G, 512MiB, 300MB)");
+  };
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return bad();
+  }
+  if (used == 0 || !std::isdigit(static_cast<unsigned char>(text[0]))) return bad();
+  std::string unit = text.substr(used);
+  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  double scale = 0;
+  if (unit.empty() || unit == "B") scale = 1;
+  const std::string prefixes = "KMGT";
+  if (unit.size() >= 1 && prefixes.find(unit[0]) != std::string::npos) {
+    const double power = static_cast<double>(prefixes.find(unit[0]) + 1);
+    const std::string rest = unit.substr(1);
+    if (rest.empty() || rest == "IB") scale = std::pow(1024.0, power);
+    if (rest == "B") scale = std::pow(1000.0, power);
+  }
+  if (scale == 0) return bad();
+  const double bytes = value * scale;
+  if (!(bytes >= 1) || bytes > std::pow(2.0, 60)) return bad();
+  return bytes;
 }
 
 }  // namespace tessera

@@ -9,7 +9,9 @@
 #include <memory>
 
 #include "model/graph_builder.h"
+#include "model/inline_weights.h"
 #include "model/onnx_library_passes.h"
+#include "model/weight_copies.h"
 
 namespace tessera {
 
@@ -33,11 +35,15 @@ bool ParseBounded(google::protobuf::io::CodedInputStream& stream, onnx::ModelPro
 
 }  // namespace
 
+namespace {
+
 // Everything after parsing, shared by the file and in-memory loaders. The proto's tensor data is moved
 // into the graph's constants as it is converted, and the proto is gone when this returns, so the weights
-// are held once.
-StatusOr<Model> LoadModelFromProto(std::unique_ptr<onnx::ModelProto> proto, const std::string& model_dir,
-                                   const std::string& display_name, const LoadOptions& options) {
+// are held once. `model_file`, when set, is the mapped model file that initializers left in it point to
+// (registered under `model_file_location`).
+StatusOr<Model> LoadParsedModel(std::unique_ptr<onnx::ModelProto> proto, const std::string& model_dir,
+                                const std::string& display_name, const LoadOptions& options,
+                                std::shared_ptr<MappedFile> model_file, const std::string& model_file_location) {
   auto fail = [&](const Status& s) { return s.WithContext("model '" + display_name + "'"); };
   if (!proto->has_graph()) return fail(InvalidArgument("not an ONNX model: no graph"));
   if (proto->ir_version() < kMinIrVersion || proto->ir_version() > kMaxIrVersion) {
@@ -61,12 +67,22 @@ StatusOr<Model> LoadModelFromProto(std::unique_ptr<onnx::ModelProto> proto, cons
   if (!model.opsets.count("")) model.opsets[""] = 1;  // IR 3 models may omit the default import
 
   ExternalDataResolver resolver(model_dir);
+  if (model_file) resolver.AddModelFile(model_file_location, std::move(model_file));
+  resolver.set_keep_unaligned_views(options.defer_weight_copies);
   GraphBuildContext context;
   context.opsets = model.opsets;
   context.resolver = &resolver;
   model.graph = std::make_shared<Graph>();
   TS_RETURN_IF_ERROR(fail(BuildGraph(*proto->mutable_graph(), nullptr, context, *model.graph)));
+  if (!options.defer_weight_copies) TS_RETURN_IF_ERROR(fail(CopyDeferredWeights(*model.graph).status()));
   return model;
+}
+
+}  // namespace
+
+StatusOr<Model> LoadModelFromProto(std::unique_ptr<onnx::ModelProto> proto, const std::string& model_dir,
+                                   const std::string& display_name, const LoadOptions& options) {
+  return LoadParsedModel(std::move(proto), model_dir, display_name, options, nullptr, "");
 }
 
 StatusOr<Model> LoadModelFromBytes(std::string bytes, const std::string& model_dir, const std::string& display_name,
@@ -111,11 +127,26 @@ Status ReadModelProtoFile(const std::string& path, onnx::ModelProto& proto) {
 
 StatusOr<Model> LoadModelFromFile(const std::string& path, const LoadOptions& options) {
   namespace fs = std::filesystem;
+  const std::string name = fs::path(path).filename().string();
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return NotFound("model '" + path + "': no such file");
+  auto size = fs::file_size(path, ec);
+  if (ec) return IoError("model '" + path + "': cannot read its size");
+  if (size > kMaxModelBytes) return InvalidArgument("model '" + name + "': the file is larger than 2 GiB");
+  if (size == 0) return InvalidArgument("model '" + name + "': the file is empty");
+  auto file = MappedFile::Open(path);
+  if (!file.ok()) return file.status().WithContext("model '" + name + "'");
   auto proto = std::make_unique<onnx::ModelProto>();
-  TS_RETURN_IF_ERROR(ReadModelProtoFile(path, *proto));
+  InlineWeightStats left_in_file;
+  if (!ParseModelLeavingWeightsInFile(**file, name, *proto, left_in_file)) {
+    return NotAModel().WithContext("model '" + name + "'");
+  }
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
-  auto model = LoadModelFromProto(std::move(proto), dir, fs::path(path).filename().string(), options);
+  // The mapping is only kept by the weights that point into it.
+  std::shared_ptr<MappedFile> model_file = left_in_file.weights > 0 ? *file : nullptr;
+  if (model_file) model_file->MarkAsModelFile();
+  auto model = LoadParsedModel(std::move(proto), dir, name, options, std::move(model_file), name);
   if (model.ok()) model->path = path;
   return model;
 }

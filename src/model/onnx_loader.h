@@ -20,8 +20,15 @@ struct LoadOptions {
   bool infer_shapes = true;      // onnx shape inference to learn intermediate dtypes and shapes
   // When set, ops without a kernel whose schema has a function body are expanded into that body.
   KernelAvailable has_kernel;
+  // Files only. When set, large weights whose bytes in the file are not aligned for their type stay
+  // views into the file and the caller must run CopyDeferredWeights (model/weight_copies.h) on the
+  // graph before anything reads them; the session does so after a parallel plan has cut the graph to
+  // one rank's part, so that a rank copies only what it keeps. Unset, the loader aligns them itself.
+  bool defer_weight_copies = false;
 };
 
+// Large inline weights are not copied by parsing: they are read from the memory-mapped file as the graph
+// is built (model/inline_weights.h), so a graph holds views into the file until a weight is copied.
 StatusOr<Model> LoadModelFromFile(const std::string& path, const LoadOptions& options = {});
 // `model_dir` resolves external data ("" forbids it); `display_name` prefixes error messages.
 StatusOr<Model> LoadModelFromBytes(std::string bytes, const std::string& model_dir, const std::string& display_name,

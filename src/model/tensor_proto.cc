@@ -90,6 +90,24 @@ Status FillFromTypedFields(const onnx::TensorProto& proto, DType dtype, size_t c
   return InvalidArgument("tensor '" + proto.name() + "' has an unsupported dtype");
 }
 
+// What a tensor viewing a mapped file keeps alive: the mapping, and for its own range the resident pages,
+// dropped when the last user of the view is gone (a weight a rank sliced, copied or packed and let go of
+// would otherwise stay resident for as long as any other weight of the file is used).
+struct FileView {
+  std::shared_ptr<MappedFile> file;
+  const char* data = nullptr;
+  size_t bytes = 0;
+  ~FileView() { DropResidentPages(data, bytes); }
+};
+
+std::shared_ptr<void> ViewOfFile(std::shared_ptr<MappedFile> file, const char* data, size_t bytes) {
+  auto view = std::make_shared<FileView>();
+  view->file = std::move(file);
+  view->data = data;
+  view->bytes = bytes;
+  return view;
+}
+
 StatusOr<Tensor> FromExternal(const onnx::TensorProto& proto, DType dtype, Shape shape, size_t bytes,
                               ExternalDataResolver* resolver) {
   if (resolver == nullptr) return InvalidArgument("tensor '" + proto.name() + "' uses external data here");
@@ -121,8 +139,8 @@ StatusOr<Tensor> FromExternal(const onnx::TensorProto& proto, DType dtype, Shape
     UnpackNibbles(reinterpret_cast<const uint8_t*>(p), static_cast<size_t>(t.element_count()), t.data<uint8_t>());
     return t;
   }
-  if (reinterpret_cast<uintptr_t>(p) % DTypeSize(dtype) == 0) {
-    return Tensor(dtype, std::move(shape), Buffer::Wrap(const_cast<char*>(p), bytes, file));
+  if (reinterpret_cast<uintptr_t>(p) % DTypeSize(dtype) == 0 || (resolver->keep_unaligned_views() && bytes >= 4096)) {
+    return Tensor(dtype, std::move(shape), Buffer::Wrap(const_cast<char*>(p), bytes, ViewOfFile(file, p, bytes)));
   }
   TS_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, std::move(shape)));
   std::memcpy(t.raw_data(), p, bytes);

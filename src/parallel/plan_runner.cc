@@ -4,6 +4,8 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <climits>
 #include <cstdio>
 #include <fstream>
@@ -51,14 +53,25 @@ std::string Mib(double bytes) {
 
 }  // namespace
 
-size_t ResidentBytes() {
+namespace {
+
+// A "Vm...:   1234 kB" line of /proc/self/status in bytes, 0 where the system does not say.
+size_t StatusBytes(const char* key) {
   std::ifstream status("/proc/self/status");
   std::string line;
+  const size_t length = std::strlen(key);
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return static_cast<size_t>(std::strtoull(line.c_str() + 6, nullptr, 10)) * 1024;
+    if (line.compare(0, length, key) == 0) {
+      return static_cast<size_t>(std::strtoull(line.c_str() + length, nullptr, 10)) * 1024;
+    }
   }
   return 0;
 }
+
+}  // namespace
+
+size_t ResidentBytes() { return StatusBytes("VmRSS:"); }
+size_t PeakResidentBytes() { return StatusBytes("VmHWM:"); }
 
 PlanRunner::PlanRunner(Communicator& world, const PlanRunnerOptions& options)
     : world_(world), options_(options), position_(PositionOf(options.spec, world.rank())) {
@@ -81,6 +94,7 @@ StatusOr<std::unique_ptr<PlanRunner>> PlanRunner::Create(Communicator& world, co
   TS_ASSIGN_OR_RETURN(runner->data_, world.Split(pos.stage * spec.tp + pos.shard, pos.data));
 
   runner->partition_ = std::make_shared<PipelinePartition>();
+  const auto load_start = std::chrono::steady_clock::now();
   Status built = [&]() -> Status {
     TS_ASSIGN_OR_RETURN(GraphRewrite shard_rewrite, MakeTensorParallelRewrite(*runner->tensor_));
     PlanRunner* r = runner.get();
@@ -97,6 +111,9 @@ StatusOr<std::unique_ptr<PlanRunner>> PlanRunner::Create(Communicator& world, co
         *r->partition_ = SingleStage(graph);
       }
       if (shard_rewrite) TS_RETURN_IF_ERROR(shard_rewrite(graph));
+      // What this rank keeps of the model's weights: the constants its part reads, each counted once.
+      r->load_stats_.weight_bytes = 0;
+      for (const auto& [id, t] : graph.constants) r->load_stats_.weight_bytes += t.byte_size();
       return Status::Ok();
     };
     TS_ASSIGN_OR_RETURN(runner->session_, LoadSessionWithRewrite(model_path, options.session, rewrite));
@@ -109,6 +126,9 @@ StatusOr<std::unique_ptr<PlanRunner>> PlanRunner::Create(Communicator& world, co
 #endif
     return Status::Ok();
   }();
+  runner->load_stats_.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  runner->load_stats_.peak_resident_bytes = PeakResidentBytes();
   TS_ASSIGN_OR_RETURN(int first, FirstFailingRank(world, built));
   if (first < 0) return runner;
   report = world.rank() == first;

@@ -35,6 +35,13 @@
 
 namespace tessera {
 
+// How this rank loaded its part (PlanRunner::Create).
+struct RankLoadStats {
+  double seconds = 0;              // Create, from the model file to a session ready to run
+  size_t weight_bytes = 0;         // the weights its part keeps (its stage's, its shard's slices)
+  size_t peak_resident_bytes = 0;  // VmHWM when the session was ready
+};
+
 struct PlanRunnerOptions {
   PlanSpec spec;  // resolved for the world's size (ResolvePlan)
   SessionOptions session;
@@ -71,6 +78,7 @@ class PlanRunner {
   Session& session() { return *session_; }
   // "rank 3 (data 0, stage 1, shard 1)".
   const std::string& where() const { return where_; }
+  const RankLoadStats& load_stats() const { return load_stats_; }
 
  private:
   PlanRunner(Communicator& world, const PlanRunnerOptions& options);
@@ -87,9 +95,13 @@ class PlanRunner {
   std::vector<TensorInfo> inputs_, outputs_;
   std::string model_name_;
   std::unique_ptr<Session> session_;
+  RankLoadStats load_stats_;
 };
 
 // Resident memory of this process in bytes (VmRSS), 0 where the system does not say.
 size_t ResidentBytes();
+// The most this process has had resident so far (VmHWM; mapped file pages count while mapped), 0 where
+// the system does not say.
+size_t PeakResidentBytes();
 
 }  // namespace tessera

@@ -4,6 +4,7 @@
 #include "core/thread_pool.h"
 #include "graph/passes/graph_passes.h"
 #include "model/onnx_loader.h"
+#include "model/weight_copies.h"
 #include "ops/registry.h"
 #include "ops/cpu/common/dnnl_context.h"
 #include "runtime/graph_executor.h"
@@ -52,7 +53,9 @@ StatusOr<std::unique_ptr<Session>> Session::Load(const std::string& model_path, 
 
 StatusOr<std::unique_ptr<Session>> LoadSessionWithRewrite(const std::string& model_path, const SessionOptions& options,
                                                           const GraphRewrite& rewrite) {
-  TS_ASSIGN_OR_RETURN(Model model, LoadModelFromFile(model_path, KernelAwareLoadOptions()));
+  LoadOptions load_options = KernelAwareLoadOptions();
+  load_options.defer_weight_copies = true;  // SessionFactory::Create copies what the rewrite keeps
+  TS_ASSIGN_OR_RETURN(Model model, LoadModelFromFile(model_path, load_options));
   return CreateSessionFromModel(std::move(model), options, rewrite);
 }
 
@@ -75,6 +78,9 @@ StatusOr<std::unique_ptr<Session>> SessionFactory::Create(Model model, const Ses
   if (rewrite) {
     if (Status s = rewrite(*impl->model.graph); !s.ok()) return in_model(s);
   }
+  // Weights the loader left unaligned in the file are copied now, after a plan's rewrite has kept only
+  // this rank's part (LoadOptions::defer_weight_copies).
+  if (auto copied = CopyDeferredWeights(*impl->model.graph); !copied.ok()) return in_model(copied.status());
   impl->threads = options.threads > 0 ? options.threads : DefaultThreadCount();
   impl->pool = std::make_unique<ThreadPool>(impl->threads);
   SetDnnlThreads(impl->threads);

@@ -3,6 +3,8 @@
 
 #include <set>
 
+#include "model/external_data.h"
+
 namespace tessera {
 
 namespace {
@@ -29,6 +31,8 @@ Status OwnAttributeTensors(Node& node) {
 
 Status OwnTensors(Graph& graph) {
   for (auto& [id, tensor] : graph.constants) {
+    // A view of a mapped weight file keeps no parse alive and is resident only where read.
+    if (IsMappedFileData(tensor.raw_data(), tensor.byte_size())) continue;
     auto copy = tensor.Clone();
     if (!copy.ok()) return copy.status().WithContext("copying weight '" + graph.value(id).name + "'");
     tensor = std::move(copy).value();

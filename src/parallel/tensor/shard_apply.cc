@@ -4,7 +4,8 @@
 
 #include <set>
 
-#include "core/tensor_slicing.h"
+#include "model/external_data.h"
+#include "model/weight_copies.h"
 #include "parallel/tensor/collective_kernels.h"
 #include "parallel/tensor/shard_rules.h"
 
@@ -81,10 +82,9 @@ class ShardWriter {
       const int original = node.inputs[static_cast<size_t>(s.input)];
       const Tensor& full = graph_.constants.at(original);
       const ShardRange range = ShardOfAxis(s.dim, region.units, plan_.tp_size, rank_);
-      TS_ASSIGN_OR_RETURN(Tensor part, SliceAlongAxis(full, s.axis, range.begin, range.end));
-      if (part.buffer() == full.buffer()) {  // own memory, not a view of the full weight
-        TS_ASSIGN_OR_RETURN(part, part.Clone());
-      }
+      // Own pages, not a view of the full weight, nor heap memory that would stay resident after a kernel
+      // packs the slice and drops it; the full weight's file pages are let go as the copy passes them.
+      TS_ASSIGN_OR_RETURN(Tensor part, SliceWeightToOwnMemory(full, s.axis, range.begin, range.end));
       node.inputs[static_cast<size_t>(s.input)] = NewConstant(graph_.value(original).name, std::move(part));
       originals_.insert(original);
     }
@@ -202,8 +202,11 @@ class ShardWriter {
 
 // Copies `t` into memory of its own when it may be a view of the model (see model/tensor_proto.cc: only
 // tensors of 4 KiB and more are left pointing into the parsed file or its external data).
+// A view of a mapped weight file (external data, or inline weights the loader left in the .onnx) keeps no
+// parse alive and is resident only where read (an embedding table: the rows looked up), so it stays.
 StatusOr<int64_t> Detach(Tensor& t) {
   if (!t.defined() || t.byte_size() < 4096 || t.dtype() == DType::kString) return 0;
+  if (IsMappedFileData(t.raw_data(), t.byte_size())) return 0;
   TS_ASSIGN_OR_RETURN(t, t.Clone());
   return static_cast<int64_t>(t.byte_size());
 }
