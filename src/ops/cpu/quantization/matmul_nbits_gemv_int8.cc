@@ -45,8 +45,9 @@ constexpr int64_t kPrefetchBytes = 4096;
 
 int64_t RowBytes(const NBitsWeights& w) { return w.k_blocks * w.blob_size; }
 
-// sum over blocks g of scaled_zero[n, g] * block_sums[g].
-VNNI_TARGET float ZeroPointTerm(const float* scaled_zero, const float* block_sums, int64_t blocks) {
+// Lane sums of the zero-point term sum over blocks g of scaled_zero[n, g] * block_sums[g], left unreduced so
+// the column's one horizontal sum covers it with the product.
+VNNI_TARGET __m512 ZeroPointTerm(const float* scaled_zero, const float* block_sums, int64_t blocks) {
   __m512 acc = _mm512_setzero_ps();
   int64_t g = 0;
   for (; g + kLanes <= blocks; g += kLanes) {
@@ -56,20 +57,20 @@ VNNI_TARGET float ZeroPointTerm(const float* scaled_zero, const float* block_sum
     const __mmask16 m = static_cast<__mmask16>((1u << (blocks - g)) - 1);
     acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, scaled_zero + g), _mm512_maskz_loadu_ps(m, block_sums + g), acc);
   }
-  return _mm512_reduce_add_ps(acc);
+  return acc;
 }
 
 // The same term from byte zero points: sum over g of scale[g] * zero[g] * block_sums[g].
-VNNI_TARGET float ZeroPointTerm(const float* scales, const uint8_t* zero, const float* block_sums, int64_t blocks) {
+VNNI_TARGET __m512 ZeroPointTerm(const float* scales, const uint8_t* zero, const float* block_sums, int64_t blocks) {
   __m512 acc = _mm512_setzero_ps();
   for (int64_t g = 0; g < blocks; g += kLanes) {
     const int64_t left = std::min<int64_t>(kLanes, blocks - g);
-    const __mmask16 m = static_cast<__mmask16>((1u << left) - 1);
+    const __mmask16 m = static_cast<__mmask16>(left == kLanes ? 0xFFFF : (1u << left) - 1);
     const __m512 z = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, zero + g)));
     const __m512 sz = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, scales + g), z);
     acc = _mm512_fmadd_ps(sz, _mm512_maskz_loadu_ps(m, block_sums + g), acc);
   }
-  return _mm512_reduce_add_ps(acc);
+  return acc;
 }
 
 // How a chunk's weight scales expand to its 16 lanes: one block per chunk (blobs >= 64 bytes), four (blob 16,
@@ -157,10 +158,10 @@ VNNI_TARGET void GemvInt8Column(const NBitsWeights& w, const NBitsQuantizedRows&
   }
   for (int r = 0; r < MR; ++r) {
     const float* sums = a.block_sums.data() + (r0 + r) * w.k_blocks;
-    const float zero_term = w.zero_bytes.empty()
-                                ? ZeroPointTerm(w.scaled_zero.data() + n * w.k_blocks, sums, w.k_blocks)
-                                : ZeroPointTerm(s, w.zero_bytes.data() + n * w.k_blocks, sums, w.k_blocks);
-    y[(r0 + r) * y_stride + n] = _mm512_reduce_add_ps(acc[r]) - zero_term;
+    const __m512 zero_term = w.zero_bytes.empty()
+                                 ? ZeroPointTerm(w.scaled_zero.data() + n * w.k_blocks, sums, w.k_blocks)
+                                 : ZeroPointTerm(s, w.zero_bytes.data() + n * w.k_blocks, sums, w.k_blocks);
+    y[(r0 + r) * y_stride + n] = _mm512_reduce_add_ps(_mm512_sub_ps(acc[r], zero_term));
   }
 }
 
