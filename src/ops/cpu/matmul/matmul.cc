@@ -75,7 +75,11 @@ class MatMulKernel : public Kernel {
     const PanelMatrix b = dnnl_.PackedPanels();
     if (b.data == nullptr || b.k != plan.k || b.n != plan.n) return false;
     const int64_t panels = (b.n + kPanelColumns - 1) / kPanelColumns;
-    ctx.pool().ParallelFor(panels, 1, [&](int64_t p0, int64_t p1) {
+    // A fork and join of the pool costs about what one core takes to stream 64 KiB: smaller products (a
+    // small decoder's layers) stay on the calling thread.
+    constexpr int64_t kMinParallelWork = int64_t{64} << 10;
+    const int64_t panel_work = b.k_padded * kPanelColumns * static_cast<int64_t>(sizeof(float)) * rows;
+    ctx.pool().ParallelFor(panels, (kMinParallelWork + panel_work - 1) / panel_work, [&](int64_t p0, int64_t p1) {
       PanelGemv(b, a.data<float>(), static_cast<int>(rows), plan.k, p0, p1, c.data<float>(), plan.n);
     });
     return true;
