@@ -42,6 +42,9 @@ constexpr int kLanes = 16;
 // How far ahead of the chunk being multiplied the weight is prefetched: 2-8 KiB measured best (4 KiB: one page,
 // where the hardware stream prefetcher restarts), 512 bytes no better than none.
 constexpr int64_t kPrefetchBytes = 4096;
+// Weight bytes of the columns that every group of rows multiplies in turn (GemvInt8AllRows): with a group's
+// activations (4 rows of K bytes, and their lane scales) about half of L1.
+constexpr int64_t kColumnTileBytes = 8192;
 
 int64_t RowBytes(const NBitsWeights& w) { return w.k_blocks * w.blob_size; }
 
@@ -187,8 +190,10 @@ VNNI_TARGET void GemvInt8Group(const NBitsWeights& w, const NBitsQuantizedRows& 
   }
 }
 
-// Every row of A against columns [n0, n1): column by column, so one column's weights (K/2 bytes) stay in
-// L1 while each group of 4 rows of A reads them; the weight is read from memory once however many rows.
+// Every row of A against columns [n0, n1), a tile of columns at a time: each group of 4 rows of A multiplies
+// the whole tile (its weights then in L1) before the next group, so a group's activations are read from L1
+// across the tile, not once per column from L2 (64 prompt rows are 96 KiB of activations at K = 1536); the
+// weight is read from memory once however many rows.
 VNNI_TARGET void GemvInt8AllRows(const NBitsWeights& w, const NBitsQuantizedRows& a, int64_t n0, int64_t n1, float* y,
                                  int64_t y_stride) {
   // Lane l of a chunk covers weight bytes [4l, 4l + 4): block (4l / blob_size) of the chunk's first block.
@@ -196,21 +201,27 @@ VNNI_TARGET void GemvInt8AllRows(const NBitsWeights& w, const NBitsQuantizedRows
   for (int l = 0; l < kLanes; ++l)
     lanes[l] = w.blob_size >= kChunkBytes ? 0 : static_cast<int32_t>(4 * l / w.blob_size);
   const __m512i lane_block = _mm512_load_si512(lanes);
-  for (int64_t n = n0; n < n1; ++n) {
+  const int64_t tile = std::max<int64_t>(1, kColumnTileBytes / RowBytes(w));
+  for (int64_t t0 = n0; t0 < n1; t0 += tile) {
+    const int64_t t1 = std::min(n1, t0 + tile);
     int r0 = 0;
-    for (; r0 + 4 <= a.rows; r0 += 4) GemvInt8Group<4>(w, a, r0, lane_block, n, y, y_stride);
-    switch (a.rows - r0) {
-      case 1:
-        GemvInt8Group<1>(w, a, r0, lane_block, n, y, y_stride);
-        break;
-      case 2:
-        GemvInt8Group<2>(w, a, r0, lane_block, n, y, y_stride);
-        break;
-      case 3:
-        GemvInt8Group<3>(w, a, r0, lane_block, n, y, y_stride);
-        break;
-      default:
-        break;
+    for (; r0 + 4 <= a.rows; r0 += 4) {
+      for (int64_t n = t0; n < t1; ++n) GemvInt8Group<4>(w, a, r0, lane_block, n, y, y_stride);
+    }
+    for (int64_t n = t0; n < t1; ++n) {
+      switch (a.rows - r0) {
+        case 1:
+          GemvInt8Group<1>(w, a, r0, lane_block, n, y, y_stride);
+          break;
+        case 2:
+          GemvInt8Group<2>(w, a, r0, lane_block, n, y, y_stride);
+          break;
+        case 3:
+          GemvInt8Group<3>(w, a, r0, lane_block, n, y, y_stride);
+          break;
+        default:
+          break;
+      }
     }
   }
 }
