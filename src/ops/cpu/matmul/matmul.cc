@@ -3,8 +3,9 @@
 //
 // float32 runs on oneDNN's matmul primitive, built per input shapes and cached (DnnlMatMul); a constant
 // B is pre-packed once, and one to four rows of A (decode) then read that packed copy with PanelGemv
-// (matmul_gemv_panels.h), which streams it at close to the read bandwidth where oneDNN does not. float16/bfloat16 widen to float32 for oneDNN too. Other dtypes run the plain
-// blocked loops of matmul_reference.h. K == 0 gives zeros (an empty sum).
+// (matmul_gemv_panels.h), which streams it faster than oneDNN's matmul does at M = 1. float16/bfloat16
+// widen to float32 for oneDNN too. Other dtypes run the plain blocked loops of matmul_reference.h. K == 0
+// gives zeros (an empty sum).
 #include <atomic>
 #include <memory>
 

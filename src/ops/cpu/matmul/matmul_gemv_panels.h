@@ -1,9 +1,10 @@
 // The decode-time float32 product C = A x B for a few rows of A against a constant B already packed by
-// oneDNN: its brgemm kernels (every shape measured on this machine, M = 1 to 64) reorder B [K, N] into
+// oneDNN: its AVX-512 brgemm kernels (oneDNN 2.6, every decoder shape tried, M = 1, 4 and 64) reorder B [K, N] into
 // panels of 64 columns, each panel K_padded x 64 floats with row k at k * 64 (oneDNN's BA16a64b: blocks of
 // 16 rows of 64 columns, K padded to a multiple of 16, N to one of 64, both with zeros). At M <= 4 the
 // product only has to read B once; oneDNN's matmul reads it at about 14 GB/s of this core's 22, this loop
 // streams each panel front to back. Reading the packed copy keeps one copy of the weight: no second layout.
+// Where oneDNN packs some other layout, DnnlMatMul::PackedPanels says so and the product stays on oneDNN.
 #pragma once
 
 #include <cstdint>

@@ -29,7 +29,9 @@ std::vector<float> PackPanels(const std::vector<float>& b, int64_t k, int64_t n,
 double Reference(const std::vector<float>& a, int64_t a_stride, const std::vector<float>& b, int64_t k, int64_t n,
                  int r, int64_t j) {
   double s = 0;
-  for (int64_t x = 0; x < k; ++x) s += double(a[static_cast<size_t>(r * a_stride + x)]) * b[static_cast<size_t>(x * n + j)];
+  for (int64_t x = 0; x < k; ++x) {
+    s += double(a[static_cast<size_t>(r * a_stride + x)]) * b[static_cast<size_t>(x * n + j)];
+  }
   return s;
 }
 
