@@ -2,13 +2,16 @@
 // com.tessera FusedMatMul).
 //
 // float32 runs on oneDNN's matmul primitive, built per input shapes and cached (DnnlMatMul); a constant
-// B is pre-packed once. float16/bfloat16 widen to float32 for oneDNN too. Other dtypes run the plain
-// blocked loops of matmul_reference.h. K == 0 gives zeros (an empty sum).
+// B is pre-packed once, and one to four rows of A (decode) then read that packed copy with PanelGemv
+// (matmul_gemv_panels.h), which streams it faster than oneDNN's matmul does at M = 1. float16/bfloat16
+// widen to float32 for oneDNN too. Other dtypes run the plain blocked loops of matmul_reference.h. K == 0
+// gives zeros (an empty sum).
 #include <atomic>
 #include <memory>
 
 #include "ops/cpu/matmul/matmul_batched.h"
 #include "ops/cpu/matmul/matmul_family.h"
+#include "ops/cpu/matmul/matmul_gemv_panels.h"
 #include "ops/cpu/matmul/matmul_inputs.h"
 #include "ops/op_list.h"
 
@@ -43,6 +46,7 @@ class MatMulKernel : public Kernel {
     if (plan.k == 0 || empty) return ctx.AllocateOutput(0, a.dtype(), plan.out_shape).status();
     TS_ASSIGN_OR_RETURN(Tensor * c, ctx.AllocateUninitializedOutput(0, a.dtype(), plan.out_shape));
     if (a.dtype() == DType::kFloat32) {
+      if (packed_b && b_shape_.size() == 2 && RunPanelGemv(ctx, a, *c, plan)) return Status::Ok();
       TS_RETURN_IF_ERROR(DnnlBatchedMatMul(dnnl_, a.data<float>(), packed_b ? nullptr : ctx.input(1).data<float>(),
                                            c->data<float>(), plan, b_shape.size() > 2, ctx.pool().threads()));
       if (!packed_b && constant_b_.defined() && dnnl_.DropConstantSource()) {
@@ -64,6 +68,24 @@ class MatMulKernel : public Kernel {
   }
 
  private:
+  // A few rows of A (decode) against the packed constant B: read B once, panel by panel, split over the
+  // pool. Returns false, computing nothing, where oneDNN must run (more rows, B packed in another layout).
+  bool RunPanelGemv(KernelContext& ctx, const Tensor& a, Tensor& c, const MatMulPlan& plan) {
+    const int64_t rows = a.element_count() / plan.k;
+    if (rows < 1 || rows > kPanelGemvMaxRows) return false;
+    const PanelMatrix b = dnnl_.PackedPanels();
+    if (b.data == nullptr || b.k != plan.k || b.n != plan.n) return false;
+    const int64_t panels = (b.n + kPanelColumns - 1) / kPanelColumns;
+    // A fork and join of the pool costs about what one core takes to stream 64 KiB: smaller products (a
+    // small decoder's layers) stay on the calling thread.
+    constexpr int64_t kMinParallelWork = int64_t{64} << 10;
+    const int64_t panel_work = b.k_padded * kPanelColumns * static_cast<int64_t>(sizeof(float)) * rows;
+    ctx.pool().ParallelFor(panels, (kMinParallelWork + panel_work - 1) / panel_work, [&](int64_t p0, int64_t p1) {
+      PanelGemv(b, a.data<float>(), static_cast<int>(rows), plan.k, p0, p1, c.data<float>(), plan.n);
+    });
+    return true;
+  }
+
   // 16-bit floats widen to float32 for oneDNN (exact) and round once at the end, which is both faster and
   // more accurate than accumulating in the plain loops.
   Status RunHalf(KernelContext& ctx, const Tensor& a, const Tensor& b, Tensor& c, const MatMulPlan& plan) {

@@ -70,6 +70,27 @@ Status DnnlMatMul::Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const
   return Status::Ok();
 }
 
+PanelMatrix DnnlMatMul::PackedPanels() const {
+  for (const dnnl::memory& m : packed_) {
+    const dnnl::memory::desc desc = m.get_desc();
+    const dnnl_memory_desc_t& d = desc.data;
+    if (d.ndims != 2 || d.data_type != dnnl_f32 || d.format_kind != dnnl_blocked) continue;
+    const dnnl_blocking_desc_t& blocking = d.format_desc.blocking;
+    const bool panels = blocking.inner_nblks == 2 && blocking.inner_idxs[0] == 0 && blocking.inner_blks[0] == 16 &&
+                        blocking.inner_idxs[1] == 1 && blocking.inner_blks[1] == kPanelColumns &&
+                        blocking.strides[0] == 16 * kPanelColumns &&
+                        blocking.strides[1] == d.padded_dims[0] * kPanelColumns && d.offset0 == 0;
+    if (!panels) continue;
+    PanelMatrix out;
+    out.data = static_cast<const float*>(m.get_data_handle());
+    out.k = d.dims[0];
+    out.n = d.dims[1];
+    out.k_padded = d.padded_dims[0];
+    return out;
+  }
+  return PanelMatrix{};
+}
+
 StatusOr<dnnl::memory> DnnlMatMul::PackedB(const dnnl::memory::desc& plain, const dnnl::memory::desc& desc,
                                            const void* b_data) {
   for (const dnnl::memory& m : packed_) {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "ops/cpu/matmul/matmul_gemv_panels.h"
 #include "tessera/tensor.h"
 
 namespace tessera {
@@ -46,6 +47,11 @@ class DnnlMatMul {
     source_dropped_ = true;
     return true;
   }
+
+  // The packed constant B as panels of 64 columns (oneDNN's BA16a64b, which its brgemm kernels choose for a
+  // 2-D float32 B on AVX-512; see matmul_gemv_panels.h), once some primitive has packed it so; data is null
+  // otherwise (not packed yet, another layout, another dtype or rank).
+  PanelMatrix PackedPanels() const;
 
   // An epilogue fused into the product (float32 only): C = act(A x B + bias), bias a constant [N] vector
   // broadcast over rows (nullptr for none; must stay alive like a constant B) and act the identity or

@@ -197,6 +197,34 @@ TEST(MatMulTest, ConstantWeightsArePrePackedAndReusedAcrossShapes) {
   }
 }
 
+// After a prefill-sized run has packed the constant B, one to four rows (decode) take PanelGemv over the
+// packed copy and five fall back to oneDNN: all must match, with K and N off the 16- and 64-wide blocks.
+TEST(MatMulTest, DecodeRowsAfterPackingMatchReference) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  const int64_t k = 75, n = 131;
+  const auto w = RandomValues(rng, k * n);
+  testing::OnnxBuilder builder(13);
+  builder.Input("a", DType::kFloat32, {-1, -1, k});
+  builder.Initializer("w", w, {k, n});
+  builder.Node("MatMul", {"a", "w"}, {"y"});
+  builder.Output("y", DType::kFloat32, {-1, -1, n});
+  auto session = Session::Load(builder.WriteTemp());
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  for (const Shape& as : {Shape{1, 9, k}, Shape{1, 1, k}, Shape{1, 2, k}, Shape{3, 1, k}, Shape{1, 4, k},
+                          Shape{1, 5, k}, Shape{1, 1, k}}) {
+    SCOPED_TRACE(ShapeToString(as));
+    const auto a = RandomValues(rng, ShapeElementCount(as));
+    auto out = (*session)->Run({{"a", Tensor::FromVector(DType::kFloat32, as, a)}});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    Shape want_shape;
+    const auto want = ReferenceMatMul(a, as, w, {k, n}, &want_shape);
+    ASSERT_EQ((*out)[0].shape(), want_shape);
+    for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR((*out)[0].data<float>()[i], want[i], 1e-4) << i;
+  }
+}
+
 // Gemm: Y = alpha * op(A) op(B) + beta * C.
 template <typename T>
 void CheckGemm(DType dtype, bool trans_a, bool trans_b, const Shape& c_shape, int opset, unsigned seed) {

@@ -26,6 +26,16 @@ namespace tessera {
 namespace {
 
 constexpr int64_t kTileBytes = int64_t{8} << 20;  // float32 bytes of one dequantized tile of W
+// The least work (weight bytes times rows of A) worth handing to another pool thread: a fork and join of
+// the pool costs microseconds, about what one core takes to stream 64 KiB, so the small layers of a small
+// decoder (8 KiB of 4-bit weight at 128 x 128) run on the calling thread.
+constexpr int64_t kMinParallelWork = int64_t{64} << 10;
+
+// Columns per chunk of a ParallelFor over N: at least 16, and at least kMinParallelWork of work.
+int64_t ColumnsPerChunk(const NBitsWeights& w, int64_t rows) {
+  const int64_t work_per_column = std::max<int64_t>(1, w.k_blocks * w.blob_size * rows);
+  return std::max<int64_t>(16, (kMinParallelWork + work_per_column - 1) / work_per_column);
+}
 
 class MatMulNBitsKernel : public Kernel {
  public:
@@ -126,7 +136,8 @@ class MatMulNBitsKernel : public Kernel {
     if (int8) {
       for (int64_t r = 0; r < m; ++r) LoadRow(a, r, attrs_.K, width, a_padded_.data() + r * width);
       QuantizeNBitsRows(w, a_padded_.data(), static_cast<int>(m), quantized_a_);
-      ctx.pool().ParallelFor(w.N, 16, [&](int64_t n0, int64_t n1) { NBitsGemvInt8(w, quantized_a_, n0, n1, y, w.N); });
+      ctx.pool().ParallelFor(w.N, ColumnsPerChunk(w, m),
+                             [&](int64_t n0, int64_t n1) { NBitsGemvInt8(w, quantized_a_, n0, n1, y, w.N); });
       return;
     }
     block_sums_.resize(static_cast<size_t>(m * w.k_blocks));
@@ -139,8 +150,7 @@ class MatMulNBitsKernel : public Kernel {
         block_sums_[static_cast<size_t>(r * w.k_blocks + g)] = s;
       }
     }
-    // 16 columns of W are at least 8 KiB of weight at K=1024, 4 bits: enough to amortise a chunk.
-    ctx.pool().ParallelFor(w.N, 16, [&](int64_t n0, int64_t n1) {
+    ctx.pool().ParallelFor(w.N, ColumnsPerChunk(w, m), [&](int64_t n0, int64_t n1) {
       NBitsGemv(w, a_padded_.data(), block_sums_.data(), static_cast<int>(m), n0, n1, y, w.N);
     });
   }

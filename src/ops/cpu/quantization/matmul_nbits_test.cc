@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <random>
+#include <tuple>
 
 #include "ops/cpu/quantization/matmul_nbits_weights.h"
 #include "testing/one_node_model.h"
@@ -239,6 +240,46 @@ TEST(MatMulNBitsTest, Int8GemvIsWithinTheActivationRoundingOfTheExactProduct) {
         }
       }
     }
+  }
+}
+
+// The kernel keeps one NBitsQuantizedRows between runs (a prefill of many rows, then decode steps of one):
+// quantizing into a used one, with more or fewer rows or another weight's shape, must give what a fresh one
+// holds, padding past each weight row included.
+TEST(MatMulNBitsTest, QuantizedRowsReusedAcrossShapesEqualFreshOnes) {
+  if (!NBitsGemvInt8Available()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  std::mt19937 rng(23);
+  NBitsQuantizedRows reused;
+  for (auto [bits, block, k, rows] : {std::tuple<int64_t, int64_t, int64_t, int>{4, 32, 200, 9},
+                                      {4, 32, 200, 1}, {8, 16, 70, 5}, {4, 64, 300, 2}, {4, 32, 40, 3}}) {
+    SCOPED_TRACE("bits " + std::to_string(bits) + " block " + std::to_string(block) + " K " + std::to_string(k) +
+                 " rows " + std::to_string(rows));
+    QuantizedWeight q = MakeWeight(k, 3, bits, block, ZeroPoints::kPacked, rng, /*reference=*/false);
+    NBitsWeights w;
+    Tensor zp = U8({static_cast<int64_t>(q.zp_packed.size())}, q.zp_packed);
+    ASSERT_TRUE(BuildNBitsWeights(NBitsAttributes{k, 3, bits, block, 4}, U8({3, q.k_blocks, q.blob}, q.b),
+                                  F32({3 * q.k_blocks}, q.scales), &zp, nullptr, w)
+                    .ok());
+    const int64_t width = q.k_blocks * block;
+    std::vector<float> a(static_cast<size_t>(rows * width), 0.0f);
+    for (int r = 0; r < rows; ++r) {
+      for (int64_t i = 0; i < k; ++i) {
+        a[static_cast<size_t>(r * width + i)] = std::uniform_real_distribution<float>(-2, 2)(rng);
+      }
+    }
+    // Leave garbage where the new call must write or zero.
+    std::fill(reused.even.begin(), reused.even.end(), int8_t{99});
+    std::fill(reused.odd.begin(), reused.odd.end(), int8_t{99});
+    NBitsQuantizedRows fresh;
+    QuantizeNBitsRows(w, a.data(), rows, fresh);
+    QuantizeNBitsRows(w, a.data(), rows, reused);
+    EXPECT_EQ(reused.rows, fresh.rows);
+    EXPECT_EQ(reused.chunks, fresh.chunks);
+    EXPECT_EQ(reused.row_stride, fresh.row_stride);
+    EXPECT_EQ(reused.even, fresh.even);
+    EXPECT_EQ(reused.odd, fresh.odd);
+    EXPECT_EQ(reused.lane_scales, fresh.lane_scales);
+    EXPECT_EQ(reused.block_sums, fresh.block_sums);
   }
 }
 

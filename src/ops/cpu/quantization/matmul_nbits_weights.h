@@ -69,8 +69,10 @@ struct NBitsQuantizedRows {
   std::vector<int8_t> even, odd;   // 4-bit: q(a[2b]) and q(a[2b+1]) per weight byte b; 8-bit: q(a[b]) in even
   std::vector<float> lane_scales;  // [rows, chunks, 16]: activation scale of the block each 32-bit lane is in
   std::vector<float> block_sums;   // [rows, k_blocks]: exact float sums, for the zero-point term
+  std::vector<float> block_scales;  // [k_blocks]: scratch, one row's activation scales
 };
-// `a` as for NBitsGemv: rows of k_blocks * block_size floats, zero past K.
+// `a` as for NBitsGemv: rows of k_blocks * block_size floats, zero past K. Requires NBitsGemvInt8Available();
+// `out` may be reused from an earlier call (of any shape): its buffers are resized, not reallocated.
 void QuantizeNBitsRows(const NBitsWeights& w, const float* a, int rows, NBitsQuantizedRows& out);
 // y as NBitsGemv computes it, with A quantized (error about amax(block) / 254 per activation), for any
 // number of rows (the weight is read once; prefill uses it too). Requires NBitsGemvInt8Available() and
