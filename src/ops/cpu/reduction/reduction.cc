@@ -1,4 +1,4 @@
-// Reduction kernels: the ten Reduce* ops (this file), ArgMax/ArgMin and CumSum (reduction_arg.cc).
+// Reduction kernels: the ten Reduce* ops (this file), ArgMax/ArgMin, CumSum and CumProd (reduction_arg.cc).
 //
 // Axes come from the `axes` attribute up to ReduceSum-11 and the other Reduce*-13, and from the
 // optional second input from ReduceSum-13 and the others' opset 18. An empty axes list reduces every
@@ -144,7 +144,8 @@ void RegisterReductionKernels(KernelRegistry& registry) {
   RegisterReduce(registry, "ReduceSumSquare", ReduceKind::kSumSquare, 18);
   registry.Register("ArgMax", 1, kLatestOpset, MakeArgReduceFactory(/*is_max=*/true));
   registry.Register("ArgMin", 1, kLatestOpset, MakeArgReduceFactory(/*is_max=*/false));
-  registry.Register("CumSum", 11, kLatestOpset, MakeCumSumFactory());
+  registry.Register("CumSum", 11, kLatestOpset, MakeCumulativeFactory(false));
+  registry.Register("CumProd", 26, kLatestOpset, MakeCumulativeFactory(true));
 }
 
 }  // namespace tessera

@@ -1,0 +1,274 @@
+"""Opset 18-26 cases: ops introduced after ONNX 1.12 (Swish, TensorScatter, GroupNormalization, CumProd,
+BitCast, Col2Im, AffineGrid, CenterCropPad, ...) and the newer forms of existing ops (Reduce* with `axes` as
+an input, ReduceMin/Max on booleans, Split with num_outputs, Pad with axes and wrap, Scatter reductions
+min/max, Resize with antialias / keep_aspect_ratio_policy / axes).
+
+Each case carries its own numpy reference where the op's math is short enough to state here (float64,
+from the specification), so it is checked even where ONNX Runtime does not run the op; where ORT runs it,
+ORT is checked against the same reference."""
+import numpy as np
+from onnx import TensorProto, helper
+
+from ort_ops_cases import MustFail, Tolerance, make_model, rng, value
+
+F32, F16, I64, BOOL, I32 = TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.INT64, TensorProto.BOOL, TensorProto.INT32
+TOL = Tolerance(1e-5, 1e-5)
+
+
+def _one(name, op, ins, outs, opset, attrs=None, inits=(), domain=""):
+    """ins: [(name, elem_type, array)] graph inputs; outs: [(name, elem_type, rank)]; inits: TensorProtos
+    (named inputs of the node that are not graph inputs)."""
+    init_names = [t.name for t in inits]
+    node_inputs = [n for n, _, _ in ins] + init_names
+    node = helper.make_node(op, node_inputs, [o for o, _, _ in outs], domain=domain or None, **(attrs or {}))
+    model = make_model([node], [value(n, t, a.shape) for n, t, a in ins], [value(o, t, rank=r) for o, t, r in outs],
+                       {domain or "": opset}, initializers=inits)
+    return model, {n: a for n, _, a in ins}
+
+
+def _int64s(name, values):
+    return helper.make_tensor(name, I64, [len(values)], list(values))
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def swish_cases():
+    for alpha in (1.0, 0.5):
+        name = f"Swish24_alpha{alpha}"
+        x = rng(name).uniform(-8, 8, (3, 17)).astype(np.float32)
+        model, inputs = _one(name, "Swish", [("x", F32, x)], [("y", F32, 2)], 24, {"alpha": alpha})
+        ref = (x.astype(np.float64) * _sigmoid(alpha * x.astype(np.float64))).astype(np.float32)
+        yield name, model, inputs, TOL, {"y": ref}
+
+
+def _tensor_scatter_ref(past, update, write, axis, circular):
+    out = past.copy()
+    max_len, length = past.shape[axis], update.shape[axis]
+    for b in range(past.shape[0]):
+        for s in range(length):
+            pos = (write[b] + s) % max_len if circular else write[b] + s
+            dst = [b] + [slice(None)] * (past.ndim - 1)
+            src = [b] + [slice(None)] * (past.ndim - 1)
+            dst[axis], src[axis] = pos, s
+            out[tuple(dst)] = update[tuple(src)]
+    return out
+
+
+def tensor_scatter_cases():
+    forms = (("linear_axis-2", (2, 3, 8, 4), (2, 3, 2, 4), -2, "linear", [1, 6]),
+             ("circular_axis2", (2, 3, 5, 4), (2, 3, 3, 4), 2, "circular", [4, 1]),
+             ("linear_no_write_indices", (3, 6, 2), (3, 4, 2), 1, "linear", None))
+    for label, past_shape, update_shape, axis, mode, write in forms:
+        name = f"TensorScatter24_{label}"
+        r = rng(name)
+        past = r.standard_normal(past_shape).astype(np.float32)
+        update = r.standard_normal(update_shape).astype(np.float32)
+        ins = [("past", F32, past), ("update", F32, update)]
+        if write is not None:
+            ins.append(("write", I64, np.array(write, np.int64)))
+        model, inputs = _one(name, "TensorScatter", ins, [("present", F32, len(past_shape))], 24,
+                             {"axis": axis, "mode": mode})
+        ref = _tensor_scatter_ref(past, update, write or [0] * past_shape[0], axis, mode == "circular")
+        yield name, model, inputs, 0.0, {"present": ref}
+    name = "TensorScatter24_linear_write_past_the_end"
+    past, update = np.zeros((2, 4, 3), np.float32), np.ones((2, 2, 3), np.float32)
+    model, inputs = _one(name, "TensorScatter", [("past", F32, past), ("update", F32, update),
+                                                 ("write", I64, np.array([0, 3], np.int64))],
+                         [("present", F32, 3)], 24, {"axis": 1})
+    yield name, model, inputs, MustFail("write_indices")
+
+
+def group_norm_cases():
+    for opset, per_channel in ((21, True), (18, False)):
+        name = f"GroupNormalization{opset}_{'per_channel' if per_channel else 'per_group'}"
+        r = rng(name)
+        n, c, groups = 2, 6, 3
+        x = r.standard_normal((n, c, 4, 5)).astype(np.float32) * 3 + 1
+        count = c if per_channel else groups
+        scale = r.uniform(0.5, 2, count).astype(np.float32)
+        bias = r.uniform(-1, 1, count).astype(np.float32)
+        model, inputs = _one(name, "GroupNormalization", [("x", F32, x), ("scale", F32, scale), ("bias", F32, bias)],
+                             [("y", F32, 4)], opset, {"num_groups": groups, "epsilon": 1e-4})
+        xg = x.astype(np.float64).reshape(n, groups, -1)
+        norm = ((xg - xg.mean(-1, keepdims=True)) / np.sqrt(xg.var(-1, keepdims=True) + 1e-4)).reshape(x.shape)
+        s = scale if per_channel else np.repeat(scale, c // groups)
+        b = bias if per_channel else np.repeat(bias, c // groups)
+        ref = (norm * s.reshape(1, c, 1, 1) + b.reshape(1, c, 1, 1)).astype(np.float32)
+        yield name, model, inputs, Tolerance(1e-5, 1e-4), {"y": ref}
+
+
+def cumprod_bitcast_cases():
+    for exclusive in (0, 1):
+        for reverse in (0, 1):
+            name = f"CumProd26_exclusive{exclusive}_reverse{reverse}"
+            x = rng(name).uniform(0.5, 1.5, (3, 6)).astype(np.float32)
+            model, inputs = _one(name, "CumProd", [("x", F32, x)], [("y", F32, 2)], 26,
+                                 {"exclusive": exclusive, "reverse": reverse}, inits=[helper.make_tensor("axis", I64, [], [1])])
+            v = x.astype(np.float64)[:, ::-1] if reverse else x.astype(np.float64)
+            c = np.cumprod(v, axis=1)
+            if exclusive:
+                c = np.concatenate([np.ones((3, 1)), c[:, :-1]], axis=1)
+            ref = (c[:, ::-1] if reverse else c).astype(np.float32)
+            yield name, model, inputs, TOL, {"y": ref}
+    name = "BitCast26_float_to_int32"
+    x = rng(name).standard_normal((4, 5)).astype(np.float32)
+    model, inputs = _one(name, "BitCast", [("x", F32, x)], [("y", I32, 2)], 26, {"to": I32})
+    yield name, model, inputs, 0.0, {"y": x.view(np.int32)}
+    name = "BitCast26_width_mismatch"
+    model, inputs = _one(name, "BitCast", [("x", F32, x)], [("y", I64, 2)], 26, {"to": I64})
+    yield name, model, inputs, MustFail("keeps the width")
+
+
+REDUCE_REFS = {
+    "ReduceSum": lambda x, a, k: np.sum(x, axis=a, keepdims=k),
+    "ReduceMean": lambda x, a, k: np.mean(x, axis=a, keepdims=k),
+    "ReduceMax": lambda x, a, k: np.max(x, axis=a, keepdims=k),
+    "ReduceMin": lambda x, a, k: np.min(x, axis=a, keepdims=k),
+    "ReduceProd": lambda x, a, k: np.prod(x, axis=a, keepdims=k),
+    "ReduceL1": lambda x, a, k: np.sum(np.abs(x), axis=a, keepdims=k),
+    "ReduceL2": lambda x, a, k: np.sqrt(np.sum(x * x, axis=a, keepdims=k)),
+    "ReduceLogSum": lambda x, a, k: np.log(np.sum(x, axis=a, keepdims=k)),
+    "ReduceLogSumExp": lambda x, a, k: np.log(np.sum(np.exp(x), axis=a, keepdims=k)),
+    "ReduceSumSquare": lambda x, a, k: np.sum(x * x, axis=a, keepdims=k),
+}
+
+
+def reduce_cases():
+    for op, ref in REDUCE_REFS.items():
+        opset = 13 if op == "ReduceSum" else 18
+        for axes, keepdims in (([1], 0), ([0, -1], 1)):
+            name = f"{op}{opset}_axes_input_{'_'.join(map(str, axes))}_keepdims{keepdims}"
+            x = rng(name).uniform(0.5, 2.0, (3, 4, 5)).astype(np.float32)
+            model, inputs = _one(name, op, [("x", F32, x)], [("y", F32, 3 - (0 if keepdims else len(axes)))], opset,
+                                 {"keepdims": keepdims}, inits=[_int64s("axes", axes)])
+            out = ref(x.astype(np.float64), tuple(axes), bool(keepdims)).astype(np.float32)
+            yield name, model, inputs, Tolerance(1e-5, 1e-5), {"y": out}
+        name = f"{op}{opset}_empty_axes_noop"
+        x = rng(name).uniform(0.5, 2.0, (2, 3)).astype(np.float32)
+        model, inputs = _one(name, op, [("x", F32, x)], [("y", F32, 2)], opset, {"noop_with_empty_axes": 1},
+                             inits=[helper.make_tensor("axes", I64, [0], [])])
+        # An empty axes list with noop_with_empty_axes reduces over no axis: each element on its own
+        # (ReduceSumSquare squares it, ReduceLogSum takes its log), which numpy's axis=() computes too.
+        out = ref(x.astype(np.float64), (), True).astype(np.float32)
+        yield name, model, inputs, Tolerance(1e-6, 1e-6), {"y": out}
+    for op, fn in (("ReduceMax", np.any), ("ReduceMin", np.all)):
+        name = f"{op}20_bool"
+        x = rng(name).uniform(size=(3, 4)) > 0.4
+        model, inputs = _one(name, op, [("x", BOOL, x)], [("y", BOOL, 2)], 20, {"keepdims": 1},
+                             inits=[_int64s("axes", [1])])
+        yield name, model, inputs, 0.0, {"y": fn(x, axis=1, keepdims=True)}
+
+
+def split_pad_cases():
+    for dim, parts in ((7, 3), (8, 4), (5, 3)):
+        name = f"Split18_num_outputs{parts}_dim{dim}"
+        x = rng(name).standard_normal((2, dim)).astype(np.float32)
+        outs = [(f"y{i}", F32, 2) for i in range(parts)]
+        model, inputs = _one(name, "Split", [("x", F32, x)], outs, 18, {"axis": 1, "num_outputs": parts})
+        chunk = -(-dim // parts)
+        yield name, model, inputs, 0.0, {f"y{i}": x[:, i * chunk:(i + 1) * chunk] for i in range(parts)}
+    for mode in ("constant", "reflect", "edge", "wrap"):
+        opset = 19 if mode == "wrap" else 18
+        name = f"Pad{opset}_axes_{mode}"
+        x = rng(name).standard_normal((2, 3, 4)).astype(np.float32)
+        pads = [1, 2, 2, 1]  # begin of axes (-1, 1), then their ends
+        inits = [_int64s("pads", pads), helper.make_tensor("cv", F32, [], [0.5]), _int64s("axes", [-1, 1])]
+        model, inputs = _one(name, "Pad", [("x", F32, x)], [("y", F32, 3)], opset, {"mode": mode}, inits=inits)
+        width = [(0, 0), (2, 1), (1, 2)]
+        kw = {"constant_values": 0.5} if mode == "constant" else {}
+        ref = np.pad(x, width, mode={"edge": "edge", "reflect": "reflect", "wrap": "wrap"}.get(mode, "constant"), **kw)
+        yield name, model, inputs, 0.0, {"y": ref}
+
+
+def scatter_cases():
+    for reduction in ("min", "max"):
+        name = f"ScatterElements18_{reduction}"
+        r = rng(name)
+        data = r.standard_normal((4, 5)).astype(np.float32)
+        idx = r.integers(0, 4, (3, 5)).astype(np.int64)
+        upd = r.standard_normal((3, 5)).astype(np.float32)
+        model, inputs = _one(name, "ScatterElements", [("d", F32, data), ("i", I64, idx), ("u", F32, upd)],
+                             [("y", F32, 2)], 18, {"axis": 0, "reduction": reduction})
+        ref = data.copy()
+        f = np.minimum if reduction == "min" else np.maximum
+        for a in range(3):
+            for b in range(5):
+                ref[idx[a, b], b] = f(ref[idx[a, b], b], upd[a, b])
+        yield name, model, inputs, 0.0, {"y": ref}
+        name = f"ScatterND18_{reduction}"
+        data = r.standard_normal((4, 3)).astype(np.float32)
+        idx = np.array([[1], [3], [1]], np.int64)
+        upd = r.standard_normal((3, 3)).astype(np.float32)
+        model, inputs = _one(name, "ScatterND", [("d", F32, data), ("i", I64, idx), ("u", F32, upd)],
+                             [("y", F32, 2)], 18, {"reduction": reduction})
+        ref = data.copy()
+        for k in range(3):
+            ref[idx[k, 0]] = f(ref[idx[k, 0]], upd[k])
+        yield name, model, inputs, 0.0, {"y": ref}
+
+
+def resize_cases():
+    # ORT-only references: antialiased filters and aspect-ratio policies are longer than a case should be.
+    empty = helper.make_tensor("roi", F32, [0], [])
+    for mode in ("linear", "cubic"):
+        name = f"Resize18_antialias_{mode}"
+        x = rng(name).standard_normal((1, 2, 12, 10)).astype(np.float32)
+        inits = [empty, helper.make_tensor("scales", F32, [4], [1, 1, 0.5, 0.4])]
+        model, inputs = _one(name, "Resize", [("x", F32, x)], [("y", F32, 4)], 18, {"mode": mode, "antialias": 1},
+                             inits=inits)
+        yield name, model, inputs, Tolerance(1e-5, 1e-4)
+    for policy in ("not_larger", "not_smaller"):
+        name = f"Resize18_keep_aspect_{policy}_axes"
+        x = rng(name).standard_normal((1, 2, 6, 8)).astype(np.float32)
+        inits = [empty, helper.make_tensor("scales", F32, [0], []), _int64s("sizes", [9, 9])]
+        model, inputs = _one(name, "Resize", [("x", F32, x)], [("y", F32, 4)], 18,
+                             {"mode": "linear", "keep_aspect_ratio_policy": policy, "axes": [2, 3]}, inits=inits)
+        yield name, model, inputs, Tolerance(1e-5, 1e-4)
+    name = "Resize19_half_pixel_symmetric_scales_axes"
+    x = rng(name).standard_normal((1, 1, 5, 7)).astype(np.float32)
+    inits = [empty, helper.make_tensor("scales", F32, [2], [1.7, 0.6])]
+    model, inputs = _one(name, "Resize", [("x", F32, x)], [("y", F32, 4)], 19,
+                         {"mode": "linear", "coordinate_transformation_mode": "half_pixel_symmetric", "axes": [3, 2]},
+                         inits=inits)
+    yield name, model, inputs, Tolerance(1e-5, 1e-4)
+
+
+def center_crop_pad_cases():
+    for label, shape, target in (("crop", (6, 7, 3), [4, 5]), ("pad", (3, 2, 3), [6, 5]), ("mixed", (6, 2, 3), [3, 5])):
+        name = f"CenterCropPad18_{label}"
+        x = rng(name).standard_normal(shape).astype(np.float32)
+        model, inputs = _one(name, "CenterCropPad", [("x", F32, x)], [("y", F32, 3)], 18, {"axes": [0, 1]},
+                             inits=[_int64s("shape", target)])
+        ref = np.zeros(tuple(target) + shape[2:], np.float32)
+        src, dst = [], []
+        for size, want in zip(shape[:2], target):
+            if size >= want:
+                start = (size - want) // 2
+                src.append(slice(start, start + want))
+                dst.append(slice(0, want))
+            else:
+                start = (want - size) // 2
+                src.append(slice(0, size))
+                dst.append(slice(start, start + size))
+        ref[tuple(dst)] = x[tuple(src)]
+        yield name, model, inputs, 0.0, {"y": ref}
+
+
+def layer_norm_cases():
+    name = "LayerNormalization17_float16_stash_type1"
+    r = rng(name)
+    x = r.standard_normal((3, 16)).astype(np.float16)
+    scale, bias = r.uniform(0.5, 1.5, 16).astype(np.float16), r.uniform(-1, 1, 16).astype(np.float16)
+    model, inputs = _one(name, "LayerNormalization", [("x", F16, x), ("s", F16, scale), ("b", F16, bias)],
+                         [("y", F16, 2)], 17, {"axis": -1, "stash_type": 1})
+    x64 = x.astype(np.float64)
+    norm = (x64 - x64.mean(-1, keepdims=True)) / np.sqrt(x64.var(-1, keepdims=True) + 1e-5)
+    yield name, model, inputs, Tolerance(2e-3, 2e-3), {"y": (norm * scale + bias).astype(np.float16)}
+
+
+def cases():
+    for family in (swish_cases, tensor_scatter_cases, group_norm_cases, cumprod_bitcast_cases, reduce_cases,
+                   split_pad_cases, scatter_cases, resize_cases, center_crop_pad_cases, layer_norm_cases):
+        yield from family()
