@@ -272,3 +272,64 @@ def cases():
     for family in (swish_cases, tensor_scatter_cases, group_norm_cases, cumprod_bitcast_cases, reduce_cases,
                    split_pad_cases, scatter_cases, resize_cases, center_crop_pad_cases, layer_norm_cases):
         yield from family()
+    yield from _later_cases()
+
+
+def _affine_grid_ref(theta, size, align_corners):
+    spatial = size[2:]
+    axes = []
+    for n in spatial:
+        if align_corners:
+            axes.append(np.linspace(-1.0, 1.0, n) if n > 1 else np.array([-1.0]))
+        else:
+            axes.append((np.arange(n) * 2.0 + 1.0) / n - 1.0)
+    mesh = np.meshgrid(*axes, indexing="ij")  # (D,) H, W
+    coords = [mesh[-1], mesh[-2]] + ([mesh[0]] if len(spatial) == 3 else [])  # x, y[, z]
+    base = np.stack(coords + [np.ones_like(mesh[0])], axis=-1)
+    return np.einsum("...k,nrk->n...r", base, theta.astype(np.float64)).astype(np.float32)
+
+
+def affine_grid_cases():
+    for dims, align in ((2, 0), (2, 1), (3, 0)):
+        name = f"AffineGrid20_{dims}d_align_corners{align}"
+        r = rng(name)
+        size = [2, 3, 4, 5] if dims == 2 else [2, 1, 3, 4, 2]
+        theta = r.uniform(-1, 1, (2, dims, dims + 1)).astype(np.float32)
+        model, inputs = _one(name, "AffineGrid", [("theta", F32, theta)], [("grid", F32, dims + 2)], 20,
+                             {"align_corners": align}, inits=[_int64s("size", size)])
+        yield name, model, inputs, TOL, {"grid": _affine_grid_ref(theta, size, align)}
+
+
+def _col2im_ref(x, image, block, dilations, pads, strides):
+    n, cb, _ = x.shape
+    c = cb // int(np.prod(block))
+    padded = [image[d] + pads[d] + pads[len(image) + d] for d in range(len(image))]
+    grid = [(padded[d] - dilations[d] * (block[d] - 1) - 1) // strides[d] + 1 for d in range(len(image))]
+    out = np.zeros([n, c] + [p for p in padded])
+    cols = x.astype(np.float64).reshape([n, c] + list(block) + grid)
+    for kidx in np.ndindex(*block):
+        for pidx in np.ndindex(*grid):
+            at = tuple(pidx[d] * strides[d] + kidx[d] * dilations[d] for d in range(len(image)))
+            out[(slice(None), slice(None)) + at] += cols[(slice(None), slice(None)) + kidx + pidx]
+    crop = tuple(slice(pads[d], pads[d] + image[d]) for d in range(len(image)))
+    return out[(slice(None), slice(None)) + crop].astype(np.float32)
+
+
+def col2im_cases():
+    forms = (("2d_plain", [5, 5], [2, 2], [1, 1], [0, 0, 0, 0], [1, 1]),
+             ("2d_stride_pad_dilation", [6, 7], [3, 2], [2, 1], [1, 0, 2, 1], [2, 1]),
+             ("3d", [3, 4, 3], [2, 2, 1], [1, 1, 1], [0, 0, 0, 0, 0, 0], [1, 2, 1]))
+    for label, image, block, dil, pads, strides in forms:
+        name = f"Col2Im18_{label}"
+        dims = len(image)
+        grid = [(image[d] + pads[d] + pads[dims + d] - dil[d] * (block[d] - 1) - 1) // strides[d] + 1 for d in range(dims)]
+        x = rng(name).standard_normal((2, 3 * int(np.prod(block)), int(np.prod(grid)))).astype(np.float32)
+        model, inputs = _one(name, "Col2Im", [("x", F32, x)], [("y", F32, 2 + dims)], 18,
+                             {"dilations": dil, "pads": pads, "strides": strides},
+                             inits=[_int64s("image", image), _int64s("block", block)])
+        yield name, model, inputs, TOL, {"y": _col2im_ref(x, image, block, dil, pads, strides)}
+
+
+def _later_cases():
+    yield from affine_grid_cases()
+    yield from col2im_cases()
