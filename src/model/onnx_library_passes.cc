@@ -60,6 +60,15 @@ constexpr const char* kUncheckedDomain = "com.tessera.unchecked";
 
 int LibraryOpset() { return InstalledOnnxOpset(); }
 
+constexpr const char* kMlDomainName = "ai.onnx.ml";
+
+// The newest opset of `domain` the installed library has schemas for (3 for ai.onnx.ml under ONNX 1.12).
+int LibraryOpset(const std::string& domain) {
+  const auto& ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto it = ranges.find(domain);
+  return it == ranges.end() ? 0 : it->second.second;
+}
+
 bool HasAttributeUnknownTo(const onnx::OpSchema& schema, const onnx::NodeProto& node) {
   for (const auto& attr : node.attribute()) {
     if (schema.attributes().count(attr.name()) == 0) return true;
@@ -79,16 +88,20 @@ void HideSchemalessNodes(onnx::GraphProto& graph, const std::map<std::string, in
       if (attr.has_g()) HideSchemalessNodes(*attr.mutable_g(), opsets, has_kernel, hidden);
       for (auto& g : *attr.mutable_graphs()) HideSchemalessNodes(g, opsets, has_kernel, hidden);
     }
-    if (!node.domain().empty() && node.domain() != "ai.onnx") continue;
-    auto opset = opsets.find("");
+    // The default domain, and ai.onnx.ml (LabelEncoder-4 and TreeEnsemble-5 are newer than ONNX 1.12).
+    const bool ml = node.domain() == kMlDomainName;
+    if (!node.domain().empty() && node.domain() != "ai.onnx" && !ml) continue;
+    const std::string domain = ml ? kMlDomainName : "";
+    auto opset = opsets.find(domain);
     if (opset == opsets.end()) continue;
-    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset->second, "");
+    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset->second, domain);
     // At an opset the library knows, an unknown attribute is the model's mistake: the checker says so.
-    const bool newer = FindNewerOpSchema(node.op_type(), opset->second) != nullptr;
-    if (schema != nullptr && !newer && (opset->second <= LibraryOpset() || !HasAttributeUnknownTo(*schema, node))) {
+    const bool newer = !ml && FindNewerOpSchema(node.op_type(), opset->second) != nullptr;
+    const int library_opset = ml ? LibraryOpset(kMlDomainName) : LibraryOpset();
+    if (schema != nullptr && !newer && (opset->second <= library_opset || !HasAttributeUnknownTo(*schema, node))) {
       continue;
     }
-    if (!has_kernel(node.op_type(), "", opset->second)) continue;
+    if (!has_kernel(node.op_type(), domain, opset->second)) continue;
     hidden.nodes.emplace_back(&node, node.domain());
     node.set_domain(kUncheckedDomain);
   }

@@ -330,6 +330,71 @@ def col2im_cases():
         yield name, model, inputs, TOL, {"y": _col2im_ref(x, image, block, dil, pads, strides)}
 
 
+def _bilinear_zero(img, h, w):
+    height, width = img.shape
+    if h <= -1 or h >= height or w <= -1 or w >= width:
+        return 0.0
+    h0, w0 = int(np.floor(h)), int(np.floor(w))
+    lh, lw = h - h0, w - w0
+
+    def at(y, x):
+        return float(img[y, x]) if 0 <= y < height and 0 <= x < width else 0.0
+    return ((1 - lh) * (1 - lw) * at(h0, w0) + (1 - lh) * lw * at(h0, w0 + 1) + lh * (1 - lw) * at(h0 + 1, w0)
+            + lh * lw * at(h0 + 1, w0 + 1))
+
+
+def _deform_conv_ref(x, w, offset, bias, mask, stride, pad, dil, group, offset_group):
+    n, c, height, width = x.shape
+    oc, _, kh, kw = w.shape
+    oh, ow = offset.shape[2:]
+    y = np.zeros((n, oc, oh, ow))
+    cpg, opg = c // group, oc // group
+    for b, o, py, px in np.ndindex(n, oc, oh, ow):
+        g = o // opg
+        acc = 0.0
+        for ci in range(cpg):
+            ch = g * cpg + ci
+            og = ch // (c // offset_group)
+            for i, j in np.ndindex(kh, kw):
+                tap = i * kw + j
+                dy = offset[b, og * 2 * kh * kw + 2 * tap, py, px]
+                dx = offset[b, og * 2 * kh * kw + 2 * tap + 1, py, px]
+                hh = py * stride[0] - pad[0] + i * dil[0] + dy
+                ww = px * stride[1] - pad[1] + j * dil[1] + dx
+                m = 1.0 if mask is None else mask[b, og * kh * kw + tap, py, px]
+                acc += w[o, ci, i, j] * _bilinear_zero(x[b, ch], hh, ww) * m
+        y[b, o, py, px] = acc + (0.0 if bias is None else bias[o])
+    return y.astype(np.float32)
+
+
+def deform_conv_cases():
+    forms = (("plain", 1, 1, False, False, [1, 1], [0, 0, 0, 0], [1, 1]),
+             ("bias_mask_stride_pad", 1, 1, True, True, [2, 1], [1, 1, 1, 0], [1, 1]),
+             ("groups_offset_groups_dilation", 2, 2, True, False, [1, 1], [1, 1, 1, 1], [2, 1]))
+    for label, group, offset_group, bias, mask, stride, pad, dil in forms:
+        name = f"DeformConv19_{label}"
+        r = rng(name)
+        n, c, h, wd, oc, k = 1, 4, 5, 6, 4, 3
+        x = r.standard_normal((n, c, h, wd)).astype(np.float32)
+        w = r.standard_normal((oc, c // group, k, k)).astype(np.float32)
+        oh = (h + pad[0] + pad[2] - (dil[0] * (k - 1) + 1)) // stride[0] + 1
+        ow = (wd + pad[1] + pad[3] - (dil[1] * (k - 1) + 1)) // stride[1] + 1
+        offset = (r.standard_normal((n, offset_group * 2 * k * k, oh, ow)) * 1.5).astype(np.float32)
+        ins = [("x", F32, x), ("w", F32, w), ("offset", F32, offset)]
+        b = r.standard_normal(oc).astype(np.float32) if bias else None
+        m = r.uniform(0, 1, (n, offset_group * k * k, oh, ow)).astype(np.float32) if mask else None
+        if bias or mask:
+            ins.append(("b", F32, b if bias else np.zeros(oc, np.float32)))
+        if mask:
+            ins.append(("mask", F32, m))
+        model, inputs = _one(name, "DeformConv", ins, [("y", F32, 4)], 19,
+                             {"group": group, "offset_group": offset_group, "strides": stride, "pads": pad,
+                              "dilations": dil, "kernel_shape": [k, k]})
+        ref = _deform_conv_ref(x, w, offset, b, m, stride, pad, dil, group, offset_group)
+        yield name, model, inputs, Tolerance(1e-4, 1e-4), {"y": ref}
+
+
 def _later_cases():
     yield from affine_grid_cases()
     yield from col2im_cases()
+    yield from deform_conv_cases()
