@@ -46,7 +46,8 @@ Status CheckAgainstNewerSchema(const onnx::NodeProto& node, const NewerOpSchema&
 
 Status CheckNodeAgainstSchema(const onnx::NodeProto& node, const std::string& domain, int opset) {
   if (domain.empty()) {
-    if (const NewerOpSchema* newer = FindNewerOpSchema(node.op_type(), opset)) return CheckAgainstNewerSchema(node, *newer);
+    const NewerOpSchema* newer = FindNewerOpSchema(node.op_type(), opset);
+    if (newer != nullptr) return CheckAgainstNewerSchema(node, *newer);
   }
   const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, domain);
   if (schema == nullptr) return Status::Ok();

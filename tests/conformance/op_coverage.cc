@@ -8,8 +8,10 @@
 // gaps that a kernel now covers so the list can be trimmed. Ops introduced after opset 24 (flag later@N)
 // are reported separately and never fail the run.
 //
-// usage: op_coverage --table FILE [--known-gaps FILE] [--all]
-//   --all  also print every covered op with the opset range of its kernels
+// usage: op_coverage --table FILE [--known-gaps FILE] [--all | --markdown]
+//   --all       also print every covered op version
+//   --markdown  print the audit as a Markdown table instead (one row per op: versions, those without a
+//               kernel, and the known gap's reason), for docs/op_audit_24.md
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -76,6 +78,24 @@ std::set<std::string> ReadKnownGaps(const std::string& path) {
   return gaps;
 }
 
+// "domain op version" -> reason, from the known-gaps file's comments.
+std::map<std::string, std::string> ReadGapReasons(const std::string& path) {
+  std::map<std::string, std::string> reasons;
+  if (path.empty()) return reasons;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t hash = line.find('#');
+    std::istringstream fields(line.substr(0, hash));
+    std::string domain, op, version;
+    if (!(fields >> domain >> op >> version)) continue;
+    std::string reason = hash == std::string::npos ? "" : line.substr(hash + 1);
+    while (!reason.empty() && reason.front() == ' ') reason.erase(reason.begin());
+    reasons[domain + " " + op + " " + version] = reason;
+  }
+  return reasons;
+}
+
 std::string RegistryDomain(const std::string& table_domain) {
   return table_domain == "ai.onnx" ? "" : table_domain;
 }
@@ -84,7 +104,7 @@ std::string RegistryDomain(const std::string& table_domain) {
 
 int main(int argc, char** argv) {
   std::string table_path, gaps_path;
-  bool print_all = false;
+  bool print_all = false, markdown = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--table" && i + 1 < argc) {
@@ -93,8 +113,10 @@ int main(int argc, char** argv) {
       gaps_path = argv[++i];
     } else if (arg == "--all") {
       print_all = true;
+    } else if (arg == "--markdown") {
+      markdown = true;
     } else {
-      std::cerr << "usage: op_coverage --table FILE [--known-gaps FILE] [--all]\n";
+      std::cerr << "usage: op_coverage --table FILE [--known-gaps FILE] [--all | --markdown]\n";
       return 2;
     }
   }
@@ -106,6 +128,28 @@ int main(int argc, char** argv) {
   }
   const std::set<std::string> known_gaps = ReadKnownGaps(gaps_path);
   const KernelRegistry& registry = KernelRegistry::Global();
+  if (markdown) {
+    const auto reasons = ReadGapReasons(gaps_path);
+    std::cout << "| domain | op | versions | without a kernel | why |\n|---|---|---|---|---|\n";
+    for (const TableRow& row : rows) {
+      std::vector<int> versions = row.later ? std::vector<int>{row.later} : row.versions;
+      std::string all, missing, why;
+      for (int v : versions) {
+        all += (all.empty() ? "" : ", ") + std::to_string(v);
+        if (registry.Find(row.op, RegistryDomain(row.domain), v) == nullptr) {
+          missing += (missing.empty() ? "" : ", ") + std::to_string(v);
+          auto it = reasons.find(row.domain + " " + row.op + " " + std::to_string(v));
+          if (it != reasons.end() && why.find(it->second) == std::string::npos) {
+            why += (why.empty() ? "" : "; ") + it->second;
+          }
+        }
+      }
+      if (row.later) all += " (after opset 24)";
+      std::cout << "| " << row.domain << " | " << row.op << (row.function ? " (function)" : "") << " | " << all
+                << " | " << (missing.empty() ? "-" : missing) << " | " << why << " |\n";
+    }
+    return 0;
+  }
 
   int versions_total = 0, versions_covered = 0, ops_total = 0, ops_full = 0;
   std::vector<std::string> unexpected, fixed;

@@ -39,6 +39,11 @@ def preprocess_cases():
     x2 = rng("fv").standard_normal((4, 2)).astype(np.float32)
     yield (*_ml("FeatureVectorizer", "FeatureVectorizer", x, [("y", F32, 2)], {"inputdimensions": [3, 4]},
                 extra_inputs=[("x2", F32, x2)]), 0.0)
+    xc = np.array([[3, 1], [9, 3]], np.int64)
+    yield (*_ml("OneHotEncoder_int64", "OneHotEncoder", xc, [("y", F32, 3)], {"cats_int64s": [1, 3, 5]},
+                elem=I64), 0.0)
+    yield (*_ml("OneHotEncoder_unknown_without_zeros", "OneHotEncoder", xc, [("y", F32, 3)],
+                {"cats_int64s": [1, 3, 5], "zeros": 0}, elem=I64), MustFail("no category"))
     keys = np.array([3, 1, 7], np.int64)
     xi = np.array([[1, 2, 3], [7, 7, 0]], np.int64)
     yield (*_ml("LabelEncoder2_int64_to_float", "LabelEncoder", xi, [("y", F32, 2)],
@@ -170,6 +175,21 @@ def tree_ensemble5_cases():
         yield (*_ml(name, "TreeEnsemble", x, [("y", F32, 2)], attrs, ml_opset=5), TOL)
 
 
+def svm_cases():
+    r = rng("svm")
+    x = r.standard_normal((5, 3)).astype(np.float32)
+    sv = r.standard_normal((4, 3)).astype(np.float32)
+    for kernel, params in (("LINEAR", [0.0, 0.0, 0.0]), ("POLY", [0.5, 1.0, 3.0]), ("RBF", [0.3, 0.0, 0.0]),
+                           ("SIGMOID", [0.2, 0.1, 0.0])):
+        yield (*_ml(f"SVMRegressor_{kernel}", "SVMRegressor", x, [("y", F32, 2)],
+                    {"kernel_type": kernel, "kernel_params": params, "n_supports": 4,
+                     "support_vectors": sv.reshape(-1).tolist(), "coefficients": r.standard_normal(4).tolist(),
+                     "rho": [0.25]}), Tolerance(1e-5, 1e-4))
+    yield (*_ml("SVMRegressor_linear_no_supports_one_class", "SVMRegressor", x, [("y", F32, 2)],
+                {"coefficients": [0.5, -1.0, 2.0], "rho": [0.1], "one_class": 1, "kernel_type": "LINEAR",
+                 "kernel_params": [0.0, 0.0, 0.0]}), 0.0)
+
+
 def cases():
-    for family in (preprocess_cases, linear_cases, tree_cases, tree_ensemble5_cases):
+    for family in (preprocess_cases, linear_cases, tree_cases, tree_ensemble5_cases, svm_cases):
         yield from family()

@@ -11,7 +11,8 @@ from onnx import TensorProto, helper
 
 from ort_ops_cases import MustFail, Tolerance, make_model, rng, value
 
-F32, F16, I64, BOOL, I32 = TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.INT64, TensorProto.BOOL, TensorProto.INT32
+F32, F16, I64 = TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.INT64
+BOOL, I32 = TensorProto.BOOL, TensorProto.INT32
 TOL = Tolerance(1e-5, 1e-5)
 
 
@@ -105,7 +106,8 @@ def cumprod_bitcast_cases():
             name = f"CumProd26_exclusive{exclusive}_reverse{reverse}"
             x = rng(name).uniform(0.5, 1.5, (3, 6)).astype(np.float32)
             model, inputs = _one(name, "CumProd", [("x", F32, x)], [("y", F32, 2)], 26,
-                                 {"exclusive": exclusive, "reverse": reverse}, inits=[helper.make_tensor("axis", I64, [], [1])])
+                                 {"exclusive": exclusive, "reverse": reverse},
+                                 inits=[helper.make_tensor("axis", I64, [], [1])])
             v = x.astype(np.float64)[:, ::-1] if reverse else x.astype(np.float64)
             c = np.cumprod(v, axis=1)
             if exclusive:
@@ -322,7 +324,8 @@ def col2im_cases():
     for label, image, block, dil, pads, strides in forms:
         name = f"Col2Im18_{label}"
         dims = len(image)
-        grid = [(image[d] + pads[d] + pads[dims + d] - dil[d] * (block[d] - 1) - 1) // strides[d] + 1 for d in range(dims)]
+        grid = [(image[d] + pads[d] + pads[dims + d] - dil[d] * (block[d] - 1) - 1) // strides[d] + 1
+                for d in range(dims)]
         x = rng(name).standard_normal((2, 3 * int(np.prod(block)), int(np.prod(grid)))).astype(np.float32)
         model, inputs = _one(name, "Col2Im", [("x", F32, x)], [("y", F32, 2 + dims)], 18,
                              {"dilations": dil, "pads": pads, "strides": strides},

@@ -43,7 +43,9 @@ class Col2ImKernel : public Kernel {
       }
       const int64_t span = dilations[d] * (block[d] - 1) + 1;
       const int64_t padded = image[d] + pads[d] + pads[dims + d];
-      if (padded < span) return KernelContext::Error("the block does not fit in the padded image on dim " + std::to_string(d));
+      if (padded < span) {
+        return KernelContext::Error("the block does not fit in the padded image on dim " + std::to_string(d));
+      }
       grid[d] = (padded - span) / strides[d] + 1;
       block_size *= block[d];
       positions *= grid[d];

@@ -9,6 +9,7 @@ void RegisterMlKernels(KernelRegistry& registry) {
   RegisterMlLinearKernels(registry);
   RegisterMlLabelKernels(registry);
   RegisterMlTreeKernels(registry);
+  RegisterMlSvmKernels(registry);
 }
 
 }  // namespace tessera

@@ -11,9 +11,11 @@ namespace tessera {
 constexpr char kMlDomain[] = "ai.onnx.ml";
 
 void RegisterMlPreprocessKernels(KernelRegistry& registry);  // ml_preprocess.cc: Binarizer, Scaler, Normalizer,
-                                                             // Imputer, ArrayFeatureExtractor, FeatureVectorizer
+                                                             // Imputer, ArrayFeatureExtractor, FeatureVectorizer,
+                                                             // OneHotEncoder
 void RegisterMlLinearKernels(KernelRegistry& registry);      // ml_linear.cc: LinearClassifier, LinearRegressor
 void RegisterMlLabelKernels(KernelRegistry& registry);       // ml_label_encoder.cc: LabelEncoder, CategoryMapper
 void RegisterMlTreeKernels(KernelRegistry& registry);        // ml_tree_ensemble.cc: TreeEnsemble*
+void RegisterMlSvmKernels(KernelRegistry& registry);         // ml_svm.cc: SVMRegressor
 
 }  // namespace tessera

@@ -34,7 +34,9 @@ struct Column {
   std::vector<std::string> s;
   std::vector<int64_t> i;
   std::vector<double> f;
-  size_t size() const { return KindOf(dtype) == Kind::kString ? s.size() : KindOf(dtype) == Kind::kInt ? i.size() : f.size(); }
+  size_t size() const {
+    return KindOf(dtype) == Kind::kString ? s.size() : KindOf(dtype) == Kind::kInt ? i.size() : f.size();
+  }
 };
 
 StatusOr<Column> ColumnOfTensor(const Tensor& t, const char* what) {
@@ -89,8 +91,8 @@ StatusOr<Column> ReadColumn(const Node& node, const std::string& prefix) {
 
 class TableKernel : public Kernel {
  public:
-  TableKernel(Column keys, Column values, Column fallback, std::string op)
-      : keys_(std::move(keys)), values_(std::move(values)), default_(std::move(fallback)), op_(std::move(op)) {
+  TableKernel(Column keys, Column values, Column fallback)
+      : keys_(std::move(keys)), values_(std::move(values)), default_(std::move(fallback)) {
     for (size_t k = 0; k < keys_.size(); ++k) {
       switch (KindOf(keys_.dtype)) {
         case Kind::kString: by_string_.emplace(keys_.s[k], k); break;
@@ -154,7 +156,6 @@ class TableKernel : public Kernel {
   }
 
   Column keys_, values_, default_;
-  std::string op_;
   std::unordered_map<std::string, size_t> by_string_;
   std::unordered_map<int64_t, size_t> by_int_;
   std::map<double, size_t> by_float_;
@@ -199,11 +200,11 @@ StatusOr<std::unique_ptr<Kernel>> CreateLabelEncoder(const KernelInit& init) {
     if (in == DType::kInt64) {
       fallback.dtype = DType::kString;
       fallback.s.push_back(node.GetString("default_string", "_Unused"));
-      return std::unique_ptr<Kernel>(std::make_unique<TableKernel>(Indices(strings.s.size()), strings, fallback, "LabelEncoder"));
+      return std::unique_ptr<Kernel>(std::make_unique<TableKernel>(Indices(strings.s.size()), strings, fallback));
     }
     fallback.dtype = DType::kInt64;
     fallback.i.push_back(node.GetInt("default_int64", -1));
-    return std::unique_ptr<Kernel>(std::make_unique<TableKernel>(strings, Indices(strings.s.size()), fallback, "LabelEncoder"));
+    return std::unique_ptr<Kernel>(std::make_unique<TableKernel>(strings, Indices(strings.s.size()), fallback));
   }
   TS_ASSIGN_OR_RETURN(Column keys, ReadColumn(node, "keys"));
   TS_ASSIGN_OR_RETURN(Column values, ReadColumn(node, "values"));
@@ -212,7 +213,7 @@ StatusOr<std::unique_ptr<Kernel>> CreateLabelEncoder(const KernelInit& init) {
                                 std::to_string(values.size()) + ") differ in count");
   }
   TS_ASSIGN_OR_RETURN(Column fallback, DefaultFor(node, values));
-  return std::unique_ptr<Kernel>(std::make_unique<TableKernel>(keys, values, fallback, "LabelEncoder"));
+  return std::unique_ptr<Kernel>(std::make_unique<TableKernel>(keys, values, fallback));
 }
 
 StatusOr<std::unique_ptr<Kernel>> CreateCategoryMapper(const KernelInit& init) {
@@ -225,16 +226,17 @@ StatusOr<std::unique_ptr<Kernel>> CreateCategoryMapper(const KernelInit& init) {
   if (strings.s.size() != ints.i.size()) {
     return KernelContext::Error("attributes 'cats_strings' and 'cats_int64s' differ in length");
   }
-  const DType in = node.inputs.empty() || node.inputs[0] < 0 ? DType::kUndefined : init.graph.value(node.inputs[0]).dtype;
+  const DType in =
+      node.inputs.empty() || node.inputs[0] < 0 ? DType::kUndefined : init.graph.value(node.inputs[0]).dtype;
   Column fallback;
   if (in == DType::kInt64) {
     fallback.dtype = DType::kString;
     fallback.s.push_back(node.GetString("default_string", "_Unused"));
-    return std::unique_ptr<Kernel>(std::make_unique<TableKernel>(ints, strings, fallback, "CategoryMapper"));
+    return std::unique_ptr<Kernel>(std::make_unique<TableKernel>(ints, strings, fallback));
   }
   fallback.dtype = DType::kInt64;
   fallback.i.push_back(node.GetInt("default_int64", -1));
-  return std::unique_ptr<Kernel>(std::make_unique<TableKernel>(strings, ints, fallback, "CategoryMapper"));
+  return std::unique_ptr<Kernel>(std::make_unique<TableKernel>(strings, ints, fallback));
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ StatusOr<std::vector<float>> LinearScores(const MlRows& x, const std::vector<flo
     for (int64_t t = 0; t < targets; ++t) {
       double s = intercepts.empty() ? 0.0 : intercepts[static_cast<size_t>(t)];
       for (int64_t f = 0; f < x.cols; ++f) {
-        s += static_cast<double>(x.values[static_cast<size_t>(r * x.cols + f)]) * coefficients[static_cast<size_t>(t * x.cols + f)];
+        s += static_cast<double>(x.values[static_cast<size_t>(r * x.cols + f)]) *
+             coefficients[static_cast<size_t>(t * x.cols + f)];
       }
       scores[static_cast<size_t>(r * targets + t)] = static_cast<float>(s);
     }
@@ -73,7 +74,8 @@ class LinearClassifierKernel : public Kernel {
   Status Run(KernelContext& ctx) override {
     TS_ASSIGN_OR_RETURN(MlRows x, ReadMlRows(ctx.input(0), "X"));
     const bool strings = !string_labels_.empty();
-    const int64_t labels = strings ? static_cast<int64_t>(string_labels_.size()) : static_cast<int64_t>(int_labels_.size());
+    const int64_t labels =
+        strings ? static_cast<int64_t>(string_labels_.size()) : static_cast<int64_t>(int_labels_.size());
     const int64_t targets = intercepts_.empty() ? (x.cols ? static_cast<int64_t>(coefficients_.size()) / x.cols : 0)
                                                 : static_cast<int64_t>(intercepts_.size());
     TS_ASSIGN_OR_RETURN(auto scores, LinearScores(x, coefficients_, intercepts_, targets));
@@ -124,7 +126,9 @@ class LinearClassifierKernel : public Kernel {
 template <typename K>
 KernelFactory LinearFactory() {
   return [](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
-    if (init.node.GetFloats("coefficients").empty()) return KernelContext::Error("attribute 'coefficients' is required");
+    if (init.node.GetFloats("coefficients").empty()) {
+      return KernelContext::Error("attribute 'coefficients' is required");
+    }
     TS_ASSIGN_OR_RETURN(PostTransform transform, ParsePostTransform(init.node));
     return std::unique_ptr<Kernel>(std::make_unique<K>(init.node, transform));
   };

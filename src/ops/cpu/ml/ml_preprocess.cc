@@ -7,6 +7,9 @@
 // - ArrayFeatureExtractor: X[..., indices] along the last axis; a 1-D X gives [1, count].
 // - FeatureVectorizer: inputs concatenated along the last axis as float, input i cut or zero-padded to
 //   inputdimensions[i] columns.
+// - OneHotEncoder: each value's one-hot row over cats_int64s or cats_strings (a new last axis, float);
+//   a value in no category gives a row of zeros, or an error when zeros is 0. Float inputs are compared
+//   as integers (truncated), as ONNX Runtime does.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -96,7 +99,8 @@ Status Imputer(KernelContext& ctx) {
   const int64_t cols = x.rank() == 0 ? 1 : x.dim(x.rank() - 1);
   TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), x.shape()));
   if (x.dtype() == DType::kFloat32) {
-    TS_ASSIGN_OR_RETURN(auto imputed, PerColumn(node.GetFloats("imputed_value_floats"), cols, "imputed_value_floats", 0));
+    TS_ASSIGN_OR_RETURN(auto imputed,
+                        PerColumn(node.GetFloats("imputed_value_floats"), cols, "imputed_value_floats", 0));
     if (node.GetFloats("imputed_value_floats").empty()) {
       return KernelContext::Error("attribute 'imputed_value_floats' is required for a float input");
     }
@@ -188,6 +192,47 @@ Status FeatureVectorizer(KernelContext& ctx) {
   return Status::Ok();
 }
 
+Status OneHotEncoder(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Node& node = ctx.node();
+  const std::vector<int64_t> int_cats = node.GetInts("cats_int64s");
+  std::vector<std::string> string_cats;
+  if (const Attribute* a = node.FindAttribute("cats_strings")) string_cats = a->strings;
+  const bool strings = x.dtype() == DType::kString;
+  const int64_t cats = static_cast<int64_t>(strings ? string_cats.size() : int_cats.size());
+  if (cats == 0) {
+    return KernelContext::Error(std::string("attribute '") + (strings ? "cats_strings" : "cats_int64s") +
+                                "' is required for a " + DTypeName(x.dtype()) + " input");
+  }
+  const bool zeros = node.GetInt("zeros", 1) != 0;
+  Shape shape = x.shape();
+  shape.push_back(cats);
+  TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kFloat32, shape));
+  float* out = y->data<float>();
+  for (int64_t i = 0; i < x.element_count(); ++i) {
+    int64_t hit = -1;
+    if (strings) {
+      const std::string& v = x.data<std::string>()[i];
+      for (int64_t c = 0; c < cats && hit < 0; ++c) hit = string_cats[static_cast<size_t>(c)] == v ? c : -1;
+    } else {
+      int64_t v = 0;
+      switch (x.dtype()) {
+        case DType::kInt64: v = x.data<int64_t>()[i]; break;
+        case DType::kInt32: v = x.data<int32_t>()[i]; break;
+        case DType::kFloat32: v = static_cast<int64_t>(x.data<float>()[i]); break;
+        case DType::kFloat64: v = static_cast<int64_t>(x.data<double>()[i]); break;
+        default: return KernelContext::Error(std::string("OneHotEncoder does not take ") + DTypeName(x.dtype()));
+      }
+      for (int64_t c = 0; c < cats && hit < 0; ++c) hit = int_cats[static_cast<size_t>(c)] == v ? c : -1;
+    }
+    if (hit < 0 && !zeros) {
+      return KernelContext::Error("element " + std::to_string(i) + " of 'X' is in no category and 'zeros' is 0");
+    }
+    if (hit >= 0) out[i * cats + hit] = 1.0f;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 void RegisterMlPreprocessKernels(KernelRegistry& registry) {
@@ -197,6 +242,7 @@ void RegisterMlPreprocessKernels(KernelRegistry& registry) {
   RegisterMl(registry, "Imputer", 1, MakeFunctionKernel(Imputer));
   RegisterMl(registry, "ArrayFeatureExtractor", 1, MakeFunctionKernel(ArrayFeatureExtractor));
   RegisterMl(registry, "FeatureVectorizer", 1, MakeFunctionKernel(FeatureVectorizer));
+  RegisterMl(registry, "OneHotEncoder", 1, MakeFunctionKernel(OneHotEncoder));
 }
 
 }  // namespace tessera

@@ -197,7 +197,9 @@ StatusOr<Forest> BuildForest(const Node& node, const std::string& prefix) {
   }
   for (size_t k = 0; k < w_trees.size(); ++k) {
     auto it = index.find({w_trees[k], w_nodes[k]});
-    if (it == index.end()) return KernelContext::Error(prefix + " weight " + std::to_string(k) + " names a missing node");
+    if (it == index.end()) {
+      return KernelContext::Error(prefix + " weight " + std::to_string(k) + " names a missing node");
+    }
     if (w_ids[k] < 0) return KernelContext::Error(prefix + "_ids has a negative id");
     f.nodes[static_cast<size_t>(it->second)].weights.emplace_back(w_ids[k], weights[k]);
   }
@@ -223,7 +225,9 @@ class RegressorKernel : public Kernel {
     const Tensor& input = ctx.input(0);
     MlRows x;
     if (input.dtype() == DType::kFloat16) {
-      if (input.rank() != 2) return KernelContext::Error("input 'X' must be [N, F], got " + ShapeToString(input.shape()));
+      if (input.rank() != 2) {
+        return KernelContext::Error("input 'X' must be [N, F], got " + ShapeToString(input.shape()));
+      }
       x.rows = input.dim(0);
       x.cols = input.dim(1);
       for (int64_t i = 0; i < input.element_count(); ++i) x.values.push_back(HalfToFloat(input.data<uint16_t>()[i]));
@@ -232,7 +236,9 @@ class RegressorKernel : public Kernel {
     }
     TS_RETURN_IF_ERROR(CheckFeatures(forest_, x));
     std::vector<float> scores = Score(forest_, x);
-    for (int64_t r = 0; r < x.rows; ++r) ApplyPostTransform(transform_, scores.data() + r * forest_.targets, forest_.targets);
+    for (int64_t r = 0; r < x.rows; ++r) {
+      ApplyPostTransform(transform_, scores.data() + r * forest_.targets, forest_.targets);
+    }
     const DType out = output_like_input_ && (input.dtype() == DType::kFloat64 || input.dtype() == DType::kFloat16)
                           ? input.dtype()
                           : DType::kFloat32;
@@ -268,7 +274,8 @@ class ClassifierKernel : public Kernel {
     TS_RETURN_IF_ERROR(CheckFeatures(forest_, x));
     const std::vector<float> scores = Score(forest_, x);
     const bool strings = !string_labels_.empty();
-    const int64_t classes = strings ? static_cast<int64_t>(string_labels_.size()) : static_cast<int64_t>(int_labels_.size());
+    const int64_t classes =
+        strings ? static_cast<int64_t>(string_labels_.size()) : static_cast<int64_t>(int_labels_.size());
     TS_ASSIGN_OR_RETURN(Tensor * label, ctx.AllocateOutput(0, strings ? DType::kString : DType::kInt64, {x.rows}));
     TS_ASSIGN_OR_RETURN(Tensor * z, ctx.AllocateOutput(1, DType::kFloat32, {x.rows, classes}));
     float* out = z->data<float>();

@@ -84,7 +84,9 @@ KernelFactory MakeGroupNormalizationFactory() {
   return [](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
     if (!init.node.HasAttribute("num_groups")) return KernelContext::Error("attribute 'num_groups' is required");
     const int64_t groups = init.node.GetInt("num_groups", 0);
-    if (groups <= 0) return KernelContext::Error("attribute 'num_groups' must be positive, got " + std::to_string(groups));
+    if (groups <= 0) {
+      return KernelContext::Error("attribute 'num_groups' must be positive, got " + std::to_string(groups));
+    }
     return std::unique_ptr<Kernel>(std::make_unique<GroupNormKernel>(init.node, groups));
   };
 }

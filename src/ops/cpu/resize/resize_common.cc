@@ -54,7 +54,8 @@ std::vector<double> AntialiasCoefficients(const ResizeAttributes& a, double rati
     for (int64_t i = start; i < 2 - start; ++i) {
       const double x = std::fabs(scale * (static_cast<double>(i) - ratio));
       const double x2 = x * x, x3 = x2 * x;
-      coeffs.push_back(x <= 1 ? (A + 2) * x3 - (A + 3) * x2 + 1 : x < 2 ? A * x3 - 5 * A * x2 + 8 * A * x - 4 * A : 0.0);
+      const double inner = (A + 2) * x3 - (A + 3) * x2 + 1, outer = A * x3 - 5 * A * x2 + 8 * A * x - 4 * A;
+      coeffs.push_back(x <= 1 ? inner : x < 2 ? outer : 0.0);
     }
   }
   double total = 0;

@@ -23,7 +23,8 @@ namespace {
 
 Status RequireStrings(const Tensor& t, const char* what) {
   if (t.dtype() != DType::kString) {
-    return KernelContext::Error(std::string("input '") + what + "' must be a string tensor, got " + DTypeName(t.dtype()));
+    return KernelContext::Error(std::string("input '") + what + "' must be a string tensor, got " +
+                                DTypeName(t.dtype()));
   }
   return Status::Ok();
 }
@@ -63,7 +64,8 @@ class RegexFullMatchKernel : public Kernel {
     TS_RETURN_IF_ERROR(RequireStrings(x, "X"));
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, DType::kBool, x.shape()));
     std::unique_ptr<pcre2_match_context, PcreMatchContextFree> context(pcre2_match_context_create(nullptr));
-    std::unique_ptr<pcre2_match_data, PcreMatchDataFree> data(pcre2_match_data_create_from_pattern(code_.get(), nullptr));
+    std::unique_ptr<pcre2_match_data, PcreMatchDataFree> data(
+        pcre2_match_data_create_from_pattern(code_.get(), nullptr));
     if (!context || !data) return ResourceExhausted("RegexFullMatch: out of memory for the matcher");
     pcre2_set_match_limit(context.get(), kMatchLimit);
     pcre2_set_depth_limit(context.get(), kMatchLimit);
