@@ -397,7 +397,24 @@ def deform_conv_cases():
         yield name, model, inputs, Tolerance(1e-4, 1e-4), {"y": ref}
 
 
+def grid_sample_cases():
+    # ORT-only references: GridSample's padding and rounding rules are ORT's (and PyTorch's).
+    for rank in (4, 5):
+        for mode in (("nearest", "linear", "cubic") if rank == 4 else ("nearest", "linear")):
+            for padding in ("zeros", "border", "reflection"):
+                for align in (0, 1):
+                    name = f"GridSample20_{rank}d_{mode}_{padding}_align{align}"
+                    r = rng(name)
+                    x = r.standard_normal((1, 2, 4, 5) if rank == 4 else (1, 2, 3, 4, 5)).astype(np.float32)
+                    grid_shape = (1, 3, 4, 2) if rank == 4 else (1, 2, 3, 4, 3)
+                    grid = r.uniform(-1.3, 1.3, grid_shape).astype(np.float32)
+                    model, inputs = _one(name, "GridSample", [("x", F32, x), ("grid", F32, grid)], [("y", F32, rank)],
+                                         20, {"mode": mode, "padding_mode": padding, "align_corners": align})
+                    yield name, model, inputs, Tolerance(1e-5, 1e-4)
+
+
 def _later_cases():
+    yield from grid_sample_cases()
     yield from affine_grid_cases()
     yield from col2im_cases()
     yield from deform_conv_cases()
