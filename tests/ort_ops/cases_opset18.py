@@ -1,7 +1,8 @@
 """Opset 18-26 cases: ops introduced after ONNX 1.12 (Swish, TensorScatter, GroupNormalization, CumProd,
-BitCast, Col2Im, AffineGrid, CenterCropPad, ...) and the newer forms of existing ops (Reduce* with `axes` as
-an input, ReduceMin/Max on booleans, Split with num_outputs, Pad with axes and wrap, Scatter reductions
-min/max, Resize with antialias / keep_aspect_ratio_policy / axes).
+BitCast, Col2Im, AffineGrid, DeformConv, CenterCropPad, ...) and the newer forms of existing ops (Reduce* with
+`axes` as an input, ReduceMin/Max on booleans, Split with num_outputs, Pad with axes and wrap, Scatter
+reductions min/max, Resize with antialias / keep_aspect_ratio_policy / axes, GridSample-20 in every mode,
+padding and rank).
 
 Each case carries its own numpy reference where the op's math is short enough to state here (float64,
 from the specification), so it is checked even where ONNX Runtime does not run the op; where ORT runs it,
