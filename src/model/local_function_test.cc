@@ -1,6 +1,7 @@
 // Model-local functions (ModelProto.functions, IR 8+) run through a session: a call with an attribute
-// the body reads by reference, the same function called twice, a function calling another, and IR 9's
-// attribute defaults (a field the installed ONNX protobuf does not know, read from its unknown fields).
+// the body reads by reference, the same function called twice, a function calling another, IR 9's
+// attribute defaults and IR 10's overloads (fields the installed ONNX protobuf does not know, read from
+// its unknown fields).
 #include <gtest/gtest.h>
 
 #include <google/protobuf/unknown_field_set.h>
@@ -136,6 +137,21 @@ TEST(LocalFunctionTest, Ir9AttributeDefaultAppliesWhenTheCallOmitsIt) {
   *m.add_functions() = f;
   Call(*m.mutable_graph(), "x", "y", "out", nullptr);
   EXPECT_EQ(RunModel(m), (std::vector<float>{14, 28, 42}));
+}
+
+// IR 10: two functions of one name told apart by their overload (FunctionProto field 13), the call
+// choosing one by its own overload (NodeProto field 8).
+TEST(LocalFunctionTest, Ir10OverloadChoosesTheFunction) {
+  onnx::ModelProto m = Model(10);
+  onnx::FunctionProto plain = ScaleAdd(), doubled = ScaleAdd();
+  doubled.GetReflection()->MutableUnknownFields(&doubled)->AddLengthDelimited(13, "doubled");
+  doubled.mutable_node(1)->set_op_type("Add");  // X + a instead of X * a
+  *m.add_functions() = plain;
+  *m.add_functions() = doubled;
+  const float two = 2.0f;
+  onnx::NodeProto* call = Call(*m.mutable_graph(), "x", "y", "out", &two);
+  call->GetReflection()->MutableUnknownFields(call)->AddLengthDelimited(8, "doubled");
+  EXPECT_EQ(RunModel(m), (std::vector<float>{13, 24, 35}));  // (x + 2) + y
 }
 
 }  // namespace
