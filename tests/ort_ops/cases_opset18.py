@@ -414,7 +414,17 @@ def grid_sample_cases():
                     yield name, model, inputs, Tolerance(1e-5, 1e-4)
 
 
+def upsample1_cases():
+    # Opset 1 (height_scale/width_scale attributes): ORT has no kernel this old, so the reference decides.
+    name = "Upsample1_nearest_2x3"
+    x = rng(name).standard_normal((1, 2, 3, 4)).astype(np.float32)
+    model, inputs = _one(name, "Upsample", [("x", F32, x)], [("y", F32, 4)], 1,
+                         {"height_scale": 2.0, "width_scale": 3.0, "mode": "nearest"})
+    yield name, model, inputs, 0.0, {"y": np.repeat(np.repeat(x, 2, axis=2), 3, axis=3)}
+
+
 def _later_cases():
+    yield from upsample1_cases()
     yield from grid_sample_cases()
     yield from affine_grid_cases()
     yield from col2im_cases()

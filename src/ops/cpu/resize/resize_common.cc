@@ -194,7 +194,11 @@ StatusOr<ResizePlan> PlanResize(KernelContext& ctx, const ResizeAttributes& a) {
   const Tensor* scales_t = nullptr;
   const Tensor* sizes_t = nullptr;
   std::vector<float> scale_attr;
-  if (a.is_upsample && a.opset < 9) {
+  if (a.is_upsample && a.opset < 7) {
+    // Upsample-1: a 4-D input scaled by height_scale and width_scale.
+    if (rank != 4) return KernelContext::Error("Upsample-1 takes a 4-D input, got " + ShapeToString(x.shape()));
+    scale_attr = {1.0f, 1.0f, ctx.node().GetFloat("height_scale", 0.0f), ctx.node().GetFloat("width_scale", 0.0f)};
+  } else if (a.is_upsample && a.opset < 9) {
     scale_attr = ctx.node().GetFloats("scales");
   } else if (a.is_upsample || a.opset < 11) {
     if (!ctx.has_input(1)) return KernelContext::Error("input 'scales' is required");
