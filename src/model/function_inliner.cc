@@ -3,10 +3,13 @@
 
 #include <onnx/defs/schema.h>
 
+#include <google/protobuf/unknown_field_set.h>
+
 #include <deque>
 #include <functional>
 #include <map>
 #include <unordered_map>
+#include <vector>
 
 namespace tessera {
 
@@ -121,9 +124,10 @@ void ResolveAttributeRefs(onnx::NodeProto& node, const AttributeLookup& lookup) 
   node = std::move(resolved);
 }
 
-// Rewrites the body's nodes into concrete nodes for `call`.
+// Rewrites the body's nodes into concrete nodes for `call`; `defaults` gives an attribute's default
+// when the call omits it (the schema's, or a local function's attribute_proto), or nullptr.
 std::vector<onnx::NodeProto> Instantiate(const onnx::NodeProto& call, const onnx::FunctionProto& body,
-                                         const onnx::OpSchema& schema, const std::string& prefix) {
+                                         const AttributeLookup& defaults, const std::string& prefix) {
   std::unordered_map<std::string, std::string> rename;
   for (int i = 0; i < body.input_size(); ++i) rename[body.input(i)] = i < call.input_size() ? call.input(i) : "";
   for (int i = 0; i < body.output_size(); ++i) {
@@ -136,14 +140,10 @@ std::vector<onnx::NodeProto> Instantiate(const onnx::NodeProto& call, const onnx
   };
   std::map<std::string, const onnx::AttributeProto*> call_attrs;
   for (const auto& a : call.attribute()) call_attrs[a.name()] = &a;
-  // A reference to the calling node's attribute, or to the schema default when the call omits it.
+  // A reference to the calling node's attribute, or to the default when the call omits it.
   AttributeLookup lookup = [&](const std::string& ref) -> const onnx::AttributeProto* {
     if (auto it = call_attrs.find(ref); it != call_attrs.end()) return it->second;
-    auto def = schema.attributes().find(ref);
-    if (def != schema.attributes().end() && def->second.default_value.type() != onnx::AttributeProto::UNDEFINED) {
-      return &def->second.default_value;
-    }
-    return nullptr;
+    return defaults(ref);
   };
 
   std::vector<onnx::NodeProto> nodes;
@@ -157,9 +157,77 @@ std::vector<onnx::NodeProto> Instantiate(const onnx::NodeProto& call, const onnx
   return nodes;
 }
 
+AttributeLookup SchemaDefaults(const onnx::OpSchema& schema) {
+  return [&schema](const std::string& ref) -> const onnx::AttributeProto* {
+    auto def = schema.attributes().find(ref);
+    if (def != schema.attributes().end() && def->second.default_value.type() != onnx::AttributeProto::UNDEFINED) {
+      return &def->second.default_value;
+    }
+    return nullptr;
+  };
+}
+
+// Fields newer than the installed ONNX library's protobuf (1.12 predates IR 9 and 10) arrive as unknown
+// fields: FunctionProto.attribute_proto (11, attributes with defaults), FunctionProto.overload (13) and
+// NodeProto.overload (8).
+constexpr int kFunctionAttributeProtoField = 11;
+constexpr int kFunctionOverloadField = 13;
+constexpr int kNodeOverloadField = 8;
+
+std::string UnknownStringField(const google::protobuf::Message& message, int number) {
+  const auto& fields = message.GetReflection()->GetUnknownFields(message);
+  for (int i = 0; i < fields.field_count(); ++i) {
+    const auto& f = fields.field(i);
+    if (f.number() == number && f.type() == google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
+      return f.length_delimited();
+    }
+  }
+  return "";
+}
+
+// IR 9's attribute defaults of a model-local function (IR 8 functions name their attributes, no defaults).
+std::vector<onnx::AttributeProto> AttributeDefaults(const onnx::FunctionProto& function) {
+  std::vector<onnx::AttributeProto> defaults;
+  const auto& fields = function.GetReflection()->GetUnknownFields(function);
+  for (int i = 0; i < fields.field_count(); ++i) {
+    const auto& f = fields.field(i);
+    if (f.number() != kFunctionAttributeProtoField ||
+        f.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
+      continue;
+    }
+    onnx::AttributeProto a;
+    if (a.ParseFromString(f.length_delimited())) defaults.push_back(std::move(a));
+  }
+  return defaults;
+}
+
+AttributeLookup LocalDefaults(const std::vector<onnx::AttributeProto>& defaults) {
+  return [&defaults](const std::string& ref) -> const onnx::AttributeProto* {
+    for (const auto& a : defaults) {
+      if (a.name() == ref) return &a;
+    }
+    return nullptr;
+  };
+}
+
+std::string LocalFunctionKey(const std::string& domain, const std::string& name, const std::string& overload) {
+  return domain + "\n" + name + "\n" + overload;
+}
+
+struct LocalFunction {
+  const onnx::FunctionProto* body;
+  std::vector<onnx::AttributeProto> defaults;
+};
+
 }  // namespace
 
 Status InlineFunctionOps(onnx::ModelProto& model, const KernelAvailable& has_kernel, int* expanded) {
+  // Model-local functions (IR 8+), called by a node of their domain and name (and overload, IR 10).
+  std::map<std::string, LocalFunction> local;
+  for (const auto& f : model.functions()) {
+    local[LocalFunctionKey(f.domain(), f.name(), UnknownStringField(f, kFunctionOverloadField))] = {&f,
+                                                                                                   AttributeDefaults(f)};
+  }
   std::map<std::string, int> opsets;
   for (const auto& op : model.opset_import()) opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = static_cast<int>(op.version());
   onnx::GraphProto& graph = *model.mutable_graph();
@@ -176,6 +244,17 @@ Status InlineFunctionOps(onnx::ModelProto& model, const KernelAvailable& has_ker
     std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
     auto opset = opsets.find(domain);
     int version = opset == opsets.end() ? 0 : opset->second;
+    auto local_function =
+        local.find(LocalFunctionKey(node.domain(), node.op_type(), UnknownStringField(node, kNodeOverloadField)));
+    if (local_function != local.end() && item.depth < kMaxExpansionDepth &&
+        !has_kernel(node.op_type(), domain, version)) {
+      ++count;
+      std::string prefix = (node.name().empty() ? node.op_type() + std::to_string(count) : node.name()) + "/";
+      const LocalFunction& f = local_function->second;
+      auto nodes = Instantiate(node, *f.body, LocalDefaults(f.defaults), prefix);
+      for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) pending.push_front({std::move(*it), item.depth + 1});
+      continue;
+    }
     onnx::FunctionProto body;
     const onnx::OpSchema* schema = nullptr;
     if (opset == opsets.end() || has_kernel(node.op_type(), domain, version) || item.depth >= kMaxExpansionDepth ||
@@ -185,7 +264,7 @@ Status InlineFunctionOps(onnx::ModelProto& model, const KernelAvailable& has_ker
     }
     ++count;
     std::string prefix = (node.name().empty() ? node.op_type() + std::to_string(count) : node.name()) + "/";
-    auto nodes = Instantiate(node, body, *schema, prefix);
+    auto nodes = Instantiate(node, body, SchemaDefaults(*schema), prefix);
     // Expanded nodes go first, in order, and may themselves need expanding.
     for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) pending.push_front({std::move(*it), item.depth + 1});
   }
@@ -193,6 +272,8 @@ Status InlineFunctionOps(onnx::ModelProto& model, const KernelAvailable& has_ker
     graph.clear_node();
     for (auto& n : result) *graph.add_node() = std::move(n);
   }
+  // Every call is expanded, so the definitions are no longer needed (the graph builder reads nodes only).
+  if (!local.empty()) model.clear_functions();
   if (expanded != nullptr) *expanded = count;
   return Status::Ok();
 }

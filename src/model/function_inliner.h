@@ -1,4 +1,6 @@
-// Expansion of ops defined by an ONNX function body (MeanVarianceNormalization, Celu, the loss ops, ...).
+// Expansion of ops defined by an ONNX function body (MeanVarianceNormalization, Celu, the loss ops, ...)
+// and of calls to the model's own functions (ModelProto.functions, IR 8+, with their attributes and
+// IR 9's attribute defaults).
 //
 // When no kernel implements a node but its op schema carries a function body, the node is replaced by
 // the body's nodes, with the body's values renamed under the node's name so they cannot clash (inside

@@ -17,6 +17,8 @@
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "model/newer_op_schemas.h"
+
 namespace tessera {
 
 namespace {
@@ -51,13 +53,19 @@ std::string CheckModel(onnx::ModelProto& proto) {
 // (UnhideNodes), so shape inference, inlining and the loader see the model's own domains.
 // A node whose op the library knows only in an older version is hidden alike when it carries an
 // attribute that version lacks (opset 19's Cast `saturate`, opset 21's QuantizeLinear `block_size` and
-// `output_dtype`): the checker would refuse the attribute as unrecognized.
+// `output_dtype`): the checker would refuse the attribute as unrecognized. So is every node that Tessera's
+// own table describes in a version newer than the library's (newer_op_schemas.h: Reduce* with `axes` as
+// an input, Split with num_outputs, Pad with axes, ...): the loader checks those against that table.
 constexpr const char* kUncheckedDomain = "com.tessera.unchecked";
 
-// The newest default-domain opset the installed library has schemas for (17 for ONNX 1.12).
-int LibraryOpset() {
+int LibraryOpset() { return InstalledOnnxOpset(); }
+
+constexpr const char* kMlDomainName = "ai.onnx.ml";
+
+// The newest opset of `domain` the installed library has schemas for (3 for ai.onnx.ml under ONNX 1.12).
+int LibraryOpset(const std::string& domain) {
   const auto& ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
-  auto it = ranges.find(onnx::ONNX_DOMAIN);
+  auto it = ranges.find(domain);
   return it == ranges.end() ? 0 : it->second.second;
 }
 
@@ -80,13 +88,20 @@ void HideSchemalessNodes(onnx::GraphProto& graph, const std::map<std::string, in
       if (attr.has_g()) HideSchemalessNodes(*attr.mutable_g(), opsets, has_kernel, hidden);
       for (auto& g : *attr.mutable_graphs()) HideSchemalessNodes(g, opsets, has_kernel, hidden);
     }
-    if (!node.domain().empty() && node.domain() != "ai.onnx") continue;
-    auto opset = opsets.find("");
+    // The default domain, and ai.onnx.ml (LabelEncoder-4 and TreeEnsemble-5 are newer than ONNX 1.12).
+    const bool ml = node.domain() == kMlDomainName;
+    if (!node.domain().empty() && node.domain() != "ai.onnx" && !ml) continue;
+    const std::string domain = ml ? kMlDomainName : "";
+    auto opset = opsets.find(domain);
     if (opset == opsets.end()) continue;
-    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset->second, "");
+    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset->second, domain);
     // At an opset the library knows, an unknown attribute is the model's mistake: the checker says so.
-    if (schema != nullptr && (opset->second <= LibraryOpset() || !HasAttributeUnknownTo(*schema, node))) continue;
-    if (!has_kernel(node.op_type(), "", opset->second)) continue;
+    const bool newer = !ml && FindNewerOpSchema(node.op_type(), opset->second) != nullptr;
+    const int library_opset = ml ? LibraryOpset(kMlDomainName) : LibraryOpset();
+    if (schema != nullptr && !newer && (opset->second <= library_opset || !HasAttributeUnknownTo(*schema, node))) {
+      continue;
+    }
+    if (!has_kernel(node.op_type(), domain, opset->second)) continue;
     hidden.nodes.emplace_back(&node, node.domain());
     node.set_domain(kUncheckedDomain);
   }
@@ -109,6 +124,39 @@ HiddenNodes HideSchemalessNodes(onnx::ModelProto& proto, const KernelAvailable& 
   return hidden;
 }
 
+// Shape inference would infer a node of a version newer than the library from the older version's
+// schema (ReduceMean-18's `axes` input read as "reduce every axis"): wrong shapes are worse than none,
+// so those nodes are hidden from it and their outputs stay as the model declared them.
+void HideNewerVersionNodes(onnx::GraphProto& graph, int default_opset, HiddenNodes& hidden) {
+  for (auto& node : *graph.mutable_node()) {
+    for (auto& attr : *node.mutable_attribute()) {
+      if (attr.has_g()) HideNewerVersionNodes(*attr.mutable_g(), default_opset, hidden);
+      for (auto& g : *attr.mutable_graphs()) HideNewerVersionNodes(g, default_opset, hidden);
+    }
+    if (!node.domain().empty() && node.domain() != "ai.onnx") continue;
+    if (FindNewerOpSchema(node.op_type(), default_opset) == nullptr) continue;
+    hidden.nodes.emplace_back(&node, node.domain());
+    node.set_domain(kUncheckedDomain);
+  }
+}
+
+HiddenNodes HideNewerVersionNodes(onnx::ModelProto& proto) {
+  HiddenNodes hidden;
+  int default_opset = 0;
+  for (const auto& op : proto.opset_import()) {
+    if (op.domain().empty() || op.domain() == "ai.onnx") default_opset = static_cast<int>(op.version());
+  }
+  if (default_opset <= LibraryOpset()) return hidden;
+  HideNewerVersionNodes(*proto.mutable_graph(), default_opset, hidden);
+  if (!hidden.nodes.empty()) {
+    auto* import = proto.add_opset_import();
+    import->set_domain(kUncheckedDomain);
+    import->set_version(1);
+    hidden.added_import = true;
+  }
+  return hidden;
+}
+
 void UnhideNodes(onnx::ModelProto& proto, const HiddenNodes& hidden) {
   for (const auto& [node, domain] : hidden.nodes) node->set_domain(domain);
   if (hidden.added_import) proto.mutable_opset_import()->RemoveLast();
@@ -116,11 +164,13 @@ void UnhideNodes(onnx::ModelProto& proto, const HiddenNodes& hidden) {
 
 // Shape inference only adds information; when it throws, the model keeps what it declared.
 void InferShapes(onnx::ModelProto& proto) {
+  const HiddenNodes hidden = HideNewerVersionNodes(proto);
   try {
     onnx::ShapeInferenceOptions options{/*check_type=*/false, /*error_mode=*/0, /*enable_data_propagation=*/false};
     onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception&) {
   }
+  UnhideNodes(proto, hidden);
 }
 
 bool WriteAll(int fd, const char* data, size_t size) {

@@ -25,6 +25,7 @@ void RegisterAllKernels(KernelRegistry& registry) {
   RegisterTextKernels(registry);
   RegisterLinalgKernels(registry);
   RegisterTrainingKernels(registry);
+  RegisterMlKernels(registry);
   RegisterAttentionKernels(registry);
   RegisterCollectiveKernels(registry);
 }

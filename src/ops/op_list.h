@@ -30,6 +30,7 @@ void RegisterSignalKernels(KernelRegistry& registry);             // DFT, STFT, 
 void RegisterTextKernels(KernelRegistry& registry);               // StringNormalizer, TfIdfVectorizer
 void RegisterLinalgKernels(KernelRegistry& registry);             // Det
 void RegisterTrainingKernels(KernelRegistry& registry);           // ai.onnx.preview.training Adagrad, Adam, Momentum
+void RegisterMlKernels(KernelRegistry& registry);                 // ai.onnx.ml: scikit-learn exporters' ops
 void RegisterAttentionKernels(KernelRegistry& registry);          // Attention, RotaryEmbedding, com.microsoft *Attention
 void RegisterCollectiveKernels(KernelRegistry& registry);         // com.tessera AllReduceSum, AllGather (parallel/tensor/)
 

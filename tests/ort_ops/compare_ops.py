@@ -5,7 +5,8 @@ usage: /usr/bin/python3 tests/ort_ops/compare_ops.py --tessera build/tessera [--
 
 Each case of tests/ort_ops/cases_<family>.py (see ort_ops_cases.py) is written as a folder
 WORK/<family>/<case>/ holding model.onnx and inputs/*.npy; ort_run.js runs ONNX Runtime on all of them in
-one process, then `tessera run` runs each, and every output is compared elementwise:
+one process, then `tessera run` runs each, and every output is compared elementwise (with ORT's, and with
+the case's numpy reference when it has one; ORT's own outputs are then checked against the reference):
 |tessera - ort| <= atol + rtol * |ort|, with NaNs required in the same places. Every problem is reported
 with the case name: a mismatch (with the max absolute error and where), a missing output or wrong shape
 or dtype, Tessera failing, ORT refusing a case it should run, and, for cases marked MustFail, Tessera
@@ -63,28 +64,43 @@ def run_tessera(tessera, case, folder, index, timeout):
     return proc.returncode, (proc.stderr.strip() or proc.stdout.strip())
 
 
-def compare_outputs(case, folder):
-    """Problems (strings) comparing Tessera's outputs with ORT's; empty when they agree."""
+def ort_outputs(case, folder):
+    """{output name: ORT's array}."""
     with open(os.path.join(folder, "ort", "index.json")) as f:
         ort_files = json.load(f)
+    return {out.name: np.load(os.path.join(folder, "ort", ort_files[out.name])) for out in case.model.graph.output}
+
+
+def tessera_outputs(case, folder):
+    """{output name: Tessera's array}, without the outputs it did not write."""
+    got = {}
+    for out in case.model.graph.output:
+        path = os.path.join(folder, "tessera", sanitize(out.name) + ".npy")
+        if os.path.exists(path):
+            got[out.name] = np.load(path)
+    return got
+
+
+def compare_outputs(case, got_outputs, want_outputs, who="ORT"):
+    """Problems (strings) comparing `got_outputs` with `want_outputs` (who: the side wanted, for messages);
+    empty when they agree."""
     tol = case.expect
     problems, worst = [], 0.0
     for out in case.model.graph.output:
-        want = np.load(os.path.join(folder, "ort", ort_files[out.name]))
-        path = os.path.join(folder, "tessera", sanitize(out.name) + ".npy")
-        if not os.path.exists(path):
+        want = want_outputs[out.name]
+        if out.name not in got_outputs:
             problems.append(f"output '{out.name}' was not written")
             continue
-        got = np.load(path)
+        got = got_outputs[out.name]
         if got.shape != want.shape:
-            problems.append(f"output '{out.name}' has shape {got.shape}, ORT gives {want.shape}")
+            problems.append(f"output '{out.name}' has shape {got.shape}, {who} gives {want.shape}")
             continue
         if got.dtype != want.dtype:
-            problems.append(f"output '{out.name}' is {got.dtype}, ORT gives {want.dtype}")
+            problems.append(f"output '{out.name}' is {got.dtype}, {who} gives {want.dtype}")
             continue
         if got.size == 0:
             continue
-        if want.dtype == np.bool_ or np.issubdtype(want.dtype, np.integer):
+        if want.dtype == np.bool_ or np.issubdtype(want.dtype, np.integer) or want.dtype.kind in "OUS":
             bad = np.flatnonzero(got.reshape(-1) != want.reshape(-1))
             if bad.size:
                 problems.append(f"output '{out.name}': {bad.size} of {want.size} elements differ, first at flat "
@@ -103,7 +119,7 @@ def compare_outputs(case, folder):
             at = np.unravel_index(int(np.argmax(np.where(bad, err + 1.0, 0.0))), w.shape)
             problems.append(f"output '{out.name}': {int(bad.sum())} of {w.size} elements outside atol {tol.atol} "
                             f"rtol {tol.rtol}; max abs error {max_err:.3g} at {tuple(int(i) for i in at)} "
-                            f"(tessera {g[at]:.6g}, ort {w[at]:.6g})")
+                            f"(got {g[at]:.6g}, {who} {w[at]:.6g})")
     return problems, worst
 
 
@@ -118,16 +134,32 @@ def check_case(args, case, folder, index):
             return "FAIL", f"Tessera failed without '{case.expect.fragment}': {message}"
         ort_note = " (ORT refuses it too)" if os.path.exists(ort_error) else " (ORT accepts it)"
         return "ok", "refused as expected" + ort_note
-    if os.path.exists(ort_error):
+    ort_rejects = os.path.exists(ort_error)
+    if ort_rejects and case.reference is None:
         with open(ort_error) as f:
             return "ORT-REJECTS", f.read().strip().splitlines()[0][:400]
     rc, message = run_tessera(args.tessera, case, folder, index, args.timeout)
     if rc != 0:
         return "FAIL", f"tessera run failed: {message}"
-    problems, worst = compare_outputs(case, folder)
+    got = tessera_outputs(case, folder)
+    problems, worst, notes = [], 0.0, []
+    if not ort_rejects:
+        ort = ort_outputs(case, folder)
+        problems, worst = compare_outputs(case, got, ort)
+        if case.reference is not None:
+            ort_vs_ref, _ = compare_outputs(case, ort, case.reference, "the reference")
+            if ort_vs_ref:
+                problems.append("ORT and the numpy reference disagree: " + "; ".join(ort_vs_ref))
+            notes.append("reference and ORT")
+    if case.reference is not None:
+        ref_problems, ref_worst = compare_outputs(case, got, case.reference, "the reference")
+        problems += ref_problems
+        worst = max(worst, ref_worst)
+        if ort_rejects:
+            notes.append("reference only: ORT does not run it")
     if problems:
         return "FAIL", "; ".join(problems)
-    return "ok", f"max abs error {worst:.3g}"
+    return "ok", f"max abs error {worst:.3g}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def main():

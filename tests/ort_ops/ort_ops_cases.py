@@ -2,7 +2,7 @@
 
 A family module exposes `cases()`, a generator of
 
-    (name, model, inputs, expect)
+    (name, model, inputs, expect) or (name, model, inputs, expect, reference)
 
 - name: unique within the family; becomes a folder name (letters, digits, '.', '_', '-').
 - model: an onnx ModelProto (build it with onnx.helper; `make_model` below sets the IR version and opsets).
@@ -10,6 +10,10 @@ A family module exposes `cases()`, a generator of
   on every run (use `rng(name)`).
 - expect: a float (absolute and relative tolerance alike), a `Tolerance(atol, rtol)`, or
   `MustFail("fragment")`: Tessera must refuse the model (nonzero exit) with the fragment in its error.
+- reference (optional): {graph output name: numpy array}, the case's own numpy reference (float64 math
+  from the op's specification). Tessera is compared with it as well as with ORT; where ORT does not run
+  the op (older than the opset, or no kernel) the reference alone decides, and where ORT runs it, ORT's
+  outputs are checked against the reference too, so the reference itself is cross-checked.
 
 compare_ops.py writes each case as a folder, runs ONNX Runtime (ort_run.js) and `tessera run` on it and
 compares. Only /usr/bin/python3's onnx and numpy are needed; the onnx package may be older than the
@@ -47,6 +51,7 @@ class Case:
     model: object
     inputs: dict
     expect: object  # Tolerance or MustFail
+    reference: dict = None  # output name -> numpy array, or None
 
 
 def rng(name):
@@ -90,7 +95,7 @@ def load(family):
     module = importlib.import_module("cases_" + family)
     seen = set()
     out = []
-    for name, model, inputs, expect in module.cases():
+    for name, model, inputs, expect, *rest in module.cases():
         if not NAME_RE.match(name):
             raise ValueError(f"{family}: case name {name!r} must match {NAME_RE.pattern}")
         if name in seen:
@@ -99,5 +104,9 @@ def load(family):
         declared = {i.name for i in model.graph.input} - {i.name for i in model.graph.initializer}
         if set(inputs) != declared:
             raise ValueError(f"{family}/{name}: inputs {sorted(inputs)} differ from the graph's {sorted(declared)}")
-        out.append(Case(family, name, model, {k: np.asarray(v) for k, v in inputs.items()}, _expectation(expect)))
+        reference = rest[0] if rest else None
+        if reference is not None and set(reference) != {o.name for o in model.graph.output}:
+            raise ValueError(f"{family}/{name}: reference outputs {sorted(reference)} differ from the graph's")
+        out.append(Case(family, name, model, {k: np.asarray(v) for k, v in inputs.items()}, _expectation(expect),
+                        {k: np.asarray(v) for k, v in reference.items()} if reference is not None else None))
     return out

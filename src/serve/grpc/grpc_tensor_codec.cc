@@ -9,7 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/low_precision.h"
 #include "serve/kserve_datatype.h"
+#include "serve/low_precision_wire.h"
 
 namespace tessera::serve {
 
@@ -187,14 +189,18 @@ StatusOr<Tensor> DecodeRaw(const InputTensor& in, const std::string& raw, DType 
                            ": has typed contents while the request uses raw_input_contents; use one or the other");
   }
   if (dtype == DType::kString) return DecodeRawStrings(raw, shape, count, where);
-  const size_t element_bytes = DTypeSize(dtype);
-  // Compared by division so that a huge claimed shape cannot overflow the expected byte count.
-  if (raw.size() % element_bytes != 0 || static_cast<int64_t>(raw.size() / element_bytes) != count) {
+  bool size_ok = false;
+  const size_t need = WireByteSize(dtype, count, &size_ok);  // 4-bit types travel two per byte
+  if (!size_ok || raw.size() != need) {
     return InvalidArgument(where + ": raw_input_contents holds " + std::to_string(raw.size()) +
                            " bytes, the shape needs " + std::to_string(count) + " elements of " +
-                           std::to_string(element_bytes) + " bytes");
+                           in.datatype() + (size_ok ? " (" + std::to_string(need) + " bytes)" : ""));
   }
   TS_ASSIGN_OR_RETURN(Tensor t, Allocate(dtype, shape, where));
+  if (IsPackedFourBit(dtype)) {
+    TS_RETURN_IF_ERROR(ReadWireBytes(raw, t, where));
+    return t;
+  }
   if (dtype == DType::kBool) {
     // Any non-zero byte is true; copying the bytes as they are could store a bool that is neither.
     bool* dst = t.data<bool>();
@@ -280,7 +286,7 @@ Status EncodeInferResponse(const InferResponse& result, inference::ModelInferRes
       raw->resize(static_cast<size_t>(count));
       for (int64_t i = 0; i < count; ++i) (*raw)[static_cast<size_t>(i)] = src[i] ? 1 : 0;
     } else {
-      raw->assign(static_cast<const char*>(t.raw_data()), t.byte_size());
+      AppendWireBytes(t, *raw);
     }
   }
   return Status::Ok();

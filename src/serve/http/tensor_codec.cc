@@ -7,7 +7,9 @@
 #include <type_traits>
 
 #include "core/half.h"
+#include "core/low_precision.h"
 #include "serve/kserve_datatype.h"
+#include "serve/low_precision_wire.h"
 
 namespace tessera::serve::http {
 
@@ -88,6 +90,27 @@ Status FillFloats(const json& data, Tensor& t, const std::string& name, Convert 
   });
 }
 
+// float8/float4e2m1 from numbers (nearest code, saturating); INT4/UINT4 from integers in their range.
+Status FillLowPrecision(const json& data, Tensor& t, const std::string& name) {
+  uint8_t* dst = t.data<uint8_t>();
+  const DType dtype = t.dtype();
+  int64_t i = 0;
+  return ForEachLeaf(data, i, [&](const json& v, int64_t at) {
+    if (IsMiniFloat(dtype)) {
+      if (!v.is_number()) return BadValue(name, at, v, "a number");
+      dst[at] = DoubleToLowPrecision(dtype, v.get<double>(), /*saturate=*/true);
+      return Status::Ok();
+    }
+    const int64_t lo = dtype == DType::kInt4 ? -8 : 0, hi = dtype == DType::kInt4 ? 7 : 15;
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > 15) ||
+        (!v.is_number_unsigned() && (v.get<int64_t>() < lo || v.get<int64_t>() > hi))) {
+      return BadValue(name, at, v, dtype == DType::kInt4 ? "an integer in [-8, 7]" : "an integer in [0, 15]");
+    }
+    dst[at] = DoubleToLowPrecision(dtype, static_cast<double>(v.get<int64_t>()));
+    return Status::Ok();
+  });
+}
+
 Status FillData(const json& data, Tensor& t, const std::string& name) {
   switch (t.dtype()) {
     case DType::kFloat32: return FillFloats<float>(data, t, name, [](double d) { return static_cast<float>(d); });
@@ -122,7 +145,9 @@ Status FillData(const json& data, Tensor& t, const std::string& name) {
         return Status::Ok();
       });
     }
-    default: return InvalidArgument(Where(name) + "datatype " + DTypeName(t.dtype()) + " cannot travel as JSON");
+    default:
+      if (IsLowPrecision(t.dtype())) return FillLowPrecision(data, t, name);
+      return InvalidArgument(Where(name) + "datatype " + DTypeName(t.dtype()) + " cannot travel as JSON");
   }
 }
 
@@ -181,7 +206,12 @@ json TensorToJsonData(const Tensor& t) {
     case DType::kUInt64: return FlatArray<uint64_t>(t);
     case DType::kBool: return FlatArray<bool>(t);
     case DType::kString: return FlatArray<std::string>(t);
-    default: return json::array();  // no tensor of another dtype reaches a response (see KServeDatatype)
+    default:
+      if (IsLowPrecision(t.dtype())) {
+        const DType dtype = t.dtype();
+        return FlatArray<uint8_t>(t, [dtype](uint8_t code) { return LowPrecisionToDouble(dtype, code); });
+      }
+      return json::array();  // no tensor of another dtype reaches a response (see KServeDatatype)
   }
 }
 
@@ -189,16 +219,16 @@ StatusOr<Tensor> TensorFromBinary(std::string_view bytes, DType dtype, const Sha
   TS_RETURN_IF_ERROR(CheckShape(shape, name));
   const int64_t count = ShapeElementCount(shape);
   if (dtype != DType::kString) {
-    const size_t need = static_cast<size_t>(count) * DTypeSize(dtype);
-    if (count > 0 && need / static_cast<size_t>(count) != DTypeSize(dtype)) {
-      return InvalidArgument(Where(name) + "shape " + ShapeToString(shape) + " is too large");
-    }
+    bool size_ok = false;
+    const size_t need = WireByteSize(dtype, count, &size_ok);
+    if (!size_ok) return InvalidArgument(Where(name) + "shape " + ShapeToString(shape) + " is too large");
     if (bytes.size() != need) {
       return InvalidArgument(Where(name) + "binary data has " + std::to_string(bytes.size()) + " bytes but " +
                              KServeDatatype(dtype) + " " + ShapeToString(shape) + " needs " + std::to_string(need));
     }
     TS_ASSIGN_OR_RETURN(Tensor t, Tensor::AllocateUninitialized(dtype, shape));
-    if (need > 0) std::memcpy(t.raw_data(), bytes.data(), need);  // the wire is little-endian, like the host
+    // The wire is little-endian, like the host; 4-bit types arrive packed two per byte.
+    TS_RETURN_IF_ERROR(ReadWireBytes(bytes, t, Where(name) + "binary data"));
     if (dtype == DType::kBool) {
       uint8_t* b = t.data<uint8_t>();
       for (size_t i = 0; i < need; ++i) b[i] = b[i] != 0;  // a bool holding 2 is undefined behaviour
@@ -242,8 +272,8 @@ size_t AppendTensorBinary(const Tensor& t, std::string& out) {
       out.append(reinterpret_cast<const char*>(&len), 4);
       out.append(src[i]);
     }
-  } else if (t.byte_size() > 0) {
-    out.append(static_cast<const char*>(t.raw_data()), t.byte_size());
+  } else {
+    AppendWireBytes(t, out);
   }
   return out.size() - before;
 }

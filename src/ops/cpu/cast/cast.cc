@@ -12,6 +12,7 @@
 
 #include "ops/cpu/common/value_convert.h"
 #include "core/low_precision.h"
+#include "ops/cpu/cast/cast_bitcast.h"
 #include "ops/cpu/cast/cast_low_precision.h"
 #include "ops/cpu/cast/cast_string.h"
 #include "ops/cpu/common/broadcast.h"
@@ -102,6 +103,7 @@ StatusOr<std::unique_ptr<Kernel>> CreateCast(const KernelInit& init) {
 
 void RegisterCastKernels(KernelRegistry& registry) {
   registry.Register("Cast", 1, kLatestOpset, CreateCast);
+  RegisterBitCastKernel(registry);
   registry.Register("CastLike", 15, kLatestOpset, [](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
     const bool saturate = init.node.GetInt("saturate", 1) != 0;
     return std::unique_ptr<Kernel>(std::make_unique<FunctionKernel>([saturate](KernelContext& ctx) {

@@ -1,5 +1,5 @@
 // Activation functions: Relu, LeakyRelu, Elu, Selu, Celu, ThresholdedRelu, HardSigmoid, HardSwish,
-// Sigmoid, Softplus, Softsign, Mish, Gelu and Shrink (PRelu broadcasts a slope input, so it lives with
+// Sigmoid, Swish, Softplus, Softsign, Mish, Gelu and Shrink (PRelu broadcasts a slope input, so it lives with
 // the binary ops in elementwise_pow.cc).
 //
 // Attribute defaults follow the ONNX schemas. Formulas are arranged so large |x| neither overflows nor
@@ -90,6 +90,14 @@ struct SigmoidOp {
   }
 };
 
+// Swish (opset 24): x * sigmoid(alpha * x).
+struct SwishOp {
+  static constexpr TypeClass kTypes = TypeClass::kFloat;
+  float alpha = 1.0f;
+  template <typename T>
+  T operator()(T x) const { return x * SigmoidOp{}(T(alpha) * x); }
+};
+
 struct SoftplusOp {
   static constexpr TypeClass kTypes = TypeClass::kFloat;
   template <typename T>
@@ -177,6 +185,8 @@ void RegisterElementwiseActivationKernels(KernelRegistry& registry) {
                     }));
   registry.Register("HardSwish", 14, kLatestOpset, UnaryFactory<HardSwishOp>("HardSwish"));
   registry.Register("Sigmoid", 1, kLatestOpset, UnaryFactory<SigmoidOp>("Sigmoid"));
+  registry.Register("Swish", 24, kLatestOpset,
+                    ActivationFactory<SwishOp>("Swish", [](const Node& n) { return SwishOp{n.GetFloat("alpha", 1.0f)}; }));
   registry.Register("Softplus", 1, kLatestOpset, UnaryFactory<SoftplusOp>("Softplus"));
   registry.Register("Softsign", 1, kLatestOpset, UnaryFactory<SoftsignOp>("Softsign"));
   registry.Register("Mish", 18, kLatestOpset, UnaryFactory<MishOp>("Mish"));

@@ -1,5 +1,5 @@
-// GridSample (opset 16; opset 20's 'linear'/'cubic' spellings accepted, 4-D only): samples X[N, C, H, W]
-// at the normalized locations of grid[N, H_out, W_out, 2] (x, y in [-1, 1]).
+// GridSample (opset 16; opset 20's 'linear'/'cubic' spellings and 5-D volumes, image_grid_sample_3d.cc):
+// samples X[N, C, H, W] at the normalized locations of grid[N, H_out, W_out, 2] (x, y in [-1, 1]).
 //
 // Semantics follow ONNX Runtime (and PyTorch, which the spec points to): locations are denormalized per
 // align_corners, rounded (nearest, half to even) or not, pulled inside by the padding mode, and then
@@ -16,6 +16,7 @@
 
 #include "ops/cpu/common/numeric_traits.h"
 #include "ops/cpu/common/node_kernel_factory.h"
+#include "ops/cpu/image/image_grid_sample_3d.h"
 #include "ops/cpu/image/image_kernels.h"
 
 namespace tessera {
@@ -85,7 +86,9 @@ void PlanPoint(const Geometry& g, SampleMode mode, double x, double y, int64_t* 
     x = std::nearbyint(x);
     y = std::nearbyint(y);
   }
-  if (x < g.x_min() || x > g.x_max() || y < g.y_min() || y > g.y_max()) {
+  // Bicubic pads only its taps (each clamped or reflected on its own), not the location itself, as
+  // PyTorch and ONNX Runtime do; nearest and bilinear pull the location inside first.
+  if (mode != SampleMode::kCubic && (x < g.x_min() || x > g.x_max() || y < g.y_min() || y > g.y_max())) {
     if (g.padding == PaddingMode::kBorder) {
       x = std::clamp(x, 0.0, static_cast<double>(g.w - 1));
       y = std::clamp(y, 0.0, static_cast<double>(g.h - 1));
@@ -151,8 +154,17 @@ class GridSampleKernel : public Kernel {
   Status Run(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& grid = ctx.input(1);
+    if (x.rank() == 5 && ctx.opset() >= 20) {
+      if (mode_ == SampleMode::kCubic) return KernelContext::Error("mode 'cubic' samples 4-D inputs only");
+      return GridSample3d(ctx, mode_ == SampleMode::kNearest ? GridSample3dMode::kNearest : GridSample3dMode::kLinear,
+                          padding_ == PaddingMode::kZeros    ? GridSample3dPadding::kZeros
+                          : padding_ == PaddingMode::kBorder ? GridSample3dPadding::kBorder
+                                                             : GridSample3dPadding::kReflection,
+                          align_corners_);
+    }
     if (x.rank() != 4) {
-      return KernelContext::Error("input 'X' must be 4-D [N, C, H, W], got shape " + ShapeToString(x.shape()));
+      return KernelContext::Error("input 'X' must be 4-D [N, C, H, W] (or, from opset 20, 5-D), got shape " +
+                                  ShapeToString(x.shape()));
     }
     if (grid.rank() != 4 || grid.dim(0) != x.dim(0) || grid.dim(3) != 2) {
       return KernelContext::Error("input 'grid' must be [N, H_out, W_out, 2] with N = " + std::to_string(x.dim(0)) +

@@ -1,4 +1,4 @@
-// Registration entry points of the image-sampling family, one per file; image.cc calls them both.
+// Registration entry points of the image family, one per file; image.cc calls them all.
 #pragma once
 
 #include "ops/registry.h"
@@ -7,5 +7,8 @@ namespace tessera {
 
 void RegisterGridSampleKernels(KernelRegistry& registry);  // image_grid_sample.cc: GridSample
 void RegisterRoiAlignKernels(KernelRegistry& registry);    // image_roi_align.cc: RoiAlign
+void RegisterAffineGridKernels(KernelRegistry& registry);  // image_affine_grid.cc: AffineGrid
+void RegisterCol2ImKernels(KernelRegistry& registry);      // image_col2im.cc: Col2Im
+void RegisterDeformConvKernels(KernelRegistry& registry);  // image_deform_conv.cc: DeformConv (2-D)
 
 }  // namespace tessera

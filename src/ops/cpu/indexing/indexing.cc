@@ -13,6 +13,7 @@ void RegisterIndexingKernels(KernelRegistry& registry) {
   RegisterUniqueKernels(registry);
   RegisterSequenceKernels(registry);
   RegisterNmsKernels(registry);
+  RegisterTensorScatterKernels(registry);
 }
 
 }  // namespace tessera

@@ -28,6 +28,7 @@ void RegisterSelectionKernels(KernelRegistry& registry);    // NonZero, Compress
 void RegisterUniqueKernels(KernelRegistry& registry);       // Unique
 void RegisterSequenceKernels(KernelRegistry& registry);     // ReverseSequence
 void RegisterNmsKernels(KernelRegistry& registry);          // NonMaxSuppression
+void RegisterTensorScatterKernels(KernelRegistry& registry);  // TensorScatter
 
 // Dims of `shape` before, at and after `axis`.
 struct IndexAxisSplit {

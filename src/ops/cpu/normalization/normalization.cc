@@ -200,6 +200,7 @@ void RegisterNormalizationKernels(KernelRegistry& registry) {
   registry.Register("InstanceNormalization", 1, kLatestOpset, SimpleFactory<InstanceNormKernel>());
   // LayerNormalization joined the standard at opset 17; earlier opsets accept it as ONNX Runtime's
   // contrib op of the same name and semantics in the default domain.
+  registry.Register("GroupNormalization", 18, kLatestOpset, MakeGroupNormalizationFactory());
   registry.Register("LayerNormalization", 1, kLatestOpset, MakeLayerNormalizationFactory());
   registry.Register("LpNormalization", 1, kLatestOpset, MakeLpNormalizationFactory());
   registry.Register("LRN", 1, kLatestOpset, MakeLrnFactory());

@@ -46,6 +46,7 @@ void WriteParam(const std::vector<C>& values, Tensor& t) {
   });
 }
 
+KernelFactory MakeGroupNormalizationFactory();  // normalization_group.cc
 KernelFactory MakeLayerNormalizationFactory();
 KernelFactory MakeLpNormalizationFactory();
 KernelFactory MakeLrnFactory();

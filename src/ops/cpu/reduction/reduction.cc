@@ -1,4 +1,4 @@
-// Reduction kernels: the ten Reduce* ops (this file), ArgMax/ArgMin and CumSum (reduction_arg.cc).
+// Reduction kernels: the ten Reduce* ops (this file), ArgMax/ArgMin, CumSum and CumProd (reduction_arg.cc).
 //
 // Axes come from the `axes` attribute up to ReduceSum-11 and the other Reduce*-13, and from the
 // optional second input from ReduceSum-13 and the others' opset 18. An empty axes list reduces every
@@ -64,12 +64,16 @@ class ReduceKernel : public Kernel {
       }
       TS_ASSIGN_OR_RETURN(axes, ReadInt64Values(axes_tensor, "input 'axes'"));
     }
-    if (axes.empty() && noop_with_empty_axes_) {
+    // noop_with_empty_axes reduces over no axis: each element on its own. That is the input itself for
+    // the plain reductions; ReduceSumSquare, ReduceL1, ReduceLogSum, ... still transform each element.
+    const bool over_no_axis = axes.empty() && noop_with_empty_axes_;
+    if (over_no_axis && (kind_ == ReduceKind::kSum || kind_ == ReduceKind::kMean || kind_ == ReduceKind::kMax ||
+                         kind_ == ReduceKind::kMin || kind_ == ReduceKind::kProd)) {
       ctx.SetOutput(0, x);
       return Status::Ok();
     }
     const int64_t rank = x.rank();
-    std::vector<bool> reduced(static_cast<size_t>(rank), axes.empty());
+    std::vector<bool> reduced(static_cast<size_t>(rank), axes.empty() && !over_no_axis);
     for (int64_t axis : axes) {
       TS_ASSIGN_OR_RETURN(int64_t a, NormalizeAxis(axis, rank, "axes value"));
       if (reduced[static_cast<size_t>(a)] && !axes.empty()) {
@@ -88,6 +92,12 @@ class ReduceKernel : public Kernel {
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), out_shape));
     if (y->element_count() == 0) return Status::Ok();
     ReducePlan plan = MakeReducePlan(x.shape(), reduced);
+    if (x.dtype() == DType::kBool) {
+      // ReduceMax and ReduceMin take booleans from opset 20: any and all, over the 0/1 bytes.
+      if (kind_ == ReduceKind::kMax) return ReduceWith<reduce::Max, uint8_t>(x, plan, *y, ctx.pool());
+      if (kind_ == ReduceKind::kMin) return ReduceWith<reduce::Min, uint8_t>(x, plan, *y, ctx.pool());
+      return KernelContext::Error("input 'data' is bool, which only ReduceMax and ReduceMin (opset 20+) take");
+    }
     return DispatchNumericWithHalf(
         x.dtype(), [&](auto tag) { return Reduce<decltype(tag)>(x, plan, *y, ctx.pool()); }, "Reduce");
   }
@@ -144,7 +154,8 @@ void RegisterReductionKernels(KernelRegistry& registry) {
   RegisterReduce(registry, "ReduceSumSquare", ReduceKind::kSumSquare, 18);
   registry.Register("ArgMax", 1, kLatestOpset, MakeArgReduceFactory(/*is_max=*/true));
   registry.Register("ArgMin", 1, kLatestOpset, MakeArgReduceFactory(/*is_max=*/false));
-  registry.Register("CumSum", 11, kLatestOpset, MakeCumSumFactory());
+  registry.Register("CumSum", 11, kLatestOpset, MakeCumulativeFactory(false));
+  registry.Register("CumProd", 26, kLatestOpset, MakeCumulativeFactory(true));
 }
 
 }  // namespace tessera

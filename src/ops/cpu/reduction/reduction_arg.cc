@@ -1,4 +1,4 @@
-// ArgMax, ArgMin and CumSum: ops that walk one axis of a tensor viewed as [outer, K, inner].
+// ArgMax, ArgMin, CumSum and CumProd: ops that walk one axis of a tensor viewed as [outer, K, inner].
 #include <algorithm>
 #include <string>
 
@@ -112,7 +112,8 @@ class ArgReduceKernel : public Kernel {
 };
 
 template <typename T>
-void CumSum(const T* x, T* y, AxisSplit s, bool exclusive, bool reverse, ThreadPool& pool) {
+// Running sums (or, with `product`, running products; CumProd-26). Integers wrap in uint64, as CumSum does.
+void CumulativeScan(const T* x, T* y, AxisSplit s, bool product, bool exclusive, bool reverse, ThreadPool& pool) {
   using Traits = NumericTraits<T>;
   using Acc = reduce::WrapAcc<typename Traits::Compute>;
   using C = typename Traits::Compute;
@@ -120,14 +121,15 @@ void CumSum(const T* x, T* y, AxisSplit s, bool exclusive, bool reverse, ThreadP
   pool.ParallelFor(s.outer, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, per_outer)), [&](int64_t begin, int64_t end) {
     std::vector<Acc> acc(static_cast<size_t>(s.inner));
     for (int64_t o = begin; o < end; ++o) {
-      std::fill(acc.begin(), acc.end(), Acc(0));
+      std::fill(acc.begin(), acc.end(), Acc(product ? 1 : 0));
       for (int64_t step = 0; step < s.axis; ++step) {
         const int64_t k = reverse ? s.axis - 1 - step : step;
         const T* in = x + o * per_outer + k * s.inner;
         T* out = y + o * per_outer + k * s.inner;
         for (int64_t i = 0; i < s.inner; ++i) {
           Acc before = acc[static_cast<size_t>(i)];
-          Acc after = before + static_cast<Acc>(Traits::Load(in[i]));
+          const Acc v = static_cast<Acc>(Traits::Load(in[i]));
+          Acc after = product ? before * v : before + v;
           acc[static_cast<size_t>(i)] = after;
           out[i] = Traits::Store(static_cast<C>(exclusive ? before : after));
         }
@@ -136,10 +138,10 @@ void CumSum(const T* x, T* y, AxisSplit s, bool exclusive, bool reverse, ThreadP
   });
 }
 
-class CumSumKernel : public Kernel {
+class CumulativeKernel : public Kernel {
  public:
-  explicit CumSumKernel(const Node& node)
-      : exclusive_(node.GetInt("exclusive", 0) != 0), reverse_(node.GetInt("reverse", 0) != 0) {}
+  CumulativeKernel(const Node& node, bool product)
+      : product_(product), exclusive_(node.GetInt("exclusive", 0) != 0), reverse_(node.GetInt("reverse", 0) != 0) {}
 
   Status Run(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -158,13 +160,14 @@ class CumSumKernel : public Kernel {
         x.dtype(),
         [&](auto tag) {
           using T = decltype(tag);
-          CumSum<T>(x.data<T>(), y->data<T>(), s, exclusive_, reverse_, ctx.pool());
+          CumulativeScan<T>(x.data<T>(), y->data<T>(), s, product_, exclusive_, reverse_, ctx.pool());
           return Status::Ok();
         },
-        "CumSum");
+        product_ ? "CumProd" : "CumSum");
   }
 
  private:
+  bool product_;
   bool exclusive_;
   bool reverse_;
 };
@@ -177,9 +180,9 @@ KernelFactory MakeArgReduceFactory(bool is_max) {
   };
 }
 
-KernelFactory MakeCumSumFactory() {
-  return [](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
-    return std::unique_ptr<Kernel>(std::make_unique<CumSumKernel>(init.node));
+KernelFactory MakeCumulativeFactory(bool product) {
+  return [product](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
+    return std::unique_ptr<Kernel>(std::make_unique<CumulativeKernel>(init.node, product));
   };
 }
 

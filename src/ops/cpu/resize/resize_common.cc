@@ -23,6 +23,12 @@ double SourceCoordinate(const ResizeAttributes& a, double j, double scale, int64
   const std::string& t = a.transform;
   const double width = scale * static_cast<double>(n);
   if (t == "half_pixel") return (j + 0.5) / scale - 0.5;
+  if (t == "half_pixel_symmetric") {
+    // Opset 19: half_pixel, shifted so that the rounding of the output length is split evenly at both ends.
+    const double adjustment = static_cast<double>(m) / width;
+    const double center = static_cast<double>(n) / 2;
+    return center * (1 - adjustment) + (j + 0.5) / scale - 0.5;
+  }
   if (t == "pytorch_half_pixel") return m > 1 ? (j + 0.5) / scale - 0.5 : 0.0;
   if (t == "align_corners") return width == 1.0 ? 0.0 : j * static_cast<double>(n - 1) / (width - 1);
   if (t == "tf_half_pixel_for_nn") return (j + 0.5) / scale;
@@ -33,7 +39,37 @@ double SourceCoordinate(const ResizeAttributes& a, double j, double scale, int64
   return j / scale;  // asymmetric
 }
 
-std::vector<double> Coefficients(const ResizeAttributes& a, double ratio) {
+// Opset 18's antialias when downscaling: the linear (triangle) or cubic filter stretched by 1/scale,
+// sampled at every input position in its support, normalised to sum to one (the reference's taps).
+std::vector<double> AntialiasCoefficients(const ResizeAttributes& a, double ratio, double scale) {
+  std::vector<double> coeffs;
+  if (a.mode == ResizeAttributes::Mode::kLinear) {
+    const int64_t start = static_cast<int64_t>(std::floor(-1.0 / scale)) + 1;
+    for (int64_t i = start; i < 1 - start + 1; ++i) {
+      coeffs.push_back(std::clamp(1.0 - std::fabs((static_cast<double>(i) - ratio) * scale), 0.0, 1.0));
+    }
+  } else {
+    const double A = a.cubic_coeff_a;
+    const int64_t start = static_cast<int64_t>(std::floor(-2.0 / scale)) + 1;
+    for (int64_t i = start; i < 2 - start; ++i) {
+      const double x = std::fabs(scale * (static_cast<double>(i) - ratio));
+      const double x2 = x * x, x3 = x2 * x;
+      const double inner = (A + 2) * x3 - (A + 3) * x2 + 1, outer = A * x3 - 5 * A * x2 + 8 * A * x - 4 * A;
+      coeffs.push_back(x <= 1 ? inner : x < 2 ? outer : 0.0);
+    }
+  }
+  double total = 0;
+  for (double c : coeffs) total += c;
+  if (total != 0) {
+    for (double& c : coeffs) c /= total;
+  }
+  return coeffs;
+}
+
+std::vector<double> Coefficients(const ResizeAttributes& a, double ratio, double scale) {
+  if (a.antialias && scale < 1.0 && a.mode != ResizeAttributes::Mode::kNearest) {
+    return AntialiasCoefficients(a, ratio, scale);
+  }
   switch (a.mode) {
     case ResizeAttributes::Mode::kLinear: return {1.0 - ratio, ratio};
     case ResizeAttributes::Mode::kCubic: {
@@ -70,7 +106,7 @@ AxisTaps BuildTaps(const ResizeAttributes& a, int64_t n, int64_t m, double scale
       left -= 1;
       ratio = 1.0;
     }
-    std::vector<double> coeffs = Coefficients(a, ratio);
+    std::vector<double> coeffs = Coefficients(a, ratio, scale);
     int64_t first = left - (static_cast<int64_t>(coeffs.size()) / 2 - 1);
     double total = 0;
     for (size_t k = 0; k < coeffs.size(); ++k) {
@@ -126,7 +162,8 @@ StatusOr<ResizeAttributes> ParseResizeAttributes(const Node& node, bool is_upsam
   }
   a.transform = node.GetString("coordinate_transformation_mode", "half_pixel");
   if (!OneOf(a.transform, {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn",
-                           "tf_crop_and_resize"})) {
+                           "tf_crop_and_resize", "half_pixel_symmetric"}) ||
+      (a.transform == "half_pixel_symmetric" && node.opset < 19)) {
     return KernelContext::Error("unsupported coordinate_transformation_mode '" + a.transform + "'");
   }
   a.nearest_mode = node.GetString("nearest_mode", "round_prefer_floor");
@@ -136,7 +173,14 @@ StatusOr<ResizeAttributes> ParseResizeAttributes(const Node& node, bool is_upsam
   a.cubic_coeff_a = node.GetFloat("cubic_coeff_a", -0.75f);
   a.exclude_outside = node.GetInt("exclude_outside", 0) != 0;
   a.extrapolation_value = node.GetFloat("extrapolation_value", 0.0f);
-  if (node.GetInt("antialias", 0) != 0) return Unimplemented("Resize with antialias is not supported");
+  if (node.opset >= 18) {
+    a.antialias = node.GetInt("antialias", 0) != 0;
+    a.axes = node.GetInts("axes");
+    a.keep_aspect_ratio_policy = node.GetString("keep_aspect_ratio_policy", "stretch");
+    if (!OneOf(a.keep_aspect_ratio_policy, {"stretch", "not_larger", "not_smaller"})) {
+      return KernelContext::Error("unsupported keep_aspect_ratio_policy '" + a.keep_aspect_ratio_policy + "'");
+    }
+  }
   return a;
 }
 
@@ -150,7 +194,11 @@ StatusOr<ResizePlan> PlanResize(KernelContext& ctx, const ResizeAttributes& a) {
   const Tensor* scales_t = nullptr;
   const Tensor* sizes_t = nullptr;
   std::vector<float> scale_attr;
-  if (a.is_upsample && a.opset < 9) {
+  if (a.is_upsample && a.opset < 7) {
+    // Upsample-1: a 4-D input scaled by height_scale and width_scale.
+    if (rank != 4) return KernelContext::Error("Upsample-1 takes a 4-D input, got " + ShapeToString(x.shape()));
+    scale_attr = {1.0f, 1.0f, ctx.node().GetFloat("height_scale", 0.0f), ctx.node().GetFloat("width_scale", 0.0f)};
+  } else if (a.is_upsample && a.opset < 9) {
     scale_attr = ctx.node().GetFloats("scales");
   } else if (a.is_upsample || a.opset < 11) {
     if (!ctx.has_input(1)) return KernelContext::Error("input 'scales' is required");
@@ -173,10 +221,72 @@ StatusOr<ResizePlan> PlanResize(KernelContext& ctx, const ResizeAttributes& a) {
   if (scales_t != nullptr) {
     TS_ASSIGN_OR_RETURN(scale_attr, ReadFloatValues(*scales_t, "scales"));
   }
+  // Opset 18's `axes`: scales, sizes and roi hold values for those axes only; the others keep their size.
+  std::vector<size_t> named_axes;
+  for (int64_t axis : a.axes) {
+    TS_ASSIGN_OR_RETURN(int64_t normalized, NormalizeAxis(axis, static_cast<int64_t>(rank), "attribute 'axes'"));
+    if (std::find(named_axes.begin(), named_axes.end(), static_cast<size_t>(normalized)) != named_axes.end()) {
+      return KernelContext::Error("attribute 'axes' names axis " + std::to_string(axis) + " twice");
+    }
+    named_axes.push_back(static_cast<size_t>(normalized));
+  }
+  if (!named_axes.empty()) {
+    const size_t k = named_axes.size();
+    if (!scale_attr.empty()) {
+      if (scale_attr.size() != k) {
+        return KernelContext::Error("'scales' has " + std::to_string(scale_attr.size()) + " values for " +
+                                    std::to_string(k) + " axes");
+      }
+      std::vector<float> full(rank, 1.0f);
+      for (size_t i = 0; i < k; ++i) full[named_axes[i]] = scale_attr[i];
+      scale_attr = full;
+    }
+    if (roi_start.size() == rank && ctx.has_input(1) && ctx.input(1).element_count() == static_cast<int64_t>(2 * k) &&
+        a.transform == "tf_crop_and_resize") {
+      TS_ASSIGN_OR_RETURN(auto roi, ReadFloatValues(ctx.input(1), "roi"));
+      roi_start.assign(rank, 0.0);
+      roi_end.assign(rank, 1.0);
+      for (size_t i = 0; i < k; ++i) {
+        roi_start[named_axes[i]] = roi[i];
+        roi_end[named_axes[i]] = roi[k + i];
+      }
+    }
+  }
   if (sizes_t != nullptr) {
     TS_ASSIGN_OR_RETURN(auto sizes, ReadInt64Values(*sizes_t, "sizes"));
+    if (!named_axes.empty()) {
+      if (sizes.size() != named_axes.size()) {
+        return KernelContext::Error("'sizes' has " + std::to_string(sizes.size()) + " values for " +
+                                    std::to_string(named_axes.size()) + " axes");
+      }
+      std::vector<int64_t> full(x.shape().begin(), x.shape().end());
+      for (size_t i = 0; i < named_axes.size(); ++i) full[named_axes[i]] = sizes[i];
+      sizes = full;
+    }
     if (sizes.size() != rank) return KernelContext::Error("'sizes' must hold one value per input dim");
-    for (size_t i = 0; i < rank; ++i) {
+    if (a.keep_aspect_ratio_policy != "stretch") {
+      // One scale for every named axis (all axes when none are named): the smallest (not_larger) or
+      // largest (not_smaller) of sizes / input size, and each output length rounded from it.
+      std::vector<size_t> policy_axes = named_axes;
+      if (policy_axes.empty()) {
+        for (size_t i = 0; i < rank; ++i) policy_axes.push_back(i);
+      }
+      double common = a.keep_aspect_ratio_policy == "not_larger" ? INFINITY : 0.0;
+      for (size_t i : policy_axes) {
+        if (x.shape()[i] == 0) return KernelContext::Error("keep_aspect_ratio_policy cannot scale an empty axis");
+        const double r = static_cast<double>(sizes[i]) / static_cast<double>(x.shape()[i]);
+        common = a.keep_aspect_ratio_policy == "not_larger" ? std::min(common, r) : std::max(common, r);
+      }
+      for (size_t i = 0; i < rank; ++i) {
+        const bool named = std::find(policy_axes.begin(), policy_axes.end(), i) != policy_axes.end();
+        const double s = named ? common : 1.0;
+        if (named) sizes[i] = static_cast<int64_t>(std::floor(s * static_cast<double>(x.shape()[i]) + 0.5));
+        out_shape.push_back(sizes[i]);
+        scales.push_back(s);
+      }
+      sizes.clear();
+    }
+    for (size_t i = 0; i < sizes.size(); ++i) {
       if (sizes[i] < 0) return KernelContext::Error("'sizes' has a negative value");
       out_shape.push_back(sizes[i]);
       scales.push_back(x.shape()[i] == 0 ? 1.0 : static_cast<double>(sizes[i]) / static_cast<double>(x.shape()[i]));

@@ -20,6 +20,9 @@ struct ResizeAttributes {
   float cubic_coeff_a = -0.75f;
   bool exclude_outside = false;
   float extrapolation_value = 0.0f;
+  bool antialias = false;                  // opset 18: widen linear/cubic filters when downscaling
+  std::vector<int64_t> axes;               // opset 18: the axes scales/sizes/roi name (empty: every axis)
+  std::string keep_aspect_ratio_policy = "stretch";  // opset 18, with sizes
   bool is_upsample = false;
   int opset = 13;
 };

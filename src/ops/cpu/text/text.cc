@@ -7,6 +7,7 @@ namespace tessera {
 void RegisterTextKernels(KernelRegistry& registry) {
   RegisterStringNormalizerKernels(registry);
   RegisterTfIdfKernels(registry);
+  RegisterStringOpKernels(registry);
 }
 
 }  // namespace tessera

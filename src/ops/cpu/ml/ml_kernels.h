@@ -1,0 +1,21 @@
+// The ai.onnx.ml family: the classical machine-learning ops that scikit-learn exporters (skl2onnx,
+// onnxmltools) write. Registration entry points, one per file; ml.cc calls them all. Ops whose inputs or
+// outputs are maps or sequences of maps (ZipMap, DictVectorizer, CastMap) have no kernel: Tessera's
+// values are tensors.
+#pragma once
+
+#include "ops/registry.h"
+
+namespace tessera {
+
+constexpr char kMlDomain[] = "ai.onnx.ml";
+
+void RegisterMlPreprocessKernels(KernelRegistry& registry);  // ml_preprocess.cc: Binarizer, Scaler, Normalizer,
+                                                             // Imputer, ArrayFeatureExtractor, FeatureVectorizer,
+                                                             // OneHotEncoder
+void RegisterMlLinearKernels(KernelRegistry& registry);      // ml_linear.cc: LinearClassifier, LinearRegressor
+void RegisterMlLabelKernels(KernelRegistry& registry);       // ml_label_encoder.cc: LabelEncoder, CategoryMapper
+void RegisterMlTreeKernels(KernelRegistry& registry);        // ml_tree_ensemble.cc: TreeEnsemble*
+void RegisterMlSvmKernels(KernelRegistry& registry);         // ml_svm.cc: SVMRegressor
+
+}  // namespace tessera
