@@ -34,6 +34,7 @@
 #include "generate/decoder_signature.h"
 #include "generate/model_files.h"
 #include "generate/sequence.h"
+#include "parallel/comm/communicator.h"
 #include "tessera/session.h"
 
 namespace tessera::generate {
@@ -43,6 +44,11 @@ struct DecoderOptions {
   DecoderForm form = DecoderForm::kAuto;   // --decoder-form
   DecoderNames names;                      // overrides; merged over genai_config.json's
   bool shared_kv_buffer = false;           // --shared-kv-buffer: GenAI graphs only, as if the config asked
+  // --tp: this process is one rank of a tensor-parallel group (parallel/tensor/) that must outlive the
+  // model. Every rank loads the same model and calls Step with the same sequences in the same order; each
+  // holds its slice of the weights and the KV cache of its own heads (the past/present values are head
+  // shards), and every rank gets the whole logits. Null or a group of one: the model as written.
+  Communicator* tensor_group = nullptr;
 };
 
 class DecoderModel {

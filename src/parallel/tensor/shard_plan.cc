@@ -93,6 +93,8 @@ class RegionBuilder {
       sliced_bytes_ += static_cast<int64_t>(view_.graph.constants.at(value).byte_size());
     }
     for (const ShapeEdit& e : a.edits) region_.shape_edits.push_back(e);
+    for (const AttributeEdit& e : a.attribute_edits) region_.attribute_edits.push_back(e);
+    for (int64_t d : a.unit_divisors) region_.unit_divisors.push_back(d);
     if (a.exit) {
       region_.exits.push_back(*a.exit);
       if (a.exit->bias_add >= 0) {
@@ -123,7 +125,7 @@ class RegionBuilder {
     int64_t units = 0;
     for (const auto& [value, shard] : region_.values) {
       units = std::gcd(units, shard.dim);
-      bool whole = view_.is_output[static_cast<size_t>(value)];
+      bool whole = view_.is_output[static_cast<size_t>(value)] && !view_.sharded_io[static_cast<size_t>(value)];
       for (const auto& [node, slot] : view_.readers[static_cast<size_t>(value)]) {
         auto it = region_.shard_readers.find(node);
         if (it == region_.shard_readers.end()) {
@@ -135,6 +137,7 @@ class RegionBuilder {
       }
       if (whole) region_.gathered.push_back(value);
     }
+    for (int64_t d : region_.unit_divisors) units = std::gcd(units, d);
     region_.units = units;
   }
 
@@ -161,7 +164,10 @@ StatusOr<ShardPlan> PlanTensorShards(const Graph& graph, int tp_size, const Tens
   ShardPlan plan;
   plan.tp_size = tp_size;
   if (tp_size == 1) return plan;
-  const ShardGraphView view(graph);
+  ShardGraphView view(graph);
+  for (const std::string& name : options.sharded_io) {
+    if (auto it = graph.value_ids.find(name); it != graph.value_ids.end()) view.sharded_io[static_cast<size_t>(it->second)] = true;
+  }
   std::vector<int> owner(graph.nodes.size(), -1);
   std::set<int> tried;
   for (size_t i = 0; i < graph.nodes.size(); ++i) {

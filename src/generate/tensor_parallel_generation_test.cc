@@ -1,0 +1,84 @@
+// Tensor-parallel generation on the exported decoders: ranks as threads (parallel/comm/thread_communicator.h),
+// each holding its slice of the weights and the KV cache of its heads, must choose the same greedy tokens
+// as the model in one piece, on every rank.
+//
+// Needs the models of tools/export_decoders.py in $TESSERA_DECODER_MODELS (ctest generate_tp_threads sets
+// it; without it the test skips).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "generate/decoder_model.h"
+#include "generate/generation.h"
+#include "parallel/comm/thread_communicator.h"
+
+namespace tessera::generate {
+namespace {
+
+struct TpCase {
+  std::string model;
+  int tp;
+};
+
+std::string CaseName(const ::testing::TestParamInfo<TpCase>& info) {
+  return info.param.model + "_tp" + std::to_string(info.param.tp);
+}
+
+class TensorParallelGenerationTest : public ::testing::TestWithParam<TpCase> {};
+
+// The first reference prompt of the export (its unpadded ids).
+std::vector<TokenId> ReferencePrompt(const std::string& folder) {
+  std::ifstream in(folder + "/expected/greedy.json");
+  if (!in) return {};
+  const nlohmann::json expected = nlohmann::json::parse(in);
+  const auto& c = expected["cases"][0];
+  std::vector<TokenId> ids;
+  for (size_t i = 0; i < c["input_ids"][0].size(); ++i) {
+    if (c["attention_mask"][0][i] == 1) ids.push_back(c["input_ids"][0][i].get<TokenId>());
+  }
+  return ids;
+}
+
+StatusOr<std::vector<TokenId>> GreedyTokens(const std::string& folder, Communicator* group,
+                                            const std::vector<TokenId>& prompt) {
+  DecoderOptions options;
+  options.threads = 1;
+  options.tensor_group = group;
+  TS_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model, DecoderModel::Load(folder, options));
+  GenerationRequest request;
+  request.prompt = prompt;
+  request.max_new_tokens = 40;
+  request.stop_at_eos = false;
+  TS_ASSIGN_OR_RETURN(GenerationResult result, Generate(*model, request, nullptr, {}));
+  return result.tokens;
+}
+
+TEST_P(TensorParallelGenerationTest, GreedyTokensEqualOneProcess) {
+  const char* root = std::getenv("TESSERA_DECODER_MODELS");
+  if (!root) GTEST_SKIP() << "set TESSERA_DECODER_MODELS to the exported decoder models";
+  const std::string folder = std::string(root) + "/" + GetParam().model;
+  const std::vector<TokenId> prompt = ReferencePrompt(folder);
+  if (prompt.empty()) GTEST_SKIP() << "no " << folder << "/expected/greedy.json (export with tools/export_decoders.py)";
+  auto whole = GreedyTokens(folder, nullptr, prompt);
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+
+  const int tp = GetParam().tp;
+  std::vector<std::vector<TokenId>> per_rank(static_cast<size_t>(tp));
+  std::vector<Status> statuses = RunOnThreads(tp, [&](Communicator& group) -> Status {
+    TS_ASSIGN_OR_RETURN(per_rank[static_cast<size_t>(group.rank())], GreedyTokens(folder, &group, prompt));
+    return Status::Ok();
+  });
+  for (int r = 0; r < tp; ++r) {
+    ASSERT_TRUE(statuses[static_cast<size_t>(r)].ok()) << "rank " << r << ": " << statuses[static_cast<size_t>(r)].message();
+    EXPECT_EQ(per_rank[static_cast<size_t>(r)], *whole) << GetParam().model << " tp=" << tp << " rank " << r;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Exported, TensorParallelGenerationTest,
+                         ::testing::Values(TpCase{"llama_tiny_genai", 2}, TpCase{"llama_tiny_genai_int4", 2}),
+                         CaseName);
+
+}  // namespace
+}  // namespace tessera::generate
