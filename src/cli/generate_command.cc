@@ -9,6 +9,8 @@
 // --chat TEXT (with an optional --system TEXT) is one user turn through the model's chat template, with the
 // generation prompt, encoded without adding special tokens (the template writes them), as transformers'
 // apply_chat_template does; --show-chat-prompt prints that prompt text and stops.
+// --op-times prints, after the result, rank 0's time per op type per step over the prompt and the tokens
+// (under --tp the collectives' share, their waiting included) and every rank's time in nodes.
 // --tp N under mpirun (N ranks): tensor-parallel generation (generate/decoder_model.h). Every rank loads
 // the model and keeps its slice of the weights and the KV cache of its heads; all ranks step in lockstep
 // and every rank gets the whole logits (the vocabulary projection is gathered), so each samples the same
@@ -16,6 +18,7 @@
 // Exit status 2 for a bad command line or a request the model cannot take (context length, ids outside
 // the vocabulary); 1 when the model cannot be loaded or run.
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +29,7 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/op_times.h"
 #include "cli/rank_command.h"
 #include "generate/chat_template/chat_template.h"
 #include "generate/decoder_model.h"
@@ -42,7 +46,7 @@ constexpr const char* kGenerateUsage =
     "usage: tessera generate MODEL (--prompt TEXT | --prompt-ids 1,2,3 | --chat TEXT [--system TEXT]\n"
     "    [--show-chat-prompt]) [--max-new-tokens N] [--temperature T]\n"
     "    [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT ...] [--ignore-eos]\n"
-    "    [--threads N] [--tp N (under mpirun)] [--json] [--warmup] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
+    "    [--threads N] [--tp N (under mpirun)] [--op-times] [--json] [--warmup] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
     "    [--input-ids-name N] [--attention-mask-name N]"
     " [--position-ids-name N] [--logits-name N] [--past-names T1,T2 --present-names T1,T2]";
 
@@ -163,7 +167,7 @@ int GenerateCommand(const std::vector<std::string>& args) {
                                 "repetition-penalty", "seed", "threads", "stop", "decoder-form", "input-ids-name",
                                 "attention-mask-name", "position-ids-name", "logits-name", "past-names",
                                 "present-names", "chat", "system", "tp", "link-key"},
-                               {"json", "ignore-eos", "shared-kv-buffer", "warmup", "show-chat-prompt"});
+                               {"json", "ignore-eos", "shared-kv-buffer", "warmup", "show-chat-prompt", "op-times"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) return Fail(InvalidArgument(kGenerateUsage), kExitUsage);
   auto options = ParseDecoderOptions(*cl);
@@ -243,16 +247,34 @@ int GenerateCommand(const std::vector<std::string>& args) {
     first = false;
     std::fflush(stdout);
   };
+  NodeProfiler profiler;
+  std::optional<NodeProfiler::Scope> profiling;
+  if (cl->Has("op-times")) profiling.emplace(profiler);
+  const auto start = std::chrono::steady_clock::now();
   auto result = generate::Generate(**model, *request, codec.get(), stream);
+  const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  profiling.reset();
   if (!result.ok()) {
     if (!json && !first) std::printf("\n");
     return fail(result.status());
+  }
+  std::vector<double> busy_ms;
+  if (cl->Has("op-times") && world && world->comm().size() > 1) {
+    auto gathered = GatherBusyTimes(world->comm(), profiler);
+    if (!gathered.ok()) return fail(gathered.status());
+    busy_ms = std::move(gathered).value();
   }
   if (!root) return kExitOk;
   if (json) {
     std::printf("%s\n", ResultJson(*result, request->prompt.size(), codec != nullptr).c_str());
   } else {
     std::printf("\n");
+  }
+  if (cl->Has("op-times")) {
+    // Per model step: the prompt's step and one per later token (the collectives' waits included).
+    std::fflush(stdout);
+    PrintOpTimes(profiler, total_ms, result->tokens.size(),
+                 "the prompt and " + std::to_string(result->tokens.size()) + " tokens (per step)", busy_ms);
   }
   return kExitOk;
 }

@@ -76,6 +76,43 @@ TEST_P(TensorParallelGenerationTest, GreedyTokensEqualOneProcess) {
   }
 }
 
+// The cache lives with its heads: after a step each rank's past key/value hold its share of the key/value
+// heads (EvenSplit), which also proves the attention was split rather than computed whole.
+TEST_P(TensorParallelGenerationTest, EachRankCachesOnlyItsHeads) {
+  const char* root = std::getenv("TESSERA_DECODER_MODELS");
+  if (!root) GTEST_SKIP() << "set TESSERA_DECODER_MODELS to the exported decoder models";
+  const std::string folder = std::string(root) + "/" + GetParam().model;
+  const std::vector<TokenId> prompt = ReferencePrompt(folder);
+  if (prompt.empty()) GTEST_SKIP() << "no " << folder << "/expected/greedy.json";
+  auto whole = DecoderModel::Load(folder, {});
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+  Sequence reference;
+  reference.tokens = prompt;
+  ASSERT_TRUE((*whole)->Step({&reference}).ok());
+  ASSERT_FALSE(reference.cache.empty());
+  const int tp = GetParam().tp;
+  std::vector<Status> statuses = RunOnThreads(tp, [&](Communicator& group) -> Status {
+    DecoderOptions options;
+    options.threads = 1;
+    options.tensor_group = &group;
+    TS_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model, DecoderModel::Load(folder, options));
+    Sequence seq;
+    seq.tokens = prompt;
+    TS_RETURN_IF_ERROR(model->Step({&seq}).status());
+    for (size_t i = 0; i < seq.cache.size(); ++i) {
+      const int64_t heads = reference.cache[i].dim(1);
+      const int64_t mine = heads / tp + (group.rank() < heads % tp ? 1 : 0);
+      if (seq.cache[i].dim(1) != mine) {
+        return Internal("rank " + std::to_string(group.rank()) + " cache " + std::to_string(i) + " holds " +
+                        std::to_string(seq.cache[i].dim(1)) + " of " + std::to_string(heads) + " heads, not " +
+                        std::to_string(mine));
+      }
+    }
+    return Status::Ok();
+  });
+  for (int r = 0; r < tp; ++r) EXPECT_TRUE(statuses[static_cast<size_t>(r)].ok()) << statuses[static_cast<size_t>(r)].message();
+}
+
 INSTANTIATE_TEST_SUITE_P(Exported, TensorParallelGenerationTest,
                          ::testing::Values(TpCase{"llama_tiny_genai", 2}, TpCase{"llama_tiny_genai_int4", 2}),
                          CaseName);

@@ -9,6 +9,7 @@
 //
 // The unit of an attention block is one key/value head with its num_heads / kv_num_heads query heads, so
 // every rank's query heads attend to the key/value heads it holds.
+#include <cstdio>
 #include <set>
 #include <string>
 
@@ -217,6 +218,7 @@ ShardAdmission ContribAdmitRule(const ShardGraphView& view, const std::map<int, 
     return a == shards.end() ? ShardAdmission{} : NBitsExitRule(view, a->second, index);
   }
   if (node.op_type == "RotaryEmbedding") return RotaryRule(view, shards, index);
+  if (node.op_type == "GroupQueryAttention") return GroupQueryAttentionRule(view, shards, index);
   return {};
 }
 
