@@ -103,7 +103,8 @@ TEST_P(TensorParallelGenerationTest, EachRankCachesOnlyItsHeads) {
     TS_RETURN_IF_ERROR(model->Step({&seq}).status());
     for (size_t i = 0; i < seq.cache.size(); ++i) {
       const int64_t heads = reference.cache[i].dim(1);
-      const int64_t mine = heads / tp + (group.rank() < heads % tp ? 1 : 0);
+      // More ranks than heads: each rank holds the one key/value head of its group.
+      const int64_t mine = tp > heads ? 1 : heads / tp + (group.rank() < heads % tp ? 1 : 0);
       if (seq.cache[i].dim(1) != mine) {
         return Internal("rank " + std::to_string(group.rank()) + " cache " + std::to_string(i) + " holds " +
                         std::to_string(seq.cache[i].dim(1)) + " of " + std::to_string(heads) + " heads, not " +
@@ -115,26 +116,50 @@ TEST_P(TensorParallelGenerationTest, EachRankCachesOnlyItsHeads) {
   for (int r = 0; r < tp; ++r) EXPECT_TRUE(statuses[static_cast<size_t>(r)].ok()) << statuses[static_cast<size_t>(r)].message();
 }
 
-// More ranks than key/value heads (llama_tiny_genai has 2): the attention block cannot be split that way
-// yet (replicating key/value heads is not implemented), and every rank says so instead of hanging.
-TEST(TensorParallelGenerationLimits, MoreRanksThanKeyValueHeadsFailsOnEveryRank) {
+// More ranks than a key/value group has query heads to divide (llama_tiny_genai: 8 query heads in 2 groups,
+// so at most 8 ranks): every rank says so instead of hanging.
+TEST(TensorParallelGenerationLimits, MoreRanksThanQueryHeadsFailsOnEveryRank) {
   const char* root = std::getenv("TESSERA_DECODER_MODELS");
   if (!root) GTEST_SKIP() << "set TESSERA_DECODER_MODELS to the exported decoder models";
   const std::string folder = std::string(root) + "/llama_tiny_genai";
   if (ReferencePrompt(folder).empty()) GTEST_SKIP() << "no " << folder << "/expected/greedy.json";
-  std::vector<Status> statuses = RunOnThreads(3, [&](Communicator& group) -> Status {
+  std::vector<Status> statuses = RunOnThreads(9, [&](Communicator& group) -> Status {
     DecoderOptions options;
+    options.threads = 1;
     options.tensor_group = &group;
     return DecoderModel::Load(folder, options).status();
   });
   for (const Status& s : statuses) {
     EXPECT_FALSE(s.ok());
-    EXPECT_NE(s.message().find("cannot split over 3 ranks"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("cannot split over 9 ranks"), std::string::npos) << s.message();
+  }
+}
+
+// The int4 tiny decoder's heads (16 wide) are half a quantization block (32): with more ranks than its 2
+// key/value heads the attention block cannot be cut between heads, and every rank says so.
+TEST(TensorParallelGenerationLimits, HeadsNarrowerThanQuantizationBlocksCannotBeReplicated) {
+  const char* root = std::getenv("TESSERA_DECODER_MODELS");
+  if (!root) GTEST_SKIP() << "set TESSERA_DECODER_MODELS to the exported decoder models";
+  const std::string folder = std::string(root) + "/llama_tiny_genai_int4";
+  if (ReferencePrompt(folder).empty()) GTEST_SKIP() << "no " << folder << "/expected/greedy.json";
+  std::vector<Status> statuses = RunOnThreads(3, [&](Communicator& group) -> Status {
+    DecoderOptions options;
+    options.threads = 1;
+    options.tensor_group = &group;
+    return DecoderModel::Load(folder, options).status();
+  });
+  for (const Status& s : statuses) {
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("a head is not a whole number of its quantization blocks"), std::string::npos)
+        << s.message();
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Exported, TensorParallelGenerationTest,
-                         ::testing::Values(TpCase{"llama_tiny_genai", 2}, TpCase{"llama_tiny_genai_int4", 2}),
+                         ::testing::Values(TpCase{"llama_tiny_genai", 2}, TpCase{"llama_tiny_genai_int4", 2},
+                                           // 3 ranks, 2 key/value heads: replicated in groups of 2 and 1 ranks
+                                           TpCase{"llama_tiny_genai", 3},
+                                           TpCase{"llama_tiny_genai", 4}),
                          CaseName);
 
 }  // namespace

@@ -181,7 +181,7 @@ ShardAdmission GroupQueryAttentionRule(const ShardGraphView& view, const std::ma
   for (const ValueShard* s : {&k, &v}) {
     if (s->rank != 3 || s->axis != 2 || s->dim != kv_heads * head_size) return {};
   }
-  const ValueShard cache{1, 4, kv_heads};
+  const ValueShard cache{1, 4, kv_heads, true};
   ShardAdmission a = Admitted({{node.outputs[0], q->second}}, {0, 1, 2});
   for (size_t slot : {3, 4}) {
     if (!Given(node, slot)) continue;
@@ -192,9 +192,11 @@ ShardAdmission GroupQueryAttentionRule(const ShardGraphView& view, const std::ma
   for (size_t slot : {1, 2}) {
     if (slot < node.outputs.size() && node.outputs[slot] != kNoValue) a.outputs.push_back({node.outputs[slot], cache});
   }
-  a.attribute_edits.push_back(AttributeEdit{index, "num_heads", heads});
-  a.attribute_edits.push_back(AttributeEdit{index, "kv_num_heads", kv_heads});
+  a.attribute_edits.push_back(AttributeEdit{index, "num_heads", heads, false});
+  a.attribute_edits.push_back(AttributeEdit{index, "kv_num_heads", kv_heads, true});
   a.unit_divisors.push_back(kv_heads);
+  a.q_heads = heads;
+  a.kv_heads = kv_heads;
   return a;
 }
 

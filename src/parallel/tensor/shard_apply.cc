@@ -33,8 +33,8 @@ class ShardWriter {
   }
 
  private:
-  int64_t Local(int64_t full, const ShardRegion& r) const {
-    const ShardRange range = ShardOfAxis(full, r.units, plan_.tp_size, rank_);
+  int64_t Local(int64_t full, const ShardRegion& r, bool kv = false) const {
+    const ShardRange range = RegionShardOfAxis(r, full, kv, plan_.tp_size, rank_);
     return range.end - range.begin;
   }
 
@@ -80,7 +80,7 @@ class ShardWriter {
       Node& node = graph_.nodes[static_cast<size_t>(s.node)];
       const int original = node.inputs[static_cast<size_t>(s.input)];
       const Tensor& full = graph_.constants.at(original);
-      const ShardRange range = ShardOfAxis(s.dim, region.units, plan_.tp_size, rank_);
+      const ShardRange range = RegionShardOfAxis(region, s.dim, s.kv, plan_.tp_size, rank_);
       const Tensor viewed = s.view.empty() ? full : full.Reshaped(s.view);
       TS_ASSIGN_OR_RETURN(Tensor part, SliceAlongAxis(viewed, s.axis, range.begin, range.end));
       if (part.buffer() == full.buffer()) {  // own memory, not a view of the full weight
@@ -94,7 +94,7 @@ class ShardWriter {
     for (const AttributeEdit& e : region.attribute_edits) {
       Attribute& a = graph_.nodes[static_cast<size_t>(e.node)].attributes[e.name];
       a.type = Attribute::Type::kInt;
-      a.i = Local(e.full, region);
+      a.i = Local(e.full, region, e.kv);
     }
     const std::set<int> gathered(region.gathered.begin(), region.gathered.end());
     for (const auto& [value, shard] : region.values) {
@@ -102,11 +102,11 @@ class ShardWriter {
       const bool fixed = info.has_shape && shard.axis < static_cast<int>(info.dims.size()) &&
                          info.dims[static_cast<size_t>(shard.axis)].value == shard.dim;
       if (!gathered.count(value)) {
-        if (fixed) info.dims[static_cast<size_t>(shard.axis)].value = Local(shard.dim, region);
+        if (fixed) info.dims[static_cast<size_t>(shard.axis)].value = Local(shard.dim, region, shard.kv);
         continue;
       }
       ValueInfo local = info;
-      if (fixed) local.dims[static_cast<size_t>(shard.axis)].value = Local(shard.dim, region);
+      if (fixed) local.dims[static_cast<size_t>(shard.axis)].value = Local(shard.dim, region, shard.kv);
       const int producer = producer_[static_cast<size_t>(value)];
       if (producer < 0) {
         return Internal("value '" + info.name + "' is a graph input planned as a shard that is also needed whole");

@@ -38,10 +38,12 @@ struct TensorParallelOptions {
 };
 
 // How one value is split: along `axis` (of `rank` dims), whose full size is `dim`.
+// `kv`: the axis counts key/value heads of an attention block (see ShardRegion::kv_heads).
 struct ValueShard {
   int axis = 0;
   int rank = 0;
   int64_t dim = 0;
+  bool kv = false;
 };
 
 // A constant input of a node sliced along `axis` (full size `dim`, a multiple of the block's units).
@@ -53,6 +55,7 @@ struct ConstantSlice {
   int axis = 0;
   int64_t dim = 0;
   Shape view;
+  bool kv = false;  // sliced by key/value heads (ShardRegion::kv_heads)
 };
 
 // Integer attribute `name` of a node counts heads or features of the split axis (`full` in the model):
@@ -61,6 +64,7 @@ struct AttributeEdit {
   int node = 0;
   std::string name;
   int64_t full = 0;
+  bool kv = false;  // counts key/value heads (ShardRegion::kv_heads)
 };
 
 // Element `element` of the shape a Reshape node reads is `full` in the model; on a shard it becomes
@@ -92,6 +96,14 @@ struct ShardRegion {
   // Counts the units must divide besides the split axes (a MatMulNBits row split cuts K only between
   // quantization blocks: its K / block_size blocks).
   std::vector<int64_t> unit_divisors;
+  // Grouped-query attention blocks: their query and key/value heads (0 elsewhere). With more ranks than
+  // key/value heads the block is split by query heads and each key/value head is replicated on the ranks
+  // of its group (`kv_replicated`): the ranks form kv_heads groups (EvenSplit(tp, kv_heads) ranks each),
+  // a group's ranks share its key/value head and divide its query heads, and values, slices and edits
+  // marked `kv` take the group's key/value head.
+  int64_t q_heads = 0;
+  int64_t kv_heads = 0;
+  bool kv_replicated = false;
 };
 
 struct ShardPlan {
@@ -109,5 +121,9 @@ struct ShardRange {
   int64_t end = 0;
 };
 ShardRange ShardOfAxis(int64_t dim, int64_t units, int tp_size, int rank);
+
+// The same for an axis of `region` (kv: one counting key/value heads): ShardOfAxis over the region's
+// units, or for a kv_replicated region the rank's query heads or its group's key/value head.
+ShardRange RegionShardOfAxis(const ShardRegion& region, int64_t dim, bool kv, int tp_size, int rank);
 
 }  // namespace tessera

@@ -44,6 +44,7 @@ struct ShardAdmission {
   std::vector<ShapeEdit> edits;
   std::vector<AttributeEdit> attribute_edits;
   std::vector<int64_t> unit_divisors;
+  int64_t q_heads = 0, kv_heads = 0;  // a grouped-query attention node's heads (ShardRegion::q_heads)
   std::optional<ShardExit> exit;
   std::vector<int> need;  // kNeed: values that must be shards too (pulled in as seeds)
 };
