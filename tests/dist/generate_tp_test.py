@@ -3,9 +3,11 @@
 
 usage: generate_tp_test.py TESSERA DECODER_MODELS_DIR RANKS MODEL...
 Each model runs a fixed prompt once in one process and once as RANKS tensor-parallel ranks (--threads 1
-each); the --json results must list the same tokens, and the job must print exactly one result.
+each); the --json results must list the same tokens, and the job must print exactly one result. GenAI
+models run a second time with --shared-kv-buffer (each rank's cache one buffer written in place).
 """
 import json
+import os
 import subprocess
 import sys
 
@@ -13,9 +15,9 @@ PROMPT = "1,450,496,37,12"
 NEW_TOKENS = "48"
 
 
-def generate(tessera, folder, ranks):
+def generate(tessera, folder, ranks, extra):
     cmd = [tessera, "generate", folder, "--prompt-ids", PROMPT, "--max-new-tokens", NEW_TOKENS, "--ignore-eos",
-           "--threads", "1", "--json"]
+           "--threads", "1", "--json"] + extra
     if ranks > 1:
         cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", str(ranks),
                "--timeout", "300"] + cmd + ["--tp", str(ranks)]
@@ -32,12 +34,15 @@ def main():
     tessera, root, ranks, models = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
     for model in models:
         folder = f"{root}/{model}"
-        whole = generate(tessera, folder, 1)
-        split = generate(tessera, folder, ranks)
-        if split["tokens"] != whole["tokens"]:
-            sys.exit(f"FAIL: {model} at tp={ranks}: tokens {split['tokens']} != one process's {whole['tokens']}")
-        print(f"{model}: tp={ranks} gives one process's {len(whole['tokens'])} tokens "
-              f"({split['decode_ms_per_token']:.2f} vs {whole['decode_ms_per_token']:.2f} ms/token)")
+        variants = [[], ["--shared-kv-buffer"]] if os.path.exists(f"{folder}/genai_config.json") else [[]]
+        for extra in variants:
+            whole = generate(tessera, folder, 1, extra)
+            split = generate(tessera, folder, ranks, extra)
+            what = f"{model} {' '.join(extra)}".strip()
+            if split["tokens"] != whole["tokens"]:
+                sys.exit(f"FAIL: {what} at tp={ranks}: tokens {split['tokens']} != one process's {whole['tokens']}")
+            print(f"{what}: tp={ranks} gives one process's {len(whole['tokens'])} tokens "
+                  f"({split['decode_ms_per_token']:.2f} vs {whole['decode_ms_per_token']:.2f} ms/token)")
     print("OK")
 
 
