@@ -46,7 +46,8 @@ constexpr const char* kGenerateUsage =
     "usage: tessera generate MODEL (--prompt TEXT | --prompt-ids 1,2,3 | --chat TEXT [--system TEXT]\n"
     "    [--show-chat-prompt]) [--max-new-tokens N] [--temperature T]\n"
     "    [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT ...] [--ignore-eos]\n"
-    "    [--threads N] [--tp N (under mpirun)] [--op-times] [--json] [--warmup] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
+    "    [--threads N] [--tp N (under mpirun)] [--op-times]\n"
+    "    [--json] [--warmup] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
     "    [--input-ids-name N] [--attention-mask-name N]"
     " [--position-ids-name N] [--logits-name N] [--past-names T1,T2 --present-names T1,T2]";
 

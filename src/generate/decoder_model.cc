@@ -32,7 +32,8 @@ StatusOr<std::set<std::string>> CacheValueNames(const Graph& graph, const Decode
   for (int id : graph.outputs) outputs.push_back(TensorInfoOf(graph.value(id)));
   DecoderNames names = files.names;
   MergeNames(overrides, names);
-  TS_ASSIGN_OR_RETURN(DecoderSignature sig, DetectDecoderSignature(files.model_path, inputs, outputs, files.form, names));
+  TS_ASSIGN_OR_RETURN(DecoderSignature sig,
+                      DetectDecoderSignature(files.model_path, inputs, outputs, files.form, names));
   std::set<std::string> cache;
   for (const CacheSlot& slot : sig.cache) {
     cache.insert(slot.past_input);

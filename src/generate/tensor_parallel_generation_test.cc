@@ -73,7 +73,8 @@ TEST_P(TensorParallelGenerationTest, GreedyTokensEqualOneProcess) {
     return Status::Ok();
   });
   for (int r = 0; r < tp; ++r) {
-    ASSERT_TRUE(statuses[static_cast<size_t>(r)].ok()) << "rank " << r << ": " << statuses[static_cast<size_t>(r)].message();
+    const Status& status = statuses[static_cast<size_t>(r)];
+    ASSERT_TRUE(status.ok()) << "rank " << r << ": " << status.message();
     EXPECT_EQ(per_rank[static_cast<size_t>(r)], *whole) << GetParam().model << " tp=" << tp << " rank " << r;
   }
 }
@@ -113,7 +114,7 @@ TEST_P(TensorParallelGenerationTest, EachRankCachesOnlyItsHeads) {
     }
     return Status::Ok();
   });
-  for (int r = 0; r < tp; ++r) EXPECT_TRUE(statuses[static_cast<size_t>(r)].ok()) << statuses[static_cast<size_t>(r)].message();
+  for (const Status& s : statuses) EXPECT_TRUE(s.ok()) << s.message();
 }
 
 // More ranks than a key/value group has query heads to divide (llama_tiny_genai: 8 query heads in 2 groups,

@@ -93,7 +93,8 @@ void ExpectClose(const Tensor& want, const Tensor& got, const std::string& what)
 void ExpectSplitMatches(int64_t heads, int64_t kv_heads, int tp, uint32_t seed) {
   std::mt19937 rng(seed);
   const std::string path = GroupQueryAttentionBlock(rng, heads, kv_heads);
-  const Tensor x = Tensor::FromVector(DType::kFloat32, {1, kNew, heads * kHeadSize}, Random(rng, kNew * heads * kHeadSize));
+  const int64_t d = heads * kHeadSize;
+  const Tensor x = Tensor::FromVector(DType::kFloat32, {1, kNew, d}, Random(rng, kNew * d));
   const Shape past_shape{1, kv_heads, kPast, kHeadSize};
   const Tensor key = Tensor::FromVector(DType::kFloat32, past_shape, Random(rng, ShapeElementCount(past_shape)));
   const Tensor value = Tensor::FromVector(DType::kFloat32, past_shape, Random(rng, ShapeElementCount(past_shape)));

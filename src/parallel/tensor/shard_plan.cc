@@ -218,7 +218,8 @@ StatusOr<ShardPlan> PlanTensorShards(const Graph& graph, int tp_size, const Tens
   if (tp_size == 1) return plan;
   ShardGraphView view(graph);
   for (const std::string& name : options.sharded_io) {
-    if (auto it = graph.value_ids.find(name); it != graph.value_ids.end()) view.sharded_io[static_cast<size_t>(it->second)] = true;
+    auto it = graph.value_ids.find(name);
+    if (it != graph.value_ids.end()) view.sharded_io[static_cast<size_t>(it->second)] = true;
   }
   std::vector<int> owner(graph.nodes.size(), -1);
   std::set<int> tried;
