@@ -5,7 +5,8 @@
 //   RotaryEmbedding  per head: a head shard in, the same shard out, num_heads set to this rank's count;
 //   GroupQueryAttention  Q, K and V split by heads, the past key/value fed split on their heads axis
 //                 (graph inputs named in TensorParallelOptions::sharded_io: the KV cache lives with its
-//                 heads), the output split by heads and the present key/value returned split.
+//                 heads), the output split by heads and the present key/value returned split;
+//   MultiHeadAttention  the same with one key/value head per query head (3-D query/key/value, no bias).
 //
 // The unit of an attention block is one key/value head with its num_heads / kv_num_heads query heads, so
 // every rank's query heads attend to the key/value heads it holds.
@@ -200,6 +201,46 @@ ShardAdmission GroupQueryAttentionRule(const ShardGraphView& view, const std::ma
   return a;
 }
 
+// MultiHeadAttention with 3-D query/key/value split by heads (every head its own key/value head), the past
+// key/value fed split and the present returned split as for GroupQueryAttention. Packed or 4-D inputs, the
+// QKV bias (three interleaved parts) and an attention bias per head have no rule.
+ShardAdmission MultiHeadAttentionRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards,
+                                      int index) {
+  const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  const int64_t heads = node.GetInt("num_heads", 0);
+  if (heads <= 0 || !Given(node, 1) || !Given(node, 2) || Given(node, 3) || Given(node, 9)) return {};
+  if (Given(node, 5) && view.Dim(node.inputs[5], 1) != 1) return {};
+  auto q = shards.find(node.inputs[0]);
+  if (q == shards.end() || q->second.rank != 3 || q->second.axis != 2 || q->second.dim % heads != 0) return {};
+  std::vector<int> missing;
+  for (size_t slot : {1, 2}) {
+    if (!shards.count(node.inputs[slot])) missing.push_back(node.inputs[slot]);
+  }
+  if (!missing.empty()) return Needs(missing);
+  for (size_t slot : {4, 5, 8}) {
+    if (slot < node.inputs.size() && shards.count(node.inputs[slot])) return {};
+  }
+  for (size_t slot : {1, 2}) {
+    const ValueShard& kv = shards.at(node.inputs[slot]);
+    if (kv.rank != 3 || kv.axis != 2 || kv.dim % heads != 0) return {};
+  }
+  const ValueShard cache{1, 4, heads, false};
+  ShardAdmission a = Admitted({{node.outputs[0], q->second}}, {0, 1, 2});
+  for (size_t slot : {6, 7}) {
+    if (!Given(node, slot)) continue;
+    if (!PastMayBeSplit(view, shards, node.inputs[slot], heads)) return {};
+    a.slots.push_back(static_cast<int>(slot));
+    if (!shards.count(node.inputs[slot])) a.outputs.push_back({node.inputs[slot], cache});
+  }
+  for (size_t slot : {1, 2}) {
+    if (slot < node.outputs.size() && node.outputs[slot] != kNoValue) a.outputs.push_back({node.outputs[slot], cache});
+  }
+  if (OutputUsed(view, node, 3)) return {};
+  a.attribute_edits.push_back(AttributeEdit{index, "num_heads", heads, false});
+  a.unit_divisors.push_back(heads);
+  return a;
+}
+
 }  // namespace
 
 std::optional<ShardAdmission> ContribSeedRule(const ShardGraphView& view, int index) {
@@ -221,6 +262,7 @@ ShardAdmission ContribAdmitRule(const ShardGraphView& view, const std::map<int, 
   }
   if (node.op_type == "RotaryEmbedding") return RotaryRule(view, shards, index);
   if (node.op_type == "GroupQueryAttention") return GroupQueryAttentionRule(view, shards, index);
+  if (node.op_type == "MultiHeadAttention") return MultiHeadAttentionRule(view, shards, index);
   return {};
 }
 

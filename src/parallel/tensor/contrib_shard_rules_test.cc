@@ -1,5 +1,5 @@
-// The com.microsoft shard rules on a GroupQueryAttention block built in memory: q/k/v projections, GQA
-// over a past cache fed as head shards (TensorParallelOptions::sharded_io), o_proj. Split over tp ranks as
+// The com.microsoft shard rules on attention blocks built in memory: q/k/v projections, GroupQueryAttention
+// (or MultiHeadAttention) over a past cache fed as head shards (TensorParallelOptions::sharded_io), o_proj. Split over tp ranks as
 // threads, every rank's output must match the unsplit block and its present key/value must be the slice
 // of the unsplit present that its heads own: EvenSplit of the key/value heads, or with more ranks than
 // key/value heads the head of the rank's group (EvenSplit(tp, kv_heads) ranks per group).
@@ -60,6 +60,32 @@ std::string GroupQueryAttentionBlock(std::mt19937& rng, int64_t heads, int64_t k
   return b.WriteTemp();
 }
 
+// The same block with MultiHeadAttention (causal, past of kPast positions): kv_heads == heads.
+std::string MultiHeadAttentionBlock(std::mt19937& rng, int64_t heads, int64_t /*kv_heads: the same*/) {
+  const int64_t d = heads * kHeadSize;
+  OnnxBuilder b(17);
+  auto* microsoft = b.proto().add_opset_import();
+  microsoft->set_domain("com.microsoft");
+  microsoft->set_version(1);
+  b.Input("x", DType::kFloat32, {1, kNew, d});
+  b.Input("past_key", DType::kFloat32, {1, heads, -1, kHeadSize});
+  b.Input("past_value", DType::kFloat32, {1, heads, -1, kHeadSize});
+  for (const char* w : {"wq", "wk", "wv", "wo"}) b.Initializer(w, Random(rng, d * d), {d, d});
+  b.Node("MatMul", {"x", "wq"}, {"q"});
+  b.Node("MatMul", {"x", "wk"}, {"k"});
+  b.Node("MatMul", {"x", "wv"}, {"v"});
+  auto& mha = b.Node("MultiHeadAttention", {"q", "k", "v", "", "", "", "past_key", "past_value"},
+                     {"attn", "present_key", "present_value"});
+  mha.set_domain("com.microsoft");
+  OnnxBuilder::IntAttribute(mha, "num_heads", heads);
+  OnnxBuilder::IntAttribute(mha, "unidirectional", 1);
+  b.Node("MatMul", {"attn", "wo"}, {"y"});
+  b.Output("y", DType::kFloat32, {1, kNew, d});
+  b.Output("present_key", DType::kFloat32, {1, heads, -1, kHeadSize});
+  b.Output("present_value", DType::kFloat32, {1, heads, -1, kHeadSize});
+  return b.WriteTemp();
+}
+
 // The key/value heads [begin, end) rank `rank` holds, by the rule the header states.
 std::pair<int64_t, int64_t> KeyValueHeadsOf(int64_t kv_heads, int tp, int rank) {
   if (tp <= kv_heads) {
@@ -74,12 +100,14 @@ std::pair<int64_t, int64_t> KeyValueHeadsOf(int64_t kv_heads, int tp, int rank) 
   return {group, group + 1};
 }
 
-Feeds FeedsWithPast(const Tensor& x, const Tensor& key, const Tensor& value) {
-  return {{"x", x},
-          {"past_key", key},
-          {"past_value", value},
-          {"seqlens_k", Tensor::FromVector(DType::kInt32, {1}, std::vector<int32_t>{kPast + kNew - 1})},
-          {"total_seq_len", Tensor::FromVector(DType::kInt32, {}, std::vector<int32_t>{kPast + kNew})}};
+// GroupQueryAttention also takes the lengths; MultiHeadAttention reads them from the shapes.
+Feeds FeedsWithPast(const Tensor& x, const Tensor& key, const Tensor& value, bool lengths) {
+  Feeds feeds = {{"x", x}, {"past_key", key}, {"past_value", value}};
+  if (lengths) {
+    feeds.push_back({"seqlens_k", Tensor::FromVector(DType::kInt32, {1}, std::vector<int32_t>{kPast + kNew - 1})});
+    feeds.push_back({"total_seq_len", Tensor::FromVector(DType::kInt32, {}, std::vector<int32_t>{kPast + kNew})});
+  }
+  return feeds;
 }
 
 void ExpectClose(const Tensor& want, const Tensor& got, const std::string& what) {
@@ -90,9 +118,13 @@ void ExpectClose(const Tensor& want, const Tensor& got, const std::string& what)
   }
 }
 
-void ExpectSplitMatches(int64_t heads, int64_t kv_heads, int tp, uint32_t seed) {
+using BlockBuilder = std::string (*)(std::mt19937&, int64_t, int64_t);
+
+void ExpectSplitMatches(int64_t heads, int64_t kv_heads, int tp, uint32_t seed,
+                        BlockBuilder build = GroupQueryAttentionBlock) {
   std::mt19937 rng(seed);
-  const std::string path = GroupQueryAttentionBlock(rng, heads, kv_heads);
+  const std::string path = build(rng, heads, kv_heads);
+  const bool lengths = build == GroupQueryAttentionBlock;
   const int64_t d = heads * kHeadSize;
   const Tensor x = Tensor::FromVector(DType::kFloat32, {1, kNew, d}, Random(rng, kNew * d));
   const Shape past_shape{1, kv_heads, kPast, kHeadSize};
@@ -102,7 +134,7 @@ void ExpectSplitMatches(int64_t heads, int64_t kv_heads, int tp, uint32_t seed) 
   options.threads = 1;
   auto whole_session = Session::Load(path, options);
   ASSERT_TRUE(whole_session.ok()) << whole_session.status().ToString();
-  auto whole = (*whole_session)->Run(FeedsWithPast(x, key, value));
+  auto whole = (*whole_session)->Run(FeedsWithPast(x, key, value, lengths));
   ASSERT_TRUE(whole.ok()) << whole.status().ToString();
 
   const std::string what = "heads " + std::to_string(heads) + "/" + std::to_string(kv_heads) + " tp " +
@@ -116,7 +148,7 @@ void ExpectSplitMatches(int64_t heads, int64_t kv_heads, int tp, uint32_t seed) 
     const auto [begin, end] = KeyValueHeadsOf(kv_heads, tp, comm.rank());
     TS_ASSIGN_OR_RETURN(Tensor my_key, SliceAlongAxis(key, 1, begin, end));
     TS_ASSIGN_OR_RETURN(Tensor my_value, SliceAlongAxis(value, 1, begin, end));
-    TS_ASSIGN_OR_RETURN(split[static_cast<size_t>(comm.rank())], session->Run(FeedsWithPast(x, my_key, my_value)));
+    TS_ASSIGN_OR_RETURN(split[static_cast<size_t>(comm.rank())], session->Run(FeedsWithPast(x, my_key, my_value, lengths)));
     return Status::Ok();
   });
   for (int r = 0; r < tp; ++r) {
@@ -144,6 +176,11 @@ TEST(ContribShardRulesTest, MoreRanksThanKeyValueHeadsReplicateThemInGroups) {
   ExpectSplitMatches(4, 2, 3, 21);  // groups of 2 and 1 ranks
   ExpectSplitMatches(4, 2, 4, 22);  // one query head per rank
   ExpectSplitMatches(6, 1, 3, 23);  // multi-query attention: one key/value head on every rank
+}
+
+TEST(ContribShardRulesTest, MultiHeadAttentionSplitsByHeads) {
+  ExpectSplitMatches(4, 4, 2, 31, MultiHeadAttentionBlock);
+  ExpectSplitMatches(5, 5, 3, 32, MultiHeadAttentionBlock);  // uneven: 2, 2, 1 heads
 }
 
 TEST(ContribShardRulesTest, RegionRangesOfAReplicatedBlock) {
