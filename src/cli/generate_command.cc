@@ -11,6 +11,8 @@
 // apply_chat_template does; --show-chat-prompt prints that prompt text and stops.
 // --op-times prints, after the result, rank 0's time per op type per step over the prompt and the tokens
 // (under --tp the collectives' share, their waiting included) and every rank's time in nodes.
+// --pp N under mpirun: pipeline stages (generate/pipeline_stage.h), each rank holding its layers and their
+// cache; sequences go through the stages one at a time (the memory is split, not yet the time).
 // --tp N under mpirun (N ranks): tensor-parallel generation (generate/decoder_model.h). Every rank loads
 // the model and keeps its slice of the weights and the KV cache of its heads; all ranks step in lockstep
 // and every rank gets the whole logits (the vocabulary projection is gathered), so each samples the same
@@ -46,7 +48,7 @@ constexpr const char* kGenerateUsage =
     "usage: tessera generate MODEL (--prompt TEXT | --prompt-ids 1,2,3 | --chat TEXT [--system TEXT]\n"
     "    [--show-chat-prompt]) [--max-new-tokens N] [--temperature T]\n"
     "    [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT ...] [--ignore-eos]\n"
-    "    [--threads N] [--tp N (under mpirun)] [--op-times]\n"
+    "    [--threads N] [--tp N | --pp N (under mpirun)] [--op-times]\n"
     "    [--json] [--warmup] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
     "    [--input-ids-name N] [--attention-mask-name N]"
     " [--position-ids-name N] [--logits-name N] [--past-names T1,T2 --present-names T1,T2]";
@@ -167,7 +169,7 @@ int GenerateCommand(const std::vector<std::string>& args) {
                                {"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p", "min-p",
                                 "repetition-penalty", "seed", "threads", "stop", "decoder-form", "input-ids-name",
                                 "attention-mask-name", "position-ids-name", "logits-name", "past-names",
-                                "present-names", "chat", "system", "tp", "link-key"},
+                                "present-names", "chat", "system", "tp", "pp", "link-key"},
                                {"json", "ignore-eos", "shared-kv-buffer", "warmup", "show-chat-prompt", "op-times"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) return Fail(InvalidArgument(kGenerateUsage), kExitUsage);
@@ -177,19 +179,23 @@ int GenerateCommand(const std::vector<std::string>& args) {
   if (!request.ok()) return Fail(request.status(), kExitUsage);
 
   std::optional<CommandWorld> world;
-  if (cl->Has("tp")) {
+  if (cl->Has("tp") || cl->Has("pp")) {
     int exit_code = kExitOk;
     world = CommandWorld::Open(exit_code, cl->Get("link-key"));
     if (!world) return exit_code;
-    auto tp = cl->GetInt("tp", 1, 1, 4096);
-    if (!tp.ok()) return world->FailOnce(tp.status(), kExitUsage);
-    if (*tp != world->comm().size()) {
-      return world->FailOnce(InvalidArgument("--tp " + std::to_string(*tp) + " needs as many ranks; this job has " +
-                                             std::to_string(world->comm().size()) + " (mpirun -np " +
-                                             std::to_string(*tp) + ")"),
+    if (cl->Has("tp") && cl->Has("pp")) {
+      return world->FailOnce(Unimplemented("--tp with --pp for generation is not supported yet"), kExitUsage);
+    }
+    const std::string flag = cl->Has("tp") ? "tp" : "pp";
+    auto ranks = cl->GetInt(flag, 1, 1, 4096);
+    if (!ranks.ok()) return world->FailOnce(ranks.status(), kExitUsage);
+    if (*ranks != world->comm().size()) {
+      return world->FailOnce(InvalidArgument("--" + flag + " " + std::to_string(*ranks) + " needs as many ranks; "
+                                             "this job has " + std::to_string(world->comm().size()) +
+                                             " (mpirun -np " + std::to_string(*ranks) + ")"),
                              kExitUsage);
     }
-    options->tensor_group = &world->comm();
+    (flag == "tp" ? options->tensor_group : options->pipeline_group) = &world->comm();
   }
   // Under --tp every rank sees the same failures (same model, same flags): rank 0 reports them.
   const bool root = !world || world->root();

@@ -42,7 +42,7 @@ constexpr const char* kUsage =
     "  generate MODEL (--prompt TEXT | --prompt-ids 1,2,3) [--max-new-tokens N] [--temperature T] [--top-k K]\n"
     "      [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT] [--ignore-eos] [--threads N]\n"
     "      [--json] [--warmup] [--shared-kv-buffer] [--decoder-form auto|optimum|genai] [--op-times]\n"
-    "      [--tp N: under mpirun -np N, the model split over the ranks, rank 0 printing]\n"
+    "      [--tp N | --pp N: under mpirun -np N, the model split over the ranks by heads or by layers]\n"
     "      generate tokens with a decoder-only model (an .onnx file or its folder), streaming them as they come\n"
     "  quantize IN.onnx OUT.onnx --mode weights|dynamic|static [--bits 4|8] [--block 32] [--symmetric]\n"
     "      [--per-channel] [--calibration DIR] [--calibrate minmax|percentile|entropy] [--exclude NODE_OR_OP,...]\n"

@@ -70,6 +70,24 @@ StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const std::string& mo
   TS_ASSIGN_OR_RETURN(DecoderFiles files, LocateDecoderFiles(model_or_folder, options.form));
   SessionOptions session_options;
   session_options.threads = options.threads;
+  if (options.pipeline_group != nullptr && options.pipeline_group->size() > 1) {
+    if (options.tensor_group != nullptr && options.tensor_group->size() > 1) {
+      return Unimplemented("generation with both pipeline and tensor parallelism (--pp with --tp) is not supported yet");
+    }
+    if (files.shared_kv_buffer || options.shared_kv_buffer) {
+      return Unimplemented("model '" + files.model_path + "': a shared KV buffer with pipeline stages is not supported "
+                           "yet (leave out --shared-kv-buffer or set past_present_share_buffer false)");
+    }
+    MergeNames(options.names, files.names);
+    auto stage = std::make_unique<PipelineStageInterface>();
+    TS_ASSIGN_OR_RETURN(std::unique_ptr<Session> session,
+                        LoadDecoderStage(files, files.names, session_options, *options.pipeline_group, *stage));
+    const DecoderSignature whole = stage->whole;
+    std::unique_ptr<DecoderModel> model(new DecoderModel(std::move(session), std::move(files), whole));
+    model->pipe_ = options.pipeline_group;
+    model->stage_ = std::move(stage);
+    return model;
+  }
   std::unique_ptr<Session> session;
   if (options.tensor_group != nullptr && options.tensor_group->size() > 1) {
     TS_ASSIGN_OR_RETURN(session, LoadTensorParallelSession(files, options, session_options));
@@ -118,6 +136,17 @@ StatusOr<std::vector<std::vector<float>>> DecoderModel::RunBatch(const std::vect
 
 StatusOr<std::vector<std::vector<float>>> DecoderModel::Step(const std::vector<Sequence*>& sequences) {
   std::vector<std::vector<float>> logits(sequences.size());
+  if (stage_) {
+    // Through the stages one sequence at a time, in the order given (the same on every rank).
+    for (size_t i = 0; i < sequences.size(); ++i) {
+      if (sequences[i]->pending() <= 0) {
+        return InvalidArgument("model '" + model_name() + "': sequence " + std::to_string(i) +
+                               " has no pending tokens to run");
+      }
+      TS_ASSIGN_OR_RETURN(logits[i], RunDecoderStage(*session_, *pipe_, *stage_, model_name(), *sequences[i]));
+    }
+    return logits;
+  }
   // Group key: pending tokens, plus the cache length for GenAI graphs, whose GroupQueryAttention takes
   // right-padded rows (the valid length from the mask or seqlens_k) and so cannot take left-padded caches.
   const bool equal_lengths_only = signature_.form == DecoderForm::kGenAi || !signature_.seqlens_k.empty();

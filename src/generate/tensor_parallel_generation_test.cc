@@ -1,6 +1,7 @@
-// Tensor-parallel generation on the exported decoders: ranks as threads (parallel/comm/thread_communicator.h),
-// each holding its slice of the weights and the KV cache of its heads, must choose the same greedy tokens
-// as the model in one piece, on every rank.
+// Tensor-parallel and pipeline generation on the exported decoders: ranks as threads
+// (parallel/comm/thread_communicator.h), each holding its slice of the weights and the KV cache of its
+// heads (or its stage's layers and their cache), must choose the same greedy tokens as the model in one
+// piece, on every rank.
 //
 // Needs the models of tools/export_decoders.py in $TESSERA_DECODER_MODELS (ctest generate_tp_threads sets
 // it; without it the test skips).
@@ -19,13 +20,15 @@
 namespace tessera::generate {
 namespace {
 
+// `tp` ranks as a tensor-parallel group, or with `pipeline` as that many pipeline stages.
 struct TpCase {
   std::string model;
   int tp;
+  bool pipeline = false;
 };
 
 std::string CaseName(const ::testing::TestParamInfo<TpCase>& info) {
-  return info.param.model + "_tp" + std::to_string(info.param.tp);
+  return info.param.model + (info.param.pipeline ? "_pp" : "_tp") + std::to_string(info.param.tp);
 }
 
 class TensorParallelGenerationTest : public ::testing::TestWithParam<TpCase> {};
@@ -44,10 +47,10 @@ std::vector<TokenId> ReferencePrompt(const std::string& folder) {
 }
 
 StatusOr<std::vector<TokenId>> GreedyTokens(const std::string& folder, Communicator* group,
-                                            const std::vector<TokenId>& prompt) {
+                                            const std::vector<TokenId>& prompt, bool pipeline = false) {
   DecoderOptions options;
   options.threads = 1;
-  options.tensor_group = group;
+  (pipeline ? options.pipeline_group : options.tensor_group) = group;
   TS_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model, DecoderModel::Load(folder, options));
   GenerationRequest request;
   request.prompt = prompt;
@@ -69,7 +72,8 @@ TEST_P(TensorParallelGenerationTest, GreedyTokensEqualOneProcess) {
   const int tp = GetParam().tp;
   std::vector<std::vector<TokenId>> per_rank(static_cast<size_t>(tp));
   std::vector<Status> statuses = RunOnThreads(tp, [&](Communicator& group) -> Status {
-    TS_ASSIGN_OR_RETURN(per_rank[static_cast<size_t>(group.rank())], GreedyTokens(folder, &group, prompt));
+    TS_ASSIGN_OR_RETURN(per_rank[static_cast<size_t>(group.rank())],
+                        GreedyTokens(folder, &group, prompt, GetParam().pipeline));
     return Status::Ok();
   });
   for (int r = 0; r < tp; ++r) {
@@ -82,6 +86,7 @@ TEST_P(TensorParallelGenerationTest, GreedyTokensEqualOneProcess) {
 // The cache lives with its heads: after a step each rank's past key/value hold its share of the key/value
 // heads (EvenSplit), which also proves the attention was split rather than computed whole.
 TEST_P(TensorParallelGenerationTest, EachRankCachesOnlyItsHeads) {
+  if (GetParam().pipeline) GTEST_SKIP() << "pipeline stages keep whole heads of their own layers";
   const char* root = std::getenv("TESSERA_DECODER_MODELS");
   if (!root) GTEST_SKIP() << "set TESSERA_DECODER_MODELS to the exported decoder models";
   const std::string folder = std::string(root) + "/" + GetParam().model;
@@ -115,6 +120,40 @@ TEST_P(TensorParallelGenerationTest, EachRankCachesOnlyItsHeads) {
     return Status::Ok();
   });
   for (const Status& s : statuses) EXPECT_TRUE(s.ok()) << s.message();
+}
+
+// The cache stays with its layers: after a step each stage holds the cache slots of its own layers, and
+// together the stages hold each slot once. (Where the cut falls is the partitioner's cost model: gpt2_tiny's
+// puts all four layers before its vocabulary projection.)
+TEST_P(TensorParallelGenerationTest, EachStageCachesOnlyItsLayers) {
+  if (!GetParam().pipeline) GTEST_SKIP() << "tensor-parallel ranks hold every layer";
+  const char* root = std::getenv("TESSERA_DECODER_MODELS");
+  if (!root) GTEST_SKIP() << "set TESSERA_DECODER_MODELS to the exported decoder models";
+  const std::string folder = std::string(root) + "/" + GetParam().model;
+  const std::vector<TokenId> prompt = ReferencePrompt(folder);
+  if (prompt.empty()) GTEST_SKIP() << "no " << folder << "/expected/greedy.json";
+  const int stages = GetParam().tp;
+  std::vector<size_t> slots(static_cast<size_t>(stages));
+  size_t whole_slots = 0;
+  std::vector<Status> statuses = RunOnThreads(stages, [&](Communicator& group) -> Status {
+    DecoderOptions options;
+    options.threads = 1;
+    options.pipeline_group = &group;
+    TS_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model, DecoderModel::Load(folder, options));
+    Sequence seq;
+    seq.tokens = prompt;
+    TS_RETURN_IF_ERROR(model->Step({&seq}).status());
+    slots[static_cast<size_t>(group.rank())] = seq.cache.size();
+    if (group.rank() == 0) whole_slots = model->signature().cache.size();
+    return Status::Ok();
+  });
+  for (const Status& s : statuses) ASSERT_TRUE(s.ok()) << s.message();
+  size_t total = 0;
+  for (int r = 0; r < stages; ++r) {
+    EXPECT_LE(slots[static_cast<size_t>(r)], whole_slots) << "stage " << r;
+    total += slots[static_cast<size_t>(r)];
+  }
+  EXPECT_EQ(total, whole_slots);
 }
 
 // More ranks than a key/value group has query heads to divide (llama_tiny_genai: 8 query heads in 2 groups,
@@ -160,7 +199,11 @@ INSTANTIATE_TEST_SUITE_P(Exported, TensorParallelGenerationTest,
                          ::testing::Values(TpCase{"llama_tiny_genai", 2}, TpCase{"llama_tiny_genai_int4", 2},
                                            // 3 ranks, 2 key/value heads: replicated in groups of 2 and 1 ranks
                                            TpCase{"llama_tiny_genai", 3},
-                                           TpCase{"llama_tiny_genai", 4}),
+                                           TpCase{"llama_tiny_genai", 4},
+                                           // Pipeline stages, each with its layers' cache: any decoder form.
+                                           TpCase{"llama_tiny_genai", 2, true}, TpCase{"llama_tiny_genai_int4", 2, true},
+                                           TpCase{"llama_tiny", 2, true}, TpCase{"gpt2_tiny", 2, true},
+                                           TpCase{"llama_tiny", 3, true}),
                          CaseName);
 
 }  // namespace
