@@ -137,15 +137,14 @@ StatusOr<std::vector<std::vector<float>>> DecoderModel::RunBatch(const std::vect
 StatusOr<std::vector<std::vector<float>>> DecoderModel::Step(const std::vector<Sequence*>& sequences) {
   std::vector<std::vector<float>> logits(sequences.size());
   if (stage_) {
-    // Through the stages one sequence at a time, in the order given (the same on every rank).
+    // Through the stages in the order given (the same on every rank), interleaved (pipeline_stage.h).
     for (size_t i = 0; i < sequences.size(); ++i) {
       if (sequences[i]->pending() <= 0) {
         return InvalidArgument("model '" + model_name() + "': sequence " + std::to_string(i) +
                                " has no pending tokens to run");
       }
-      TS_ASSIGN_OR_RETURN(logits[i], RunDecoderStage(*session_, *pipe_, *stage_, model_name(), *sequences[i]));
     }
-    return logits;
+    return RunDecoderStages(*session_, *pipe_, *stage_, model_name(), sequences);
   }
   // Group key: pending tokens, plus the cache length for GenAI graphs, whose GroupQueryAttention takes
   // right-padded rows (the valid length from the mask or seqlens_k) and so cannot take left-padded caches.

@@ -88,8 +88,11 @@ StatusOr<std::unique_ptr<Session>> LoadDecoderStage(const DecoderFiles& files, c
   return session;
 }
 
-StatusOr<std::vector<float>> RunDecoderStage(Session& session, Communicator& pipe, const PipelineStageInterface& stage,
-                                             const std::string& model_name, Sequence& seq) {
+namespace {
+
+// This stage's part of one sequence's step; on the last stage, the logits of its last token.
+StatusOr<Tensor> RunStageStep(Session& session, Communicator& pipe, const PipelineStageInterface& stage,
+                              const std::string& model_name, Sequence& seq) {
   TS_ASSIGN_OR_RETURN(StepFeeds step, BuildStepFeeds(model_name, stage.local, {&seq}));
   const std::set<std::string> reads(stage.inputs.begin(), stage.inputs.end());
   std::vector<std::pair<std::string, Tensor>> feeds;
@@ -118,14 +121,30 @@ StatusOr<std::vector<float>> RunDecoderStage(Session& session, Communicator& pip
   for (const CacheSlot& slot : stage.local.cache) cache.push_back(made.at(slot.present_output));
   seq.cache = std::move(cache);
   seq.cached += step.pending;
-  Tensor logits;
-  if (stage.stage + 1 == stage.stages) {
-    auto it = made.find(stage.whole.logits);
-    if (it == made.end()) return Internal("the last pipeline stage does not make '" + stage.whole.logits + "'");
-    TS_ASSIGN_OR_RETURN(logits, LastLogits(model_name, it->second));
+  if (stage.stage + 1 < stage.stages) return Tensor();
+  auto it = made.find(stage.whole.logits);
+  if (it == made.end()) return Internal("the last pipeline stage does not make '" + stage.whole.logits + "'");
+  return LastLogits(model_name, it->second);
+}
+
+}  // namespace
+
+StatusOr<std::vector<std::vector<float>>> RunDecoderStages(Session& session, Communicator& pipe,
+                                                           const PipelineStageInterface& stage,
+                                                           const std::string& model_name,
+                                                           const std::vector<Sequence*>& sequences) {
+  std::vector<Tensor> logits;
+  for (Sequence* seq : sequences) {
+    TS_ASSIGN_OR_RETURN(Tensor last, RunStageStep(session, pipe, stage, model_name, *seq));
+    logits.push_back(std::move(last));
   }
-  TS_RETURN_IF_ERROR(pipe.Broadcast(logits, stage.stages - 1));
-  return std::vector<float>(logits.data<float>(), logits.data<float>() + logits.element_count());
+  // Only now: a broadcast after each sequence would hold the first stage until the last had finished it.
+  std::vector<std::vector<float>> result;
+  for (Tensor& t : logits) {
+    TS_RETURN_IF_ERROR(pipe.Broadcast(t, stage.stages - 1));
+    result.emplace_back(t.data<float>(), t.data<float>() + t.element_count());
+  }
+  return result;
 }
 
 }  // namespace tessera::generate

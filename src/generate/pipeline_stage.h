@@ -8,8 +8,10 @@
 // are broadcast to every rank, so every rank samples the same token (as under --tp). Only activations
 // cross the links, never a cache.
 //
-// Sequences run one at a time, each through every stage: the stages are not kept busy by interleaving
-// sequences yet, so --pp splits the memory, not the time.
+// Several sequences stepped together are interleaved: a stage runs the next sequence while the stage after
+// it runs this one (only the logits' broadcast, after every sequence, waits for the last stage), so with
+// as many sequences as stages every stage is busy. One sequence alone goes through the stages one after
+// another: then --pp splits the memory, not the time.
 #pragma once
 
 #include <memory>
@@ -39,9 +41,12 @@ StatusOr<std::unique_ptr<Session>> LoadDecoderStage(const DecoderFiles& files, c
                                                     const SessionOptions& session_options, Communicator& pipe,
                                                     PipelineStageInterface& stage);
 
-// Runs `seq`'s pending tokens through every stage (collective over `pipe`); stores this stage's cache in
-// `seq` and returns the logits after its last token, the same on every rank.
-StatusOr<std::vector<float>> RunDecoderStage(Session& session, Communicator& pipe, const PipelineStageInterface& stage,
-                                             const std::string& model_name, Sequence& seq);
+// Runs each sequence's pending tokens through every stage, in order (collective over `pipe`); stores this
+// stage's cache in each sequence and returns the logits after each one's last token, the same on every
+// rank.
+StatusOr<std::vector<std::vector<float>>> RunDecoderStages(Session& session, Communicator& pipe,
+                                                           const PipelineStageInterface& stage,
+                                                           const std::string& model_name,
+                                                           const std::vector<Sequence*>& sequences);
 
 }  // namespace tessera::generate

@@ -156,6 +156,48 @@ TEST_P(TensorParallelGenerationTest, EachStageCachesOnlyItsLayers) {
   EXPECT_EQ(total, whole_slots);
 }
 
+// Three sequences stepped together go through the stages interleaved; each must get one process's
+// greedy tokens.
+TEST_P(TensorParallelGenerationTest, SequencesSteppedTogetherMatchOneProcess) {
+  const char* root = std::getenv("TESSERA_DECODER_MODELS");
+  if (!root) GTEST_SKIP() << "set TESSERA_DECODER_MODELS to the exported decoder models";
+  const std::string folder = std::string(root) + "/" + GetParam().model;
+  const std::vector<TokenId> prompt = ReferencePrompt(folder);
+  if (prompt.empty()) GTEST_SKIP() << "no " << folder << "/expected/greedy.json";
+  const std::vector<std::vector<TokenId>> prompts = {prompt, {prompt[0]}, {prompt[0], 7, 9}};
+  auto run = [&](Communicator* group) -> StatusOr<std::vector<std::vector<TokenId>>> {
+    DecoderOptions options;
+    options.threads = 1;
+    (GetParam().pipeline ? options.pipeline_group : options.tensor_group) = group;
+    TS_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model, DecoderModel::Load(folder, options));
+    std::vector<Sequence> seqs(prompts.size());
+    std::vector<Sequence*> all;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      seqs[i].tokens = prompts[i];
+      all.push_back(&seqs[i]);
+    }
+    for (int step = 0; step < 12; ++step) {
+      TS_ASSIGN_OR_RETURN(auto logits, model->Step(all));
+      for (size_t i = 0; i < seqs.size(); ++i) seqs[i].tokens.push_back(ArgMax(logits[i]));
+    }
+    std::vector<std::vector<TokenId>> tokens;
+    for (const Sequence& s : seqs) tokens.push_back(s.tokens);
+    return tokens;
+  };
+  auto whole = run(nullptr);
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+  const int ranks = GetParam().tp;
+  std::vector<std::vector<std::vector<TokenId>>> per_rank(static_cast<size_t>(ranks));
+  auto statuses = RunOnThreads(ranks, [&](Communicator& group) -> Status {
+    TS_ASSIGN_OR_RETURN(per_rank[static_cast<size_t>(group.rank())], run(&group));
+    return Status::Ok();
+  });
+  for (int r = 0; r < ranks; ++r) {
+    ASSERT_TRUE(statuses[static_cast<size_t>(r)].ok()) << statuses[static_cast<size_t>(r)].message();
+    EXPECT_EQ(per_rank[static_cast<size_t>(r)], *whole) << "rank " << r;
+  }
+}
+
 // More ranks than a key/value group has query heads to divide (llama_tiny_genai: 8 query heads in 2 groups,
 // so at most 8 ranks): every rank says so instead of hanging.
 TEST(TensorParallelGenerationLimits, MoreRanksThanQueryHeadsFailsOnEveryRank) {
