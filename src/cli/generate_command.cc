@@ -9,18 +9,30 @@
 // --chat TEXT (with an optional --system TEXT) is one user turn through the model's chat template, with the
 // generation prompt, encoded without adding special tokens (the template writes them), as transformers'
 // apply_chat_template does; --show-chat-prompt prints that prompt text and stops.
+// --op-times prints, after the result, rank 0's time per op type per step over the prompt and the tokens
+// (under --tp the collectives' share, their waiting included) and every rank's time in nodes.
+// --pp N under mpirun: pipeline stages (generate/pipeline_stage.h), each rank holding its layers and their
+// cache; sequences go through the stages one at a time (the memory is split, not yet the time).
+// --tp N under mpirun (N ranks): tensor-parallel generation (generate/decoder_model.h). Every rank loads
+// the model and keeps its slice of the weights and the KV cache of its heads; all ranks step in lockstep
+// and every rank gets the whole logits (the vocabulary projection is gathered), so each samples the same
+// token with the same seeded sampler: no token is sent between ranks. Rank 0 alone prints.
 // Exit status 2 for a bad command line or a request the model cannot take (context length, ids outside
 // the vocabulary); 1 when the model cannot be loaded or run.
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/op_times.h"
+#include "cli/rank_command.h"
 #include "generate/chat_template/chat_template.h"
 #include "generate/decoder_model.h"
 #include "generate/generation.h"
@@ -36,7 +48,8 @@ constexpr const char* kGenerateUsage =
     "usage: tessera generate MODEL (--prompt TEXT | --prompt-ids 1,2,3 | --chat TEXT [--system TEXT]\n"
     "    [--show-chat-prompt]) [--max-new-tokens N] [--temperature T]\n"
     "    [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT ...] [--ignore-eos]\n"
-    "    [--threads N] [--json] [--warmup] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
+    "    [--threads N] [--tp N | --pp N (under mpirun)] [--op-times]\n"
+    "    [--json] [--warmup] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
     "    [--input-ids-name N] [--attention-mask-name N]"
     " [--position-ids-name N] [--logits-name N] [--past-names T1,T2 --present-names T1,T2]";
 
@@ -156,8 +169,8 @@ int GenerateCommand(const std::vector<std::string>& args) {
                                {"prompt", "prompt-ids", "max-new-tokens", "temperature", "top-k", "top-p", "min-p",
                                 "repetition-penalty", "seed", "threads", "stop", "decoder-form", "input-ids-name",
                                 "attention-mask-name", "position-ids-name", "logits-name", "past-names",
-                                "present-names", "chat", "system"},
-                               {"json", "ignore-eos", "shared-kv-buffer", "warmup", "show-chat-prompt"});
+                                "present-names", "chat", "system", "tp", "pp", "link-key"},
+                               {"json", "ignore-eos", "shared-kv-buffer", "warmup", "show-chat-prompt", "op-times"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   if (cl->positional().size() != 1) return Fail(InvalidArgument(kGenerateUsage), kExitUsage);
   auto options = ParseDecoderOptions(*cl);
@@ -165,15 +178,40 @@ int GenerateCommand(const std::vector<std::string>& args) {
   auto request = ParseRequest(*cl);
   if (!request.ok()) return Fail(request.status(), kExitUsage);
 
+  std::optional<CommandWorld> world;
+  if (cl->Has("tp") || cl->Has("pp")) {
+    int exit_code = kExitOk;
+    world = CommandWorld::Open(exit_code, cl->Get("link-key"));
+    if (!world) return exit_code;
+    if (cl->Has("tp") && cl->Has("pp")) {
+      return world->FailOnce(Unimplemented("--tp with --pp for generation is not supported yet"), kExitUsage);
+    }
+    const std::string flag = cl->Has("tp") ? "tp" : "pp";
+    auto ranks = cl->GetInt(flag, 1, 1, 4096);
+    if (!ranks.ok()) return world->FailOnce(ranks.status(), kExitUsage);
+    if (*ranks != world->comm().size()) {
+      return world->FailOnce(InvalidArgument("--" + flag + " " + std::to_string(*ranks) + " needs as many ranks; "
+                                             "this job has " + std::to_string(world->comm().size()) +
+                                             " (mpirun -np " + std::to_string(*ranks) + ")"),
+                             kExitUsage);
+    }
+    (flag == "tp" ? options->tensor_group : options->pipeline_group) = &world->comm();
+  }
+  // Under --tp every rank sees the same failures (same model, same flags): rank 0 reports them.
+  const bool root = !world || world->root();
+  auto fail = [&](const Status& s, int code = kExitFailure) { return root ? Fail(s, code) : code; };
+
   auto model = generate::DecoderModel::Load(cl->positional()[0], *options);
-  if (!model.ok()) return Fail(model.status());
+  if (!model.ok()) return fail(model.status());
   std::string chat_prompt;
   if (cl->Has("chat")) {
     auto text = ChatPromptText(*cl, (*model)->files().folder);
-    if (!text.ok()) return Fail(text.status(), kExitUsage);
+    if (!text.ok()) return fail(text.status(), kExitUsage);
     if (cl->Has("show-chat-prompt")) {
-      std::fwrite(text->data(), 1, text->size(), stdout);
-      std::printf("\n");
+      if (root) {
+        std::fwrite(text->data(), 1, text->size(), stdout);
+        std::printf("\n");
+      }
       return kExitOk;
     }
     chat_prompt = std::move(*text);
@@ -182,15 +220,15 @@ int GenerateCommand(const std::vector<std::string>& args) {
   if (auto loaded = generate::LoadTextCodec((*model)->files().folder); loaded.ok()) {
     codec = std::move(loaded).value();
   } else if (cl->Has("prompt") || cl->Has("chat")) {
-    return Fail(loaded.status(), kExitUsage);
+    return fail(loaded.status(), kExitUsage);
   }
   if (cl->Has("prompt") || cl->Has("chat")) {
     auto ids = cl->Has("chat") ? codec->EncodeWithoutSpecialTokens(chat_prompt) : codec->Encode(cl->Get("prompt"));
-    if (!ids.ok()) return Fail(ids.status());
+    if (!ids.ok()) return fail(ids.status());
     request->prompt = *ids;
   }
   if (Status s = generate::ValidateGenerationRequest(**model, *request, codec.get()); !s.ok()) {
-    return Fail(s, kExitUsage);
+    return fail(s, kExitUsage);
   }
 
   if (cl->Has("warmup")) {
@@ -202,12 +240,12 @@ int GenerateCommand(const std::vector<std::string>& args) {
     warmup.stop_at_eos = false;
     warmup.stop_strings.clear();
     auto warm = generate::Generate(**model, warmup, nullptr, [](TokenId, const std::string&) {});
-    if (!warm.ok()) return Fail(warm.status());
+    if (!warm.ok()) return fail(warm.status());
   }
   const bool json = cl->Has("json");
   bool first = true;
   auto stream = [&](TokenId token, const std::string& new_text) {
-    if (json) return;
+    if (json || !root) return;
     if (codec) {
       std::fwrite(new_text.data(), 1, new_text.size(), stdout);
     } else {
@@ -216,15 +254,34 @@ int GenerateCommand(const std::vector<std::string>& args) {
     first = false;
     std::fflush(stdout);
   };
+  NodeProfiler profiler;
+  std::optional<NodeProfiler::Scope> profiling;
+  if (cl->Has("op-times")) profiling.emplace(profiler);
+  const auto start = std::chrono::steady_clock::now();
   auto result = generate::Generate(**model, *request, codec.get(), stream);
+  const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  profiling.reset();
   if (!result.ok()) {
     if (!json && !first) std::printf("\n");
-    return Fail(result.status());
+    return fail(result.status());
   }
+  std::vector<double> busy_ms;
+  if (cl->Has("op-times") && world && world->comm().size() > 1) {
+    auto gathered = GatherBusyTimes(world->comm(), profiler);
+    if (!gathered.ok()) return fail(gathered.status());
+    busy_ms = std::move(gathered).value();
+  }
+  if (!root) return kExitOk;
   if (json) {
     std::printf("%s\n", ResultJson(*result, request->prompt.size(), codec != nullptr).c_str());
   } else {
     std::printf("\n");
+  }
+  if (cl->Has("op-times")) {
+    // Per model step: the prompt's step and one per later token (the collectives' waits included).
+    std::fflush(stdout);
+    PrintOpTimes(profiler, total_ms, result->tokens.size(),
+                 "the prompt and " + std::to_string(result->tokens.size()) + " tokens (per step)", busy_ms);
   }
   return kExitOk;
 }

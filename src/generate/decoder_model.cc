@@ -2,8 +2,12 @@
 #include "generate/decoder_model.h"
 
 #include <map>
+#include <memory>
+#include <set>
 
 #include "generate/step_batch.h"
+#include "parallel/tensor/tensor_parallel.h"
+#include "runtime/session_factory.h"
 
 namespace tessera::generate {
 
@@ -19,6 +23,41 @@ void MergeNames(const DecoderNames& overrides, DecoderNames& names) {
   if (!overrides.cache.past.empty()) names.cache = overrides.cache;
 }
 
+// The decoder's KV cache as value names (every past input and present output), found in the graph as
+// FromSession will find it in the session, so that the tensor-parallel split keeps them as head shards.
+StatusOr<std::set<std::string>> CacheValueNames(const Graph& graph, const DecoderFiles& files,
+                                                const DecoderNames& overrides) {
+  std::vector<TensorInfo> inputs, outputs;
+  for (int id : graph.inputs) inputs.push_back(TensorInfoOf(graph.value(id)));
+  for (int id : graph.outputs) outputs.push_back(TensorInfoOf(graph.value(id)));
+  DecoderNames names = files.names;
+  MergeNames(overrides, names);
+  TS_ASSIGN_OR_RETURN(DecoderSignature sig,
+                      DetectDecoderSignature(files.model_path, inputs, outputs, files.form, names));
+  std::set<std::string> cache;
+  for (const CacheSlot& slot : sig.cache) {
+    cache.insert(slot.past_input);
+    cache.insert(slot.present_output);
+  }
+  return cache;
+}
+
+// Loads the session with this rank's tensor-parallel split. The split's rewrite (which registers the
+// group for the collective kernels) is made inside the graph rewrite, once the cache names are known,
+// and kept until the session is built.
+StatusOr<std::unique_ptr<Session>> LoadTensorParallelSession(const DecoderFiles& files, const DecoderOptions& options,
+                                                             const SessionOptions& session_options) {
+  auto split = std::make_shared<GraphRewrite>();
+  Communicator* group = options.tensor_group;
+  GraphRewrite rewrite = [split, group, &files, &options](Graph& graph) -> Status {
+    TensorParallelOptions tp_options;
+    TS_ASSIGN_OR_RETURN(tp_options.sharded_io, CacheValueNames(graph, files, options.names));
+    TS_ASSIGN_OR_RETURN(*split, MakeTensorParallelRewrite(*group, tp_options));
+    return *split ? (*split)(graph) : Status::Ok();
+  };
+  return LoadSessionWithRewrite(files.model_path, session_options, rewrite);
+}
+
 }  // namespace
 
 DecoderModel::DecoderModel(std::unique_ptr<Session> session, DecoderFiles files, DecoderSignature signature)
@@ -31,7 +70,30 @@ StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const std::string& mo
   TS_ASSIGN_OR_RETURN(DecoderFiles files, LocateDecoderFiles(model_or_folder, options.form));
   SessionOptions session_options;
   session_options.threads = options.threads;
-  TS_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Load(files.model_path, session_options));
+  if (options.pipeline_group != nullptr && options.pipeline_group->size() > 1) {
+    if (options.tensor_group != nullptr && options.tensor_group->size() > 1) {
+      return Unimplemented("generation with both pipeline and tensor parallelism (--pp with --tp) is not supported yet");
+    }
+    if (files.shared_kv_buffer || options.shared_kv_buffer) {
+      return Unimplemented("model '" + files.model_path + "': a shared KV buffer with pipeline stages is not supported "
+                           "yet (leave out --shared-kv-buffer or set past_present_share_buffer false)");
+    }
+    MergeNames(options.names, files.names);
+    auto stage = std::make_unique<PipelineStageInterface>();
+    TS_ASSIGN_OR_RETURN(std::unique_ptr<Session> session,
+                        LoadDecoderStage(files, files.names, session_options, *options.pipeline_group, *stage));
+    const DecoderSignature whole = stage->whole;
+    std::unique_ptr<DecoderModel> model(new DecoderModel(std::move(session), std::move(files), whole));
+    model->pipe_ = options.pipeline_group;
+    model->stage_ = std::move(stage);
+    return model;
+  }
+  std::unique_ptr<Session> session;
+  if (options.tensor_group != nullptr && options.tensor_group->size() > 1) {
+    TS_ASSIGN_OR_RETURN(session, LoadTensorParallelSession(files, options, session_options));
+  } else {
+    TS_ASSIGN_OR_RETURN(session, Session::Load(files.model_path, session_options));
+  }
   return FromSession(std::move(session), std::move(files), options.names, options.shared_kv_buffer);
 }
 
@@ -74,6 +136,16 @@ StatusOr<std::vector<std::vector<float>>> DecoderModel::RunBatch(const std::vect
 
 StatusOr<std::vector<std::vector<float>>> DecoderModel::Step(const std::vector<Sequence*>& sequences) {
   std::vector<std::vector<float>> logits(sequences.size());
+  if (stage_) {
+    // Through the stages in the order given (the same on every rank), interleaved (pipeline_stage.h).
+    for (size_t i = 0; i < sequences.size(); ++i) {
+      if (sequences[i]->pending() <= 0) {
+        return InvalidArgument("model '" + model_name() + "': sequence " + std::to_string(i) +
+                               " has no pending tokens to run");
+      }
+    }
+    return RunDecoderStages(*session_, *pipe_, *stage_, model_name(), sequences);
+  }
   // Group key: pending tokens, plus the cache length for GenAI graphs, whose GroupQueryAttention takes
   // right-padded rows (the valid length from the mask or seqlens_k) and so cannot take left-padded caches.
   const bool equal_lengths_only = signature_.form == DecoderForm::kGenAi || !signature_.seqlens_k.empty();

@@ -33,7 +33,9 @@
 
 #include "generate/decoder_signature.h"
 #include "generate/model_files.h"
+#include "generate/pipeline_stage.h"
 #include "generate/sequence.h"
+#include "parallel/comm/communicator.h"
 #include "tessera/session.h"
 
 namespace tessera::generate {
@@ -43,6 +45,15 @@ struct DecoderOptions {
   DecoderForm form = DecoderForm::kAuto;   // --decoder-form
   DecoderNames names;                      // overrides; merged over genai_config.json's
   bool shared_kv_buffer = false;           // --shared-kv-buffer: GenAI graphs only, as if the config asked
+  // --tp: this process is one rank of a tensor-parallel group (parallel/tensor/) that must outlive the
+  // model. Every rank loads the same model and calls Step with the same sequences in the same order; each
+  // holds its slice of the weights and the KV cache of its own heads (the past/present values are head
+  // shards), and every rank gets the whole logits. Null or a group of one: the model as written.
+  Communicator* tensor_group = nullptr;
+  // --pp: this process is one stage of a pipeline group (generate/pipeline_stage.h) that must outlive the
+  // model: it holds its layers and their KV cache; every rank calls Step alike and gets the whole logits.
+  // Not together with tensor_group yet.
+  Communicator* pipeline_group = nullptr;
 };
 
 class DecoderModel {
@@ -71,6 +82,9 @@ class DecoderModel {
   DecoderFiles files_;
   DecoderSignature signature_;
   std::vector<std::string> output_names_;
+  // Set for a pipeline stage (DecoderOptions::pipeline_group): Step runs each sequence through the stages.
+  Communicator* pipe_ = nullptr;
+  std::unique_ptr<PipelineStageInterface> stage_;
 };
 
 }  // namespace tessera::generate

@@ -32,6 +32,25 @@ Status Check(int code, const char* what) {
   return IoError(std::string(what) + " failed: " + MpiError(code));
 }
 
+// Completes a nonblocking collective without holding the core: MPI's blocking collectives busy-poll, and
+// a rank that arrives first at a tensor-parallel all-reduce would keep its peer (on the same core, or
+// behind other processes on a shared machine) from reaching it. Polls spin briefly (a decode step's
+// collectives usually complete within microseconds when both ranks run), then back off to 200 us.
+// Measured on the 0.5 B int4 decoder at tp = 2 on the shared 2-core machine: blocking MPI_Allreduce 1520
+// ms/token; this wait: see bench/RESULTS.md (tensor-parallel generation).
+Status WaitPolitely(MPI_Request& request, const char* what) {
+  int done = 0;
+  for (int spins = 0; spins < 200; ++spins) {
+    TS_RETURN_IF_ERROR(Check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what));
+    if (done) return Status::Ok();
+  }
+  for (int waited_us = 1;; waited_us = std::min(200, waited_us * 2)) {
+    std::this_thread::sleep_for(std::chrono::microseconds(waited_us));
+    TS_RETURN_IF_ERROR(Check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what));
+    if (done) return Status::Ok();
+  }
+}
+
 StatusOr<MPI_Datatype> ReduceType(DType dtype) {
   switch (dtype) {
     case DType::kFloat32: return MPI_FLOAT;
@@ -161,7 +180,10 @@ Status MpiCommunicator::AllReduceSum(Tensor& tensor) {
   char* data = static_cast<char*>(tensor.raw_data());
   for (int64_t done = 0; done < tensor.element_count(); done += static_cast<int64_t>(per_chunk)) {
     int n = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(per_chunk), tensor.element_count() - done));
-    TS_RETURN_IF_ERROR(Check(MPI_Allreduce(MPI_IN_PLACE, data + static_cast<size_t>(done) * elem, n, type, MPI_SUM, comm_), "MPI_Allreduce"));
+    MPI_Request request;
+    TS_RETURN_IF_ERROR(Check(MPI_Iallreduce(MPI_IN_PLACE, data + static_cast<size_t>(done) * elem, n, type, MPI_SUM,
+                                            comm_, &request), "MPI_Iallreduce"));
+    TS_RETURN_IF_ERROR(WaitPolitely(request, "MPI_Iallreduce"));
   }
   return Status::Ok();
 }
@@ -171,7 +193,10 @@ StatusOr<Tensor> MpiCommunicator::AllGather(const Tensor& tensor, int64_t axis) 
   if (tensor.dtype() == DType::kString) return Unimplemented("all-gather of string tensors");
   int64_t mine = tensor.dim(axis);
   std::vector<int64_t> sizes(static_cast<size_t>(size_));
-  TS_RETURN_IF_ERROR(Check(MPI_Allgather(&mine, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, comm_), "MPI_Allgather"));
+  MPI_Request request;
+  TS_RETURN_IF_ERROR(Check(MPI_Iallgather(&mine, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, comm_, &request),
+                           "MPI_Iallgather"));
+  TS_RETURN_IF_ERROR(WaitPolitely(request, "MPI_Iallgather"));
   size_t row_bytes = tensor.byte_size() / static_cast<size_t>(std::max<int64_t>(mine, 1));
   if (mine == 0) {
     Shape one = tensor.shape();
@@ -188,8 +213,10 @@ StatusOr<Tensor> MpiCommunicator::AllGather(const Tensor& tensor, int64_t axis) 
     total += bytes;
   }
   TS_ASSIGN_OR_RETURN(Tensor flat, Tensor::AllocateUninitialized(DType::kUInt8, {static_cast<int64_t>(total)}));
-  TS_RETURN_IF_ERROR(Check(MPI_Allgatherv(tensor.raw_data(), static_cast<int>(tensor.byte_size()), MPI_BYTE, flat.raw_data(),
-                                          counts.data(), displs.data(), MPI_BYTE, comm_), "MPI_Allgatherv"));
+  TS_RETURN_IF_ERROR(Check(MPI_Iallgatherv(tensor.raw_data(), static_cast<int>(tensor.byte_size()), MPI_BYTE,
+                                           flat.raw_data(), counts.data(), displs.data(), MPI_BYTE, comm_, &request),
+                           "MPI_Iallgatherv"));
+  TS_RETURN_IF_ERROR(WaitPolitely(request, "MPI_Iallgatherv"));
   // Every rank's block is that rank's tensor in its own row-major layout; join them along `axis`.
   std::vector<Tensor> parts;
   for (int r = 0; r < size_; ++r) {

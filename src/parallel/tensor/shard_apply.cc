@@ -34,8 +34,8 @@ class ShardWriter {
   }
 
  private:
-  int64_t Local(int64_t full, const ShardRegion& r) const {
-    const ShardRange range = ShardOfAxis(full, r.units, plan_.tp_size, rank_);
+  int64_t Local(int64_t full, const ShardRegion& r, bool kv = false) const {
+    const ShardRange range = RegionShardOfAxis(r, full, kv, plan_.tp_size, rank_);
     return range.end - range.begin;
   }
 
@@ -81,27 +81,38 @@ class ShardWriter {
       Node& node = graph_.nodes[static_cast<size_t>(s.node)];
       const int original = node.inputs[static_cast<size_t>(s.input)];
       const Tensor& full = graph_.constants.at(original);
-      const ShardRange range = ShardOfAxis(s.dim, region.units, plan_.tp_size, rank_);
+      const ShardRange range = RegionShardOfAxis(region, s.dim, s.kv, plan_.tp_size, rank_);
+      const Tensor viewed = s.view.empty() ? full : full.Reshaped(s.view);
       // Own pages, not a view of the full weight, nor heap memory that would stay resident after a kernel
       // packs the slice and drops it; the full weight's file pages are let go as the copy passes them.
-      TS_ASSIGN_OR_RETURN(Tensor part, SliceWeightToOwnMemory(full, s.axis, range.begin, range.end));
+      TS_ASSIGN_OR_RETURN(Tensor part, SliceWeightToOwnMemory(viewed, s.axis, range.begin, range.end));
+      if (!s.view.empty() && full.rank() == 1) part = part.Reshaped(Shape{part.element_count()});
       node.inputs[static_cast<size_t>(s.input)] = NewConstant(graph_.value(original).name, std::move(part));
       originals_.insert(original);
     }
     for (const ShapeEdit& e : region.shape_edits) TS_RETURN_IF_ERROR(EditShape(view, e, Local(e.full, region)));
+    for (const AttributeEdit& e : region.attribute_edits) {
+      Attribute& a = graph_.nodes[static_cast<size_t>(e.node)].attributes[e.name];
+      a.type = Attribute::Type::kInt;
+      a.i = Local(e.full, region, e.kv);
+    }
     const std::set<int> gathered(region.gathered.begin(), region.gathered.end());
     for (const auto& [value, shard] : region.values) {
       ValueInfo& info = graph_.values[static_cast<size_t>(value)];
       const bool fixed = info.has_shape && shard.axis < static_cast<int>(info.dims.size()) &&
                          info.dims[static_cast<size_t>(shard.axis)].value == shard.dim;
       if (!gathered.count(value)) {
-        if (fixed) info.dims[static_cast<size_t>(shard.axis)].value = Local(shard.dim, region);
+        if (fixed) info.dims[static_cast<size_t>(shard.axis)].value = Local(shard.dim, region, shard.kv);
         continue;
       }
       ValueInfo local = info;
-      if (fixed) local.dims[static_cast<size_t>(shard.axis)].value = Local(shard.dim, region);
+      if (fixed) local.dims[static_cast<size_t>(shard.axis)].value = Local(shard.dim, region, shard.kv);
+      const int producer = producer_[static_cast<size_t>(value)];
+      if (producer < 0) {
+        return Internal("value '" + info.name + "' is a graph input planned as a shard that is also needed whole");
+      }
       const int part = NewValue(info.name, "/tp_shard", local);
-      for (int& out : graph_.nodes[static_cast<size_t>(producer_[static_cast<size_t>(value)])].outputs) {
+      for (int& out : graph_.nodes[static_cast<size_t>(producer)].outputs) {
         if (out == value) out = part;
       }
       for (const auto& [node, slots] : region.shard_readers) {
@@ -127,6 +138,9 @@ class ShardWriter {
     if (node.op_type == "Gemm" && rank_ != 0 && node.inputs.size() > 2) {
       node.inputs.resize(2);
       node.explicit_input_count = 2;
+    }
+    if (node.op_type == "MatMulNBits" && rank_ != 0 && node.inputs.size() > 5) {
+      node.inputs[5] = kNoValue;  // the bias joins the sum once, on rank 0
     }
     if (exit.bias_add >= 0) {
       Node& add = graph_.nodes[static_cast<size_t>(exit.bias_add)];

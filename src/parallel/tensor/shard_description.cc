@@ -105,7 +105,7 @@ StatusOr<TensorParallelDescription> DescribeTensorParallel(const Graph& graph, i
       const Tensor& t = graph.constants.at(graph.nodes[static_cast<size_t>(s.node)].inputs[static_cast<size_t>(s.input)]);
       const int64_t row_bytes = s.dim > 0 ? static_cast<int64_t>(t.byte_size()) / s.dim : 0;
       for (int r = 0; r < tp_size; ++r) {
-        const ShardRange range = ShardOfAxis(s.dim, region.units, tp_size, r);
+        const ShardRange range = RegionShardOfAxis(region, s.dim, s.kv, tp_size, r);
         d.weight_bytes_per_rank[static_cast<size_t>(r)] += row_bytes * (range.end - range.begin);
       }
     }

@@ -8,7 +8,11 @@
 namespace tessera {
 
 ShardGraphView::ShardGraphView(const Graph& g)
-    : graph(g), readers(g.values.size()), producer(g.values.size(), -1), is_output(g.values.size(), false) {
+    : graph(g),
+      readers(g.values.size()),
+      producer(g.values.size(), -1),
+      is_output(g.values.size(), false),
+      sharded_io(g.values.size(), false) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& node = g.nodes[i];
     for (size_t k = 0; k < node.inputs.size(); ++k) {
@@ -42,9 +46,19 @@ void ShardGraphView::PropagateRanks() {
       ranks[v] = static_cast<int>(graph.values[v].dims.size());
     }
   }
+  // Ops of GenAI decoders (com.microsoft, and ONNX Runtime's layer norms in the default domain) whose first
+  // output has their first input's rank.
+  static const std::set<std::string> contrib_same_rank = {
+      "SimplifiedLayerNormalization", "SkipSimplifiedLayerNormalization", "SkipLayerNormalization",
+      "RotaryEmbedding", "MatMulNBits", "GroupQueryAttention"};
   auto rank = [&](int v) { return v == kNoValue ? -1 : ranks[static_cast<size_t>(v)]; };
   for (const Node& node : graph.nodes) {
     if (node.outputs.empty() || node.outputs[0] == kNoValue || rank(node.outputs[0]) >= 0) continue;
+    if ((node.domain == "com.microsoft" || node.domain.empty()) && contrib_same_rank.count(node.op_type) &&
+        !node.inputs.empty()) {
+      ranks[static_cast<size_t>(node.outputs[0])] = rank(node.inputs[0]);
+      continue;
+    }
     if (!(node.domain.empty() || node.domain == "ai.onnx") || node.inputs.empty()) continue;
     const std::string& op = node.op_type;
     int r = -1;

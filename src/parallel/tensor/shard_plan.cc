@@ -20,6 +20,23 @@ ShardRange ShardOfAxis(int64_t dim, int64_t units, int tp_size, int rank) {
   return {first * per_unit, (first + split[static_cast<size_t>(rank)]) * per_unit};
 }
 
+ShardRange RegionShardOfAxis(const ShardRegion& region, int64_t dim, bool kv, int tp_size, int rank) {
+  if (!region.kv_replicated) return ShardOfAxis(dim, region.units, tp_size, rank);
+  const std::vector<int64_t> group_ranks = EvenSplit(tp_size, region.kv_heads);
+  int64_t group = 0, first = 0;  // the rank's group and the group's first rank
+  while (rank >= first + group_ranks[static_cast<size_t>(group)]) first += group_ranks[static_cast<size_t>(group++)];
+  if (kv) {
+    const int64_t per_head = dim / region.kv_heads;
+    return {group * per_head, (group + 1) * per_head};
+  }
+  const int64_t per_head = dim / region.q_heads;
+  const int64_t group_heads = region.q_heads / region.kv_heads;
+  const std::vector<int64_t> split = EvenSplit(group_heads, group_ranks[static_cast<size_t>(group)]);
+  int64_t begin = group * group_heads;
+  for (int64_t j = 0; j < rank - first; ++j) begin += split[static_cast<size_t>(j)];
+  return {begin * per_head, (begin + split[static_cast<size_t>(rank - first)]) * per_head};
+}
+
 namespace {
 
 // Grows one block from its first seed.
@@ -93,6 +110,18 @@ class RegionBuilder {
       sliced_bytes_ += static_cast<int64_t>(view_.graph.constants.at(value).byte_size());
     }
     for (const ShapeEdit& e : a.edits) region_.shape_edits.push_back(e);
+    for (const AttributeEdit& e : a.attribute_edits) region_.attribute_edits.push_back(e);
+    for (int64_t d : a.unit_divisors) region_.unit_divisors.push_back(d);
+    if (a.kv_heads > 0) {
+      // Several attention nodes in one block must agree to be split by groups (see MarkKeyValueChains).
+      if (region_.kv_heads == 0 || (region_.q_heads == a.q_heads && region_.kv_heads == a.kv_heads)) {
+        region_.q_heads = a.q_heads;
+        region_.kv_heads = a.kv_heads;
+        attention_nodes_.push_back(node);
+      } else {
+        region_.kv_heads = -1;
+      }
+    }
     if (a.exit) {
       region_.exits.push_back(*a.exit);
       if (a.exit->bias_add >= 0) {
@@ -123,7 +152,7 @@ class RegionBuilder {
     int64_t units = 0;
     for (const auto& [value, shard] : region_.values) {
       units = std::gcd(units, shard.dim);
-      bool whole = view_.is_output[static_cast<size_t>(value)];
+      bool whole = view_.is_output[static_cast<size_t>(value)] && !view_.sharded_io[static_cast<size_t>(value)];
       for (const auto& [node, slot] : view_.readers[static_cast<size_t>(value)]) {
         auto it = region_.shard_readers.find(node);
         if (it == region_.shard_readers.end()) {
@@ -135,7 +164,32 @@ class RegionBuilder {
       }
       if (whole) region_.gathered.push_back(value);
     }
+    for (int64_t d : region_.unit_divisors) units = std::gcd(units, d);
     region_.units = units;
+    MarkKeyValueChains();
+  }
+
+  // Marks what carries key/value heads: the attention nodes' K and V inputs back to their projections
+  // (through RotaryEmbedding), those projections' slices and head-count edits, and the caches (marked by
+  // the attention rule). Only a block split by groups reads the marks.
+  void MarkKeyValueChains() {
+    std::set<int> kv_nodes;
+    for (int attention : attention_nodes_) {
+      const Node& node = view_.graph.nodes[static_cast<size_t>(attention)];
+      for (size_t slot : {1, 2}) {
+        int value = node.inputs[slot];
+        for (int depth = 0; depth < 4 && region_.values.count(value); ++depth) {
+          region_.values[value].kv = true;
+          const int producer = view_.producer[static_cast<size_t>(value)];
+          if (producer < 0 || !in_region_.count(producer)) break;
+          kv_nodes.insert(producer);
+          if (view_.graph.nodes[static_cast<size_t>(producer)].op_type != "RotaryEmbedding") break;
+          value = view_.graph.nodes[static_cast<size_t>(producer)].inputs[0];
+        }
+      }
+    }
+    for (ConstantSlice& s : region_.slices) s.kv |= kv_nodes.count(s.node) > 0;
+    for (AttributeEdit& e : region_.attribute_edits) e.kv |= kv_nodes.count(e.node) > 0;
   }
 
   const ShardGraphView& view_;
@@ -145,6 +199,7 @@ class RegionBuilder {
   std::set<int> in_region_;
   std::set<int> deferred_;
   std::deque<int> work_;
+  std::vector<int> attention_nodes_;
   int64_t sliced_bytes_ = 0;
 };
 
@@ -161,7 +216,11 @@ StatusOr<ShardPlan> PlanTensorShards(const Graph& graph, int tp_size, const Tens
   ShardPlan plan;
   plan.tp_size = tp_size;
   if (tp_size == 1) return plan;
-  const ShardGraphView view(graph);
+  ShardGraphView view(graph);
+  for (const std::string& name : options.sharded_io) {
+    auto it = graph.value_ids.find(name);
+    if (it != graph.value_ids.end()) view.sharded_io[static_cast<size_t>(it->second)] = true;
+  }
   std::vector<int> owner(graph.nodes.size(), -1);
   std::set<int> tried;
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -176,7 +235,23 @@ StatusOr<ShardPlan> PlanTensorShards(const Graph& graph, int tp_size, const Tens
       tried.insert(region.seeds.begin(), region.seeds.end());
       continue;
     }
-    if (region.units < tp_size) return InvalidArgument(UnitsError(graph, region, tp_size));
+    if (region.units < tp_size && region.kv_heads > 0 && region.kv_heads < tp_size &&
+        region.q_heads / region.kv_heads >= (tp_size + region.kv_heads - 1) / region.kv_heads) {
+      // More ranks than key/value heads: split the query heads, replicate each key/value head in its group.
+      region.kv_replicated = true;
+      for (const ConstantSlice& slice : region.slices) {
+        // Every slice must cut between heads: a quantized weight's blocks must not straddle two heads.
+        if (slice.dim % (slice.kv ? region.kv_heads : region.q_heads) != 0) {
+          return InvalidArgument(graph.nodes[static_cast<size_t>(slice.node)].Describe() + ": cannot split over " +
+                                 std::to_string(tp_size) + " ranks: with more ranks than its " +
+                                 std::to_string(region.kv_heads) + " key/value heads the block is split by query "
+                                 "heads, and a head is not a whole number of its quantization blocks (use --tp " +
+                                 std::to_string(region.kv_heads) + " or fewer)");
+        }
+      }
+    } else if (region.units < tp_size) {
+      return InvalidArgument(UnitsError(graph, region, tp_size));
+    }
     for (int n : region.nodes) owner[static_cast<size_t>(n)] = static_cast<int>(plan.regions.size());
     plan.regions.push_back(std::move(region));
   }

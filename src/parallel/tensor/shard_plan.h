@@ -18,6 +18,8 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "graph/graph.h"
@@ -28,21 +30,41 @@ struct TensorParallelOptions {
   // Column splits closed by an all-gather are worth it only for large weights; 256 KiB keeps ResNet-50's
   // early 1x1/3x3 convolutions (<= 147 KiB) whole and splits every later one and the classifier.
   int64_t min_gather_weight_bytes = int64_t{256} << 10;
+  // Graph inputs and outputs that each rank feeds and returns as its own shard: a decoder's KV cache
+  // (generate/ names it), so the cache lives with its heads. An op rule may take such an input split
+  // (GroupQueryAttention's past key/value on the heads axis), and such an output is returned split
+  // instead of gathered. Values not named here are always whole at the graph's boundary.
+  std::set<std::string> sharded_io;
 };
 
 // How one value is split: along `axis` (of `rank` dims), whose full size is `dim`.
+// `kv`: the axis counts key/value heads of an attention block (see ShardRegion::kv_heads).
 struct ValueShard {
   int axis = 0;
   int rank = 0;
   int64_t dim = 0;
+  bool kv = false;
 };
 
 // A constant input of a node sliced along `axis` (full size `dim`, a multiple of the block's units).
+// `view`, when not empty, is the shape the constant is read as before slicing (MatMulNBits keeps its
+// scales [N, blocks] flat as [N * blocks]); the slice is then flattened back to the constant's rank.
 struct ConstantSlice {
   int node = 0;   // index into graph.nodes
   int input = 0;  // input slot
   int axis = 0;
   int64_t dim = 0;
+  Shape view;
+  bool kv = false;  // sliced by key/value heads (ShardRegion::kv_heads)
+};
+
+// Integer attribute `name` of a node counts heads or features of the split axis (`full` in the model):
+// on a shard it becomes full / units * (this rank's units), as a ShapeEdit does for a shape element.
+struct AttributeEdit {
+  int node = 0;
+  std::string name;
+  int64_t full = 0;
+  bool kv = false;  // counts key/value heads (ShardRegion::kv_heads)
 };
 
 // Element `element` of the shape a Reshape node reads is `full` in the model; on a shard it becomes
@@ -68,8 +90,20 @@ struct ShardRegion {
   std::map<int, std::vector<int>> shard_readers;  // node index -> input slots that read a shard
   std::vector<ConstantSlice> slices;
   std::vector<ShapeEdit> shape_edits;
+  std::vector<AttributeEdit> attribute_edits;
   std::vector<int> gathered;              // sharded values something outside the block needs whole
   int64_t units = 0;
+  // Counts the units must divide besides the split axes (a MatMulNBits row split cuts K only between
+  // quantization blocks: its K / block_size blocks).
+  std::vector<int64_t> unit_divisors;
+  // Grouped-query attention blocks: their query and key/value heads (0 elsewhere). With more ranks than
+  // key/value heads the block is split by query heads and each key/value head is replicated on the ranks
+  // of its group (`kv_replicated`): the ranks form kv_heads groups (EvenSplit(tp, kv_heads) ranks each),
+  // a group's ranks share its key/value head and divide its query heads, and values, slices and edits
+  // marked `kv` take the group's key/value head.
+  int64_t q_heads = 0;
+  int64_t kv_heads = 0;
+  bool kv_replicated = false;
 };
 
 struct ShardPlan {
@@ -87,5 +121,9 @@ struct ShardRange {
   int64_t end = 0;
 };
 ShardRange ShardOfAxis(int64_t dim, int64_t units, int tp_size, int rank);
+
+// The same for an axis of `region` (kv: one counting key/value heads): ShardOfAxis over the region's
+// units, or for a kv_replicated region the rank's query heads or its group's key/value head.
+ShardRange RegionShardOfAxis(const ShardRegion& region, int64_t dim, bool kv, int tp_size, int rank);
 
 }  // namespace tessera

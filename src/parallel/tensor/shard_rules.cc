@@ -254,6 +254,7 @@ ShardAdmission ShapeRule(const ShardGraphView& view, const ValueShard& in, int i
 
 std::optional<ShardAdmission> SeedRule(const ShardGraphView& view, int index) {
   const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  if (node.domain == "com.microsoft") return ContribSeedRule(view, index);
   if (!IsOnnx(node) || node.outputs.size() != 1 || node.inputs.size() < 2) return std::nullopt;
   if (node.inputs[0] == kNoValue || view.Constant(node.inputs[0]) != nullptr) return std::nullopt;
   auto weight = view.graph.constants.find(node.inputs[1]);
@@ -300,6 +301,7 @@ std::optional<ShardAdmission> SeedRule(const ShardGraphView& view, int index) {
 
 ShardAdmission AdmitRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int index) {
   const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  if (node.domain == "com.microsoft") return ContribAdmitRule(view, shards, index);
   if (!IsOnnx(node) || node.outputs.empty()) return Reject();
   const std::string& op = node.op_type;
   if (BinaryOps().count(op)) return BinaryRule(view, shards, index);
@@ -355,7 +357,10 @@ ShardAdmission AdmitRule(const ShardGraphView& view, const std::map<int, ValueSh
 int DataInput(const ShardGraphView& view, int index) {
   const Node& node = view.graph.nodes[static_cast<size_t>(index)];
   if (node.inputs.empty()) return kNoValue;
-  if (node.op_type == "Reshape" || node.op_type == "Transpose" || UnaryOps().count(node.op_type)) return node.inputs[0];
+  if (node.op_type == "Reshape" || node.op_type == "Transpose" || node.op_type == "RotaryEmbedding" ||
+      UnaryOps().count(node.op_type)) {
+    return node.inputs[0];
+  }
   int found = kNoValue;
   for (int v : node.inputs) {
     if (v == kNoValue || view.Constant(v) != nullptr) continue;

@@ -20,6 +20,7 @@ struct ShardGraphView {
   std::vector<std::vector<std::pair<int, int>>> readers;  // per value: (node, input slot)
   std::vector<int> producer;                              // per value: node index or -1
   std::vector<bool> is_output;
+  std::vector<bool> sharded_io;  // per value: named in TensorParallelOptions::sharded_io (set by the planner)
   std::vector<int> ranks;  // per value: from its info, else propagated through common ops; -1 unknown
 
   // An initializer (graph.constants) or the value of a Constant node; nullptr otherwise.
@@ -41,6 +42,9 @@ struct ShardAdmission {
   std::vector<int> slots;                           // input slots that read shards
   std::vector<ConstantSlice> slices;
   std::vector<ShapeEdit> edits;
+  std::vector<AttributeEdit> attribute_edits;
+  std::vector<int64_t> unit_divisors;
+  int64_t q_heads = 0, kv_heads = 0;  // a grouped-query attention node's heads (ShardRegion::q_heads)
   std::optional<ShardExit> exit;
   std::vector<int> need;  // kNeed: values that must be shards too (pulled in as seeds)
 };
@@ -50,6 +54,11 @@ std::optional<ShardAdmission> SeedRule(const ShardGraphView& view, int node);
 
 // How `node` runs given the values already sharded in its block.
 ShardAdmission AdmitRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int node);
+
+// The rules of com.microsoft ops (contrib_shard_rules.cc): MatMulNBits seeds and row splits,
+// RotaryEmbedding and GroupQueryAttention on head shards.
+std::optional<ShardAdmission> ContribSeedRule(const ShardGraphView& view, int node);
+ShardAdmission ContribAdmitRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int node);
 
 // The input a value flows through `node` from (Reshape's data, the one non-constant input of an
 // elementwise op), or kNoValue.
