@@ -3,12 +3,14 @@
 
 #include "graph/passes/attention_fusion.h"
 #include "graph/passes/conv_fusion.h"
+#include "graph/passes/qdq_fusion.h"
 #include "graph/passes/transformer_fusion.h"
 
 namespace tessera {
 
 Status RunGraphPasses(Graph& graph, const GraphPassOptions& options) {
   if (!options.enabled) return Status::Ok();
+  TS_RETURN_IF_ERROR(FuseQdq(graph));                     // DQ -> Conv/MatMul/Gemm -> Q as int8 oneDNN nodes
   TS_RETURN_IF_ERROR(RunConvFusion(graph));              // BN folding, Conv + Add + Relu/Clip, NHWC chains
   TS_RETURN_IF_ERROR(FuseMatMulBiasActivation(graph));   // MatMul + bias (+ GELU) of dense layers
   TS_RETURN_IF_ERROR(FuseAttention(graph));              // MatMul -> scale -> mask -> Softmax -> MatMul

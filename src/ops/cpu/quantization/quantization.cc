@@ -13,7 +13,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
+#include <utility>
 
+#include "graph/layout.h"
 #include "ops/cpu/matmul/matmul_inputs.h"
 #include "ops/cpu/quantization/quant_common.h"
 #include "ops/cpu/quantization/quant_family.h"
@@ -102,6 +105,9 @@ class QuantizeLinearKernel : public Kernel {
       ParallelOverAxisRuns(ctx.pool(), v, [&](int64_t c, int64_t begin, int64_t end) {
         const float s = scales[static_cast<size_t>(scales.size() == 1 ? 0 : c)];
         const int32_t zp = has_zp ? ZeroPointAt(ctx.input(2), ctx.input(2).element_count() == 1 ? 0 : c) : 0;
+        if constexpr (std::is_same_v<X, float> && sizeof(Q) == 1) {
+          if (s != 0.0f) return QuantizeFloats<Q>(xd + begin, end - begin, s, zp, yd + begin);
+        }
         for (int64_t i = begin; i < end; ++i) {
           yd[i] = QuantizeValue<Q>(static_cast<float>(NumericTraits<X>::Load(xd[i])) / s, zp);
         }
@@ -288,6 +294,16 @@ void RegisterQuantizationKernels(KernelRegistry& registry) {
   registry.Register("QLinearMatMul", 10, kLatestOpset, MakeQLinearMatMulKernel);
   registry.Register("ConvInteger", 10, kLatestOpset, MakeConvIntegerKernel);
   registry.Register("QLinearConv", 10, kLatestOpset, MakeQLinearConvKernel);
+  using Factory = StatusOr<std::unique_ptr<Kernel>> (*)(const KernelInit&);
+  for (const auto& [op, factory] : {std::pair<const char*, Factory>{"QuantizedConv", MakeQuantizedConvKernel},
+                                    std::pair<const char*, Factory>{"QuantizedMatMul", MakeQuantizedMatMulKernel}}) {
+    KernelDef def;
+    def.op_type = op;
+    def.domain = kTesseraDomain;
+    def.since_opset = 1;
+    def.factory = factory;
+    registry.Register(std::move(def));
+  }
   // ONNX Runtime's contrib domain, opset 1 being its only version.
   const std::string microsoft = "com.microsoft";
   registry.Register(KernelDef{"MatMulNBits", microsoft, 1, kLatestOpset, "cpu", {}, MakeMatMulNBitsKernel});

@@ -1,0 +1,288 @@
+// FuseQdq: pattern matching over reader lists, then an in-place rewrite (see the header).
+#include "graph/passes/qdq_fusion.h"
+
+#include <cfloat>
+#include <string>
+#include <vector>
+
+#include "graph/layout.h"
+#include "graph/passes/pattern_match.h"
+
+namespace tessera {
+namespace {
+
+const Tensor* ConstantOf(const Graph& graph, int value) {
+  if (value == kNoValue) return nullptr;
+  auto it = graph.constants.find(value);
+  return it != graph.constants.end() && it->second.defined() ? &it->second : nullptr;
+}
+
+bool IsDefaultDomainOp(const Node& node, const char* op) {
+  return (node.domain.empty() || node.domain == "ai.onnx") && node.op_type == op && node.outputs.size() == 1 &&
+         node.outputs[0] != kNoValue && !node.HasSubgraphs() && node.explicit_input_count == node.inputs.size();
+}
+
+// A QuantizeLinear or DequantizeLinear with a scalar constant scale and an optional scalar uint8/int8
+// constant zero point (blocked quantization, opset 21, is left alone).
+bool IsPerTensorQdq(const Graph& graph, const Node& node, const char* op) {
+  if (!IsDefaultDomainOp(node, op) || node.inputs.size() < 2 || node.inputs.size() > 3) return false;
+  if (node.GetInt("block_size", 0) != 0 || node.HasAttribute("output_dtype")) return false;
+  const Tensor* scale = ConstantOf(graph, node.inputs[1]);
+  if (scale == nullptr || scale->dtype() != DType::kFloat32 || scale->element_count() != 1) return false;
+  if (!(scale->data<float>()[0] > 0)) return false;
+  if (node.inputs.size() < 3 || node.inputs[2] == kNoValue) return true;
+  const Tensor* zp = ConstantOf(graph, node.inputs[2]);
+  return zp != nullptr && zp->element_count() == 1 && (zp->dtype() == DType::kUInt8 || zp->dtype() == DType::kInt8);
+}
+
+// A DequantizeLinear of a constant int8 weight, per tensor or along `axis`, with zero points all 0.
+bool IsInt8WeightDq(const Graph& graph, const Node& node, int64_t axis) {
+  if (!IsDefaultDomainOp(node, "DequantizeLinear") || node.inputs.size() < 2 || node.inputs.size() > 3) return false;
+  if (node.GetInt("block_size", 0) != 0 || node.HasAttribute("output_dtype")) return false;
+  const Tensor* w = ConstantOf(graph, node.inputs[0]);
+  const Tensor* scale = ConstantOf(graph, node.inputs[1]);
+  if (w == nullptr || w->dtype() != DType::kInt8 || axis >= w->rank() || scale == nullptr ||
+      scale->dtype() != DType::kFloat32) {
+    return false;
+  }
+  if (scale->element_count() != 1) {
+    int64_t dq_axis = node.GetInt("axis", 1);
+    if (dq_axis < 0) dq_axis += w->rank();
+    if (dq_axis != axis || scale->rank() != 1 || scale->dim(0) != w->dim(static_cast<size_t>(axis))) return false;
+  }
+  for (int64_t i = 0; i < scale->element_count(); ++i) {
+    if (!(scale->data<float>()[i] > 0)) return false;
+  }
+  if (node.inputs.size() < 3 || node.inputs[2] == kNoValue) return true;
+  const Tensor* zp = ConstantOf(graph, node.inputs[2]);
+  if (zp == nullptr || zp->dtype() != DType::kInt8 || zp->element_count() != scale->element_count()) return false;
+  for (int64_t i = 0; i < zp->element_count(); ++i) {
+    if (zp->data<int8_t>()[i] != 0) return false;
+  }
+  return true;
+}
+
+bool IsFloatVector(const Tensor* t, int64_t n) {
+  if (t == nullptr || t->dtype() != DType::kFloat32 || t->element_count() != n) return false;
+  return t->rank() == 1 || (t->rank() == 2 && t->dim(0) == 1);
+}
+
+Attribute IntAttr(int64_t v) {
+  Attribute a;
+  a.type = Attribute::Type::kInt;
+  a.i = v;
+  return a;
+}
+
+Attribute FloatAttr(float v) {
+  Attribute a;
+  a.type = Attribute::Type::kFloat;
+  a.f = v;
+  return a;
+}
+
+Attribute StringAttr(const std::string& v) {
+  Attribute a;
+  a.type = Attribute::Type::kString;
+  a.s = v;
+  return a;
+}
+
+struct Match {
+  int dq_x = -1, dq_w = -1;
+  int bias = kNoValue;
+  std::vector<int> absorbed;  // nodes after the product that the fused node replaces
+  std::string activation;
+  float clip_min = -FLT_MAX, clip_max = FLT_MAX;
+  int quantize = -1;  // the QuantizeLinear taken, or -1
+  int output = kNoValue;
+};
+
+// The DequantizeLinear node writing `value`, or -1.
+int DqProducer(const Graph& graph, const ValueUses& uses, int value, int64_t weight_axis) {
+  if (value == kNoValue) return -1;
+  const int p = uses.producer[static_cast<size_t>(value)];
+  if (p < 0) return -1;
+  const Node& node = graph.nodes[static_cast<size_t>(p)];
+  const bool ok = weight_axis < 0 ? IsPerTensorQdq(graph, node, "DequantizeLinear") : IsInt8WeightDq(graph, node, weight_axis);
+  return ok ? p : -1;
+}
+
+// The Relu or Clip (constant bounds) reading `value` alone, filling `m`; false when there is none.
+bool MatchActivation(const Graph& graph, const ValueUses& uses, int value, Match& m) {
+  const int r = uses.SoleReader(value);
+  if (r < 0) return false;
+  const Node& node = graph.nodes[static_cast<size_t>(r)];
+  if (IsDefaultDomainOp(node, "Relu") && node.inputs.size() == 1) {
+    m.activation = "Relu";
+  } else if (IsDefaultDomainOp(node, "Clip") && node.inputs[0] == value) {
+    if (node.opset < 11) {
+      m.clip_min = node.GetFloat("min", -FLT_MAX);
+      m.clip_max = node.GetFloat("max", FLT_MAX);
+    } else {
+      for (size_t i = 1; i < node.inputs.size(); ++i) {
+        if (node.inputs[i] == kNoValue) continue;
+        float v = 0;
+        if (!ScalarConstant(graph, uses.producer, node.inputs[i], &v)) return false;
+        (i == 1 ? m.clip_min : m.clip_max) = v;
+      }
+    }
+    if (!(m.clip_min <= m.clip_max)) return false;
+    m.activation = "Clip";
+  } else {
+    return false;
+  }
+  m.absorbed.push_back(r);
+  m.output = node.outputs[0];
+  return true;
+}
+
+// The pattern around product node `i` (Conv, MatMul or Gemm), or false.
+bool MatchAround(const Graph& graph, const ValueUses& uses, size_t i, Match& m) {
+  const Node& node = graph.nodes[i];
+  const bool conv = IsDefaultDomainOp(node, "Conv"), matmul = IsDefaultDomainOp(node, "MatMul");
+  const bool gemm = IsDefaultDomainOp(node, "Gemm");
+  if (!conv && !matmul && !gemm) return false;
+  if (node.inputs.size() < 2 || node.inputs.size() > (matmul ? 2u : 3u)) return false;
+  int64_t axis = conv ? 0 : 1;
+  if (gemm) {
+    if (node.GetInt("transA", 0) != 0 || node.GetFloat("alpha", 1.0f) != 1.0f) return false;
+    if (node.inputs.size() == 3 && node.GetFloat("beta", 1.0f) != 1.0f) return false;
+    axis = node.GetInt("transB", 0) != 0 ? 0 : 1;
+  }
+  m.dq_x = DqProducer(graph, uses, node.inputs[0], -1);
+  m.dq_w = DqProducer(graph, uses, node.inputs[1], axis);
+  if (m.dq_x < 0 || m.dq_w < 0) return false;
+  const Tensor& w = *ConstantOf(graph, graph.nodes[static_cast<size_t>(m.dq_w)].inputs[0]);
+  if ((conv && w.rank() < 3) || (!conv && w.rank() != 2)) return false;
+  const int64_t channels = w.dim(static_cast<size_t>(axis));
+  if (node.inputs.size() == 3 && node.inputs[2] != kNoValue) {
+    if (!IsFloatVector(ConstantOf(graph, node.inputs[2]), channels)) return false;
+    m.bias = node.inputs[2];
+  }
+  m.output = node.outputs[0];
+  if (!conv && m.bias == kNoValue) {
+    const int r = uses.SoleReader(m.output);
+    const Node* add = r >= 0 ? &graph.nodes[static_cast<size_t>(r)] : nullptr;
+    if (add != nullptr && IsDefaultDomainOp(*add, "Add") && add->inputs.size() == 2) {
+      const int other = add->inputs[0] == m.output ? add->inputs[1] : add->inputs[0];
+      const Tensor* b = ConstantOf(graph, other);
+      if (other != m.output && b != nullptr && b->rank() == 1 && IsFloatVector(b, channels)) {
+        m.bias = other;
+        m.absorbed.push_back(r);
+        m.output = add->outputs[0];
+      }
+    }
+  }
+  MatchActivation(graph, uses, m.output, m);
+  const int q = uses.SoleReader(m.output);
+  if (q >= 0 && IsPerTensorQdq(graph, graph.nodes[static_cast<size_t>(q)], "QuantizeLinear") &&
+      graph.nodes[static_cast<size_t>(q)].inputs[0] == m.output) {
+    m.quantize = q;
+    m.absorbed.push_back(q);
+    m.output = graph.nodes[static_cast<size_t>(q)].outputs[0];
+  }
+  return true;
+}
+
+void Rewrite(Graph& graph, size_t i, const Match& m) {
+  const Node dq_x = graph.nodes[static_cast<size_t>(m.dq_x)];
+  const Node dq_w = graph.nodes[static_cast<size_t>(m.dq_w)];
+  auto third = [](const Node& n) { return n.inputs.size() > 2 ? n.inputs[2] : kNoValue; };
+  int y_scale = kNoValue, y_zp = kNoValue;
+  if (m.quantize >= 0) {
+    const Node& q = graph.nodes[static_cast<size_t>(m.quantize)];
+    y_scale = q.inputs[1];
+    y_zp = third(q);
+  }
+  Node& node = graph.nodes[i];
+  const bool conv = node.op_type == "Conv";
+  const int64_t trans_b = node.op_type == "Gemm" ? node.GetInt("transB", 0) : 0;
+  node.op_type = conv ? "QuantizedConv" : "QuantizedMatMul";
+  node.domain = kTesseraDomain;
+  node.opset = kTesseraOpset;
+  node.inputs = {dq_x.inputs[0], dq_x.inputs[1], third(dq_x), dq_w.inputs[0], dq_w.inputs[1], m.bias, y_scale, y_zp};
+  node.explicit_input_count = node.inputs.size();
+  node.outputs = {m.output};
+  if (!conv) {
+    node.attributes.clear();
+    node.attributes["transB"] = IntAttr(trans_b);
+  }
+  if (!m.activation.empty()) node.attributes["activation"] = StringAttr(m.activation);
+  if (m.activation == "Clip") {
+    node.attributes["activation_min"] = FloatAttr(m.clip_min);
+    node.attributes["activation_max"] = FloatAttr(m.clip_max);
+  }
+}
+
+// int8 values between 2-D QuantizedConvs stay NHWC (see the header).
+void KeepInt8ChainsChannelsLast(Graph& graph) {
+  const ValueUses uses(graph);
+  auto is_conv2d = [&](const Node& n) {
+    const Tensor* w = n.inputs.size() > 3 ? ConstantOf(graph, n.inputs[3]) : nullptr;
+    return n.domain == kTesseraDomain && n.op_type == "QuantizedConv" && w != nullptr && w->rank() == 4;
+  };
+  std::vector<std::pair<int, std::vector<int>>> chains;
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& n = graph.nodes[i];
+    if (!is_conv2d(n) || n.inputs[6] == kNoValue) continue;  // float outputs leave the chain
+    const int y = n.outputs[0];
+    const auto& readers = uses.readers[static_cast<size_t>(y)];
+    if (uses.is_graph_output[static_cast<size_t>(y)] || readers.empty()) continue;
+    bool all = true;
+    for (int r : readers) {
+      const Node& reader = graph.nodes[static_cast<size_t>(r)];
+      all = all && is_conv2d(reader) && reader.inputs[0] == y && reader.explicit_input_count == reader.inputs.size();
+    }
+    if (all) chains.push_back({static_cast<int>(i), readers});
+  }
+  for (const auto& [writer, readers] : chains) {
+    graph.nodes[static_cast<size_t>(writer)].attributes["channels_last_output"] = IntAttr(1);
+    for (int r : readers) graph.nodes[static_cast<size_t>(r)].attributes["channels_last_input"] = IntAttr(1);
+  }
+}
+
+// Drops DequantizeLinear nodes that nothing reads any more.
+void EraseUnreadDequantize(Graph& graph) {
+  const ValueUses uses(graph);
+  std::vector<bool> removed(graph.nodes.size(), false);
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& n = graph.nodes[i];
+    if (!IsDefaultDomainOp(n, "DequantizeLinear")) continue;
+    const int v = n.outputs[0];
+    removed[i] = uses.readers[static_cast<size_t>(v)].empty() && !uses.is_graph_output[static_cast<size_t>(v)];
+  }
+  EraseMarkedNodes(graph, removed);
+}
+
+}  // namespace
+
+Status FuseQdq(Graph& graph, int* fused_count) {
+  int fused = 0;
+  {
+    const ValueUses uses(graph);
+    std::vector<bool> removed(graph.nodes.size(), false);
+    for (size_t i = 0; i < graph.nodes.size(); ++i) {
+      Match m;
+      if (removed[i] || !MatchAround(graph, uses, i, m)) continue;
+      bool free = true;
+      for (int a : m.absorbed) free = free && !removed[static_cast<size_t>(a)];
+      if (!free) continue;
+      Rewrite(graph, i, m);
+      for (int a : m.absorbed) removed[static_cast<size_t>(a)] = true;
+      ++fused;
+    }
+    if (fused == 0) {
+      if (fused_count != nullptr) *fused_count = 0;
+      return Status::Ok();
+    }
+    EraseMarkedNodes(graph, removed);
+  }
+  EraseUnreadDequantize(graph);
+  KeepInt8ChainsChannelsLast(graph);
+  graph.opsets.emplace(kTesseraDomain, kTesseraOpset);
+  if (fused_count != nullptr) *fused_count = fused;
+  return Status::Ok();
+}
+
+}  // namespace tessera

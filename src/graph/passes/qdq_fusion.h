@@ -1,0 +1,33 @@
+// QDQ fusion: the QuantizeLinear/DequantizeLinear form `tessera quantize --mode static` (and ONNX Runtime's
+// quantizer) writes becomes int8 convolutions and matmuls.
+//
+// FuseQdq rewrites
+//   DequantizeLinear(x_q, x_scale[, x_zp])  ->  Conv / MatMul / Gemm  <-  DequantizeLinear(w_q, w_scale[, w_zp])
+//   [-> Add(bias)]  [-> Relu | Clip]  [-> QuantizeLinear(y_scale[, y_zp])]
+// into one com.tessera QuantizedConv or QuantizedMatMul node (kernels: src/ops/cpu/quantization/
+// quantized_conv.cc, quantized_matmul.cc; inputs in qdq_fused_params.h). Conditions: x's scale and zero
+// point are constant scalars (per tensor); w_q is a constant int8 tensor with constant scales, per tensor or
+// per output channel (Conv axis 0, MatMul axis 1, Gemm axis 0 with transB else 1), and zero points that are
+// all 0 (oneDNN's int8 convolution takes no weight zero points); a Conv bias or Gemm C is a constant
+// float32 vector of the output channels; a Gemm has transA = 0, alpha = 1 and beta = 1; a MatMul's
+// weight is 2-D. The bias Add (MatMul/Gemm without C only: a constant float32 [N] vector), the activation
+// and the QuantizeLinear are taken only while the value before them has that node as its one reader and
+// is not a graph output; Clip needs constant bounds. A QuantizeLinear taken makes the output int8 (the
+// node takes the QuantizeLinear's output value), otherwise it is float32.
+//
+// Fused nodes feeding fused nodes thus pass int8 tensors along (the int8 chain). A 2-D QuantizedConv
+// output read only by 2-D QuantizedConvs stays NHWC in memory (channels_last_output on the writer,
+// channels_last_input on the readers: oneDNN's int8 convolutions work channels-last, so no reorder runs
+// in between). DequantizeLinear nodes left without readers are removed; the ones other nodes still read
+// stay. The fused node keeps the Conv/MatMul/Gemm's name.
+#pragma once
+
+#include "graph/graph.h"
+#include "tessera/status.h"
+
+namespace tessera {
+
+// Returns the number of fused nodes made through `fused_count` when it is not null.
+Status FuseQdq(Graph& graph, int* fused_count = nullptr);
+
+}  // namespace tessera
