@@ -54,6 +54,13 @@ inline bool IsOnnxOp(const Node& node, const char* op_type, size_t inputs) {
          !node.HasSubgraphs();
 }
 
+// The input of binary `node` that is not `value`, or kNoValue when both are `value`.
+inline int OtherInput(const Node& node, int value) {
+  if (node.inputs[0] == value && node.inputs[1] != value) return node.inputs[1];
+  if (node.inputs[1] == value && node.inputs[0] != value) return node.inputs[0];
+  return kNoValue;
+}
+
 // The value of a one-element float32 constant: an initializer or the output of a Constant node.
 // `producer` is the node index per value id (-1 for graph inputs and initializers).
 inline bool ScalarConstant(const Graph& graph, const std::vector<int>& producer, int value, float* out) {

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "graph/layout.h"
+#include "graph/passes/gelu_match.h"
+#include "graph/passes/qdq_channels_last.h"
 #include "graph/passes/pattern_match.h"
 
 namespace tessera {
@@ -108,8 +110,15 @@ int DqProducer(const Graph& graph, const ValueUses& uses, int value, int64_t wei
   return ok ? p : -1;
 }
 
-// The Relu or Clip (constant bounds) reading `value` alone, filling `m`; false when there is none.
+// The Relu, Clip (constant bounds) or GELU (erf form) reading `value` alone, filling `m`; false when there
+// is none.
 bool MatchActivation(const Graph& graph, const ValueUses& uses, int value, Match& m) {
+  int gelu_out = kNoValue;
+  if (MatchGeluErf(graph, uses, value, &m.absorbed, &gelu_out)) {
+    m.activation = "GeluErf";
+    m.output = gelu_out;
+    return true;
+  }
   const int r = uses.SoleReader(value);
   if (r < 0) return false;
   const Node& node = graph.nodes[static_cast<size_t>(r)];
@@ -215,33 +224,6 @@ void Rewrite(Graph& graph, size_t i, const Match& m) {
   }
 }
 
-// int8 values between 2-D QuantizedConvs stay NHWC (see the header).
-void KeepInt8ChainsChannelsLast(Graph& graph) {
-  const ValueUses uses(graph);
-  auto is_conv2d = [&](const Node& n) {
-    const Tensor* w = n.inputs.size() > 3 ? ConstantOf(graph, n.inputs[3]) : nullptr;
-    return n.domain == kTesseraDomain && n.op_type == "QuantizedConv" && w != nullptr && w->rank() == 4;
-  };
-  std::vector<std::pair<int, std::vector<int>>> chains;
-  for (size_t i = 0; i < graph.nodes.size(); ++i) {
-    const Node& n = graph.nodes[i];
-    if (!is_conv2d(n) || n.inputs[6] == kNoValue) continue;  // float outputs leave the chain
-    const int y = n.outputs[0];
-    const auto& readers = uses.readers[static_cast<size_t>(y)];
-    if (uses.is_graph_output[static_cast<size_t>(y)] || readers.empty()) continue;
-    bool all = true;
-    for (int r : readers) {
-      const Node& reader = graph.nodes[static_cast<size_t>(r)];
-      all = all && is_conv2d(reader) && reader.inputs[0] == y && reader.explicit_input_count == reader.inputs.size();
-    }
-    if (all) chains.push_back({static_cast<int>(i), readers});
-  }
-  for (const auto& [writer, readers] : chains) {
-    graph.nodes[static_cast<size_t>(writer)].attributes["channels_last_output"] = IntAttr(1);
-    for (int r : readers) graph.nodes[static_cast<size_t>(r)].attributes["channels_last_input"] = IntAttr(1);
-  }
-}
-
 // Drops DequantizeLinear nodes that nothing reads any more.
 void EraseUnreadDequantize(Graph& graph) {
   const ValueUses uses(graph);
@@ -279,7 +261,7 @@ Status FuseQdq(Graph& graph, int* fused_count) {
     EraseMarkedNodes(graph, removed);
   }
   EraseUnreadDequantize(graph);
-  KeepInt8ChainsChannelsLast(graph);
+  KeepQuantizedConvsChannelsLast(graph);
   graph.opsets.emplace(kTesseraDomain, kTesseraOpset);
   if (fused_count != nullptr) *fused_count = fused;
   return Status::Ok();

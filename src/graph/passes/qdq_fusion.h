@@ -3,7 +3,7 @@
 //
 // FuseQdq rewrites
 //   DequantizeLinear(x_q, x_scale[, x_zp])  ->  Conv / MatMul / Gemm  <-  DequantizeLinear(w_q, w_scale[, w_zp])
-//   [-> Add(bias)]  [-> Relu | Clip]  [-> QuantizeLinear(y_scale[, y_zp])]
+//   [-> Add(bias)]  [-> Relu | Clip | GELU (erf form, gelu_match.h)]  [-> QuantizeLinear(y_scale[, y_zp])]
 // into one com.tessera QuantizedConv or QuantizedMatMul node (kernels: src/ops/cpu/quantization/
 // quantized_conv.cc, quantized_matmul.cc; inputs in qdq_fused_params.h). Conditions: x's scale and zero
 // point are constant scalars (per tensor); w_q is a constant int8 tensor with constant scales, per tensor or
@@ -15,10 +15,8 @@
 // is not a graph output; Clip needs constant bounds. A QuantizeLinear taken makes the output int8 (the
 // node takes the QuantizeLinear's output value), otherwise it is float32.
 //
-// Fused nodes feeding fused nodes thus pass int8 tensors along (the int8 chain). A 2-D QuantizedConv
-// output read only by 2-D QuantizedConvs stays NHWC in memory (channels_last_output on the writer,
-// channels_last_input on the readers: oneDNN's int8 convolutions work channels-last, so no reorder runs
-// in between). DequantizeLinear nodes left without readers are removed; the ones other nodes still read
+// Fused nodes feeding fused nodes thus pass int8 tensors along (the int8 chain); the values between
+// QuantizedConvs then stay NHWC where they can (qdq_channels_last.h). DequantizeLinear nodes left without readers are removed; the ones other nodes still read
 // stay. The fused node keeps the Conv/MatMul/Gemm's name.
 #pragma once
 

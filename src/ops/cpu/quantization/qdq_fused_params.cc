@@ -98,14 +98,16 @@ StatusOr<QdqFusedParams> ReadQdqFusedParams(const KernelInit& init, int64_t chan
     p.clip_min = init.node.GetFloat("activation_min", 0);
     p.clip_max = init.node.GetFloat("activation_max", 0);
     if (!(p.clip_min <= p.clip_max)) return InvalidArgument(node + " activation_min exceeds activation_max");
+  } else if (act == "GeluErf") {
+    p.activation = QdqFusedParams::Activation::kGeluErf;
   } else if (!act.empty()) {
-    return InvalidArgument(node + " has an unknown activation '" + act + "' (Relu or Clip)");
+    return InvalidArgument(node + " has an unknown activation '" + act + "' (Relu, Clip or GeluErf)");
   }
   return p;
 }
 
 std::vector<float> QdqFusedParams::OutputScales() const {
-  const float out = quantized_output ? y_scale : 1.0f;
+  const float out = quantized_output && activation != Activation::kGeluErf ? y_scale : 1.0f;
   std::vector<float> s(w_scales.size());
   for (size_t m = 0; m < s.size(); ++m) s[m] = x_scale * w_scales[m] / out;
   return s;
@@ -128,6 +130,10 @@ dnnl::primitive_attr QdqFusedParams::MakeAttr(int channel_mask) const {
     if (activation == Activation::kRelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     if (activation == Activation::kClip) {
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, clip_min / out, clip_max / out);
+    }
+    if (activation == Activation::kGeluErf) {
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+      if (quantized_output) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f / y_scale, 0.0f);
     }
     attr.set_post_ops(ops);
   }

@@ -10,7 +10,9 @@
 //
 // oneDNN 2.6 computes dst = post_ops(output_scale[m] * (acc + bias[m])) + dst_zero_point, so the bias is
 // handed over divided by x_scale * w_scale[m], the output scale is x_scale * w_scale[m] / y_scale, and a
-// Clip's bounds are divided by y_scale (Relu commutes with the positive scale).
+// Clip's bounds are divided by y_scale (Relu commutes with the positive scale). GELU does not commute with
+// it: there the output scale stays x_scale * w_scale[m] and a linear post-op after the GELU divides by
+// y_scale.
 #pragma once
 
 #include <dnnl.hpp>
@@ -22,7 +24,7 @@
 namespace tessera {
 
 struct QdqFusedParams {
-  enum class Activation { kNone, kRelu, kClip };
+  enum class Activation { kNone, kRelu, kClip, kGeluErf };
 
   DType x_type = DType::kUInt8;
   float x_scale = 1;
