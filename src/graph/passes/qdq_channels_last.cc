@@ -1,6 +1,7 @@
 // KeepQuantizedConvsChannelsLast: a fixpoint that drops candidate values until every constraint holds.
 #include "graph/passes/qdq_channels_last.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "graph/layout.h"
@@ -21,12 +22,6 @@ bool IsScalarConstant(const Graph& graph, int value) {
   return it != graph.constants.end() && it->second.defined() && it->second.element_count() == 1;
 }
 
-bool SameStaticShape(const Graph& graph, int a, int b) {
-  const ValueInfo& va = graph.value(a);
-  const ValueInfo& vb = graph.value(b);
-  return va.IsStatic() && vb.IsStatic() && va.StaticDims() == vb.StaticDims();
-}
-
 // The data inputs of a layout-blind node (see the header), or an empty list when it is not one.
 std::vector<int> LayoutBlindInputs(const Graph& graph, const Node& n) {
   const bool onnx = n.domain.empty() || n.domain == "ai.onnx";
@@ -38,7 +33,7 @@ std::vector<int> LayoutBlindInputs(const Graph& graph, const Node& n) {
     return {n.inputs[0]};
   }
   if (n.op_type == "Add" && n.inputs.size() == 2 && n.inputs[0] != kNoValue && n.inputs[1] != kNoValue &&
-      SameStaticShape(graph, n.inputs[0], n.inputs[1]) && SameStaticShape(graph, n.inputs[0], n.outputs[0])) {
+      SameDeclaredShape(graph, n.inputs[0], n.inputs[1]) && SameDeclaredShape(graph, n.inputs[0], n.outputs[0])) {
     return {n.inputs[0], n.inputs[1]};
   }
   return {};
@@ -69,7 +64,13 @@ void KeepQuantizedConvsChannelsLast(Graph& graph) {
     for (size_t i = 0; i < graph.nodes.size(); ++i) {
       const Node& n = graph.nodes[i];
       if (IsQuantizedConv2d(graph, n)) {
-        for (size_t k = 1; k < n.inputs.size(); ++k) drop(n.inputs[k]);  // parameters are never activations
+        for (size_t k = 1; k < std::min<size_t>(n.inputs.size(), 8); ++k) drop(n.inputs[k]);  // parameters
+        // The addend Z is read in y's layout.
+        if (n.inputs.size() > 8 && n.inputs[8] != kNoValue &&
+            nhwc[static_cast<size_t>(n.inputs[8])] != nhwc[static_cast<size_t>(n.outputs[0])]) {
+          drop(n.inputs[8]);
+          drop(n.outputs[0]);
+        }
         continue;
       }
       if (!blind[i].empty()) {

@@ -93,6 +93,7 @@ Attribute StringAttr(const std::string& v) {
 struct Match {
   int dq_x = -1, dq_w = -1;
   int bias = kNoValue;
+  int addend = kNoValue;  // Z of a Conv's residual Add
   std::vector<int> absorbed;  // nodes after the product that the fused node replaces
   std::string activation;
   float clip_min = -FLT_MAX, clip_max = FLT_MAX;
@@ -146,8 +147,30 @@ bool MatchActivation(const Graph& graph, const ValueUses& uses, int value, Match
   return true;
 }
 
+bool SameFloatShape(const Graph& graph, int a, int b) {
+  return graph.value(a).dtype == DType::kFloat32 && graph.value(b).dtype == DType::kFloat32 &&
+         SameDeclaredShape(graph, a, b);
+}
+
+// An Add of the Conv's output and another float32 value of the same declared shape (a residual sum),
+// reading the output alone: the other value becomes the addend Z.
+void MatchResidualAdd(const Graph& graph, const ValueUses& uses, const std::vector<bool>& removed, Match& m) {
+  const int r = uses.SoleReader(m.output);
+  if (r < 0 || removed[static_cast<size_t>(r)]) return;  // the other branch's Conv took this Add already
+  const Node& add = graph.nodes[static_cast<size_t>(r)];
+  if (!IsDefaultDomainOp(add, "Add") || add.inputs.size() != 2) return;
+  const int other = OtherInput(add, m.output);
+  if (other == kNoValue || graph.IsConstant(other) || !SameFloatShape(graph, m.output, other) ||
+      !SameFloatShape(graph, m.output, add.outputs[0])) {
+    return;
+  }
+  m.addend = other;
+  m.absorbed.push_back(r);
+  m.output = add.outputs[0];
+}
+
 // The pattern around product node `i` (Conv, MatMul or Gemm), or false.
-bool MatchAround(const Graph& graph, const ValueUses& uses, size_t i, Match& m) {
+bool MatchAround(const Graph& graph, const ValueUses& uses, const std::vector<bool>& removed, size_t i, Match& m) {
   const Node& node = graph.nodes[i];
   const bool conv = IsDefaultDomainOp(node, "Conv"), matmul = IsDefaultDomainOp(node, "MatMul");
   const bool gemm = IsDefaultDomainOp(node, "Gemm");
@@ -183,8 +206,9 @@ bool MatchAround(const Graph& graph, const ValueUses& uses, size_t i, Match& m) 
       }
     }
   }
+  if (conv) MatchResidualAdd(graph, uses, removed, m);
   MatchActivation(graph, uses, m.output, m);
-  const int q = uses.SoleReader(m.output);
+  const int q = m.addend == kNoValue ? uses.SoleReader(m.output) : -1;  // a sum is taken in float32 only
   if (q >= 0 && IsPerTensorQdq(graph, graph.nodes[static_cast<size_t>(q)], "QuantizeLinear") &&
       graph.nodes[static_cast<size_t>(q)].inputs[0] == m.output) {
     m.quantize = q;
@@ -211,6 +235,7 @@ void Rewrite(Graph& graph, size_t i, const Match& m) {
   node.domain = kTesseraDomain;
   node.opset = kTesseraOpset;
   node.inputs = {dq_x.inputs[0], dq_x.inputs[1], third(dq_x), dq_w.inputs[0], dq_w.inputs[1], m.bias, y_scale, y_zp};
+  if (m.addend != kNoValue) node.inputs.push_back(m.addend);
   node.explicit_input_count = node.inputs.size();
   node.outputs = {m.output};
   if (!conv) {
@@ -246,7 +271,7 @@ Status FuseQdq(Graph& graph, int* fused_count) {
     std::vector<bool> removed(graph.nodes.size(), false);
     for (size_t i = 0; i < graph.nodes.size(); ++i) {
       Match m;
-      if (removed[i] || !MatchAround(graph, uses, i, m)) continue;
+      if (removed[i] || !MatchAround(graph, uses, removed, i, m)) continue;
       bool free = true;
       for (int a : m.absorbed) free = free && !removed[static_cast<size_t>(a)];
       if (!free) continue;
@@ -261,6 +286,8 @@ Status FuseQdq(Graph& graph, int* fused_count) {
     EraseMarkedNodes(graph, removed);
   }
   EraseUnreadDequantize(graph);
+  // A residual addend may be computed after the Conv that now reads it (the other branch of the block).
+  TS_RETURN_IF_ERROR(SortTopologically(graph));
   KeepQuantizedConvsChannelsLast(graph);
   graph.opsets.emplace(kTesseraDomain, kTesseraOpset);
   if (fused_count != nullptr) *fused_count = fused;

@@ -137,8 +137,9 @@ Tensor RandomInput(QdqModel& m, const Shape& shape, float lo, float hi) {
 }
 
 // Conv (3x3, pads, stride, per-channel weights, bias) -> Relu -> Q, then a depthwise Conv -> Clip -> Q
-// (an int8 chain, NHWC between the two), then a 1x1 Conv whose float output is added to a float value
-// (the residual sum) and quantized again: the output is uint8.
+// (an int8 chain, NHWC between the two), then a 1x1 Conv whose result is added to a float value (the
+// residual sum, taken in as the addend Z, which keeps the result float32) and quantized again: the output
+// is uint8.
 TEST(QdqFusionTest, ConvChainMatchesUnfusedGraph) {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
@@ -166,13 +167,39 @@ TEST(QdqFusionTest, ConvChainMatchesUnfusedGraph) {
     const std::string path = m.Write();
     int fused = 0;
     EXPECT_EQ(FusedOps(path, &fused),
-              "QuantizeLinear QuantizedConv QuantizeLinear QuantizedConv QuantizedConv Add QuantizeLinear");
+              "QuantizeLinear QuantizedConv QuantizeLinear QuantizedConv QuantizedConv QuantizeLinear");
     EXPECT_EQ(fused, 3);
     const int64_t out = stride == 1 ? 9 : 5;
     auto [got, want] = RunBoth(path, {{"x", RandomInput(m, {2, 8, 9, 9}, -2.5f, 2.5f)}});
     ASSERT_EQ(got.shape(), Shape({2, 16, out, out}));
     ExpectCodesAgree<uint8_t>(got, want);
   }
+}
+
+// A ResNet downsampling block with a symbolic batch: the main Conv comes first in node order and takes
+// the Add whose other input (the shortcut Conv) is computed after it, so the pass must re-sort; the
+// shortcut Conv is fused on its own (float32 output) and the Relu after the sum goes into the main one.
+TEST(QdqFusionTest, ResidualAddendFromALaterBranchIsSorted) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  QdqModel m(seed);
+  OnnxBuilder& b = m.builder();
+  b.Input("x", DType::kFloat32, {-1, 8, 6, 6});
+  const std::string xd = m.QuantizeActivation("x", 0.02f, 128);
+  auto& main = b.Node("Conv", {xd, m.Weight("wm", {16, 8, 3, 3}, 0), m.Bias("bm", 16)}, {"main"});
+  OnnxBuilder::IntsAttribute(main, "pads", {1, 1, 1, 1});
+  OnnxBuilder::IntsAttribute(main, "strides", {2, 2});
+  auto& shortcut = b.Node("Conv", {xd, m.Weight("ws", {16, 8, 1, 1}, 0)}, {"shortcut"});
+  OnnxBuilder::IntsAttribute(shortcut, "strides", {2, 2});
+  b.Node("Add", {"main", "shortcut"}, {"sum"});
+  b.Node("Relu", {"sum"}, {"y"});
+  b.Output("y", DType::kFloat32, {-1, 16, 3, 3});
+  const std::string path = m.Write();
+  int fused = 0;
+  EXPECT_EQ(FusedOps(path, &fused), "QuantizeLinear QuantizedConv QuantizedConv");
+  EXPECT_EQ(fused, 2);
+  auto [got, want] = RunBoth(path, {{"x", RandomInput(m, {3, 8, 6, 6}, -2.5f, 2.5f)}});
+  ExpectFloatsNear(got, want, 1e-4f);
 }
 
 // MatMul on a 3-D activation with its bias Add and GELU folded in and the output quantized (an encoder's

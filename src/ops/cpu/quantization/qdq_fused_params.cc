@@ -90,6 +90,10 @@ StatusOr<QdqFusedParams> ReadQdqFusedParams(const KernelInit& init, int64_t chan
       TS_RETURN_IF_ERROR(ReadZeroPoint(*zp, node + " y_zero_point", &p.y_type, &p.y_zero_point));
     }
   }
+  p.has_addend = Given(init, 8);
+  if (p.has_addend && p.quantized_output) {
+    return InvalidArgument(node + " takes an addend Z only with a float32 output (no y_scale)");
+  }
   const std::string act = init.node.GetString("activation", "");
   if (act == "Relu") {
     p.activation = QdqFusedParams::Activation::kRelu;
@@ -107,7 +111,7 @@ StatusOr<QdqFusedParams> ReadQdqFusedParams(const KernelInit& init, int64_t chan
 }
 
 std::vector<float> QdqFusedParams::OutputScales() const {
-  const float out = quantized_output && activation != Activation::kGeluErf ? y_scale : 1.0f;
+  const float out = quantized_output && !ScalesInFloatUnits() ? y_scale : 1.0f;
   std::vector<float> s(w_scales.size());
   for (size_t m = 0; m < s.size(); ++m) s[m] = x_scale * w_scales[m] / out;
   return s;
@@ -124,19 +128,16 @@ dnnl::primitive_attr QdqFusedParams::MakeAttr(int channel_mask) const {
   attr.set_output_scales(w_scales.size() == 1 ? 0 : channel_mask, OutputScales());
   if (x_zero_point != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
   if (quantized_output && y_zero_point != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
-  if (activation != Activation::kNone) {
-    dnnl::post_ops ops;
-    const float out = quantized_output ? y_scale : 1.0f;
-    if (activation == Activation::kRelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-    if (activation == Activation::kClip) {
-      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, clip_min / out, clip_max / out);
-    }
-    if (activation == Activation::kGeluErf) {
-      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
-      if (quantized_output) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f / y_scale, 0.0f);
-    }
-    attr.set_post_ops(ops);
+  dnnl::post_ops ops;
+  if (has_addend) ops.append_sum(1.0f);
+  const float out = quantized_output && !ScalesInFloatUnits() ? y_scale : 1.0f;
+  if (activation == Activation::kRelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  if (activation == Activation::kClip) {
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, clip_min / out, clip_max / out);
   }
+  if (activation == Activation::kGeluErf) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+  if (ScalesInFloatUnits()) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f / y_scale, 0.0f);
+  if (ops.len() > 0) attr.set_post_ops(ops);
   return attr;
 }
 

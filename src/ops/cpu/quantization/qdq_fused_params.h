@@ -2,11 +2,15 @@
 // DequantizeLinear -> Conv/MatMul/Gemm [-> bias Add] [-> Relu/Clip] [-> QuantizeLinear]) read from their
 // constant inputs, and the oneDNN attributes that apply them to an int8 product.
 //
-// Inputs of both nodes: x, x_scale, x_zero_point, w, w_scale, B, y_scale, y_zero_point (x_zero_point, B,
-// y_scale and y_zero_point optional; everything but x constant). With y_scale the output is quantized
-// (y_zero_point's type, uint8 when absent), otherwise float32. The float result they stand for is
+// Inputs of both nodes: x, x_scale, x_zero_point, w, w_scale, B, y_scale, y_zero_point, and for
+// QuantizedConv Z (x_zero_point, B, y_scale, y_zero_point and Z optional; everything but x and Z
+// constant). With y_scale the output is quantized (y_zero_point's type, uint8 when absent), otherwise
+// float32. The float result they stand for is
 //
-//   y = act(x_scale * w_scale[m] * sum((x - x_zero_point) * w) + B[m])
+//   y = act(x_scale * w_scale[m] * sum((x - x_zero_point) * w) + B[m] [+ Z])      Z: float32, y's shape
+//
+// (an addend Z only with a float32 output: oneDNN's sum post-op adds what the destination holds, so Z is
+// copied there first).
 //
 // oneDNN 2.6 computes dst = post_ops(output_scale[m] * (acc + bias[m])) + dst_zero_point, so the bias is
 // handed over divided by x_scale * w_scale[m], the output scale is x_scale * w_scale[m] / y_scale, and a
@@ -39,14 +43,18 @@ struct QdqFusedParams {
   int32_t y_zero_point = 0;
   Activation activation = Activation::kNone;
   float clip_min = 0, clip_max = 0;
+  bool has_addend = false;  // Z given (QuantizedConv only)
 
   // output_scale[m] (one value when every channel shares it).
   std::vector<float> OutputScales() const;
   // bias[m] / (x_scale * w_scale[m]): the bias in accumulator units; empty without a bias.
   std::vector<float> AccumulatorBias() const;
   // Output scales (per channel along `channel_mask` when they differ), runtime zero points where the
-  // model's are not 0, and the activation as an eltwise post-op.
+  // model's are not 0, then the post-ops: the sum with Z (has_addend), the activation, the division by
+  // y_scale where it could not go into the output scale.
   dnnl::primitive_attr MakeAttr(int channel_mask) const;
+  // Whether the output scale leaves y_scale out (GELU follows the product in float units).
+  bool ScalesInFloatUnits() const { return quantized_output && activation == Activation::kGeluErf; }
 };
 
 // Reads and checks the node's constant inputs; `channel_axis` is the axis of w that holds the output

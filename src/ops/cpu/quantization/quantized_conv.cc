@@ -6,11 +6,13 @@
 // convolutions), w the constant int8 [M, C/group, k...]. The weights are reordered once per primitive
 // layout (with the compensation oneDNN adds for int8 and zero points); primitives are built per input
 // shape and cached. oneDNN keeps int8 data channels-last, so a plain input is reordered in and a plain
-// output reordered back; channels_last_* attributes drop those reorders inside an int8 chain.
+// output reordered back; channels_last_* attributes drop those reorders inside an int8 chain. The addend
+// Z (a residual sum, y's layout) is copied or reordered into the destination for oneDNN's sum post-op.
 #include <dnnl.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <cstring>
 #include <string>
 
 #include "ops/cpu/common/dnnl_context.h"
@@ -33,7 +35,7 @@ memory::format_tag PlainTag(size_t rank, bool channels_last) {
 struct ConvPlan {
   dnnl::convolution_forward prim;
   memory::desc src_user, src, dst_user, dst;
-  dnnl::reorder src_reorder, dst_reorder;
+  dnnl::reorder src_reorder, dst_reorder, addend_reorder;
   bool reorder_src = false, reorder_dst = false;
   memory weights, bias;
   std::string impl;
@@ -71,6 +73,14 @@ class QuantizedConvKernel : public Kernel {
     TS_ASSIGN_OR_RETURN(WindowGeometry g, ForwardWindow(attrs_, x.shape(), 2, kernel, false));
     Shape y_shape{x.dim(0), p_.channels};
     y_shape.insert(y_shape.end(), g.out.begin(), g.out.end());
+    const Tensor* z = ctx.has_input(8) ? &ctx.input(8) : nullptr;
+    if (p_.has_addend && (z == nullptr || z->dtype() != DType::kFloat32 || z->shape() != y_shape)) {
+      return KernelContext::Error("QuantizedConv addend Z must be float32 of the output's shape " +
+                                  ShapeToString(y_shape) +
+                                  (z == nullptr ? std::string(", got none")
+                                                : ", got " + std::string(DTypeName(z->dtype())) + " " +
+                                                      ShapeToString(z->shape())));
+    }
     TS_ASSIGN_OR_RETURN(std::shared_ptr<ConvPlan> plan, FindOrBuild(x.shape(), g, y_shape));
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, p_.y_type, y_shape));
     if (y->element_count() == 0) return Status::Ok();
@@ -87,6 +97,14 @@ class QuantizedConvKernel : public Kernel {
       if (plan->reorder_dst) {
         TS_ASSIGN_OR_RETURN(char* buf, ReorderScratch(plan->dst.get_size(), 1));
         dst = memory(plan->dst, DnnlEngine(), buf);
+      }
+      if (p_.has_addend) {
+        memory z_user(plan->dst_user, DnnlEngine(), const_cast<void*>(z->raw_data()));
+        if (plan->reorder_dst) {
+          plan->addend_reorder.execute(DnnlStream(), z_user, dst);
+        } else {
+          std::memcpy(y->raw_data(), z->raw_data(), z->byte_size());
+        }
       }
       std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, plan->weights}, {DNNL_ARG_DST, dst}};
       if (!accumulator_bias_.empty()) args.emplace(DNNL_ARG_BIAS, plan->bias);
@@ -144,6 +162,10 @@ class QuantizedConvKernel : public Kernel {
       if (plan->reorder_dst) {
         plan->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), plan->dst, DnnlEngine(),
                                                                          plan->dst_user));
+        if (p_.has_addend) {
+          plan->addend_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), plan->dst_user,
+                                                                             DnnlEngine(), plan->dst));
+        }
       }
       TS_RETURN_IF_ERROR(PackWeights(w_user, pd.weights_desc(), *plan));
       if (!accumulator_bias_.empty()) {
