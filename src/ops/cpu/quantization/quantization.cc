@@ -252,8 +252,21 @@ Status DynamicQuantizeLinear(KernelContext& ctx) {
   float lo = 0.0f, hi = 0.0f;
   std::mutex mutex;
   ctx.pool().ParallelFor(n, int64_t{1} << 15, [&](int64_t begin, int64_t end) {
+    // Eight running bounds so the loop vectorizes (the comparison form is the one min/max instructions take).
+    float los[8] = {}, his[8] = {};
+    int64_t i = begin;
+    for (; i + 8 <= end; i += 8) {
+      for (int j = 0; j < 8; ++j) {
+        los[j] = xd[i + j] < los[j] ? xd[i + j] : los[j];
+        his[j] = xd[i + j] > his[j] ? xd[i + j] : his[j];
+      }
+    }
     float chunk_lo = 0.0f, chunk_hi = 0.0f;
-    for (int64_t i = begin; i < end; ++i) {
+    for (int j = 0; j < 8; ++j) {
+      chunk_lo = std::min(chunk_lo, los[j]);
+      chunk_hi = std::max(chunk_hi, his[j]);
+    }
+    for (; i < end; ++i) {
       chunk_lo = std::min(chunk_lo, xd[i]);
       chunk_hi = std::max(chunk_hi, xd[i]);
     }
@@ -274,7 +287,8 @@ Status DynamicQuantizeLinear(KernelContext& ctx) {
   y_zp->data<uint8_t>()[0] = zp;
   uint8_t* yd = y->data<uint8_t>();
   ctx.pool().ParallelFor(n, int64_t{1} << 15, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) yd[i] = scale == 0.0f ? zp : QuantizeValue<uint8_t>(xd[i] / scale, zp);
+    if (scale != 0.0f) return QuantizeFloats<uint8_t>(xd + begin, end - begin, scale, zp, yd + begin);
+    std::fill(yd + begin, yd + end, zp);
   });
   return Status::Ok();
 }
