@@ -1,12 +1,11 @@
 // FuseQdq: pattern matching over reader lists, then an in-place rewrite (see the header).
 #include "graph/passes/qdq_fusion.h"
 
-#include <cfloat>
 #include <string>
 #include <vector>
 
 #include "graph/layout.h"
-#include "graph/passes/gelu_match.h"
+#include "graph/passes/product_epilogue.h"
 #include "graph/passes/qdq_channels_last.h"
 #include "graph/passes/pattern_match.h"
 
@@ -69,36 +68,10 @@ bool IsFloatVector(const Tensor* t, int64_t n) {
   return t->rank() == 1 || (t->rank() == 2 && t->dim(0) == 1);
 }
 
-Attribute IntAttr(int64_t v) {
-  Attribute a;
-  a.type = Attribute::Type::kInt;
-  a.i = v;
-  return a;
-}
-
-Attribute FloatAttr(float v) {
-  Attribute a;
-  a.type = Attribute::Type::kFloat;
-  a.f = v;
-  return a;
-}
-
-Attribute StringAttr(const std::string& v) {
-  Attribute a;
-  a.type = Attribute::Type::kString;
-  a.s = v;
-  return a;
-}
-
 struct Match {
   int dq_x = -1, dq_w = -1;
-  int bias = kNoValue;
-  int addend = kNoValue;  // Z of a Conv's residual Add
-  std::vector<int> absorbed;  // nodes after the product that the fused node replaces
-  std::string activation;
-  float clip_min = -FLT_MAX, clip_max = FLT_MAX;
+  ProductEpilogue e;
   int quantize = -1;  // the QuantizeLinear taken, or -1
-  int output = kNoValue;
 };
 
 // The DequantizeLinear node writing `value`, or -1.
@@ -109,64 +82,6 @@ int DqProducer(const Graph& graph, const ValueUses& uses, int value, int64_t wei
   const Node& node = graph.nodes[static_cast<size_t>(p)];
   const bool ok = weight_axis < 0 ? IsPerTensorQdq(graph, node, "DequantizeLinear") : IsInt8WeightDq(graph, node, weight_axis);
   return ok ? p : -1;
-}
-
-// The Relu, Clip (constant bounds) or GELU (erf form) reading `value` alone, filling `m`; false when there
-// is none.
-bool MatchActivation(const Graph& graph, const ValueUses& uses, int value, Match& m) {
-  int gelu_out = kNoValue;
-  if (MatchGeluErf(graph, uses, value, &m.absorbed, &gelu_out)) {
-    m.activation = "GeluErf";
-    m.output = gelu_out;
-    return true;
-  }
-  const int r = uses.SoleReader(value);
-  if (r < 0) return false;
-  const Node& node = graph.nodes[static_cast<size_t>(r)];
-  if (IsDefaultDomainOp(node, "Relu") && node.inputs.size() == 1) {
-    m.activation = "Relu";
-  } else if (IsDefaultDomainOp(node, "Clip") && node.inputs[0] == value) {
-    if (node.opset < 11) {
-      m.clip_min = node.GetFloat("min", -FLT_MAX);
-      m.clip_max = node.GetFloat("max", FLT_MAX);
-    } else {
-      for (size_t i = 1; i < node.inputs.size(); ++i) {
-        if (node.inputs[i] == kNoValue) continue;
-        float v = 0;
-        if (!ScalarConstant(graph, uses.producer, node.inputs[i], &v)) return false;
-        (i == 1 ? m.clip_min : m.clip_max) = v;
-      }
-    }
-    if (!(m.clip_min <= m.clip_max)) return false;
-    m.activation = "Clip";
-  } else {
-    return false;
-  }
-  m.absorbed.push_back(r);
-  m.output = node.outputs[0];
-  return true;
-}
-
-bool SameFloatShape(const Graph& graph, int a, int b) {
-  return graph.value(a).dtype == DType::kFloat32 && graph.value(b).dtype == DType::kFloat32 &&
-         SameDeclaredShape(graph, a, b);
-}
-
-// An Add of the Conv's output and another float32 value of the same declared shape (a residual sum),
-// reading the output alone: the other value becomes the addend Z.
-void MatchResidualAdd(const Graph& graph, const ValueUses& uses, const std::vector<bool>& removed, Match& m) {
-  const int r = uses.SoleReader(m.output);
-  if (r < 0 || removed[static_cast<size_t>(r)]) return;  // the other branch's Conv took this Add already
-  const Node& add = graph.nodes[static_cast<size_t>(r)];
-  if (!IsDefaultDomainOp(add, "Add") || add.inputs.size() != 2) return;
-  const int other = OtherInput(add, m.output);
-  if (other == kNoValue || graph.IsConstant(other) || !SameFloatShape(graph, m.output, other) ||
-      !SameFloatShape(graph, m.output, add.outputs[0])) {
-    return;
-  }
-  m.addend = other;
-  m.absorbed.push_back(r);
-  m.output = add.outputs[0];
 }
 
 // The pattern around product node `i` (Conv, MatMul or Gemm), or false.
@@ -190,30 +105,15 @@ bool MatchAround(const Graph& graph, const ValueUses& uses, const std::vector<bo
   const int64_t channels = w.dim(static_cast<size_t>(axis));
   if (node.inputs.size() == 3 && node.inputs[2] != kNoValue) {
     if (!IsFloatVector(ConstantOf(graph, node.inputs[2]), channels)) return false;
-    m.bias = node.inputs[2];
+    m.e.bias = node.inputs[2];
   }
-  m.output = node.outputs[0];
-  if (!conv && m.bias == kNoValue) {
-    const int r = uses.SoleReader(m.output);
-    const Node* add = r >= 0 ? &graph.nodes[static_cast<size_t>(r)] : nullptr;
-    if (add != nullptr && IsDefaultDomainOp(*add, "Add") && add->inputs.size() == 2) {
-      const int other = add->inputs[0] == m.output ? add->inputs[1] : add->inputs[0];
-      const Tensor* b = ConstantOf(graph, other);
-      if (other != m.output && b != nullptr && b->rank() == 1 && IsFloatVector(b, channels)) {
-        m.bias = other;
-        m.absorbed.push_back(r);
-        m.output = add->outputs[0];
-      }
-    }
-  }
-  if (conv) MatchResidualAdd(graph, uses, removed, m);
-  MatchActivation(graph, uses, m.output, m);
-  const int q = m.addend == kNoValue ? uses.SoleReader(m.output) : -1;  // a sum is taken in float32 only
+  MatchProductEpilogue(graph, uses, removed, node, channels, m.e);
+  const int q = m.e.addend == kNoValue ? uses.SoleReader(m.e.output) : -1;  // a sum is taken in float32 only
   if (q >= 0 && IsPerTensorQdq(graph, graph.nodes[static_cast<size_t>(q)], "QuantizeLinear") &&
-      graph.nodes[static_cast<size_t>(q)].inputs[0] == m.output) {
+      graph.nodes[static_cast<size_t>(q)].inputs[0] == m.e.output) {
     m.quantize = q;
-    m.absorbed.push_back(q);
-    m.output = graph.nodes[static_cast<size_t>(q)].outputs[0];
+    m.e.absorbed.push_back(q);
+    m.e.output = graph.nodes[static_cast<size_t>(q)].outputs[0];
   }
   return true;
 }
@@ -234,19 +134,16 @@ void Rewrite(Graph& graph, size_t i, const Match& m) {
   node.op_type = conv ? "QuantizedConv" : "QuantizedMatMul";
   node.domain = kTesseraDomain;
   node.opset = kTesseraOpset;
-  node.inputs = {dq_x.inputs[0], dq_x.inputs[1], third(dq_x), dq_w.inputs[0], dq_w.inputs[1], m.bias, y_scale, y_zp};
-  if (m.addend != kNoValue) node.inputs.push_back(m.addend);
+  node.inputs = {dq_x.inputs[0], dq_x.inputs[1], third(dq_x), dq_w.inputs[0], dq_w.inputs[1], m.e.bias, y_scale, y_zp};
+  if (m.e.addend != kNoValue) node.inputs.push_back(m.e.addend);
   node.explicit_input_count = node.inputs.size();
-  node.outputs = {m.output};
+  node.outputs = {m.e.output};
   if (!conv) {
     node.attributes.clear();
-    node.attributes["transB"] = IntAttr(trans_b);
+    node.attributes["transB"].type = Attribute::Type::kInt;
+    node.attributes["transB"].i = trans_b;
   }
-  if (!m.activation.empty()) node.attributes["activation"] = StringAttr(m.activation);
-  if (m.activation == "Clip") {
-    node.attributes["activation_min"] = FloatAttr(m.clip_min);
-    node.attributes["activation_max"] = FloatAttr(m.clip_max);
-  }
+  SetEpilogueAttributes(m.e, node);
 }
 
 // Drops DequantizeLinear nodes that nothing reads any more.
@@ -273,10 +170,10 @@ Status FuseQdq(Graph& graph, int* fused_count) {
       Match m;
       if (removed[i] || !MatchAround(graph, uses, removed, i, m)) continue;
       bool free = true;
-      for (int a : m.absorbed) free = free && !removed[static_cast<size_t>(a)];
+      for (int a : m.e.absorbed) free = free && !removed[static_cast<size_t>(a)];
       if (!free) continue;
       Rewrite(graph, i, m);
-      for (int a : m.absorbed) removed[static_cast<size_t>(a)] = true;
+      for (int a : m.e.absorbed) removed[static_cast<size_t>(a)] = true;
       ++fused;
     }
     if (fused == 0) {
