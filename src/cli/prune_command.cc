@@ -20,7 +20,8 @@ StatusOr<compress::PruneOptions> ParseOptions(const CommandLine& cl) {
   const std::string s = cl.Get("sparsity");
   char* end = nullptr;
   o.sparsity = std::strtod(s.c_str(), &end);
-  if (s.empty() || end == nullptr || *end != '\0') return InvalidArgument("--sparsity must be a number, got '" + s + "'");
+  if (s.empty() || end == nullptr || *end != '\0')
+    return InvalidArgument("--sparsity must be a number, got '" + s + "'");
   if (cl.Has("structured")) {
     if (cl.Get("structured") != "channels") {
       return InvalidArgument("--structured must be 'channels', got '" + cl.Get("structured") + "'");
@@ -56,13 +57,14 @@ void PrintReport(const compress::QuantizeReport& r, std::ostream& out) {
                   l.weight.cosine);
     out << line;
     if (l.output_error.measured) {
-      std::snprintf(line, sizeof line, "; %s max abs error %.4g, cosine %.6f", l.output.c_str(),
-                    l.output_error.max_abs, l.output_error.cosine);
+      std::snprintf(line, sizeof line, "; %s max abs error %.4g, cosine %.6f", l.output.c_str(), l.output_error.max_abs,
+                    l.output_error.cosine);
       out << line;
     }
     out << "\n";
   }
-  for (const compress::SkippedNode& s : r.skipped) out << "left whole: " << s.node << " (" << s.op << "): " << s.reason << "\n";
+  for (const compress::SkippedNode& s : r.skipped)
+    out << "left whole: " << s.node << " (" << s.op << "): " << s.reason << "\n";
   for (const auto& [name, e] : r.model_outputs) {
     std::snprintf(line, sizeof line, "model output %s: max abs error %.4g, cosine %.6f vs float\n", name.c_str(),
                   e.max_abs, e.cosine);

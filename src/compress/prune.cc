@@ -29,8 +29,8 @@ std::string FolderOf(const std::string& path) {
 Status PruneMagnitudes(ModelEdit& edit, const PruneOptions& o, QuantizeReport& report) {
   std::set<std::string> done;
   for (const onnx::NodeProto& node : edit.graph().node()) {
-    const bool product = node.domain().empty() &&
-                         (node.op_type() == "Conv" || node.op_type() == "MatMul" || node.op_type() == "Gemm");
+    const bool product =
+        node.domain().empty() && (node.op_type() == "Conv" || node.op_type() == "MatMul" || node.op_type() == "Gemm");
     if (!product || node.input_size() < 2) continue;
     if (IsPruneExcluded(node, o)) {
       report.skipped.push_back({NodeLabel(node), node.op_type(), "excluded"});
@@ -63,7 +63,8 @@ Status PruneMagnitudes(ModelEdit& edit, const PruneOptions& o, QuantizeReport& r
     SetFloatData(*w, dims, values);
     LayerReport layer = NewLayerReport(node);
     char form[64];
-    std::snprintf(form, sizeof form, "%.1f%% zeros", 100.0 * static_cast<double>(cut) / std::max<size_t>(1, values.size()));
+    std::snprintf(form, sizeof form, "%.1f%% zeros",
+                  100.0 * static_cast<double>(cut) / std::max<size_t>(1, values.size()));
     layer.form = form;
     layer.weight = CompareValues(values.data(), original.data(), static_cast<int64_t>(values.size()));
     report.layers.push_back(std::move(layer));

@@ -60,7 +60,7 @@ std::vector<float> SliceAxis(const std::vector<float>& values, std::vector<int64
 struct Pair {
   int consumer = -1;
   std::vector<std::pair<int, int>> channel_vectors;  // (node, input slot) of 1-D per-channel constants
-  std::set<std::string> region;                     // values between the two products
+  std::set<std::string> region;                      // values between the two products
 };
 
 // Follows `producer`'s output through elementwise nodes; "" and `pair` filled, or why it cannot be pruned.
@@ -153,7 +153,7 @@ Status PruneChannels(ModelEdit& edit, const PruneOptions& o, QuantizeReport& rep
   onnx::GraphProto& graph = edit.graph();
   std::set<std::string> outputs;
   for (const auto& v : graph.output()) outputs.insert(v.name());
-  std::set<std::string> stale;  // values whose declared shapes no longer hold
+  std::set<std::string> stale;    // values whose declared shapes no longer hold
   std::set<std::string> scalars;  // outputs of one-element Constant nodes (PyTorch writes GELU's that way)
   for (const onnx::NodeProto& n : graph.node()) {
     if (n.op_type() != "Constant" || !n.domain().empty() || n.output_size() != 1) continue;
@@ -216,8 +216,8 @@ Status PruneChannels(ModelEdit& edit, const PruneOptions& o, QuantizeReport& rep
 
     LayerReport layer = NewLayerReport(p);
     const onnx::NodeProto& consumer = graph.node(pair.consumer);
-    layer.form = "channels " + std::to_string(channels) + " -> " + std::to_string(kept) + " (into " +
-                 NodeLabel(consumer) + ")";
+    layer.form =
+        "channels " + std::to_string(channels) + " -> " + std::to_string(kept) + " (into " + NodeLabel(consumer) + ")";
     layer.output = consumer.output(0);  // the producer's own output changed shape
     std::vector<float> zeroed = w;
     for (size_t i = 0; i < w.size(); ++i) {

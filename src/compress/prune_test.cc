@@ -18,13 +18,13 @@ namespace {
 
 using testing::OnnxBuilder;
 
-// Channel c of a weight gets norm about (c + 1): the weakest channels are the first ones.
+// Channel c of a weight gets norm about 2^c: the weakest channels are the first ones, whatever the draw.
 std::vector<float> RampedRows(int64_t channels, int64_t per_channel, bool channel_major, std::mt19937& rng) {
   std::uniform_real_distribution<float> d(-1.0f, 1.0f);
   std::vector<float> v(static_cast<size_t>(channels * per_channel));
   for (int64_t i = 0; i < channels * per_channel; ++i) {
     const int64_t c = channel_major ? i / per_channel : i % channels;
-    v[static_cast<size_t>(i)] = d(rng) * static_cast<float>(c + 1) * 0.1f;
+    v[static_cast<size_t>(i)] = d(rng) * std::ldexp(0.01f, static_cast<int>(c));
   }
   return v;
 }

@@ -46,7 +46,8 @@ bool MatchGeluErf(const Graph& graph, const ValueUses& uses, int x, std::vector<
       if (uses.SoleReader(erf_part) != mul1 || !IsScalarOp(graph, uses, mul2, "Mul", out(mul1), 0.5)) return false;
     } else if (IsScalarOp(graph, uses, mul1, "Mul", x, 0.5)) {
       // x * 0.5 then * (1 + erf)
-      if (uses.SoleReader(erf_part) != mul2 || OtherInput(graph.nodes[static_cast<size_t>(mul2)], out(mul1)) != erf_part) {
+      if (uses.SoleReader(erf_part) != mul2 ||
+          OtherInput(graph.nodes[static_cast<size_t>(mul2)], out(mul1)) != erf_part) {
         return false;
       }
     } else {

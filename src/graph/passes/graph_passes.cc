@@ -2,6 +2,7 @@
 #include "graph/passes/graph_passes.h"
 
 #include "graph/passes/attention_fusion.h"
+#include "graph/passes/bf16_precision.h"
 #include "graph/passes/conv_fusion.h"
 #include "graph/passes/qdq_fusion.h"
 #include "graph/passes/transformer_fusion.h"
@@ -23,6 +24,7 @@ bool QdqFusionEnabled() {
 Status RunGraphPasses(Graph& graph, const GraphPassOptions& options) {
   if (!options.enabled) return Status::Ok();
   if (QdqFusionEnabled()) TS_RETURN_IF_ERROR(FuseQdq(graph));  // DQ -> Conv/MatMul/Gemm -> Q: int8 oneDNN nodes
+  if (options.bf16) TS_RETURN_IF_ERROR(ConvertProductsToBf16(graph));  // float Conv/MatMul/Gemm in bfloat16
   TS_RETURN_IF_ERROR(RunConvFusion(graph));              // BN folding, Conv + Add + Relu/Clip, NHWC chains
   TS_RETURN_IF_ERROR(FuseMatMulBiasActivation(graph));   // MatMul + bias (+ GELU) of dense layers
   TS_RETURN_IF_ERROR(FuseAttention(graph));              // MatMul -> scale -> mask -> Softmax -> MatMul

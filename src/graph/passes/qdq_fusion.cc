@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "graph/layout.h"
+#include "graph/passes/pattern_match.h"
 #include "graph/passes/product_epilogue.h"
 #include "graph/passes/qdq_channels_last.h"
-#include "graph/passes/pattern_match.h"
 
 namespace tessera {
 namespace {
@@ -80,7 +80,8 @@ int DqProducer(const Graph& graph, const ValueUses& uses, int value, int64_t wei
   const int p = uses.producer[static_cast<size_t>(value)];
   if (p < 0) return -1;
   const Node& node = graph.nodes[static_cast<size_t>(p)];
-  const bool ok = weight_axis < 0 ? IsPerTensorQdq(graph, node, "DequantizeLinear") : IsInt8WeightDq(graph, node, weight_axis);
+  const bool ok =
+      weight_axis < 0 ? IsPerTensorQdq(graph, node, "DequantizeLinear") : IsInt8WeightDq(graph, node, weight_axis);
   return ok ? p : -1;
 }
 

@@ -18,8 +18,8 @@
 // node takes the QuantizeLinear's output value), otherwise it is float32.
 //
 // Fused nodes feeding fused nodes thus pass int8 tensors along (the int8 chain); the values between
-// QuantizedConvs then stay NHWC where they can (qdq_channels_last.h). DequantizeLinear nodes left without readers are removed; the ones other nodes still read
-// stay. The fused node keeps the Conv/MatMul/Gemm's name.
+// QuantizedConvs then stay NHWC where they can (qdq_channels_last.h). DequantizeLinear nodes left without
+// readers are removed; the ones other nodes still read stay. The fused node keeps the Conv/MatMul/Gemm's name.
 #pragma once
 
 #include "graph/graph.h"

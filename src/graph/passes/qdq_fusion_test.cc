@@ -33,7 +33,9 @@ class QdqModel {
     return v;
   }
 
-  void Constant(const std::string& name, const Tensor& t) { testing::SetTensorProto(b_.graph().add_initializer(), name, t); }
+  void Constant(const std::string& name, const Tensor& t) {
+    testing::SetTensorProto(b_.graph().add_initializer(), name, t);
+  }
 
   // name_dq = DequantizeLinear(QuantizeLinear(x, s, zp)): uint8 with a zero point, or int8 with zp 0.
   std::string QuantizeActivation(const std::string& x, float scale, int zero_point, bool int8 = false) {
@@ -41,7 +43,8 @@ class QdqModel {
     if (int8) {
       Constant(x + "_zp", Tensor::FromVector(DType::kInt8, {}, std::vector<int8_t>{static_cast<int8_t>(zero_point)}));
     } else {
-      Constant(x + "_zp", Tensor::FromVector(DType::kUInt8, {}, std::vector<uint8_t>{static_cast<uint8_t>(zero_point)}));
+      Constant(x + "_zp",
+               Tensor::FromVector(DType::kUInt8, {}, std::vector<uint8_t>{static_cast<uint8_t>(zero_point)}));
     }
     b_.Node("QuantizeLinear", {x, x + "_s", x + "_zp"}, {x + "_q"});
     b_.Node("DequantizeLinear", {x + "_q", x + "_s", x + "_zp"}, {x + "_dq"});
@@ -57,9 +60,10 @@ class QdqModel {
     for (int8_t& v : w) v = static_cast<int8_t>(code(rng_));
     Constant(name + "_q", Tensor::FromVector(DType::kInt8, dims, w));
     const Shape pd = axis < 0 ? Shape{} : Shape{channels};
-    Constant(name + "_s", Tensor::FromVector(DType::kFloat32, pd, Random(static_cast<size_t>(channels), 0.002f, 0.01f)));
-    Constant(name + "_zp", Tensor::FromVector(DType::kInt8, pd, std::vector<int8_t>(static_cast<size_t>(channels),
-                                                                                      zero_point)));
+    Constant(name + "_s",
+             Tensor::FromVector(DType::kFloat32, pd, Random(static_cast<size_t>(channels), 0.002f, 0.01f)));
+    Constant(name + "_zp",
+             Tensor::FromVector(DType::kInt8, pd, std::vector<int8_t>(static_cast<size_t>(channels), zero_point)));
     auto& n = b_.Node("DequantizeLinear", {name + "_q", name + "_s", name + "_zp"}, {name + "_dq"});
     if (axis >= 0) OnnxBuilder::IntAttribute(n, "axis", axis);
     return name + "_dq";

@@ -64,9 +64,10 @@ StatusOr<QdqFusedParams> ReadQdqFusedParams(const KernelInit& init, int64_t chan
   p.weights = *w;
   p.channels = w->dim(static_cast<size_t>(channel_axis));
   TS_ASSIGN_OR_RETURN(const Tensor* w_scale, RequireConstant(init, kWScale, "w_scale"));
-  if (w_scale->dtype() != DType::kFloat32 || (w_scale->element_count() != 1 && w_scale->element_count() != p.channels)) {
-    return InvalidArgument(node + " w_scale must be float32 with 1 or " + std::to_string(p.channels) +
-                           " values, got " + DTypeName(w_scale->dtype()) + " " + ShapeToString(w_scale->shape()));
+  if (w_scale->dtype() != DType::kFloat32 ||
+      (w_scale->element_count() != 1 && w_scale->element_count() != p.channels)) {
+    return InvalidArgument(node + " w_scale must be float32 with 1 or " + std::to_string(p.channels) + " values, got " +
+                           DTypeName(w_scale->dtype()) + " " + ShapeToString(w_scale->shape()));
   }
   p.w_scales.assign(w_scale->data<float>(), w_scale->data<float>() + w_scale->element_count());
   for (float s : p.w_scales) {

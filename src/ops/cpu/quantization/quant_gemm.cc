@@ -39,7 +39,9 @@ Status QuantGemm::Run(const void* a, DType a_type, int64_t rows, int64_t k, cons
   std::unique_ptr<DnnlMatMul>& mm = a_u8 ? u8_ : s8_;
   if (!mm) {
     mm = std::make_unique<DnnlMatMul>(a_u8 ? dt::u8 : dt::s8, dt::s8);
-    if (constant_b_ != nullptr) mm->SetConstantB(b_u8 ? static_cast<const void*>(constant_shifted_.data()) : constant_b_);
+    if (constant_b_ != nullptr) {
+      mm->SetConstantB(b_u8 ? static_cast<const void*>(constant_shifted_.data()) : constant_b_);
+    }
   }
   TS_RETURN_IF_ERROR(mm->RunRaw(a, ContiguousMatrix({rows, k}), bs, ContiguousMatrix({k, n}), c,
                                 ContiguousMatrix({rows, n}), threads));

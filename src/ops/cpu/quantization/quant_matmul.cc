@@ -187,8 +187,12 @@ StatusOr<std::unique_ptr<Kernel>> MakeQuantMatMul(const KernelInit& init, bool q
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Kernel>> MakeMatMulIntegerKernel(const KernelInit& init) { return MakeQuantMatMul(init, false); }
+StatusOr<std::unique_ptr<Kernel>> MakeMatMulIntegerKernel(const KernelInit& init) {
+  return MakeQuantMatMul(init, false);
+}
 
-StatusOr<std::unique_ptr<Kernel>> MakeQLinearMatMulKernel(const KernelInit& init) { return MakeQuantMatMul(init, true); }
+StatusOr<std::unique_ptr<Kernel>> MakeQLinearMatMulKernel(const KernelInit& init) {
+  return MakeQuantMatMul(init, true);
+}
 
 }  // namespace tessera

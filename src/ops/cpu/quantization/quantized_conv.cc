@@ -8,11 +8,11 @@
 // shape and cached. oneDNN keeps int8 data channels-last, so a plain input is reordered in and a plain
 // output reordered back; channels_last_* attributes drop those reorders inside an int8 chain. The addend
 // Z (a residual sum, y's layout) is copied or reordered into the destination for oneDNN's sum post-op.
+#include <cstring>
 #include <dnnl.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <cstring>
 #include <string>
 
 #include "ops/cpu/common/dnnl_context.h"
@@ -55,14 +55,20 @@ StatusOr<char*> ReorderScratch(size_t bytes, int slot) {
 class QuantizedConvKernel : public Kernel {
  public:
   QuantizedConvKernel(QdqFusedParams params, WindowAttributes attrs, int64_t group, bool cl_in, bool cl_out)
-      : p_(std::move(params)), attrs_(std::move(attrs)), group_(group), channels_last_in_(cl_in),
-        channels_last_out_(cl_out), accumulator_bias_(p_.AccumulatorBias()) {}
+      : p_(std::move(params)),
+        attrs_(std::move(attrs)),
+        group_(group),
+        channels_last_in_(cl_in),
+        channels_last_out_(cl_out),
+        accumulator_bias_(p_.AccumulatorBias()) {}
 
   Status Run(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     if (x.dtype() != p_.x_type) {
-      return KernelContext::Error("QuantizedConv x must be " + std::string(DTypeName(p_.x_type)) + " (its zero "
-                                  "point's type), got " + DTypeName(x.dtype()));
+      return KernelContext::Error("QuantizedConv x must be " + std::string(DTypeName(p_.x_type)) +
+                                  " (its zero "
+                                  "point's type), got " +
+                                  DTypeName(x.dtype()));
     }
     const Shape& ws = p_.weights.shape();
     if (x.rank() < 3 || x.rank() > 5 || x.rank() != p_.weights.rank() || x.dim(1) != ws[1] * group_) {
@@ -75,11 +81,10 @@ class QuantizedConvKernel : public Kernel {
     y_shape.insert(y_shape.end(), g.out.begin(), g.out.end());
     const Tensor* z = ctx.has_input(8) ? &ctx.input(8) : nullptr;
     if (p_.has_addend && (z == nullptr || z->dtype() != DType::kFloat32 || z->shape() != y_shape)) {
-      return KernelContext::Error("QuantizedConv addend Z must be float32 of the output's shape " +
-                                  ShapeToString(y_shape) +
-                                  (z == nullptr ? std::string(", got none")
-                                                : ", got " + std::string(DTypeName(z->dtype())) + " " +
-                                                      ShapeToString(z->shape())));
+      return KernelContext::Error(
+          "QuantizedConv addend Z must be float32 of the output's shape " + ShapeToString(y_shape) +
+          (z == nullptr ? std::string(", got none")
+                        : ", got " + std::string(DTypeName(z->dtype())) + " " + ShapeToString(z->shape())));
     }
     TS_ASSIGN_OR_RETURN(std::shared_ptr<ConvPlan> plan, FindOrBuild(x.shape(), g, y_shape));
     TS_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitializedOutput(0, p_.y_type, y_shape));
@@ -129,8 +134,10 @@ class QuantizedConvKernel : public Kernel {
     memory::dims src_dims(x_shape.begin(), x_shape.end()), dst_dims(y_shape.begin(), y_shape.end());
     const Shape& ws = p_.weights.shape();
     memory::dims w_dims;
-    if (group_ > 1) w_dims = {group_, ws[0] / group_};
-    else w_dims = {ws[0]};
+    if (group_ > 1)
+      w_dims = {group_, ws[0] / group_};
+    else
+      w_dims = {ws[0]};
     w_dims.insert(w_dims.end(), ws.begin() + 1, ws.end());
     memory::dims strides(g.stride.begin(), g.stride.end()), pad_l(g.pad_begin.begin(), g.pad_begin.end());
     memory::dims pad_r(g.pad_end.begin(), g.pad_end.end()), dilates;
@@ -138,7 +145,8 @@ class QuantizedConvKernel : public Kernel {
     const auto any = memory::format_tag::any;
     plan->src_user = memory::desc(src_dims, ToDnnl(p_.x_type), PlainTag(rank, channels_last_in_));
     plan->dst_user = memory::desc(dst_dims, ToDnnl(p_.y_type), PlainTag(rank, channels_last_out_));
-    const memory::desc w_user(w_dims, memory::data_type::s8, group_ > 1 ? PlainTag(rank + 1, false) : PlainTag(rank, false));
+    const memory::desc w_user(w_dims, memory::data_type::s8,
+                              group_ > 1 ? PlainTag(rank + 1, false) : PlainTag(rank, false));
     const memory::desc bias_md = accumulator_bias_.empty()
                                      ? memory::desc()
                                      : memory::desc({p_.channels}, memory::data_type::f32, memory::format_tag::a);
@@ -156,15 +164,15 @@ class QuantizedConvKernel : public Kernel {
       plan->reorder_src = plan->src != plan->src_user;
       plan->reorder_dst = plan->dst != plan->dst_user;
       if (plan->reorder_src) {
-        plan->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), plan->src_user, DnnlEngine(),
-                                                                         plan->src));
+        plan->src_reorder =
+            dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), plan->src_user, DnnlEngine(), plan->src));
       }
       if (plan->reorder_dst) {
-        plan->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), plan->dst, DnnlEngine(),
-                                                                         plan->dst_user));
+        plan->dst_reorder =
+            dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), plan->dst, DnnlEngine(), plan->dst_user));
         if (p_.has_addend) {
-          plan->addend_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), plan->dst_user,
-                                                                             DnnlEngine(), plan->dst));
+          plan->addend_reorder =
+              dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), plan->dst_user, DnnlEngine(), plan->dst));
         }
       }
       TS_RETURN_IF_ERROR(PackWeights(w_user, pd.weights_desc(), *plan));
@@ -172,8 +180,8 @@ class QuantizedConvKernel : public Kernel {
         plan->bias = memory(bias_md, DnnlEngine(), const_cast<float*>(accumulator_bias_.data()));
       }
     } catch (const dnnl::error& e) {
-      return InvalidArgument(std::string("oneDNN has no int8 convolution for x ") + ShapeToString(x_shape) +
-                             " and w " + ShapeToString(ws) + ": " + e.what());
+      return InvalidArgument(std::string("oneDNN has no int8 convolution for x ") + ShapeToString(x_shape) + " and w " +
+                             ShapeToString(ws) + ": " + e.what());
     }
     plans_.emplace(x_shape, plan);
     return plan;
