@@ -22,6 +22,10 @@ struct SessionOptions {
   int threads = 0;             // threads used inside one run; 0 = every core
   bool fold_constants = true;  // precompute nodes whose inputs are all constant
   bool optimize = true;        // graph passes (fusions); off runs the model node by node as written
+  // bfloat16: float32 Conv, MatMul and Gemm with constant weights compute in bfloat16 with float32
+  // accumulation (weights converted once at load; inputs and outputs stay float32). Needs `optimize`.
+  enum class Precision { kFloat32, kBFloat16 };
+  Precision precision = Precision::kFloat32;
 };
 
 // A graph input or output as the model declares it. Unknown dims are -1, with their symbol if any.

@@ -21,6 +21,7 @@
 #include "cli/command_line.h"
 #include "cli/openmp_wait_policy.h"
 #include "cli/commands.h"
+#include "cli/precision_flag.h"
 #include "core/thread_pool.h"
 #include "runtime/node_profile.h"
 #include "tessera/session.h"
@@ -127,9 +128,9 @@ double PeakRssMb() {
 }  // namespace
 
 int BenchCommand(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {"shape", "threads", "iters", "warmup"}, {"json", "profile"});
+  auto cl = CommandLine::Parse(args, {"shape", "threads", "iters", "warmup", "precision"}, {"json", "profile"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
-  if (cl->positional().size() != 1) return Fail(InvalidArgument("usage: tessera bench MODEL [--shape NAME=1x3x224x224] [--threads N] [--iters N] [--warmup N] [--json] [--profile]"), kExitUsage);
+  if (cl->positional().size() != 1) return Fail(InvalidArgument("usage: tessera bench MODEL [--shape NAME=1x3x224x224] [--threads N] [--iters N] [--warmup N] [--precision fp32|bf16] [--json] [--profile]"), kExitUsage);
   auto threads = cl->GetInt("threads", 0, 1, 1024);
   auto iters = cl->GetInt("iters", 20, 1, 1000000);
   auto warmup = cl->GetInt("warmup", 3, 0, 1000000);
@@ -139,8 +140,11 @@ int BenchCommand(const std::vector<std::string>& args) {
   }
   bool json = cl->Has("json");
   bool profile = cl->Has("profile");
+  auto precision = ParsePrecision(cl->Get("precision"));
+  if (!precision.ok()) return Fail(precision.status(), kExitUsage);
   SessionOptions options;
   options.threads = static_cast<int>(*threads);
+  options.precision = *precision;
   auto session = Session::Load(cl->positional()[0], options);
   if (!session.ok()) return Fail(session.status());
 
@@ -187,6 +191,16 @@ int BenchCommand(const std::vector<std::string>& args) {
               min, throughput, rss);
   const std::vector<OpTypeTime> by_op = profiler.ByOpType();
   if (profile) PrintProfileTable(by_op, times.size());
+  if (options.precision == SessionOptions::Precision::kBFloat16) {
+    // The error bf16 costs on these inputs, beside its speed (after the timing, so it does not disturb it).
+    auto out = (*session)->Run(feeds);
+    if (!out.ok()) return Fail(out.status());
+    std::ostringstream report;
+    if (Status s = PrintBf16ErrorReport(cl->positional()[0], options.threads, feeds, *out, report); !s.ok()) {
+      return Fail(s);
+    }
+    std::fputs(report.str().c_str(), stdout);
+  }
   if (json) {
     std::printf("{\"median_ms\": %.4f, \"p90_ms\": %.4f, \"min_ms\": %.4f, \"throughput_per_s\": %.4f, "
                 "\"peak_rss_mb\": %.2f, \"iterations\": %zu, \"openmp_wait\": \"%s\"%s%s}\n",

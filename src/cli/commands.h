@@ -15,6 +15,7 @@ int RunJobsCommand(const std::vector<std::string>& args);  // tessera run-jobs
 int PlanCommand(const std::vector<std::string>& args);     // tessera plan
 int GenerateCommand(const std::vector<std::string>& args); // tessera generate
 int QuantizeCommand(const std::vector<std::string>& args); // tessera quantize
+int PruneCommand(const std::vector<std::string>& args);    // tessera prune
 int TokenizeCommand(const std::vector<std::string>& args); // tessera tokenize
 
 }  // namespace tessera::cli

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
     if (command == "plan") return tessera::cli::PlanCommand(args);
     if (command == "generate") return tessera::cli::GenerateCommand(args);
     if (command == "quantize") return tessera::cli::QuantizeCommand(args);
+    if (command == "prune") return tessera::cli::PruneCommand(args);
     if (command == "tokenize") return tessera::cli::TokenizeCommand(args);
   } catch (const std::exception& e) {
     // Library code reports failures as Status; this only catches allocation failures and library bugs.

@@ -10,6 +10,7 @@
 #include "cli/rank_command.h"
 #include "cli/commands.h"
 #include "cli/model_broadcast.h"
+#include "cli/precision_flag.h"
 #include "cli/op_times.h"
 #include "cli/rank_report.h"
 #include "core/units.h"
@@ -159,12 +160,12 @@ int RunCommand(const std::vector<std::string>& args) {
   int exit_code = kExitOk;
   auto command = RankCommand::Start(
       args,
-      {{"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat", "mem-per-rank"},
+      {{"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat", "mem-per-rank", "precision"},
        {"profile", "stream", "op-times", "json", "broadcast-weights"},
        1,
        "usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T] "
        "[--micro-batches M] [--profile] [--repeat N [--stream]] [--op-times] [--mem-per-rank BYTES] [--json] "
-       "[--broadcast-weights] [--link-key FILE]"},
+       "[--broadcast-weights] [--precision fp32|bf16] [--link-key FILE]"},
       exit_code);
   if (!command) return exit_code;
   Communicator& comm = command->world.comm();
@@ -206,9 +207,12 @@ int RunCommand(const std::vector<std::string>& args) {
   }
   const bool json = cl->Has("json");
 
+  auto precision = ParsePrecision(cl->Get("precision"));
+  if (!precision.ok()) return fail(precision.status(), kExitUsage);
   PlanRunnerOptions options;
   options.spec = *spec;
   options.session.threads = command->threads;
+  options.session.precision = *precision;
   if (cl->Has("profile") && spec->pp > 1) {
     // Balance the stages on measured node times: rank 0 runs the whole model once first.
     StatusOr<std::vector<double>> measured = std::vector<double>{};
@@ -275,6 +279,15 @@ int RunCommand(const std::vector<std::string>& args) {
     return kExitOk;
   }
   std::cout << *stages;
+  if (*precision == SessionOptions::Precision::kBFloat16) {
+    std::vector<std::pair<std::string, Tensor>> named;
+    for (size_t i = 0; i < feeds->size() && i < (*runner)->inputs().size(); ++i) {
+      named.emplace_back((*runner)->inputs()[i].name, (*feeds)[i]);
+    }
+    if (Status s = PrintBf16ErrorReport(cl->positional()[0], command->threads, named, *outputs, std::cout); !s.ok()) {
+      return Fail(s);
+    }
+  }
   std::cout << "ran '" << (*runner)->model_name() << "'";
   if (comm.size() > 1) {
     std::cout << " on " << comm.size() << " ranks (" << PlanText(*spec) << "; links: " << comm.link_protection() << ")";

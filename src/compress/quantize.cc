@@ -7,6 +7,7 @@
 #include "compress/model_edit.h"
 #include "compress/model_writer.h"
 #include "compress/observed_session.h"
+#include "compress/output_comparison.h"
 #include "compress/progress_bar.h"
 #include "compress/rewrite_common.h"
 #include "model/onnx_loader.h"
@@ -19,37 +20,6 @@ namespace fs = std::filesystem;
 std::string FolderOf(const std::string& path) {
   std::string dir = fs::path(path).parent_path().string();
   return dir.empty() ? "." : dir;
-}
-
-// Runs the float and the quantized model on every sample and records how far apart each quantized node's
-// output and each model output are.
-Status MeasureErrors(const onnx::ModelProto& float_model, const onnx::ModelProto& quantized,
-                     const std::string& float_dir, const std::string& quantized_dir, const std::string& name,
-                     const std::vector<CalibrationSample>& samples, QuantizeReport& report, ProgressBar& bar) {
-  std::vector<std::string> observed;
-  for (const LayerReport& l : report.layers) observed.push_back(l.output);
-  TS_ASSIGN_OR_RETURN(ObservedSession reference, ObservedSession::Create(float_model, float_dir, name, observed));
-  TS_ASSIGN_OR_RETURN(ObservedSession candidate,
-                      ObservedSession::Create(quantized, quantized_dir, name + " (quantized)", observed));
-  for (const auto& v : float_model.graph().output()) report.model_outputs.push_back({v.name(), ErrorStats{}});
-  auto compare = [](const std::map<std::string, Tensor>& q, const std::map<std::string, Tensor>& r,
-                    const std::string& value, ErrorStats& into) {
-    auto qi = q.find(value), ri = r.find(value);
-    if (qi == q.end() || ri == r.end() || qi->second.dtype() != DType::kFloat32 ||
-        ri->second.dtype() != DType::kFloat32 || qi->second.shape() != ri->second.shape()) {
-      return;
-    }
-    MergeErrorStats(into,
-                    CompareValues(qi->second.data<float>(), ri->second.data<float>(), qi->second.element_count()));
-  };
-  for (size_t i = 0; i < samples.size(); ++i) {
-    TS_ASSIGN_OR_RETURN(auto r, reference.Run(samples[i]));
-    TS_ASSIGN_OR_RETURN(auto q, candidate.Run(samples[i]));
-    for (LayerReport& l : report.layers) compare(q, r, l.output, l.output_error);
-    for (auto& [value, stats] : report.model_outputs) compare(q, r, value, stats);
-    bar.Step("measuring", i + 1, samples.size());
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -109,7 +79,8 @@ StatusOr<QuantizeReport> QuantizeModelFile(const std::string& in_path, const std
   TS_RETURN_IF_ERROR(WriteModelFile(quantized, in_dir, out_path));
   report.weight_bytes_after = InitializerBytes(quantized);
   if (!samples.empty()) {
-    TS_RETURN_IF_ERROR(MeasureErrors(original, quantized, in_dir, FolderOf(out_path), name, samples, report, bar));
+    TS_RETURN_IF_ERROR(MeasureErrors(original, quantized, in_dir, FolderOf(out_path), name, samples, report.layers,
+                                     report.model_outputs, bar));
   }
   return report;
 }

@@ -3,7 +3,9 @@
 //   activation X (calibrated):  X_dq = DequantizeLinear(QuantizeLinear(X, s, zp), s, zp)
 //                               uint8 asymmetric, or int8 with zp 0 under --symmetric; one pair per X
 //   constant weight W:          W_dq = DequantizeLinear(W_q, w_scale, w_zp[, axis])
-//                               int8, per tensor or (--per-channel, opset >= 13) per output channel:
+//                               int8 symmetric (w_zp 0, as ONNX Runtime's quantizer writes them: oneDNN's
+//                               int8 convolution, which the runtime fuses QDQ into, takes no weight zero
+//                               point), per tensor or (--per-channel, opset >= 13) per output channel:
 //                               Conv axis 0, MatMul axis 1, Gemm axis 0 with transB else 1
 // The node itself is kept, reading X_dq and W_dq; biases (Conv B, Gemm C) stay float. This is the QDQ
 // form ONNX Runtime and Tessera both run as written; fusing Q/DQ into integer kernels is a runtime job.
@@ -79,7 +81,7 @@ struct Rewriter {
       return known->second.first;
     }
     TS_ASSIGN_OR_RETURN(std::vector<float> values, edit.ReadFloats(w));
-    const Int8Weight q = QuantizeWeightInt8(values.data(), dims, axis, o.symmetric);
+    const Int8Weight q = QuantizeWeightInt8(values.data(), dims, axis, /*symmetric=*/true);
     const std::string label = NodeLabel(node);
     const std::string wq = edit.UniqueName(w.name() + "_quantized"), s = edit.UniqueName(w.name() + "_scale");
     const std::string zp = edit.UniqueName(w.name() + "_zero_point");

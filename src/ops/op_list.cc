@@ -20,6 +20,7 @@ void RegisterAllKernels(KernelRegistry& registry) {
   RegisterResizeKernels(registry);
   RegisterControlFlowKernels(registry);
   RegisterQuantizationKernels(registry);
+  RegisterBfloat16Kernels(registry);
   RegisterImageKernels(registry);
   RegisterSignalKernels(registry);
   RegisterTextKernels(registry);

@@ -86,6 +86,7 @@ StatusOr<std::unique_ptr<Session>> SessionFactory::Create(Model model, const Ses
   SetDnnlThreads(impl->threads);
   GraphPassOptions pass_options;
   pass_options.enabled = options.optimize;
+  pass_options.bf16 = options.precision == SessionOptions::Precision::kBFloat16;
   if (Status s = RunGraphPasses(*impl->model.graph, pass_options); !s.ok()) return in_model(s);
   const Graph& graph = *impl->model.graph;
   for (int id : graph.inputs) impl->inputs.push_back(TensorInfoOf(graph.value(id)));

@@ -1,7 +1,7 @@
 """`tessera quantize` against ONNX Runtime: every mode on small models, and the command's refusals.
 
 usage: /usr/bin/python3 tests/quantize/quantize_ort_test.py --tessera build/tessera [--keep DIR]
-           [--models MODEL_CACHE/torch]     # the exported MobileNetV2 and BERT instead (MODEL_CASES)
+           [--models MODEL_CACHE/torch]     # the exported MobileNetV2, ResNet-50 and BERT instead (MODEL_CASES)
 
 For each case a float model (MLP with MatMul and Gemm and an odd K, a 3-D activation MatMul as in an
 encoder, a CNN with Conv and Gemm) is written with python3-onnx, quantized with `tessera quantize`, and
@@ -221,6 +221,8 @@ def compare_with_ort(args, folders, cases):
 # folder is one calibration sample.
 MODEL_CASES = [
     ("mobilenetv2", ["--mode", "static", "--per-channel"], 0.99),
+    ("resnet50", ["--mode", "static", "--per-channel"], 0.99),
+    ("bert", ["--mode", "static", "--per-channel"], 0.99),
     ("mobilenetv2", ["--mode", "weights", "--bits", "8"], 0.9999),
     ("bert", ["--mode", "dynamic", "--per-channel"], 0.99),
     ("bert", ["--mode", "weights", "--bits", "4", "--block", "32"], 0.95),

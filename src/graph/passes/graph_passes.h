@@ -13,6 +13,7 @@ namespace tessera {
 
 struct GraphPassOptions {
   bool enabled = true;  // SessionOptions::optimize; off gives the plain node-by-node graph (for tests)
+  bool bf16 = false;    // SessionOptions::precision == kBFloat16: float products become bfloat16 ones
 };
 
 // Runs the pass list (graph_passes.cc) in order.

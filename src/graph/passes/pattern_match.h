@@ -54,6 +54,28 @@ inline bool IsOnnxOp(const Node& node, const char* op_type, size_t inputs) {
          !node.HasSubgraphs();
 }
 
+// The input of binary `node` that is not `value`, or kNoValue when both are `value`.
+inline int OtherInput(const Node& node, int value) {
+  if (node.inputs[0] == value && node.inputs[1] != value) return node.inputs[1];
+  if (node.inputs[1] == value && node.inputs[0] != value) return node.inputs[0];
+  return kNoValue;
+}
+
+// Whether values a and b are declared with the same shape: the same rank, and per dim the same size or
+// the same symbol (ONNX gives a symbol one value across the graph).
+inline bool SameDeclaredShape(const Graph& graph, int a, int b) {
+  const ValueInfo& va = graph.value(a);
+  const ValueInfo& vb = graph.value(b);
+  if (!va.has_shape || !vb.has_shape || va.dims.size() != vb.dims.size()) return false;
+  for (size_t i = 0; i < va.dims.size(); ++i) {
+    const Dim& x = va.dims[i];
+    const Dim& y = vb.dims[i];
+    const bool same = x.value >= 0 ? x.value == y.value : (y.value < 0 && !x.symbol.empty() && x.symbol == y.symbol);
+    if (!same) return false;
+  }
+  return true;
+}
+
 // The value of a one-element float32 constant: an initializer or the output of a Constant node.
 // `producer` is the node index per value id (-1 for graph inputs and initializers).
 inline bool ScalarConstant(const Graph& graph, const std::vector<int>& producer, int value, float* out) {

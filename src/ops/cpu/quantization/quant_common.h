@@ -25,6 +25,24 @@ inline Q QuantizeValue(float v, int32_t zero_point) {
   return static_cast<Q>(r);
 }
 
+// QuantizeValue<Q>(x[i] / scale, zero_point) for i < n, Q uint8 or int8, in a form the compiler
+// vectorizes (std::nearbyint is a library call without SSE4.1 code generation): the value is clamped to the
+// codes' range first, so |v| < 2^22 and adding then subtracting 1.5 * 2^23 rounds it half to even in the
+// default rounding mode. NaN gives code 0, as in QuantizeValue.
+template <typename Q>
+inline void QuantizeFloats(const float* x, int64_t n, float scale, int32_t zero_point, Q* y) {
+  const float lo = static_cast<float>(std::numeric_limits<Q>::lowest() - zero_point);
+  const float hi = static_cast<float>(std::numeric_limits<Q>::max() - zero_point);
+  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
+  for (int64_t i = 0; i < n; ++i) {
+    float v = x[i] / scale;
+    v = v != v ? static_cast<float>(-zero_point) : v;
+    v = v < lo ? lo : (v > hi ? hi : v);
+    const float r = (v + kMagic) - kMagic;
+    y[i] = static_cast<Q>(static_cast<int32_t>(r) + zero_point);
+  }
+}
+
 // Whether a per-axis parameter of `count` elements fits an axis of `axis_dim` (1 means per tensor).
 inline Status CheckQuantParam(const Tensor& param, int64_t axis_dim, const char* what) {
   const int64_t count = param.element_count();

@@ -156,20 +156,43 @@ class QuantMatMulKernel : public Kernel {
  public:
   explicit QuantMatMulKernel(bool qlinear) : qlinear_(qlinear) {}
   Status Run(KernelContext& ctx) override { return qlinear_ ? QLinearMatMul(ctx, gemm_) : MatMulInteger(ctx, gemm_); }
+  // The constant stays alive in the executor (HasOwnCopyOfConstant is false), so its pointer is stable.
+  void SetConstantB(const Tensor& b) {
+    constant_b_ = b;
+    gemm_.SetConstantB(constant_b_.raw_data(), b.dtype(), b.dim(0), b.dim(1));
+  }
 
  private:
   bool qlinear_;
+  Tensor constant_b_;
   QuantGemm gemm_;
 };
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Kernel>> MakeMatMulIntegerKernel(const KernelInit&) {
-  return std::unique_ptr<Kernel>(std::make_unique<QuantMatMulKernel>(false));
+namespace {
+
+// A constant 2-D B (the weight of a dynamically quantized layer) is prepared once; see QuantGemm.
+StatusOr<std::unique_ptr<Kernel>> MakeQuantMatMul(const KernelInit& init, bool qlinear) {
+  auto kernel = std::make_unique<QuantMatMulKernel>(qlinear);
+  const size_t b_index = qlinear ? 3 : 1;
+  const bool given = b_index < init.node.inputs.size() && init.node.inputs[b_index] != kNoValue;
+  const Tensor* b = given ? init.constant_input(b_index) : nullptr;
+  if (b != nullptr && b->defined() && b->rank() == 2 && (b->dtype() == DType::kUInt8 || b->dtype() == DType::kInt8) &&
+      DnnlInt8IsExact()) {
+    kernel->SetConstantB(*b);
+  }
+  return std::unique_ptr<Kernel>(std::move(kernel));
 }
 
-StatusOr<std::unique_ptr<Kernel>> MakeQLinearMatMulKernel(const KernelInit&) {
-  return std::unique_ptr<Kernel>(std::make_unique<QuantMatMulKernel>(true));
+}  // namespace
+
+StatusOr<std::unique_ptr<Kernel>> MakeMatMulIntegerKernel(const KernelInit& init) {
+  return MakeQuantMatMul(init, false);
+}
+
+StatusOr<std::unique_ptr<Kernel>> MakeQLinearMatMulKernel(const KernelInit& init) {
+  return MakeQuantMatMul(init, true);
 }
 
 }  // namespace tessera

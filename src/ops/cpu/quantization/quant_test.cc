@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "ops/cpu/quantization/quant_common.h"
 #include "testing/one_node_model.h"
 #include "testing/tensor_values.h"
 
@@ -202,7 +203,8 @@ void RandomMatMulIntegerTrials() {
     const Tensor az = fill(at, zp_kind == 2 ? Shape{m} : Shape{}, false),
                  bz = fill(bt, zp_kind == 2 ? Shape{n} : Shape{}, false);
     OneNodeModel model("MatMulInteger", 10);
-    model.Input("a", a).Input("b", b);
+    // Every other trial's B is an initializer: the kernel then prepares it once (QuantGemm::SetConstantB).
+    model.Input("a", a).Input("b", b, /*constant=*/trial % 2 == 0);
     if (zp_kind > 0) model.Input("az", az).Input("bz", bz);
     auto out = model.Output("y", 3, DType::kInt32).Run();
     ASSERT_TRUE(out.ok()) << out.status().message();
@@ -381,6 +383,35 @@ TEST(QLinearConvTest, WrongGroupFails) {
                  .Run();
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("[2,3,1,1]"), std::string::npos) << out.status().message();
+}
+
+}  // namespace
+}  // namespace tessera
+
+namespace tessera {
+namespace {
+
+// QuantizeLinear's vectorizable float path against the scalar definition: halfway points, saturation,
+// infinities and NaN, for both 8-bit types and several zero points.
+TEST(QuantizeFloatsTest, MatchesQuantizeValue) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> half(-700, 700);
+  std::vector<float> x{std::nanf(""), INFINITY, -INFINITY, 1e30f, -1e30f, 0.0f, -0.0f};
+  for (int i = 0; i < 2000; ++i) x.push_back(static_cast<float>(half(rng)) * 0.25f);
+  for (float scale : {1.0f, 0.5f, 0.0371f}) {
+    for (int zp : {0, 3, 128, 255}) {
+      std::vector<uint8_t> u(x.size());
+      QuantizeFloats<uint8_t>(x.data(), static_cast<int64_t>(x.size()), scale, zp, u.data());
+      for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(u[i], QuantizeValue<uint8_t>(x[i] / scale, zp)) << x[i];
+    }
+    for (int zp : {-128, -5, 0, 127}) {
+      std::vector<int8_t> s(x.size());
+      QuantizeFloats<int8_t>(x.data(), static_cast<int64_t>(x.size()), scale, zp, s.data());
+      for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(s[i], QuantizeValue<int8_t>(x[i] / scale, zp)) << x[i];
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,195 @@
+// FuseQdq: pattern matching over reader lists, then an in-place rewrite (see the header).
+#include "graph/passes/qdq_fusion.h"
+
+#include <string>
+#include <vector>
+
+#include "graph/layout.h"
+#include "graph/passes/pattern_match.h"
+#include "graph/passes/product_epilogue.h"
+#include "graph/passes/qdq_channels_last.h"
+
+namespace tessera {
+namespace {
+
+const Tensor* ConstantOf(const Graph& graph, int value) {
+  if (value == kNoValue) return nullptr;
+  auto it = graph.constants.find(value);
+  return it != graph.constants.end() && it->second.defined() ? &it->second : nullptr;
+}
+
+bool IsDefaultDomainOp(const Node& node, const char* op) {
+  return (node.domain.empty() || node.domain == "ai.onnx") && node.op_type == op && node.outputs.size() == 1 &&
+         node.outputs[0] != kNoValue && !node.HasSubgraphs() && node.explicit_input_count == node.inputs.size();
+}
+
+// A QuantizeLinear or DequantizeLinear with a scalar constant scale and an optional scalar uint8/int8
+// constant zero point (blocked quantization, opset 21, is left alone).
+bool IsPerTensorQdq(const Graph& graph, const Node& node, const char* op) {
+  if (!IsDefaultDomainOp(node, op) || node.inputs.size() < 2 || node.inputs.size() > 3) return false;
+  if (node.GetInt("block_size", 0) != 0 || node.HasAttribute("output_dtype")) return false;
+  const Tensor* scale = ConstantOf(graph, node.inputs[1]);
+  if (scale == nullptr || scale->dtype() != DType::kFloat32 || scale->element_count() != 1) return false;
+  if (!(scale->data<float>()[0] > 0)) return false;
+  if (node.inputs.size() < 3 || node.inputs[2] == kNoValue) return true;
+  const Tensor* zp = ConstantOf(graph, node.inputs[2]);
+  return zp != nullptr && zp->element_count() == 1 && (zp->dtype() == DType::kUInt8 || zp->dtype() == DType::kInt8);
+}
+
+// A DequantizeLinear of a constant int8 weight, per tensor or along `axis`, with zero points all 0.
+bool IsInt8WeightDq(const Graph& graph, const Node& node, int64_t axis) {
+  if (!IsDefaultDomainOp(node, "DequantizeLinear") || node.inputs.size() < 2 || node.inputs.size() > 3) return false;
+  if (node.GetInt("block_size", 0) != 0 || node.HasAttribute("output_dtype")) return false;
+  const Tensor* w = ConstantOf(graph, node.inputs[0]);
+  const Tensor* scale = ConstantOf(graph, node.inputs[1]);
+  if (w == nullptr || w->dtype() != DType::kInt8 || axis >= w->rank() || scale == nullptr ||
+      scale->dtype() != DType::kFloat32) {
+    return false;
+  }
+  if (scale->element_count() != 1) {
+    int64_t dq_axis = node.GetInt("axis", 1);
+    if (dq_axis < 0) dq_axis += w->rank();
+    if (dq_axis != axis || scale->rank() != 1 || scale->dim(0) != w->dim(static_cast<size_t>(axis))) return false;
+  }
+  for (int64_t i = 0; i < scale->element_count(); ++i) {
+    if (!(scale->data<float>()[i] > 0)) return false;
+  }
+  if (node.inputs.size() < 3 || node.inputs[2] == kNoValue) return true;
+  const Tensor* zp = ConstantOf(graph, node.inputs[2]);
+  if (zp == nullptr || zp->dtype() != DType::kInt8 || zp->element_count() != scale->element_count()) return false;
+  for (int64_t i = 0; i < zp->element_count(); ++i) {
+    if (zp->data<int8_t>()[i] != 0) return false;
+  }
+  return true;
+}
+
+bool IsFloatVector(const Tensor* t, int64_t n) {
+  if (t == nullptr || t->dtype() != DType::kFloat32 || t->element_count() != n) return false;
+  return t->rank() == 1 || (t->rank() == 2 && t->dim(0) == 1);
+}
+
+struct Match {
+  int dq_x = -1, dq_w = -1;
+  ProductEpilogue e;
+  int quantize = -1;  // the QuantizeLinear taken, or -1
+};
+
+// The DequantizeLinear node writing `value`, or -1.
+int DqProducer(const Graph& graph, const ValueUses& uses, int value, int64_t weight_axis) {
+  if (value == kNoValue) return -1;
+  const int p = uses.producer[static_cast<size_t>(value)];
+  if (p < 0) return -1;
+  const Node& node = graph.nodes[static_cast<size_t>(p)];
+  const bool ok =
+      weight_axis < 0 ? IsPerTensorQdq(graph, node, "DequantizeLinear") : IsInt8WeightDq(graph, node, weight_axis);
+  return ok ? p : -1;
+}
+
+// The pattern around product node `i` (Conv, MatMul or Gemm), or false.
+bool MatchAround(const Graph& graph, const ValueUses& uses, const std::vector<bool>& removed, size_t i, Match& m) {
+  const Node& node = graph.nodes[i];
+  const bool conv = IsDefaultDomainOp(node, "Conv"), matmul = IsDefaultDomainOp(node, "MatMul");
+  const bool gemm = IsDefaultDomainOp(node, "Gemm");
+  if (!conv && !matmul && !gemm) return false;
+  if (node.inputs.size() < 2 || node.inputs.size() > (matmul ? 2u : 3u)) return false;
+  int64_t axis = conv ? 0 : 1;
+  if (gemm) {
+    if (node.GetInt("transA", 0) != 0 || node.GetFloat("alpha", 1.0f) != 1.0f) return false;
+    if (node.inputs.size() == 3 && node.GetFloat("beta", 1.0f) != 1.0f) return false;
+    axis = node.GetInt("transB", 0) != 0 ? 0 : 1;
+  }
+  m.dq_x = DqProducer(graph, uses, node.inputs[0], -1);
+  m.dq_w = DqProducer(graph, uses, node.inputs[1], axis);
+  if (m.dq_x < 0 || m.dq_w < 0) return false;
+  const Tensor& w = *ConstantOf(graph, graph.nodes[static_cast<size_t>(m.dq_w)].inputs[0]);
+  if ((conv && w.rank() < 3) || (!conv && w.rank() != 2)) return false;
+  const int64_t channels = w.dim(static_cast<size_t>(axis));
+  if (node.inputs.size() == 3 && node.inputs[2] != kNoValue) {
+    if (!IsFloatVector(ConstantOf(graph, node.inputs[2]), channels)) return false;
+    m.e.bias = node.inputs[2];
+  }
+  MatchProductEpilogue(graph, uses, removed, node, channels, m.e);
+  const int q = m.e.addend == kNoValue ? uses.SoleReader(m.e.output) : -1;  // a sum is taken in float32 only
+  if (q >= 0 && IsPerTensorQdq(graph, graph.nodes[static_cast<size_t>(q)], "QuantizeLinear") &&
+      graph.nodes[static_cast<size_t>(q)].inputs[0] == m.e.output) {
+    m.quantize = q;
+    m.e.absorbed.push_back(q);
+    m.e.output = graph.nodes[static_cast<size_t>(q)].outputs[0];
+  }
+  return true;
+}
+
+void Rewrite(Graph& graph, size_t i, const Match& m) {
+  const Node dq_x = graph.nodes[static_cast<size_t>(m.dq_x)];
+  const Node dq_w = graph.nodes[static_cast<size_t>(m.dq_w)];
+  auto third = [](const Node& n) { return n.inputs.size() > 2 ? n.inputs[2] : kNoValue; };
+  int y_scale = kNoValue, y_zp = kNoValue;
+  if (m.quantize >= 0) {
+    const Node& q = graph.nodes[static_cast<size_t>(m.quantize)];
+    y_scale = q.inputs[1];
+    y_zp = third(q);
+  }
+  Node& node = graph.nodes[i];
+  const bool conv = node.op_type == "Conv";
+  const int64_t trans_b = node.op_type == "Gemm" ? node.GetInt("transB", 0) : 0;
+  node.op_type = conv ? "QuantizedConv" : "QuantizedMatMul";
+  node.domain = kTesseraDomain;
+  node.opset = kTesseraOpset;
+  node.inputs = {dq_x.inputs[0], dq_x.inputs[1], third(dq_x), dq_w.inputs[0], dq_w.inputs[1], m.e.bias, y_scale, y_zp};
+  if (m.e.addend != kNoValue) node.inputs.push_back(m.e.addend);
+  node.explicit_input_count = node.inputs.size();
+  node.outputs = {m.e.output};
+  if (!conv) {
+    node.attributes.clear();
+    node.attributes["transB"].type = Attribute::Type::kInt;
+    node.attributes["transB"].i = trans_b;
+  }
+  SetEpilogueAttributes(m.e, node);
+}
+
+// Drops DequantizeLinear nodes that nothing reads any more.
+void EraseUnreadDequantize(Graph& graph) {
+  const ValueUses uses(graph);
+  std::vector<bool> removed(graph.nodes.size(), false);
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& n = graph.nodes[i];
+    if (!IsDefaultDomainOp(n, "DequantizeLinear")) continue;
+    const int v = n.outputs[0];
+    removed[i] = uses.readers[static_cast<size_t>(v)].empty() && !uses.is_graph_output[static_cast<size_t>(v)];
+  }
+  EraseMarkedNodes(graph, removed);
+}
+
+}  // namespace
+
+Status FuseQdq(Graph& graph, int* fused_count) {
+  int fused = 0;
+  {
+    const ValueUses uses(graph);
+    std::vector<bool> removed(graph.nodes.size(), false);
+    for (size_t i = 0; i < graph.nodes.size(); ++i) {
+      Match m;
+      if (removed[i] || !MatchAround(graph, uses, removed, i, m)) continue;
+      bool free = true;
+      for (int a : m.e.absorbed) free = free && !removed[static_cast<size_t>(a)];
+      if (!free) continue;
+      Rewrite(graph, i, m);
+      for (int a : m.e.absorbed) removed[static_cast<size_t>(a)] = true;
+      ++fused;
+    }
+    if (fused == 0) {
+      if (fused_count != nullptr) *fused_count = 0;
+      return Status::Ok();
+    }
+    EraseMarkedNodes(graph, removed);
+  }
+  EraseUnreadDequantize(graph);
+  // A residual addend may be computed after the Conv that now reads it (the other branch of the block).
+  TS_RETURN_IF_ERROR(SortTopologically(graph));
+  KeepQuantizedConvsChannelsLast(graph);
+  graph.opsets.emplace(kTesseraDomain, kTesseraOpset);
+  if (fused_count != nullptr) *fused_count = fused;
+  return Status::Ok();
+}
+
+}  // namespace tessera
