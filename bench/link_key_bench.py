@@ -2,7 +2,7 @@
 """What sealed links (--link-key) cost: the same `tessera run` under mpirun with and without a key.
 
 usage: /usr/bin/python3 bench/link_key_bench.py [--models-dir build/models/torch] [--tessera build/tessera]
-                                                [--rounds 3] [--repeat 12]
+                                                [--rounds 3] [--repeat 12] [--cases resnet50,bert]
 
 Cases: pp=2 ResNet-50 and tp=2 BERT, 2 ranks, one thread each. Each launch runs the batch --repeat times
 and prints the median run ("median X ms over N runs"); plain and sealed launches alternate round by
@@ -43,13 +43,14 @@ def main():
     p.add_argument("--tessera", default="build/tessera")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--repeat", type=int, default=12)
+    p.add_argument("--cases", default=",".join(m for m, _ in CASES), help="which of resnet50, bert to run")
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         key = os.path.join(tmp, "link.key")
         with open(key, "wb") as f:
             f.write(os.urandom(32))
         os.chmod(key, 0o600)
-        for model, plan in CASES:
+        for model, plan in [c for c in CASES if c[0] in a.cases.split(",")]:
             times = {"plain": [], "sealed": []}
             for round_ in range(a.rounds):
                 order = ["plain", "sealed"] if round_ % 2 == 0 else ["sealed", "plain"]
