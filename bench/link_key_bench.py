@@ -70,6 +70,7 @@ def main():
             if a.also_sealed:
                 other = statistics.median(times["other"])
                 line += f"; {a.also_sealed} sealed {other:.1f} ms ({100 * (other - plain) / plain:+.1f}%)"
+            line += "; minima " + ", ".join(f"{m} {min(v):.1f}" for m, v in times.items())
             print(f"{line}  rounds {times}  load {open('/proc/loadavg').read().split()[0]}", flush=True)
 
 

@@ -110,7 +110,8 @@ StatusOr<ServeConfig> ParseConfig(const CommandLine& cl) {
     TS_RETURN_IF_ERROR(serve::replicas::CheckReplicaTlsFiles(router.http.tls));
     c.router = std::move(router);
   } else {
-    for (const char* routing : {"replica-timeout-ms", "health-interval-ms", "replica-ca", "replica-cert", "replica-key"}) {
+    for (const char* routing :
+         {"replica-timeout-ms", "health-interval-ms", "replica-ca", "replica-cert", "replica-key"}) {
       if (cl.Has(routing)) return InvalidArgument(std::string("--") + routing + " goes with --replicas");
     }
   }

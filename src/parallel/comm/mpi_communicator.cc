@@ -108,7 +108,8 @@ StatusOr<Tensor> MpiCommunicator::SendRecv(const Tensor& tensor, int dst, int sr
   // and `dst` may itself be sending to us first.
   const std::vector<int64_t> header = EncodeTensorHeader(tensor);
   std::vector<MPI_Request> sends(1);
-  int code = MPI_Isend(header.data(), static_cast<int>(header.size()), MPI_INT64_T, dst, HeaderTag(tag), comm_, &sends[0]);
+  int code = MPI_Isend(header.data(), static_cast<int>(header.size()), MPI_INT64_T, dst, HeaderTag(tag), comm_,
+                       &sends[0]);
   const char* data = static_cast<const char*>(tensor.raw_data());
   for (size_t done = 0; code == MPI_SUCCESS && done < tensor.byte_size(); done += kChunkBytes) {
     int n = static_cast<int>(std::min(kChunkBytes, tensor.byte_size() - done));
@@ -116,7 +117,8 @@ StatusOr<Tensor> MpiCommunicator::SendRecv(const Tensor& tensor, int dst, int sr
     code = MPI_Isend(data + done, n, MPI_BYTE, dst, PayloadTag(tag), comm_, &sends.back());
     if (code != MPI_SUCCESS) sends.pop_back();
   }
-  StatusOr<Tensor> got = code == MPI_SUCCESS ? Receive(src, tag, /*partner_is_due=*/true) : StatusOr<Tensor>(Check(code, "MPI_Isend"));
+  StatusOr<Tensor> got = code == MPI_SUCCESS ? Receive(src, tag, /*partner_is_due=*/true)
+                                             : StatusOr<Tensor>(Check(code, "MPI_Isend"));
   // Always wait for the sends: their buffers (`header`, `tensor`) must outlive them.
   const int waited = MPI_Waitall(static_cast<int>(sends.size()), sends.data(), MPI_STATUSES_IGNORE);
   if (!got.ok()) return got.status();

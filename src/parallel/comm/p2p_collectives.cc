@@ -12,8 +12,8 @@ namespace tessera {
 
 namespace {
 
-// An empty 1-D uint8 tensor: "some rank failed this collective". uint8 is never summed, so no all-reduce
-// operand looks like it; the one valid all-gather it shadows (empty 1-D uint8 parts) is refused.
+// An empty 1-D uint8 tensor: "some rank failed this all-reduce". uint8 is never summed, so no operand
+// looks like it.
 Tensor Poison() { return Tensor::Allocate(DType::kUInt8, {0}).value(); }
 bool IsPoison(const Tensor& t) { return t.dtype() == DType::kUInt8 && t.rank() == 1 && t.dim(0) == 0; }
 
@@ -153,21 +153,17 @@ StatusOr<Tensor> P2pAllGather(PointToPoint& p2p, const Tensor& tensor, int64_t a
   if (axis < 0 || axis >= tensor.rank()) {
     return InvalidArgument("all-gather axis " + std::to_string(axis) + " of a rank-" + std::to_string(tensor.rank()) + " tensor");
   }
-  const int n = p2p.size();
-  Tensor joined;
-  if (p2p.rank() == 0) {
-    std::vector<Tensor> parts = {tensor};
-    for (int r = 1; r < n; ++r) {
-      TS_ASSIGN_OR_RETURN(Tensor in, p2p.RecvFrom(r, tag));
-      parts.push_back(std::move(in));
-    }
-    StatusOr<Tensor> concat = ConcatAlongAxis(parts, axis);
-    joined = concat.ok() ? std::move(concat).value() : Poison();
-  } else {
-    TS_RETURN_IF_ERROR(p2p.SendTo(tensor, 0, tag));
+  // A ring: at step s each rank passes on the part of rank me - s and receives that of rank me - s - 1.
+  // Every rank then holds the same parts in the same order, so the join succeeds or fails alike on all.
+  const int n = p2p.size(), me = p2p.rank(), next = (me + 1) % n, prev = (me + n - 1) % n;
+  std::vector<Tensor> parts(static_cast<size_t>(n));
+  parts[static_cast<size_t>(me)] = tensor;
+  for (int s = 0; s < n - 1; ++s) {
+    const Tensor& out = parts[static_cast<size_t>(((me - s) % n + n) % n)];
+    TS_ASSIGN_OR_RETURN(parts[static_cast<size_t>(((me - s - 1) % n + n) % n)], p2p.SendRecvWith(out, next, prev, tag));
   }
-  TS_RETURN_IF_ERROR(P2pBroadcast(p2p, joined, 0, tag));
-  if (IsPoison(joined)) return InvalidArgument("all-gather over parts that do not join along axis " + std::to_string(axis));
+  StatusOr<Tensor> joined = ConcatAlongAxis(parts, axis);
+  if (!joined.ok()) return joined.status().WithContext("all-gather along axis " + std::to_string(axis));
   return joined;
 }
 

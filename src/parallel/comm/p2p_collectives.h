@@ -35,7 +35,8 @@ Status P2pBroadcast(PointToPoint& p2p, Tensor& tensor, int root, int tag);
 // disagreement is caught. float32, float64, int32, int64.
 Status P2pAllReduceSum(PointToPoint& p2p, Tensor& tensor, int tag);
 
-// Every rank's part joined on rank 0 along `axis`, then broadcast.
+// Every rank's part passed around a ring (n - 1 exchanges, each rank sealing and opening n - 1 parts),
+// then joined along `axis` on every rank.
 StatusOr<Tensor> P2pAllGather(PointToPoint& p2p, const Tensor& tensor, int64_t axis, int tag);
 
 }  // namespace tessera

@@ -108,8 +108,11 @@ StatusOr<Tensor> SealedCommunicator::RecvFrom(int src, int tag) {
 }
 
 StatusOr<Tensor> SealedCommunicator::SendRecvWith(const Tensor& tensor, int dst, int src, int tag) {
-  if (dst < 0 || dst >= size()) return InvalidArgument("send to rank " + std::to_string(dst) + " of " + std::to_string(size()));
-  if (src < 0 || src >= size()) return InvalidArgument("receive from rank " + std::to_string(src) + " of " + std::to_string(size()));
+  for (int peer : {dst, src}) {
+    if (peer < 0 || peer >= size()) {
+      return InvalidArgument("exchange with rank " + std::to_string(peer) + " of " + std::to_string(size()));
+    }
+  }
   TS_ASSIGN_OR_RETURN(LinkStream * sending, Stream(dst, tag, true));
   TS_ASSIGN_OR_RETURN(LinkStream * receiving, Stream(src, tag, false));
   TS_ASSIGN_OR_RETURN(Tensor record, sending->Seal({rank(), dst, tag}, tensor));

@@ -86,7 +86,8 @@ StatusOr<std::vector<Tensor>> EveryCollective(Communicator& comm) {
   TS_RETURN_IF_ERROR(comm.AllReduceSum(uneven));
   out.push_back(uneven);
   const int n = comm.size();
-  TS_ASSIGN_OR_RETURN(Tensor passed, comm.SendRecv(Operand<int32_t>(DType::kInt32, r, 9, {r + 2}), (r + 1) % n, (r + n - 1) % n, 5));
+  const Tensor mine = Operand<int32_t>(DType::kInt32, r, 9, {r + 2});
+  TS_ASSIGN_OR_RETURN(Tensor passed, comm.SendRecv(mine, (r + 1) % n, (r + n - 1) % n, 5));
   out.push_back(passed);
   for (int root = 0; root < comm.size(); ++root) {
     Tensor b = r == root ? Operand<int16_t>(DType::kInt16, root, 4, {root + 1, 3}) : Tensor();
@@ -156,7 +157,22 @@ TEST(SealedCommunicatorTest, AllReduceOfAnUnsummableDtypeOnOneRankFailsOnEveryRa
       TS_RETURN_IF_ERROR(comm.AllReduceSum(t));
       return std::vector<Tensor>{t};
     });
-    for (int r = 0; r < size; ++r) EXPECT_FALSE(results[static_cast<size_t>(r)].ok()) << "size " << size << " rank " << r;
+    for (int r = 0; r < size; ++r) {
+      EXPECT_FALSE(results[static_cast<size_t>(r)].ok()) << "size " << size << " rank " << r;
+    }
+  }
+}
+
+TEST(SealedCommunicatorTest, AllGatherOfPartsThatDoNotJoinFailsOnEveryRank) {
+  for (int size : {2, 3}) {
+    auto results = RunSealed(size, [](Communicator& comm) -> StatusOr<std::vector<Tensor>> {
+      Tensor part = Tensor::Allocate(DType::kFloat32, {comm.rank() == 1 ? 3 : 2, 4}).value();
+      TS_ASSIGN_OR_RETURN(Tensor joined, comm.AllGather(part, 1));
+      return std::vector<Tensor>{joined};
+    });
+    for (int r = 0; r < size; ++r) {
+      EXPECT_FALSE(results[static_cast<size_t>(r)].ok()) << "size " << size << " rank " << r;
+    }
   }
 }
 
