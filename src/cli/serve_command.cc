@@ -7,12 +7,13 @@
 // (grpc_port is left out when gRPC is off or unavailable). On SIGTERM/SIGINT the front ends stop
 // accepting and answer the requests in flight, the server drains, and the exit status is 0.
 //
-// With --replicas http://HOST:PORT,... the server runs no model: it routes every request to those worker
+// With --replicas http(s)://HOST:PORT,... the server runs no model: it routes every request to those worker
 // `tessera serve` processes and survives their deaths (serve/replicas/, docs/serving.md, "Replicas and
 // failover").
 #include <malloc.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -100,9 +101,19 @@ StatusOr<ServeConfig> ParseConfig(const CommandLine& cl) {
     router.http.read_timeout = std::chrono::milliseconds(wait_ms);
     TS_ASSIGN_OR_RETURN(int64_t interval_ms, cl.GetInt("health-interval-ms", 200, 10, 60000));
     router.health_interval = std::chrono::milliseconds(interval_ms);
+    router.http.tls = {cl.Get("replica-ca"), cl.Get("replica-cert"), cl.Get("replica-key")};
+    const bool any_https = std::any_of(router.urls.begin(), router.urls.end(),
+                                       [](const std::string& url) { return url.rfind("https://", 0) == 0; });
+    if (!any_https && (cl.Has("replica-ca") || cl.Has("replica-cert") || cl.Has("replica-key"))) {
+      return InvalidArgument("--replica-ca, --replica-cert and --replica-key are for https:// replicas");
+    }
+    TS_RETURN_IF_ERROR(serve::replicas::CheckReplicaTlsFiles(router.http.tls));
     c.router = std::move(router);
-  } else if (cl.Has("replica-timeout-ms") || cl.Has("health-interval-ms")) {
-    return InvalidArgument("--replica-timeout-ms and --health-interval-ms go with --replicas");
+  } else {
+    for (const char* routing :
+         {"replica-timeout-ms", "health-interval-ms", "replica-ca", "replica-cert", "replica-key"}) {
+      if (cl.Has(routing)) return InvalidArgument(std::string("--") + routing + " goes with --replicas");
+    }
   }
 
   c.http.host = cl.Get("host", "0.0.0.0");
@@ -141,7 +152,8 @@ int ServeCommand(const std::vector<std::string>& args) {
                                {"model-repo", "host", "http-port", "grpc-port", "tls-cert", "tls-key", "tls-client-ca",
                                 "auth-token-file", "max-request-bytes", "request-timeout-ms", "threads", "load-model",
                                 "max-running-sequences", "max-waiting-sequences", "max-kv-cache-mib", "link-key",
-                                "replicas", "replica-timeout-ms", "health-interval-ms"},
+                                "replicas", "replica-timeout-ms", "health-interval-ms", "replica-ca", "replica-cert",
+                                "replica-key"},
                                {"log-requests"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
   auto config = ParseConfig(*cl);

@@ -52,6 +52,10 @@ def main():
     for flag in ("--pp", "--tp", "--dp"):
         if flag in plan:
             ranks *= int(plan[plan.index(flag) + 1])
+    # Over more than two tensor-parallel ranks the sealed all-reduce is a ring, which sums in another order
+    # than MPI_Allreduce: the outputs then agree to rounding, not to the bit.
+    tp = int(plan[plan.index("--tp") + 1]) if "--tp" in plan else 1
+    tolerance = 1e-5 if tp > 2 else 1e-6
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         key, other = key_file(tmp, "link.key"), key_file(tmp, "other.key")
@@ -71,7 +75,7 @@ def main():
         if len(outs) == 2:
             for f in sorted(os.listdir(outs["plain"])):
                 a, b = np.load(os.path.join(outs["plain"], f)), np.load(os.path.join(outs["sealed"], f))
-                if a.shape != b.shape or not np.allclose(a, b, rtol=1e-6, atol=1e-6):
+                if a.shape != b.shape or not np.allclose(a, b, rtol=tolerance, atol=tolerance):
                     failures.append(f"output {f} differs between plain and sealed links")
         # The last rank holds another key (through the environment, as one host's file would differ).
         out = os.path.join(tmp, "wrong")

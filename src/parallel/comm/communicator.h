@@ -32,6 +32,11 @@ class Communicator {
   // Point to point. `tag` separates independent streams between the same pair of ranks.
   virtual Status Send(const Tensor& tensor, int dst, int tag) = 0;
   virtual StatusOr<Tensor> Recv(int src, int tag) = 0;
+  // Sends `tensor` to `dst` and receives from `src` (the same rank or another) at once: one step of a
+  // pairwise exchange or of a ring. Neither end waits for its send to complete before receiving, so every
+  // rank may call it at the same moment whatever the message sizes; a collective's partner is expected
+  // soon, so the wait is not the idle one of Recv.
+  virtual StatusOr<Tensor> SendRecv(const Tensor& tensor, int dst, int src, int tag) = 0;
   // Without waiting: a rank whose message on `tag` is ready to Recv, or -1 when none is (how a
   // dispatcher serves whichever worker is free first).
   virtual StatusOr<int> ProbeAny(int tag) { return Unimplemented("probing for any sender on " + transport()); }

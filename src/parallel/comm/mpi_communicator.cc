@@ -116,14 +116,51 @@ Status MpiCommunicator::Send(const Tensor& tensor, int dst, int tag) {
 
 StatusOr<Tensor> MpiCommunicator::Recv(int src, int tag) {
   TS_RETURN_IF_ERROR(CheckPeer(src, "receive from"));
-  // Wait for the header without spinning: MPI_Probe busy-polls, and a pipeline stage waiting for its
-  // input would take a core from the stage computing it. Polls back off to 1 ms (a stage's run is
-  // tens of milliseconds or more).
+  return Receive(src, tag, /*partner_is_due=*/false);
+}
+
+StatusOr<Tensor> MpiCommunicator::SendRecv(const Tensor& tensor, int dst, int src, int tag) {
+  TS_RETURN_IF_ERROR(CheckPeer(dst, "send to"));
+  TS_RETURN_IF_ERROR(CheckPeer(src, "receive from"));
+  if (tensor.dtype() == DType::kString) return Unimplemented("sending string tensors between ranks");
+  // Nonblocking sends, then the receive: a large send (rendezvous) completes only once `dst` receives it,
+  // and `dst` may itself be sending to us first.
+  const std::vector<int64_t> header = EncodeTensorHeader(tensor);
+  std::vector<MPI_Request> sends(1);
+  int code = MPI_Isend(header.data(), static_cast<int>(header.size()), MPI_INT64_T, dst, HeaderTag(tag), comm_,
+                       &sends[0]);
+  const char* data = static_cast<const char*>(tensor.raw_data());
+  for (size_t done = 0; code == MPI_SUCCESS && done < tensor.byte_size(); done += kChunkBytes) {
+    int n = static_cast<int>(std::min(kChunkBytes, tensor.byte_size() - done));
+    sends.emplace_back();
+    code = MPI_Isend(data + done, n, MPI_BYTE, dst, PayloadTag(tag), comm_, &sends.back());
+    if (code != MPI_SUCCESS) sends.pop_back();
+  }
+  StatusOr<Tensor> got = code == MPI_SUCCESS ? Receive(src, tag, /*partner_is_due=*/true)
+                                             : StatusOr<Tensor>(Check(code, "MPI_Isend"));
+  // Always wait for the sends: their buffers (`header`, `tensor`) must outlive them.
+  const int waited = MPI_Waitall(static_cast<int>(sends.size()), sends.data(), MPI_STATUSES_IGNORE);
+  if (!got.ok()) return got.status();
+  TS_RETURN_IF_ERROR(Check(waited, "MPI_Waitall"));
+  return got;
+}
+
+StatusOr<Tensor> MpiCommunicator::Receive(int src, int tag, bool partner_is_due) {
+  // Wait for the header without spinning for long: MPI_Probe busy-polls, and a pipeline stage waiting
+  // for its input would take a core from the stage computing it. Polls back off to 1 ms (a stage's run
+  // is tens of milliseconds or more). A collective's partner sends within moments, and one sleep costs
+  // tens of microseconds of timer slack, so then the wait first polls, yielding, for up to 5 ms.
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point spin_until = partner_is_due ? Clock::now() + std::chrono::milliseconds(5) : Clock::now();
   MPI_Status st;
   int arrived = 0;
   for (int waited_us = 0;;) {
     TS_RETURN_IF_ERROR(Check(MPI_Iprobe(src, HeaderTag(tag), comm_, &arrived, &st), "MPI_Iprobe"));
     if (arrived) break;
+    if (partner_is_due && Clock::now() < spin_until) {
+      std::this_thread::yield();
+      continue;
+    }
     waited_us = std::min(1000, waited_us < 10 ? waited_us + 1 : waited_us * 2);
     std::this_thread::sleep_for(std::chrono::microseconds(waited_us));
   }

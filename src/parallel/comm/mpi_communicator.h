@@ -19,6 +19,7 @@ class MpiCommunicator : public Communicator {
 
   Status Send(const Tensor& tensor, int dst, int tag) override;
   StatusOr<Tensor> Recv(int src, int tag) override;
+  StatusOr<Tensor> SendRecv(const Tensor& tensor, int dst, int src, int tag) override;
   StatusOr<int> ProbeAny(int tag) override;
   Status Broadcast(Tensor& tensor, int root) override;
   Status AllReduceSum(Tensor& tensor) override;
@@ -29,6 +30,9 @@ class MpiCommunicator : public Communicator {
 
  private:
   Status CheckPeer(int peer, const char* what) const;
+  // Receives the tensor `src` sends on `tag`. `partner_is_due`: the wait spins (yielding the core) for a
+  // while before backing off to sleeps, since the sender is a collective's partner and about to send.
+  StatusOr<Tensor> Receive(int src, int tag, bool partner_is_due);
 
   MPI_Comm comm_;
   int rank_ = 0;

@@ -2,16 +2,18 @@
 #include "parallel/comm/p2p_collectives.h"
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/tensor_slicing.h"
+#include "parallel/comm/tensor_wire.h"
 
 namespace tessera {
 
 namespace {
 
-// An empty 1-D uint8 tensor: "some rank failed this collective". uint8 is never summed, so no all-reduce
-// operand looks like it; the one valid all-gather it shadows (empty 1-D uint8 parts) is refused.
+// An empty 1-D uint8 tensor: "some rank failed this all-reduce". uint8 is never summed, so no operand
+// looks like it.
 Tensor Poison() { return Tensor::Allocate(DType::kUInt8, {0}).value(); }
 bool IsPoison(const Tensor& t) { return t.dtype() == DType::kUInt8 && t.rank() == 1 && t.dim(0) == 0; }
 
@@ -44,15 +46,80 @@ void Add(Tensor& dst, const Tensor& src) {
   }
 }
 
-// Sends `out` to and receives from `peer`, the lower rank sending first.
-StatusOr<Tensor> Exchange(PointToPoint& p2p, const Tensor& out, int peer, int tag) {
-  if (p2p.rank() < peer) {
-    TS_RETURN_IF_ERROR(p2p.SendTo(out, peer, tag));
-    return p2p.RecvFrom(peer, tag);
+constexpr char kOtherRankFailed[] = "another rank could not take part in the all-reduce";
+
+// Chunk `c` of `n` of a tensor's elements, as a 1-D view over its buffer (writes go to the tensor).
+Tensor Chunk(const Tensor& t, int c, int n) {
+  const int64_t elements = t.element_count(), begin = elements * c / n, end = elements * (c + 1) / n;
+  if (begin == end) return Tensor::Allocate(t.dtype(), {0}).value();  // no view over a possibly empty buffer
+  return Tensor(t.dtype(), {end - begin}, t.buffer(), t.offset() + static_cast<size_t>(begin) * DTypeSize(t.dtype()));
+}
+
+// Whether `in` is the chunk `expected` stands for: "" when it is, else what is wrong.
+std::string ChunkMismatch(const Tensor& in, const Tensor& expected, int src) {
+  if (in.dtype() == expected.dtype() && in.rank() == 1 && in.dim(0) == expected.dim(0)) return "";
+  return "rank " + std::to_string(src) + " sent an all-reduce chunk of " + ShapeToString(in.shape()) + " " +
+         DTypeName(in.dtype()) + ", expected " + ShapeToString(expected.shape()) + " " + DTypeName(expected.dtype());
+}
+
+Status PairAllReduceSum(PointToPoint& p2p, Tensor& tensor, int tag) {
+  const int peer = 1 - p2p.rank();
+  const Status failure = CheckSummable(tensor.dtype());
+  TS_ASSIGN_OR_RETURN(Tensor in, p2p.SendRecvWith(failure.ok() ? tensor : Poison(), peer, peer, tag));
+  if (!failure.ok()) return failure;
+  if (IsPoison(in)) return InvalidArgument(kOtherRankFailed);
+  if (in.dtype() != tensor.dtype() || in.shape() != tensor.shape()) return Disagree(tensor, in);
+  Add(tensor, in);
+  return Status::Ok();
+}
+
+// Step 0 of the ring: each rank compares its dtype and shape with its left neighbour's. Neighbours that
+// all agree mean every rank agrees; a rank that finds a difference poisons the chunks it sends next, and
+// 2(n-1) exchanges carry that to every rank.
+Status RingAgree(PointToPoint& p2p, const Tensor& tensor, Status failure, int next, int prev, int tag) {
+  const std::vector<int64_t> words = EncodeTensorHeader(tensor);
+  const Tensor mine = Tensor::FromVector<int64_t>(DType::kInt64, {static_cast<int64_t>(words.size())}, words);
+  TS_ASSIGN_OR_RETURN(Tensor theirs, p2p.SendRecvWith(failure.ok() ? mine : Poison(), next, prev, tag));
+  if (!failure.ok()) return failure;
+  if (IsPoison(theirs)) return InvalidArgument(kOtherRankFailed);
+  if (theirs.dtype() == DType::kInt64 && theirs.shape() == mine.shape() &&
+      std::memcmp(theirs.raw_data(), mine.raw_data(), mine.byte_size()) == 0) {
+    return Status::Ok();
   }
-  TS_ASSIGN_OR_RETURN(Tensor in, p2p.RecvFrom(peer, tag));
-  TS_RETURN_IF_ERROR(p2p.SendTo(out, peer, tag));
-  return in;
+  StatusOr<TensorHeader> header = theirs.dtype() == DType::kInt64 && theirs.rank() == 1
+                                      ? DecodeTensorHeader(theirs.data<int64_t>(), static_cast<int>(theirs.dim(0)))
+                                      : StatusOr<TensorHeader>(InvalidArgument("not a tensor header"));
+  if (!header.ok()) return header.status().WithContext("all-reduce shapes from rank " + std::to_string(prev));
+  return InvalidArgument("all-reduce over tensors that differ: " + ShapeToString(tensor.shape()) + " " +
+                         DTypeName(tensor.dtype()) + " vs " + ShapeToString(header->shape) + " " +
+                         DTypeName(header->dtype) + " on rank " + std::to_string(prev));
+}
+
+Status RingAllReduceSum(PointToPoint& p2p, Tensor& tensor, int tag) {
+  const int n = p2p.size(), me = p2p.rank(), next = (me + 1) % n, prev = (me + n - 1) % n;
+  Status failure = RingAgree(p2p, tensor, CheckSummable(tensor.dtype()), next, prev, tag);
+  // Reduce-scatter: at step s this rank passes on its partial sum of chunk me - s and adds its own values
+  // to chunk me - s - 1; after n - 1 steps it holds the whole sum of chunk me + 1. All-gather: each
+  // rank passes the finished chunks on around the ring.
+  for (int step = 0; step < 2 * (n - 1); ++step) {
+    const bool reducing = step < n - 1;
+    const int s = reducing ? step : step - (n - 1);
+    const int out_chunk = ((reducing ? me - s : me + 1 - s) % n + n) % n;
+    const int in_chunk = ((reducing ? me - s - 1 : me - s) % n + n) % n;
+    const Tensor out = failure.ok() ? Chunk(tensor, out_chunk, n) : Poison();
+    TS_ASSIGN_OR_RETURN(Tensor in, p2p.SendRecvWith(out, next, prev, tag));
+    if (!failure.ok()) continue;
+    Tensor mine = Chunk(tensor, in_chunk, n);
+    const std::string mismatch = IsPoison(in) ? kOtherRankFailed : ChunkMismatch(in, mine, prev);
+    if (!mismatch.empty()) {
+      failure = InvalidArgument(mismatch);
+    } else if (reducing) {
+      Add(mine, in);
+    } else if (mine.byte_size() > 0) {
+      std::memcpy(mine.raw_data(), in.raw_data(), mine.byte_size());
+    }
+  }
+  return failure;
 }
 
 }  // namespace
@@ -75,64 +142,28 @@ Status P2pBroadcast(PointToPoint& p2p, Tensor& tensor, int root, int tag) {
 }
 
 Status P2pAllReduceSum(PointToPoint& p2p, Tensor& tensor, int tag) {
-  const int n = p2p.size(), me = p2p.rank();
-  Status failure = CheckSummable(tensor.dtype());
-  if ((n & (n - 1)) == 0) {
-    for (int mask = 1; mask < n; mask <<= 1) {
-      TS_ASSIGN_OR_RETURN(Tensor in, Exchange(p2p, failure.ok() ? tensor : Poison(), me ^ mask, tag));
-      if (!failure.ok()) continue;
-      if (IsPoison(in)) {
-        failure = InvalidArgument("another rank could not take part in the all-reduce");
-      } else if (in.dtype() != tensor.dtype() || in.shape() != tensor.shape()) {
-        failure = Disagree(tensor, in);
-      } else {
-        Add(tensor, in);
-      }
-    }
-    return failure;
+  switch (p2p.size()) {
+    case 1: return CheckSummable(tensor.dtype());
+    case 2: return PairAllReduceSum(p2p, tensor, tag);
+    default: return RingAllReduceSum(p2p, tensor, tag);
   }
-  // Any other size: the sum on rank 0, in rank order, then back to every rank.
-  Tensor result;
-  if (me == 0) {
-    Tensor& sum = tensor;  // in place: the caller's buffer may be planned memory that others read
-    for (int r = 1; r < n; ++r) {
-      TS_ASSIGN_OR_RETURN(Tensor in, p2p.RecvFrom(r, tag));
-      if (!failure.ok()) continue;
-      if (IsPoison(in)) failure = InvalidArgument("another rank could not take part in the all-reduce");
-      else if (in.dtype() != sum.dtype() || in.shape() != sum.shape()) failure = Disagree(sum, in);
-      else Add(sum, in);
-    }
-    result = failure.ok() ? sum : Poison();
-  } else {
-    TS_RETURN_IF_ERROR(p2p.SendTo(failure.ok() ? tensor : Poison(), 0, tag));
-  }
-  TS_RETURN_IF_ERROR(P2pBroadcast(p2p, result, 0, tag));
-  if (!failure.ok()) return failure;
-  if (IsPoison(result)) return InvalidArgument("the ranks' all-reduce operands differ or another rank failed");
-  if (result.dtype() != tensor.dtype() || result.shape() != tensor.shape()) return Disagree(tensor, result);
-  if (me != 0) std::memcpy(tensor.raw_data(), result.raw_data(), tensor.byte_size());
-  return Status::Ok();
 }
 
 StatusOr<Tensor> P2pAllGather(PointToPoint& p2p, const Tensor& tensor, int64_t axis, int tag) {
   if (axis < 0 || axis >= tensor.rank()) {
     return InvalidArgument("all-gather axis " + std::to_string(axis) + " of a rank-" + std::to_string(tensor.rank()) + " tensor");
   }
-  const int n = p2p.size();
-  Tensor joined;
-  if (p2p.rank() == 0) {
-    std::vector<Tensor> parts = {tensor};
-    for (int r = 1; r < n; ++r) {
-      TS_ASSIGN_OR_RETURN(Tensor in, p2p.RecvFrom(r, tag));
-      parts.push_back(std::move(in));
-    }
-    StatusOr<Tensor> concat = ConcatAlongAxis(parts, axis);
-    joined = concat.ok() ? std::move(concat).value() : Poison();
-  } else {
-    TS_RETURN_IF_ERROR(p2p.SendTo(tensor, 0, tag));
+  // A ring: at step s each rank passes on the part of rank me - s and receives that of rank me - s - 1.
+  // Every rank then holds the same parts in the same order, so the join succeeds or fails alike on all.
+  const int n = p2p.size(), me = p2p.rank(), next = (me + 1) % n, prev = (me + n - 1) % n;
+  std::vector<Tensor> parts(static_cast<size_t>(n));
+  parts[static_cast<size_t>(me)] = tensor;
+  for (int s = 0; s < n - 1; ++s) {
+    const Tensor& out = parts[static_cast<size_t>(((me - s) % n + n) % n)];
+    TS_ASSIGN_OR_RETURN(parts[static_cast<size_t>(((me - s - 1) % n + n) % n)], p2p.SendRecvWith(out, next, prev, tag));
   }
-  TS_RETURN_IF_ERROR(P2pBroadcast(p2p, joined, 0, tag));
-  if (IsPoison(joined)) return InvalidArgument("all-gather over parts that do not join along axis " + std::to_string(axis));
+  StatusOr<Tensor> joined = ConcatAlongAxis(parts, axis);
+  if (!joined.ok()) return joined.status().WithContext("all-gather along axis " + std::to_string(axis));
   return joined;
 }
 

@@ -107,6 +107,24 @@ StatusOr<Tensor> SealedCommunicator::RecvFrom(int src, int tag) {
   return stream->Open({src, rank(), tag}, record);
 }
 
+StatusOr<Tensor> SealedCommunicator::SendRecvWith(const Tensor& tensor, int dst, int src, int tag) {
+  for (int peer : {dst, src}) {
+    if (peer < 0 || peer >= size()) {
+      return InvalidArgument("exchange with rank " + std::to_string(peer) + " of " + std::to_string(size()));
+    }
+  }
+  TS_ASSIGN_OR_RETURN(LinkStream * sending, Stream(dst, tag, true));
+  TS_ASSIGN_OR_RETURN(LinkStream * receiving, Stream(src, tag, false));
+  TS_ASSIGN_OR_RETURN(Tensor record, sending->Seal({rank(), dst, tag}, tensor));
+  TS_ASSIGN_OR_RETURN(Tensor got, inner_->SendRecv(record, dst, src, tag));
+  return receiving->Open({src, rank(), tag}, got);
+}
+
+StatusOr<Tensor> SealedCommunicator::SendRecv(const Tensor& tensor, int dst, int src, int tag) {
+  TS_RETURN_IF_ERROR(CheckUserTag(tag));
+  return SendRecvWith(tensor, dst, src, tag);
+}
+
 Status SealedCommunicator::Send(const Tensor& tensor, int dst, int tag) {
   TS_RETURN_IF_ERROR(CheckUserTag(tag));
   return SendTo(tensor, dst, tag);

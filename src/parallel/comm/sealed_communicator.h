@@ -42,6 +42,8 @@ class SealedCommunicator : public Communicator, private PointToPoint {
 
   Status Send(const Tensor& tensor, int dst, int tag) override;
   StatusOr<Tensor> Recv(int src, int tag) override;
+  // Seals before the exchange and opens after it, so both directions' records cross at once.
+  StatusOr<Tensor> SendRecv(const Tensor& tensor, int dst, int src, int tag) override;
   StatusOr<int> ProbeAny(int tag) override;
   Status Broadcast(Tensor& tensor, int root) override;
   Status AllReduceSum(Tensor& tensor) override;
@@ -58,6 +60,7 @@ class SealedCommunicator : public Communicator, private PointToPoint {
   // PointToPoint, on any tag (the collectives use the reserved ones).
   Status SendTo(const Tensor& tensor, int dst, int tag) override;
   StatusOr<Tensor> RecvFrom(int src, int tag) override;
+  StatusOr<Tensor> SendRecvWith(const Tensor& tensor, int dst, int src, int tag) override;
 
   StatusOr<LinkStream*> Stream(int peer, int tag, bool sending);
   Status CheckUserTag(int tag) const;

@@ -82,6 +82,13 @@ StatusOr<std::vector<Tensor>> EveryCollective(Communicator& comm) {
   Tensor i64 = Operand<int64_t>(DType::kInt64, r, 3, {});
   TS_RETURN_IF_ERROR(comm.AllReduceSum(i64));
   out.push_back(i64);
+  Tensor uneven = Operand<float>(DType::kFloat32, r, 8, {17, 59});  // chunks of unequal length in a ring
+  TS_RETURN_IF_ERROR(comm.AllReduceSum(uneven));
+  out.push_back(uneven);
+  const int n = comm.size();
+  const Tensor mine = Operand<int32_t>(DType::kInt32, r, 9, {r + 2});
+  TS_ASSIGN_OR_RETURN(Tensor passed, comm.SendRecv(mine, (r + 1) % n, (r + n - 1) % n, 5));
+  out.push_back(passed);
   for (int root = 0; root < comm.size(); ++root) {
     Tensor b = r == root ? Operand<int16_t>(DType::kInt16, root, 4, {root + 1, 3}) : Tensor();
     TS_RETURN_IF_ERROR(comm.Broadcast(b, root));
@@ -126,6 +133,46 @@ TEST(SealedCommunicatorTest, MismatchedAllReduceFailsOnEveryRank) {
       return std::vector<Tensor>{t};
     });
     for (int r = 0; r < size; ++r) EXPECT_FALSE(results[static_cast<size_t>(r)].ok()) << "size " << size << " rank " << r;
+  }
+}
+
+TEST(SealedCommunicatorTest, AllReduceOfSameSizeButOtherShapeFailsOnEveryRank) {
+  for (int size : {2, 3, 5}) {
+    auto results = RunSealed(size, [](Communicator& comm) -> StatusOr<std::vector<Tensor>> {
+      Tensor t = Tensor::Allocate(DType::kFloat32, comm.rank() == 1 ? Shape{3, 5} : Shape{15}).value();
+      TS_RETURN_IF_ERROR(comm.AllReduceSum(t));
+      return std::vector<Tensor>{t};
+    });
+    for (int r = 0; r < size; ++r) {
+      ASSERT_FALSE(results[static_cast<size_t>(r)].ok()) << "size " << size << " rank " << r;
+      EXPECT_EQ(results[static_cast<size_t>(r)].status().code(), StatusCode::kInvalidArgument);
+    }
+  }
+}
+
+TEST(SealedCommunicatorTest, AllReduceOfAnUnsummableDtypeOnOneRankFailsOnEveryRank) {
+  for (int size : {2, 4}) {
+    auto results = RunSealed(size, [size](Communicator& comm) -> StatusOr<std::vector<Tensor>> {
+      Tensor t = Tensor::Allocate(comm.rank() == size - 1 ? DType::kInt8 : DType::kInt32, {64}).value();
+      TS_RETURN_IF_ERROR(comm.AllReduceSum(t));
+      return std::vector<Tensor>{t};
+    });
+    for (int r = 0; r < size; ++r) {
+      EXPECT_FALSE(results[static_cast<size_t>(r)].ok()) << "size " << size << " rank " << r;
+    }
+  }
+}
+
+TEST(SealedCommunicatorTest, AllGatherOfPartsThatDoNotJoinFailsOnEveryRank) {
+  for (int size : {2, 3}) {
+    auto results = RunSealed(size, [](Communicator& comm) -> StatusOr<std::vector<Tensor>> {
+      Tensor part = Tensor::Allocate(DType::kFloat32, {comm.rank() == 1 ? 3 : 2, 4}).value();
+      TS_ASSIGN_OR_RETURN(Tensor joined, comm.AllGather(part, 1));
+      return std::vector<Tensor>{joined};
+    });
+    for (int r = 0; r < size; ++r) {
+      EXPECT_FALSE(results[static_cast<size_t>(r)].ok()) << "size " << size << " rank " << r;
+    }
   }
 }
 
@@ -174,6 +221,10 @@ class TamperingCommunicator : public Communicator {
     }
     return first;
   }
+  StatusOr<Tensor> SendRecv(const Tensor& t, int dst, int src, int tag) override {
+    TS_RETURN_IF_ERROR(Send(t, dst, tag));  // the thread transport's Send never waits
+    return Recv(src, tag);
+  }
   Status Broadcast(Tensor& t, int root) override { return inner_->Broadcast(t, root); }
   Status AllReduceSum(Tensor& t) override { return inner_->AllReduceSum(t); }
   StatusOr<Tensor> AllGather(const Tensor& t, int64_t axis) override { return inner_->AllGather(t, axis); }
@@ -206,6 +257,38 @@ TEST(SealedCommunicatorTest, TamperedMessagesFailWithTheLinkNamed) {
           for (int i = 0; i < 2; ++i) {
             TS_ASSIGN_OR_RETURN(Tensor t, comm.Recv(1, 7));
             got.push_back(t);
+          }
+          return got;
+        },
+        [](int) { return Secret(7); },
+        [mode](int r, std::unique_ptr<Communicator> inner) -> std::unique_ptr<Communicator> {
+          if (r != 0) return inner;
+          return std::make_unique<TamperingCommunicator>(std::move(inner), mode);
+        });
+    ASSERT_TRUE(results[1].ok()) << results[1].status().message();
+    ASSERT_FALSE(results[0].ok()) << "mode " << static_cast<int>(mode) << " went unnoticed";
+    EXPECT_EQ(results[0].status().message(), kNamed) << "mode " << static_cast<int>(mode);
+  }
+}
+
+TEST(SealedCommunicatorTest, TamperedExchangesFailWithTheLinkNamed) {
+  using Mode = TamperingCommunicator::Mode;
+  const std::string kNamed =
+      "link from rank 1 to rank 0 (tag 7): message failed authentication (forged, replayed, reordered or truncated)";
+  for (Mode mode : {Mode::kFlip, Mode::kTruncate, Mode::kReplay}) {
+    auto results = RunSealed(
+        2,
+        [](Communicator& comm) -> StatusOr<std::vector<Tensor>> {
+          std::vector<Tensor> got;
+          const int peer = 1 - comm.rank();
+          for (int i = 0; i < 2; ++i) {
+            StatusOr<Tensor> t = comm.SendRecv(Operand<float>(DType::kFloat32, comm.rank(), i, {16}), peer, peer, 7);
+            if (!t.ok()) {
+              // Rank 1 still waits for the rest of rank 0's messages.
+              for (++i; i < 2; ++i) TS_RETURN_IF_ERROR(comm.Send(Operand<float>(DType::kFloat32, 0, i, {16}), peer, 7));
+              return t.status();
+            }
+            got.push_back(*t);
           }
           return got;
         },

@@ -73,6 +73,11 @@ class ThreadCommunicator : public Communicator {
     return t;
   }
 
+  StatusOr<Tensor> SendRecv(const Tensor& tensor, int dst, int src, int tag) override {
+    TS_RETURN_IF_ERROR(Send(tensor, dst, tag));  // Send only posts a copy, so it never waits for `dst`
+    return Recv(src, tag);
+  }
+
   Status Broadcast(Tensor& tensor, int root) override {
     if (root < 0 || root >= size()) return InvalidArgument("broadcast from rank " + std::to_string(root));
     Post(tensor);

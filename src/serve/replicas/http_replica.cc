@@ -19,22 +19,23 @@ constexpr auto kIdleReuseLimit = std::chrono::seconds(2);
 constexpr size_t kMaxIdleConnections = 128;
 
 struct Endpoint {
+  bool https = false;
   std::string host;
   int port = 0;
 };
 
 StatusOr<Endpoint> ParseUrl(const std::string& url) {
-  const std::string scheme = "http://";
   auto bad = [&](const std::string& why) {
-    return InvalidArgument("replica URL '" + url + "': " + why + " (expected http://HOST:PORT)");
+    return InvalidArgument("replica URL '" + url + "': " + why + " (expected http://HOST:PORT or https://HOST:PORT)");
   };
-  if (url.rfind(scheme, 0) != 0) return bad("only plain http:// is supported");
-  std::string rest = url.substr(scheme.size());
+  Endpoint e;
+  e.https = url.rfind("https://", 0) == 0;
+  if (!e.https && url.rfind("http://", 0) != 0) return bad("the scheme must be http:// or https://");
+  std::string rest = url.substr(e.https ? 8 : 7);
   if (!rest.empty() && rest.back() == '/') rest.pop_back();
   const size_t colon = rest.rfind(':');
   if (colon == std::string::npos || colon == 0) return bad("no host and port");
   if (rest.find('/') != std::string::npos) return bad("a path is not allowed");
-  Endpoint e;
   e.host = rest.substr(0, colon);
   const std::string port = rest.substr(colon + 1);
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), e.port);
@@ -106,7 +107,16 @@ class HttpReplica : public ReplicaTransport {
   };
 
   std::unique_ptr<httplib::Client> NewClient(std::chrono::milliseconds read_timeout) const {
-    auto c = std::make_unique<httplib::Client>(endpoint_.host, endpoint_.port);
+    std::unique_ptr<httplib::Client> c;
+    if (endpoint_.https) {
+      const ReplicaTlsFiles& tls = options_.tls;
+      c = std::make_unique<httplib::Client>("https://" + endpoint_.host + ":" + std::to_string(endpoint_.port),
+                                            tls.cert_file, tls.key_file);
+      if (!tls.ca_file.empty()) c->set_ca_cert_path(tls.ca_file.c_str());
+      c->enable_server_certificate_verification(true);  // and the host name against the certificate
+    } else {
+      c = std::make_unique<httplib::Client>(endpoint_.host, endpoint_.port);
+    }
     c->set_keep_alive(true);
     c->set_tcp_nodelay(true);
     c->set_connection_timeout(options_.connect_timeout);

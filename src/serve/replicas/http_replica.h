@@ -1,4 +1,5 @@
-// HttpReplica: a ReplicaTransport over HTTP to a worker `tessera serve` at "http://HOST:PORT".
+// HttpReplica: a ReplicaTransport over HTTP to a worker `tessera serve` at "http://HOST:PORT", or over
+// HTTPS at "https://HOST:PORT" (the worker's certificate verified, its host name checked; replica_tls.h).
 //
 // Requests go over kept-alive connections taken from a small pool, one connection per request in flight
 // (a cpp-httplib client serves one request at a time). A connection idle for longer than a server keeps it
@@ -10,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "serve/replicas/replica_tls.h"
 #include "serve/replicas/replica_transport.h"
 #include "tessera/status.h"
 
@@ -22,9 +24,11 @@ struct HttpReplicaOptions {
   // that a slow request is answered by its worker rather than abandoned here.
   std::chrono::milliseconds read_timeout{120000};
   std::chrono::milliseconds health_timeout{500};  // connect and read, per probe
+  ReplicaTlsFiles tls;  // for https:// URLs; not read for http:// ones
 };
 
-// "http://HOST:PORT" (a trailing '/' is allowed); InvalidArgument naming `url` for anything else.
+// "http://HOST:PORT" or "https://HOST:PORT" (a trailing '/' is allowed); InvalidArgument naming `url` for
+// anything else. The TLS files are checked by CheckReplicaTlsFiles, not here.
 StatusOr<std::unique_ptr<ReplicaTransport>> MakeHttpReplica(const std::string& url, const HttpReplicaOptions& options);
 
 }  // namespace tessera::serve::replicas

@@ -135,12 +135,28 @@ TEST(HttpReplicaTest, ServerThatIsGoneGivesNoAnswer) {
 }
 
 TEST(HttpReplicaTest, UrlsOtherThanHttpHostPortAreRefused) {
-  for (const char* bad : {"https://h:1", "h:1", "http://h", "http://:1", "http://h:1/v2", "http://h:x", "http://h:0"}) {
+  for (const char* bad :
+       {"ftp://h:1", "https://h", "h:1", "http://h", "http://:1", "http://h:1/v2", "http://h:x", "http://h:0"}) {
     auto replica = MakeHttpReplica(bad, {});
     ASSERT_FALSE(replica.ok()) << bad;
     EXPECT_NE(replica.status().message().find(bad), std::string::npos) << replica.status().message();
   }
   EXPECT_TRUE(MakeHttpReplica("http://10.0.0.7:8000/", {}).ok());
+  EXPECT_TRUE(MakeHttpReplica("https://workers.internal:8443", {}).ok());
+}
+
+TEST(HttpReplicaTest, TlsFilesThatDoNotLoadAreNamed) {
+  Status missing_ca = CheckReplicaTlsFiles({"/nonexistent/ca.pem", "", ""});
+  ASSERT_FALSE(missing_ca.ok());
+  EXPECT_NE(missing_ca.message().find("replica CA file '/nonexistent/ca.pem'"), std::string::npos)
+      << missing_ca.message();
+  Status lone_cert = CheckReplicaTlsFiles({"", "/some/client.pem", ""});
+  ASSERT_FALSE(lone_cert.ok());
+  EXPECT_NE(lone_cert.message().find("go together"), std::string::npos) << lone_cert.message();
+  Status missing_cert = CheckReplicaTlsFiles({"", "/nonexistent/client.pem", "/nonexistent/client.key"});
+  ASSERT_FALSE(missing_cert.ok());
+  EXPECT_NE(missing_cert.message().find("'/nonexistent/client.pem'"), std::string::npos) << missing_cert.message();
+  EXPECT_TRUE(CheckReplicaTlsFiles({}).ok());
 }
 
 }  // namespace

@@ -203,7 +203,7 @@ std::unique_ptr<InferenceServer> MakeReplicaService(std::unique_ptr<ReplicaSet> 
 }
 
 Status CheckReplicaUrls(const std::vector<std::string>& urls) {
-  if (urls.empty()) return InvalidArgument("--replicas needs at least one http://HOST:PORT");
+  if (urls.empty()) return InvalidArgument("--replicas needs at least one http://HOST:PORT or https://HOST:PORT");
   for (size_t i = 0; i < urls.size(); ++i) {
     TS_RETURN_IF_ERROR(MakeHttpReplica(urls[i], {}).status());
     for (size_t j = 0; j < i; ++j) {

@@ -20,12 +20,12 @@
 namespace tessera::serve::replicas {
 
 struct ReplicaServiceOptions {
-  std::vector<std::string> urls;  // "http://HOST:PORT" of each worker
+  std::vector<std::string> urls;  // "http://HOST:PORT" or "https://HOST:PORT" of each worker
   HttpReplicaOptions http;
   std::chrono::milliseconds health_interval{200};
 };
 
-// InvalidArgument naming the first URL that is not http://HOST:PORT or is given twice, or for no URL.
+// InvalidArgument naming the first URL that is not http(s)://HOST:PORT or is given twice, or for no URL.
 Status CheckReplicaUrls(const std::vector<std::string>& urls);
 
 // Probes every replica once before returning (a server started beside running workers is ready at
