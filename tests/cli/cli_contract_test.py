@@ -310,7 +310,7 @@ class CliContractTest(unittest.TestCase):
         self.assertEqual(self.tessera("frobnicate").returncode, 2)
 
     def test_bad_replica_lists_exit_2_naming_the_fault(self):
-        self.assert_fails(self.tessera("serve", "--replicas", "ftp://h:1"), 2, "only plain http://")
+        self.assert_fails(self.tessera("serve", "--replicas", "ftp://h:1"), 2, "must be http:// or https://")
         self.assert_fails(self.tessera("serve", "--replicas", "http://h:1,,http://h:2"), 2, "empty item")
         self.assert_fails(self.tessera("serve", "--replicas", "http://h:1,http://h:1"), 2, "given twice")
         self.assert_fails(self.tessera("serve", "--replicas", "http://h:0"), 2, "port '0'")
