@@ -45,16 +45,28 @@ std::optional<float> ConstantScalar(const Graph& graph, const std::vector<int>& 
   return std::nullopt;
 }
 
-// Sets the activation attributes of `fused` from a Relu or Clip (with constant or absent bounds) reading
-// `input`; false, touching nothing, for any other node.
+// Sets the activation attributes of `fused` from a Relu, a Clip (with constant or absent bounds), a
+// HardSwish (opset 14) or a HardSigmoid (MobileNetV3's activations) reading `input`; false, touching
+// nothing, for any other node.
 bool ReadActivation(const Graph& graph, const std::vector<int>& producers, const Node& node, int input,
                     Node& fused) {
   if (!node.domain.empty() || node.outputs.size() != 1 || node.inputs.empty() || node.inputs[0] != input) return false;
   Attribute kind;
   kind.type = Attribute::Type::kString;
-  if (node.op_type == "Relu" && node.inputs.size() == 1) {
-    kind.s = "Relu";
+  if ((node.op_type == "Relu" || node.op_type == "HardSwish") && node.inputs.size() == 1) {
+    kind.s = node.op_type;
     fused.attributes["activation"] = kind;
+    return true;
+  }
+  if (node.op_type == "HardSigmoid" && node.inputs.size() == 1) {
+    kind.s = "HardSigmoid";
+    fused.attributes["activation"] = kind;
+    Attribute a;
+    a.type = Attribute::Type::kFloat;
+    a.f = node.GetFloat("alpha", 0.2f);
+    fused.attributes["activation_alpha"] = a;
+    a.f = node.GetFloat("beta", 0.5f);
+    fused.attributes["activation_beta"] = a;
     return true;
   }
   if (node.op_type != "Clip") return false;

@@ -296,6 +296,80 @@ TEST(ConvFusionTest, ValueReadByAnotherOpStaysNchwAndConvStaysPlain) {
   EXPECT_EQ(t.g.nodes[0].domain, "");
 }
 
+// MobileNetV3's activations fold into the convolution that feeds them; HardSigmoid keeps its alpha and beta.
+TEST(ConvFusionTest, HardSwishAndHardSigmoidFuse) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int h = t.Value("h");
+  t.Add("HardSwish", {c}, {h}, 14);
+  t.g.outputs = {h};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 1u);
+  EXPECT_EQ(t.g.nodes[0].GetString("activation", ""), "HardSwish");
+
+  TestGraph u;
+  const int c2 = u.Conv("c");
+  const int s = u.Value("s");
+  Node& sigmoid = u.Add("HardSigmoid", {c2}, {s}, 6);
+  sigmoid.attributes["alpha"].type = Attribute::Type::kFloat;
+  sigmoid.attributes["alpha"].f = 1.0f / 6.0f;
+  u.g.outputs = {s};
+  ASSERT_TRUE(FuseConvActivations(u.g).ok());
+  ASSERT_EQ(u.g.nodes.size(), 1u);
+  EXPECT_EQ(u.g.nodes[0].GetString("activation", ""), "HardSigmoid");
+  EXPECT_EQ(u.g.nodes[0].GetFloat("activation_alpha", 0), 1.0f / 6.0f);
+  EXPECT_EQ(u.g.nodes[0].GetFloat("activation_beta", 0), 0.5f);  // the ONNX default
+}
+
+// End to end: a MobileNetV3 block (3x3 conv -> HardSwish, depthwise 3x3 -> HardSwish, squeeze-excitation
+// GlobalAveragePool -> 1x1 -> Relu -> 1x1 -> HardSigmoid -> Mul, then a 1x1 projection plus the residual)
+// with the passes against node by node. Weights are scaled so activations land on every HardSwish and
+// HardSigmoid segment (below -3, between, above 3).
+TEST(ConvFusionTest, MobileNetV3BlockMatchesNodeByNode) {
+  RandomFloats random;
+  SCOPED_TRACE(random.trace());
+  const int64_t c = 16, sq = 8, h = 6;
+  auto scaled = [&](size_t n, float by) {
+    std::vector<float> v = random(n);
+    for (float& f : v) f *= by;
+    return v;
+  };
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {-1, c, h, h});
+  b.Output("y", DType::kFloat32, {-1, c, h, h});
+  b.Initializer("w0", scaled(c * c * 9, 0.8f), {c, c, 3, 3});
+  b.Initializer("b0", scaled(c, 2.0f), {c});
+  b.Initializer("wd", scaled(c * 9, 1.0f), {c, 1, 3, 3});
+  b.Initializer("w1", scaled(sq * c, 1.0f), {sq, c, 1, 1});
+  b.Initializer("w2", scaled(c * sq, 3.0f), {c, sq, 1, 1});
+  b.Initializer("b2", scaled(c, 3.0f), {c});
+  b.Initializer("w3", scaled(c * c, 0.5f), {c, c, 1, 1});
+  auto& conv0 = b.Node("Conv", {"x", "w0", "b0"}, {"c0"});
+  testing::OnnxBuilder::IntsAttribute(conv0, "pads", {1, 1, 1, 1});
+  b.Node("HardSwish", {"c0"}, {"h0"});
+  auto& dw = b.Node("Conv", {"h0", "wd"}, {"d"});
+  testing::OnnxBuilder::IntsAttribute(dw, "pads", {1, 1, 1, 1});
+  testing::OnnxBuilder::IntAttribute(dw, "group", c);
+  b.Node("HardSwish", {"d"}, {"h1"});
+  b.Node("GlobalAveragePool", {"h1"}, {"g"});
+  b.Node("Conv", {"g", "w1"}, {"s1"});
+  b.Node("Relu", {"s1"}, {"r1"});
+  b.Node("Conv", {"r1", "w2", "b2"}, {"s2"});
+  auto& gate = b.Node("HardSigmoid", {"s2"}, {"s"});
+  testing::OnnxBuilder::FloatAttribute(gate, "alpha", 1.0f / 6.0f);
+  b.Node("Mul", {"h1", "s"}, {"m"});
+  b.Node("Conv", {"m", "w3"}, {"p"});
+  b.Node("Add", {"p", "x"}, {"y"});
+  const std::string path = b.WriteTemp();
+
+  auto model = LoadModelFromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(RunConvFusion(*model->graph).ok());
+  EXPECT_EQ(FindOp(*model->graph, "HardSwish"), nullptr);
+  EXPECT_EQ(FindOp(*model->graph, "HardSigmoid"), nullptr);
+  ExpectPassesMatchNodeByNode(path, c, h, {1, 2}, [&](int64_t n) { return Shape{n, c, h, h}; }, random);
+}
+
 // The addend is read in its reader's output layout: a conv output that is the addend of a node whose
 // result is a graph output (NCHW) must stay NCHW too, even though only convolutions read it.
 TEST(ConvFusionTest, AddendFollowsItsReadersOutputLayout) {

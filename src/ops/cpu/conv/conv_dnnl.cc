@@ -111,8 +111,12 @@ void ApplyConvPostOps(const ConvPostOps& ops, const float* z, float* y, int64_t 
   float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
   if (ops.activation == ConvPostOps::Activation::kRelu) lo = 0;
   if (ops.activation == ConvPostOps::Activation::kClip) lo = ops.min, hi = ops.max;
-  const bool clamp = ops.activation != ConvPostOps::Activation::kNone;
-  if (ops.sum && clamp) {
+  const bool clamp =
+      ops.activation == ConvPostOps::Activation::kRelu || ops.activation == ConvPostOps::Activation::kClip;
+  const bool other = !clamp && ops.activation != ConvPostOps::Activation::kNone;
+  if (other) {
+    for (int64_t i = 0; i < count; ++i) y[i] = ApplyConvActivation(ops, ops.sum ? y[i] + z[i] : y[i]);
+  } else if (ops.sum && clamp) {
     for (int64_t i = 0; i < count; ++i) y[i] = std::min(std::max(y[i] + z[i], lo), hi);
   } else if (ops.sum) {
     for (int64_t i = 0; i < count; ++i) y[i] += z[i];
@@ -233,6 +237,12 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     if (post_ops_.activation == ConvPostOps::Activation::kClip)
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, post_ops_.min, post_ops_.max);
+    if (post_ops_.activation == ConvPostOps::Activation::kHardSwish)
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_hardswish, 0.0f, 0.0f);
+    if (post_ops_.activation == ConvPostOps::Activation::kHardSigmoid) {  // oneDNN 2.6 has no hardsigmoid
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, post_ops_.alpha, post_ops_.beta);
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, 0.0f, 1.0f);
+    }
     attr.set_post_ops(ops);
   }
   const memory::desc w_any(w_dims, f32, any);
