@@ -31,6 +31,7 @@ struct DnnlConv::Plan {
   // pad, or a large output_shape): oneDNN computes the covered part, the rest is bias only.
   bool tail = false;
   Shape covered;  // dims oneDNN computes, [N, M, spatial...]
+  bool serial = false;  // built and run on the calling thread alone (ConvRunsSerially)
 };
 
 namespace {
@@ -78,6 +79,21 @@ memory::desc TransposeUserWeights(const memory::dims& dims, int64_t group, int64
 }
 
 constexpr size_t kMaxPlans = 32;
+
+// Convolutions below this many multiply-adds run on the calling thread alone (DnnlSerialScope). With
+// sleeping workers (passive waiting, what `tessera bench` picks on a busy machine) each fork wakes the
+// other worker: MobileNetV3-small at 48x192 (52 convolutions, most under 1M) at --threads 2 took 1.4-4.6 ms
+// parallel and 0.77-1.25 ms with this limit (alternating runs, load average 7). Spinning workers fork in
+// about a microsecond, so there only the smallest (about 1-2 us of work) stay on one thread.
+constexpr int64_t kSerialConvMacsSleeping = int64_t{1} << 20;
+constexpr int64_t kSerialConvMacsSpinning = int64_t{1} << 17;
+
+int64_t ConvMacs(const WindowGeometry& g, bool transpose, int64_t batch, int64_t in_c, int64_t out_c, int64_t group) {
+  // Each output (Conv) or input (ConvTranspose) element meets channels/group x kernel weights.
+  int64_t elements = batch * (transpose ? in_c : out_c);
+  for (int64_t d : transpose ? g.in : g.out) elements *= d;
+  return elements * ((transpose ? out_c : in_c) / group) * g.KernelCount();
+}
 
 // Writes y [N, M, out...] from the covered block src [N, M, covered...] (its leading corner), filling the
 // positions outside it with bias[m] (or 0).
@@ -197,6 +213,9 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
   const auto f32 = memory::data_type::f32;
   const auto any = memory::format_tag::any;
   const int64_t in_c = x_shape[1];
+  const int64_t serial_macs = OpenMpWorkersSpin() ? kSerialConvMacsSpinning : kSerialConvMacsSleeping;
+  p.serial = ConvMacs(g, transpose_, x_shape[0], in_c, out_channels, group_) < serial_macs;
+  const DnnlSerialScope serial(p.serial);
   memory::dims src_dims(x_shape.begin(), x_shape.end());
   memory::dims dst_dims = {x_shape[0], out_channels};
   dst_dims.insert(dst_dims.end(), g.out.begin(), g.out.end());
@@ -443,6 +462,7 @@ StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, cons
     TS_ASSIGN_OR_RETURN(base, ThreadScratch(total));
   }
   float* covered = p->tail ? reinterpret_cast<float*>(base + total - covered_bytes) : nullptr;
+  const DnnlSerialScope serial(p->serial);
   try {
     dnnl::engine& engine = DnnlEngine();
     dnnl::stream& stream = DnnlStream();
