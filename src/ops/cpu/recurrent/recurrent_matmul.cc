@@ -110,15 +110,23 @@ void RnnMatMulF64(const double* a, int64_t m, int64_t lda, const double* b, int6
   }
 }
 
-Status RnnGemms::Run(int slot, const float* a, int64_t m, int64_t lda, const float* b, int64_t n, int64_t k,
-                     int64_t ldb, const float* bias, float* c, int64_t ldc) {
+void RnnGemms::Reserve(int slot, int64_t n, int64_t k) {
   Slot& s = slots_[slot];
   if (s.matmul == nullptr || s.n != n || s.k != k) {
     s.n = n;
     s.k = k;
     s.matmul = std::make_unique<RnnMatMulF32>(n, k);
   }
-  return s.matmul->Run(a, m, lda, b, ldb, bias, c, ldc);
+}
+
+Status RnnGemms::Run(int slot, const float* a, int64_t m, int64_t lda, const float* b, int64_t n, int64_t k,
+                     int64_t ldb, const float* bias, float* c, int64_t ldc) {
+  auto it = slots_.find(slot);
+  if (it == slots_.end() || it->second.matmul == nullptr || it->second.n != n || it->second.k != k) {
+    Reserve(slot, n, k);
+    it = slots_.find(slot);
+  }
+  return it->second.matmul->Run(a, m, lda, b, ldb, bias, c, ldc);
 }
 
 Status RnnGemms::Run(int slot, const double* a, int64_t m, int64_t lda, const double* b, int64_t n, int64_t k,
