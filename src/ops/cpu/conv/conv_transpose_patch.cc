@@ -27,6 +27,25 @@ ConvTransposePatchWeights::ConvTransposePatchWeights(const Tensor& w) {
         packed_[static_cast<size_t>((m * k + i) * in_c_ + c)] = src[(c * out_c_ + m) * k + i];
 }
 
+namespace {
+
+// acc[j * w + col] += sum_c wk[j * in_c + c] * x[c * plane + col] for j < kw: the inner loops of one output
+// row. Cloned per ISA (the build assumes no -march; the loader picks the clone the CPU runs), since the
+// column loop is what vectorizes.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void AccumulatePatchRow(
+    const float* wk, const float* x, int64_t in_c, int64_t plane, int64_t w, int64_t kw, float* acc) {
+  for (int64_t c = 0; c < in_c; ++c) {
+    const float* xc = x + c * plane;
+    for (int64_t j = 0; j < kw; ++j) {
+      const float wv = wk[j * in_c + c];
+      float* a = acc + j * w;
+      for (int64_t col = 0; col < w; ++col) a[col] += wv * xc[col];
+    }
+  }
+}
+
+}  // namespace
+
 bool ConvTransposePatchWeights::Fits(int64_t in_channels, int64_t out_channels, const WindowGeometry& g) const {
   return defined() && in_channels == in_c_ && out_channels == out_c_ && g.rank == 2 && g.kernel[0] == kh_ &&
          g.kernel[1] == kw_;
@@ -49,15 +68,7 @@ void ConvTransposePatchWeights::Run(const WindowGeometry& g, int64_t batch, cons
       for (int64_t i = 0; i < kh_; ++i) {
         // acc[j * w + col] = b + sum_c W[c, m, i, j] * x[n, c, row, col]: a contiguous row per j.
         std::fill(acc.begin(), acc.end(), b);
-        const float* wk = packed_.data() + (m * kh_ + i) * kw_ * in_c_;
-        for (int64_t c = 0; c < in_c_; ++c) {
-          const float* xc = xrow + c * plane;
-          for (int64_t j = 0; j < kw_; ++j) {
-            const float wv = wk[j * in_c_ + c];
-            float* a = acc.data() + j * w;
-            for (int64_t col = 0; col < w; ++col) a[col] += wv * xc[col];
-          }
-        }
+        AccumulatePatchRow(packed_.data() + (m * kh_ + i) * kw_ * in_c_, xrow, in_c_, plane, w, kw_, acc.data());
         float* out = y + ((n * out_c_ + m) * oh + row * kh_ + i) * ow;
         for (int64_t col = 0; col < w; ++col)
           for (int64_t j = 0; j < kw_; ++j) out[col * kw_ + j] = acc[static_cast<size_t>(j * w + col)];
