@@ -325,7 +325,9 @@ TEST(ConvFusionTest, HardSwishAndHardSigmoidFuse) {
 // GlobalAveragePool -> 1x1 -> Relu -> 1x1 -> HardSigmoid -> Mul, then a 1x1 projection plus the residual)
 // with the passes against node by node. Weights are scaled so activations land on every HardSwish and
 // HardSigmoid segment (below -3, between, above 3).
-TEST(ConvFusionTest, MobileNetV3BlockMatchesNodeByNode) {
+// The block's squeeze-excitation Mul runs channels-last whichever input order it has (torchvision
+// exports scale * input).
+void CheckMobileNetV3Block(bool scale_first) {
   RandomFloats random;
   SCOPED_TRACE(random.trace());
   const int64_t c = 16, sq = 8, h = 6;
@@ -357,7 +359,10 @@ TEST(ConvFusionTest, MobileNetV3BlockMatchesNodeByNode) {
   b.Node("Conv", {"r1", "w2", "b2"}, {"s2"});
   auto& gate = b.Node("HardSigmoid", {"s2"}, {"s"});
   testing::OnnxBuilder::FloatAttribute(gate, "alpha", 1.0f / 6.0f);
-  b.Node("Mul", {"h1", "s"}, {"m"});
+  if (scale_first)
+    b.Node("Mul", {"s", "h1"}, {"m"});
+  else
+    b.Node("Mul", {"h1", "s"}, {"m"});
   b.Node("Conv", {"m", "w3"}, {"p"});
   b.Node("Add", {"p", "x"}, {"y"});
   const std::string path = b.WriteTemp();
@@ -367,7 +372,28 @@ TEST(ConvFusionTest, MobileNetV3BlockMatchesNodeByNode) {
   ASSERT_TRUE(RunConvFusion(*model->graph).ok());
   EXPECT_EQ(FindOp(*model->graph, "HardSwish"), nullptr);
   EXPECT_EQ(FindOp(*model->graph, "HardSigmoid"), nullptr);
+  const Node* scale = FindOp(*model->graph, kChannelsLastChannelScale);
+  ASSERT_NE(scale, nullptr);
+  EXPECT_EQ(model->graph->value(scale->inputs[0]).name, "h1");
+  EXPECT_NE(FindOp(*model->graph, kChannelsLastGlobalAveragePool), nullptr);
   ExpectPassesMatchNodeByNode(path, c, h, {1, 2}, [&](int64_t n) { return Shape{n, c, h, h}; }, random);
+}
+
+TEST(ConvFusionTest, MobileNetV3BlockMatchesNodeByNode) { CheckMobileNetV3Block(false); }
+
+TEST(ConvFusionTest, MobileNetV3BlockWithScaleFirstMatchesNodeByNode) { CheckMobileNetV3Block(true); }
+
+// A Mul whose "scale" would broadcast the image's batch, or whose output a graph output is, keeps NCHW.
+TEST(ConvFusionTest, ChannelScaleMulThatBroadcastsTheBatchStaysPlain) {
+  TestGraph t;
+  const int c = t.Conv("c");                                   // [1, 4, 5, 5]
+  const int s = t.Value("s", {2, 4, 1, 1}), m = t.Value("m", {2, 4, 5, 5}), d = t.Value("d", {2, 4, 5, 5});
+  t.Add("Mul", {c, s}, {m});
+  t.Add("Conv", {m, t.Value("w2", {4, 4, 3, 3})}, {d});
+  t.g.outputs = {d};
+  ASSERT_TRUE(RunConvFusion(t.g).ok());
+  EXPECT_EQ(FindOp(t.g, kChannelsLastChannelScale), nullptr);
+  EXPECT_NE(FindOp(t.g, "Mul"), nullptr);
 }
 
 // The addend is read in its reader's output layout: a conv output that is the addend of a node whose
