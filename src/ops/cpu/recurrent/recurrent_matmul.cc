@@ -17,7 +17,7 @@ namespace {
 // per-step recurrence pays a fork at every step. With sleeping workers (passive waiting) a fork wakes them,
 // which costs as much as ~100 us of work: LSTM(256) at batch 2 (524K per step) took 5.2-6.5 ms at
 // --threads 2 with a 100K limit and 1.3-1.5 ms on one thread (2026-11-30), and LSTM(512) at batch 1 (1M
-// per step) 12.2-17.2 ms parallel against 10.7-12.4 serial. Spinning workers fork in about a microsecond:
+// per step) 12.2-14.3 ms parallel against 10.7-12.4 serial. Spinning workers fork in about a microsecond:
 // there LSTM(512) at batch 1 went from 9.2 ms serial to 6.1 ms split (2026-12-07).
 constexpr int64_t kSerialMacsSleeping = 2000000;
 constexpr int64_t kSerialMacsSpinning = int64_t{1} << 19;

@@ -138,7 +138,8 @@ template <typename T>
 void NearestPlanes(const T* in, T* out, int64_t planes, int64_t h_in, int64_t w_in, const std::vector<TwoTaps>& rows,
                    const std::vector<TwoTaps>& cols, ThreadPool& pool) {
   const int64_t h_out = static_cast<int64_t>(rows.size()), w_out = static_cast<int64_t>(cols.size());
-  pool.ParallelFor(planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, h_out * w_out)), [&](int64_t b, int64_t e) {
+  const int64_t min_chunk = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, h_out * w_out));
+  pool.ParallelFor(planes, min_chunk, [&](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
       const T* plane = in + p * h_in * w_in;
       T* dst = out + p * h_out * w_out;
