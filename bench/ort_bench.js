@@ -4,6 +4,10 @@
 // prints one JSON object as its last line, so bench/run_suite.py can put both engines in one table.
 //
 // usage: node bench/ort_bench.js MODEL [--shape NAME=1x3x224x224 ...] [--threads N] [--iters N] [--warmup N]
+//                                [--profile PREFIX]
+//
+// --profile writes ONNX Runtime's own per-node trace (enableProfiling) to PREFIX_<date>.json and prints its
+// path on stderr; bench/ort_profile.py sums it by op type, for comparison with `tessera bench --profile`.
 //
 // Inputs follow tessera bench's rules: shapes from --shape, else from the model with symbolic dims 1 for
 // the first and 128 for the others; floats uniform in [-1, 1), integers in [0, 100), bools true.
@@ -22,7 +26,7 @@ function loadOrt() {
 }
 
 function parseArgs(argv) {
-  const args = {model: null, shapes: {}, threads: 1, iters: 20, warmup: 3};
+  const args = {model: null, shapes: {}, threads: 1, iters: 20, warmup: 3, profile: null};
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     const value = () => {
@@ -35,6 +39,7 @@ function parseArgs(argv) {
     } else if (a === '--threads') args.threads = Number(value());
     else if (a === '--iters') args.iters = Number(value());
     else if (a === '--warmup') args.warmup = Number(value());
+    else if (a === '--profile') args.profile = value();
     else if (!args.model) args.model = a;
     else throw new Error(`unexpected argument ${a}`);
   }
@@ -89,6 +94,7 @@ async function main() {
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    ...(args.profile ? {enableProfiling: true, profileFilePrefix: args.profile} : {}),
   });
   const feeds = {};
   let seed = 1;
@@ -112,6 +118,10 @@ async function main() {
     if (process.stderr.isTTY) process.stderr.write(`\rort_bench: ${i + 1}/${total}`);
   }
   if (process.stderr.isTTY) process.stderr.write('\n');
+  if (args.profile) {
+    session.endProfiling();  // onnxruntime-node returns no path: the file is PREFIX_<date>.json
+    console.error(`ort_bench: profile written to ${args.profile}_*.json`);
+  }
   times.sort((a, b) => a - b);
   const median = percentile(times, 0.5);
   const result = {

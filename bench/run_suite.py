@@ -38,6 +38,12 @@ SUITE = {
     "lstm": ("lstm", [], 30),
     "bigru": ("bigru", [], 30),
     "detector": ("detector", [], 30),
+    # Models nobody tuned for: small mobile classifiers, a DBNet-style text detector, a wide LSTM.
+    "mobilenetv3s_48x192": ("mobilenetv3_small_48x192", [], 200),
+    "mobilenetv3s_224": ("mobilenetv3_small", [], 100),
+    "mobilenetv3l_224": ("mobilenetv3_large", [], 50),
+    "dbnet_640": ("dbnet_mobile", [], 5),
+    "lstm_2x512": ("lstm_2x512", [], 30),
 }
 
 

@@ -336,6 +336,77 @@ def build_detector(name):
                 training=torch.onnx.TrainingMode.PRESERVE)
 
 
+def build_mobilenetv3(name, arch, height, width):
+    """torchvision's MobileNetV3 (squeeze-excitation, hardswish/hardsigmoid, depthwise 3x3 and 5x5); at
+    48x192 the depthwise layers run on tiny spatial sizes, as in text-line recognisers."""
+    torch.manual_seed(0)
+    builder = {"small": torchvision.models.mobilenet_v3_small, "large": torchvision.models.mobilenet_v3_large}
+    model = randomize_batchnorm(builder[arch](weights=None), seed=8).eval()
+    x = rng_for(name).standard_normal((1, 3, height, width)).astype(np.float32)
+    return dict(model=model, inputs={"input": x}, outputs=["output"])
+
+
+class DBNetMobile(nn.Module):
+    """A DBNet-style text detector: MobileNetV3-large features tapped at strides 4/8/16/32, an FPN (1x1
+    laterals, nearest x2 top-down adds, 3x3 smoothing, nearest upsampling of each level to stride 4 and a
+    Concat), and the probability head (3x3 conv, two ConvTranspose x2, sigmoid) at full resolution."""
+
+    TAPS = (3, 6, 12, 16)  # last feature block of strides 4, 8, 16, 32 in torchvision's mobilenet_v3_large
+
+    def __init__(self, inner=96):
+        super().__init__()
+        self.features = torchvision.models.mobilenet_v3_large(weights=None).features
+        widths = (24, 40, 112, 960)
+        self.laterals = nn.ModuleList(nn.Conv2d(c, inner, 1, bias=False) for c in widths)
+        self.smooth = nn.ModuleList(nn.Conv2d(inner, inner // 4, 3, padding=1, bias=False) for _ in widths)
+        quarter = inner // 4
+        self.head = nn.Sequential(
+            nn.Conv2d(inner, quarter, 3, padding=1, bias=False), nn.BatchNorm2d(quarter), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(quarter, quarter, 2, stride=2), nn.BatchNorm2d(quarter), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(quarter, 1, 2, stride=2), nn.Sigmoid())
+
+    def forward(self, x):
+        taps = []
+        for i, block in enumerate(self.features):
+            x = block(x)
+            if i in self.TAPS:
+                taps.append(x)
+        lat = [conv(t) for conv, t in zip(self.laterals, taps)]
+        for i in range(len(lat) - 2, -1, -1):  # top-down: coarser level upsampled and added
+            lat[i] = lat[i] + F.interpolate(lat[i + 1], scale_factor=2, mode="nearest")
+        levels = [conv(t) for conv, t in zip(self.smooth, lat)]
+        levels = [levels[0]] + [F.interpolate(t, scale_factor=2 ** i, mode="nearest")
+                                for i, t in enumerate(levels[1:], start=1)]
+        return self.head(torch.cat(levels[::-1], dim=1))
+
+
+def build_dbnet(name):
+    torch.manual_seed(0)
+    model = randomize_batchnorm(DBNetMobile(), seed=9).eval()
+    x = rng_for(name).standard_normal((1, 3, 640, 640)).astype(np.float32)
+    return dict(model=model, inputs={"input": x}, outputs=["probability"])
+
+
+class LSTMWide(nn.Module):
+    """Two stacked LSTM layers of hidden 512 over a 64-step sequence, batch 1: a recurrence whose per-step
+    work (four 512x512 gate products) is small enough that threading has to split the cell itself."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(input_size=512, hidden_size=512, num_layers=2, batch_first=False)
+
+    def forward(self, x):
+        output, (h_n, c_n) = self.lstm(x)
+        return output, h_n, c_n
+
+
+def build_lstm_2x512(name):
+    torch.manual_seed(0)
+    model = uniform_(LSTMWide(), 0.06, seed=10).eval()
+    x = rng_for(name).standard_normal((64, 1, 512)).astype(np.float32)
+    return dict(model=model, inputs={"input": x}, outputs=["output", "h_n", "c_n"])
+
+
 # name -> (version, builder). Bump a version when its model or inputs change, so caches are rebuilt.
 MODELS = collections.OrderedDict([
     ("tiny_cnn", (1, build_tiny_cnn)),
@@ -348,6 +419,11 @@ MODELS = collections.OrderedDict([
     ("bert", (1, build_bert)),
     ("vit", (1, build_vit)),
     ("vit_small", (1, build_vit_small)),
+    ("mobilenetv3_small_48x192", (1, lambda n: build_mobilenetv3(n, "small", 48, 192))),
+    ("mobilenetv3_small", (1, lambda n: build_mobilenetv3(n, "small", 224, 224))),
+    ("mobilenetv3_large", (1, lambda n: build_mobilenetv3(n, "large", 224, 224))),
+    ("dbnet_mobile", (1, build_dbnet)),
+    ("lstm_2x512", (1, build_lstm_2x512)),
 ])
 # Exported only when named with --only (the benchmark suite needs them; the model tests do not).
 ON_REQUEST = {"vit"}

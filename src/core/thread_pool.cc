@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <memory>
 #include <thread>
 
 namespace tessera {
@@ -36,6 +37,22 @@ void ThreadPool::ParallelFor(int64_t n, int64_t min_chunk, const std::function<v
     // The runtime may grant fewer threads than asked (nested region, thread limit): stride over chunks.
     const int team = omp_get_num_threads();
     for (int c = omp_get_thread_num(); c < chunks; c += team) RunChunk(fn, n, chunks, c);
+  }
+}
+
+void ThreadPool::RunTeam(const std::function<void(int thread, int team, SpinBarrier& barrier)>& fn) {
+  if (threads_ <= 1) {
+    SpinBarrier alone(1);
+    fn(0, 1, alone);
+    return;
+  }
+  std::unique_ptr<SpinBarrier> barrier;
+#pragma omp parallel num_threads(threads_)
+  {
+#pragma omp single
+    barrier = std::make_unique<SpinBarrier>(omp_get_num_threads());
+    // (the end of `single` is a barrier: every thread sees it built)
+    fn(omp_get_thread_num(), omp_get_num_threads(), *barrier);
   }
 }
 

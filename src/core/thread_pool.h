@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <functional>
 
+#include "core/spin_barrier.h"
+
 namespace tessera {
 
 class ThreadPool {
@@ -28,6 +30,11 @@ class ThreadPool {
   // Calls fn(begin, end) over chunks covering [0, n). Chunks hold at least `min_chunk` items so that
   // tiny loops stay on one thread. `fn` must not throw.
   void ParallelFor(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn);
+
+  // Calls fn(thread, team, barrier) once on each thread of one parallel region, all at the same time, so
+  // that they may meet at `barrier` (a SpinBarrier for `team` threads). `team` is what the runtime
+  // granted: up to threads(), 1 inside another parallel region. `fn` must not throw.
+  void RunTeam(const std::function<void(int thread, int team, SpinBarrier& barrier)>& fn);
 
  private:
   int threads_;

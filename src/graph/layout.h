@@ -14,6 +14,9 @@ constexpr int kTesseraOpset = 1;
 constexpr char kChannelsLastMaxPool[] = "MaxPoolChannelsLast";
 // A GlobalAveragePool whose X is NHWC bytes under an NCHW shape; Y ([N, C, 1, 1]) is the same either way.
 constexpr char kChannelsLastGlobalAveragePool[] = "GlobalAveragePoolChannelsLast";
+// A Mul of an image X whose bytes are NHWC under an NCHW shape by a per-channel scale S [N or 1, C, 1, 1]
+// (squeeze-excitation); Y has X's layout. Inputs are (X, S) whatever order the Mul had.
+constexpr char kChannelsLastChannelScale[] = "ChannelScaleChannelsLast";
 
 // Values of the `channels_last_input` / `channels_last_output` attributes that ChooseConvLayouts sets:
 // NHWC, or oneDNN's blocked nChw16c ([N, C/16, H, W, 16]; channels a multiple of 16).

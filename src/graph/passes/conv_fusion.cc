@@ -6,6 +6,7 @@
 #include <string>
 #include <optional>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 // Which convolutions run as Winograd (so that their neighbours can share its layout) is the kernels' answer.
@@ -45,16 +46,28 @@ std::optional<float> ConstantScalar(const Graph& graph, const std::vector<int>& 
   return std::nullopt;
 }
 
-// Sets the activation attributes of `fused` from a Relu or Clip (with constant or absent bounds) reading
-// `input`; false, touching nothing, for any other node.
+// Sets the activation attributes of `fused` from a Relu, a Clip (with constant or absent bounds), a
+// HardSwish (opset 14) or a HardSigmoid (MobileNetV3's activations) reading `input`; false, touching
+// nothing, for any other node.
 bool ReadActivation(const Graph& graph, const std::vector<int>& producers, const Node& node, int input,
                     Node& fused) {
   if (!node.domain.empty() || node.outputs.size() != 1 || node.inputs.empty() || node.inputs[0] != input) return false;
   Attribute kind;
   kind.type = Attribute::Type::kString;
-  if (node.op_type == "Relu" && node.inputs.size() == 1) {
-    kind.s = "Relu";
+  if ((node.op_type == "Relu" || node.op_type == "HardSwish") && node.inputs.size() == 1) {
+    kind.s = node.op_type;
     fused.attributes["activation"] = kind;
+    return true;
+  }
+  if (node.op_type == "HardSigmoid" && node.inputs.size() == 1) {
+    kind.s = "HardSigmoid";
+    fused.attributes["activation"] = kind;
+    Attribute a;
+    a.type = Attribute::Type::kFloat;
+    a.f = node.GetFloat("alpha", 0.2f);
+    fused.attributes["activation_alpha"] = a;
+    a.f = node.GetFloat("beta", 0.5f);
+    fused.attributes["activation_beta"] = a;
     return true;
   }
   if (node.op_type != "Clip") return false;
@@ -209,6 +222,32 @@ bool IsChannelsLastGlobalAveragePool(const Graph& graph, const Node& node) {
 
 int AddendOf(const Node& node) { return node.inputs.size() > 3 ? node.inputs[3] : kNoValue; }
 
+// For a float32 Mul of a static image by a per-channel scale [N or 1, C, 1, 1] (squeeze-excitation), the
+// index of the image input (0 or 1); else -1. Such a Mul may run channels-last (kChannelsLastChannelScale).
+int ChannelScaleImageInput(const Graph& graph, const Node& node) {
+  if (node.op_type != "Mul" || !node.domain.empty() || node.inputs.size() != 2 || node.outputs.size() != 1 ||
+      node.inputs[0] == kNoValue || node.inputs[1] == kNoValue || node.inputs[0] == node.inputs[1])
+    return -1;
+  const ValueInfo& y = graph.value(node.outputs[0]);
+  if (y.dtype != DType::kFloat32 || !IsStaticImage(y)) return -1;
+  for (int image = 0; image < 2; ++image) {
+    const ValueInfo& x = graph.value(node.inputs[static_cast<size_t>(image)]);
+    const ValueInfo& s = graph.value(node.inputs[static_cast<size_t>(1 - image)]);
+    if (x.dtype != DType::kFloat32 || s.dtype != DType::kFloat32 || !IsStaticImage(x) || !IsStaticImage(s)) continue;
+    auto same_dim = [](const Dim& a, const Dim& b) {
+      return a.value > 0 ? a.value == b.value : !a.symbol.empty() && a.symbol == b.symbol;
+    };
+    bool same = true;
+    for (size_t d = 0; d < 4; ++d) same = same && same_dim(x.dims[d], y.dims[d]);
+    // The scale may not broadcast the image's batch (s [N, C, 1, 1] against x [1, C, H, W]).
+    const bool scale_batch = s.dims[0].value == 1 || same_dim(s.dims[0], x.dims[0]);
+    if (same && scale_batch && s.dims[1].value == x.dims[1].value && s.dims[2].value == 1 && s.dims[3].value == 1 &&
+        !(x.dims[2].value == 1 && x.dims[3].value == 1))
+      return image;
+  }
+  return -1;
+}
+
 // A value's dims when all but the batch are static (the batch reads -1), or empty.
 std::vector<int64_t> ImageDims(const ValueInfo& v) {
   std::vector<int64_t> dims;
@@ -332,24 +371,37 @@ Status ChooseConvLayouts(Graph& graph) {
   const std::vector<std::vector<size_t>> consumers = Consumers(graph);
   std::unordered_set<int> graph_outputs(graph.outputs.begin(), graph.outputs.end());
   std::unordered_set<int> channels_last;  // values that travel NHWC between convolutions
+  // Whether `reader` can read `y` channels-last: as a convolution's X or addend Z, a max pool's X, a global
+  // average pool's X, or the image (not the scale) of a channel-scale Mul.
+  auto reads_channels_last = [&](const Node& reader, int y) {
+    if (IsChannelsLastGlobalAveragePool(graph, reader)) return true;
+    const int image = ChannelScaleImageInput(graph, reader);
+    if (image >= 0) return reader.inputs[static_cast<size_t>(1 - image)] != y;
+    if (!IsLayoutCandidate(graph, reader)) return false;
+    for (size_t i = 0; i < reader.inputs.size(); ++i)
+      if (reader.inputs[i] == y && i != 0 && i != 3) return false;
+    return true;
+  };
   for (const Node& node : graph.nodes) {
-    if (!IsLayoutCandidate(graph, node)) continue;
+    if (!IsLayoutCandidate(graph, node) && ChannelScaleImageInput(graph, node) < 0) continue;
     const int y = node.outputs[0];
     const auto& readers = consumers[static_cast<size_t>(y)];
     bool ok = !readers.empty() && !graph_outputs.count(y);
-    for (size_t c : readers) {
-      const Node& reader = graph.nodes[c];
-      if (IsChannelsLastGlobalAveragePool(graph, reader)) continue;
-      ok = ok && IsLayoutCandidate(graph, reader);
-      for (size_t i = 0; ok && i < reader.inputs.size(); ++i) ok = reader.inputs[i] != y || i == 0 || i == 3;
-    }
+    for (size_t c : readers) ok = ok && reads_channels_last(graph.nodes[c], y);
     if (ok) channels_last.insert(y);
   }
-  // A node's addend is read in its output's layout, and a max pool's output has its input's layout: both
-  // channels-last or neither, to a fixpoint.
+  // A node's addend is read in its output's layout, and a max pool's or channel-scale Mul's output has its
+  // input image's layout: both channels-last or neither, to a fixpoint.
   for (bool changed = true; changed;) {
     changed = false;
     for (const Node& node : graph.nodes) {
+      const int image = ChannelScaleImageInput(graph, node);
+      if (image >= 0) {
+        const int x = node.inputs[static_cast<size_t>(image)];
+        if (channels_last.count(x) != channels_last.count(node.outputs[0]))
+          changed = channels_last.erase(x) + channels_last.erase(node.outputs[0]) > 0 || changed;
+        continue;
+      }
       const int z = IsChannelsLastMaxPool(graph, node) ? node.inputs[0] : AddendOf(node);
       if (!IsLayoutCandidate(graph, node) || z == kNoValue) continue;
       if (channels_last.count(z) != channels_last.count(node.outputs[0])) {
@@ -369,6 +421,15 @@ Status ChooseConvLayouts(Graph& graph) {
     Node& node = graph.nodes[n];
     if (IsChannelsLastMaxPool(graph, node) && IsLayoutCandidate(graph, node) && channels_last.count(node.inputs[0])) {
       node.op_type = kChannelsLastMaxPool;
+      node.domain = kTesseraDomain;
+      node.opset = kTesseraOpset;
+      any = true;
+      continue;
+    }
+    if (const int image = ChannelScaleImageInput(graph, node);
+        image >= 0 && channels_last.count(node.inputs[static_cast<size_t>(image)])) {
+      if (image == 1) std::swap(node.inputs[0], node.inputs[1]);
+      node.op_type = kChannelsLastChannelScale;
       node.domain = kTesseraDomain;
       node.opset = kTesseraOpset;
       any = true;

@@ -1,10 +1,13 @@
 // Conv fusion: folds the elementwise tail of a float32 Conv into one com.tessera FusedConv node.
 //
 // Patterns (the Conv's output must have exactly one consumer and must not be a graph output; the same
-// holds for an Add's output that a Relu/Clip follows):
+// holds for an Add's output that an activation follows):
 //   Conv -> Relu                    FusedConv(X, W, B)            activation "Relu"
 //   Conv -> Clip(constant bounds)   FusedConv(X, W, B)            activation "Clip", activation_min/max
-//   Conv -> Add(Z) [-> Relu|Clip]   FusedConv(X, W, B, Z)         Z summed into the result before the
+//   Conv -> HardSwish               FusedConv(X, W, B)            activation "HardSwish"
+//   Conv -> HardSigmoid             FusedConv(X, W, B)            activation "HardSigmoid",
+//                                                                 activation_alpha/beta (the node's alpha, beta)
+//   Conv -> Add(Z) [-> activation]  FusedConv(X, W, B, Z)         Z summed into the result before the
 //                                                                 activation; Z must have exactly the
 //                                                                 Conv output's shape (no broadcast; equal
 //                                                                 sizes or the same named symbol per dim)

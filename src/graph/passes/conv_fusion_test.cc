@@ -296,6 +296,106 @@ TEST(ConvFusionTest, ValueReadByAnotherOpStaysNchwAndConvStaysPlain) {
   EXPECT_EQ(t.g.nodes[0].domain, "");
 }
 
+// MobileNetV3's activations fold into the convolution that feeds them; HardSigmoid keeps its alpha and beta.
+TEST(ConvFusionTest, HardSwishAndHardSigmoidFuse) {
+  TestGraph t;
+  const int c = t.Conv("c");
+  const int h = t.Value("h");
+  t.Add("HardSwish", {c}, {h}, 14);
+  t.g.outputs = {h};
+  ASSERT_TRUE(FuseConvActivations(t.g).ok());
+  ASSERT_EQ(t.g.nodes.size(), 1u);
+  EXPECT_EQ(t.g.nodes[0].GetString("activation", ""), "HardSwish");
+
+  TestGraph u;
+  const int c2 = u.Conv("c");
+  const int s = u.Value("s");
+  Node& sigmoid = u.Add("HardSigmoid", {c2}, {s}, 6);
+  sigmoid.attributes["alpha"].type = Attribute::Type::kFloat;
+  sigmoid.attributes["alpha"].f = 1.0f / 6.0f;
+  u.g.outputs = {s};
+  ASSERT_TRUE(FuseConvActivations(u.g).ok());
+  ASSERT_EQ(u.g.nodes.size(), 1u);
+  EXPECT_EQ(u.g.nodes[0].GetString("activation", ""), "HardSigmoid");
+  EXPECT_EQ(u.g.nodes[0].GetFloat("activation_alpha", 0), 1.0f / 6.0f);
+  EXPECT_EQ(u.g.nodes[0].GetFloat("activation_beta", 0), 0.5f);  // the ONNX default
+}
+
+// End to end: a MobileNetV3 block (3x3 conv -> HardSwish, depthwise 3x3 -> HardSwish, squeeze-excitation
+// GlobalAveragePool -> 1x1 -> Relu -> 1x1 -> HardSigmoid -> Mul, then a 1x1 projection plus the residual)
+// with the passes against node by node. Weights are scaled so activations land on every HardSwish and
+// HardSigmoid segment (below -3, between, above 3).
+// The block's squeeze-excitation Mul runs channels-last whichever input order it has (torchvision
+// exports scale * input).
+void CheckMobileNetV3Block(bool scale_first) {
+  RandomFloats random;
+  SCOPED_TRACE(random.trace());
+  const int64_t c = 16, sq = 8, h = 6;
+  auto scaled = [&](size_t n, float by) {
+    std::vector<float> v = random(n);
+    for (float& f : v) f *= by;
+    return v;
+  };
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {-1, c, h, h});
+  b.Output("y", DType::kFloat32, {-1, c, h, h});
+  b.Initializer("w0", scaled(c * c * 9, 0.8f), {c, c, 3, 3});
+  b.Initializer("b0", scaled(c, 2.0f), {c});
+  b.Initializer("wd", scaled(c * 9, 1.0f), {c, 1, 3, 3});
+  b.Initializer("w1", scaled(sq * c, 1.0f), {sq, c, 1, 1});
+  b.Initializer("w2", scaled(c * sq, 3.0f), {c, sq, 1, 1});
+  b.Initializer("b2", scaled(c, 3.0f), {c});
+  b.Initializer("w3", scaled(c * c, 0.5f), {c, c, 1, 1});
+  auto& conv0 = b.Node("Conv", {"x", "w0", "b0"}, {"c0"});
+  testing::OnnxBuilder::IntsAttribute(conv0, "pads", {1, 1, 1, 1});
+  b.Node("HardSwish", {"c0"}, {"h0"});
+  auto& dw = b.Node("Conv", {"h0", "wd"}, {"d"});
+  testing::OnnxBuilder::IntsAttribute(dw, "pads", {1, 1, 1, 1});
+  testing::OnnxBuilder::IntAttribute(dw, "group", c);
+  b.Node("HardSwish", {"d"}, {"h1"});
+  b.Node("GlobalAveragePool", {"h1"}, {"g"});
+  b.Node("Conv", {"g", "w1"}, {"s1"});
+  b.Node("Relu", {"s1"}, {"r1"});
+  b.Node("Conv", {"r1", "w2", "b2"}, {"s2"});
+  auto& gate = b.Node("HardSigmoid", {"s2"}, {"s"});
+  testing::OnnxBuilder::FloatAttribute(gate, "alpha", 1.0f / 6.0f);
+  if (scale_first)
+    b.Node("Mul", {"s", "h1"}, {"m"});
+  else
+    b.Node("Mul", {"h1", "s"}, {"m"});
+  b.Node("Conv", {"m", "w3"}, {"p"});
+  b.Node("Add", {"p", "x"}, {"y"});
+  const std::string path = b.WriteTemp();
+
+  auto model = LoadModelFromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(RunConvFusion(*model->graph).ok());
+  EXPECT_EQ(FindOp(*model->graph, "HardSwish"), nullptr);
+  EXPECT_EQ(FindOp(*model->graph, "HardSigmoid"), nullptr);
+  const Node* scale = FindOp(*model->graph, kChannelsLastChannelScale);
+  ASSERT_NE(scale, nullptr);
+  EXPECT_EQ(model->graph->value(scale->inputs[0]).name, "h1");
+  EXPECT_NE(FindOp(*model->graph, kChannelsLastGlobalAveragePool), nullptr);
+  ExpectPassesMatchNodeByNode(path, c, h, {1, 2}, [&](int64_t n) { return Shape{n, c, h, h}; }, random);
+}
+
+TEST(ConvFusionTest, MobileNetV3BlockMatchesNodeByNode) { CheckMobileNetV3Block(false); }
+
+TEST(ConvFusionTest, MobileNetV3BlockWithScaleFirstMatchesNodeByNode) { CheckMobileNetV3Block(true); }
+
+// A Mul whose "scale" would broadcast the image's batch, or whose output a graph output is, keeps NCHW.
+TEST(ConvFusionTest, ChannelScaleMulThatBroadcastsTheBatchStaysPlain) {
+  TestGraph t;
+  const int c = t.Conv("c");                                   // [1, 4, 5, 5]
+  const int s = t.Value("s", {2, 4, 1, 1}), m = t.Value("m", {2, 4, 5, 5}), d = t.Value("d", {2, 4, 5, 5});
+  t.Add("Mul", {c, s}, {m});
+  t.Add("Conv", {m, t.Value("w2", {4, 4, 3, 3})}, {d});
+  t.g.outputs = {d};
+  ASSERT_TRUE(RunConvFusion(t.g).ok());
+  EXPECT_EQ(FindOp(t.g, kChannelsLastChannelScale), nullptr);
+  EXPECT_NE(FindOp(t.g, "Mul"), nullptr);
+}
+
 // The addend is read in its reader's output layout: a conv output that is the addend of a node whose
 // result is a graph output (NCHW) must stay NCHW too, even though only convolutions read it.
 TEST(ConvFusionTest, AddendFollowsItsReadersOutputLayout) {

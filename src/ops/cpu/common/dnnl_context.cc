@@ -3,6 +3,9 @@
 
 #include <omp.h>
 
+#include <cstdlib>
+#include <cstring>
+
 namespace tessera {
 
 dnnl::engine& DnnlEngine() {
@@ -16,6 +19,28 @@ dnnl::stream& DnnlStream() {
 }
 
 void SetDnnlThreads(int threads) { omp_set_num_threads(threads > 0 ? threads : 1); }
+
+bool OpenMpWorkersSpin() {
+  static const bool spin = [] {
+    const char* count = std::getenv("GOMP_SPINCOUNT");
+    if (count != nullptr) return std::strtoll(count, nullptr, 10) > 0 || std::strchr(count, 'n') != nullptr;
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    return policy == nullptr || (std::strcmp(policy, "PASSIVE") != 0 && std::strcmp(policy, "passive") != 0);
+  }();
+  return spin;
+}
+
+DnnlSerialScope::DnnlSerialScope(bool serial) : saved_(serial ? omp_get_max_threads() : 0) {
+  if (saved_ > 1) {
+    omp_set_num_threads(1);
+  } else {
+    saved_ = 0;
+  }
+}
+
+DnnlSerialScope::~DnnlSerialScope() {
+  if (saved_ > 0) omp_set_num_threads(saved_);
+}
 
 dnnl::memory::data_type ToDnnl(DType dtype) {
   using dt = dnnl::memory::data_type;

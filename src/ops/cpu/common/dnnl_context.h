@@ -13,6 +13,29 @@ dnnl::engine& DnnlEngine();
 dnnl::stream& DnnlStream();
 // oneDNN parallelises with OpenMP in Debian's build; this sets its thread count for the calling thread.
 void SetDnnlThreads(int threads);
+
+// While alive and `serial`, oneDNN and ThreadPool loops on the calling thread run on that thread alone; the
+// thread count is restored on destruction. For primitives too small to repay the OpenMP fork and join:
+// under passive waiting a fork wakes sleeping workers (tens of microseconds on a busy machine), more than
+// such a primitive takes on one core. oneDNN reads the thread count both when a primitive is created and
+// when it runs, so both must happen under the same scope.
+class DnnlSerialScope {
+ public:
+  explicit DnnlSerialScope(bool serial);
+  ~DnnlSerialScope();
+  DnnlSerialScope(const DnnlSerialScope&) = delete;
+  DnnlSerialScope& operator=(const DnnlSerialScope&) = delete;
+
+ private:
+  int saved_;  // the thread count to restore, or 0 when nothing changed
+};
+
+// Whether idle OpenMP workers spin before sleeping (GOMP_SPINCOUNT set and non-zero, OMP_WAIT_POLICY=active,
+// or neither set: libgomp's default spins), read once from the environment the runtime read at start.
+// Kernels pick their serial thresholds by it: a fork to spinning workers costs about a microsecond, one
+// to sleeping workers tens of microseconds on a busy machine.
+bool OpenMpWorkersSpin();
+
 // oneDNN's data type for `dtype`, or undef.
 dnnl::memory::data_type ToDnnl(DType dtype);
 

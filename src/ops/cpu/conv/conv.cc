@@ -1,12 +1,14 @@
 // Conv (opsets 1, 11) and ConvTranspose (opsets 1, 11) for 1-D, 2-D and 3-D inputs.
 //
-// float32 runs through oneDNN (conv_dnnl.h) with weights packed once per node, and so does float16 on
+// float32 runs through oneDNN (conv_dnnl.h) with weights packed once per node (a ConvTranspose whose
+// kernel equals its stride through conv_transpose_patch.h instead), and so does float16 on
 // float32 copies; float64, and any problem oneDNN has no optimized implementation for, run the reference loops
 // (conv_reference.h). The attribute semantics did not change between the opsets, so one kernel serves
 // all of them. ConvInteger and QLinearConv live with the quantization kernels.
 //
 // com.tessera FusedConv (made by graph/passes/conv_fusion.h, float32 only) is a Conv with attributes
-// `activation` ("Relu" or "Clip" with `activation_min`/`activation_max`) and an optional fourth input Z
+// `activation` ("Relu", "Clip" with `activation_min`/`activation_max`, "HardSwish", or "HardSigmoid" with
+// `activation_alpha`/`activation_beta`) and an optional fourth input Z
 // of the output's shape: y = activation(conv(x, w) + b + z), built into the oneDNN primitive as post-ops.
 #include <atomic>
 #include <memory>
@@ -16,6 +18,7 @@
 #include "graph/layout.h"
 #include "ops/cpu/conv/conv_dnnl.h"
 #include "ops/cpu/conv/conv_reference.h"
+#include "ops/cpu/conv/conv_transpose_patch.h"
 #include "ops/cpu/common/numeric_traits.h"
 #include "ops/op_list.h"
 
@@ -53,6 +56,9 @@ class ConvKernel : public Kernel {
       auto f = HalfToFloat32(constant_w);
       if (f.ok()) packable = constant_w_f32_ = std::move(*f);
     }
+    if (transpose && group == 1 && packable.defined() && packable.dtype() == DType::kFloat32 &&
+        packable.rank() == 4)
+      patch_ = std::make_unique<ConvTransposePatchWeights>(packable);
     dnnl_ = std::make_unique<DnnlConv>(transpose, group, packable, post_ops);
   }
 
@@ -61,6 +67,7 @@ class ConvKernel : public Kernel {
   void Prewarm(const Shape& x_shape, const Tensor& w, bool has_bias) {
     if (w.dtype() != DType::kFloat32 && w.dtype() != DType::kFloat16) return;
     auto shapes = Resolve(x_shape, w.shape(), nullptr);
+    if (shapes.ok() && RunsAsPatch(*shapes)) return;  // no oneDNN primitive needed
     if (shapes.ok() && ShapeElementCount(shapes->y) > 0 && ShapeElementCount(x_shape) > 0) {
       dnnl_->Prepare(shapes->geometry, x_shape, w.shape(), shapes->out_c, has_bias);
       TryDropConstantWeights();
@@ -154,6 +161,10 @@ class ConvKernel : public Kernel {
       if (fused()) ApplyPostOps(z, *y);
       return Status::Ok();
     }
+    if (x.dtype() == DType::kFloat32 && RunsAsPatch(shapes)) {  // its own packed copy: dropped or not
+      patch_->Run(g, x.dim(0), x.data<float>(), b ? b->data<float>() : nullptr, y->data<float>(), ctx.pool());
+      return Status::Ok();
+    }
     if (x.dtype() == DType::kFloat32) {
       TS_ASSIGN_OR_RETURN(bool done, dnnl_->Run(g, x.shape(), w_shape, shapes.out_c, x.data<float>(),
                                                 w ? w->data<float>() : nullptr, b ? b->data<float>() : nullptr,
@@ -223,6 +234,11 @@ class ConvKernel : public Kernel {
 
   const char* Name() const { return transpose_ ? "ConvTranspose" : "Conv"; }
 
+  // A float32 ConvTranspose with constant weights whose windows do not overlap.
+  bool RunsAsPatch(const ConvShapes& shapes) const {
+    return patch_ && IsConvTransposePatch(shapes.geometry) && patch_->Fits(shapes.in_c, shapes.out_c, shapes.geometry);
+  }
+
   // Checks X, W and B against each other and the attributes; errors name the shapes at fault.
   StatusOr<ConvShapes> Resolve(const Shape& x, const Shape& w, const Shape* b) const {
     const std::string op = Name();
@@ -260,13 +276,8 @@ class ConvKernel : public Kernel {
   void ApplyPostOps(const Tensor* z, Tensor& y) const {
     float* out = y.data<float>();
     const float* add = z ? z->data<float>() : nullptr;
-    for (int64_t i = 0; i < y.element_count(); ++i) {
-      float v = add ? out[i] + add[i] : out[i];
-      if (post_ops_.activation == ConvPostOps::Activation::kRelu) v = v > 0 ? v : 0;
-      if (post_ops_.activation == ConvPostOps::Activation::kClip)
-        v = v < post_ops_.min ? post_ops_.min : (v > post_ops_.max ? post_ops_.max : v);
-      out[i] = v;
-    }
+    for (int64_t i = 0; i < y.element_count(); ++i)
+      out[i] = ApplyConvActivation(post_ops_, add ? out[i] + add[i] : out[i]);
   }
 
   // y[n, m, ...] = bias[m] or 0, for problems with no input elements.
@@ -291,6 +302,7 @@ class ConvKernel : public Kernel {
   std::atomic<bool> weights_dropped_{false};
   bool addend_dies_here_ = false;
   std::unique_ptr<DnnlConv> dnnl_;
+  std::unique_ptr<ConvTransposePatchWeights> patch_;  // constant float32 ConvTranspose weights, repacked
 };
 
 // The post-ops a FusedConv node's attributes and inputs ask for.
@@ -309,8 +321,15 @@ StatusOr<ConvPostOps> ReadPostOps(const Node& node) {
     ops.activation = ConvPostOps::Activation::kClip;
     ops.min = node.GetFloat("activation_min", 0);
     ops.max = node.GetFloat("activation_max", 0);
+  } else if (activation == "HardSwish") {
+    ops.activation = ConvPostOps::Activation::kHardSwish;
+  } else if (activation == "HardSigmoid") {
+    ops.activation = ConvPostOps::Activation::kHardSigmoid;
+    ops.alpha = node.GetFloat("activation_alpha", 0.2f);
+    ops.beta = node.GetFloat("activation_beta", 0.5f);
   } else if (!activation.empty()) {
-    return InvalidArgument("FusedConv attribute 'activation' must be Relu or Clip, got '" + activation + "'");
+    return InvalidArgument("FusedConv attribute 'activation' must be Relu, Clip, HardSwish or HardSigmoid, got '" +
+                           activation + "'");
   }
   return ops;
 }

@@ -3,6 +3,7 @@
 
 #include <dnnl.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -31,6 +32,18 @@ struct DnnlConv::Plan {
   // pad, or a large output_shape): oneDNN computes the covered part, the rest is bias only.
   bool tail = false;
   Shape covered;  // dims oneDNN computes, [N, M, spatial...]
+  bool serial = false;  // built and run on the calling thread alone (kSerialConvMacs*)
+  // oneDNN memory objects and the argument map for runs with packed weights, made once and re-pointed at
+  // each run's buffers: creating them per run (five memory objects, a hash map) was a fifth of
+  // MobileNetV3-small's time at 48x192. One run at a time holds them (`bound_busy`); a concurrent run of the
+  // same plan builds its own.
+  struct Bound {
+    bool ready = false;
+    memory src_user, dst_user, src, dst, scratch, bias;
+    std::unordered_map<int, memory> args;
+  };
+  Bound bound;
+  std::atomic<bool> bound_busy{false};
 };
 
 namespace {
@@ -79,6 +92,21 @@ memory::desc TransposeUserWeights(const memory::dims& dims, int64_t group, int64
 
 constexpr size_t kMaxPlans = 32;
 
+// Convolutions below this many multiply-adds run on the calling thread alone (DnnlSerialScope). With
+// sleeping workers (passive waiting, what `tessera bench` picks on a busy machine) each fork wakes the
+// other worker: MobileNetV3-small at 48x192 (52 convolutions, most under 1M) at --threads 2 took 1.4-4.6 ms
+// parallel and 0.77-1.25 ms with this limit (alternating runs, load average 7). Spinning workers fork in
+// about a microsecond, so there only the smallest (about 1-2 us of work) stay on one thread.
+constexpr int64_t kSerialConvMacsSleeping = int64_t{1} << 20;
+constexpr int64_t kSerialConvMacsSpinning = int64_t{1} << 17;
+
+int64_t ConvMacs(const WindowGeometry& g, bool transpose, int64_t batch, int64_t in_c, int64_t out_c, int64_t group) {
+  // Each output (Conv) or input (ConvTranspose) element meets channels/group x kernel weights.
+  int64_t elements = batch * (transpose ? in_c : out_c);
+  for (int64_t d : transpose ? g.in : g.out) elements *= d;
+  return elements * ((transpose ? out_c : in_c) / group) * g.KernelCount();
+}
+
 // Writes y [N, M, out...] from the covered block src [N, M, covered...] (its leading corner), filling the
 // positions outside it with bias[m] (or 0).
 void ExpandCovered(const float* src, const Shape& covered, const std::vector<int64_t>& out, const float* bias,
@@ -111,8 +139,12 @@ void ApplyConvPostOps(const ConvPostOps& ops, const float* z, float* y, int64_t 
   float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
   if (ops.activation == ConvPostOps::Activation::kRelu) lo = 0;
   if (ops.activation == ConvPostOps::Activation::kClip) lo = ops.min, hi = ops.max;
-  const bool clamp = ops.activation != ConvPostOps::Activation::kNone;
-  if (ops.sum && clamp) {
+  const bool clamp =
+      ops.activation == ConvPostOps::Activation::kRelu || ops.activation == ConvPostOps::Activation::kClip;
+  const bool other = !clamp && ops.activation != ConvPostOps::Activation::kNone;
+  if (other) {
+    for (int64_t i = 0; i < count; ++i) y[i] = ApplyConvActivation(ops, ops.sum ? y[i] + z[i] : y[i]);
+  } else if (ops.sum && clamp) {
     for (int64_t i = 0; i < count; ++i) y[i] = std::min(std::max(y[i] + z[i], lo), hi);
   } else if (ops.sum) {
     for (int64_t i = 0; i < count; ++i) y[i] += z[i];
@@ -193,6 +225,9 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
   const auto f32 = memory::data_type::f32;
   const auto any = memory::format_tag::any;
   const int64_t in_c = x_shape[1];
+  const int64_t serial_macs = OpenMpWorkersSpin() ? kSerialConvMacsSpinning : kSerialConvMacsSleeping;
+  p.serial = ConvMacs(g, transpose_, x_shape[0], in_c, out_channels, group_) < serial_macs;
+  const DnnlSerialScope serial(p.serial);
   memory::dims src_dims(x_shape.begin(), x_shape.end());
   memory::dims dst_dims = {x_shape[0], out_channels};
   dst_dims.insert(dst_dims.end(), g.out.begin(), g.out.end());
@@ -233,6 +268,12 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     if (post_ops_.activation == ConvPostOps::Activation::kClip)
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, post_ops_.min, post_ops_.max);
+    if (post_ops_.activation == ConvPostOps::Activation::kHardSwish)
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_hardswish, 0.0f, 0.0f);
+    if (post_ops_.activation == ConvPostOps::Activation::kHardSigmoid) {  // oneDNN 2.6 has no hardsigmoid
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, post_ops_.alpha, post_ops_.beta);
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, 0.0f, 1.0f);
+    }
     attr.set_post_ops(ops);
   }
   const memory::desc w_any(w_dims, f32, any);
@@ -433,40 +474,82 @@ StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, cons
     TS_ASSIGN_OR_RETURN(base, ThreadScratch(total));
   }
   float* covered = p->tail ? reinterpret_cast<float*>(base + total - covered_bytes) : nullptr;
+  const DnnlSerialScope serial(p->serial);
   try {
     dnnl::engine& engine = DnnlEngine();
     dnnl::stream& stream = DnnlStream();
-    memory src_user(p->src_user, engine, const_cast<float*>(x));
-    memory dst_user(p->dst_user, engine, p->tail ? covered : y);
-    memory src = p->reorder_src ? memory(p->src, engine, base) : src_user;
-    memory dst = p->reorder_dst ? memory(p->dst, engine, base + src_bytes) : dst_user;
-    memory weights;
-    if (p->packed_w) {
-      weights = *p->packed_w;
-    } else {
-      memory w_user(p->w_user, engine, const_cast<float*>(w));
-      weights = w_user;
-      if (p->reorder_w) {
-        weights = memory(p->w, engine, base + src_bytes + dst_bytes);
-        p->w_reorder.execute(stream, w_user, weights);
-      }
-    }
-    if (p->reorder_src) p->src_reorder.execute(stream, src_user, src);
-    if (post_ops_.sum && !p->manual_post_ops) {
-      // The sum post-op accumulates into what dst holds: put z there, in dst's layout.
+    char* scratch_at = base + src_bytes + dst_bytes + w_bytes;
+    // The sum post-op accumulates into what dst holds: put z there, in dst's layout.
+    auto place_addend = [&](memory& dst) {
+      if (!post_ops_.sum || p->manual_post_ops) return;
       if (p->reorder_dst) {
         memory z(p->dst_user, engine, const_cast<float*>(addend));
         p->addend_reorder.execute(stream, z, dst);
       } else if (addend != y) {
         std::memcpy(y, addend, p->dst_user.get_size());
       }
+    };
+    Plan::Bound* bound = p->packed_w && !p->bound_busy.exchange(true, std::memory_order_acquire) ? &p->bound : nullptr;
+    struct Release {
+      std::atomic<bool>* flag;
+      ~Release() {
+        if (flag) flag->store(false, std::memory_order_release);
+      }
+    } release{bound ? &p->bound_busy : nullptr};
+    if (bound != nullptr) {
+      Plan::Bound& m = *bound;
+      if (!m.ready) {
+        m.src_user = memory(p->src_user, engine, DNNL_MEMORY_NONE);
+        m.dst_user = memory(p->dst_user, engine, DNNL_MEMORY_NONE);
+        m.src = p->reorder_src ? memory(p->src, engine, DNNL_MEMORY_NONE) : m.src_user;
+        m.dst = p->reorder_dst ? memory(p->dst, engine, DNNL_MEMORY_NONE) : m.dst_user;
+        m.args = {{DNNL_ARG_SRC, m.src}, {DNNL_ARG_WEIGHTS, *p->packed_w}, {DNNL_ARG_DST, m.dst}};
+        if (pad_bytes > 0) {
+          m.scratch = memory(p->scratch, engine, DNNL_MEMORY_NONE);
+          m.args[DNNL_ARG_SCRATCHPAD] = m.scratch;
+        }
+        if (bias) {
+          m.bias = memory(p->bias, engine, DNNL_MEMORY_NONE);
+          m.args[DNNL_ARG_BIAS] = m.bias;
+        }
+        m.ready = true;
+      }
+      m.src_user.set_data_handle(const_cast<float*>(x));
+      m.dst_user.set_data_handle(p->tail ? covered : y);
+      if (p->reorder_src) m.src.set_data_handle(base);
+      if (p->reorder_dst) m.dst.set_data_handle(base + src_bytes);
+      if (pad_bytes > 0) m.scratch.set_data_handle(scratch_at);
+      if (bias) m.bias.set_data_handle(const_cast<float*>(bias));
+      if (p->reorder_src) p->src_reorder.execute(stream, m.src_user, m.src);
+      place_addend(m.dst);
+      p->prim.execute(stream, m.args);
+      if (p->reorder_dst) p->dst_reorder.execute(stream, m.dst, m.dst_user);
+      stream.wait();
+    } else {
+      memory src_user(p->src_user, engine, const_cast<float*>(x));
+      memory dst_user(p->dst_user, engine, p->tail ? covered : y);
+      memory src = p->reorder_src ? memory(p->src, engine, base) : src_user;
+      memory dst = p->reorder_dst ? memory(p->dst, engine, base + src_bytes) : dst_user;
+      memory weights;
+      if (p->packed_w) {
+        weights = *p->packed_w;
+      } else {
+        memory w_user(p->w_user, engine, const_cast<float*>(w));
+        weights = w_user;
+        if (p->reorder_w) {
+          weights = memory(p->w, engine, base + src_bytes + dst_bytes);
+          p->w_reorder.execute(stream, w_user, weights);
+        }
+      }
+      if (p->reorder_src) p->src_reorder.execute(stream, src_user, src);
+      place_addend(dst);
+      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+      if (pad_bytes > 0) args[DNNL_ARG_SCRATCHPAD] = memory(p->scratch, engine, scratch_at);
+      if (bias) args[DNNL_ARG_BIAS] = memory(p->bias, engine, const_cast<float*>(bias));
+      p->prim.execute(stream, args);
+      if (p->reorder_dst) p->dst_reorder.execute(stream, dst, dst_user);
+      stream.wait();
     }
-    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
-    if (pad_bytes > 0) args[DNNL_ARG_SCRATCHPAD] = memory(p->scratch, engine, base + src_bytes + dst_bytes + w_bytes);
-    if (bias) args[DNNL_ARG_BIAS] = memory(p->bias, engine, const_cast<float*>(bias));
-    p->prim.execute(stream, args);
-    if (p->reorder_dst) p->dst_reorder.execute(stream, dst, dst_user);
-    stream.wait();
   } catch (const dnnl::error& e) {
     return Internal(std::string("oneDNN convolution failed: ") + e.what());
   }

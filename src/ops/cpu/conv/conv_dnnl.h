@@ -22,10 +22,12 @@ namespace tessera {
 
 // What a fused convolution applies to its result, in order: y = act(conv(x, w) + bias [+ z]).
 struct ConvPostOps {
-  enum class Activation { kNone, kRelu, kClip };
+  // kHardSwish is ONNX HardSwish, v * clamp(v / 6 + 1/2, 0, 1); kHardSigmoid is clamp(alpha * v + beta, 0, 1).
+  enum class Activation { kNone, kRelu, kClip, kHardSwish, kHardSigmoid };
   bool sum = false;  // add the addend z (same shape as y) before the activation
   Activation activation = Activation::kNone;
   float min = 0, max = 0;  // kClip bounds
+  float alpha = 0, beta = 0;  // kHardSigmoid's slope and offset
   // Memory order of X and of Y (and the addend) at the kernel boundary: NHWC where set, else NCHW. Rank 4
   // only; the graph pass guarantees it.
   bool channels_last_x = false, channels_last_y = false;
@@ -34,6 +36,24 @@ struct ConvPostOps {
   // and their 1x1 neighbours so that no reorder runs in between.
   bool blocked_x = false, blocked_y = false;
 };
+
+// The activation of `ops` on one value, for the paths where oneDNN does not apply it.
+inline float ApplyConvActivation(const ConvPostOps& ops, float v) {
+  auto clamp01 = [](float t) { return t < 0 ? 0.0f : (t > 1 ? 1.0f : t); };
+  switch (ops.activation) {
+    case ConvPostOps::Activation::kRelu:
+      return v > 0 ? v : 0;
+    case ConvPostOps::Activation::kClip:
+      return v < ops.min ? ops.min : (v > ops.max ? ops.max : v);
+    case ConvPostOps::Activation::kHardSwish:
+      return v * clamp01(v * (1.0f / 6.0f) + 0.5f);
+    case ConvPostOps::Activation::kHardSigmoid:
+      return clamp01(ops.alpha * v + ops.beta);
+    case ConvPostOps::Activation::kNone:
+      break;
+  }
+  return v;
+}
 
 // Whether a float32 2-D convolution with these parameters runs as a Winograd convolution (see
 // conv_dnnl.cc), given TESSERA_CONV_WINOGRAD. `out` is the output's spatial size.

@@ -176,6 +176,58 @@ TEST(ConvTest, RandomFloat32ProblemsMatchReference) { CheckRandomConvs(false); }
 
 TEST(ConvTest, RandomFloat32TransposeProblemsMatchReference) { CheckRandomConvs(true); }
 
+// ConvTranspose with kernel == stride, no pads (DBNet's upsampling head) runs on its own patch kernel with
+// constant weights; random channel counts, kernels 1-3 per axis (non-square too), with and without bias,
+// against the double reference, with constant and runtime weights.
+TEST(ConvTest, NonOverlappingTransposeMatchesReference) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (int trial = 0; trial < 12; ++trial) {
+    RandomConv c;
+    c.transpose = true;
+    c.batch = 1 + rng() % 2;
+    c.in_c = 1 + rng() % 20;
+    c.out_c = 1 + rng() % 20;
+    for (int i = 0; i < 2; ++i) {
+      const int64_t k = 1 + rng() % 3;
+      c.kernel.push_back(k), c.stride.push_back(k), c.dilation.push_back(1);
+      c.pad_begin.push_back(0), c.pad_end.push_back(0), c.output_padding.push_back(0);
+      c.in.push_back(1 + rng() % 12);
+      c.out.push_back(c.in.back() * k);
+    }
+    c.w.resize(static_cast<size_t>(ShapeElementCount(c.WShape())));
+    for (float& v : c.w) v = dist(rng);
+    if (trial % 3 != 0) {
+      c.b.resize(static_cast<size_t>(c.out_c));
+      for (float& v : c.b) v = dist(rng);
+    }
+    const bool constant = trial % 4 != 3;
+    auto session = LoadConv(c, constant);
+    ASSERT_NE(session, nullptr);
+    for (int64_t batch : {c.batch, c.batch + 1}) {
+      std::vector<float> x(static_cast<size_t>(ShapeElementCount(c.XShape(batch))));
+      for (float& v : x) v = dist(rng);
+      std::vector<std::pair<std::string, Tensor>> feeds = {
+          {"x", Tensor::FromVector(DType::kFloat32, c.XShape(batch), x)}};
+      if (!constant) {
+        feeds.emplace_back("w", Tensor::FromVector(DType::kFloat32, c.WShape(), c.w));
+        if (!c.b.empty()) feeds.emplace_back("b", Tensor::FromVector(DType::kFloat32, {c.out_c}, c.b));
+      }
+      auto out = session->Run(feeds);
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      const std::vector<double> want = Reference(c, x, batch);
+      ASSERT_EQ((*out)[0].element_count(), static_cast<int64_t>(want.size()));
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_NEAR((*out)[0].data<float>()[i], want[i], 1e-4 * (1 + std::fabs(want[i])))
+            << "trial " << trial << " X " << ShapeToString(c.XShape(batch)) << " W " << ShapeToString(c.WShape())
+            << (constant ? " constant" : " runtime") << " weights, at " << i;
+      }
+    }
+  }
+}
+
 // DnnlConv directly: every 1-D/2-D float32 problem must be taken by oneDNN (not fall back), with
 // runtime or constant (packed once) weights, and match the reference.
 TEST(ConvTest, OneDnnTakesCommonProblemsAndMatchesReference) {

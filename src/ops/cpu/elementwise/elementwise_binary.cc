@@ -146,6 +146,7 @@ void RegisterElementwiseBinaryKernels(KernelRegistry& registry) {
   RegisterElementwisePowKernels(registry);
   RegisterElementwiseCompareKernels(registry);
   RegisterElementwiseVariadicKernels(registry);
+  RegisterElementwiseChannelScaleKernels(registry);
 }
 
 }  // namespace tessera

@@ -12,5 +12,6 @@ void RegisterElementwisePowKernels(KernelRegistry& registry);         // Pow, PR
 void RegisterElementwiseCompareKernels(KernelRegistry& registry);     // Equal, Less, ..., And, Or, Xor
 void RegisterElementwiseVariadicKernels(KernelRegistry& registry);    // Max, Min, Sum, Mean, Where
 void RegisterElementwiseContribGeluKernels(KernelRegistry& registry);  // com.microsoft Gelu, BiasGelu, FastGelu
+void RegisterElementwiseChannelScaleKernels(KernelRegistry& registry);  // com.tessera ChannelScaleChannelsLast
 
 }  // namespace tessera

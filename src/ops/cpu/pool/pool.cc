@@ -163,6 +163,26 @@ void GlobalAveragePoolBlocked16(const float* x, float* y, int64_t batch, int64_t
   });
 }
 
+// float32 GlobalAveragePool over NCHW planes: 16 running sums per plane, which vectorize without
+// reassociation flags; the window loops' double accumulation took 4.0 ms per inference over DBNet's eight
+// squeeze-excitation pools (0.7 ms in ONNX Runtime).
+void GlobalAveragePoolPlanes(const float* x, float* y, int64_t planes, int64_t spatial, ThreadPool& pool) {
+  const int64_t min_chunk = std::max<int64_t>(1, 16384 / spatial);
+  pool.ParallelFor(planes, min_chunk, [&](int64_t b, int64_t e) {
+    for (int64_t plane = b; plane < e; ++plane) {
+      const float* v = x + plane * spatial;
+      float sum[16] = {};
+      int64_t i = 0;
+      for (; i + 16 <= spatial; i += 16)
+        for (int k = 0; k < 16; ++k) sum[k] += v[i + k];
+      for (int k = 0; i < spatial; ++i, ++k) sum[k] += v[i];
+      float total = 0;
+      for (float part : sum) total += part;
+      y[plane] = total / static_cast<float>(spatial);
+    }
+  });
+}
+
 // Global pools: every spatial dim is reduced, so the spatial dims are flattened into one window.
 class GlobalPoolKernel : public Kernel {
  public:
@@ -199,6 +219,10 @@ class GlobalPoolKernel : public Kernel {
         GlobalAveragePoolBlocked16(x.data<float>(), y->data<float>(), x.dim(0), x.dim(1), spatial, ctx.pool());
       else
         GlobalAveragePoolChannelsLast(x.data<float>(), y->data<float>(), x.dim(0), x.dim(1), spatial, ctx.pool());
+      return Status::Ok();
+    }
+    if (kind_ == PoolKind::kAverage && x.dtype() == DType::kFloat32) {
+      GlobalAveragePoolPlanes(x.data<float>(), y->data<float>(), planes, spatial, ctx.pool());
       return Status::Ok();
     }
     WindowGeometry g;

@@ -224,6 +224,30 @@ TEST(PoolTest, GlobalPoolsReduceEverySpatialDim) {
   EXPECT_DOUBLE_EQ((*lp)[0].data<double>()[1], 26);
 }
 
+// float32 GlobalAveragePool (its own vectorized loop) against double sums, over plane sizes below, at and
+// past its 16-wide blocks and many planes (the parallel split).
+TEST(PoolTest, Float32GlobalAverageMatchesDoubleSums) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (const Shape& shape : {Shape{1, 3, 1, 5}, Shape{2, 5, 4, 4}, Shape{1, 7, 9, 7}, Shape{2, 40, 80, 80}}) {
+    std::vector<float> x(static_cast<size_t>(ShapeElementCount(shape)));
+    for (float& v : x) v = dist(rng);
+    auto out = OneNodeModel("GlobalAveragePool", 1)
+                   .Input("x", Tensor::FromVector(DType::kFloat32, shape, x))
+                   .Output("y", 4)
+                   .Run();
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    const int64_t planes = shape[0] * shape[1], spatial = shape[2] * shape[3];
+    for (int64_t p = 0; p < planes; ++p) {
+      double sum = 0;
+      for (int64_t i = 0; i < spatial; ++i) sum += x[static_cast<size_t>(p * spatial + i)];
+      ASSERT_NEAR((*out)[0].data<float>()[p], sum / spatial, 1e-5) << ShapeToString(shape) << " plane " << p;
+    }
+  }
+}
+
 TEST(PoolTest, LpPoolOpset1ReadsFloatP) {
   auto out = OneNodeModel("LpPool", 1)
                  .Input("x", Tensor::FromVector(DType::kFloat32, {1, 1, 2}, std::vector<float>{3, -4}))

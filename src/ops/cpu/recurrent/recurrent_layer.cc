@@ -21,9 +21,20 @@ StatusOr<Tensor> Scratch(int64_t rows, int64_t cols, bool zero) {
   return zero ? Tensor::Allocate(kDType<T>, {rows, cols}) : Tensor::AllocateUninitialized(kDType<T>, {rows, cols});
 }
 
-// Gemm slots: 0 is the input projection; each direction has slots for R (or Rzr) and Rh.
+// Gemm slots: 0 is the input projection; each direction has slots for R (or Rzr) and Rh, and, for an LSTM
+// split across threads, one slot per thread's range of hidden units and gate.
 constexpr int kProjectionSlot = 0;
 int RecurrenceSlot(int direction, int part) { return 1 + direction * 2 + part; }
+constexpr int kMaxSplitParts = 64;
+int SplitSlot(int direction, int part, int gate) { return 8 + (direction * kMaxSplitParts + part) * 4 + gate; }
+
+// An LSTM step of at least this many multiply-adds (batch x 4 hidden x hidden) splits its hidden units
+// across threads inside one parallel region (DirectionRunner::RunLstmSplit); below, a step is a few
+// microseconds and one thread does it. LSTM(512) at batch 1 (1M per step) gained nothing from a second
+// thread on the per-step GEMM path with sleeping workers, since every step paid a fork.
+constexpr int64_t kSplitLstmMacs = int64_t{1} << 18;
+// Past this, the per-step GEMM and the cell rows have enough work to split on their own.
+constexpr int64_t kSplitLstmMaxMacs = int64_t{1} << 24;
 
 template <typename T>
 class DirectionRunner {
@@ -62,6 +73,14 @@ class DirectionRunner {
     }
     const int64_t steps = data_.lengths.empty() ? 0 : *std::max_element(data_.lengths.begin(), data_.lengths.end());
     const T* r = data_.r + d_ * gh_ * hidden;
+    if (SplitsAcrossThreads()) {
+      TS_RETURN_IF_ERROR(RunLstmSplit(h, h_next, c, c_next, steps, r));
+      if (steps % 2 == 1) {  // the split loop swaps its own copies of the pointers
+        std::swap(h, h_next);
+        std::swap(c, c_next);
+      }
+      return WriteFinalState(h, c);
+    }
     // Rows per parallel chunk: the gate math of a step is small next to its GEMM, so only split it when
     // each thread gets at least 64K gate values (waking the pool costs about as much as 10K of them).
     const int64_t min_chunk = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, gh_));
@@ -105,14 +124,93 @@ class DirectionRunner {
       std::swap(h, h_next);
       std::swap(c, c_next);
     }
-    for (int64_t b = 0; b < batch; ++b) {
+    return WriteFinalState(h, c);
+  }
+
+ private:
+  Status WriteFinalState(const T* h, const T* c) {
+    const int64_t hidden = data_.hidden;
+    for (int64_t b = 0; b < data_.batch; ++b) {
       if (data_.y_h) std::memcpy(data_.y_h + StateOffset(b), h + b * hidden, hidden * sizeof(T));
       if (data_.y_c) std::memcpy(data_.y_c + StateOffset(b), c + b * hidden, hidden * sizeof(T));
     }
     return Status::Ok();
   }
 
- private:
+  bool SplitsAcrossThreads() const {
+    const int64_t macs = data_.batch * gh_ * data_.hidden;
+    return std::is_same_v<T, float> && a_.cell == RnnCell::kLstm && pool_.threads() > 1 && data_.hidden >= 32 &&
+           macs >= kSplitLstmMacs && macs <= kSplitLstmMaxMacs;
+  }
+
+  // The LSTM time loop with the hidden units split across the pool's threads: each part (a contiguous,
+  // 16-aligned range of units) runs the four gate products for its rows of R and the cell math for its
+  // units, and the threads meet at a SpinBarrier once per step, since the next step reads all of h. One
+  // parallel region serves the whole sequence, so sleeping OpenMP workers are woken once, not per step.
+  Status RunLstmSplit(T* h, T* h_next, T* c, T* c_next, int64_t steps, const T* r) {
+    const int64_t batch = data_.batch, hidden = data_.hidden;
+    const int parts = static_cast<int>(std::min<int64_t>({pool_.threads(), hidden / 16, kMaxSplitParts}));
+    std::vector<int64_t> bounds(static_cast<size_t>(parts) + 1);
+    for (int p = 0; p <= parts; ++p) bounds[static_cast<size_t>(p)] = hidden / 16 * p / parts * 16;
+    bounds.back() = hidden;
+    std::vector<Tensor> rec(static_cast<size_t>(parts)), proj(static_cast<size_t>(parts));
+    std::vector<std::vector<T>> peephole(static_cast<size_t>(parts));
+    for (int p = 0; p < parts; ++p) {
+      const int64_t j0 = bounds[static_cast<size_t>(p)], len = bounds[static_cast<size_t>(p) + 1] - j0;
+      for (int g = 0; g < 4; ++g) gemms_.Reserve(SplitSlot(d_, p, g), len, hidden);
+      TS_ASSIGN_OR_RETURN(rec[static_cast<size_t>(p)], Scratch<T>(batch, 4 * len, false));
+      TS_ASSIGN_OR_RETURN(proj[static_cast<size_t>(p)], Scratch<T>(1, 4 * len, false));
+      if (params_.peephole != nullptr) {  // [3 * hidden] (i, o, f) -> this part's units of each
+        std::vector<T>& mine = peephole[static_cast<size_t>(p)];
+        for (int g = 0; g < 3; ++g)
+          for (int64_t i = 0; i < len; ++i) mine.push_back(params_.peephole[g * hidden + j0 + i]);
+      }
+    }
+    std::vector<Status> errors(static_cast<size_t>(parts));
+    pool_.RunTeam([&](int thread, int team, SpinBarrier& barrier) {
+      T *hc = h, *hn = h_next, *cc = c, *cn = c_next;
+      for (int64_t s = 0; s < steps; ++s) {
+        for (int p = thread; p < parts; p += team) {
+          const size_t up = static_cast<size_t>(p);
+          if (!errors[up].ok()) continue;  // keep meeting the others at the barrier
+          errors[up] = RunLstmPart(s, p, bounds[up], bounds[up + 1], r, hc, hn, cc, cn, rec[up].template data<T>(),
+                                   proj[up].template data<T>(), peephole[up]);
+        }
+        barrier.Wait();
+        std::swap(hc, hn);
+        std::swap(cc, cn);
+      }
+    });
+    for (const Status& e : errors) TS_RETURN_IF_ERROR(e);
+    return Status::Ok();
+  }
+
+  // One step of units [j0, j1) for every batch row: rec = h . R[gate rows of these units]^T, then the cell.
+  Status RunLstmPart(int64_t s, int p, int64_t j0, int64_t j1, const T* r, const T* h, T* h_next, const T* c,
+                     T* c_next, T* rec, T* proj, const std::vector<T>& peephole) {
+    const int64_t batch = data_.batch, hidden = data_.hidden, len = j1 - j0;
+    for (int g = 0; g < 4; ++g) {
+      TS_RETURN_IF_ERROR(gemms_.Run(SplitSlot(d_, p, g), h, batch, hidden, r + (g * hidden + j0) * hidden, len,
+                                    hidden, hidden, static_cast<const T*>(nullptr), rec + g * len, 4 * len));
+    }
+    RnnCellParams<T> part = params_;
+    part.hidden = len;
+    part.peephole = peephole.empty() ? nullptr : peephole.data();
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t t = TimeOf(s, b), at = b * hidden + j0;
+      if (t < 0) {  // this row's sequence has ended: carry its state
+        std::memcpy(h_next + at, h + at, len * sizeof(T));
+        std::memcpy(c_next + at, c + at, len * sizeof(T));
+        continue;
+      }
+      const T* full = ProjRow(t, b);
+      for (int g = 0; g < 4; ++g) std::memcpy(proj + g * len, full + g * hidden + j0, len * sizeof(T));
+      LstmCellRow(part, proj, rec + b * 4 * len, c + at, h_next + at, c_next + at);
+      if (data_.y) std::memcpy(data_.y + OutputOffset(t, b) + j0, h_next + at, len * sizeof(T));
+    }
+    return Status::Ok();
+  }
+
   size_t ActivationsPerDirection() const { return a_.activations.size() / static_cast<size_t>(a_.num_directions); }
 
   // Time index of batch row b at step s, or -1 past its length.

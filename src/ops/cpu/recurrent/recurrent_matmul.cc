@@ -1,8 +1,6 @@
 // oneDNN-backed GEMMs for the recurrent kernels (see recurrent_matmul.h).
 #include "ops/cpu/recurrent/recurrent_matmul.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <string>
 #include <unordered_map>
@@ -15,30 +13,17 @@ using dnnl::memory;
 
 namespace {
 
-// GEMMs below this many multiply-adds (up to ~100 us on one core) run on the calling thread alone: with
-// passive OpenMP waiting (what `tessera bench` sets) an OpenMP fork wakes sleeping workers, which costs as
-// much, and the per-step recurrence pays it at every step. LSTM(256) at batch 2 (524K per step) took 5.2-6.5
-// ms at --threads 2 with a 100K limit and 1.3-1.5 ms on one thread (2026-11-30). oneDNN reads the thread
-// count when a primitive is created and when it runs, so both happen under the same guard.
-constexpr int64_t kSerialMacs = 2000000;
+// GEMMs below this many multiply-adds run on the calling thread alone (DnnlSerialScope), and the
+// per-step recurrence pays a fork at every step. With sleeping workers (passive waiting) a fork wakes them,
+// which costs as much as ~100 us of work: LSTM(256) at batch 2 (524K per step) took 5.2-6.5 ms at
+// --threads 2 with a 100K limit and 1.3-1.5 ms on one thread (2026-11-30), and LSTM(512) at batch 1 (1M
+// per step) 12.2-14.3 ms parallel against 10.7-12.4 serial. Spinning workers fork in about a microsecond:
+// there LSTM(512) at batch 1 went from 9.2 ms serial to 6.1 ms split (2026-12-07).
+constexpr int64_t kSerialMacsSleeping = 2000000;
+constexpr int64_t kSerialMacsSpinning = int64_t{1} << 19;
 
 // Primitives kept per weight matrix (one per distinct m and strides seen).
 constexpr size_t kMaxPlans = 16;
-
-class OmpThreadsGuard {
- public:
-  explicit OmpThreadsGuard(bool serial) : saved_(serial ? omp_get_max_threads() : 0) {
-    if (serial) omp_set_num_threads(1);
-  }
-  ~OmpThreadsGuard() {
-    if (saved_ > 0) omp_set_num_threads(saved_);
-  }
-  OmpThreadsGuard(const OmpThreadsGuard&) = delete;
-  OmpThreadsGuard& operator=(const OmpThreadsGuard&) = delete;
-
- private:
-  int saved_;
-};
 
 }  // namespace
 
@@ -80,7 +65,7 @@ Status RnnMatMulF32::Run(const float* a, int64_t m, int64_t lda, const float* b,
     }
     return Status::Ok();
   }
-  const OmpThreadsGuard threads(m * n_ * k_ < kSerialMacs);
+  const DnnlSerialScope threads(m * n_ * k_ < (OpenMpWorkersSpin() ? kSerialMacsSpinning : kSerialMacsSleeping));
   auto plan_or = FindPlan(m, lda, ldc, ldb, bias != nullptr);
   if (!plan_or.ok()) return plan_or.status();
   Plan& plan = **plan_or;
@@ -125,15 +110,23 @@ void RnnMatMulF64(const double* a, int64_t m, int64_t lda, const double* b, int6
   }
 }
 
-Status RnnGemms::Run(int slot, const float* a, int64_t m, int64_t lda, const float* b, int64_t n, int64_t k,
-                     int64_t ldb, const float* bias, float* c, int64_t ldc) {
+void RnnGemms::Reserve(int slot, int64_t n, int64_t k) {
   Slot& s = slots_[slot];
   if (s.matmul == nullptr || s.n != n || s.k != k) {
     s.n = n;
     s.k = k;
     s.matmul = std::make_unique<RnnMatMulF32>(n, k);
   }
-  return s.matmul->Run(a, m, lda, b, ldb, bias, c, ldc);
+}
+
+Status RnnGemms::Run(int slot, const float* a, int64_t m, int64_t lda, const float* b, int64_t n, int64_t k,
+                     int64_t ldb, const float* bias, float* c, int64_t ldc) {
+  auto it = slots_.find(slot);
+  if (it == slots_.end() || it->second.matmul == nullptr || it->second.n != n || it->second.k != k) {
+    Reserve(slot, n, k);
+    it = slots_.find(slot);
+  }
+  return it->second.matmul->Run(a, m, lda, b, ldb, bias, c, ldc);
 }
 
 Status RnnGemms::Run(int slot, const double* a, int64_t m, int64_t lda, const double* b, int64_t n, int64_t k,

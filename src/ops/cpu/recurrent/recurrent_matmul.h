@@ -60,6 +60,9 @@ class RnnGemms {
              const float* bias, float* c, int64_t ldc);
   Status Run(int slot, const double* a, int64_t m, int64_t lda, const double* b, int64_t n, int64_t k, int64_t ldb,
              const double* bias, double* c, int64_t ldc);
+  // Creates slot `slot` for B [n, k] now, so that threads of one team may then Run their own slots at the
+  // same time (Run on an existing slot of the same n and k does not touch the slot table).
+  void Reserve(int slot, int64_t n, int64_t k);
   // Every slot packs its weights again on its next call (weights that are not initializers, per run).
   void InvalidatePackedWeights() {
     for (auto& [id, slot] : slots_) {

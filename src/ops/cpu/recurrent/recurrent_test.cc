@@ -131,6 +131,31 @@ TEST(RecurrentTest, BidirectionalWithLengthsStatesAndBatchMajorLayout) {
   }
 }
 
+// LSTMs whose steps are big enough to split their hidden units across the two threads (one parallel
+// region, a barrier per step): forward and bidirectional, ragged lengths (a row that ends early carries
+// its state), peepholes, clip, and a hidden size that is no multiple of 16 (the last part is shorter).
+TEST(RecurrentTest, LstmSplitAcrossThreadsMatchesReference) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  for (int trial = 0; trial < 3; ++trial) {
+    Config c;
+    c.dirs = trial == 1 ? 2 : 1;
+    c.layout = trial == 2 ? 1 : 0;
+    c.seq = 4, c.input = 7;
+    c.batch = trial == 0 ? 1 : 3;
+    c.hidden = trial == 0 ? 256 : 200;
+    c.bias = c.init_h = c.init_c = true;
+    c.lengths = trial > 0;
+    c.peepholes = trial != 0;
+    c.clip = trial == 2 ? 0.9 : 0;
+    Inputs in = RandomInputs(c, rng);
+    if (c.lengths) in.lens = {4, 2, 0};
+    RunAndCompare(c, in);
+    if (HasFatalFailure()) return;
+  }
+}
+
 TEST(RecurrentTest, CustomActivationsWithAlphaBeta) {
   std::mt19937 rng(11);
   Config c;

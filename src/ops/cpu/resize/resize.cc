@@ -4,7 +4,9 @@
 // turning an axis of length in into out with a small table of (source index, weight) taps per output
 // index. This matches the ONNX reference, which also interpolates recursively axis by axis (including
 // where tf_crop_and_resize extrapolates). Axes whose size and coordinates do not change are skipped.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 
 #include "ops/cpu/resize/resize_common.h"
@@ -128,6 +130,38 @@ void ResamplePlanes(const T* in, T* out, int64_t planes, int64_t h_in, int64_t w
   });
 }
 
+// Nearest sampling of whole planes (every tap single): each output row gathers its source row's samples,
+// and a row whose source is the previous output row's (every row of an upsampling by 2 or more but the
+// first) is a copy of that row. FPN's nearest x2-x8 upsampling ran through the float row buffer of
+// ResamplePlanes before: 3.4 ms over DBNet's six Resize nodes at 1 thread against 0.9 ms in ONNX Runtime.
+template <typename T>
+void NearestPlanes(const T* in, T* out, int64_t planes, int64_t h_in, int64_t w_in, const std::vector<TwoTaps>& rows,
+                   const std::vector<TwoTaps>& cols, ThreadPool& pool) {
+  const int64_t h_out = static_cast<int64_t>(rows.size()), w_out = static_cast<int64_t>(cols.size());
+  const int64_t min_chunk = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, h_out * w_out));
+  pool.ParallelFor(planes, min_chunk, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const T* plane = in + p * h_in * w_in;
+      T* dst = out + p * h_out * w_out;
+      for (int64_t j = 0; j < h_out; ++j, dst += w_out) {
+        const int64_t source = rows[static_cast<size_t>(j)].first;
+        if (j > 0 && rows[static_cast<size_t>(j) - 1].first == source) {
+          std::memcpy(dst, dst - w_out, static_cast<size_t>(w_out) * sizeof(T));
+          continue;
+        }
+        const T* line = plane + source * w_in;
+        for (int64_t i = 0; i < w_out; ++i) dst[i] = line[cols[static_cast<size_t>(i)].first];
+      }
+    }
+  });
+}
+
+bool AllSingle(const std::vector<TwoTaps>& taps) {
+  for (const TwoTaps& t : taps)
+    if (!t.single) return false;
+  return true;
+}
+
 // Both of the last two axes change and no other does (an image's height and width).
 bool ResizesOnlyLastTwoAxes(int64_t rank, const ResizePlan& plan) {
   if (rank < 2) return false;
@@ -156,9 +190,13 @@ class ResizeKernel : public Kernel {
         }
         const int64_t h_in = x.rank() >= 2 ? x.dim(x.rank() - 2) : 0, w_in = x.rank() >= 2 ? x.dim(x.rank() - 1) : 0;
         if (!rows.empty() && !cols.empty() && h_in > 0 && w_in > 0) {
-          TS_ASSIGN_OR_RETURN(Tensor y, Tensor::Allocate(x.dtype(), plan.output_shape));
-          ResamplePlanes<T>(x.data<T>(), y.data<T>(), x.element_count() / (h_in * w_in), h_in, w_in, rows, cols,
-                            ctx.pool());
+          // Every output element is written below.
+          TS_ASSIGN_OR_RETURN(Tensor y, Tensor::AllocateUninitialized(x.dtype(), plan.output_shape));
+          const int64_t planes = x.element_count() / (h_in * w_in);
+          if (AllSingle(rows) && AllSingle(cols))
+            NearestPlanes<T>(x.data<T>(), y.data<T>(), planes, h_in, w_in, rows, cols, ctx.pool());
+          else
+            ResamplePlanes<T>(x.data<T>(), y.data<T>(), planes, h_in, w_in, rows, cols, ctx.pool());
           ctx.SetOutput(0, std::move(y));
           return Status::Ok();
         }
