@@ -315,7 +315,7 @@ class CliContractTest(unittest.TestCase):
         self.assert_fails(self.tessera("serve", "--replicas", "http://h:1,http://h:1"), 2, "given twice")
         self.assert_fails(self.tessera("serve", "--replicas", "http://h:0"), 2, "port '0'")
         self.assert_fails(self.tessera("serve", "--replicas", "http://h:1", "--model-repo", "r"), 2, "--model-repo")
-        self.assert_fails(self.tessera("serve", "--health-interval-ms", "100"), 2, "go with --replicas")
+        self.assert_fails(self.tessera("serve", "--health-interval-ms", "100"), 2, "with --replicas")
 
 
 if __name__ == "__main__":
