@@ -3,26 +3,17 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <set>
 
 #include "compress/calibration_data.h"
 #include "compress/model_writer.h"
 #include "compress/observed_session.h"
-#include "compress/output_comparison.h"
 #include "compress/prune_channels.h"
 #include "compress/rewrite_common.h"
-#include "model/onnx_loader.h"
+#include "compress/source_model.h"
 
 namespace tessera::compress {
 namespace {
-
-namespace fs = std::filesystem;
-
-std::string FolderOf(const std::string& path) {
-  std::string dir = fs::path(path).parent_path().string();
-  return dir.empty() ? "." : dir;
-}
 
 // Zeroes the `sparsity` fraction of smallest |w| in every Conv/MatMul/Gemm's constant float weight (each
 // tensor once, however many nodes share it).
@@ -84,21 +75,13 @@ Status ValidatePruneOptions(const PruneOptions& o) {
 StatusOr<QuantizeReport> PruneModelFile(const std::string& in_path, const std::string& out_path,
                                         const PruneOptions& options) {
   TS_RETURN_IF_ERROR(ValidatePruneOptions(options));
-  const std::string name = fs::path(in_path).filename().string(), in_dir = FolderOf(in_path);
-  onnx::ModelProto original;
-  TS_RETURN_IF_ERROR(ReadModelProtoFile(in_path, original));
-  if (!original.has_graph()) return InvalidArgument("model '" + name + "': not an ONNX model: no graph");
-  std::vector<CalibrationSample> samples;
-  if (!options.calibration_dir.empty()) {
-    auto loaded = LoadCalibrationSamples(options.calibration_dir, FedInputNames(original.graph()));
-    if (!loaded.ok()) return loaded.status().WithContext("model '" + name + "'");
-    samples = std::move(loaded).value();
-  }
+  TS_ASSIGN_OR_RETURN(SourceModel source, ReadSourceModel(in_path, options.calibration_dir));
+  const std::string& name = source.name;
   QuantizeReport report;
-  report.samples = samples.size();
-  report.weight_bytes_before = InitializerBytes(original);
-  onnx::ModelProto pruned = original;
-  ModelEdit edit(pruned, in_dir, name);
+  report.samples = source.samples.size();
+  report.weight_bytes_before = InitializerBytes(source.proto);
+  onnx::ModelProto pruned = source.proto;
+  ModelEdit edit(pruned, source.folder, name);
   if (options.structured_channels) {
     TS_RETURN_IF_ERROR(PruneChannels(edit, options, report));
   } else {
@@ -111,14 +94,8 @@ StatusOr<QuantizeReport> PruneModelFile(const std::string& in_path, const std::s
                                                          "': " + report.skipped[0].reason + ")"));
   }
   edit.RemoveUnusedInitializers();
-  pruned.set_producer_name("tessera prune");
-  TS_RETURN_IF_ERROR(WriteModelFile(pruned, in_dir, out_path));
-  report.weight_bytes_after = InitializerBytes(pruned);
-  if (!samples.empty()) {
-    ProgressBar bar(false);
-    TS_RETURN_IF_ERROR(MeasureErrors(original, pruned, in_dir, FolderOf(out_path), name, samples, report.layers,
-                                     report.model_outputs, bar));
-  }
+  ProgressBar bar(false);
+  TS_RETURN_IF_ERROR(WriteAndMeasure(source, pruned, "tessera prune", out_path, report, bar));
   return report;
 }
 

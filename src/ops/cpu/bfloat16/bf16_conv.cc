@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "ops/cpu/bfloat16/bf16_epilogue.h"
+#include "ops/cpu/bfloat16/bf16_weights.h"
 #include "ops/cpu/bfloat16/bfloat16_family.h"
 #include "ops/cpu/common/dnnl_context.h"
 #include "ops/cpu/common/window_geometry.h"
@@ -30,17 +31,6 @@ struct Bf16ConvPlan {
   bool reorder_dst = false;
   memory weights, bias;
 };
-
-// Per-thread scratch for converted and reordered tensors, kept at the largest size seen.
-StatusOr<char*> Scratch(size_t bytes, int slot) {
-  thread_local std::shared_ptr<Buffer> buffers[2];
-  std::shared_ptr<Buffer>& b = buffers[slot];
-  if (!b || b->bytes() < bytes) {
-    b.reset();
-    TS_ASSIGN_OR_RETURN(b, Buffer::Allocate(bytes));
-  }
-  return static_cast<char*>(b->data());
-}
 
 class Bf16ConvKernel : public Kernel {
  public:
@@ -70,12 +60,12 @@ class Bf16ConvKernel : public Kernel {
       SetDnnlThreads(ctx.pool().threads());
       memory src_user(plan->src_user, DnnlEngine(), const_cast<void*>(x.raw_data()));
       memory dst_user(plan->dst_user, DnnlEngine(), y->raw_data());
-      TS_ASSIGN_OR_RETURN(char* src_buf, Scratch(plan->src.get_size(), 0));
+      TS_ASSIGN_OR_RETURN(char* src_buf, DnnlThreadScratch(plan->src.get_size(), 0));
       memory src(plan->src, DnnlEngine(), src_buf);
       plan->src_reorder.execute(DnnlStream(), src_user, src);  // float32 -> bfloat16
       memory dst = dst_user;
       if (plan->reorder_dst) {
-        TS_ASSIGN_OR_RETURN(char* buf, Scratch(plan->dst.get_size(), 1));
+        TS_ASSIGN_OR_RETURN(char* buf, DnnlThreadScratch(plan->dst.get_size(), 1));
         dst = memory(plan->dst, DnnlEngine(), buf);
       }
       if (z != nullptr) {
@@ -138,16 +128,7 @@ class Bf16ConvKernel : public Kernel {
               dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), plan->dst_user, DnnlEngine(), plan->dst));
         }
       }
-      const memory::desc want = pd.weights_desc();
-      for (const auto& [key, other] : plans_) {
-        if (other->weights.get_desc() == want) plan->weights = other->weights;
-      }
-      if (!plan->weights) {
-        memory source(w_user, DnnlEngine(), const_cast<void*>(w_.raw_data()));
-        plan->weights = memory(want, DnnlEngine());
-        dnnl::reorder(source, plan->weights).execute(DnnlStream(), source, plan->weights);  // float32 -> bfloat16
-        DnnlStream().wait();
-      }
+      plan->weights = Bf16WeightsFor(plans_, pd.weights_desc(), w_user, w_);
       if (b_.defined()) plan->bias = memory(bias_md, DnnlEngine(), const_cast<void*>(b_.raw_data()));
     } catch (const dnnl::error& err) {
       return InvalidArgument(std::string("oneDNN has no bfloat16 convolution for x ") + ShapeToString(x_shape) +

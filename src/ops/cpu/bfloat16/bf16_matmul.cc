@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "ops/cpu/bfloat16/bf16_epilogue.h"
+#include "ops/cpu/bfloat16/bf16_weights.h"
 #include "ops/cpu/bfloat16/bfloat16_family.h"
 #include "ops/cpu/common/dnnl_context.h"
 
@@ -22,15 +23,6 @@ struct Bf16MatMulPlan {
   dnnl::reorder src_reorder;
   memory weights, bias;
 };
-
-StatusOr<char*> SourceScratch(size_t bytes) {
-  thread_local std::shared_ptr<Buffer> buffer;
-  if (!buffer || buffer->bytes() < bytes) {
-    buffer.reset();
-    TS_ASSIGN_OR_RETURN(buffer, Buffer::Allocate(bytes));
-  }
-  return static_cast<char*>(buffer->data());
-}
 
 class Bf16MatMulKernel : public Kernel {
  public:
@@ -56,7 +48,7 @@ class Bf16MatMulKernel : public Kernel {
     try {
       SetDnnlThreads(ctx.pool().threads());
       memory src_user(plan->src_user, DnnlEngine(), const_cast<void*>(x.raw_data()));
-      TS_ASSIGN_OR_RETURN(char* buf, SourceScratch(plan->src.get_size()));
+      TS_ASSIGN_OR_RETURN(char* buf, DnnlThreadScratch(plan->src.get_size()));
       memory src(plan->src, DnnlEngine(), buf);
       plan->src_reorder.execute(DnnlStream(), src_user, src);  // float32 -> bfloat16
       memory dst(plan->dst, DnnlEngine(), y->raw_data());
@@ -90,16 +82,7 @@ class Bf16MatMulKernel : public Kernel {
       plan->prim = dnnl::matmul(pd);
       plan->src_reorder =
           dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), plan->src_user, DnnlEngine(), plan->src));
-      const memory::desc want = pd.weights_desc();
-      for (const auto& [key, other] : plans_) {
-        if (other->weights.get_desc() == want) plan->weights = other->weights;
-      }
-      if (!plan->weights) {
-        memory source(w_user, DnnlEngine(), const_cast<void*>(w_.raw_data()));
-        plan->weights = memory(want, DnnlEngine());
-        dnnl::reorder(source, plan->weights).execute(DnnlStream(), source, plan->weights);  // float32 -> bfloat16
-        DnnlStream().wait();
-      }
+      plan->weights = Bf16WeightsFor(plans_, pd.weights_desc(), w_user, w_);
       if (b_.defined()) plan->bias = memory(bias_md, DnnlEngine(), const_cast<void*>(b_.raw_data()));
     } catch (const dnnl::error& err) {
       return InvalidArgument("oneDNN has no bfloat16 matmul for " + std::to_string(rows) + " rows and w " +

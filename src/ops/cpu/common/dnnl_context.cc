@@ -1,10 +1,12 @@
-// oneDNN engine/stream singletons.
+// oneDNN engine/stream singletons and the per-thread scratch of oneDNN kernels.
 #include "ops/cpu/common/dnnl_context.h"
 
 #include <omp.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <string>
 
 namespace tessera {
 
@@ -53,6 +55,18 @@ dnnl::memory::data_type ToDnnl(DType dtype) {
     case DType::kUInt8: return dt::u8;
     default: return dt::undef;
   }
+}
+
+StatusOr<char*> DnnlThreadScratch(size_t bytes, int slot) {
+  constexpr int kSlots = 4;
+  if (slot < 0 || slot >= kSlots) return Internal("oneDNN scratch slot " + std::to_string(slot) + " out of range");
+  thread_local std::shared_ptr<Buffer> buffers[kSlots];
+  std::shared_ptr<Buffer>& buffer = buffers[slot];
+  if (!buffer || buffer->bytes() < bytes) {
+    buffer.reset();  // the old one first: peak memory is the new size, not both
+    TS_ASSIGN_OR_RETURN(buffer, Buffer::Allocate(bytes));
+  }
+  return static_cast<char*>(buffer->data());
 }
 
 }  // namespace tessera

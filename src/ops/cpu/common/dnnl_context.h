@@ -36,6 +36,12 @@ class DnnlSerialScope {
 // to sleeping workers tens of microseconds on a busy machine.
 bool OpenMpWorkersSpin();
 
+// Slot `slot` (0-3) of the calling thread's scratch for reordered tensors and oneDNN's scratchpad, grown to
+// the largest size asked and kept: allocating megabytes per run would page-fault them in on every primitive.
+// A thread runs one kernel at a time, so kernels share the slots; a kernel that needs several buffers at once
+// takes a different slot for each.
+StatusOr<char*> DnnlThreadScratch(size_t bytes, int slot = 0);
+
 // oneDNN's data type for `dtype`, or undef.
 dnnl::memory::data_type ToDnnl(DType dtype);
 

@@ -181,22 +181,6 @@ bool ConvUsesWinograd(const std::vector<int64_t>& kernel, const std::vector<int6
   return WinogradEnabled();
 }
 
-namespace {
-
-// Per-thread scratch for the reordered tensors and oneDNN's scratchpad, grown to the largest need seen
-// and kept: allocating megabytes per run would page-fault them in on every convolution. A thread runs
-// one convolution at a time, so one buffer per thread suffices.
-StatusOr<char*> ThreadScratch(size_t bytes) {
-  thread_local std::shared_ptr<Buffer> buffer;
-  if (!buffer || buffer->bytes() < bytes) {
-    buffer.reset();
-    TS_ASSIGN_OR_RETURN(buffer, Buffer::Allocate(bytes));
-  }
-  return static_cast<char*>(buffer->data());
-}
-
-}  // namespace
-
 DnnlConv::DnnlConv(bool transpose, int64_t group, Tensor constant_weights, ConvPostOps post_ops)
     : transpose_(transpose), group_(group), constant_weights_(std::move(constant_weights)), post_ops_(post_ops) {}
 
@@ -471,7 +455,7 @@ StatusOr<bool> DnnlConv::Run(const WindowGeometry& g, const Shape& x_shape, cons
   const size_t total = src_bytes + dst_bytes + w_bytes + pad_bytes + covered_bytes;
   char* base = nullptr;
   if (total > 0) {
-    TS_ASSIGN_OR_RETURN(base, ThreadScratch(total));
+    TS_ASSIGN_OR_RETURN(base, DnnlThreadScratch(total));
   }
   float* covered = p->tail ? reinterpret_cast<float*>(base + total - covered_bytes) : nullptr;
   const DnnlSerialScope serial(p->serial);

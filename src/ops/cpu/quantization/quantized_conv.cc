@@ -41,17 +41,6 @@ struct ConvPlan {
   std::string impl;
 };
 
-// Per-thread scratch for reordered tensors, kept at the largest size seen.
-StatusOr<char*> ReorderScratch(size_t bytes, int slot) {
-  thread_local std::shared_ptr<Buffer> buffers[2];
-  std::shared_ptr<Buffer>& b = buffers[slot];
-  if (!b || b->bytes() < bytes) {
-    b.reset();
-    TS_ASSIGN_OR_RETURN(b, Buffer::Allocate(bytes));
-  }
-  return static_cast<char*>(b->data());
-}
-
 class QuantizedConvKernel : public Kernel {
  public:
   QuantizedConvKernel(QdqFusedParams params, WindowAttributes attrs, int64_t group, bool cl_in, bool cl_out)
@@ -95,12 +84,12 @@ class QuantizedConvKernel : public Kernel {
       memory dst_user(plan->dst_user, DnnlEngine(), y->raw_data());
       memory src = src_user, dst = dst_user;
       if (plan->reorder_src) {
-        TS_ASSIGN_OR_RETURN(char* buf, ReorderScratch(plan->src.get_size(), 0));
+        TS_ASSIGN_OR_RETURN(char* buf, DnnlThreadScratch(plan->src.get_size(), 0));
         src = memory(plan->src, DnnlEngine(), buf);
         plan->src_reorder.execute(DnnlStream(), src_user, src);
       }
       if (plan->reorder_dst) {
-        TS_ASSIGN_OR_RETURN(char* buf, ReorderScratch(plan->dst.get_size(), 1));
+        TS_ASSIGN_OR_RETURN(char* buf, DnnlThreadScratch(plan->dst.get_size(), 1));
         dst = memory(plan->dst, DnnlEngine(), buf);
       }
       if (p_.has_addend) {
