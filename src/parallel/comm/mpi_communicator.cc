@@ -32,18 +32,24 @@ Status Check(int code, const char* what) {
   return IoError(std::string(what) + " failed: " + MpiError(code));
 }
 
-// Completes a nonblocking collective without holding the core: MPI's blocking collectives busy-poll, and
+// Completes a nonblocking collective without starving its peer: MPI's blocking collectives busy-poll, and
 // a rank that arrives first at a tensor-parallel all-reduce would keep its peer (on the same core, or
-// behind other processes on a shared machine) from reaching it. Polls spin briefly (a decode step's
-// collectives usually complete within microseconds when both ranks run), then back off to 200 us.
-// Measured on the 0.5 B int4 decoder at tp = 2 on the shared 2-core machine: blocking MPI_Allreduce 1520
-// ms/token; this wait: see bench/RESULTS.md (tensor-parallel generation).
+// behind other processes on a shared machine) from reaching it. The wait polls, yielding the core between
+// polls, for up to 2 ms: a decode step's collectives complete within that when both ranks run, and a
+// yield costs nothing when no other task wants the core. Only then does it back off to sleeps of up to
+// 200 us, since every sleep costs tens of microseconds of timer slack on top of its length.
+// Measured on the 0.5 B int4 decoder at tp = 2, 1 thread per rank, idle 2-core machine (bench/RESULTS.md,
+// tensor-parallel generation): sleeping after 200 polls 25.5 ms/token, yielding for 2 ms first: see there.
+// Blocking MPI_Allreduce on the shared machine was 1520 ms/token.
 Status WaitPolitely(MPI_Request& request, const char* what) {
+  using Clock = std::chrono::steady_clock;
   int done = 0;
-  for (int spins = 0; spins < 200; ++spins) {
+  const Clock::time_point yield_until = Clock::now() + std::chrono::milliseconds(2);
+  do {
     TS_RETURN_IF_ERROR(Check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what));
     if (done) return Status::Ok();
-  }
+    std::this_thread::yield();
+  } while (Clock::now() < yield_until);
   for (int waited_us = 1;; waited_us = std::min(200, waited_us * 2)) {
     std::this_thread::sleep_for(std::chrono::microseconds(waited_us));
     TS_RETURN_IF_ERROR(Check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what));
