@@ -39,7 +39,8 @@ Status Check(int code, const char* what) {
 // yield costs nothing when no other task wants the core. Only then does it back off to sleeps of up to
 // 200 us, since every sleep costs tens of microseconds of timer slack on top of its length.
 // Measured on the 0.5 B int4 decoder at tp = 2, 1 thread per rank, idle 2-core machine (bench/RESULTS.md,
-// tensor-parallel generation): sleeping after 200 polls 25.5 ms/token, yielding for 2 ms first: see there.
+// tensor-parallel generation and "Quiet-machine reruns"): sleeping after 200 polls 25.5 ms/token, yielding
+// for 2 ms first 14.8-16.2 ms/token.
 // Blocking MPI_Allreduce on the shared machine was 1520 ms/token.
 Status WaitPolitely(MPI_Request& request, const char* what) {
   using Clock = std::chrono::steady_clock;
