@@ -10,5 +10,6 @@ void RegisterRoiAlignKernels(KernelRegistry& registry);    // image_roi_align.cc
 void RegisterAffineGridKernels(KernelRegistry& registry);  // image_affine_grid.cc: AffineGrid
 void RegisterCol2ImKernels(KernelRegistry& registry);      // image_col2im.cc: Col2Im
 void RegisterDeformConvKernels(KernelRegistry& registry);  // image_deform_conv.cc: DeformConv (2-D)
+void RegisterImageDecoderKernel(KernelRegistry& registry);  // image_decoder.cc: ImageDecoder (JPEG, PNG)
 
 }  // namespace tessera
