@@ -421,6 +421,32 @@ def upsample1_cases():
     model, inputs = _one(name, "Upsample", [("x", F32, x)], [("y", F32, 4)], 1,
                          {"height_scale": 2.0, "width_scale": 3.0, "mode": "nearest"})
     yield name, model, inputs, 0.0, {"y": np.repeat(np.repeat(x, 2, axis=2), 3, axis=3)}
+    # Opset 10 (deprecated there, computed as opset 9; ORT refuses the deprecated op): scales as an
+    # initializer, nearest and linear.
+    for mode in ("nearest", "linear"):
+        name = f"Upsample10_{mode}_2x3"
+        x = rng(name).standard_normal((1, 2, 3, 4)).astype(np.float32)
+        scales = helper.make_tensor("scales", F32, [4], [1.0, 1.0, 2.0, 3.0])
+        model, inputs = _one(name, "Upsample", [("x", F32, x)], [("y", F32, 4)], 10, {"mode": mode},
+                             inits=[scales])
+        if mode == "nearest":
+            yield name, model, inputs, 0.0, {"y": np.repeat(np.repeat(x, 2, axis=2), 3, axis=3)}
+        else:
+            yield name, model, inputs, Tolerance(1e-5, 1e-5), {"y": _upsample_linear(x, [2, 3]).astype(np.float32)}
+
+
+def _upsample_linear(x, scales):
+    """Upsample's linear mode on the last len(scales) axes: source x_out / scale (asymmetric), clamped."""
+    y = x.astype(np.float64)
+    for k, scale in enumerate(scales):
+        axis = x.ndim - len(scales) + k
+        n = y.shape[axis]
+        src = np.arange(int(n * scale)) / scale
+        lo = np.minimum(np.floor(src).astype(int), n - 1)
+        hi = np.minimum(lo + 1, n - 1)
+        w = (src - lo).reshape([-1 if a == axis else 1 for a in range(y.ndim)])
+        y = np.take(y, lo, axis=axis) * (1 - w) + np.take(y, hi, axis=axis) * w
+    return y
 
 
 def _later_cases():
