@@ -371,6 +371,55 @@ def _deform_conv_ref(x, w, offset, bias, mask, stride, pad, dil, group, offset_g
     return y.astype(np.float32)
 
 
+def _linear_zero_nd(img, at):
+    """r-linear sample of img at the point `at`, zero outside (and 0 at or beyond one pixel outside)."""
+    if any(a <= -1 or a >= n for a, n in zip(at, img.shape)):
+        return 0.0
+    low = [int(np.floor(a)) for a in at]
+    total = 0.0
+    for corner in np.ndindex(*([2] * len(at))):
+        idx = [lo + c for lo, c in zip(low, corner)]
+        weight = np.prod([(a - lo) if c else (1 - (a - lo)) for a, lo, c in zip(at, low, corner)])
+        if all(0 <= i < n for i, n in zip(idx, img.shape)):
+            total += weight * float(img[tuple(idx)])
+    return total
+
+
+def _deform_conv_nd_ref(x, w, offset, stride, pad, dil):
+    """DeformConv of any spatial rank, group and offset_group 1, no bias or mask: the spec's sum, plainly."""
+    r = x.ndim - 2
+    kernel, out_dims = w.shape[2:], offset.shape[2:]
+    y = np.zeros((x.shape[0], w.shape[0]) + tuple(out_dims))
+    for b, o in np.ndindex(x.shape[0], w.shape[0]):
+        for pos in np.ndindex(*out_dims):
+            acc = 0.0
+            for ci in range(x.shape[1]):
+                for t, tap in enumerate(np.ndindex(*kernel)):
+                    at = [pos[d] * stride[d] - pad[d] + tap[d] * dil[d] + offset[(b, r * t + d) + pos]
+                          for d in range(r)]
+                    acc += w[(o, ci) + tap] * _linear_zero_nd(x[b, ci], at)
+            y[(b, o) + pos] = acc
+    return y.astype(np.float32)
+
+
+def deform_conv_nd_cases():
+    # 1-D and 3-D (the spec's DeformConv is N-D); where ORT has only the 2-D kernel the reference decides.
+    for label, in_dims, k, stride, pad, dil in (("1d", (9,), (3,), [2], [1, 0], [1]),
+                                                ("3d", (3, 4, 5), (2, 2, 3), [1, 1, 2], [0, 1, 1, 0, 0, 1], [1, 2, 1])):
+        name = f"DeformConv19_{label}"
+        r = rng(name)
+        x = r.standard_normal((1, 2) + in_dims).astype(np.float32)
+        w = r.standard_normal((3, 2) + k).astype(np.float32)
+        rank = len(in_dims)
+        out_dims = tuple((in_dims[d] + pad[d] + pad[rank + d] - (dil[d] * (k[d] - 1) + 1)) // stride[d] + 1
+                         for d in range(rank))
+        offset = (r.standard_normal((1, rank * int(np.prod(k))) + out_dims) * 1.5).astype(np.float32)
+        model, inputs = _one(name, "DeformConv", [("x", F32, x), ("w", F32, w), ("offset", F32, offset)],
+                             [("y", F32, rank + 2)], 19, {"strides": stride, "pads": pad, "dilations": dil,
+                                                          "kernel_shape": list(k)})
+        yield name, model, inputs, Tolerance(1e-4, 1e-4), {"y": _deform_conv_nd_ref(x, w, offset, stride, pad, dil)}
+
+
 def deform_conv_cases():
     forms = (("plain", 1, 1, False, False, [1, 1], [0, 0, 0, 0], [1, 1]),
              ("bias_mask_stride_pad", 1, 1, True, True, [2, 1], [1, 1, 1, 0], [1, 1]),
@@ -455,3 +504,4 @@ def _later_cases():
     yield from affine_grid_cases()
     yield from col2im_cases()
     yield from deform_conv_cases()
+    yield from deform_conv_nd_cases()
