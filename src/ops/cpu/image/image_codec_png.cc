@@ -1,4 +1,4 @@
-// PNG decoding through libpng's progressive-free reading API. libpng reports errors through the error
+// PNG decoding through libpng's sequential reading API. libpng reports errors through the error
 // function, which must not return: it longjmps back to DecodePng (png_jmpbuf). Everything whose
 // destructor matters is made before setjmp, so the jump skips no destructor.
 #include "ops/cpu/image/image_codecs.h"
