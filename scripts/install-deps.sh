@@ -15,6 +15,7 @@ PACKAGES=(
   wrk iproute2 curl                                         # load test; network namespaces for multi-host tests; the guide
   tcpdump                                                   # the multi-host test that no tensor crosses a link in the clear
   libpcre2-dev libicu-dev python3-jinja2                     # tokenizers: split regexes, Unicode normalization; chat-template reference
+  libjpeg62-turbo-dev libpng-dev python3-pil                # ImageDecoder's codecs; its test images and references
 )
 
 missing=()

@@ -39,6 +39,7 @@ enum class DType : int32_t {
   kUInt4 = 21,
   kInt4 = 22,
   kFloat4E2M1 = 23,
+  kFloat8E8M0 = 24,  // unsigned powers of two 2^-127..2^127 (bias 127), 0xFF NaN: MX block scales
 };
 
 // The 4-bit types (kUInt4, kInt4, kFloat4E2M1) are held one element per byte in a Tensor: the value's

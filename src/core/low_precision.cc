@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace tessera {
@@ -130,11 +131,50 @@ uint8_t EncodeFourBitInteger(DType dtype, double value) {
   return static_cast<uint8_t>(static_cast<uint64_t>(integer) & 0xF);
 }
 
+constexpr uint8_t kE8M0Nan = 0xFF;
+constexpr uint8_t kE8M0Max = 0xFE;  // 2^127
+
+double DecodeFloat8E8M0(uint8_t code) {
+  if (code == kE8M0Nan) return std::numeric_limits<double>::quiet_NaN();
+  return std::ldexp(1.0, static_cast<int>(code) - 127);
+}
+
 }  // namespace
+
+bool ParseE8M0Rounding(const std::string& name, E8M0Rounding& rounding) {
+  if (name == "up") rounding = E8M0Rounding::kUp;
+  else if (name == "down") rounding = E8M0Rounding::kDown;
+  else if (name == "nearest") rounding = E8M0Rounding::kNearest;
+  else return false;
+  return true;
+}
+
+uint8_t DoubleToFloat8E8M0(double value, bool saturate, E8M0Rounding rounding) {
+  const float f = static_cast<float>(value);  // the reference converts from float32
+  uint32_t bits = 0;
+  std::memcpy(&bits, &f, sizeof(bits));
+  const uint32_t exponent = (bits >> 23) & 0xFF;
+  if (exponent == 0xFF) return kE8M0Nan;  // NaN and +-Inf
+  const uint32_t mantissa = bits & 0x7FFFFF;
+  bool round_up = false;
+  switch (rounding) {
+    case E8M0Rounding::kUp: round_up = mantissa != 0; break;
+    case E8M0Rounding::kDown: break;
+    case E8M0Rounding::kNearest: {
+      // At or past the mantissa's half; for exponent field 0 (no implicit bit) exactly half stays down.
+      const bool half = (mantissa & 0x400000) != 0;
+      round_up = half && ((mantissa & 0x3FFFFF) != 0 || exponent > 0);
+      break;
+    }
+  }
+  if (!round_up) return static_cast<uint8_t>(exponent);
+  if (exponent == kE8M0Max) return saturate ? kE8M0Max : kE8M0Nan;
+  return static_cast<uint8_t>(exponent + 1);
+}
 
 bool IsMiniFloat(DType dtype) {
   return dtype == DType::kFloat8E4M3FN || dtype == DType::kFloat8E4M3FNUZ || dtype == DType::kFloat8E5M2 ||
-         dtype == DType::kFloat8E5M2FNUZ || dtype == DType::kFloat4E2M1;
+         dtype == DType::kFloat8E5M2FNUZ || dtype == DType::kFloat8E8M0 || dtype == DType::kFloat4E2M1;
 }
 
 bool IsPackedFourBit(DType dtype) {
@@ -146,16 +186,19 @@ bool IsLowPrecision(DType dtype) { return IsMiniFloat(dtype) || IsPackedFourBit(
 double LowPrecisionToDouble(DType dtype, uint8_t code) {
   if (dtype == DType::kUInt4) return code & 0xF;
   if (dtype == DType::kInt4) return (code & 0x8) ? static_cast<int>(code & 0xF) - 16 : (code & 0xF);
+  if (dtype == DType::kFloat8E8M0) return DecodeFloat8E8M0(code);
   if (dtype == DType::kFloat4E2M1) code &= 0xF;
   return DecodeMiniFloat(FormatOf(dtype), code);
 }
 
 uint8_t DoubleToLowPrecision(DType dtype, double value, bool saturate) {
   if (dtype == DType::kInt4 || dtype == DType::kUInt4) return EncodeFourBitInteger(dtype, value);
+  if (dtype == DType::kFloat8E8M0) return DoubleToFloat8E8M0(value, saturate, E8M0Rounding::kUp);
   return EncodeMiniFloat(FormatOf(dtype), value, saturate);
 }
 
 double MiniFloatMax(DType dtype) {
+  if (dtype == DType::kFloat8E8M0) return DecodeFloat8E8M0(kE8M0Max);
   const MiniFloatFormat f = FormatOf(dtype);
   return DecodeMiniFloat(f, f.max_code);
 }

@@ -142,7 +142,7 @@ std::string SerializeNpy(const Tensor& tensor) {
     case DType::kBool: descr = "|b1"; break;
     case DType::kInt4: descr = "|i1"; break;  // the value, sign-extended (see the header)
     case DType::kFloat8E4M3FN: case DType::kFloat8E4M3FNUZ: case DType::kFloat8E5M2: case DType::kFloat8E5M2FNUZ:
-    case DType::kUInt4: case DType::kFloat4E2M1: descr = "|u1"; break;  // raw codes
+    case DType::kFloat8E8M0: case DType::kUInt4: case DType::kFloat4E2M1: descr = "|u1"; break;  // raw codes
     default: break;
   }
   std::string shape = "(";

@@ -66,7 +66,7 @@ namespace {
 // Types numpy lacks are written as raw codes and read back as their type for an input declared so.
 TEST(NpyLowPrecisionTest, RawCodesRoundTripThroughTheDeclaredType) {
   for (DType dtype : {DType::kBFloat16, DType::kFloat8E4M3FN, DType::kFloat8E4M3FNUZ, DType::kFloat8E5M2,
-                      DType::kFloat8E5M2FNUZ, DType::kUInt4, DType::kInt4, DType::kFloat4E2M1}) {
+                      DType::kFloat8E5M2FNUZ, DType::kFloat8E8M0, DType::kUInt4, DType::kInt4, DType::kFloat4E2M1}) {
     auto t = Tensor::Allocate(dtype, {3});
     ASSERT_TRUE(t.ok());
     auto* bytes = static_cast<uint8_t*>(t->raw_data());

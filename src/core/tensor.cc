@@ -37,7 +37,7 @@ size_t DTypeSize(DType dtype) {
     case DType::kFloat32: case DType::kInt32: case DType::kUInt32: return 4;
     case DType::kUInt8: case DType::kInt8: case DType::kBool: return 1;
     case DType::kFloat8E4M3FN: case DType::kFloat8E4M3FNUZ: case DType::kFloat8E5M2: case DType::kFloat8E5M2FNUZ:
-    case DType::kUInt4: case DType::kInt4: case DType::kFloat4E2M1: return 1;
+    case DType::kFloat8E8M0: case DType::kUInt4: case DType::kInt4: case DType::kFloat4E2M1: return 1;
     case DType::kUInt16: case DType::kInt16: case DType::kFloat16: case DType::kBFloat16: return 2;
     case DType::kInt64: case DType::kFloat64: case DType::kUInt64: return 8;
     case DType::kString: return sizeof(std::string);
@@ -69,12 +69,13 @@ const char* DTypeName(DType dtype) {
     case DType::kUInt4: return "uint4";
     case DType::kInt4: return "int4";
     case DType::kFloat4E2M1: return "float4e2m1";
+    case DType::kFloat8E8M0: return "float8e8m0";
     case DType::kUndefined: return "undefined";
   }
   return "unknown";
 }
 
-bool IsKnownDType(int32_t v) { return (v >= 1 && v <= 13) || (v >= 16 && v <= 23); }
+bool IsKnownDType(int32_t v) { return (v >= 1 && v <= 13) || (v >= 16 && v <= 24); }
 
 int64_t ShapeElementCount(const Shape& shape) {
   int64_t n = 1;

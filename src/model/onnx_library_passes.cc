@@ -56,6 +56,7 @@ std::string CheckModel(onnx::ModelProto& proto) {
 // `output_dtype`): the checker would refuse the attribute as unrecognized. So is every node that Tessera's
 // own table describes in a version newer than the library's (newer_op_schemas.h: Reduce* with `axes` as
 // an input, Split with num_outputs, Pad with axes, ...): the loader checks those against that table.
+// So is a node whose schema the library marks deprecated (Upsample-10) when Tessera has a kernel for it.
 constexpr const char* kUncheckedDomain = "com.tessera.unchecked";
 
 int LibraryOpset() { return InstalledOnnxOpset(); }
@@ -98,7 +99,10 @@ void HideSchemalessNodes(onnx::GraphProto& graph, const std::map<std::string, in
     // At an opset the library knows, an unknown attribute is the model's mistake: the checker says so.
     const bool newer = !ml && FindNewerOpSchema(node.op_type(), opset->second) != nullptr;
     const int library_opset = ml ? LibraryOpset(kMlDomainName) : LibraryOpset();
-    if (schema != nullptr && !newer && (opset->second <= library_opset || !HasAttributeUnknownTo(*schema, node))) {
+    // A deprecated schema (Upsample-10) is refused by the checker outright; with a kernel it still runs.
+    const bool deprecated = schema != nullptr && schema->Deprecated();
+    if (schema != nullptr && !newer && !deprecated &&
+        (opset->second <= library_opset || !HasAttributeUnknownTo(*schema, node))) {
       continue;
     }
     if (!has_kernel(node.op_type(), domain, opset->second)) continue;

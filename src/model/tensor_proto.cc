@@ -68,7 +68,8 @@ Status FillFromTypedFields(const onnx::TensorProto& proto, DType dtype, size_t c
     case DType::kFloat8E4M3FN:
     case DType::kFloat8E4M3FNUZ:
     case DType::kFloat8E5M2:
-    case DType::kFloat8E5M2FNUZ: return CopyField<uint8_t>(proto, proto.int32_data(), count, out, "int32_data");
+    case DType::kFloat8E5M2FNUZ:
+    case DType::kFloat8E8M0: return CopyField<uint8_t>(proto, proto.int32_data(), count, out, "int32_data");
     // The 4-bit types: each int32_data value holds one packed byte (two elements, low nibble first).
     case DType::kInt4:
     case DType::kUInt4:

@@ -83,11 +83,26 @@ TEST(TensorProtoTest, FourBitInt32DataHoldsOnePackedBytePerValue) {
 }
 
 TEST(TensorProtoTest, DataTypeBeyondTheKnownOnesIsAnError) {
-  onnx::TensorProto proto = Proto(24, {1});  // float8e8m0: not supported
+  onnx::TensorProto proto = Proto(25, {1});  // uint2 (ONNX 1.20): not supported
   proto.set_raw_data(std::string(1, '\0'));
   auto t = TakeTensorFromProto(proto, nullptr);
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.status().message().find("unknown data_type 24"), std::string::npos) << t.status().message();
+  EXPECT_NE(t.status().message().find("unknown data_type 25"), std::string::npos) << t.status().message();
+}
+
+TEST(TensorProtoTest, Float8E8M0LoadsFromRawDataAndInt32Data) {
+  onnx::TensorProto raw = Proto(24, {3});
+  raw.set_raw_data(std::string("\x7F\x00\xFF", 3));
+  auto t = TakeTensorFromProto(raw, nullptr);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->dtype(), DType::kFloat8E8M0);
+  EXPECT_EQ(std::vector<uint8_t>(t->data<uint8_t>(), t->data<uint8_t>() + 3), (std::vector<uint8_t>{0x7F, 0, 0xFF}));
+  onnx::TensorProto fields = Proto(24, {2});
+  fields.add_int32_data(130);
+  fields.add_int32_data(1);
+  auto u = TakeTensorFromProto(fields, nullptr);
+  ASSERT_TRUE(u.ok()) << u.status().message();
+  EXPECT_EQ(std::vector<uint8_t>(u->data<uint8_t>(), u->data<uint8_t>() + 2), (std::vector<uint8_t>{130, 1}));
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 namespace tessera::serve {
 
 namespace {
-constexpr std::array<std::pair<DType, const char*>, 21> kNames = {{
+constexpr std::array<std::pair<DType, const char*>, 22> kNames = {{
     {DType::kBool, "BOOL"},
     {DType::kUInt8, "UINT8"},
     {DType::kUInt16, "UINT16"},
@@ -27,6 +27,7 @@ constexpr std::array<std::pair<DType, const char*>, 21> kNames = {{
     {DType::kFloat8E4M3FNUZ, "FP8E4M3FNUZ"},
     {DType::kFloat8E5M2, "FP8E5M2"},
     {DType::kFloat8E5M2FNUZ, "FP8E5M2FNUZ"},
+    {DType::kFloat8E8M0, "FP8E8M0"},
     {DType::kFloat4E2M1, "FP4E2M1"},
     {DType::kInt4, "INT4"},
     {DType::kUInt4, "UINT4"},
@@ -46,7 +47,7 @@ StatusOr<DType> DTypeFromKServe(const std::string& datatype) {
   }
   return InvalidArgument("unknown tensor datatype '" + datatype +
                          "' (expected one of BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BF16, BYTES, "
-                         "or Tessera's FP8E4M3FN, FP8E4M3FNUZ, FP8E5M2, FP8E5M2FNUZ, FP4E2M1, INT4, UINT4)");
+                         "or Tessera's FP8E4M3FN, FP8E4M3FNUZ, FP8E5M2, FP8E5M2FNUZ, FP8E8M0, FP4E2M1, INT4, UINT4)");
 }
 
 }  // namespace tessera::serve

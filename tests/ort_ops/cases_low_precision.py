@@ -1,4 +1,5 @@
-"""float8, float4 and 4-bit integer cases: Cast round trips (saturate on and off), QuantizeLinear ->
+"""float8, float4 and 4-bit integer cases: Cast round trips (saturate on and off; float8e8m0 under each of
+Cast-24's round modes, with a numpy reference of ONNX's to_float8e8m0 rules), QuantizeLinear ->
 DequantizeLinear through float8 per tensor and per axis, and DequantizeLinear of int4/uint4 initializers
 (packed two per byte, odd counts included). The graph's inputs and outputs are float32, so the
 low-precision values live inside the model, where ONNX Runtime runs them too.
@@ -47,6 +48,60 @@ def _cast_round_trip(kind, saturate):
         band = (np.abs(x) >= 480) & (np.abs(x) < 512)
         x[band] *= 2
     return name, model, {"x": x}, 0.0
+
+
+FLOAT8E8M0 = 24
+
+
+def _to_e8m0_reference(x, round_mode, saturate):
+    """ONNX's numpy_helper.to_float8e8m0, written from its rules: the float32 exponent field, the sign
+    dropped, rounded up by the mantissa as the mode says; NaN/Inf become 0xFF."""
+    bits = x.astype(np.float32).view(np.uint32)
+    exponent = ((bits >> 23) & 0xFF).astype(np.int64)
+    mantissa = bits & 0x7FFFFF
+    if round_mode == "up":
+        up = mantissa != 0
+    elif round_mode == "nearest":
+        up = ((mantissa & 0x400000) != 0) & (((mantissa & 0x3FFFFF) != 0) | (exponent > 0))
+    else:
+        up = np.zeros_like(mantissa, bool)
+    up &= exponent != 0xFF
+    if saturate:
+        up &= exponent != 0xFE
+    code = exponent + up
+    return np.where(code == 0xFF, np.nan, np.ldexp(1.0, code - 127)).astype(np.float32)
+
+
+def _cast_e8m0_round_trip(round_mode, saturate):
+    name = f"Cast24_float_to_e8m0_{round_mode or 'default'}_saturate{saturate}"
+    attrs = {"to": FLOAT8E8M0, "saturate": saturate}
+    if round_mode:
+        attrs["round_mode"] = round_mode
+    nodes = [helper.make_node("Cast", ["x"], ["q"], **attrs),
+             helper.make_node("Cast", ["q"], ["y"], to=TensorProto.FLOAT)]
+    model = make_model(nodes, [value("x", TensorProto.FLOAT, [4, 33])], [value("y", TensorProto.FLOAT, rank=2)],
+                       {"": 24})
+    # Positive normal values only: for negatives and float32 subnormals ORT 1.31 and ONNX's reference part
+    # (ORT gives the smallest code, the reference drops the sign); the unit tests hold those rules.
+    x = np.abs(_float_inputs(name, (4, 33), 300.0)) + np.float32(1e-30)
+    x.reshape(-1)[6:12] = [3.0, 1.5, 2.9, 2.5e38, 3.0e38, 6e-38]  # ties, 2^127 and beyond, near the bottom
+    if not saturate and round_mode in ("down", "nearest"):
+        # Beyond 2^127 without saturation ORT 1.31 gives NaN in every mode; the reference rounds down or to
+        # nearest first, to 2^127 (see bench/RESULTS.md). Kept below 2^127 here.
+        x.reshape(-1)[9:11] = [1.6e38, 1.0e38]
+    return name, model, {"x": x}, 0.0, {"y": _to_e8m0_reference(x, round_mode or "up", saturate)}
+
+
+def _e8m0_initializer():
+    """float8e8m0 codes as an initializer (every code but a few), cast to float and added to the input."""
+    name = "Cast24_e8m0_initializer_to_float"
+    codes = np.array([0, 1, 100, 126, 127, 128, 129, 200, 253, 254, 255], np.uint8)
+    nodes = [helper.make_node("Cast", ["w"], ["d"], to=TensorProto.FLOAT), helper.make_node("Add", ["d", "x"], ["y"])]
+    model = make_model(nodes, [value("x", TensorProto.FLOAT, [codes.size])], [value("y", TensorProto.FLOAT, rank=1)],
+                       {"": 24}, initializers=[_raw_tensor("w", FLOAT8E8M0, [codes.size], codes.tobytes())])
+    x = np.zeros(codes.size, np.float32)
+    reference = np.where(codes == 255, np.nan, np.ldexp(1.0, codes.astype(np.int64) - 127)).astype(np.float32)
+    return name, model, {"x": x}, 0.0, {"y": reference}
 
 
 def _qdq_float8(kind, per_axis):
@@ -104,6 +159,10 @@ def cases():
     for kind in FLOAT8:
         for saturate in (1, 0):
             yield _cast_round_trip(kind, saturate)
+    yield _e8m0_initializer()
+    for round_mode in ("", "up", "down", "nearest"):
+        for saturate in (1, 0):
+            yield _cast_e8m0_round_trip(round_mode, saturate)
     for kind in ("e4m3fn", "e5m2"):
         for per_axis in (False, True):
             yield _qdq_float8(kind, per_axis)

@@ -1,7 +1,9 @@
 """ai.onnx.ml cases, the ops scikit-learn exporters write: Binarizer, Scaler, Normalizer, Imputer,
 ArrayFeatureExtractor, FeatureVectorizer, LabelEncoder (numeric keys and values; string tables are unit
 tests, since .npy files carry no strings here), LinearRegressor, LinearClassifier (multi-class and binary),
-TreeEnsembleRegressor/Classifier (random trees, every aggregate, the binary form) and TreeEnsemble-5."""
+TreeEnsembleRegressor/Classifier (random trees, every aggregate, the binary form), TreeEnsemble-5, SVMRegressor
+and SVMClassifier (every kernel, one-vs-one votes with and without Platt probabilities, the binary and linear
+forms; each with a numpy reference of its own, svm_classifier_reference)."""
 import numpy as np
 from onnx import TensorProto, helper
 
@@ -190,6 +192,157 @@ def svm_cases():
                  "kernel_params": [0.0, 0.0, 0.0]}), 0.0)
 
 
+def _svm_kernel(kernel, params, x, sv):
+    gamma, coef0, degree = params
+    if kernel == "RBF":
+        return np.exp(-gamma * ((x[:, None, :] - sv[None, :, :]) ** 2).sum(-1))
+    dot = x @ sv.T
+    return {"LINEAR": dot, "POLY": (gamma * dot + coef0) ** degree, "SIGMOID": np.tanh(gamma * dot + coef0)}[kernel]
+
+
+def _couple(r):
+    """libsvm's multiclass_probability (Wu, Lin and Weng, method 2), in float32 as the kernels run it."""
+    c = r.shape[0]
+    q = np.zeros((c, c), np.float32)
+    for i in range(c):
+        for j in range(c):
+            if i != j:
+                q[i, i] += r[j, i] * r[j, i]
+                q[i, j] = -r[j, i] * r[i, j]
+    p = np.full(c, 1.0 / c, np.float32)
+    for _ in range(max(100, c)):
+        qp = q @ p
+        pqp = np.float32(p @ qp)
+        if np.abs(qp - pqp).max() < 0.005 / c:
+            break
+        for i in range(c):
+            diff = (-qp[i] + pqp) / q[i, i]
+            p[i] += diff
+            pqp = (pqp + diff * (diff * q[i, i] + 2 * qp[i])) / (1 + diff) / (1 + diff)
+            qp = (qp + diff * q[i, :]) / (1 + diff)
+            p /= 1 + diff
+    return p
+
+
+def _post(transform, s):
+    if transform == "SOFTMAX":
+        e = np.exp(s - s.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if transform == "LOGISTIC":
+        return 1 / (1 + np.exp(-s))
+    return s
+
+
+def svm_classifier_reference(x, a):
+    """Labels and scores of SVMClassifier from its attributes (libsvm's SVC and liblinear forms, with the
+    output rules of ONNX Runtime; src/ops/cpu/ml/ml_svm_classifier.cc has them in words)."""
+    x = x.astype(np.float64)
+    labels = np.array(a["classlabels_ints"], np.int64)
+    c = len(labels)
+    coef = np.array(a["coefficients"], np.float64)
+    rho = np.array(a["rho"], np.float64)
+    transform = a.get("post_transform", "NONE")
+    per_class = a.get("vectors_per_class", [])
+    if sum(per_class) == 0:
+        scores = x @ coef.reshape(c, -1).T + rho[0]
+        best = scores.argmax(axis=1)
+        if c == 2 and "prob_a" not in a:
+            top = scores.max(axis=1)
+            second = (top >= 0.5) if (coef >= 0).all() else (top > 0)
+            best = np.where(second, 1, best)
+        return labels[best], _post(transform, scores).astype(np.float32)
+    v = sum(per_class)
+    sv = np.array(a["support_vectors"], np.float64).reshape(v, -1)
+    k = _svm_kernel(a.get("kernel_type", "LINEAR"), a["kernel_params"], x, sv)
+    first = np.concatenate([[0], np.cumsum(per_class)])
+    pairs = [(i, j) for i in range(c) for j in range(i + 1, c)]
+    d = np.zeros((len(x), len(pairs)))
+    votes = np.zeros((len(x), c), np.int64)
+    for p, (i, j) in enumerate(pairs):
+        si, sj = slice(first[i], first[i + 1]), slice(first[j], first[j + 1])
+        d[:, p] = k[:, si] @ coef[(j - 1) * v:][si] + k[:, sj] @ coef[i * v:][sj] + rho[p]
+        np.add.at(votes, (np.arange(len(x)), np.where(d[:, p] > 0, i, j)), 1)
+    best = votes.argmax(axis=1)
+    if "prob_a" in a:
+        scores = np.zeros((len(x), c), np.float32)
+        for n in range(len(x)):
+            r = np.zeros((c, c), np.float32)
+            for p, (i, j) in enumerate(pairs):
+                prob = 1 - 1 / (1 + np.exp(-(d[n, p] * a["prob_a"][p] + a["prob_b"][p])))
+                r[i, j] = np.clip(prob, 1e-7, 1 - 1e-7)
+                r[j, i] = 1 - r[i, j]
+            scores[n] = _couple(r)
+        return labels[best], _post(transform, scores.astype(np.float64)).astype(np.float32)
+    if c == 2:
+        d0 = d[:, 0]
+        p = 1 / (1 + np.exp(-d0)) if transform == "LOGISTIC" else d0
+        scores = np.stack([-d0, d0] if transform == "NONE" else [1 - p, p], axis=1)
+        return labels[best], scores.astype(np.float32)
+    return labels[best], _post(transform, d).astype(np.float32)
+
+
+def _svm_classifier_case(name, x, attrs, elem=F32):
+    model_name, model, inputs = _ml(name, "SVMClassifier", x, [("label", I64, 1), ("scores", F32, 2)], attrs,
+                                    elem=elem)
+    label, scores = svm_classifier_reference(x, attrs)
+    return model_name, model, inputs, Tolerance(1e-5, 1e-4), {"label": label, "scores": scores}
+
+
+def svm_classifier_cases():
+    r = rng("svm_classifier")
+    x = r.standard_normal((7, 3)).astype(np.float32)
+    kernels = (("LINEAR", [0.0, 0.0, 0.0]), ("POLY", [0.5, 1.0, 3.0]), ("RBF", [0.3, 0.0, 0.0]),
+               ("SIGMOID", [0.2, 0.1, 0.0]))
+
+    def svc(classes, per_class, kernel, params, proba=False, **extra):
+        v = sum(per_class)
+        pairs = classes * (classes - 1) // 2
+        attrs = {"kernel_type": kernel, "kernel_params": params, "vectors_per_class": per_class,
+                 "support_vectors": r.standard_normal(v * 3).tolist(),
+                 "coefficients": r.standard_normal((classes - 1) * v).tolist(),
+                 "rho": (0.3 * r.standard_normal(pairs)).tolist(),
+                 "classlabels_ints": [10 + 3 * i for i in range(classes)], **extra}
+        if proba:
+            attrs["prob_a"] = (-1.0 - r.random(pairs)).tolist()
+            attrs["prob_b"] = (0.2 * r.standard_normal(pairs)).tolist()
+        return attrs
+
+    for kernel, params in kernels:
+        yield _svm_classifier_case(f"SVMClassifier_3_classes_votes_{kernel}", x, svc(3, [2, 1, 2], kernel, params))
+        yield _svm_classifier_case(f"SVMClassifier_4_classes_probabilities_{kernel}", x,
+                                   svc(4, [1, 2, 2, 1], kernel, params, proba=True))
+    yield _svm_classifier_case("SVMClassifier_3_classes_votes_SOFTMAX", x,
+                               svc(3, [2, 2, 1], "RBF", [0.5, 0.0, 0.0], post_transform="SOFTMAX"))
+    yield _svm_classifier_case("SVMClassifier_3_classes_probabilities_LOGISTIC", x,
+                               svc(3, [1, 1, 2], "POLY", [0.4, 0.5, 2.0], proba=True, post_transform="LOGISTIC"))
+    for transform in ("NONE", "LOGISTIC", "SOFTMAX", "SOFTMAX_ZERO"):
+        yield _svm_classifier_case(f"SVMClassifier_binary_votes_{transform}", x,
+                                   svc(2, [2, 3], "RBF", [0.4, 0.0, 0.0], post_transform=transform))
+    yield _svm_classifier_case("SVMClassifier_binary_probabilities", x, svc(2, [3, 1], "LINEAR", [0.0, 0.0, 0.0],
+                                                                             proba=True))
+    yield _svm_classifier_case("SVMClassifier_float64_input", x.astype(np.float64),
+                               svc(3, [1, 2, 1], "SIGMOID", [0.3, -0.1, 0.0]), elem=F64)
+    yield _svm_classifier_case("SVMClassifier_int64_input", (x * 3).astype(np.int64),
+                               svc(3, [2, 1, 1], "RBF", [0.05, 0.0, 0.0]), elem=I64)
+    linear = {"coefficients": r.standard_normal(9).tolist(), "rho": [0.2], "classlabels_ints": [1, 2, 3],
+              "kernel_params": [0.0, 0.0, 0.0]}
+    yield _svm_classifier_case("SVMClassifier_linear_form_3_classes", x, linear)
+    yield _svm_classifier_case("SVMClassifier_linear_form_3_classes_SOFTMAX", x,
+                               {**linear, "post_transform": "SOFTMAX"})
+    yield _svm_classifier_case("SVMClassifier_linear_form_binary_mixed_weights", x,
+                               {"coefficients": r.standard_normal(6).tolist(), "rho": [0.1], "classlabels_ints": [0, 1],
+                                "kernel_params": [0.0, 0.0, 0.0]})
+    yield _svm_classifier_case("SVMClassifier_linear_form_binary_positive_weights", x,
+                               {"coefficients": (0.3 * r.random(6)).tolist(), "rho": [0.3], "classlabels_ints": [4, 9],
+                                "kernel_params": [0.0, 0.0, 0.0]})
+    bad = svc(3, [2, 1, 2], "RBF", [0.3, 0.0, 0.0])
+    bad["coefficients"] = bad["coefficients"][:5]
+    name, model, inputs = _ml("SVMClassifier_too_few_coefficients", "SVMClassifier", x,
+                              [("label", I64, 1), ("scores", F32, 2)], bad)
+    yield name, model, inputs, MustFail("attribute 'coefficients' has 5 values")
+
+
 def cases():
-    for family in (preprocess_cases, linear_cases, tree_cases, tree_ensemble5_cases, svm_cases):
+    for family in (preprocess_cases, linear_cases, tree_cases, tree_ensemble5_cases, svm_cases,
+                   svm_classifier_cases):
         yield from family()

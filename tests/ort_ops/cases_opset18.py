@@ -371,6 +371,55 @@ def _deform_conv_ref(x, w, offset, bias, mask, stride, pad, dil, group, offset_g
     return y.astype(np.float32)
 
 
+def _linear_zero_nd(img, at):
+    """r-linear sample of img at the point `at`, zero outside (and 0 at or beyond one pixel outside)."""
+    if any(a <= -1 or a >= n for a, n in zip(at, img.shape)):
+        return 0.0
+    low = [int(np.floor(a)) for a in at]
+    total = 0.0
+    for corner in np.ndindex(*([2] * len(at))):
+        idx = [lo + c for lo, c in zip(low, corner)]
+        weight = np.prod([(a - lo) if c else (1 - (a - lo)) for a, lo, c in zip(at, low, corner)])
+        if all(0 <= i < n for i, n in zip(idx, img.shape)):
+            total += weight * float(img[tuple(idx)])
+    return total
+
+
+def _deform_conv_nd_ref(x, w, offset, stride, pad, dil):
+    """DeformConv of any spatial rank, group and offset_group 1, no bias or mask: the spec's sum, plainly."""
+    r = x.ndim - 2
+    kernel, out_dims = w.shape[2:], offset.shape[2:]
+    y = np.zeros((x.shape[0], w.shape[0]) + tuple(out_dims))
+    for b, o in np.ndindex(x.shape[0], w.shape[0]):
+        for pos in np.ndindex(*out_dims):
+            acc = 0.0
+            for ci in range(x.shape[1]):
+                for t, tap in enumerate(np.ndindex(*kernel)):
+                    at = [pos[d] * stride[d] - pad[d] + tap[d] * dil[d] + offset[(b, r * t + d) + pos]
+                          for d in range(r)]
+                    acc += w[(o, ci) + tap] * _linear_zero_nd(x[b, ci], at)
+            y[(b, o) + pos] = acc
+    return y.astype(np.float32)
+
+
+def deform_conv_nd_cases():
+    # 1-D and 3-D (the spec's DeformConv is N-D); where ORT has only the 2-D kernel the reference decides.
+    for label, in_dims, k, stride, pad, dil in (("1d", (9,), (3,), [2], [1, 0], [1]),
+                                                ("3d", (3, 4, 5), (2, 2, 3), [1, 1, 2], [0, 1, 1, 0, 0, 1], [1, 2, 1])):
+        name = f"DeformConv19_{label}"
+        r = rng(name)
+        x = r.standard_normal((1, 2) + in_dims).astype(np.float32)
+        w = r.standard_normal((3, 2) + k).astype(np.float32)
+        rank = len(in_dims)
+        out_dims = tuple((in_dims[d] + pad[d] + pad[rank + d] - (dil[d] * (k[d] - 1) + 1)) // stride[d] + 1
+                         for d in range(rank))
+        offset = (r.standard_normal((1, rank * int(np.prod(k))) + out_dims) * 1.5).astype(np.float32)
+        model, inputs = _one(name, "DeformConv", [("x", F32, x), ("w", F32, w), ("offset", F32, offset)],
+                             [("y", F32, rank + 2)], 19, {"strides": stride, "pads": pad, "dilations": dil,
+                                                          "kernel_shape": list(k)})
+        yield name, model, inputs, Tolerance(1e-4, 1e-4), {"y": _deform_conv_nd_ref(x, w, offset, stride, pad, dil)}
+
+
 def deform_conv_cases():
     forms = (("plain", 1, 1, False, False, [1, 1], [0, 0, 0, 0], [1, 1]),
              ("bias_mask_stride_pad", 1, 1, True, True, [2, 1], [1, 1, 1, 0], [1, 1]),
@@ -421,6 +470,32 @@ def upsample1_cases():
     model, inputs = _one(name, "Upsample", [("x", F32, x)], [("y", F32, 4)], 1,
                          {"height_scale": 2.0, "width_scale": 3.0, "mode": "nearest"})
     yield name, model, inputs, 0.0, {"y": np.repeat(np.repeat(x, 2, axis=2), 3, axis=3)}
+    # Opset 10 (deprecated there, computed as opset 9; ORT refuses the deprecated op): scales as an
+    # initializer, nearest and linear.
+    for mode in ("nearest", "linear"):
+        name = f"Upsample10_{mode}_2x3"
+        x = rng(name).standard_normal((1, 2, 3, 4)).astype(np.float32)
+        scales = helper.make_tensor("scales", F32, [4], [1.0, 1.0, 2.0, 3.0])
+        model, inputs = _one(name, "Upsample", [("x", F32, x)], [("y", F32, 4)], 10, {"mode": mode},
+                             inits=[scales])
+        if mode == "nearest":
+            yield name, model, inputs, 0.0, {"y": np.repeat(np.repeat(x, 2, axis=2), 3, axis=3)}
+        else:
+            yield name, model, inputs, Tolerance(1e-5, 1e-5), {"y": _upsample_linear(x, [2, 3]).astype(np.float32)}
+
+
+def _upsample_linear(x, scales):
+    """Upsample's linear mode on the last len(scales) axes: source x_out / scale (asymmetric), clamped."""
+    y = x.astype(np.float64)
+    for k, scale in enumerate(scales):
+        axis = x.ndim - len(scales) + k
+        n = y.shape[axis]
+        src = np.arange(int(n * scale)) / scale
+        lo = np.minimum(np.floor(src).astype(int), n - 1)
+        hi = np.minimum(lo + 1, n - 1)
+        w = (src - lo).reshape([-1 if a == axis else 1 for a in range(y.ndim)])
+        y = np.take(y, lo, axis=axis) * (1 - w) + np.take(y, hi, axis=axis) * w
+    return y
 
 
 def _later_cases():
@@ -429,3 +504,4 @@ def _later_cases():
     yield from affine_grid_cases()
     yield from col2im_cases()
     yield from deform_conv_cases()
+    yield from deform_conv_nd_cases()

@@ -15,7 +15,7 @@ using nlohmann::json;
 
 TEST(TensorCodecLowPrecisionTest, DatatypeNamesRoundTrip) {
   for (DType d : {DType::kFloat8E4M3FN, DType::kFloat8E4M3FNUZ, DType::kFloat8E5M2, DType::kFloat8E5M2FNUZ,
-                  DType::kFloat4E2M1, DType::kInt4, DType::kUInt4}) {
+                  DType::kFloat8E8M0, DType::kFloat4E2M1, DType::kInt4, DType::kUInt4}) {
     const std::string name = KServeDatatype(d);
     ASSERT_FALSE(name.empty()) << DTypeName(d);
     auto back = DTypeFromKServe(name);
@@ -32,6 +32,17 @@ TEST(TensorCodecLowPrecisionTest, Float8JsonRoundsToNearestAndSaturates) {
   const uint8_t code = DoubleToLowPrecision(DType::kFloat8E4M3FN, 0.3);
   EXPECT_EQ(back[1].get<double>(), LowPrecisionToDouble(DType::kFloat8E4M3FN, code));
   EXPECT_EQ(back[2].get<double>(), -448.0);  // e4m3fn's largest finite value
+}
+
+TEST(TensorCodecLowPrecisionTest, Float8E8M0JsonRoundsUpToAPowerOfTwo) {
+  auto t = TensorFromJsonData(json::parse("[3.0, 0.25, -8.0]"), DType::kFloat8E8M0, {3}, "x");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(std::vector<uint8_t>(t->data<uint8_t>(), t->data<uint8_t>() + 3), (std::vector<uint8_t>{129, 125, 130}));
+  const json back = TensorToJsonData(*t);
+  EXPECT_EQ(back[0].get<double>(), 4.0);
+  EXPECT_EQ(back[1].get<double>(), 0.25);
+  EXPECT_EQ(back[2].get<double>(), 8.0);  // no sign in e8m0
+  EXPECT_EQ(KServeDatatype(DType::kFloat8E8M0), "FP8E8M0");
 }
 
 TEST(TensorCodecLowPrecisionTest, Int4JsonRefusesValuesOutOfRange) {

@@ -5,7 +5,8 @@
 // in cast_string.cc, to and from float8, float4e2m1, int4 and uint4 in cast_low_precision.cc (with
 // opset 19's `saturate`, default 1). A cast to the input's own dtype returns the input without copying.
 // Opset 1 named the target type by string ("FLOAT", "INT64", ...); later opsets by its TensorProto
-// number. Opset 24's float8e8m0 (and `round_mode`, which only it reads) is not supported.
+// number. Opset 24's float8e8m0 targets read `round_mode` ("up" by default, "down", "nearest"; see
+// core/low_precision.h); an unknown mode is refused when the kernel is made, whatever the target.
 #include <algorithm>
 #include <cctype>
 #include <string>
@@ -34,7 +35,23 @@ void CastRange(const Tensor& in, Tensor& out, ThreadPool& pool) {
   });
 }
 
-Status CastTensor(KernelContext& ctx, const Tensor& in, DType to, bool saturate) {
+// The attributes every cast reads besides its target.
+struct CastOptions {
+  bool saturate = true;
+  E8M0Rounding rounding = E8M0Rounding::kUp;
+};
+
+StatusOr<CastOptions> ReadCastOptions(const Node& node) {
+  CastOptions options;
+  options.saturate = node.GetInt("saturate", 1) != 0;
+  const std::string mode = node.GetString("round_mode", "up");
+  if (!ParseE8M0Rounding(mode, options.rounding)) {
+    return KernelContext::Error("attribute 'round_mode' is \"" + mode + "\"; expected \"up\", \"down\" or \"nearest\"");
+  }
+  return options;
+}
+
+Status CastTensor(KernelContext& ctx, const Tensor& in, DType to, const CastOptions& options) {
   if (in.dtype() == to) {
     ctx.SetOutput(0, in);
     return Status::Ok();
@@ -48,7 +65,9 @@ Status CastTensor(KernelContext& ctx, const Tensor& in, DType to, bool saturate)
     if (IsLowPrecision(to)) return UnsupportedDType("Cast from string", to);
     return CastFromString(in, *out);
   }
-  if (IsLowPrecision(in.dtype()) || IsLowPrecision(to)) return CastLowPrecision(in, *out, saturate, ctx.pool());
+  if (IsLowPrecision(in.dtype()) || IsLowPrecision(to)) {
+    return CastLowPrecision(in, *out, options.saturate, options.rounding, ctx.pool());
+  }
   return DispatchTypeClass<TypeClass::kNumericOrBool>(
       in.dtype(),
       [&](auto from_tag) {
@@ -94,9 +113,9 @@ StatusOr<std::unique_ptr<Kernel>> CreateCast(const KernelInit& init) {
     }
     dtype = static_cast<DType>(to->i);
   }
-  const bool saturate = init.node.GetInt("saturate", 1) != 0;
+  TS_ASSIGN_OR_RETURN(const CastOptions options, ReadCastOptions(init.node));
   return std::unique_ptr<Kernel>(std::make_unique<FunctionKernel>(
-      [dtype, saturate](KernelContext& ctx) { return CastTensor(ctx, ctx.input(0), dtype, saturate); }));
+      [dtype, options](KernelContext& ctx) { return CastTensor(ctx, ctx.input(0), dtype, options); }));
 }
 
 }  // namespace
@@ -105,9 +124,9 @@ void RegisterCastKernels(KernelRegistry& registry) {
   registry.Register("Cast", 1, kLatestOpset, CreateCast);
   RegisterBitCastKernel(registry);
   registry.Register("CastLike", 15, kLatestOpset, [](const KernelInit& init) -> StatusOr<std::unique_ptr<Kernel>> {
-    const bool saturate = init.node.GetInt("saturate", 1) != 0;
-    return std::unique_ptr<Kernel>(std::make_unique<FunctionKernel>([saturate](KernelContext& ctx) {
-      return CastTensor(ctx, ctx.input(0), ctx.input(1).dtype(), saturate);
+    TS_ASSIGN_OR_RETURN(const CastOptions options, ReadCastOptions(init.node));
+    return std::unique_ptr<Kernel>(std::make_unique<FunctionKernel>([options](KernelContext& ctx) {
+      return CastTensor(ctx, ctx.input(0), ctx.input(1).dtype(), options);
     }));
   });
 }

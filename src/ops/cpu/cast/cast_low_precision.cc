@@ -43,8 +43,12 @@ Status ForEachAsDouble(const Tensor& in, ThreadPool& pool, Write&& write) {
 
 }  // namespace
 
-Status CastLowPrecision(const Tensor& in, Tensor& out, bool saturate, ThreadPool& pool) {
+Status CastLowPrecision(const Tensor& in, Tensor& out, bool saturate, E8M0Rounding rounding, ThreadPool& pool) {
   const DType to = out.dtype();
+  if (to == DType::kFloat8E8M0) {
+    uint8_t* dst = out.data<uint8_t>();
+    return ForEachAsDouble(in, pool, [&](int64_t i, double v) { dst[i] = DoubleToFloat8E8M0(v, saturate, rounding); });
+  }
   if (IsLowPrecision(to)) {
     uint8_t* dst = out.data<uint8_t>();
     return ForEachAsDouble(in, pool, [&](int64_t i, double v) { dst[i] = DoubleToLowPrecision(to, v, saturate); });

@@ -3,13 +3,15 @@
 // the narrow type rounds once (core/low_precision.h has the rounding and saturation rules).
 #pragma once
 
+#include "core/low_precision.h"
 #include "core/thread_pool.h"
 #include "tessera/tensor.h"
 
 namespace tessera {
 
 // Converts `in` into `out` (same element count), where either dtype is low-precision and neither is a
-// string. `saturate` is Cast's attribute (opset 19+): it matters only for float8 targets.
-Status CastLowPrecision(const Tensor& in, Tensor& out, bool saturate, ThreadPool& pool);
+// string. `saturate` is Cast's attribute (opset 19+): it matters only for float8 targets; `rounding`
+// (opset 24's round_mode) only for float8e8m0 targets.
+Status CastLowPrecision(const Tensor& in, Tensor& out, bool saturate, E8M0Rounding rounding, ThreadPool& pool);
 
 }  // namespace tessera

@@ -116,5 +116,55 @@ TEST(CastLowPrecisionTest, StringTargetIsRefused) {
   EXPECT_NE(out.status().message().find("float8e4m3fn"), std::string::npos) << out.status().message();
 }
 
+// Cast-24: float8e8m0 targets read round_mode (default "up"); the initializer path loads e8m0 codes.
+TEST(CastLowPrecisionTest, Float8E8M0RoundModes) {
+  const Tensor x = F32({3.0f, 2.9f, -0.75f, 0.0f, NAN});
+  for (const auto& [mode, expected] : {std::pair<const char*, std::vector<uint8_t>>{"", {129, 129, 127, 0, 255}},
+                                       {"up", {129, 129, 127, 0, 255}},
+                                       {"down", {128, 128, 126, 0, 255}},
+                                       {"nearest", {129, 128, 127, 0, 255}}}) {
+    SCOPED_TRACE(mode);
+    OneNodeModel m("Cast", 24);
+    m.Input("x", x).Output("y", 1, DType::kFloat8E8M0).Int("to", 24);
+    if (*mode) m.String("round_mode", mode);
+    auto out = m.Run();
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_EQ((*out)[0].dtype(), DType::kFloat8E8M0);
+    EXPECT_EQ(Values<uint8_t>((*out)[0]), expected);
+  }
+}
+
+TEST(CastLowPrecisionTest, Float8E8M0InitializerCastsToFloat) {
+  OneNodeModel m("Cast", 24);
+  m.Input("x", Codes(DType::kFloat8E8M0, {127, 0, 254, 255, 120}), /*constant=*/true)
+      .Output("y", 1, DType::kFloat32)
+      .Int("to", 1);
+  auto out = m.Run();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const auto v = Values<float>((*out)[0]);
+  EXPECT_EQ(v[0], 1.0f);
+  EXPECT_EQ(v[1], std::ldexp(1.0f, -127));
+  EXPECT_EQ(v[2], std::ldexp(1.0f, 127));
+  EXPECT_TRUE(std::isnan(v[3]));
+  EXPECT_EQ(v[4], 1.0f / 128);
+}
+
+TEST(CastLowPrecisionTest, CastLikeReadsRoundModeAndSaturateForFloat8E8M0) {
+  OneNodeModel m("CastLike", 24);
+  m.Input("x", F32({6.0f, 3.0e38f})).Input("like", Codes(DType::kFloat8E8M0, {0})).Output("y", 1, DType::kFloat8E8M0);
+  m.String("round_mode", "down").Int("saturate", 0);
+  auto out = m.Run();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(Values<uint8_t>((*out)[0]), (std::vector<uint8_t>{129, 254}));
+}
+
+TEST(CastLowPrecisionTest, UnknownRoundModeIsRefused) {
+  OneNodeModel m("Cast", 24);
+  m.Input("x", F32({1.0f})).Output("y", 1, DType::kFloat8E8M0).Int("to", 24).String("round_mode", "zero");
+  auto out = m.Run();
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("round_mode"), std::string::npos) << out.status().message();
+}
+
 }  // namespace
 }  // namespace tessera

@@ -11,6 +11,7 @@ void RegisterImageKernels(KernelRegistry& registry) {
   RegisterAffineGridKernels(registry);
   RegisterCol2ImKernels(registry);
   RegisterDeformConvKernels(registry);
+  RegisterImageDecoderKernel(registry);
 }
 
 }  // namespace tessera

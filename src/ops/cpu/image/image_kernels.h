@@ -9,6 +9,7 @@ void RegisterGridSampleKernels(KernelRegistry& registry);  // image_grid_sample.
 void RegisterRoiAlignKernels(KernelRegistry& registry);    // image_roi_align.cc: RoiAlign
 void RegisterAffineGridKernels(KernelRegistry& registry);  // image_affine_grid.cc: AffineGrid
 void RegisterCol2ImKernels(KernelRegistry& registry);      // image_col2im.cc: Col2Im
-void RegisterDeformConvKernels(KernelRegistry& registry);  // image_deform_conv.cc: DeformConv (2-D)
+void RegisterDeformConvKernels(KernelRegistry& registry);  // image_deform_conv.cc: DeformConv (1-3 spatial dims)
+void RegisterImageDecoderKernel(KernelRegistry& registry);  // image_decoder.cc: ImageDecoder (JPEG, PNG)
 
 }  // namespace tessera

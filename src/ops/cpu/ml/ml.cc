@@ -10,6 +10,7 @@ void RegisterMlKernels(KernelRegistry& registry) {
   RegisterMlLabelKernels(registry);
   RegisterMlTreeKernels(registry);
   RegisterMlSvmKernels(registry);
+  RegisterMlSvmClassifierKernel(registry);
 }
 
 }  // namespace tessera

@@ -17,5 +17,6 @@ void RegisterMlLinearKernels(KernelRegistry& registry);      // ml_linear.cc: Li
 void RegisterMlLabelKernels(KernelRegistry& registry);       // ml_label_encoder.cc: LabelEncoder, CategoryMapper
 void RegisterMlTreeKernels(KernelRegistry& registry);        // ml_tree_ensemble.cc: TreeEnsemble*
 void RegisterMlSvmKernels(KernelRegistry& registry);         // ml_svm.cc: SVMRegressor
+void RegisterMlSvmClassifierKernel(KernelRegistry& registry);  // ml_svm_classifier.cc: SVMClassifier
 
 }  // namespace tessera

@@ -1,4 +1,4 @@
-// Resize (opsets 10-13) and Upsample (opsets 7-9): n-dimensional nearest, linear and cubic resampling.
+// Resize (opsets 10-13) and Upsample (opsets 1-10): n-dimensional nearest, linear and cubic resampling.
 //
 // Interpolation is separable: the tensor is resampled one axis at a time, innermost first, each pass
 // turning an axis of length in into out with a small table of (source index, weight) taps per output
@@ -236,7 +236,8 @@ StatusOr<std::unique_ptr<Kernel>> CreateResize(const KernelInit& init, bool is_u
 
 void RegisterResizeKernels(KernelRegistry& registry) {
   registry.Register("Resize", 10, kLatestOpset, [](const KernelInit& init) { return CreateResize(init, false); });
-  registry.Register("Upsample", 1, 9, [](const KernelInit& init) { return CreateResize(init, true); });
+  // Upsample-10 only marks the op deprecated; it computes as Upsample-9 does.
+  registry.Register("Upsample", 1, 10, [](const KernelInit& init) { return CreateResize(init, true); });
 }
 
 }  // namespace tessera
