@@ -31,8 +31,8 @@ StatusOr<Value> ReadSequenceFolder(const std::string& dir, const TensorInfo& inf
   std::vector<Value> elements;
   while (fs::exists(fs::path(dir) / (std::to_string(elements.size()) + ".npy"))) {
     const std::string path = (fs::path(dir) / (std::to_string(elements.size()) + ".npy")).string();
-    TS_ASSIGN_OR_RETURN(Tensor t, ReadTensorFile(path, info.dtype,
-                                                 "input '" + info.name + "' element " + std::to_string(elements.size())));
+    const std::string what = "input '" + info.name + "' element " + std::to_string(elements.size());
+    TS_ASSIGN_OR_RETURN(Tensor t, ReadTensorFile(path, info.dtype, what));
     elements.emplace_back(std::move(t));
   }
   if (elements.size() != files) {

@@ -95,7 +95,8 @@ def subgraph_cases():
     w = rng("map").standard_normal((3,)).astype(np.float32)
     xs = rng("map_x").standard_normal((4, 3)).astype(np.float32)
     body = helper.make_graph([helper.make_node("Mul", ["e", "t"], ["o"])], "map_body",
-                             [helper.make_tensor_value_info("e", F32, None), helper.make_tensor_value_info("t", F32, None)],
+                             [helper.make_tensor_value_info("e", F32, None),
+                              helper.make_tensor_value_info("t", F32, None)],
                              [helper.make_tensor_value_info("o", F32, None)])
     nodes = [helper.make_node("SplitToSequence", ["x"], ["s"], axis=0),
              helper.make_node("SequenceMap", ["s", "w"], ["m"], body=body),

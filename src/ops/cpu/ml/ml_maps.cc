@@ -139,8 +139,8 @@ Status RunDictVectorizer(KernelContext& ctx) {
   }
   const bool string_keys = strings != nullptr;
   if ((keys.dtype() == DType::kString) != string_keys) {
-    return KernelContext::Error(std::string("the map's keys are ") + DTypeName(keys.dtype()) + " but the vocabulary is " +
-                                (string_keys ? "strings" : "int64"));
+    return KernelContext::Error(std::string("the map's keys are ") + DTypeName(keys.dtype()) +
+                                " but the vocabulary is " + (string_keys ? "strings" : "int64"));
   }
   const int64_t vocabulary = string_keys ? static_cast<int64_t>(strings->strings.size())
                                          : static_cast<int64_t>(ints.size());

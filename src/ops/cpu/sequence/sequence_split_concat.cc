@@ -130,8 +130,9 @@ Status RunConcatFromSequence(KernelContext& ctx) {
     bool fits = static_cast<int64_t>(shape.size()) == out_rank;
     for (size_t d = 0; fits && d < shape.size(); ++d) fits = d == static_cast<size_t>(axis) || shape[d] == out_shape[d];
     if (!fits) {
-      return KernelContext::Error(what + " has shape " + ShapeToString(t.shape()) + ", which does not fit element 0's " +
-                                  ShapeToString(first.shape()) + " along axis " + std::to_string(axis));
+      return KernelContext::Error(what + " has shape " + ShapeToString(t.shape()) +
+                                  ", which does not fit element 0's " + ShapeToString(first.shape()) +
+                                  " along axis " + std::to_string(axis));
     }
     out_shape[static_cast<size_t>(axis)] += shape[static_cast<size_t>(axis)];
     parts.push_back(t.Reshaped(std::move(shape)));

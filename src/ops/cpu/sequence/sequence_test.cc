@@ -81,7 +81,8 @@ TEST(SequenceTest, SplitToSequenceListedLengthsMustAddUp) {
   EXPECT_EQ(FloatValues(seq->elements()[2].tensor()), (std::vector<float>{1, 2, 3, 4, 6, 7, 8, 9}));
   auto bad = SplitToSequence(I64({2}, {1, 2}), 1, 1);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("adds up to 3 but the axis has 5"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("adds up to 3 but the axis has 5"), std::string::npos)
+      << bad.status().message();
 }
 
 // seq (input) -> ConcatFromSequence(axis, new_axis) -> y.
