@@ -15,6 +15,7 @@
 
 #include "tessera/status.h"
 #include "tessera/tensor.h"
+#include "tessera/value.h"
 
 namespace tessera {
 
@@ -29,12 +30,17 @@ struct SessionOptions {
 };
 
 // A graph input or output as the model declares it. Unknown dims are -1, with their symbol if any.
+// For a sequence, dtype and dims describe its elements; for a map, dtype is the values' type and
+// map_key_dtype the keys'; `optional` inputs may be fed the none Value (tessera/value.h).
 struct TensorInfo {
   std::string name;
   DType dtype = DType::kUndefined;
   bool has_shape = false;
   std::vector<int64_t> dims;
   std::vector<std::string> dim_symbols;
+  Value::Kind kind = Value::Kind::kTensor;
+  DType map_key_dtype = DType::kUndefined;
+  bool optional = false;
 };
 
 struct RunStats {
@@ -54,7 +60,12 @@ class Session {
 
   // Runs the model. Every declared input must be fed exactly once, with the declared dtype and rank and
   // matching fixed dims. Returns the outputs in the order of outputs().
+  // A model with sequence, map or optional outputs must be run with RunValues instead.
   StatusOr<std::vector<Tensor>> Run(const std::vector<std::pair<std::string, Tensor>>& feeds);
+  // The same for models whose inputs or outputs may be sequences, maps or optionals: each feed must be of
+  // the declared kind (a sequence's elements of the declared element dtype and rank; an optional input
+  // may be the none Value, an input not declared optional may not). Outputs as produced, in order.
+  StatusOr<std::vector<Value>> RunValues(const std::vector<std::pair<std::string, Value>>& feeds);
 
   const RunStats& last_run_stats() const;
 

@@ -13,8 +13,14 @@ namespace tessera::cli {
 
 namespace {
 
+// "x: float32 [1,3]"; a sequence "xs: sequence of float32 [r,c]", a map "m: map int64 -> float32", optionals
+// prefixed "optional".
 std::string DescribeValue(const ValueInfo& v) {
-  std::string s = v.name + ": " + DTypeName(v.dtype) + " ";
+  std::string s = v.name + ": " + (v.optional ? "optional " : "");
+  const bool map_elements = v.map_key_dtype != DType::kUndefined;
+  if (v.kind == Value::Kind::kSequence) s += "sequence of ";
+  if (map_elements) return s + "map " + DTypeName(v.map_key_dtype) + " -> " + DTypeName(v.dtype);
+  s += std::string(DTypeName(v.dtype)) + " ";
   if (!v.has_shape) return s + "[unknown shape]";
   s += "[";
   for (size_t i = 0; i < v.dims.size(); ++i) {

@@ -13,6 +13,7 @@
 #include "cli/precision_flag.h"
 #include "cli/op_times.h"
 #include "cli/rank_report.h"
+#include "cli/run_values.h"
 #include "core/units.h"
 #include "core/npy.h"
 #include "parallel/comm/agreement.h"
@@ -37,7 +38,7 @@ StatusOr<std::vector<InputFile>> ParseInputs(const std::vector<std::string>& spe
   for (const std::string& spec : specs) {
     auto eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-      return InvalidArgument("--input must be NAME=FILE.npy, got '" + spec + "'");
+      return InvalidArgument("--input must be NAME=FILE.npy (or NAME=DIR for a sequence), got '" + spec + "'");
     }
     inputs.push_back({spec.substr(0, eq), spec.substr(eq + 1)});
   }
@@ -163,7 +164,7 @@ int RunCommand(const std::vector<std::string>& args) {
       {{"input", "output-dir", "threads", "dp", "pp", "tp", "micro-batches", "repeat", "mem-per-rank", "precision"},
        {"profile", "stream", "op-times", "json", "broadcast-weights"},
        1,
-       "usage: tessera run MODEL --input NAME=FILE.npy ... --output-dir DIR [--dp D --pp P --tp T] "
+       "usage: tessera run MODEL --input NAME=FILE.npy|DIR ... --output-dir DIR [--dp D --pp P --tp T] "
        "[--micro-batches M] [--profile] [--repeat N [--stream]] [--op-times] [--mem-per-rank BYTES] [--json] "
        "[--broadcast-weights] [--precision fp32|bf16] [--link-key FILE]"},
       exit_code);
@@ -225,6 +226,17 @@ int RunCommand(const std::vector<std::string>& args) {
   auto runner = PlanRunner::Create(comm, model_path, options, report);
   shared_files.reset();
   if (!runner.ok()) return report ? Fail(runner.status()) : kExitFailure;
+  if (HasNonTensorValues((*runner)->session())) {
+    // Sequences and optionals travel in files of their own layout (run_values.h), on one process only.
+    if (comm.size() > 1) {
+      return fail(Unimplemented("models with sequence, map or optional inputs or outputs run on one rank"),
+                  kExitFailure);
+    }
+    std::vector<std::pair<std::string, std::string>> named;
+    for (const InputFile& in : *input_files) named.emplace_back(in.name, in.path);
+    Status s = RunValuesAndWrite((*runner)->session(), named, cl->Get("output-dir"), *repeat, json);
+    return s.ok() ? kExitOk : Fail(s);
+  }
   StatusOr<std::vector<Tensor>> feeds = std::vector<Tensor>{};
   if (root) feeds = ReadFeeds((*runner)->inputs(), (*runner)->model_name(), *input_files);
   if (Status s = AgreeOnRoot(comm, 0, feeds.status()); !s.ok()) return fail(s, kExitFailure);

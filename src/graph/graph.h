@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tessera/tensor.h"
+#include "tessera/value.h"
 
 namespace tessera {
 
@@ -30,6 +31,12 @@ struct ValueInfo {
   DType dtype = DType::kUndefined;
   bool has_shape = false;  // rank known
   std::vector<Dim> dims;   // meaningful when has_shape
+  // A value that is not a plain tensor: a sequence (dtype, dims: of its elements; a seq(map)'s elements
+  // are maps, map_key_dtype set), a map (dtype: of its values, map_key_dtype: of its keys), and whether
+  // it is optional (ONNX optional(T): it may be none). kTensor is also what an untyped value reads as.
+  Value::Kind kind = Value::Kind::kTensor;
+  DType map_key_dtype = DType::kUndefined;
+  bool optional = false;
 
   // True when the rank and every dim are known.
   bool IsStatic() const;

@@ -10,9 +10,7 @@ namespace {
 
 constexpr int kMaxSubgraphDepth = 32;
 
-void ApplyTypeInfo(const onnx::ValueInfoProto& info, ValueInfo& value) {
-  if (!info.has_type() || !info.type().has_tensor_type()) return;
-  const auto& tt = info.type().tensor_type();
+void ApplyTensorType(const onnx::TypeProto::Tensor& tt, ValueInfo& value) {
   if (IsKnownDType(tt.elem_type())) value.dtype = static_cast<DType>(tt.elem_type());
   if (!tt.has_shape()) return;
   value.has_shape = true;
@@ -23,6 +21,41 @@ void ApplyTypeInfo(const onnx::ValueInfoProto& info, ValueInfo& value) {
     if (d.has_dim_param()) dim.symbol = d.dim_param();
     value.dims.push_back(dim);
   }
+}
+
+// map(K, V): the key dtype and V's element dtype (V is a tensor type, or seq(map) nesting for ZipMap-like
+// values is not declared by any ONNX op, so only tensor V is read).
+void ApplyMapType(const onnx::TypeProto::Map& map, ValueInfo& value) {
+  value.kind = Value::Kind::kMap;
+  if (IsKnownDType(map.key_type())) value.map_key_dtype = static_cast<DType>(map.key_type());
+  if (map.value_type().has_tensor_type()) ApplyTensorType(map.value_type().tensor_type(), value);
+  value.has_shape = false;
+  value.dims.clear();
+}
+
+// Tensor, sequence (of tensors or maps), map and optional types; a sequence's element type describes it.
+void ApplyType(const onnx::TypeProto& type, ValueInfo& value) {
+  if (type.has_tensor_type()) {
+    value.kind = Value::Kind::kTensor;
+    ApplyTensorType(type.tensor_type(), value);
+  } else if (type.has_sequence_type()) {
+    value.kind = Value::Kind::kSequence;
+    const auto& element = type.sequence_type().elem_type();
+    if (element.has_tensor_type()) ApplyTensorType(element.tensor_type(), value);
+    if (element.has_map_type()) {
+      ApplyMapType(element.map_type(), value);
+      value.kind = Value::Kind::kSequence;
+    }
+  } else if (type.has_map_type()) {
+    ApplyMapType(type.map_type(), value);
+  } else if (type.has_optional_type()) {
+    ApplyType(type.optional_type().elem_type(), value);
+    value.optional = true;
+  }
+}
+
+void ApplyTypeInfo(const onnx::ValueInfoProto& info, ValueInfo& value) {
+  if (info.has_type()) ApplyType(info.type(), value);
 }
 
 Status ConvertAttribute(onnx::AttributeProto& proto, const Node& node, const OuterScope& scope,

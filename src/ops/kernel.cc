@@ -3,6 +3,8 @@
 
 namespace tessera {
 
+const Value KernelContext::kNoneValue;
+
 StatusOr<Tensor*> KernelContext::AllocateOutput(size_t i, DType dtype, Shape shape) {
   return AllocateOutputImpl(i, dtype, std::move(shape), /*zero=*/true);
 }
@@ -20,12 +22,16 @@ StatusOr<Tensor*> KernelContext::AllocateOutputImpl(size_t i, DType dtype, Shape
   }
   auto t = zero ? Tensor::Allocate(dtype, std::move(shape)) : Tensor::AllocateUninitialized(dtype, std::move(shape));
   if (!t.ok()) return t.status().WithContext("output " + std::to_string(i));
-  outputs_[i] = std::move(t).value();
-  return &outputs_[i];
+  outputs_[i] = Value(std::move(t).value());
+  return outputs_[i].mutable_tensor();
 }
 
 void KernelContext::SetOutput(size_t i, Tensor tensor) {
-  if (i < outputs_.size()) outputs_[i] = std::move(tensor);
+  if (i < outputs_.size()) outputs_[i] = Value(std::move(tensor));
+}
+
+void KernelContext::SetOutputValue(size_t i, Value value) {
+  if (i < outputs_.size()) outputs_[i] = std::move(value);
 }
 
 KernelFactory MakeFunctionKernel(FunctionKernel::Fn fn) {

@@ -5,6 +5,11 @@
 // for each inference: it checks the actual input shapes and dtypes, allocates its outputs through the
 // context and computes them. Input shapes may change between runs (symbolic dims), so kernels that cache
 // shape-dependent state key it by the shapes they saw.
+//
+// Values along edges are tensors for almost every kernel. A kernel registered as taking values
+// (KernelDef::takes_values: the sequence, optional, map and control-flow ops) also sees sequences, maps
+// and none through input_value()/SetOutputValue(); every other kernel is only ever run on tensors (the
+// executor checks), so input(i) is a plain tensor for it.
 #pragma once
 
 #include <functional>
@@ -15,6 +20,7 @@
 #include "core/thread_pool.h"
 #include "graph/graph.h"
 #include "tessera/tensor.h"
+#include "tessera/value.h"
 
 namespace tessera {
 
@@ -26,7 +32,7 @@ class SubgraphRunner {
   virtual ~SubgraphRunner() = default;
   // `inputs` are the subgraph's declared inputs in order; the values it captures from enclosing scopes
   // are taken from `ctx`'s implicit inputs. Outputs come back in the order of the subgraph's outputs.
-  virtual Status Run(const std::vector<Tensor>& inputs, KernelContext& ctx, std::vector<Tensor>& outputs) = 0;
+  virtual Status Run(const std::vector<Value>& inputs, KernelContext& ctx, std::vector<Value>& outputs) = 0;
   // Declared number of inputs and outputs of the subgraph.
   virtual size_t input_count() const = 0;
   virtual size_t output_count() const = 0;
@@ -34,7 +40,7 @@ class SubgraphRunner {
 
 class KernelContext {
  public:
-  KernelContext(const Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor>& outputs, ThreadPool& pool,
+  KernelContext(const Node& node, std::vector<const Value*> inputs, std::vector<Value>& outputs, ThreadPool& pool,
                 const std::vector<bool>* writable_inputs = nullptr)
       : node_(node), inputs_(std::move(inputs)), outputs_(outputs), pool_(pool), writable_inputs_(writable_inputs) {}
 
@@ -45,9 +51,11 @@ class KernelContext {
   // Explicit inputs as the node lists them, including omitted optional ones.
   size_t input_count() const { return node_.explicit_input_count; }
   // Whether input i was given (not omitted and not past the end).
-  bool has_input(size_t i) const { return i < input_count() && inputs_[i] != nullptr && inputs_[i]->defined(); }
-  // Requires has_input(i).
-  const Tensor& input(size_t i) const { return *inputs_[i]; }
+  bool has_input(size_t i) const { return i < input_count() && inputs_[i] != nullptr && !inputs_[i]->is_none(); }
+  // Requires has_input(i). For a kernel that does not take values, always a defined tensor.
+  const Tensor& input(size_t i) const { return inputs_[i]->tensor(); }
+  // Requires has_input(i): the value of any kind (kernels that take values).
+  const Value& input_value(size_t i) const { return *inputs_[i]; }
   // Whether the kernel may overwrite input i's buffer: a graph input the caller donated
   // (Session::DonateInputs) that this node alone reads. A kernel that does returns it as an output.
   bool input_writable(size_t i) const {
@@ -55,7 +63,11 @@ class KernelContext {
   }
   // Values captured by this node's subgraphs, in the node's implicit-input order.
   size_t implicit_input_count() const { return inputs_.size() - node_.explicit_input_count; }
-  const Tensor& implicit_input(size_t i) const { return *inputs_[node_.explicit_input_count + i]; }
+  // The captured value (none when the enclosing graph has not produced it).
+  const Value& implicit_input(size_t i) const {
+    const Value* v = inputs_[node_.explicit_input_count + i];
+    return v != nullptr ? *v : kNoneValue;
+  }
 
   size_t output_count() const { return node_.outputs.size(); }
   // Whether output i is consumed by anyone (optional outputs may be omitted).
@@ -68,6 +80,8 @@ class KernelContext {
   StatusOr<Tensor*> AllocateUninitializedOutput(size_t i, DType dtype, Shape shape);
   // Sets output i to an existing tensor (for ops that alias their input, such as Reshape).
   void SetOutput(size_t i, Tensor tensor);
+  // Sets output i to a value of any kind (kernels that take values).
+  void SetOutputValue(size_t i, Value value);
 
   // An InvalidArgument for this node; the executor adds the model and node names.
   static Status Error(std::string message) { return InvalidArgument(std::move(message)); }
@@ -75,9 +89,11 @@ class KernelContext {
  private:
   StatusOr<Tensor*> AllocateOutputImpl(size_t i, DType dtype, Shape shape, bool zero);
 
+  static const Value kNoneValue;
+
   const Node& node_;
-  std::vector<const Tensor*> inputs_;
-  std::vector<Tensor>& outputs_;
+  std::vector<const Value*> inputs_;
+  std::vector<Value>& outputs_;
   ThreadPool& pool_;
   const std::vector<bool>* writable_inputs_;
 };

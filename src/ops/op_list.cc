@@ -19,6 +19,7 @@ void RegisterAllKernels(KernelRegistry& registry) {
   RegisterRecurrentKernels(registry);
   RegisterResizeKernels(registry);
   RegisterControlFlowKernels(registry);
+  RegisterSequenceKernels(registry);
   RegisterQuantizationKernels(registry);
   RegisterBfloat16Kernels(registry);
   RegisterImageKernels(registry);

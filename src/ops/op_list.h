@@ -24,6 +24,7 @@ void RegisterPoolKernels(KernelRegistry& registry);               // Max/Average
 void RegisterRecurrentKernels(KernelRegistry& registry);          // RNN, GRU, LSTM
 void RegisterResizeKernels(KernelRegistry& registry);             // Resize, Upsample
 void RegisterControlFlowKernels(KernelRegistry& registry);        // If, Loop, Scan, Identity, optional ops
+void RegisterSequenceKernels(KernelRegistry& registry);           // Sequence*, SplitToSequence, ConcatFromSequence
 void RegisterBfloat16Kernels(KernelRegistry& registry);           // com.tessera Bf16Conv, Bf16MatMul
 void RegisterQuantizationKernels(KernelRegistry& registry);       // Quantize/DequantizeLinear, QLinear*, *Integer
 void RegisterImageKernels(KernelRegistry& registry);              // GridSample, RoiAlign

@@ -33,6 +33,16 @@ void KernelRegistry::Register(const std::string& op_type, int since, int until, 
   Register(std::move(def));
 }
 
+void KernelRegistry::RegisterValueKernel(const std::string& op_type, int since, int until, KernelFactory factory) {
+  KernelDef def;
+  def.op_type = op_type;
+  def.since_opset = since;
+  def.until_opset = until;
+  def.factory = std::move(factory);
+  def.takes_values = true;
+  Register(std::move(def));
+}
+
 const KernelDef* KernelRegistry::Find(const std::string& op_type, const std::string& domain, int opset,
                                       const std::string& backend) const {
   auto it = defs_.find(domain + ":" + op_type);

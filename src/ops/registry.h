@@ -24,6 +24,9 @@ struct KernelDef {
   std::string backend = "cpu";
   std::vector<DType> dtypes;  // dtypes of the op's main type constraint; empty = any the kernel checks
   KernelFactory factory;
+  // Whether the kernel reads or writes values other than tensors (sequences, maps, none): only such
+  // kernels are given them; a tensor kernel fed one is an error naming the node (kernel.h).
+  bool takes_values = false;
 };
 
 // A float32 2-D convolution as a layout pass sees it, to ask which algorithm its kernel will run.
@@ -39,6 +42,8 @@ class KernelRegistry {
   void Register(KernelDef def);
   // Shorthand for the common case: default domain, cpu backend.
   void Register(const std::string& op_type, int since, int until, KernelFactory factory);
+  // Same, for a kernel that takes values (KernelDef::takes_values).
+  void RegisterValueKernel(const std::string& op_type, int since, int until, KernelFactory factory);
 
   // The kernel for `op_type` in `domain` at `opset` on `backend`, or nullptr.
   const KernelDef* Find(const std::string& op_type, const std::string& domain, int opset,

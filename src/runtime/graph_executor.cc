@@ -23,8 +23,8 @@ class CompiledSubgraph : public SubgraphRunner {
   CompiledSubgraph(std::unique_ptr<GraphExecutor> executor, std::vector<size_t> implicit_index)
       : executor_(std::move(executor)), implicit_index_(std::move(implicit_index)) {}
 
-  Status Run(const std::vector<Tensor>& inputs, KernelContext& ctx, std::vector<Tensor>& outputs) override {
-    std::vector<Tensor> outer;
+  Status Run(const std::vector<Value>& inputs, KernelContext& ctx, std::vector<Value>& outputs) override {
+    std::vector<Value> outer;
     outer.reserve(implicit_index_.size());
     for (size_t i : implicit_index_) outer.push_back(ctx.implicit_input(i));
     return executor_->Run(inputs, outer, outputs);
@@ -53,7 +53,8 @@ StatusOr<std::unique_ptr<GraphExecutor>> GraphExecutor::Create(const Graph& grap
 Status GraphExecutor::CreateKernelsAndFold(const KernelRegistry& registry, const ExecutorOptions& options) {
   kernels_.resize(graph_.nodes.size());
   folded_.assign(graph_.nodes.size(), false);
-  std::vector<Tensor> slots(graph_.values.size());
+  takes_values_.assign(graph_.nodes.size(), false);
+  std::vector<Value> slots(graph_.values.size());
   for (const auto& [id, t] : graph_.constants) slots[static_cast<size_t>(id)] = t;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     TS_RETURN_IF_ERROR(CreateKernel(i, registry, options));
@@ -98,11 +99,12 @@ Status GraphExecutor::CreateKernel(size_t i, const KernelRegistry& registry, con
     auto kernel = def->factory(init);
     if (!kernel.ok()) return kernel.status().WithContext(node.Describe());
     kernels_[i] = std::move(kernel).value();
+    takes_values_[i] = def->takes_values;
   }
   return Status::Ok();
 }
 
-Status GraphExecutor::TryFold(size_t i, std::vector<Tensor>& slots, const ExecutorOptions& options) {
+Status GraphExecutor::TryFold(size_t i, std::vector<Value>& slots, const ExecutorOptions& options) {
   {
     const Node& node = graph_.nodes[i];
     if (IsNondeterministic(node) || node.HasSubgraphs()) return Status::Ok();
@@ -129,17 +131,18 @@ Status GraphExecutor::TryFold(size_t i, std::vector<Tensor>& slots, const Execut
     // Ops with no inputs fold too (Constant, ConstantOfShape with a default shape ...).
     Status s = RunNode(i, slots);
     if (!s.ok()) return s;  // a constant computation that fails would fail every run too
+    // Constants are tensors: a node producing a sequence (SequenceEmpty, ...) stays runtime work.
     size_t bytes = 0;
     bool complete = true;
     for (int out : node.outputs) {
       if (out == kNoValue) continue;
-      const Tensor& t = slots[static_cast<size_t>(out)];
-      complete &= t.defined();
-      if (t.defined()) bytes += t.byte_size();
+      const Value& v = slots[static_cast<size_t>(out)];
+      complete &= v.is_tensor();
+      if (v.is_tensor()) bytes += v.tensor().byte_size();
     }
     if (!complete || bytes > options.max_folded_bytes) return Status::Ok();
     for (int out : node.outputs) {
-      if (out != kNoValue) graph_.constants[out] = slots[static_cast<size_t>(out)];
+      if (out != kNoValue) graph_.constants[out] = slots[static_cast<size_t>(out)].tensor();
     }
     folded_[i] = true;
   }
@@ -198,7 +201,7 @@ void GraphExecutor::PlanConstantHandover() {
   handovers_pending_.store(pending);
 }
 
-void GraphExecutor::DropConstantsTakenOver(size_t index, std::vector<Tensor>* slots) {
+void GraphExecutor::DropConstantsTakenOver(size_t index, std::vector<Value>* slots) {
   for (int v : handover_by_node_[index]) {
     if (constant_dropped_[static_cast<size_t>(v)].load(std::memory_order_acquire)) continue;
     bool all_own = true;
@@ -212,7 +215,7 @@ void GraphExecutor::DropConstantsTakenOver(size_t index, std::vector<Tensor>* sl
       graph_.constants.erase(v);
     }
     handovers_pending_.fetch_sub(1);
-    if (slots != nullptr) (*slots)[static_cast<size_t>(v)] = Tensor();
+    if (slots != nullptr) (*slots)[static_cast<size_t>(v)] = Value();
   }
 }
 
@@ -246,17 +249,34 @@ void GraphExecutor::SetDonatedInputs(const std::vector<size_t>& input_positions)
   }
 }
 
-Status GraphExecutor::RunNode(size_t index, std::vector<Tensor>& slots) {
+Status GraphExecutor::CheckTensorInputs(size_t index, const std::vector<Value>& slots) const {
   const Node& node = graph_.nodes[index];
-  std::vector<const Tensor*> inputs(node.inputs.size(), nullptr);
+  for (size_t k = 0; k < node.explicit_input_count && k < node.inputs.size(); ++k) {
+    const int id = node.inputs[k];
+    if (id == kNoValue) continue;
+    const Value& v = slots[static_cast<size_t>(id)];
+    if (!v.is_none() && !v.is_tensor()) {
+      return InvalidArgument(node.Describe() + ": input '" + graph_.value(id).name + "' is a " +
+                             ValueKindName(v.kind()) + " (" + v.Describe() + "), but " + node.op_type +
+                             " takes tensors");
+    }
+  }
+  return Status::Ok();
+}
+
+Status GraphExecutor::RunNode(size_t index, std::vector<Value>& slots) {
+  const Node& node = graph_.nodes[index];
+  // Subgraph captures (implicit inputs) may be of any kind: the subgraph's own kernels check them.
+  if (!takes_values_[index]) TS_RETURN_IF_ERROR(CheckTensorInputs(index, slots));
+  std::vector<const Value*> inputs(node.inputs.size(), nullptr);
   for (size_t k = 0; k < node.inputs.size(); ++k) {
     int id = node.inputs[k];
     if (id == kNoValue) continue;
-    const Tensor& t = slots[static_cast<size_t>(id)];
+    const Value& v = slots[static_cast<size_t>(id)];
     // An optional output that its producer did not write reads as an omitted input.
-    if (t.defined()) inputs[k] = &t;
+    if (!v.is_none()) inputs[k] = &v;
   }
-  std::vector<Tensor> outputs(node.outputs.size());
+  std::vector<Value> outputs(node.outputs.size());
   KernelContext ctx(node, std::move(inputs), outputs, pool_,
                     index < writable_inputs_.size() ? &writable_inputs_[index] : nullptr);
   Status s = kernels_[index]->Run(ctx);
@@ -267,14 +287,14 @@ Status GraphExecutor::RunNode(size_t index, std::vector<Tensor>& slots) {
   return Status::Ok();
 }
 
-Status GraphExecutor::Run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outer,
-                          std::vector<Tensor>& outputs) {
+Status GraphExecutor::Run(const std::vector<Value>& inputs, const std::vector<Value>& outer,
+                          std::vector<Value>& outputs) {
   if (inputs.size() != graph_.inputs.size()) {
     return InvalidArgument("graph '" + graph_.name + "' takes " + std::to_string(graph_.inputs.size()) +
                            " inputs, got " + std::to_string(inputs.size()));
   }
   if (outer.size() != graph_.outer_values.size()) return Internal("subgraph captures do not match");
-  std::vector<Tensor> slots(graph_.values.size());
+  std::vector<Value> slots(graph_.values.size());
   {
     std::lock_guard<std::mutex> lock(constants_mutex_);
     for (const auto& [id, t] : graph_.constants) slots[static_cast<size_t>(id)] = t;
@@ -293,7 +313,7 @@ Status GraphExecutor::Run(const std::vector<Tensor>& inputs, const std::vector<T
       profiler->Record(graph_.nodes[i], std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count());
     }
     if (handovers_pending_.load(std::memory_order_relaxed) > 0) DropConstantsTakenOver(i, &slots);
-    for (int v : release_after_[i]) slots[static_cast<size_t>(v)] = Tensor();
+    for (int v : release_after_[i]) slots[static_cast<size_t>(v)] = Value();
   }
   outputs.clear();
   for (int id : graph_.outputs) outputs.push_back(slots[static_cast<size_t>(id)]);

@@ -38,7 +38,7 @@ class GraphExecutor {
                                                          const ExecutorOptions& options = {});
 
   // `inputs` in the order of graph.inputs, `outer` in the order of graph.outer_values.
-  Status Run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outer, std::vector<Tensor>& outputs);
+  Status Run(const std::vector<Value>& inputs, const std::vector<Value>& outer, std::vector<Value>& outputs);
   // Graph inputs (by position) whose buffers runs may overwrite (Session::DonateInputs): a node that is
   // the only reader of one sees it as writable (KernelContext::input_writable). Replaces earlier calls.
   void SetDonatedInputs(const std::vector<size_t>& input_positions);
@@ -53,20 +53,23 @@ class GraphExecutor {
   // right after its kernel exists, so later kernels see folded values as constants (weight pre-packing).
   Status CreateKernelsAndFold(const KernelRegistry& registry, const ExecutorOptions& options);
   Status CreateKernel(size_t index, const KernelRegistry& registry, const ExecutorOptions& options);
-  Status TryFold(size_t index, std::vector<Tensor>& slots, const ExecutorOptions& options);
+  Status TryFold(size_t index, std::vector<Value>& slots, const ExecutorOptions& options);
   void PlanReleases();
   // Lists, per node, the constants that kernels might take over (read by no graph output, no subgraph
   // and no folded-away node only).
   void PlanConstantHandover();
   // Drops each constant read by node `index` whose readers all hold their own copy (clearing its slot).
-  void DropConstantsTakenOver(size_t index, std::vector<Tensor>* slots);
-  Status RunNode(size_t index, std::vector<Tensor>& slots);
+  void DropConstantsTakenOver(size_t index, std::vector<Value>* slots);
+  // A tensor kernel given a sequence, map ... (a model error): which input, else Ok.
+  Status CheckTensorInputs(size_t index, const std::vector<Value>& slots) const;
+  Status RunNode(size_t index, std::vector<Value>& slots);
 
   Graph graph_;  // own copy: folding adds constants
   ThreadPool& pool_;
   bool is_subgraph_;  // subgraph nodes are not profiled: their owning node's time includes them
   std::vector<std::unique_ptr<Kernel>> kernels_;
   std::vector<bool> folded_;
+  std::vector<bool> takes_values_;  // per node: its kernel reads values other than tensors
   std::vector<std::vector<bool>> writable_inputs_;  // per node, per input: a donated input it alone reads
   std::vector<std::vector<int>> release_after_;  // per node: values whose last consumer it is
 

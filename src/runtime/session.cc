@@ -22,6 +22,8 @@ struct Session::Impl {
   int threads = 1;
 
   Status ValidateFeed(const TensorInfo& info, const Tensor& t) const;
+  Status ValidateValueFeed(const TensorInfo& info, const Value& v) const;
+  StatusOr<std::vector<Value>> Run(const std::vector<std::pair<std::string, Value>>& feeds);
 };
 
 TensorInfo TensorInfoOf(const ValueInfo& v) {
@@ -33,6 +35,9 @@ TensorInfo TensorInfoOf(const ValueInfo& v) {
     info.dims.push_back(d.value);
     info.dim_symbols.push_back(d.symbol);
   }
+  info.kind = v.kind;
+  info.map_key_dtype = v.map_key_dtype;
+  info.optional = v.optional;
   return info;
 }
 
@@ -140,29 +145,93 @@ Status Session::Impl::ValidateFeed(const TensorInfo& info, const Tensor& t) cons
   return Status::Ok();
 }
 
+// A sequence's elements are checked as tensor feeds of the element type; a map by its key and value types.
+Status Session::Impl::ValidateValueFeed(const TensorInfo& info, const Value& v) const {
+  if (v.is_none()) {
+    if (info.optional) return Status::Ok();
+    return InvalidArgument("input '" + info.name + "' is none, but the model does not declare it optional");
+  }
+  if (v.kind() != info.kind) {
+    return InvalidArgument("input '" + info.name + "' must be a " + ValueKindName(info.kind) + ", got " +
+                           v.Describe());
+  }
+  switch (v.kind()) {
+    case Value::Kind::kTensor: return ValidateFeed(info, v.tensor());
+    case Value::Kind::kSequence: {
+      const auto& elements = v.elements();
+      for (size_t i = 0; i < elements.size(); ++i) {
+        const Value& e = elements[i];
+        if (!e.is_tensor()) {
+          return InvalidArgument("input '" + info.name + "' element " + std::to_string(i) + " must be a tensor, got " +
+                                 e.Describe());
+        }
+        TensorInfo element = info;
+        element.name = info.name + "[" + std::to_string(i) + "]";
+        TS_RETURN_IF_ERROR(ValidateFeed(element, e.tensor()));
+      }
+      if (info.dtype != DType::kUndefined && elements.empty() && v.element_dtype() != DType::kUndefined &&
+          v.element_dtype() != info.dtype) {
+        return InvalidArgument("input '" + info.name + "' must be a sequence of " + DTypeName(info.dtype) + ", got " +
+                               v.Describe());
+      }
+      return Status::Ok();
+    }
+    case Value::Kind::kMap:
+      if ((info.map_key_dtype != DType::kUndefined && v.map_keys().dtype() != info.map_key_dtype) ||
+          (info.dtype != DType::kUndefined && v.map_values().dtype() != info.dtype)) {
+        return InvalidArgument("input '" + info.name + "' must be a map " + DTypeName(info.map_key_dtype) + " -> " +
+                               DTypeName(info.dtype) + ", got " + v.Describe());
+      }
+      return Status::Ok();
+    case Value::Kind::kNone: break;
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::vector<Tensor>> Session::Run(const std::vector<std::pair<std::string, Tensor>>& feeds) {
-  auto fail = [this](const Status& s) { return s.WithContext("model '" + impl_->model.display_name + "'"); };
-  std::vector<Tensor> inputs(impl_->inputs.size());
-  std::vector<bool> fed(impl_->inputs.size(), false);
-  for (const auto& [name, tensor] : feeds) {
+  std::vector<std::pair<std::string, Value>> values;
+  values.reserve(feeds.size());
+  for (const auto& [name, tensor] : feeds) values.emplace_back(name, Value(tensor));
+  TS_ASSIGN_OR_RETURN(std::vector<Value> outputs, impl_->Run(values));
+  std::vector<Tensor> tensors;
+  tensors.reserve(outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (!outputs[i].is_tensor() && !outputs[i].is_none()) {
+      return InvalidArgument("model '" + impl_->model.display_name + "': output '" + impl_->outputs[i].name +
+                             "' is a " + ValueKindName(outputs[i].kind()) + "; run the model with RunValues");
+    }
+    tensors.push_back(outputs[i].tensor());
+  }
+  return tensors;
+}
+
+StatusOr<std::vector<Value>> Session::RunValues(const std::vector<std::pair<std::string, Value>>& feeds) {
+  return impl_->Run(feeds);
+}
+
+StatusOr<std::vector<Value>> Session::Impl::Run(const std::vector<std::pair<std::string, Value>>& feeds) {
+  auto fail = [this](const Status& s) { return s.WithContext("model '" + model.display_name + "'"); };
+  std::vector<Value> values(inputs.size());
+  std::vector<bool> fed(inputs.size(), false);
+  for (const auto& [name, value] : feeds) {
     size_t k = 0;
-    while (k < impl_->inputs.size() && impl_->inputs[k].name != name) ++k;
-    if (k == impl_->inputs.size()) return fail(InvalidArgument("the model has no input named '" + name + "'"));
+    while (k < inputs.size() && inputs[k].name != name) ++k;
+    if (k == inputs.size()) return fail(InvalidArgument("the model has no input named '" + name + "'"));
     if (fed[k]) return fail(InvalidArgument("input '" + name + "' is given twice"));
-    TS_RETURN_IF_ERROR(fail(impl_->ValidateFeed(impl_->inputs[k], tensor)));
-    inputs[k] = tensor;
+    TS_RETURN_IF_ERROR(fail(ValidateValueFeed(inputs[k], value)));
+    values[k] = value;
     fed[k] = true;
   }
   for (size_t k = 0; k < fed.size(); ++k) {
-    if (!fed[k]) return fail(InvalidArgument("missing input '" + impl_->inputs[k].name + "'"));
+    if (!fed[k]) return fail(InvalidArgument("missing input '" + inputs[k].name + "'"));
   }
-  SetDnnlThreads(impl_->threads);
+  SetDnnlThreads(threads);
   size_t base = Buffer::live_bytes();
   Buffer::reset_peak_bytes();
-  std::vector<Tensor> outputs;
-  TS_RETURN_IF_ERROR(fail(impl_->executor->Run(inputs, {}, outputs)));
+  std::vector<Value> outputs;
+  TS_RETURN_IF_ERROR(fail(executor->Run(values, {}, outputs)));
   size_t peak = Buffer::peak_bytes();
-  impl_->stats.peak_bytes = peak > base ? peak - base : 0;
+  stats.peak_bytes = peak > base ? peak - base : 0;
   return outputs;
 }
 

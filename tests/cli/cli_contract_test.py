@@ -74,6 +74,42 @@ class CliContractTest(unittest.TestCase):
         y = np.load(self.path("out/out_0.npy"))
         np.testing.assert_array_equal(y, np.maximum(x, 0))
 
+    def sequence_model(self):
+        """xs (a sequence of [r, 3] floats) -> joined ([n, 3]) and pieces (its rows, a sequence)."""
+        seq_in = helper.make_sequence_type_proto(helper.make_tensor_type_proto(TensorProto.FLOAT, ["r", 3]))
+        seq_out = helper.make_sequence_type_proto(helper.make_tensor_type_proto(TensorProto.FLOAT, [3]))
+        graph = helper.make_graph(
+            [helper.make_node("ConcatFromSequence", ["xs"], ["joined"], axis=0),
+             helper.make_node("SplitToSequence", ["joined"], ["pieces"], axis=0, keepdims=0)], "g",
+            [helper.make_value_info("xs", seq_in)],
+            [helper.make_tensor_value_info("joined", TensorProto.FLOAT, ["n", 3]),
+             helper.make_value_info("pieces", seq_out)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        return self.save_model(model)
+
+    def test_run_sequence_input_and_output_as_folders_of_numbered_npy(self):
+        model = self.sequence_model()
+        rng = np.random.default_rng(SEED)
+        parts = [rng.standard_normal((r, 3)).astype(np.float32) for r in (2, 1)]
+        os.makedirs(self.path("xs"))
+        for i, part in enumerate(parts):
+            np.save(self.path(f"xs/{i}.npy"), part)
+        result = self.tessera("run", model, "--input", f"xs={self.path('xs')}", "--output-dir", self.path("out"),
+                              "--threads", "1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        joined = np.concatenate(parts)
+        np.testing.assert_array_equal(np.load(self.path("out/joined.npy")), joined)
+        self.assertEqual(sorted(os.listdir(self.path("out/pieces"))), ["0.npy", "1.npy", "2.npy"])
+        np.testing.assert_array_equal(np.load(self.path("out/pieces/2.npy")), joined[2])
+
+    def test_run_sequence_folder_with_a_gap_is_refused(self):
+        model = self.sequence_model()
+        os.makedirs(self.path("xs"))
+        np.save(self.path("xs/1.npy"), np.zeros((1, 3), np.float32))
+        self.assert_fails(self.tessera("run", model, "--input", f"xs={self.path('xs')}", "--output-dir",
+                                       self.path("out")), 1, "input 'xs'", "without a gap")
+
     def test_run_float8_input_and_output_through_raw_code_npy(self):
         # numpy has no float8: the .npy holds the codes as uint8 (core/npy.h), in and out alike.
         float8e4m3fn = 17

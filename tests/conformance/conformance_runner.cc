@@ -1,8 +1,9 @@
 // Runs the ONNX backend node tests (Debian's libonnx-testdata) through a Session and compares outputs.
 //
 // Each case runs in a forked child with a time limit, so a crash or hang in one kernel is reported as
-// that case's failure instead of ending the run. Cases whose inputs or outputs are not plain tensors
-// (sequences, optionals, maps) are counted as "not tensor" and skipped. Failures are compared with the
+// that case's failure instead of ending the run. Inputs and outputs that are sequences or optionals are read
+// from their SequenceProto / OptionalProto files and run through Session::RunValues; cases with types the
+// runner cannot read (sparse tensors) are counted as "not supported" and skipped. Failures are compared with the
 // committed list of expected failures: a case failing that is not listed fails the run (a regression),
 // and a listed case that passes is reported so the list can be trimmed.
 //
@@ -30,6 +31,7 @@
 
 #include "core/half.h"
 #include "model/tensor_proto.h"
+#include "model/value_proto.h"
 #include "tessera/session.h"
 
 namespace fs = std::filesystem;
@@ -43,18 +45,26 @@ constexpr int kCaseTimeoutSeconds = 60;
 
 enum class Outcome { kPass = 0, kFail = 1, kNotTensor = 2 };
 
-bool IsPlainTensorType(const onnx::TypeProto& t) { return t.has_tensor_type(); }
+// Tensors, sequences and maps of tensors, and optionals of those: what the runner reads from test data.
+bool IsReadableType(const onnx::TypeProto& t, int depth = 0) {
+  if (depth > 4) return false;
+  if (t.has_tensor_type()) return true;
+  if (t.has_sequence_type()) return IsReadableType(t.sequence_type().elem_type(), depth + 1);
+  if (t.has_map_type()) return t.map_type().value_type().has_tensor_type();
+  if (t.has_optional_type()) return IsReadableType(t.optional_type().elem_type(), depth + 1);
+  return false;
+}
 
-// Whether every graph input and output of the case's model is a plain tensor.
-bool CaseIsPlainTensor(const fs::path& model_path) {
+// Whether every graph input and output of the case's model is of a type the runner reads.
+bool CaseIsReadable(const fs::path& model_path) {
   std::ifstream in(model_path, std::ios::binary);
   onnx::ModelProto proto;
   if (!proto.ParseFromIstream(&in)) return true;  // let the engine report the parse error
   for (const auto& v : proto.graph().input()) {
-    if (!IsPlainTensorType(v.type())) return false;
+    if (!IsReadableType(v.type())) return false;
   }
   for (const auto& v : proto.graph().output()) {
-    if (!IsPlainTensorType(v.type())) return false;
+    if (!IsReadableType(v.type())) return false;
   }
   return true;
 }
@@ -122,6 +132,35 @@ std::string Compare(const Tensor& expected, const Tensor& actual) {
   return "";
 }
 
+// Compare for values: same kind, then tensors element by element (a sequence's in order).
+std::string CompareValues(const Value& expected, const Value& actual) {
+  if (expected.kind() != actual.kind()) {
+    return std::string("a ") + ValueKindName(actual.kind()) + " (" + actual.Describe() + "), expected a " +
+           ValueKindName(expected.kind()) + " (" + expected.Describe() + ")";
+  }
+  switch (expected.kind()) {
+    case Value::Kind::kNone: return "";
+    case Value::Kind::kTensor: return Compare(expected.tensor(), actual.tensor());
+    case Value::Kind::kSequence: {
+      if (expected.sequence_length() != actual.sequence_length()) {
+        return actual.Describe() + ", expected " + expected.Describe();
+      }
+      for (size_t i = 0; i < expected.sequence_length(); ++i) {
+        std::string diff = CompareValues(expected.elements()[i], actual.elements()[i]);
+        if (!diff.empty()) return "element " + std::to_string(i) + ": " + diff;
+      }
+      return "";
+    }
+    case Value::Kind::kMap: {
+      std::string diff = Compare(expected.map_keys(), actual.map_keys());
+      if (!diff.empty()) return "keys: " + diff;
+      diff = Compare(expected.map_values(), actual.map_values());
+      return diff.empty() ? "" : "values: " + diff;
+    }
+  }
+  return "";
+}
+
 std::vector<fs::path> SortedFiles(const fs::path& dir, const std::string& prefix) {
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -171,20 +210,27 @@ std::string RunCase(const fs::path& dir) {
     if (input_files.size() != infos.size()) {
       return "case has " + std::to_string(input_files.size()) + " inputs, model declares " + std::to_string(infos.size());
     }
-    std::vector<std::pair<std::string, Tensor>> feeds;
+    std::vector<std::pair<std::string, Value>> feeds;
     for (size_t i = 0; i < input_files.size(); ++i) {
-      auto t = ReadTensorProtoFile(input_files[i].string());
-      if (!t.ok()) return "reading input: " + t.status().message();
-      feeds.emplace_back(infos[i].name, AsDeclared(std::move(t).value(), infos[i].dtype));
+      auto v = ReadValueProtoFile(input_files[i].string(), infos[i].kind, infos[i].optional, infos[i].dtype);
+      if (!v.ok()) return "reading input: " + v.status().message();
+      if (v->is_tensor()) *v = AsDeclared(v->tensor(), infos[i].dtype);
+      feeds.emplace_back(infos[i].name, std::move(v).value());
     }
-    auto outputs = (*session)->Run(feeds);
+    auto outputs = (*session)->RunValues(feeds);
     if (!outputs.ok()) return outputs.status().message();
     if (outputs->size() != output_files.size()) return "wrong output count";
     for (size_t i = 0; i < output_files.size(); ++i) {
-      auto expected = ReadTensorProtoFile(output_files[i].string());
+      const TensorInfo& info = (*session)->outputs()[i];
+      auto expected = ReadValueProtoFile(output_files[i].string(), info.kind, info.optional, info.dtype);
       if (!expected.ok()) return "reading output: " + expected.status().message();
-      Tensor want = AsDeclared(std::move(expected).value(), (*session)->outputs()[i].dtype);
-      const Tensor& got = (*outputs)[i];
+      if (!expected->is_tensor() || !(*outputs)[i].is_tensor()) {
+        std::string diff = CompareValues(*expected, (*outputs)[i]);
+        if (!diff.empty()) return "output '" + info.name + "': " + diff;
+        continue;
+      }
+      Tensor want = AsDeclared(expected->tensor(), info.dtype);
+      const Tensor& got = (*outputs)[i].tensor();
       if (random) {
         if (want.dtype() != got.dtype() || want.shape() != got.shape()) {
           return "output '" + (*session)->outputs()[i].name + "': " + DTypeName(got.dtype()) + ShapeToString(got.shape()) +
@@ -277,7 +323,7 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> failures;
   for (const auto& dir : cases) {
     std::string name = dir.filename().string();
-    if (!CaseIsPlainTensor(dir / "model.onnx")) {
+    if (!CaseIsReadable(dir / "model.onnx")) {
       ++not_tensor;
       continue;
     }
@@ -308,7 +354,7 @@ int main(int argc, char** argv) {
     for (const auto& [name, reason] : failures) out << name << "  # " << reason.substr(0, 160) << "\n";
   }
   std::cout << "conformance: " << passed << " passed, " << failed << " failed, " << not_tensor
-            << " skipped (inputs or outputs are not plain tensors) of " << cases.size() << " cases\n";
+            << " skipped (inputs or outputs of types the runner cannot read) of " << cases.size() << " cases\n";
   if (regressions) std::cout << "conformance: " << regressions << " failures are not in the expected-failures list\n";
   if (fixed) std::cout << "conformance: " << fixed << " expected failures now pass\n";
   if (passed < min_pass) {

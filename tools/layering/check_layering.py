@@ -44,7 +44,8 @@ FAMILY_EDGES = {
     ("ops/cpu/normalization", "ops/cpu/reduction"),
 }
 TEST_EXTRA = {"testing", "runtime", "model", "graph/passes"}
-PUBLIC = {"tessera/session.h": "runtime", "tessera/tensor.h": "core", "tessera/status.h": "core"}
+PUBLIC = {"tessera/session.h": "runtime", "tessera/tensor.h": "core", "tessera/status.h": "core",
+          "tessera/value.h": "core"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 

@@ -51,5 +51,6 @@ StatusOr<std::unique_ptr<Kernel>> CreateIfKernel(const KernelInit& init);
 StatusOr<std::unique_ptr<Kernel>> CreateLoopKernel(const KernelInit& init);
 StatusOr<std::unique_ptr<Kernel>> CreateScanKernel(const KernelInit& init);
 StatusOr<std::unique_ptr<Kernel>> CreateDropoutKernel(const KernelInit& init);
+StatusOr<std::unique_ptr<Kernel>> CreateSequenceMapKernel(const KernelInit& init);
 
 }  // namespace tessera

@@ -1,7 +1,7 @@
 // If: runs then_branch or else_branch on a single-element bool condition and forwards its outputs.
 //
 // The branches may produce values of different shapes (the spec allows it from opset 11), so the
-// outputs alias whatever the chosen branch returned; nothing is copied.
+// outputs alias whatever the chosen branch returned (tensors, sequences or optionals); nothing is copied.
 #include <string>
 
 #include "ops/cpu/control_flow/control_flow_common.h"
@@ -20,13 +20,13 @@ class IfKernel : public Kernel {
     TS_ASSIGN_OR_RETURN(bool cond, ReadCondition(ctx.input(0), "input 'cond'"));
     SubgraphRunner& branch = cond ? *then_ : *else_;
     const char* name = cond ? "then_branch" : "else_branch";
-    std::vector<Tensor> outputs;
+    std::vector<Value> outputs;
     TS_RETURN_IF_ERROR(branch.Run({}, ctx, outputs));
     if (outputs.size() != ctx.output_count()) {
       return KernelContext::Error(std::string(name) + " returned " + std::to_string(outputs.size()) +
                                   " values but the node has " + std::to_string(ctx.output_count()) + " outputs");
     }
-    for (size_t i = 0; i < outputs.size(); ++i) ctx.SetOutput(i, std::move(outputs[i]));
+    for (size_t i = 0; i < outputs.size(); ++i) ctx.SetOutputValue(i, std::move(outputs[i]));
     return Status::Ok();
   }
 

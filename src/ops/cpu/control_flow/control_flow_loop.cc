@@ -4,7 +4,8 @@
 // Inputs (M, cond, v_initial...) and body signature (iteration_num, cond, v...) -> (cond, v..., scan...)
 // are the same from opset 1 to 16. An omitted M means "no trip limit"; an omitted cond means the body's
 // returned condition is ignored (a plain for loop), as the spec's pseudo-code says. With neither, the
-// loop would never end, so every loop is cut off with an error at LoopIterationLimit().
+// loop would never end, so every loop is cut off with an error at LoopIterationLimit(). Loop-carried values
+// may be sequences or optionals (opsets 11 and 16 widen the type constraint); scan outputs are tensors.
 #include <atomic>
 #include <limits>
 #include <string>
@@ -40,33 +41,44 @@ class LoopKernel : public Kernel {
       TS_ASSIGN_OR_RETURN(cond, ReadCondition(ctx.input(1), "input 'cond'"));
     }
 
-    std::vector<Tensor> state(carried);
+    // Loop-carried values may be sequences, and (opset 16's optional types) none.
+    std::vector<Value> state(carried);
     for (size_t i = 0; i < carried; ++i) {
-      if (!ctx.has_input(2 + i))
+      if (ctx.node().inputs[2 + i] == kNoValue) {
         return KernelContext::Error("loop-carried input " + std::to_string(2 + i) + " is missing");
-      state[i] = ctx.input(2 + i);
+      }
+      if (ctx.has_input(2 + i)) state[i] = ctx.input_value(2 + i);
     }
     std::vector<std::vector<Tensor>> scan_parts(scans);
-    std::vector<Tensor> body_inputs(2 + carried), body_outputs;
+    std::vector<Value> body_inputs(2 + carried), body_outputs;
     const int64_t limit = LoopIterationLimit();
     for (int64_t it = 0; it < trip_count && cond; ++it) {
       if (it >= limit) {
         return KernelContext::Error("the loop ran " + std::to_string(limit) +
                                     " iterations without its condition turning false; stopped (iteration limit)");
       }
-      TS_ASSIGN_OR_RETURN(body_inputs[0], MakeInt64Scalar(it));
-      TS_ASSIGN_OR_RETURN(body_inputs[1], MakeBoolScalar(cond));
+      TS_ASSIGN_OR_RETURN(Tensor iteration, MakeInt64Scalar(it));
+      TS_ASSIGN_OR_RETURN(Tensor cond_in, MakeBoolScalar(cond));
+      body_inputs[0] = std::move(iteration);
+      body_inputs[1] = std::move(cond_in);
       for (size_t i = 0; i < carried; ++i) body_inputs[2 + i] = std::move(state[i]);
       Status s = body_->Run(body_inputs, ctx, body_outputs);
       if (!s.ok()) return s.WithContext("loop body, iteration " + std::to_string(it));
       if (use_cond) {
-        if (!body_outputs[0].defined()) return KernelContext::Error("loop body returned no condition");
-        TS_ASSIGN_OR_RETURN(cond, ReadCondition(body_outputs[0], "the loop body's condition output"));
+        if (!body_outputs[0].is_tensor()) return KernelContext::Error("loop body returned no condition");
+        TS_ASSIGN_OR_RETURN(cond, ReadCondition(body_outputs[0].tensor(), "the loop body's condition output"));
       }
       for (size_t i = 0; i < carried; ++i) state[i] = std::move(body_outputs[1 + i]);
-      for (size_t k = 0; k < scans; ++k) scan_parts[k].push_back(std::move(body_outputs[1 + carried + k]));
+      for (size_t k = 0; k < scans; ++k) {
+        const Value& part = body_outputs[1 + carried + k];
+        if (!part.is_tensor()) {
+          return KernelContext::Error("scan output " + std::to_string(k) + " of the loop body is " + part.Describe() +
+                                      " in iteration " + std::to_string(it) + "; scan outputs are stacked tensors");
+        }
+        scan_parts[k].push_back(part.tensor());
+      }
     }
-    for (size_t i = 0; i < carried; ++i) ctx.SetOutput(i, std::move(state[i]));
+    for (size_t i = 0; i < carried; ++i) ctx.SetOutputValue(i, std::move(state[i]));
     for (size_t k = 0; k < scans; ++k) {
       const size_t body_out = 1 + carried + k;
       const ValueInfo& declared = body_graph_.value(body_graph_.outputs[body_out]);

@@ -34,18 +34,26 @@ class ScanKernel : public Kernel {
   Status Scan(KernelContext& ctx, std::vector<Tensor>& states, const std::vector<Tensor>& inputs,
               const std::vector<int64_t>& axes, int64_t length, std::vector<std::vector<Tensor>>& parts) {
     const ScanConfig& c = config_;
-    std::vector<Tensor> body_inputs(c.states + c.scan_inputs), body_outputs;
+    std::vector<Value> body_inputs(c.states + c.scan_inputs), body_outputs;
     parts.assign(c.scan_outputs, {});
     for (int64_t t = 0; t < length; ++t) {
       for (size_t i = 0; i < c.states; ++i) body_inputs[i] = std::move(states[i]);
       for (size_t j = 0; j < c.scan_inputs; ++j) {
         const int64_t index = c.input_directions[j] != 0 ? length - 1 - t : t;
-        TS_ASSIGN_OR_RETURN(body_inputs[c.states + j], SliceAlongAxis(inputs[j], axes[j], index));
+        TS_ASSIGN_OR_RETURN(Tensor slice, SliceAlongAxis(inputs[j], axes[j], index));
+        body_inputs[c.states + j] = std::move(slice);
       }
       Status s = body_->Run(body_inputs, ctx, body_outputs);
       if (!s.ok()) return s.WithContext("scan body, iteration " + std::to_string(t));
-      for (size_t i = 0; i < c.states; ++i) states[i] = std::move(body_outputs[i]);
-      for (size_t k = 0; k < c.scan_outputs; ++k) parts[k].push_back(std::move(body_outputs[c.states + k]));
+      // Scan's states and scan outputs are tensors (type constraint V of every opset).
+      for (size_t o = 0; o < body_outputs.size(); ++o) {
+        if (!body_outputs[o].is_tensor()) {
+          return KernelContext::Error("scan body output " + std::to_string(o) + " is " + body_outputs[o].Describe() +
+                                      "; Scan carries tensors only");
+        }
+      }
+      for (size_t i = 0; i < c.states; ++i) states[i] = body_outputs[i].tensor();
+      for (size_t k = 0; k < c.scan_outputs; ++k) parts[k].push_back(body_outputs[c.states + k].tensor());
     }
     return Status::Ok();
   }

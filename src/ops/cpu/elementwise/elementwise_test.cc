@@ -317,13 +317,14 @@ StatusOr<Tensor> RunKernelDirectly(const std::string& op, int opset, const std::
   Graph graph;
   KernelInit init{node, graph, [](size_t) -> const Tensor* { return nullptr; }, nullptr};
   TS_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, def->factory(init));
-  std::vector<const Tensor*> in;
-  for (const Tensor& t : inputs) in.push_back(&t);
-  std::vector<Tensor> outputs(1);
+  std::vector<Value> values(inputs.begin(), inputs.end());
+  std::vector<const Value*> in;
+  for (const Value& v : values) in.push_back(&v);
+  std::vector<Value> outputs(1);
   ThreadPool pool(2);
   KernelContext ctx(node, in, outputs, pool);
   TS_RETURN_IF_ERROR(kernel->Run(ctx));
-  return outputs[0];
+  return outputs[0].tensor();
 }
 
 TEST(ElementwiseTest, GeluBothApproximationsAndMish) {

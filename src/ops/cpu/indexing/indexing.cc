@@ -11,7 +11,7 @@ void RegisterIndexingKernels(KernelRegistry& registry) {
   RegisterTopKKernels(registry);
   RegisterSelectionKernels(registry);
   RegisterUniqueKernels(registry);
-  RegisterSequenceKernels(registry);
+  RegisterReverseSequenceKernels(registry);
   RegisterNmsKernels(registry);
   RegisterTensorScatterKernels(registry);
 }

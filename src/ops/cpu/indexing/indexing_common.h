@@ -26,7 +26,7 @@ void RegisterScatterKernels(KernelRegistry& registry);      // Scatter, ScatterE
 void RegisterTopKKernels(KernelRegistry& registry);         // TopK
 void RegisterSelectionKernels(KernelRegistry& registry);    // NonZero, Compress, OneHot
 void RegisterUniqueKernels(KernelRegistry& registry);       // Unique
-void RegisterSequenceKernels(KernelRegistry& registry);     // ReverseSequence
+void RegisterReverseSequenceKernels(KernelRegistry& registry);  // ReverseSequence
 void RegisterNmsKernels(KernelRegistry& registry);          // NonMaxSuppression
 void RegisterTensorScatterKernels(KernelRegistry& registry);  // TensorScatter
 

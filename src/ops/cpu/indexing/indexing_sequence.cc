@@ -66,7 +66,7 @@ class ReverseSequenceKernel : public Kernel {
 
 }  // namespace
 
-void RegisterSequenceKernels(KernelRegistry& registry) {
+void RegisterReverseSequenceKernels(KernelRegistry& registry) {
   registry.Register("ReverseSequence", 10, kLatestOpset, MakeNodeKernelFactory<ReverseSequenceKernel>());
 }
 

@@ -5,6 +5,7 @@
 namespace tessera {
 
 void RegisterMlKernels(KernelRegistry& registry) {
+  RegisterMlMapKernels(registry);
   RegisterMlPreprocessKernels(registry);
   RegisterMlLinearKernels(registry);
   RegisterMlLabelKernels(registry);

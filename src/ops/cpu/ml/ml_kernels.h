@@ -1,7 +1,5 @@
 // The ai.onnx.ml family: the classical machine-learning ops that scikit-learn exporters (skl2onnx,
-// onnxmltools) write. Registration entry points, one per file; ml.cc calls them all. Ops whose inputs or
-// outputs are maps or sequences of maps (ZipMap, DictVectorizer, CastMap) have no kernel: Tessera's
-// values are tensors.
+// onnxmltools) write. Registration entry points, one per file; ml.cc calls them all.
 #pragma once
 
 #include "ops/registry.h"
@@ -9,6 +7,8 @@
 namespace tessera {
 
 constexpr char kMlDomain[] = "ai.onnx.ml";
+
+void RegisterMlMapKernels(KernelRegistry& registry);  // ml_maps.cc: ZipMap, CastMap, DictVectorizer (map values)
 
 void RegisterMlPreprocessKernels(KernelRegistry& registry);  // ml_preprocess.cc: Binarizer, Scaler, Normalizer,
                                                              // Imputer, ArrayFeatureExtractor, FeatureVectorizer,

@@ -125,10 +125,12 @@ StatusOr<Tensor> RunDftKernel(int opset, const Tensor& x, const Tensor* axis_inp
   TS_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel,
                       def->factory(KernelInit{node, graph, [](size_t) -> const Tensor* { return nullptr; }, nullptr}));
   ThreadPool pool(1);
-  std::vector<Tensor> outputs(1);
-  KernelContext ctx(node, {&x, nullptr, axis_input}, outputs, pool);
+  std::vector<Value> outputs(1);
+  const Value x_value(x);
+  const Value axis_value = axis_input != nullptr ? Value(*axis_input) : Value();
+  KernelContext ctx(node, {&x_value, nullptr, axis_input != nullptr ? &axis_value : nullptr}, outputs, pool);
   TS_RETURN_IF_ERROR(kernel->Run(ctx));
-  return outputs[0];
+  return outputs[0].tensor();
 }
 
 TEST(SpecialDftTest, InnerAxisAttributeAndOpset20AxisInput) {
