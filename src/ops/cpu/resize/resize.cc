@@ -237,6 +237,7 @@ StatusOr<std::unique_ptr<Kernel>> CreateResize(const KernelInit& init, bool is_u
 void RegisterResizeKernels(KernelRegistry& registry) {
   registry.Register("Resize", 10, kLatestOpset, [](const KernelInit& init) { return CreateResize(init, false); });
   registry.Register("Upsample", 1, 9, [](const KernelInit& init) { return CreateResize(init, true); });
+  RegisterResizeChannelsLastKernels(registry);
 }
 
 }  // namespace tessera
