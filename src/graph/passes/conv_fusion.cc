@@ -580,8 +580,11 @@ Status FoldBatchNormIntoConv(Graph& graph) {
   std::vector<bool> removed(graph.nodes.size(), false);
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     Node& conv = graph.nodes[n];
-    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.inputs.size() < 2 || conv.inputs.size() > 3 ||
-        conv.outputs.size() != 1 || conv.inputs[0] == kNoValue)
+    // ConvTranspose with group 1 too: its W is [C, M, k...], so the output channel is W's second axis.
+    const bool transpose = conv.op_type == "ConvTranspose";
+    if ((conv.op_type != "Conv" && !transpose) || !conv.domain.empty() || conv.inputs.size() < 2 ||
+        conv.inputs.size() > 3 || conv.outputs.size() != 1 || conv.inputs[0] == kNoValue ||
+        (transpose && conv.GetInt("group", 1) != 1))
       continue;
     const int y = conv.outputs[0];
     const auto& readers = consumers[static_cast<size_t>(y)];
@@ -589,7 +592,7 @@ Status FoldBatchNormIntoConv(Graph& graph) {
     auto w_it = graph.constants.find(conv.inputs[1]);
     if (w_it == graph.constants.end() || w_it->second.dtype() != DType::kFloat32 || w_it->second.rank() < 3) continue;
     const Tensor& w = w_it->second;
-    const int64_t m = w.dim(0);
+    const int64_t m = transpose ? w.dim(1) : w.dim(0);
     const Node& bn = graph.nodes[readers[0]];
     // Opset 9+ inference form only: earlier opsets have `spatial`/`is_test`, training mode has more outputs.
     if (bn.op_type != "BatchNormalization" || !bn.domain.empty() || bn.opset < 9 || bn.inputs.size() != 5 ||
@@ -609,12 +612,16 @@ Status FoldBatchNormIntoConv(Graph& graph) {
     const double epsilon = bn.GetFloat("epsilon", 1e-5f);
     TS_ASSIGN_OR_RETURN(Tensor new_w, Tensor::AllocateUninitialized(DType::kFloat32, w.shape()));
     TS_ASSIGN_OR_RETURN(Tensor new_b, Tensor::AllocateUninitialized(DType::kFloat32, {m}));
-    const int64_t per_channel = w.element_count() / m;
+    // W as [outer, m, inner]: Conv [M, C/group * k...] (outer 1), ConvTranspose [C, M, k...].
+    const int64_t outer = transpose ? w.dim(0) : 1;
+    const int64_t inner = w.element_count() / (outer * m);
     for (int64_t c = 0; c < m; ++c) {
       const double sc = scale->data<float>()[c] / std::sqrt(static_cast<double>(var->data<float>()[c]) + epsilon);
-      for (int64_t i = 0; i < per_channel; ++i) {
-        const int64_t k = c * per_channel + i;
-        new_w.data<float>()[k] = static_cast<float>(w.data<float>()[k] * sc);
+      for (int64_t o = 0; o < outer; ++o) {
+        for (int64_t i = 0; i < inner; ++i) {
+          const int64_t k = (o * m + c) * inner + i;
+          new_w.data<float>()[k] = static_cast<float>(w.data<float>()[k] * sc);
+        }
       }
       const double bias = has_b ? b->data<float>()[c] : 0.0;
       new_b.data<float>()[c] = static_cast<float>((bias - mean->data<float>()[c]) * sc + shift->data<float>()[c]);

@@ -48,6 +48,7 @@ Status ChooseConvLayouts(Graph& graph);
 // Conv -> BatchNormalization (opset 9+, inference, constant float32 parameters and Conv weights/bias, Conv
 // output read only by it) becomes one Conv with new constant weights W * s and bias (B - mean) * s + shift,
 // s = scale / sqrt(var + epsilon), computed in double. The original constants are left for other readers.
+// A ConvTranspose with group 1 folds the same way (its W is [C, M, k...]: s scales the second axis).
 Status FoldBatchNormIntoConv(Graph& graph);
 
 // FoldBatchNormIntoConv, FuseConvActivations, then ChooseConvLayouts: the pass list's entry.

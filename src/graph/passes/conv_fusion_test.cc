@@ -824,6 +824,38 @@ TEST(ConvFusionTest, AddendReadLaterIsNotOverwritten) {
 
 // Conv -> BatchNormalization -> Relu becomes one FusedConv with folded weights; a BatchNormalization whose
 // input is also read elsewhere stays. Both against the node-by-node session on seeded random data.
+// ConvTranspose -> BatchNormalization (DBNet's head: 2x2 stride-2 upsampling, then BN and Relu): the BN
+// folds into the ConvTranspose's weights along their second axis (output channels, 5 here against 8 input
+// channels, so a wrong axis shows) and the result matches node by node.
+TEST(ConvFusionTest, BatchNormFoldsIntoConvTransposeAndMatchesNodeByNode) {
+  RandomFloats random;
+  SCOPED_TRACE(random.trace());
+  const int64_t c = 8, m = 5, h = 6;
+  std::vector<float> var = random(m);
+  for (float& v : var) v = 0.5f + std::fabs(v);
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {1, c, h, h});
+  b.Output("y", DType::kFloat32, {1, m, 2 * h, 2 * h});
+  b.Initializer("w", random(c * m * 4), {c, m, 2, 2});
+  b.Initializer("wb", random(m), {m});
+  for (const char* name : {"scale", "shift", "mean"}) b.Initializer(name, random(m), {m});
+  b.Initializer("var", var, {m});
+  auto& up = b.Node("ConvTranspose", {"x", "w", "wb"}, {"u"});
+  testing::OnnxBuilder::IntsAttribute(up, "kernel_shape", {2, 2});
+  testing::OnnxBuilder::IntsAttribute(up, "strides", {2, 2});
+  b.Node("BatchNormalization", {"u", "scale", "shift", "mean", "var"}, {"n"});
+  b.Node("Relu", {"n"}, {"y"});
+  const std::string path = b.WriteTemp();
+
+  auto model = LoadModelFromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(RunConvFusion(*model->graph).ok());
+  ASSERT_EQ(model->graph->nodes.size(), 2u);
+  EXPECT_EQ(model->graph->nodes[0].op_type, "ConvTranspose");
+  EXPECT_EQ(model->graph->nodes[1].op_type, "Relu");
+  ExpectPassesMatchNodeByNode(path, c, h, {1}, [&](int64_t n) { return Shape{n, m, 2 * h, 2 * h}; }, random);
+}
+
 TEST(ConvFusionTest, BatchNormFoldsIntoConvAndMatchesNodeByNode) {
   const uint32_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
