@@ -141,9 +141,13 @@ double PeakRssMb() {
 }  // namespace
 
 int BenchCommand(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {"shape", "threads", "iters", "warmup", "precision"}, {"json", "profile", "op-times"});
+  auto cl = CommandLine::Parse(args, {"shape", "threads", "iters", "warmup", "precision"},
+                               {"json", "profile", "op-times"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
-  if (cl->positional().size() != 1) return Fail(InvalidArgument("usage: tessera bench MODEL [--shape NAME=1x3x224x224] [--threads N] [--iters N] [--warmup N] [--precision fp32|bf16] [--json] [--profile] [--op-times]"), kExitUsage);
+  if (cl->positional().size() != 1)
+    return Fail(InvalidArgument("usage: tessera bench MODEL [--shape NAME=1x3x224x224] [--threads N] [--iters N] "
+                                "[--warmup N] [--precision fp32|bf16] [--json] [--profile] [--op-times]"),
+                kExitUsage);
   auto threads = cl->GetInt("threads", 0, 1, 1024);
   auto iters = cl->GetInt("iters", 20, 1, 1000000);
   auto warmup = cl->GetInt("warmup", 3, 0, 1000000);

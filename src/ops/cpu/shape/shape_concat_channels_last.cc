@@ -31,8 +31,8 @@ Status RunConcatChannelsLast(KernelContext& ctx) {
     if (t.dtype() != DType::kFloat32 || t.rank() != 4 || t.dim(0) != first.dim(0) || t.dim(2) != first.dim(2) ||
         t.dim(3) != first.dim(3))
       return KernelContext::Error(op + " input " + std::to_string(i) + " (" + DTypeName(t.dtype()) + " " +
-                                  ShapeToString(t.shape()) + ") does not match input 0 (" + ShapeToString(first.shape()) +
-                                  ") outside the channels");
+                                  ShapeToString(t.shape()) + ") does not match input 0 (" +
+                                  ShapeToString(first.shape()) + ") outside the channels");
     sources.push_back(t.data<float>());
     channels.push_back(t.dim(1));
     out_shape[1] += t.dim(1);
