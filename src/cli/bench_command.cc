@@ -4,7 +4,8 @@
 // the first dim and 128 for the others (batch and sequence length, the common meanings). Values are a
 // fixed pseudo-random pattern: floats in [-1, 1), integers in [0, 100) so token ids and indices stay valid.
 // --profile times every node over the timed iterations and prints the op types that take the most time
-// (also in --json as "profile"); the warmup runs are not profiled.
+// (also in --json as "profile"); the warmup runs are not profiled. --op-times does the same and also lists
+// every node with its time per inference and its fastest run.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -100,6 +101,18 @@ void PrintProfileTable(const std::vector<OpTypeTime>& profile, size_t runs) {
   }
 }
 
+// Every node, slowest total first: time per inference and the node's fastest single run (which a busy
+// machine's preemptions mostly miss), for reading beside ONNX Runtime's per-node profile.
+void PrintNodeTable(const std::vector<NodeTimeSummary>& nodes, size_t runs) {
+  if (runs == 0) return;
+  std::printf("\nop times: every node, by total time (ms per inference; min: fastest single run)\n");
+  std::printf("  %10s %10s  %-34s %s\n", "ms/inf", "min ms", "op type", "node");
+  for (const NodeTimeSummary& n : nodes) {
+    std::printf("  %10.4f %10.4f  %-34s %s\n", n.total_ms / static_cast<double>(runs), n.min_ms, n.op_type.c_str(),
+                n.name.c_str());
+  }
+}
+
 std::string ProfileJson(const std::vector<OpTypeTime>& profile, size_t runs) {
   double total = 0;
   for (const OpTypeTime& t : profile) total += t.total_ms;
@@ -128,9 +141,13 @@ double PeakRssMb() {
 }  // namespace
 
 int BenchCommand(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {"shape", "threads", "iters", "warmup", "precision"}, {"json", "profile"});
+  auto cl = CommandLine::Parse(args, {"shape", "threads", "iters", "warmup", "precision"},
+                               {"json", "profile", "op-times"});
   if (!cl.ok()) return Fail(cl.status(), kExitUsage);
-  if (cl->positional().size() != 1) return Fail(InvalidArgument("usage: tessera bench MODEL [--shape NAME=1x3x224x224] [--threads N] [--iters N] [--warmup N] [--precision fp32|bf16] [--json] [--profile]"), kExitUsage);
+  if (cl->positional().size() != 1)
+    return Fail(InvalidArgument("usage: tessera bench MODEL [--shape NAME=1x3x224x224] [--threads N] [--iters N] "
+                                "[--warmup N] [--precision fp32|bf16] [--json] [--profile] [--op-times]"),
+                kExitUsage);
   auto threads = cl->GetInt("threads", 0, 1, 1024);
   auto iters = cl->GetInt("iters", 20, 1, 1000000);
   auto warmup = cl->GetInt("warmup", 3, 0, 1000000);
@@ -139,7 +156,8 @@ int BenchCommand(const std::vector<std::string>& args) {
     if (!s.ok()) return Fail(s, kExitUsage);
   }
   bool json = cl->Has("json");
-  bool profile = cl->Has("profile");
+  const bool op_times = cl->Has("op-times");
+  const bool profile = cl->Has("profile") || op_times;
   auto precision = ParsePrecision(cl->Get("precision"));
   if (!precision.ok()) return Fail(precision.status(), kExitUsage);
   SessionOptions options;
@@ -191,6 +209,7 @@ int BenchCommand(const std::vector<std::string>& args) {
               min, throughput, rss);
   const std::vector<OpTypeTime> by_op = profiler.ByOpType();
   if (profile) PrintProfileTable(by_op, times.size());
+  if (op_times) PrintNodeTable(profiler.ByNode(), times.size());
   if (options.precision == SessionOptions::Precision::kBFloat16) {
     // The error bf16 costs on these inputs, beside its speed (after the timing, so it does not disturb it).
     auto out = (*session)->Run(feeds);

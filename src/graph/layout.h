@@ -17,6 +17,12 @@ constexpr char kChannelsLastGlobalAveragePool[] = "GlobalAveragePoolChannelsLast
 // A Mul of an image X whose bytes are NHWC under an NCHW shape by a per-channel scale S [N or 1, C, 1, 1]
 // (squeeze-excitation); Y has X's layout. Inputs are (X, S) whatever order the Mul had.
 constexpr char kChannelsLastChannelScale[] = "ChannelScaleChannelsLast";
+// A nearest-mode Resize of H and W only whose X and Y are both NHWC bytes under NCHW shapes (an FPN's
+// upsampling between convolutions). Inputs and attributes are the Resize's; attribute `onnx_opset` keeps
+// the opset the Resize was read with, whose rules for scales, sizes and coordinates still apply.
+constexpr char kChannelsLastResize[] = "ResizeChannelsLast";
+// A Concat along the channels (axis 1) of images whose bytes are all NHWC under NCHW shapes, as is Y.
+constexpr char kChannelsLastConcat[] = "ConcatChannelsLast";
 
 // Values of the `channels_last_input` / `channels_last_output` attributes that ChooseConvLayouts sets:
 // NHWC, or oneDNN's blocked nChw16c ([N, C/16, H, W, 16]; channels a multiple of 16).

@@ -22,6 +22,8 @@ void NodeProfiler::Record(const Node& node, int64_t nanoseconds) {
     t.name = node.name;
   }
   t.nanoseconds += nanoseconds;
+  t.min_nanoseconds = t.runs == 0 ? nanoseconds : std::min(t.min_nanoseconds, nanoseconds);
+  t.runs += 1;
 }
 
 std::vector<OpTypeTime> NodeProfiler::ByOpType() const {
@@ -43,6 +45,19 @@ std::unordered_map<std::string, double> NodeProfiler::ByNodeName() const {
   std::unordered_map<std::string, double> by_name;
   for (const auto& [node, t] : per_node_) by_name[t.name] += static_cast<double>(t.nanoseconds) / 1e6;
   return by_name;
+}
+
+std::vector<NodeTimeSummary> NodeProfiler::ByNode() const {
+  std::vector<NodeTimeSummary> result;
+  result.reserve(per_node_.size());
+  for (const auto& [node, t] : per_node_) {
+    result.push_back({t.name, t.op_type, t.runs, static_cast<double>(t.nanoseconds) / 1e6,
+                      static_cast<double>(t.min_nanoseconds) / 1e6});
+  }
+  std::sort(result.begin(), result.end(), [](const NodeTimeSummary& a, const NodeTimeSummary& b) {
+    return a.total_ms != b.total_ms ? a.total_ms > b.total_ms : a.name < b.name;
+  });
+  return result;
 }
 
 }  // namespace tessera

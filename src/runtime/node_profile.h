@@ -30,6 +30,16 @@ struct OpTypeTime {
   double total_ms = 0;  // summed over every profiled run
 };
 
+// One node's share of the profiled runs. `min_ms` is its fastest single run: on a shared machine the sum
+// takes in every preemption that fell inside the node, the minimum mostly none.
+struct NodeTimeSummary {
+  std::string name;
+  std::string op_type;
+  size_t runs = 0;
+  double total_ms = 0;
+  double min_ms = 0;
+};
+
 class NodeProfiler {
  public:
   class Scope {
@@ -52,6 +62,8 @@ class NodeProfiler {
   std::vector<OpTypeTime> ByOpType() const;
   // Total milliseconds per node name (a fused node carries the name of the node it replaced).
   std::unordered_map<std::string, double> ByNodeName() const;
+  // Every node that ran, largest total first.
+  std::vector<NodeTimeSummary> ByNode() const;
   void Clear() { per_node_.clear(); }
 
  private:
@@ -59,6 +71,8 @@ class NodeProfiler {
     std::string name;
     std::string op_type;
     int64_t nanoseconds = 0;
+    int64_t min_nanoseconds = 0;
+    size_t runs = 0;
   };
   std::unordered_map<const Node*, NodeTime> per_node_;
 };

@@ -79,6 +79,28 @@ TEST(NodeProfilerTest, CountsNodesPerOpTypeOnlyInsideScope) {
   for (const OpTypeTime& t : by_op) EXPECT_GT(t.total_ms, 0.0);
 }
 
+TEST(NodeProfilerTest, PerNodeSummaryCountsRunsAndKeepsTheFastest) {
+  std::unique_ptr<Session> session = LoadChain();
+  ASSERT_NE(session, nullptr);
+  auto x = Tensor::Allocate(DType::kFloat32, {4, 256});
+  ASSERT_TRUE(x.ok());
+  NodeProfiler profiler;
+  {
+    NodeProfiler::Scope scope(profiler);
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(session->Run({{"x", *x}}).ok());
+  }
+  const std::vector<NodeTimeSummary> nodes = profiler.ByNode();
+  ASSERT_EQ(nodes.size(), 3u);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    EXPECT_EQ(nodes[i].runs, 4u) << nodes[i].name;
+    EXPECT_GT(nodes[i].min_ms, 0.0) << nodes[i].name;
+    EXPECT_LE(nodes[i].min_ms * 4, nodes[i].total_ms + 1e-12) << nodes[i].name;  // the fastest of four runs
+    if (i > 0) {
+      EXPECT_GE(nodes[i - 1].total_ms, nodes[i].total_ms);  // largest first
+    }
+  }
+}
+
 TEST(NodeProfilerTest, InnerScopeWinsUntilItCloses) {
   NodeProfiler outer, inner;
   NodeProfiler::Scope a(outer);

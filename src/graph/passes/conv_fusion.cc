@@ -222,6 +222,56 @@ bool IsChannelsLastGlobalAveragePool(const Graph& graph, const Node& node) {
 
 int AddendOf(const Node& node) { return node.inputs.size() > 3 ? node.inputs[3] : kNoValue; }
 
+// Equal known sizes, or the same named symbol.
+bool SameDim(const Dim& a, const Dim& b) {
+  return a.value > 0 ? a.value == b.value : !a.symbol.empty() && a.symbol == b.symbol;
+}
+
+// A nearest Resize (opset 10+) of a static float32 image that keeps N and C, reading X nowhere else
+// among its inputs: it may run channels-last (kChannelsLastResize).
+bool IsChannelsLastResize(const Graph& graph, const Node& node) {
+  const bool plain = node.op_type == "Resize" && node.domain.empty() && node.opset >= 10;
+  const bool converted = node.op_type == kChannelsLastResize && node.domain == kTesseraDomain;
+  if ((!plain && !converted) || node.inputs.empty() || node.inputs[0] == kNoValue || node.outputs.size() != 1 ||
+      node.GetString("mode", "nearest") != "nearest" ||
+      node.GetString("coordinate_transformation_mode", "half_pixel") == "tf_crop_and_resize")
+    return false;
+  for (size_t i = 1; i < node.inputs.size(); ++i)
+    if (node.inputs[i] == node.inputs[0]) return false;
+  const ValueInfo& x = graph.value(node.inputs[0]);
+  const ValueInfo& y = graph.value(node.outputs[0]);
+  if (x.dtype != DType::kFloat32 || y.dtype != DType::kFloat32 || !IsStaticImage(x) || !IsStaticImage(y) ||
+      x.dims[1].value != y.dims[1].value)
+    return false;
+  if (SameDim(x.dims[0], y.dims[0])) return true;
+  // A symbolic batch leaves Y's unnamed after shape inference: constant scales of 1 for N and C keep it.
+  const int original_opset = converted ? static_cast<int>(node.GetInt("onnx_opset", 0)) : node.opset;
+  const size_t scales_input = original_opset < 11 ? 1 : 2;
+  if (node.inputs.size() <= scales_input) return false;
+  const auto scales = graph.constants.find(node.inputs[scales_input]);
+  if (scales == graph.constants.end() || scales->second.dtype() != DType::kFloat32 ||
+      scales->second.element_count() != 4)
+    return false;
+  return scales->second.data<float>()[0] == 1.0f && scales->second.data<float>()[1] == 1.0f;
+}
+
+// A Concat of static float32 images along the channels: may run channels-last (kChannelsLastConcat).
+bool IsChannelsLastConcat(const Graph& graph, const Node& node) {
+  const bool plain = node.op_type == "Concat" && node.domain.empty();
+  const bool converted = node.op_type == kChannelsLastConcat && node.domain == kTesseraDomain;
+  const int64_t axis = node.GetInt("axis", 0);
+  if ((!plain && !converted) || node.inputs.empty() || node.outputs.size() != 1 || (axis != 1 && axis != -3))
+    return false;
+  const ValueInfo& y = graph.value(node.outputs[0]);
+  if (y.dtype != DType::kFloat32 || !IsStaticImage(y)) return false;
+  for (int v : node.inputs) {
+    if (v == kNoValue) return false;
+    const ValueInfo& x = graph.value(v);
+    if (x.dtype != DType::kFloat32 || !IsStaticImage(x)) return false;  // the batch matches: Concat's rule
+  }
+  return true;
+}
+
 // For a float32 Mul of a static image by a per-channel scale [N or 1, C, 1, 1] (squeeze-excitation), the
 // index of the image input (0 or 1); else -1. Such a Mul may run channels-last (kChannelsLastChannelScale).
 int ChannelScaleImageInput(const Graph& graph, const Node& node) {
@@ -372,9 +422,11 @@ Status ChooseConvLayouts(Graph& graph) {
   std::unordered_set<int> graph_outputs(graph.outputs.begin(), graph.outputs.end());
   std::unordered_set<int> channels_last;  // values that travel NHWC between convolutions
   // Whether `reader` can read `y` channels-last: as a convolution's X or addend Z, a max pool's X, a global
-  // average pool's X, or the image (not the scale) of a channel-scale Mul.
+  // average pool's X, the image (not the scale) of a channel-scale Mul, a nearest Resize's X, or any input
+  // of a channel Concat.
   auto reads_channels_last = [&](const Node& reader, int y) {
-    if (IsChannelsLastGlobalAveragePool(graph, reader)) return true;
+    if (IsChannelsLastGlobalAveragePool(graph, reader) || IsChannelsLastConcat(graph, reader)) return true;
+    if (IsChannelsLastResize(graph, reader)) return reader.inputs[0] == y;
     const int image = ChannelScaleImageInput(graph, reader);
     if (image >= 0) return reader.inputs[static_cast<size_t>(1 - image)] != y;
     if (!IsLayoutCandidate(graph, reader)) return false;
@@ -383,18 +435,35 @@ Status ChooseConvLayouts(Graph& graph) {
     return true;
   };
   for (const Node& node : graph.nodes) {
-    if (!IsLayoutCandidate(graph, node) && ChannelScaleImageInput(graph, node) < 0) continue;
+    if (!IsLayoutCandidate(graph, node) && ChannelScaleImageInput(graph, node) < 0 &&
+        !IsChannelsLastResize(graph, node) && !IsChannelsLastConcat(graph, node))
+      continue;
     const int y = node.outputs[0];
     const auto& readers = consumers[static_cast<size_t>(y)];
     bool ok = !readers.empty() && !graph_outputs.count(y);
     for (size_t c : readers) ok = ok && reads_channels_last(graph.nodes[c], y);
     if (ok) channels_last.insert(y);
   }
-  // A node's addend is read in its output's layout, and a max pool's or channel-scale Mul's output has its
-  // input image's layout: both channels-last or neither, to a fixpoint.
+  // A node's addend is read in its output's layout, and a max pool's, channel-scale Mul's or Resize's output
+  // has its input image's layout: both channels-last or neither; a Concat's inputs and output all or none;
+  // to a fixpoint.
   for (bool changed = true; changed;) {
     changed = false;
     for (const Node& node : graph.nodes) {
+      if (IsChannelsLastConcat(graph, node)) {
+        bool all = channels_last.count(node.outputs[0]) > 0;
+        for (int v : node.inputs) all = all && channels_last.count(v) > 0;
+        if (all) continue;
+        changed = channels_last.erase(node.outputs[0]) > 0 || changed;
+        for (int v : node.inputs) changed = channels_last.erase(v) > 0 || changed;
+        continue;
+      }
+      if (IsChannelsLastResize(graph, node)) {
+        const int x = node.inputs[0];
+        if (channels_last.count(x) != channels_last.count(node.outputs[0]))
+          changed = channels_last.erase(x) + channels_last.erase(node.outputs[0]) > 0 || changed;
+        continue;
+      }
       const int image = ChannelScaleImageInput(graph, node);
       if (image >= 0) {
         const int x = node.inputs[static_cast<size_t>(image)];
@@ -430,6 +499,26 @@ Status ChooseConvLayouts(Graph& graph) {
         image >= 0 && channels_last.count(node.inputs[static_cast<size_t>(image)])) {
       if (image == 1) std::swap(node.inputs[0], node.inputs[1]);
       node.op_type = kChannelsLastChannelScale;
+      node.domain = kTesseraDomain;
+      node.opset = kTesseraOpset;
+      any = true;
+      continue;
+    }
+    if (IsChannelsLastResize(graph, node) && channels_last.count(node.inputs[0])) {
+      if (node.op_type != kChannelsLastResize) {
+        Attribute opset;
+        opset.type = Attribute::Type::kInt;
+        opset.i = node.opset;
+        node.attributes["onnx_opset"] = opset;
+      }
+      node.op_type = kChannelsLastResize;
+      node.domain = kTesseraDomain;
+      node.opset = kTesseraOpset;
+      any = true;
+      continue;
+    }
+    if (IsChannelsLastConcat(graph, node) && channels_last.count(node.outputs[0])) {
+      node.op_type = kChannelsLastConcat;
       node.domain = kTesseraDomain;
       node.opset = kTesseraOpset;
       any = true;
@@ -491,8 +580,11 @@ Status FoldBatchNormIntoConv(Graph& graph) {
   std::vector<bool> removed(graph.nodes.size(), false);
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     Node& conv = graph.nodes[n];
-    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.inputs.size() < 2 || conv.inputs.size() > 3 ||
-        conv.outputs.size() != 1 || conv.inputs[0] == kNoValue)
+    // ConvTranspose with group 1 too: its W is [C, M, k...], so the output channel is W's second axis.
+    const bool transpose = conv.op_type == "ConvTranspose";
+    if ((conv.op_type != "Conv" && !transpose) || !conv.domain.empty() || conv.inputs.size() < 2 ||
+        conv.inputs.size() > 3 || conv.outputs.size() != 1 || conv.inputs[0] == kNoValue ||
+        (transpose && conv.GetInt("group", 1) != 1))
       continue;
     const int y = conv.outputs[0];
     const auto& readers = consumers[static_cast<size_t>(y)];
@@ -500,7 +592,7 @@ Status FoldBatchNormIntoConv(Graph& graph) {
     auto w_it = graph.constants.find(conv.inputs[1]);
     if (w_it == graph.constants.end() || w_it->second.dtype() != DType::kFloat32 || w_it->second.rank() < 3) continue;
     const Tensor& w = w_it->second;
-    const int64_t m = w.dim(0);
+    const int64_t m = transpose ? w.dim(1) : w.dim(0);
     const Node& bn = graph.nodes[readers[0]];
     // Opset 9+ inference form only: earlier opsets have `spatial`/`is_test`, training mode has more outputs.
     if (bn.op_type != "BatchNormalization" || !bn.domain.empty() || bn.opset < 9 || bn.inputs.size() != 5 ||
@@ -520,12 +612,16 @@ Status FoldBatchNormIntoConv(Graph& graph) {
     const double epsilon = bn.GetFloat("epsilon", 1e-5f);
     TS_ASSIGN_OR_RETURN(Tensor new_w, Tensor::AllocateUninitialized(DType::kFloat32, w.shape()));
     TS_ASSIGN_OR_RETURN(Tensor new_b, Tensor::AllocateUninitialized(DType::kFloat32, {m}));
-    const int64_t per_channel = w.element_count() / m;
+    // W as [outer, m, inner]: Conv [M, C/group * k...] (outer 1), ConvTranspose [C, M, k...].
+    const int64_t outer = transpose ? w.dim(0) : 1;
+    const int64_t inner = w.element_count() / (outer * m);
     for (int64_t c = 0; c < m; ++c) {
       const double sc = scale->data<float>()[c] / std::sqrt(static_cast<double>(var->data<float>()[c]) + epsilon);
-      for (int64_t i = 0; i < per_channel; ++i) {
-        const int64_t k = c * per_channel + i;
-        new_w.data<float>()[k] = static_cast<float>(w.data<float>()[k] * sc);
+      for (int64_t o = 0; o < outer; ++o) {
+        for (int64_t i = 0; i < inner; ++i) {
+          const int64_t k = (o * m + c) * inner + i;
+          new_w.data<float>()[k] = static_cast<float>(w.data<float>()[k] * sc);
+        }
       }
       const double bias = has_b ? b->data<float>()[c] : 0.0;
       new_b.data<float>()[c] = static_cast<float>((bias - mean->data<float>()[c]) * sc + shift->data<float>()[c]);

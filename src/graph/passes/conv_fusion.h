@@ -34,7 +34,10 @@ Status FuseConvActivations(Graph& graph);
 // without Indices between convolutions (ResNet's stem) passes the layout through: when its input and
 // output both qualify it becomes com.tessera MaxPoolChannelsLast (same attributes, NHWC in and out). A
 // float32 GlobalAveragePool may read such a value too (ResNet's head): it becomes com.tessera
-// GlobalAveragePoolChannelsLast, whose [N, C, 1, 1] output is the same bytes in either order.
+// GlobalAveragePoolChannelsLast, whose [N, C, 1, 1] output is the same bytes in either order. A feature
+// pyramid's float32 nearest Resize (N and C kept) and channel Concat pass the layout through like the max
+// pool (com.tessera ResizeChannelsLast, ConcatChannelsLast): a Resize's input and output are channels-last
+// or neither, a Concat's inputs and output all or none.
 // Such a value is kept blocked (nChw16c, attribute value kBlockedLayout) instead of NHWC when its channels
 // are a multiple of 16 and its producer and every reader work natively in that layout: a 1x1 convolution,
 // a convolution that runs as Winograd (ConvUsesWinograd), or the global average pool; a convolution's
@@ -45,6 +48,7 @@ Status ChooseConvLayouts(Graph& graph);
 // Conv -> BatchNormalization (opset 9+, inference, constant float32 parameters and Conv weights/bias, Conv
 // output read only by it) becomes one Conv with new constant weights W * s and bias (B - mean) * s + shift,
 // s = scale / sqrt(var + epsilon), computed in double. The original constants are left for other readers.
+// A ConvTranspose with group 1 folds the same way (its W is [C, M, k...]: s scales the second axis).
 Status FoldBatchNormIntoConv(Graph& graph);
 
 // FoldBatchNormIntoConv, FuseConvActivations, then ChooseConvLayouts: the pass list's entry.

@@ -513,6 +513,86 @@ TEST(ConvFusionTest, ChannelsLastMaxPoolMatchesNodeByNode) {
   ExpectPassesMatchNodeByNode(b.WriteTemp(), c, h, {2, 3}, [&](int64_t n) { return Shape{n, c, ph, ph}; }, random);
 }
 
+// A feature pyramid (DBNet's neck): a coarse map upsampled by nearest Resize (asymmetric, and half_pixel)
+// into a lateral 1x1's sum, smoothed, then concatenated along the channels with another upsampled map and
+// read by a 3x3 head. With the passes every value between convolutions stays channels-last: both Resize
+// nodes and the Concat run as their com.tessera channels-last forms, and the result matches node by node.
+// The batch is static, as in exported detectors (with a symbolic one, shape inference names each Resize
+// output's batch anew, and the Add then does not fuse).
+TEST(ConvFusionTest, FeaturePyramidResizeAndConcatRunChannelsLast) {
+  RandomFloats random;
+  SCOPED_TRACE(random.trace());
+  const int64_t c = 16, h = 8, q = 8, out_c = 4;
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {1, c, h, h});
+  b.Output("y", DType::kFloat32, {1, out_c, h, h});
+  b.Initializer("w_down", random(q * c * 9), {q, c, 3, 3});
+  b.Initializer("w_lat", random(q * c), {q, c, 1, 1});
+  b.Initializer("w_smooth", random(q * q * 9), {q, q, 3, 3});
+  b.Initializer("w_head", random(out_c * 2 * q * 9), {out_c, 2 * q, 3, 3});
+  b.Initializer("scales", {1.0f, 1.0f, 2.0f, 2.0f}, {4});
+  auto& down = b.Node("Conv", {"x", "w_down"}, {"coarse"});
+  testing::OnnxBuilder::IntsAttribute(down, "pads", {1, 1, 1, 1});
+  testing::OnnxBuilder::IntsAttribute(down, "strides", {2, 2});
+  b.Node("Conv", {"x", "w_lat"}, {"lateral"});
+  auto& up = b.Node("Resize", {"coarse", "", "scales"}, {"up"});
+  testing::SetStringAttribute(up, "mode", "nearest");
+  testing::SetStringAttribute(up, "coordinate_transformation_mode", "asymmetric");
+  testing::SetStringAttribute(up, "nearest_mode", "floor");
+  b.Node("Add", {"lateral", "up"}, {"merged"});
+  auto& smooth = b.Node("Conv", {"merged", "w_smooth"}, {"smoothed"});
+  testing::OnnxBuilder::IntsAttribute(smooth, "pads", {1, 1, 1, 1});
+  auto& up_again = b.Node("Resize", {"coarse", "", "scales"}, {"up_again"});
+  testing::SetStringAttribute(up_again, "mode", "nearest");  // half_pixel, round_prefer_floor: the defaults
+  auto& cat = b.Node("Concat", {"smoothed", "up_again"}, {"cat"});
+  testing::OnnxBuilder::IntAttribute(cat, "axis", 1);
+  auto& head = b.Node("Conv", {"cat", "w_head"}, {"y"});
+  testing::OnnxBuilder::IntsAttribute(head, "pads", {1, 1, 1, 1});
+  const std::string path = b.WriteTemp();
+
+  auto model = LoadModelFromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(RunConvFusion(*model->graph).ok());
+  int resizes = 0;
+  for (const Node& n : model->graph->nodes) {
+    EXPECT_NE(n.op_type, "Resize");
+    if (n.op_type == kChannelsLastResize) {
+      ++resizes;
+      EXPECT_EQ(n.GetInt("onnx_opset", 0), 17);
+    }
+  }
+  EXPECT_EQ(resizes, 2);
+  EXPECT_NE(FindOp(*model->graph, kChannelsLastConcat), nullptr);
+  EXPECT_EQ(FindOp(*model->graph, "Concat"), nullptr);
+  ExpectPassesMatchNodeByNode(path, c, h, {1}, [&](int64_t n) { return Shape{n, out_c, h, h}; }, random);
+}
+
+// A Concat with one input that is not a convolution's output (here the graph input) keeps NCHW, and so
+// do its other inputs' producers' outputs; a Resize whose output a non-convolution reads stays plain.
+TEST(ConvFusionTest, ConcatWithAPlainInputAndResizeReadByExpStayPlain) {
+  TestGraph t;
+  const int c = t.Conv("c");  // [1, 4, 5, 5] from x
+  const int cat = t.Value("cat", {1, 8, 5, 5}), d = t.Value("d", {1, 4, 5, 5});
+  auto& concat = t.Add("Concat", {c, t.g.value_ids.at("x")}, {cat});
+  concat.attributes["axis"].type = Attribute::Type::kInt;
+  concat.attributes["axis"].i = 1;
+  t.Add("Conv", {cat, t.Value("w2", {4, 8, 3, 3})}, {d});
+  t.g.outputs = {d};
+  ASSERT_TRUE(RunConvFusion(t.g).ok());
+  EXPECT_EQ(FindOp(t.g, kChannelsLastConcat), nullptr);
+  EXPECT_EQ(t.g.nodes[0].GetInt("channels_last_output", 0), 0);
+
+  TestGraph u;
+  const int c2 = u.Conv("c");
+  const int r = u.Value("r", {1, 4, 10, 10}), e = u.Value("e", {1, 4, 10, 10});
+  u.Add("Resize", {c2, kNoValue, u.Value("scales", {4})}, {r});
+  u.Add("Exp", {r}, {e});
+  u.g.outputs = {e};
+  ASSERT_TRUE(RunConvFusion(u.g).ok());
+  EXPECT_EQ(FindOp(u.g, kChannelsLastResize), nullptr);
+  EXPECT_NE(FindOp(u.g, "Resize"), nullptr);
+}
+
 // Conv -> GlobalAveragePool (ResNet's head): the conv writes NHWC and the pool reads it as such; its
 // [N, C, 1, 1] output is the same in either order. A pool whose input is also read by a non-convolution
 // keeps NCHW and its ONNX name.
@@ -744,6 +824,38 @@ TEST(ConvFusionTest, AddendReadLaterIsNotOverwritten) {
 
 // Conv -> BatchNormalization -> Relu becomes one FusedConv with folded weights; a BatchNormalization whose
 // input is also read elsewhere stays. Both against the node-by-node session on seeded random data.
+// ConvTranspose -> BatchNormalization (DBNet's head: 2x2 stride-2 upsampling, then BN and Relu): the BN
+// folds into the ConvTranspose's weights along their second axis (output channels, 5 here against 8 input
+// channels, so a wrong axis shows) and the result matches node by node.
+TEST(ConvFusionTest, BatchNormFoldsIntoConvTransposeAndMatchesNodeByNode) {
+  RandomFloats random;
+  SCOPED_TRACE(random.trace());
+  const int64_t c = 8, m = 5, h = 6;
+  std::vector<float> var = random(m);
+  for (float& v : var) v = 0.5f + std::fabs(v);
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {1, c, h, h});
+  b.Output("y", DType::kFloat32, {1, m, 2 * h, 2 * h});
+  b.Initializer("w", random(c * m * 4), {c, m, 2, 2});
+  b.Initializer("wb", random(m), {m});
+  for (const char* name : {"scale", "shift", "mean"}) b.Initializer(name, random(m), {m});
+  b.Initializer("var", var, {m});
+  auto& up = b.Node("ConvTranspose", {"x", "w", "wb"}, {"u"});
+  testing::OnnxBuilder::IntsAttribute(up, "kernel_shape", {2, 2});
+  testing::OnnxBuilder::IntsAttribute(up, "strides", {2, 2});
+  b.Node("BatchNormalization", {"u", "scale", "shift", "mean", "var"}, {"n"});
+  b.Node("Relu", {"n"}, {"y"});
+  const std::string path = b.WriteTemp();
+
+  auto model = LoadModelFromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(RunConvFusion(*model->graph).ok());
+  ASSERT_EQ(model->graph->nodes.size(), 2u);
+  EXPECT_EQ(model->graph->nodes[0].op_type, "ConvTranspose");
+  EXPECT_EQ(model->graph->nodes[1].op_type, "Relu");
+  ExpectPassesMatchNodeByNode(path, c, h, {1}, [&](int64_t n) { return Shape{n, m, 2 * h, 2 * h}; }, random);
+}
+
 TEST(ConvFusionTest, BatchNormFoldsIntoConvAndMatchesNodeByNode) {
   const uint32_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));

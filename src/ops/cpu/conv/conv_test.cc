@@ -176,9 +176,43 @@ TEST(ConvTest, RandomFloat32ProblemsMatchReference) { CheckRandomConvs(false); }
 
 TEST(ConvTest, RandomFloat32TransposeProblemsMatchReference) { CheckRandomConvs(true); }
 
+// A 2x2 ConvTranspose whose output passes 4 MB (16 x 300 x 300 floats, 5.8 MB) writes around the cache with
+// streaming stores: the result still matches the double reference everywhere, the row tails included.
+TEST(ConvTest, LargeNonOverlappingTransposeMatchesReference) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  RandomConv c;
+  c.transpose = true;
+  c.batch = 1;
+  c.in_c = 3;
+  c.out_c = 16;
+  for (int i = 0; i < 2; ++i) {
+    c.kernel.push_back(2), c.stride.push_back(2), c.dilation.push_back(1);
+    c.pad_begin.push_back(0), c.pad_end.push_back(0), c.output_padding.push_back(0);
+    c.in.push_back(150);  // 2 x 64 + 16 columns and a masked tail of 6
+    c.out.push_back(300);
+  }
+  c.w.resize(static_cast<size_t>(ShapeElementCount(c.WShape())));
+  for (float& v : c.w) v = dist(rng);
+  c.b.resize(static_cast<size_t>(c.out_c));
+  for (float& v : c.b) v = dist(rng);
+  auto session = LoadConv(c, true);
+  ASSERT_NE(session, nullptr);
+  std::vector<float> x(static_cast<size_t>(ShapeElementCount(c.XShape(1))));
+  for (float& v : x) v = dist(rng);
+  auto out = session->Run({{"x", Tensor::FromVector(DType::kFloat32, c.XShape(1), x)}});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const std::vector<double> want = Reference(c, x, 1);
+  ASSERT_EQ((*out)[0].element_count(), static_cast<int64_t>(want.size()));
+  for (size_t i = 0; i < want.size(); ++i)
+    ASSERT_NEAR((*out)[0].data<float>()[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << "at " << i;
+}
+
 // ConvTranspose with kernel == stride, no pads (DBNet's upsampling head) runs on its own patch kernel with
-// constant weights; random channel counts, kernels 1-3 per axis (non-square too), with and without bias,
-// against the double reference, with constant and runtime weights.
+// constant weights; random channel counts, kernels 1-3 per axis (non-square too; width 2 has its own
+// path), with and without bias, against the double reference, with constant and runtime weights.
 TEST(ConvTest, NonOverlappingTransposeMatchesReference) {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
@@ -194,7 +228,7 @@ TEST(ConvTest, NonOverlappingTransposeMatchesReference) {
       const int64_t k = 1 + rng() % 3;
       c.kernel.push_back(k), c.stride.push_back(k), c.dilation.push_back(1);
       c.pad_begin.push_back(0), c.pad_end.push_back(0), c.output_padding.push_back(0);
-      c.in.push_back(1 + rng() % 12);
+      c.in.push_back(1 + rng() % (i == 1 ? 40 : 12));  // widths past 16 and 32: the blocked columns and a tail
       c.out.push_back(c.in.back() * k);
     }
     c.w.resize(static_cast<size_t>(ShapeElementCount(c.WShape())));

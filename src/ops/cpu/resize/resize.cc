@@ -238,6 +238,7 @@ void RegisterResizeKernels(KernelRegistry& registry) {
   registry.Register("Resize", 10, kLatestOpset, [](const KernelInit& init) { return CreateResize(init, false); });
   // Upsample-10 only marks the op deprecated; it computes as Upsample-9 does.
   registry.Register("Upsample", 1, 10, [](const KernelInit& init) { return CreateResize(init, true); });
+  RegisterResizeChannelsLastKernels(registry);
 }
 
 }  // namespace tessera

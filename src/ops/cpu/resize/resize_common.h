@@ -9,6 +9,7 @@
 
 #include "ops/dispatch.h"
 #include "ops/kernel.h"
+#include "ops/registry.h"
 
 namespace tessera {
 
@@ -40,6 +41,9 @@ struct ResizePlan {
   std::vector<bool> identity;  // axis left as is
   std::vector<AxisTaps> taps;  // per axis (empty for identity axes)
 };
+
+// com.tessera ResizeChannelsLast (resize_channels_last.cc); RegisterResizeKernels calls it.
+void RegisterResizeChannelsLastKernels(KernelRegistry& registry);
 
 StatusOr<ResizeAttributes> ParseResizeAttributes(const Node& node, bool is_upsample);
 // Reads scales/sizes/roi from the node's inputs and builds the taps.

@@ -10,6 +10,7 @@ void RegisterShapeKernels(KernelRegistry& registry) {
   RegisterReshapeKernels(registry);
   RegisterTransposeKernels(registry);
   RegisterConcatSplitKernels(registry);
+  RegisterConcatChannelsLastKernels(registry);
   RegisterSliceKernels(registry);
   RegisterExpandTileKernels(registry);
   RegisterPadKernels(registry);

@@ -8,6 +8,7 @@ namespace tessera {
 void RegisterReshapeKernels(KernelRegistry& registry);      // Reshape, Flatten, Squeeze, Unsqueeze (aliases)
 void RegisterTransposeKernels(KernelRegistry& registry);    // Transpose, DepthToSpace, SpaceToDepth
 void RegisterConcatSplitKernels(KernelRegistry& registry);  // Concat, Split
+void RegisterConcatChannelsLastKernels(KernelRegistry& registry);  // com.tessera ConcatChannelsLast
 void RegisterSliceKernels(KernelRegistry& registry);        // Slice
 void RegisterExpandTileKernels(KernelRegistry& registry);   // Expand, Tile
 void RegisterPadKernels(KernelRegistry& registry);          // Pad, CenterCropPad
