@@ -242,6 +242,10 @@ INSTANTIATE_TEST_SUITE_P(Exported, TensorParallelGenerationTest,
                                            // 3 ranks, 2 key/value heads: replicated in groups of 2 and 1 ranks
                                            TpCase{"llama_tiny_genai", 3},
                                            TpCase{"llama_tiny_genai", 4},
+                                           // Plain-op attention (Optimum exports): heads, cache and GQA repeat.
+                                           TpCase{"llama_tiny", 2}, TpCase{"llama_tiny", 3},
+                                           // Fused QKV projection and Split; 4 heads over 3 ranks: 2, 1, 1.
+                                           TpCase{"gpt2_tiny", 2}, TpCase{"gpt2_tiny", 3},
                                            // Pipeline stages, each with its layers' cache: any decoder form.
                                            TpCase{"llama_tiny_genai", 2, true}, TpCase{"llama_tiny_genai_int4", 2, true},
                                            TpCase{"llama_tiny", 2, true}, TpCase{"gpt2_tiny", 2, true},

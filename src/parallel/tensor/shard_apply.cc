@@ -87,10 +87,13 @@ class ShardWriter {
       // packs the slice and drops it; the full weight's file pages are let go as the copy passes them.
       TS_ASSIGN_OR_RETURN(Tensor part, SliceWeightToOwnMemory(viewed, s.axis, range.begin, range.end));
       if (!s.view.empty() && full.rank() == 1) part = part.Reshaped(Shape{part.element_count()});
+      if (!s.view.empty() && full.rank() == 2 && s.view.size() == 3) {
+        part = part.Reshaped(Shape{s.view[0], part.element_count() / s.view[0]});  // a fused projection's parts
+      }
       node.inputs[static_cast<size_t>(s.input)] = NewConstant(graph_.value(original).name, std::move(part));
       originals_.insert(original);
     }
-    for (const ShapeEdit& e : region.shape_edits) TS_RETURN_IF_ERROR(EditShape(view, e, Local(e.full, region)));
+    for (const ShapeEdit& e : region.shape_edits) TS_RETURN_IF_ERROR(EditShape(view, e, Local(e.full, region, e.kv)));
     for (const AttributeEdit& e : region.attribute_edits) {
       Attribute& a = graph_.nodes[static_cast<size_t>(e.node)].attributes[e.name];
       a.type = Attribute::Type::kInt;
@@ -100,9 +103,9 @@ class ShardWriter {
     for (const auto& [value, shard] : region.values) {
       ValueInfo& info = graph_.values[static_cast<size_t>(value)];
       const bool fixed = info.has_shape && shard.axis < static_cast<int>(info.dims.size()) &&
-                         info.dims[static_cast<size_t>(shard.axis)].value == shard.dim;
+                         info.dims[static_cast<size_t>(shard.axis)].value == shard.dim * shard.groups;
       if (!gathered.count(value)) {
-        if (fixed) info.dims[static_cast<size_t>(shard.axis)].value = Local(shard.dim, region, shard.kv);
+        if (fixed) info.dims[static_cast<size_t>(shard.axis)].value = Local(shard.dim, region, shard.kv) * shard.groups;
         continue;
       }
       ValueInfo local = info;

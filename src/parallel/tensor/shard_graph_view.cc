@@ -37,7 +37,8 @@ void ShardGraphView::PropagateRanks() {
       "LogSoftmax", "LayerNormalization", "BatchNormalization", "Transpose", "Slice", "Concat", "Conv",
       "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Not", "Floor", "Ceil", "Round", "Sign"};
   static const std::set<std::string> broadcast = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Where", "Equal",
-                                                  "Less", "Greater", "And", "Or", "PRelu", "Sum", "Mean"};
+                                                  "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or",
+                                                  "Xor", "PRelu", "Sum", "Mean"};
   ranks.assign(graph.values.size(), -1);
   for (size_t v = 0; v < graph.values.size(); ++v) {
     if (const Tensor* t = graph.constants.count(static_cast<int>(v)) ? &graph.constants.at(static_cast<int>(v)) : nullptr) {
@@ -68,7 +69,7 @@ void ShardGraphView::PropagateRanks() {
       for (int v : node.inputs) r = rank(v) < 0 ? -1000 : std::max(r, rank(v));
     } else if (op == "Gemm") {
       r = 2;
-    } else if (op == "Shape") {
+    } else if (op == "Shape" || op == "Range") {
       r = 1;
     } else if (op == "Gather" && node.inputs.size() == 2 && rank(node.inputs[0]) >= 0 && rank(node.inputs[1]) >= 0) {
       r = rank(node.inputs[0]) + rank(node.inputs[1]) - 1;

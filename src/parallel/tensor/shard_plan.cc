@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <memory>
 #include <numeric>
 #include <set>
 
@@ -42,8 +43,10 @@ namespace {
 // Grows one block from its first seed.
 class RegionBuilder {
  public:
-  RegionBuilder(const ShardGraphView& view, const std::vector<int>& owner, const std::set<int>& tried)
-      : view_(view), owner_(owner), tried_(tried) {}
+  // `local_shapes`: whether rank-local shape values may join the block (ShardRegion::local_shapes).
+  RegionBuilder(const ShardGraphView& view, const std::vector<int>& owner, const std::set<int>& tried,
+                bool local_shapes)
+      : view_(view), owner_(owner), tried_(tried), allow_local_shapes_(local_shapes) {}
 
   bool AddSeed(int node) {
     if (!Available(node) || tried_.count(node)) return false;
@@ -77,6 +80,9 @@ class RegionBuilder {
   }
 
   ShardRegion& region() { return region_; }
+  // False when a rank-local shape value or a split graph input is read outside the block: the block must
+  // then be planned again without rank-local shapes.
+  bool consistent() const { return consistent_; }
   int64_t sliced_bytes() const { return sliced_bytes_; }
 
  private:
@@ -87,7 +93,8 @@ class RegionBuilder {
   // Admits `node` when its rule allows; returns the values it needs sharded first, if any.
   std::vector<int> Consider(int node) {
     if (!Available(node)) return {};
-    ShardAdmission a = AdmitRule(view_, region_.values, node);
+    ShardAdmission a = AdmitRule(view_, region_.values, node, region_.local_shapes);
+    if (a.verdict == ShardAdmission::kAdmit && !allow_local_shapes_ && !a.local_outputs.empty()) return {};
     if (a.verdict == ShardAdmission::kAdmit) {
       deferred_.erase(node);
       Admit(node, a);
@@ -112,7 +119,15 @@ class RegionBuilder {
     for (const ShapeEdit& e : a.edits) region_.shape_edits.push_back(e);
     for (const AttributeEdit& e : a.attribute_edits) region_.attribute_edits.push_back(e);
     for (int64_t d : a.unit_divisors) region_.unit_divisors.push_back(d);
-    if (a.kv_heads > 0) {
+    if (a.repeats_kv) {
+      if (region_.kv_heads == 0 || (region_.q_heads == a.q_heads && region_.kv_heads == a.kv_heads)) {
+        region_.q_heads = a.q_heads;
+        region_.kv_heads = a.kv_heads;
+        repeat_nodes_.push_back(node);
+      } else {
+        region_.kv_heads = -1;
+      }
+    } else if (a.kv_heads > 0) {
       // Several attention nodes in one block must agree to be split by groups (see MarkKeyValueChains).
       if (region_.kv_heads == 0 || (region_.q_heads == a.q_heads && region_.kv_heads == a.kv_heads)) {
         region_.q_heads = a.q_heads;
@@ -133,19 +148,42 @@ class RegionBuilder {
       region_.values[value] = shard;
       work_.push_back(value);
     }
+    for (int value : a.local_outputs) {
+      region_.local_shapes.insert(value);
+      work_.push_back(value);
+    }
   }
 
-  // Walks back from `value` along data inputs to a node that can seed this block.
+  // Walks back from `value` to a node that can seed this block: along data inputs, and through the
+  // several inputs of the ops that rotary embeddings and key/value caches are written with (the query of
+  // Q x K^T comes from an Add of two rotary halves, the keys from a Concat of the past and the new ones).
   bool PullSeed(int value) {
-    int current = value;
-    for (int depth = 0; depth < 8 && current != kNoValue; ++depth) {
-      if (region_.values.count(current)) return false;
+    static const std::set<std::string> branching = {"Add", "Sub", "Mul", "Concat", "Where"};
+    std::deque<std::pair<int, int>> todo = {{value, 0}};
+    std::set<int> seen;
+    bool pulled = false;
+    while (!todo.empty()) {
+      const auto [current, depth] = todo.front();
+      todo.pop_front();
+      if (current == kNoValue || depth > 16 || !seen.insert(current).second || region_.values.count(current)) continue;
       const int producer = view_.producer[static_cast<size_t>(current)];
-      if (producer < 0 || !Available(producer)) return false;
-      if (AddSeed(producer)) return true;
-      current = DataInput(view_, producer);
+      if (producer < 0 || !Available(producer)) continue;
+      if (AddSeed(producer)) {
+        pulled = true;
+        continue;
+      }
+      const Node& node = view_.graph.nodes[static_cast<size_t>(producer)];
+      if (branching.count(node.op_type) && (node.domain.empty() || node.domain == "ai.onnx")) {
+        for (int input : node.inputs) {
+          if (input != kNoValue && view_.Constant(input) == nullptr) todo.push_back({input, depth + 1});
+        }
+      } else if (node.op_type == "Expand" || node.op_type == "Unsqueeze" || node.op_type == "Slice") {
+        todo.push_back({node.inputs[0], depth + 1});  // the data; the rest are shapes and indices
+      } else if (node.op_type != "Shape" && node.op_type != "Gather") {
+        todo.push_back({DataInput(view_, producer), depth + 1});
+      }
     }
-    return false;
+    return pulled;
   }
 
   void Finish() {
@@ -162,7 +200,15 @@ class RegionBuilder {
           whole |= std::find(slots.begin(), slots.end(), slot) == slots.end();
         }
       }
+      // A split graph input cannot be gathered, nor can a fused projection's parts (they would interleave).
+      if (whole && (view_.producer[static_cast<size_t>(value)] < 0 || shard.groups > 1)) consistent_ = false;
       if (whole) region_.gathered.push_back(value);
+    }
+    for (int value : region_.local_shapes) {
+      if (view_.is_output[static_cast<size_t>(value)]) consistent_ = false;
+      for (const auto& [node, slot] : view_.readers[static_cast<size_t>(value)]) {
+        if (!in_region_.count(node)) consistent_ = false;
+      }
     }
     for (int64_t d : region_.unit_divisors) units = std::gcd(units, d);
     region_.units = units;
@@ -188,7 +234,24 @@ class RegionBuilder {
         }
       }
     }
+    // Plain-op GQA: everything the repeat's input is computed from in the block (the key/value
+    // projections, their head reshapes and rotary halves, the past and present caches).
+    for (int repeat : repeat_nodes_) {
+      std::deque<int> todo = {view_.graph.nodes[static_cast<size_t>(repeat)].inputs[0]};
+      while (!todo.empty()) {
+        const int value = todo.front();
+        todo.pop_front();
+        auto it = region_.values.find(value);
+        if (it == region_.values.end() || it->second.kv) continue;
+        it->second.kv = true;
+        const int producer = view_.producer[static_cast<size_t>(value)];
+        if (producer < 0 || !in_region_.count(producer)) continue;
+        kv_nodes.insert(producer);
+        for (int input : view_.graph.nodes[static_cast<size_t>(producer)].inputs) todo.push_back(input);
+      }
+    }
     for (ConstantSlice& s : region_.slices) s.kv |= kv_nodes.count(s.node) > 0;
+    for (ShapeEdit& e : region_.shape_edits) e.kv |= kv_nodes.count(e.node) > 0;
     for (AttributeEdit& e : region_.attribute_edits) e.kv |= kv_nodes.count(e.node) > 0;
   }
 
@@ -200,6 +263,9 @@ class RegionBuilder {
   std::set<int> deferred_;
   std::deque<int> work_;
   std::vector<int> attention_nodes_;
+  std::vector<int> repeat_nodes_;
+  const bool allow_local_shapes_;
+  bool consistent_ = true;
   int64_t sliced_bytes_ = 0;
 };
 
@@ -226,11 +292,20 @@ StatusOr<ShardPlan> PlanTensorShards(const Graph& graph, int tp_size, const Tens
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     const int node = static_cast<int>(i);
     if (owner[i] >= 0 || tried.count(node)) continue;
-    RegionBuilder builder(view, owner, tried);
-    if (!builder.AddSeed(node)) continue;
-    builder.Grow();
-    ShardRegion& region = builder.region();
-    const bool worth_it = !region.exits.empty() || builder.sliced_bytes() >= options.min_gather_weight_bytes;
+    auto builder = std::make_unique<RegionBuilder>(view, owner, tried, true);
+    if (!builder->AddSeed(node)) continue;
+    builder->Grow();
+    if (!builder->consistent()) {
+      builder = std::make_unique<RegionBuilder>(view, owner, tried, false);
+      builder->AddSeed(node);
+      builder->Grow();
+    }
+    if (!builder->consistent()) {  // a split graph input also read whole: keep this block replicated
+      tried.insert(builder->region().seeds.begin(), builder->region().seeds.end());
+      continue;
+    }
+    ShardRegion& region = builder->region();
+    const bool worth_it = !region.exits.empty() || builder->sliced_bytes() >= options.min_gather_weight_bytes;
     if (!worth_it) {
       tried.insert(region.seeds.begin(), region.seeds.end());
       continue;

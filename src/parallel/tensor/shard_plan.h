@@ -39,11 +39,15 @@ struct TensorParallelOptions {
 
 // How one value is split: along `axis` (of `rank` dims), whose full size is `dim`.
 // `kv`: the axis counts key/value heads of an attention block (see ShardRegion::kv_heads).
+// `groups` > 1: the axis holds that many parts of `dim` each side by side (a fused QKV projection, as
+// GPT-2 writes it, before its Split), and a shard holds its slice of every part, the parts still side
+// by side; only the bias Add and the Split into the parts take such a value.
 struct ValueShard {
   int axis = 0;
   int rank = 0;
   int64_t dim = 0;
   bool kv = false;
+  int64_t groups = 1;
 };
 
 // A constant input of a node sliced along `axis` (full size `dim`, a multiple of the block's units).
@@ -73,6 +77,7 @@ struct ShapeEdit {
   int node = 0;
   int element = 0;
   int64_t full = 0;
+  bool kv = false;  // counts key/value heads (ShardRegion::kv_heads)
 };
 
 // A row-split node whose output is a partial sum. `bias_add` is the Add node (or -1) that follows it
@@ -92,6 +97,11 @@ struct ShardRegion {
   std::vector<ShapeEdit> shape_edits;
   std::vector<AttributeEdit> attribute_edits;
   std::vector<int> gathered;              // sharded values something outside the block needs whole
+  // Rank-local shape values: integers computed from this rank's shard sizes (Shape of a shard read on its
+  // split axis, and the arithmetic on it), which plain-op attention feeds to the Reshape and Expand nodes
+  // of its block (the key/value repeat of GQA). They need no rewrite: every rank computes its own. The
+  // planner keeps a block with such values only when all their readers run on shards in it.
+  std::set<int> local_shapes;
   int64_t units = 0;
   // Counts the units must divide besides the split axes (a MatMulNBits row split cuts K only between
   // quantization blocks: its K / block_size blocks).

@@ -74,7 +74,7 @@ ShardAdmission BinaryRule(const ShardGraphView& view, const std::map<int, ValueS
   if (ranks[0] < 0 || ranks[1] < 0) return Reject();
   const int out_rank = std::max(ranks[0], ranks[1]);
   int axis = -1;
-  int64_t dim = 0;
+  int64_t dim = 0, groups = 1;
   std::vector<int> slots;
   for (int k = 0; k < 2; ++k) {
     auto it = shards.find(node.inputs[static_cast<size_t>(k)]);
@@ -83,10 +83,12 @@ ShardAdmission BinaryRule(const ShardGraphView& view, const std::map<int, ValueS
     if (axis >= 0 && (aligned != axis || it->second.dim != dim)) return Reject();
     axis = aligned;
     dim = it->second.dim;
+    groups = it->second.groups;
     slots.push_back(k);
   }
   if (slots.empty() || (node.op_type == "PRelu" && slots.front() != 0)) return Reject();
-  ShardAdmission a = Admit({{node.outputs[0], ValueShard{axis, out_rank, dim}}}, slots);
+  if (groups > 1 && (node.op_type != "Add" || slots.size() != 1)) return Reject();
+  ShardAdmission a = Admit({{node.outputs[0], ValueShard{axis, out_rank, dim, false, groups}}}, slots);
   for (int k = 0; k < 2; ++k) {
     const int v = node.inputs[static_cast<size_t>(k)];
     if (shards.count(v)) continue;
@@ -94,7 +96,11 @@ ShardAdmission BinaryRule(const ShardGraphView& view, const std::map<int, ValueS
     if (at < 0) continue;  // broadcast over the split axis
     const int64_t d = view.Dim(v, at);
     if (d == 1) continue;
-    if (view.graph.constants.count(v) && d == dim) {
+    if (view.graph.constants.count(v) && groups > 1 && ranks[k] == 1 && d == dim * groups) {
+      a.slices.push_back(ConstantSlice{index, k, 1, dim, Shape{groups, dim}});  // a fused projection's bias
+    } else if (groups > 1) {
+      return Reject();
+    } else if (view.graph.constants.count(v) && d == dim) {
       a.slices.push_back(ConstantSlice{index, k, at, dim});
     } else if (view.Constant(v) != nullptr) {
       return Reject();
@@ -175,48 +181,102 @@ ShardAdmission MatMulRule(const ShardGraphView& view, const std::map<int, ValueS
   return Reject();
 }
 
-ShardAdmission ReshapeRule(const ShardGraphView& view, const ValueShard& in, int index) {
+// The shape's elements are the constant pieces (ReshapeTarget: the ones a ShapeEdit can change) and, where
+// computed at run time, what EvaluateShapeElements says of them: their value in the whole model and whether
+// a rank computes its own (from a shard's size). Only the element of the split axis may be a rank's own.
+ShardAdmission ReshapeRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, const ValueShard& in,
+                           int index) {
   const Node& node = view.graph.nodes[static_cast<size_t>(index)];
   if (node.inputs.size() != 2 || node.outputs.size() != 1) return Reject();
   auto target = ReshapeTarget(view, node.inputs[1]);
-  if (!target || target->size() < 1) return Reject();
-  const auto& e = *target;
-  const int k = static_cast<int>(e.size());
-  if (node.GetInt("allowzero", 0) != 0) {
-    for (const auto& x : e) {
-      if (x && *x == 0) return Reject();
-    }
+  auto evaluated = EvaluateShapeElements(view, shards, node.inputs[1]);
+  if (!target && !evaluated) return Reject();
+  const int k = static_cast<int>(target ? target->size() : evaluated->size());
+  if (k < 1 || (target && evaluated && static_cast<int>(evaluated->size()) != k)) return Reject();
+  auto constant = [&](int i) { return target && i >= 0 && i < k && (*target)[static_cast<size_t>(i)].has_value(); };
+  auto local = [&](int i) { return evaluated && i >= 0 && i < k && (*evaluated)[static_cast<size_t>(i)].local; };
+  auto known = [&](int i) {
+    return constant(i) || (evaluated && i >= 0 && i < k && (*evaluated)[static_cast<size_t>(i)].full.has_value());
+  };
+  auto at = [&](int i) {
+    return constant(i) ? *(*target)[static_cast<size_t>(i)] : *(*evaluated)[static_cast<size_t>(i)].full;
+  };
+  for (int i = 0; i < k; ++i) {
+    if (node.GetInt("allowzero", 0) != 0 && known(i) && at(i) == 0) return Reject();
   }
+  // Elements other than `split` must be the same on every rank.
+  auto only_local_at = [&](int split) {
+    for (int i = 0; i < k; ++i) {
+      if (i != split && local(i)) return false;
+    }
+    return true;
+  };
   const int out = node.outputs[0];
-  auto known = [&](int i) { return i >= 0 && e[static_cast<size_t>(i)].has_value(); };
-  auto at = [&](int i) { return *e[static_cast<size_t>(i)]; };
   ShardAdmission a = Admit({}, {0});
+  // The split element: a constant edited to this rank's count, or computed by each rank as its own.
+  auto split_element = [&](int i, int64_t full) {
+    if (local(i)) return only_local_at(i);
+    if (!constant(i) || !only_local_at(-1)) return false;
+    a.edits.push_back(ShapeEdit{index, i, full});
+    return true;
+  };
   if (in.axis == in.rank - 1 && known(k - 1) && at(k - 1) == in.dim) {
     // Leading dims regrouped, the split axis kept last ([b, s, D] -> [b*s, D]).
-    a.outputs.push_back({out, ValueShard{k - 1, k, in.dim}});
-    a.edits.push_back(ShapeEdit{index, k - 1, in.dim});
+    if (!split_element(k - 1, in.dim)) return Reject();
+    a.outputs.push_back({out, ValueShard{k - 1, k, in.dim, in.kv}});
     return a;
   }
-  if (in.axis == in.rank - 1 && k == in.rank + 1 && known(k - 2) && known(k - 1)) {
-    // Features into [heads, head_dim]: the heads axis carries the split.
-    const int64_t heads = at(k - 2), head_dim = at(k - 1);
+  if (in.axis == in.rank - 1 && k == in.rank + 1 && known(k - 2) && (known(k - 1) || evaluated)) {
+    // Features into [heads, head_dim]: the heads axis carries the split. A head size computed at run time
+    // from sizes shape inference left unknown is the same on every rank (not local): the model's own,
+    // D / heads, as the Reshape of the whole value needs.
+    const int64_t heads = at(k - 2), head_dim = known(k - 1) ? at(k - 1) : -1;
+    if (local(k - 1)) return Reject();
     if (heads > 0 && ((head_dim > 0 && heads * head_dim == in.dim) || (head_dim == -1 && in.dim % heads == 0))) {
-      a.outputs.push_back({out, ValueShard{k - 2, k, heads}});
-      a.edits.push_back(ShapeEdit{index, k - 2, heads});
+      if (!split_element(k - 2, heads)) return Reject();
+      a.outputs.push_back({out, ValueShard{k - 2, k, heads, in.kv}});
       return a;
     }
-    if (heads == -1 && head_dim > 0 && in.dim % head_dim == 0) {
-      a.outputs.push_back({out, ValueShard{k - 2, k, in.dim / head_dim}});
+    if (heads == -1 && head_dim > 0 && in.dim % head_dim == 0 && only_local_at(-1)) {
+      a.outputs.push_back({out, ValueShard{k - 2, k, in.dim / head_dim, in.kv}});
       return a;
     }
     return Reject();
   }
-  if (in.axis == in.rank - 2 && k == in.rank - 1 && known(k - 1) && at(k - 1) > 0 && at(k - 1) % in.dim == 0) {
-    // [.., heads, head_dim] merged back into features.
-    const int64_t head_dim = view.Dim(node.inputs[0], in.rank - 1);
+  if (in.axis == in.rank - 2 && k == in.rank - 1 && known(k - 1)) {
+    // [.., heads, head_dim] merged back into features ([.., -1] when the head size is known).
+    int64_t head_dim = view.Dim(node.inputs[0], in.rank - 1);
+    if (head_dim <= 0 && at(k - 1) == -1) {
+      // Unknown to shape inference: the features the one product reading it takes (o_proj's rows).
+      const auto& readers = view.readers[static_cast<size_t>(out)];
+      const Tensor* w = readers.size() == 1 && readers[0].second == 0
+                            ? view.Constant(view.graph.nodes[static_cast<size_t>(readers[0].first)].inputs.size() > 1
+                                                ? view.graph.nodes[static_cast<size_t>(readers[0].first)].inputs[1]
+                                                : kNoValue)
+                            : nullptr;
+      if (w != nullptr && w->rank() == 2 && w->dim(0) % in.dim == 0 &&
+          view.graph.nodes[static_cast<size_t>(readers[0].first)].op_type == "MatMul") {
+        head_dim = w->dim(0) / in.dim;
+      }
+    }
+    if (at(k - 1) == -1 && head_dim > 0 && only_local_at(-1)) {
+      a.outputs.push_back({out, ValueShard{k - 1, k, in.dim * head_dim, in.kv}});
+      return a;
+    }
+    if (at(k - 1) <= 0 || at(k - 1) % in.dim != 0) return Reject();
     if (head_dim > 0 && head_dim * in.dim != at(k - 1)) return Reject();
-    a.outputs.push_back({out, ValueShard{k - 1, k, at(k - 1)}});
-    a.edits.push_back(ShapeEdit{index, k - 1, at(k - 1)});
+    if (!split_element(k - 1, at(k - 1))) return Reject();
+    a.outputs.push_back({out, ValueShard{k - 1, k, at(k - 1), in.kv}});
+    return a;
+  }
+  if (in.axis < in.rank - 1 && k == in.rank - 1 && local(in.axis) && known(in.axis) && at(in.axis) > in.dim &&
+      at(in.axis) % in.dim == 0 && only_local_at(in.axis)) {
+    // The key/value repeat of GQA: [b, kv_heads, n_rep, ..] merged into [b, kv_heads * n_rep, ..], the
+    // count computed by each rank from its own query and key/value heads.
+    a.outputs.push_back({out, ValueShard{in.axis, k, at(in.axis), false}});
+    a.q_heads = at(in.axis);
+    a.kv_heads = in.dim;
+    a.repeats_kv = true;
     return a;
   }
   return Reject();
@@ -233,6 +293,7 @@ ShardAdmission ShapeRule(const ShardGraphView& view, const ValueShard& in, int i
   start = std::clamp<int64_t>(start, 0, in.rank);
   end = std::clamp<int64_t>(end, start, in.rank);
   const int64_t length = end - start;
+  bool local = false;
   for (const auto& [reader, slot] : view.readers[static_cast<size_t>(node.outputs[0])]) {
     const Node& gather = view.graph.nodes[static_cast<size_t>(reader)];
     if (!IsOnnx(gather) || gather.op_type != "Gather" || slot != 0 || gather.inputs.size() != 2 ||
@@ -244,10 +305,59 @@ ShardAdmission ShapeRule(const ShardGraphView& view, const ValueShard& in, int i
     for (int64_t j = 0; j < indices->element_count(); ++j) {
       int64_t i = indices->data<int64_t>()[j];
       if (i < 0) i += length;
-      if (start + i == in.axis) return Reject();
+      local |= start + i == in.axis;
     }
   }
-  return Admit({}, {0});
+  // Read on the split axis: this rank's size, a rank-local value for the block's Reshapes and Expands.
+  ShardAdmission a = Admit({}, {0});
+  if (local) a.local_outputs.push_back(node.outputs[0]);
+  return a;
+}
+
+// The parts of a Split on the last axis into equal constant parts that alone reads `out` (directly or after
+// a bias Add), or 0.
+int64_t FusedProjectionParts(const ShardGraphView& view, int out, int rank) {
+  for (int depth = 0; depth < 2; ++depth) {
+    const auto& readers = view.readers[static_cast<size_t>(out)];
+    if (readers.size() != 1 || view.is_output[static_cast<size_t>(out)]) return 0;
+    const Node& reader = view.graph.nodes[static_cast<size_t>(readers[0].first)];
+    if (!IsOnnx(reader)) return 0;
+    if (reader.op_type == "Add" && depth == 0 && reader.outputs.size() == 1) {
+      out = reader.outputs[0];
+      continue;
+    }
+    if (reader.op_type != "Split" || readers[0].second != 0 || reader.outputs.size() < 2 ||
+        NormalizeAxis(reader.GetInt("axis", 0), rank) != rank - 1) {
+      return 0;
+    }
+    const Tensor* sizes = reader.inputs.size() > 1 ? view.Constant(reader.inputs[1]) : nullptr;
+    if (sizes == nullptr || sizes->dtype() != DType::kInt64 ||
+        sizes->element_count() != static_cast<int64_t>(reader.outputs.size())) {
+      return 0;
+    }
+    for (int64_t i = 1; i < sizes->element_count(); ++i) {
+      if (sizes->data<int64_t>()[i] != sizes->data<int64_t>()[0]) return 0;
+    }
+    return static_cast<int64_t>(reader.outputs.size());
+  }
+  return 0;
+}
+
+// A Split of a grouped shard (ValueShard::groups) into its parts: each part a plain shard; the split sizes
+// become this rank's.
+ShardAdmission SplitRule(const ShardGraphView& view, const ValueShard& in, int index) {
+  const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  if (in.groups != static_cast<int64_t>(node.outputs.size()) || node.inputs.size() != 2 ||
+      NormalizeAxis(node.GetInt("axis", 0), in.rank) != in.axis) {
+    return Reject();
+  }
+  ShardAdmission a = Admit({}, {0});
+  for (size_t k = 0; k < node.outputs.size(); ++k) {
+    if (node.outputs[k] == kNoValue) return Reject();
+    a.outputs.push_back({node.outputs[k], ValueShard{in.axis, in.rank, in.dim}});
+    a.edits.push_back(ShapeEdit{index, static_cast<int>(k), in.dim});
+  }
+  return a;
 }
 
 }  // namespace
@@ -265,6 +375,13 @@ std::optional<ShardAdmission> SeedRule(const ShardGraphView& view, int index) {
   if (node.op_type == "MatMul" && node.inputs.size() == 2 && w.rank() == 2) {
     const int rank = view.Rank(node.inputs[0]);
     if (rank < 2) return std::nullopt;
+    if (const int64_t parts = FusedProjectionParts(view, out, rank); parts > 1) {
+      // A fused QKV projection: each rank takes its heads' columns of every part.
+      const int64_t part = w.dim(1) / parts;
+      a.outputs.push_back({out, ValueShard{rank - 1, rank, part, false, parts}});
+      a.slices.push_back(ConstantSlice{index, 1, 2, part, Shape{w.dim(0), parts, part}});
+      return a;
+    }
     a.outputs.push_back({out, ValueShard{rank - 1, rank, w.dim(1)}});
     a.slices.push_back(ConstantSlice{index, 1, 1, w.dim(1)});
     return a;
@@ -299,11 +416,28 @@ std::optional<ShardAdmission> SeedRule(const ShardGraphView& view, int index) {
   return std::nullopt;
 }
 
-ShardAdmission AdmitRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int index) {
+ShardAdmission AdmitRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int index,
+                         const std::set<int>& local_shapes) {
   const Node& node = view.graph.nodes[static_cast<size_t>(index)];
+  const std::string& op = node.op_type;
+  bool reads_local = false;
+  for (int v : node.inputs) reads_local |= local_shapes.count(v) > 0;
+  // Only Reshape and Expand of a shard read a rank-local shape in their rules; any other reader of one is
+  // shape arithmetic.
+  const bool shaping_a_shard = (op == "Reshape" || op == "Expand") && !node.inputs.empty() &&
+                               shards.count(node.inputs[0]) > 0;
+  if (reads_local && !(IsOnnx(node) && shaping_a_shard)) {
+    return PlainAttentionRule(view, shards, index, local_shapes);
+  }
+  for (int v : node.inputs) {
+    auto it = shards.find(v);
+    if (it != shards.end() && it->second.groups > 1 && op != "Add" && op != "Split") return Reject();
+  }
   if (node.domain == "com.microsoft") return ContribAdmitRule(view, shards, index);
   if (!IsOnnx(node) || node.outputs.empty()) return Reject();
-  const std::string& op = node.op_type;
+  if (op == "Slice" || op == "Concat" || op == "Unsqueeze" || op == "Expand" || op == "Where") {
+    return PlainAttentionRule(view, shards, index, local_shapes);
+  }
   if (BinaryOps().count(op)) return BinaryRule(view, shards, index);
   if (op == "MatMul" || op == "Gemm") return MatMulRule(view, shards, index);
   auto first = shards.find(node.inputs.empty() ? kNoValue : node.inputs[0]);
@@ -337,7 +471,8 @@ ShardAdmission AdmitRule(const ShardGraphView& view, const std::map<int, ValueSh
     const bool ok = node.opset >= 13 ? axis != in.axis : in.axis < axis;
     return ok ? Admit({{node.outputs[0], in}}, {0}) : Reject();
   }
-  if (op == "Reshape") return ReshapeRule(view, in, index);
+  if (op == "Reshape") return ReshapeRule(view, shards, in, index);
+  if (op == "Split") return SplitRule(view, in, index);
   if (op == "Shape") return ShapeRule(view, in, index);
   if (op == "BatchNormalization" && in.axis == 1 && node.inputs.size() == 5 && OnlyFirstOutputUsed(view, node)) {
     ShardAdmission a = Admit({{node.outputs[0], in}}, {0});

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct ShardAdmission {
   std::vector<AttributeEdit> attribute_edits;
   std::vector<int64_t> unit_divisors;
   int64_t q_heads = 0, kv_heads = 0;  // a grouped-query attention node's heads (ShardRegion::q_heads)
+  // A Reshape that merges repeated key/value heads into query heads (plain-op GQA): its data input's
+  // chain back to the projections carries key/value heads.
+  bool repeats_kv = false;
+  std::vector<int> local_outputs;  // outputs that are rank-local shape values (ShardRegion::local_shapes)
   std::optional<ShardExit> exit;
   std::vector<int> need;  // kNeed: values that must be shards too (pulled in as seeds)
 };
@@ -52,8 +57,27 @@ struct ShardAdmission {
 // A column split of `node` (MatMul/Gemm/Conv with a constant weight), or nothing.
 std::optional<ShardAdmission> SeedRule(const ShardGraphView& view, int node);
 
-// How `node` runs given the values already sharded in its block.
-ShardAdmission AdmitRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int node);
+// How `node` runs given the values already sharded in its block and its rank-local shape values.
+ShardAdmission AdmitRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int node,
+                         const std::set<int>& local_shapes = {});
+
+// The rules for the ops plain-op attention is written in (plain_attention_shard_rules.cc): Slice off the
+// split axis, Concat of shards (a past key/value input named in sharded_io joins split), Unsqueeze,
+// Expand and Where over shards, and the integer ops computing rank-local shapes. Reject when none applies.
+ShardAdmission PlainAttentionRule(const ShardGraphView& view, const std::map<int, ValueShard>& shards, int node,
+                                  const std::set<int>& local_shapes);
+
+// One element of a shape vector as the whole model computes it: its value when known statically, and
+// whether on a shard it is this rank's own (derived from a shard's size on its split axis).
+struct ShapeElement {
+  std::optional<int64_t> full;
+  bool local = false;
+};
+// The elements of the 1-D (or scalar) integer value `value` (a Reshape's or Expand's shape), evaluated
+// through Shape, Gather, Unsqueeze, Concat, Cast, arithmetic, Equal, Where and ConstantOfShape with the
+// sizes of `shards` on their split axes; nothing when it cannot be followed.
+std::optional<std::vector<ShapeElement>> EvaluateShapeElements(const ShardGraphView& view,
+                                                               const std::map<int, ValueShard>& shards, int value);
 
 // The rules of com.microsoft ops (contrib_shard_rules.cc): MatMulNBits seeds and row splits,
 // RotaryEmbedding and GroupQueryAttention on head shards.
