@@ -13,6 +13,7 @@
 // from panels of 16 columns laid out at creation (matmul_nbits_panels.h) that replace B, scales and zero
 // points; other levels accumulate in float32.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -39,12 +40,16 @@ int64_t ColumnsPerChunk(const NBitsWeights& w, int64_t rows) {
   return std::max<int64_t>(16, (kMinParallelWork + work_per_column - 1) / work_per_column);
 }
 
-// What a ParallelFor of the int8 product needs, behind one pointer so that the std::function holding the
-// lambda stores it in place (no allocation per call).
+// What the threads of the int8 product share, behind one pointer so that the std::function holding the
+// lambda stores it in place (no allocation per call). Each thread takes runs of `grab` panels from `next`
+// until none are left: on a machine shared with other jobs a thread that is descheduled for a while
+// leaves its share to the others instead of holding up the join (the fixed halves of ParallelFor did).
 struct Int8Product {
   const NBitsPanels* w;
   const NBitsQuantizedRows* a;
   float* y;
+  int64_t grab;
+  std::atomic<int64_t> next{0};
 };
 
 class MatMulNBitsKernel : public Kernel {
@@ -154,10 +159,19 @@ class MatMulNBitsKernel : public Kernel {
     for (int64_t r = 0; r < m; ++r) LoadRow(a, r, attrs_.K, width, a_padded_.data() + r * width);
     QuantizeNBitsRows(w, a_padded_.data(), static_cast<int>(m), quantized_a_);
     const int64_t work_per_panel = std::max<int64_t>(1, w.k_blocks * w.record_bytes * m);
-    const int64_t panels_per_chunk = std::max<int64_t>(1, (kMinParallelWork + work_per_panel - 1) / work_per_panel);
-    const Int8Product job{&w, &quantized_a_, y};
-    ctx.pool().ParallelFor(w.panels, panels_per_chunk, [&job](int64_t p0, int64_t p1) {
-      NBitsGemvInt8(*job.w, *job.a, p0, p1, job.y, job.w->N);
+    const int64_t min_panels = std::max<int64_t>(1, (kMinParallelWork + work_per_panel - 1) / work_per_panel);
+    const int64_t threads = std::min<int64_t>(ctx.pool().threads(), w.panels / min_panels);
+    if (threads <= 1) {
+      NBitsGemvInt8(w, quantized_a_, 0, w.panels, y, w.N);
+      return;
+    }
+    // About four runs per thread: few atomics, and a late thread's last run is small.
+    Int8Product job{&w, &quantized_a_, y, std::max(min_panels, w.panels / (4 * threads))};
+    ctx.pool().ParallelFor(threads, 1, [&job](int64_t, int64_t) {
+      const int64_t panels = job.w->panels;
+      for (int64_t p0 = job.next.fetch_add(job.grab); p0 < panels; p0 = job.next.fetch_add(job.grab)) {
+        NBitsGemvInt8(*job.w, *job.a, p0, std::min(panels, p0 + job.grab), job.y, job.w->N);
+      }
     });
   }
 

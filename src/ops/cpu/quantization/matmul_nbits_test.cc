@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <set>
 #include <tuple>
 
 #include "ops/cpu/quantization/matmul_nbits_panels.h"
@@ -204,6 +205,22 @@ NBitsPanels PackWeight(const QuantizedWeight& q, ZeroPoints zp_form) {
   return panels;
 }
 
+// The zero-point form packing must choose: packed zero points that happen to be all equal (one column of
+// one block, say) are a constant like the default ones.
+NBitsPanelZero ExpectedPanelZero(const QuantizedWeight& q, ZeroPoints zp_form) {
+  if (zp_form == ZeroPoints::kFloat) return NBitsPanelZero::kFloat;
+  if (zp_form == ZeroPoints::kNone) return NBitsPanelZero::kConstant;
+  const int64_t row_bytes = (q.k_blocks * q.bits + 7) / 8;
+  std::set<int> values;
+  for (int64_t r = 0; r < q.n; ++r) {
+    for (int64_t g = 0; g < q.k_blocks; ++g) {
+      const uint8_t byte = q.zp_packed[static_cast<size_t>(r * row_bytes + (q.bits == 8 ? g : g / 2))];
+      values.insert(q.bits == 8 ? byte : (g % 2 == 0 ? byte & 0x0F : byte >> 4));
+    }
+  }
+  return values.size() == 1 ? NBitsPanelZero::kConstant : NBitsPanelZero::kBytes;
+}
+
 // The int8 product differs from the exact one only by the rounding of A: each activation is off by at most
 // half a step, amax(block) / 254, and the product weighs that error by |W[n, k]| = |q - zero_point| * scale,
 // so |y - y_exact| <= sum_k |W[n, k]| * amax(block of k) / 254. Over bits, block sizes 16-256, the three
@@ -224,9 +241,7 @@ TEST(MatMulNBitsTest, Int8GemvIsWithinTheActivationRoundingOfTheExactProduct) {
                        " N " + std::to_string(n) + " zp " + std::to_string(static_cast<int>(zp_form)));
           QuantizedWeight q = MakeWeight(k, n, bits, block, zp_form, rng);
           const NBitsPanels w = PackWeight(q, zp_form);
-          ASSERT_EQ(w.zero, zp_form == ZeroPoints::kNone    ? NBitsPanelZero::kConstant
-                            : zp_form == ZeroPoints::kFloat ? NBitsPanelZero::kFloat
-                                                            : NBitsPanelZero::kBytes);
+          ASSERT_EQ(w.zero, ExpectedPanelZero(q, zp_form));
           for (int rows : {1, 2, 3, 4, 6, 9}) {  // groups of 4 rows and the 1-3 left over
             std::vector<float> a(static_cast<size_t>(rows * width), 0.0f);
             for (int r = 0; r < rows; ++r) {
@@ -345,6 +360,32 @@ TEST(MatMulNBitsTest, AccuracyLevelFourDecodesInInt8) {
       EXPECT_LT(max_diff, 1e-5 * max_value) << "M " << m_rows;
     } else {
       EXPECT_GT(max_diff, 0.0) << "M " << m_rows << " did not take the int8 product";
+    }
+  }
+}
+
+// The int8 product hands runs of panels to whichever thread is free: the columns each thread computes
+// vary from run to run, the answer must not (each panel is computed the same way by any thread).
+TEST(MatMulNBitsTest, Int8ProductOverTwoThreadsEqualsOneThread) {
+  std::mt19937 rng(31);
+  const int64_t k = 512, n = 1000;  // 63 panels of 80 KiB of work at M=1: split into runs over 2 threads
+  QuantizedWeight q = MakeWeight(k, n, 4, 32, ZeroPoints::kPacked, rng, /*reference=*/false);
+  for (int64_t m_rows : {1, 5}) {
+    std::vector<float> a(static_cast<size_t>(m_rows * k));
+    for (auto& v : a) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+    std::mt19937 unused(1);
+    auto one = NBitsModel(q, F32({m_rows, k}, a), ZeroPoints::kPacked, true, false, unused)
+                   .Int("accuracy_level", 4).Run(1);
+    ASSERT_TRUE(one.ok()) << one.status().message();
+    OneNodeModel two = NBitsModel(q, F32({m_rows, k}, a), ZeroPoints::kPacked, true, false, unused);
+    two.Int("accuracy_level", 4);
+    ASSERT_TRUE(two.Load(2).ok());
+    for (int run = 0; run < 5; ++run) {
+      auto out = two.RunLoaded();
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      for (int64_t i = 0; i < m_rows * n; ++i) {
+        ASSERT_EQ((*out)[0].data<float>()[i], (*one)[0].data<float>()[i]) << "M " << m_rows << " element " << i;
+      }
     }
   }
 }
