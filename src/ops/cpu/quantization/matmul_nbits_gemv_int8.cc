@@ -11,7 +11,8 @@
 // horizontal sums.
 //
 // The panel's records are one sequential stream (scales inside), so the hardware prefetchers see one
-// stream per thread; the loop also prefetches kPrefetchBytes ahead (a measured choice, see bench/RESULTS.md).
+// stream per thread; the loop also prefetches kPrefetchBytes ahead: the per-column kernel this replaced
+// streamed best at 2-8 KiB ahead (11 -> 14 GB/s in isolation); on panels the distance is not re-tuned yet.
 #include <immintrin.h>
 
 #include <algorithm>
