@@ -9,9 +9,11 @@
 // - larger M (prefill) or a g_idx that reorders the blocks: tiles of columns of W are dequantized to
 //   float32 (about 8 MiB each) and multiplied by oneDNN, so the full-precision weight never exists at once.
 // accuracy_level 4 lets the product quantize A to int8 (the attribute's definition): every M then runs
-// on VNNI (matmul_nbits_gemv_int8.cc) where the CPU has it, reading the packed weight once, prefill
-// included; other levels accumulate in float32.
+// on VNNI (matmul_nbits_gemv_int8.cc) where the CPU has it, reading the weight once, prefill included,
+// from panels of 16 columns laid out at creation (matmul_nbits_panels.h) that replace B, scales and zero
+// points; other levels accumulate in float32.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -19,6 +21,7 @@
 
 #include "ops/cpu/common/numeric_traits.h"
 #include "ops/cpu/matmul/matmul_dnnl.h"
+#include "ops/cpu/quantization/matmul_nbits_panels.h"
 #include "ops/cpu/quantization/matmul_nbits_weights.h"
 #include "ops/cpu/quantization/quant_family.h"
 
@@ -37,10 +40,23 @@ int64_t ColumnsPerChunk(const NBitsWeights& w, int64_t rows) {
   return std::max<int64_t>(16, (kMinParallelWork + work_per_column - 1) / work_per_column);
 }
 
+// What the threads of the int8 product share, behind one pointer so that the std::function holding the
+// lambda stores it in place (no allocation per call). Each thread takes runs of `grab` panels from `next`
+// until none are left: on a machine shared with other jobs a thread that is descheduled for a while
+// leaves its share to the others instead of holding up the join (the fixed halves of ParallelFor did).
+struct Int8Product {
+  const NBitsPanels* w;
+  const NBitsQuantizedRows* a;
+  float* y;
+  int64_t grab;
+  std::atomic<int64_t> next{0};
+};
+
 class MatMulNBitsKernel : public Kernel {
  public:
-  MatMulNBitsKernel(NBitsAttributes attrs, bool prepared, NBitsWeights weights)
-      : attrs_(attrs), prepared_(prepared), weights_(std::move(weights)) {}
+  // `panels`, when packed (the constant weight at accuracy_level 4 on a VNNI CPU), replaces `weights`.
+  MatMulNBitsKernel(NBitsAttributes attrs, bool prepared, NBitsWeights weights, NBitsPanels panels)
+      : attrs_(attrs), prepared_(prepared), weights_(std::move(weights)), panels_(std::move(panels)) {}
 
   bool HasOwnCopyOfConstant(size_t input) const override { return prepared_ && input >= 1 && input <= 4; }
 
@@ -55,12 +71,18 @@ class MatMulNBitsKernel : public Kernel {
                                   ShapeToString(a.shape()));
     }
     NBitsWeights run_weights;
+    NBitsPanels run_panels;
     const NBitsWeights* w = &weights_;
+    const NBitsPanels* panels = panels_.records ? &panels_ : nullptr;
     if (!prepared_) {
       if (!ctx.has_input(1) || !ctx.has_input(2)) return KernelContext::Error("inputs 'B' and 'scales' are required");
       TS_RETURN_IF_ERROR(BuildNBitsWeights(attrs_, ctx.input(1), ctx.input(2), ctx.has_input(3) ? &ctx.input(3) : nullptr,
                                            ctx.has_input(4) ? &ctx.input(4) : nullptr, run_weights));
       w = &run_weights;
+      if (attrs_.accuracy_level == 4 && NBitsPanelsSupport(run_weights)) {
+        TS_RETURN_IF_ERROR(PackNBitsPanels(run_weights, run_panels));
+        panels = &run_panels;
+      }
     }
     std::vector<float> bias;
     if (ctx.has_input(5)) {
@@ -82,9 +104,10 @@ class MatMulNBitsKernel : public Kernel {
       y_scratch.resize(static_cast<size_t>(m * attrs_.N));
       yf = y_scratch.data();
     }
-    const bool int8 = attrs_.accuracy_level == 4 && NBitsGemvInt8Available() && w->g_idx.empty();
-    if (int8 || (m <= kNBitsGemvMaxRows && w->g_idx.empty())) {
-      RunGemv(ctx, a, *w, m, yf, int8);
+    if (panels != nullptr) {
+      RunInt8(ctx, a, *panels, m, yf);
+    } else if (m <= kNBitsGemvMaxRows && w->g_idx.empty()) {
+      RunGemv(ctx, a, *w, m, yf);
     } else {
       TS_RETURN_IF_ERROR(RunTiled(ctx, a, *w, m, yf));
     }
@@ -130,16 +153,31 @@ class MatMulNBitsKernel : public Kernel {
     });
   }
 
-  void RunGemv(KernelContext& ctx, const Tensor& a, const NBitsWeights& w, int64_t m, float* y, bool int8) {
+  void RunInt8(KernelContext& ctx, const Tensor& a, const NBitsPanels& w, int64_t m, float* y) {
     const int64_t width = w.k_blocks * w.block_size;
-    a_padded_.resize(static_cast<size_t>(m * width));
-    if (int8) {
-      for (int64_t r = 0; r < m; ++r) LoadRow(a, r, attrs_.K, width, a_padded_.data() + r * width);
-      QuantizeNBitsRows(w, a_padded_.data(), static_cast<int>(m), quantized_a_);
-      ctx.pool().ParallelFor(w.N, ColumnsPerChunk(w, m),
-                             [&](int64_t n0, int64_t n1) { NBitsGemvInt8(w, quantized_a_, n0, n1, y, w.N); });
+    if (a_padded_.size() < static_cast<size_t>(m * width)) a_padded_.resize(static_cast<size_t>(m * width));
+    for (int64_t r = 0; r < m; ++r) LoadRow(a, r, attrs_.K, width, a_padded_.data() + r * width);
+    QuantizeNBitsRows(w, a_padded_.data(), static_cast<int>(m), quantized_a_);
+    const int64_t work_per_panel = std::max<int64_t>(1, w.k_blocks * w.record_bytes * m);
+    const int64_t min_panels = std::max<int64_t>(1, (kMinParallelWork + work_per_panel - 1) / work_per_panel);
+    const int64_t threads = std::min<int64_t>(ctx.pool().threads(), w.panels / min_panels);
+    if (threads <= 1) {
+      NBitsGemvInt8(w, quantized_a_, 0, w.panels, y, w.N);
       return;
     }
+    // About four runs per thread: few atomics, and a late thread's last run is small.
+    Int8Product job{&w, &quantized_a_, y, std::max(min_panels, w.panels / (4 * threads))};
+    ctx.pool().ParallelFor(threads, 1, [&job](int64_t, int64_t) {
+      const int64_t panels = job.w->panels;
+      for (int64_t p0 = job.next.fetch_add(job.grab); p0 < panels; p0 = job.next.fetch_add(job.grab)) {
+        NBitsGemvInt8(*job.w, *job.a, p0, std::min(panels, p0 + job.grab), job.y, job.w->N);
+      }
+    });
+  }
+
+  void RunGemv(KernelContext& ctx, const Tensor& a, const NBitsWeights& w, int64_t m, float* y) {
+    const int64_t width = w.k_blocks * w.block_size;
+    a_padded_.resize(static_cast<size_t>(m * width));
     block_sums_.resize(static_cast<size_t>(m * w.k_blocks));
     for (int64_t r = 0; r < m; ++r) {
       float* row = a_padded_.data() + r * width;
@@ -186,6 +224,7 @@ class MatMulNBitsKernel : public Kernel {
   NBitsAttributes attrs_;
   bool prepared_;
   NBitsWeights weights_;
+  NBitsPanels panels_;
   DnnlMatMul matmul_;
   // Per-run scratch kept between runs (a kernel runs one call at a time).
   std::vector<float> a_padded_, block_sums_, tile_, c_tile_;
@@ -211,8 +250,16 @@ StatusOr<std::unique_ptr<Kernel>> MakeMatMulNBitsKernel(const KernelInit& init) 
   const bool all_constant = b != nullptr && scales != nullptr && (!InputGiven(init.node, 3) || zp != nullptr) &&
                             (!InputGiven(init.node, 4) || g_idx != nullptr);
   NBitsWeights weights;
-  if (all_constant) TS_RETURN_IF_ERROR(BuildNBitsWeights(attrs, *b, *scales, zp, g_idx, weights));
-  return std::unique_ptr<Kernel>(std::make_unique<MatMulNBitsKernel>(attrs, all_constant, std::move(weights)));
+  NBitsPanels panels;
+  if (all_constant) {
+    TS_RETURN_IF_ERROR(BuildNBitsWeights(attrs, *b, *scales, zp, g_idx, weights));
+    if (attrs.accuracy_level == 4 && NBitsPanelsSupport(weights)) {
+      TS_RETURN_IF_ERROR(PackNBitsPanels(weights, panels));
+      weights = NBitsWeights();  // the panels are the weight from now on: B is held once
+    }
+  }
+  return std::unique_ptr<Kernel>(
+      std::make_unique<MatMulNBitsKernel>(attrs, all_constant, std::move(weights), std::move(panels)));
 }
 
 }  // namespace tessera

@@ -6,9 +6,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <random>
+#include <set>
 #include <tuple>
 
+#include "ops/cpu/quantization/matmul_nbits_panels.h"
 #include "ops/cpu/quantization/matmul_nbits_weights.h"
 #include "testing/one_node_model.h"
 
@@ -187,28 +190,58 @@ TEST(MatMulNBitsTest, Avx512GemvMatchesPortableGemv) {
   }
 }
 
-// The int8 product differs from the float one only by the rounding of A: each activation is off by at
-// most half a step, amax(block) / 254, so |y - y_exact| <= sum_k |W[n, k]| * amax(block of k) / 254.
+// Packs a weight built by MakeWeight (zero points as `zp_form`) into panels.
+NBitsPanels PackWeight(const QuantizedWeight& q, ZeroPoints zp_form) {
+  NBitsWeights w;
+  Tensor zp = zp_form == ZeroPoints::kFloat ? F32({q.n * q.k_blocks}, q.zp_float)
+                                            : U8({static_cast<int64_t>(q.zp_packed.size())}, q.zp_packed);
+  EXPECT_TRUE(BuildNBitsWeights(NBitsAttributes{q.k, q.n, q.bits, q.block, 4}, U8({q.n, q.k_blocks, q.blob}, q.b),
+                                F32({q.n * q.k_blocks}, q.scales), zp_form == ZeroPoints::kNone ? nullptr : &zp,
+                                nullptr, w)
+                  .ok());
+  EXPECT_TRUE(NBitsPanelsSupport(w));
+  NBitsPanels panels;
+  EXPECT_TRUE(PackNBitsPanels(w, panels).ok());
+  return panels;
+}
+
+// The zero-point form packing must choose: packed zero points that happen to be all equal (one column of
+// one block, say) are a constant like the default ones.
+NBitsPanelZero ExpectedPanelZero(const QuantizedWeight& q, ZeroPoints zp_form) {
+  if (zp_form == ZeroPoints::kFloat) return NBitsPanelZero::kFloat;
+  if (zp_form == ZeroPoints::kNone) return NBitsPanelZero::kConstant;
+  const int64_t row_bytes = (q.k_blocks * q.bits + 7) / 8;
+  std::set<int> values;
+  for (int64_t r = 0; r < q.n; ++r) {
+    for (int64_t g = 0; g < q.k_blocks; ++g) {
+      const uint8_t byte = q.zp_packed[static_cast<size_t>(r * row_bytes + (q.bits == 8 ? g : g / 2))];
+      values.insert(q.bits == 8 ? byte : (g % 2 == 0 ? byte & 0x0F : byte >> 4));
+    }
+  }
+  return values.size() == 1 ? NBitsPanelZero::kConstant : NBitsPanelZero::kBytes;
+}
+
+// The int8 product differs from the exact one only by the rounding of A: each activation is off by at most
+// half a step, amax(block) / 254, and the product weighs that error by |W[n, k]| = |q - zero_point| * scale,
+// so |y - y_exact| <= sum_k |W[n, k]| * amax(block of k) / 254. Over bits, block sizes 16-256, the three
+// zero-point forms, ragged K, N below, at and above a panel of 16, 1-9 rows, and a product split over panels
+// as threads split it.
 TEST(MatMulNBitsTest, Int8GemvIsWithinTheActivationRoundingOfTheExactProduct) {
   if (!NBitsGemvInt8Available()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
-  std::mt19937 rng(16);
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
   for (int64_t bits : {4, 8}) {
     for (int64_t block : {16, 32, 64, 128, 256}) {
-      // Byte zero points (default or packed) and float ones take different zero-point terms.
       for (ZeroPoints zp_form : {ZeroPoints::kNone, ZeroPoints::kPacked, ZeroPoints::kFloat}) {
-        for (int64_t k : {block * 3, block * 5 - 9}) {  // chunk tails and a ragged K
-          const int64_t n = 7, k_blocks = (k + block - 1) / block, width = k_blocks * block;
+        for (int64_t k : {block * 3, block * 5 - 9, 1 + static_cast<int64_t>(rng() % (4 * block))}) {
+          const int64_t n = 1 + static_cast<int64_t>(rng() % 40), k_blocks = (k + block - 1) / block;
+          const int64_t width = k_blocks * block;
           SCOPED_TRACE("bits " + std::to_string(bits) + " block " + std::to_string(block) + " K " + std::to_string(k) +
-                       " zp " + std::to_string(static_cast<int>(zp_form)));
+                       " N " + std::to_string(n) + " zp " + std::to_string(static_cast<int>(zp_form)));
           QuantizedWeight q = MakeWeight(k, n, bits, block, zp_form, rng);
-          NBitsAttributes attrs{k, n, bits, block, 4};
-          NBitsWeights w;
-          Tensor zp = zp_form == ZeroPoints::kFloat ? F32({n * q.k_blocks}, q.zp_float)
-                                                    : U8({static_cast<int64_t>(q.zp_packed.size())}, q.zp_packed);
-          ASSERT_TRUE(BuildNBitsWeights(attrs, U8({n, q.k_blocks, q.blob}, q.b), F32({n * q.k_blocks}, q.scales),
-                                        zp_form == ZeroPoints::kNone ? nullptr : &zp, nullptr, w)
-                          .ok());
-          ASSERT_EQ(w.zero_bytes.empty(), zp_form == ZeroPoints::kFloat);
+          const NBitsPanels w = PackWeight(q, zp_form);
+          ASSERT_EQ(w.zero, ExpectedPanelZero(q, zp_form));
           for (int rows : {1, 2, 3, 4, 6, 9}) {  // groups of 4 rows and the 1-3 left over
             std::vector<float> a(static_cast<size_t>(rows * width), 0.0f);
             for (int r = 0; r < rows; ++r) {
@@ -218,20 +251,24 @@ TEST(MatMulNBitsTest, Int8GemvIsWithinTheActivationRoundingOfTheExactProduct) {
             }
             NBitsQuantizedRows qa;
             QuantizeNBitsRows(w, a.data(), rows, qa);
-            std::vector<float> y(static_cast<size_t>(rows * n));
-            NBitsGemvInt8(w, qa, 0, n, y.data(), n);
+            std::vector<float> y(static_cast<size_t>(rows * n), -1e30f);
+            const int64_t split = w.panels / 2;  // two "threads": panels [0, split) and [split, panels)
+            NBitsGemvInt8(w, qa, 0, split, y.data(), n);
+            NBitsGemvInt8(w, qa, split, w.panels, y.data(), n);
             for (int r = 0; r < rows; ++r) {
               for (int64_t c = 0; c < n; ++c) {
                 double exact = 0, bound = 1e-4;
                 for (int64_t g = 0; g < k_blocks; ++g) {
-                  double amax = 0, weight_mass = 0;
+                  double amax = 0, weight_mass = 0, block_exact = 0;
                   for (int64_t i = g * block; i < std::min(k, (g + 1) * block); ++i) {
                     const double av = a[static_cast<size_t>(r * width + i)], wv = q.w[static_cast<size_t>(c * k + i)];
                     amax = std::max(amax, std::fabs(av));
                     weight_mass += std::fabs(wv);
-                    exact += av * wv;
+                    block_exact += av * wv;
                   }
-                  bound += weight_mass * amax / 254.0 * 1.001;
+                  exact += block_exact;
+                  // float32 accumulation of the block's scaled dot on top of the rounding of A
+                  bound += weight_mass * amax / 254.0 * 1.001 + 1e-6 * (std::fabs(block_exact) + weight_mass * amax);
                 }
                 ASSERT_NEAR(y[static_cast<size_t>(r * n + c)], exact, bound) << "row " << r << " col " << c;
               }
@@ -244,9 +281,9 @@ TEST(MatMulNBitsTest, Int8GemvIsWithinTheActivationRoundingOfTheExactProduct) {
 }
 
 // The kernel keeps one NBitsQuantizedRows between runs (a prefill of many rows, then decode steps of one):
-// quantizing into a used one, with more or fewer rows or another weight's shape, must give what a fresh one
-// holds, padding past each weight row included.
-TEST(MatMulNBitsTest, QuantizedRowsReusedAcrossShapesEqualFreshOnes) {
+// quantizing into a used one, with more or fewer rows or another weight's shape, must give the product a
+// fresh one gives, bit for bit.
+TEST(MatMulNBitsTest, QuantizedRowsReusedAcrossShapesGiveTheFreshProduct) {
   if (!NBitsGemvInt8Available()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   std::mt19937 rng(23);
   NBitsQuantizedRows reused;
@@ -254,12 +291,8 @@ TEST(MatMulNBitsTest, QuantizedRowsReusedAcrossShapesEqualFreshOnes) {
                                       {4, 32, 200, 1}, {8, 16, 70, 5}, {4, 64, 300, 2}, {4, 32, 40, 3}}) {
     SCOPED_TRACE("bits " + std::to_string(bits) + " block " + std::to_string(block) + " K " + std::to_string(k) +
                  " rows " + std::to_string(rows));
-    QuantizedWeight q = MakeWeight(k, 3, bits, block, ZeroPoints::kPacked, rng, /*reference=*/false);
-    NBitsWeights w;
-    Tensor zp = U8({static_cast<int64_t>(q.zp_packed.size())}, q.zp_packed);
-    ASSERT_TRUE(BuildNBitsWeights(NBitsAttributes{k, 3, bits, block, 4}, U8({3, q.k_blocks, q.blob}, q.b),
-                                  F32({3 * q.k_blocks}, q.scales), &zp, nullptr, w)
-                    .ok());
+    QuantizedWeight q = MakeWeight(k, 19, bits, block, ZeroPoints::kPacked, rng, /*reference=*/false);
+    const NBitsPanels w = PackWeight(q, ZeroPoints::kPacked);
     const int64_t width = q.k_blocks * block;
     std::vector<float> a(static_cast<size_t>(rows * width), 0.0f);
     for (int r = 0; r < rows; ++r) {
@@ -267,19 +300,39 @@ TEST(MatMulNBitsTest, QuantizedRowsReusedAcrossShapesEqualFreshOnes) {
         a[static_cast<size_t>(r * width + i)] = std::uniform_real_distribution<float>(-2, 2)(rng);
       }
     }
-    // Leave garbage where the new call must write or zero.
+    // Leave garbage where the new call must write.
     std::fill(reused.even.begin(), reused.even.end(), int8_t{99});
     std::fill(reused.odd.begin(), reused.odd.end(), int8_t{99});
     NBitsQuantizedRows fresh;
     QuantizeNBitsRows(w, a.data(), rows, fresh);
     QuantizeNBitsRows(w, a.data(), rows, reused);
-    EXPECT_EQ(reused.rows, fresh.rows);
-    EXPECT_EQ(reused.chunks, fresh.chunks);
-    EXPECT_EQ(reused.row_stride, fresh.row_stride);
-    EXPECT_EQ(reused.even, fresh.even);
-    EXPECT_EQ(reused.odd, fresh.odd);
-    EXPECT_EQ(reused.lane_scales, fresh.lane_scales);
-    EXPECT_EQ(reused.block_sums, fresh.block_sums);
+    std::vector<float> y_fresh(static_cast<size_t>(rows * 19)), y_reused(y_fresh.size());
+    NBitsGemvInt8(w, fresh, 0, w.panels, y_fresh.data(), 19);
+    NBitsGemvInt8(w, reused, 0, w.panels, y_reused.data(), 19);
+    EXPECT_EQ(y_fresh, y_reused);
+  }
+}
+
+// Packing is a pure re-layout: the record of (panel, block) holds each column's scale and blob bytes where
+// the header says, and the lanes past N are zero weights with zero scales.
+TEST(MatMulNBitsTest, PanelsHoldEachColumnsBlockWhereTheLayoutSays) {
+  if (!NBitsGemvInt8Available()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  std::mt19937 rng(29);
+  QuantizedWeight q = MakeWeight(96, 21, 4, 32, ZeroPoints::kPacked, rng, /*reference=*/false);
+  const NBitsPanels w = PackWeight(q, ZeroPoints::kPacked);
+  ASSERT_EQ(w.panels, 2);
+  ASSERT_EQ(w.record_bytes, 64 + 16 * 16);
+  for (int64_t n = 0; n < 32; ++n) {
+    for (int64_t g = 0; g < q.k_blocks; ++g) {
+      const uint8_t* record = w.panel(n / 16) + g * w.record_bytes;
+      float scale;
+      std::memcpy(&scale, record + 4 * (n % 16), sizeof(scale));
+      EXPECT_EQ(scale, n < q.n ? q.scales[static_cast<size_t>(n * q.k_blocks + g)] : 0.0f);
+      for (int64_t b = 0; b < q.blob; ++b) {
+        const uint8_t want = n < q.n ? q.b[static_cast<size_t>((n * q.k_blocks + g) * q.blob + b)] : 0;
+        ASSERT_EQ(record[64 * (1 + b / 4) + 4 * (n % 16) + b % 4], want) << "n " << n << " g " << g << " b " << b;
+      }
+    }
   }
 }
 
@@ -307,6 +360,32 @@ TEST(MatMulNBitsTest, AccuracyLevelFourDecodesInInt8) {
       EXPECT_LT(max_diff, 1e-5 * max_value) << "M " << m_rows;
     } else {
       EXPECT_GT(max_diff, 0.0) << "M " << m_rows << " did not take the int8 product";
+    }
+  }
+}
+
+// The int8 product hands runs of panels to whichever thread is free: the columns each thread computes
+// vary from run to run, the answer must not (each panel is computed the same way by any thread).
+TEST(MatMulNBitsTest, Int8ProductOverTwoThreadsEqualsOneThread) {
+  std::mt19937 rng(31);
+  const int64_t k = 512, n = 1000;  // 63 panels of 80 KiB of work at M=1: split into runs over 2 threads
+  QuantizedWeight q = MakeWeight(k, n, 4, 32, ZeroPoints::kPacked, rng, /*reference=*/false);
+  for (int64_t m_rows : {1, 5}) {
+    std::vector<float> a(static_cast<size_t>(m_rows * k));
+    for (auto& v : a) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+    std::mt19937 unused(1);
+    auto one = NBitsModel(q, F32({m_rows, k}, a), ZeroPoints::kPacked, true, false, unused)
+                   .Int("accuracy_level", 4).Run(1);
+    ASSERT_TRUE(one.ok()) << one.status().message();
+    OneNodeModel two = NBitsModel(q, F32({m_rows, k}, a), ZeroPoints::kPacked, true, false, unused);
+    two.Int("accuracy_level", 4);
+    ASSERT_TRUE(two.Load(2).ok());
+    for (int run = 0; run < 5; ++run) {
+      auto out = two.RunLoaded();
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      for (int64_t i = 0; i < m_rows * n; ++i) {
+        ASSERT_EQ((*out)[0].data<float>()[i], (*one)[0].data<float>()[i]) << "M " << m_rows << " element " << i;
+      }
     }
   }
 }

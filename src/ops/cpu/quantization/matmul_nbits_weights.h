@@ -1,5 +1,6 @@
 // The blockwise-quantized weight of com.microsoft MatMulNBits, validated and read once into the form the
-// kernels use (matmul_nbits_weights.cc builds it, matmul_nbits_gemv.cc multiplies by it).
+// kernels use (matmul_nbits_weights.cc builds it, matmul_nbits_gemv.cc multiplies by it;
+// matmul_nbits_panels.h repacks it for the int8 product).
 //
 // The weight is W[n, k] (the transpose of MatMul's B): for each output column n, K values quantized in
 // blocks of `block_size` along k, each block with its own scale and zero point:
@@ -60,26 +61,6 @@ void NBitsGemvScalar(const NBitsWeights& w, const float* a, const float* a_block
 // Whether NBitsGemv takes the AVX-512 path on this CPU.
 bool NBitsGemvUsesAvx512();
 
-// Rows of A quantized to int8 per block of the weight, for NBitsGemvInt8 (accuracy_level 4); laid out to
-// line up with the weight's bytes (see matmul_nbits_gemv_int8.cc). Built once per product.
-struct NBitsQuantizedRows {
-  int rows = 0;
-  int64_t chunks = 0;      // 64-byte chunks per weight row
-  int64_t row_stride = 0;  // bytes per row of `even`/`odd`: chunks * 64, zero past the weight row
-  std::vector<int8_t> even, odd;   // 4-bit: q(a[2b]) and q(a[2b+1]) per weight byte b; 8-bit: q(a[b]) in even
-  std::vector<float> lane_scales;  // [rows, chunks, 16]: activation scale of the block each 32-bit lane is in
-  std::vector<float> block_sums;   // [rows, k_blocks]: exact float sums, for the zero-point term
-  std::vector<float> block_scales;  // [k_blocks]: scratch, one row's activation scales
-};
-// `a` as for NBitsGemv: rows of k_blocks * block_size floats, zero past K. Requires NBitsGemvInt8Available();
-// `out` may be reused from an earlier call (of any shape): its buffers are resized, not reallocated.
-void QuantizeNBitsRows(const NBitsWeights& w, const float* a, int rows, NBitsQuantizedRows& out);
-// y as NBitsGemv computes it, with A quantized (error about amax(block) / 254 per activation), for any
-// number of rows (the weight is read once; prefill uses it too). Requires NBitsGemvInt8Available() and
-// w.g_idx empty.
-void NBitsGemvInt8(const NBitsWeights& w, const NBitsQuantizedRows& a, int64_t n0, int64_t n1, float* y,
-                   int64_t y_stride);
-// AVX-512 VNNI (with F, BW and VL) on this CPU.
-bool NBitsGemvInt8Available();
+// The int8 product of accuracy_level 4 reads the weight repacked: matmul_nbits_panels.h.
 
 }  // namespace tessera
