@@ -1,6 +1,7 @@
 // The scaled dot-product attention core: one (batch, query head, block of rows) at a time, scores for
 // the block's key range, a numerically stable softmax per row (max subtracted, FastExp) and the weighted
-// sum of V rows, all in float32.
+// sum of V rows, all in float32. Blocks of several rows run both products on the AVX-512 tiles of
+// attention_tiles.h where the CPU has them; the loops below are the portable path.
 
 // As in softmax/softmax_rows.cc: lets GCC if-convert FastExp's clamps so the exp loop vectorises below
 // AVX-512. Nothing here relies on floating-point exceptions.
@@ -13,6 +14,7 @@
 #include <limits>
 #include <vector>
 
+#include "ops/cpu/attention/attention_tiles.h"
 #include "ops/cpu/common/fast_exp.h"
 
 namespace tessera {
@@ -110,7 +112,7 @@ class BlockRunner {
  public:
   BlockRunner(const AttentionParams& p, const AttentionInput& q, const AttentionInput& k, const AttentionInput& v,
               const AttentionOutput& out)
-      : p_(p), q_(q), k_(k), v_(v), out_(out), full_range_(p.scores_out != nullptr) {
+      : p_(p), q_(q), k_(k), v_(v), out_(out), full_range_(p.scores_out != nullptr), tiled_(AttentionTilesAvailable()) {
     const AttentionShape& s = p.shape;
     scores_.resize(static_cast<size_t>(kRowsPerBlock * std::max<int64_t>(1, s.kv_rows)));
     acc_.resize(static_cast<size_t>(std::max<int64_t>(1, s.v_head_dim)));
@@ -133,29 +135,48 @@ class BlockRunner {
     const float* qb = q_.data + blk.b * q_.batch_stride + blk.h * q_.head_stride + blk.row_begin * q_.row_stride;
     const float* kb = k_.data + blk.b * k_.batch_stride + kvh * k_.head_stride;
     const float* vb = v_.data + blk.b * v_.batch_stride + kvh * v_.head_stride;
-    if (lo < hi && rows >= kMinRowsToTranspose) {
+    const bool tiled = tiled_ && lo < hi && rows >= kMinRowsToTranspose;
+    if (tiled) {
+      const float* kt = TransposedKeys(blk.b, kvh, kb, lo, hi);
+      ScoreRowsTiled(qb, q_.row_stride, kt, hi - lo, rows, s.head_dim, p_.scale, scores_.data() + lo, n);
+    } else if (lo < hi && rows >= kMinRowsToTranspose) {
       ScoreBlockTransposed(qb, q_.row_stride, kb, k_.row_stride, rows, lo, hi, s.head_dim, p_.scale, scores_.data(), n,
                            kt_.data());
     } else if (lo < hi) {
       ScoreBlock(qb, q_.row_stride, kb, k_.row_stride, rows, lo, hi, s.head_dim, p_.scale, scores_.data(), n);
     }
+    float inv[kRowsPerBlock];
+    float* ob = out_.data + blk.b * out_.batch_stride + blk.h * out_.head_stride + blk.row_begin * out_.row_stride;
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t row = blk.row_begin + r;
       float* x = scores_.data() + r * n;
-      float* o = out_.data + blk.b * out_.batch_stride + blk.h * out_.head_stride + row * out_.row_stride;
+      float* o = ob + r * out_.row_stride;
       float* probe = p_.scores_out ? p_.scores_out + ((blk.b * s.q_heads + blk.h) * s.q_rows + row) * n : nullptr;
       FinishScores(blk, row, x, ranges[r], probe);
+      inv[r] = 0.0f;
       if (ranges[r].lo >= ranges[r].hi) {
         std::fill(o, o + s.v_head_dim, 0.0f);
+        if (tiled) std::fill(x + lo, x + hi, 0.0f);
         if (probe && p_.scores_stage == ScoresStage::kProbabilities) std::fill(probe, probe + n, 0.0f);
         continue;
       }
-      const float inv = ExpRow(x, ranges[r].lo, ranges[r].hi);
-      WeightedSum(x, vb, v_.row_stride, ranges[r].lo, ranges[r].hi, s.v_head_dim, inv, acc_.data(), o);
+      inv[r] = ExpRow(x, ranges[r].lo, ranges[r].hi);
+      if (tiled) {  // the block's tile sums keys [lo, hi): this row's hidden ones weigh 0
+        std::fill(x + lo, x + ranges[r].lo, 0.0f);
+        std::fill(x + ranges[r].hi, x + hi, 0.0f);
+      } else {
+        WeightedSum(x, vb, v_.row_stride, ranges[r].lo, ranges[r].hi, s.v_head_dim, inv[r], acc_.data(), o);
+      }
       if (probe && p_.scores_stage == ScoresStage::kProbabilities) {
         std::fill(probe, probe + n, 0.0f);
-        for (int64_t j = ranges[r].lo; j < ranges[r].hi; ++j) probe[j] = x[j] * inv;
+        for (int64_t j = ranges[r].lo; j < ranges[r].hi; ++j) probe[j] = x[j] * inv[r];
       }
+    }
+    if (!tiled) return;
+    WeightedRowsTiled(scores_.data(), n, vb, v_.row_stride, rows, lo, hi, s.v_head_dim, inv, ob, out_.row_stride);
+    for (int64_t r = 0; r < rows; ++r) {  // rows that see no key output zeros, whatever V holds
+      float* o = ob + r * out_.row_stride;
+      if (ranges[r].lo >= ranges[r].hi) std::fill(o, o + s.v_head_dim, 0.0f);
     }
   }
 
@@ -179,11 +200,26 @@ class BlockRunner {
     }
   }
 
+  // K rows [lo, hi) of (batch b, kv head kvh) transposed into kt_ ([head_dim][hi - lo]); the blocks of one
+  // head that see the same keys (every block, without causality) transpose them once.
+  const float* TransposedKeys(int64_t b, int64_t kvh, const float* kb, int64_t lo, int64_t hi) {
+    if (b == kt_b_ && kvh == kt_head_ && lo == kt_lo_ && hi == kt_hi_) return kt_.data();
+    const int64_t n = hi - lo, dim = p_.shape.head_dim;
+    for (int64_t j = 0; j < n; ++j) {
+      const float* kj = kb + (lo + j) * k_.row_stride;
+      for (int64_t d = 0; d < dim; ++d) kt_[static_cast<size_t>(d * n + j)] = kj[d];
+    }
+    kt_b_ = b, kt_head_ = kvh, kt_lo_ = lo, kt_hi_ = hi;
+    return kt_.data();
+  }
+
   const AttentionParams& p_;
   const AttentionInput &q_, &k_, &v_;
   const AttentionOutput& out_;
   bool full_range_;
+  bool tiled_;  // AVX-512 tiles for both products
   std::vector<float> scores_, acc_, kt_;
+  int64_t kt_b_ = -1, kt_head_ = -1, kt_lo_ = -1, kt_hi_ = -1;  // what kt_ holds (TransposedKeys)
 };
 
 }  // namespace
