@@ -1,6 +1,7 @@
 // FuseQdq: pattern matching over reader lists, then an in-place rewrite (see the header).
 #include "graph/passes/qdq_fusion.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -8,33 +9,13 @@
 #include "graph/passes/pattern_match.h"
 #include "graph/passes/product_epilogue.h"
 #include "graph/passes/qdq_channels_last.h"
+#include "graph/passes/qdq_hoist.h"
+#include "graph/passes/qdq_match.h"
 
 namespace tessera {
 namespace {
 
-const Tensor* ConstantOf(const Graph& graph, int value) {
-  if (value == kNoValue) return nullptr;
-  auto it = graph.constants.find(value);
-  return it != graph.constants.end() && it->second.defined() ? &it->second : nullptr;
-}
-
-bool IsDefaultDomainOp(const Node& node, const char* op) {
-  return (node.domain.empty() || node.domain == "ai.onnx") && node.op_type == op && node.outputs.size() == 1 &&
-         node.outputs[0] != kNoValue && !node.HasSubgraphs() && node.explicit_input_count == node.inputs.size();
-}
-
-// A QuantizeLinear or DequantizeLinear with a scalar constant scale and an optional scalar uint8/int8
-// constant zero point (blocked quantization, opset 21, is left alone).
-bool IsPerTensorQdq(const Graph& graph, const Node& node, const char* op) {
-  if (!IsDefaultDomainOp(node, op) || node.inputs.size() < 2 || node.inputs.size() > 3) return false;
-  if (node.GetInt("block_size", 0) != 0 || node.HasAttribute("output_dtype")) return false;
-  const Tensor* scale = ConstantOf(graph, node.inputs[1]);
-  if (scale == nullptr || scale->dtype() != DType::kFloat32 || scale->element_count() != 1) return false;
-  if (!(scale->data<float>()[0] > 0)) return false;
-  if (node.inputs.size() < 3 || node.inputs[2] == kNoValue) return true;
-  const Tensor* zp = ConstantOf(graph, node.inputs[2]);
-  return zp != nullptr && zp->element_count() == 1 && (zp->dtype() == DType::kUInt8 || zp->dtype() == DType::kInt8);
-}
+const Tensor* ConstantOf(const Graph& graph, int value) { return QdqConstantOf(graph, value); }
 
 // A DequantizeLinear of a constant int8 weight, per tensor or along `axis`, with zero points all 0.
 bool IsInt8WeightDq(const Graph& graph, const Node& node, int64_t axis) {
@@ -147,6 +128,78 @@ void Rewrite(Graph& graph, size_t i, const Match& m) {
   SetEpilogueAttributes(m.e, node);
 }
 
+// A MatMul between two per-tensor DequantizeLinear'd activations, with an optional Div/Mul by a float
+// scalar constant (alpha) and QuantizeLinear after it.
+struct ActivationMatch {
+  int dq_a = -1, dq_b = -1, quantize = -1;
+  float alpha = 1;
+  std::vector<int> absorbed;
+  int output = kNoValue;
+};
+
+bool RankFitsActivationMatMul(const Graph& graph, int value) {
+  const ValueInfo& info = graph.value(value);
+  return !info.has_shape || (info.dims.size() >= 2 && info.dims.size() <= 4);
+}
+
+bool MatchActivationMatMul(const Graph& graph, const ValueUses& uses, size_t i, ActivationMatch& m) {
+  const Node& node = graph.nodes[i];
+  if (!IsDefaultDomainOp(node, "MatMul") || node.inputs.size() != 2) return false;
+  m.dq_a = DqProducer(graph, uses, node.inputs[0], -1);
+  m.dq_b = DqProducer(graph, uses, node.inputs[1], -1);
+  if (m.dq_a < 0 || m.dq_b < 0) return false;
+  for (int dq : {m.dq_a, m.dq_b}) {
+    if (!RankFitsActivationMatMul(graph, graph.nodes[static_cast<size_t>(dq)].inputs[0])) return false;
+  }
+  m.output = node.outputs[0];
+  const int s = uses.SoleReader(m.output);
+  if (s >= 0) {
+    const Node& scale = graph.nodes[static_cast<size_t>(s)];
+    const bool div = IsOnnxOp(scale, "Div", 2) && scale.inputs[0] == m.output;
+    const bool mul = IsOnnxOp(scale, "Mul", 2);
+    float c = 0;
+    if ((div || mul) && ScalarConstant(graph, uses.producer, OtherInput(scale, m.output), &c) && std::isfinite(c) &&
+        c != 0.0f) {
+      m.alpha = div ? 1.0f / c : c;
+      m.absorbed.push_back(s);
+      m.output = scale.outputs[0];
+    }
+  }
+  const int q = uses.SoleReader(m.output);
+  if (q >= 0 && IsPerTensorQdq(graph, graph.nodes[static_cast<size_t>(q)], "QuantizeLinear") &&
+      graph.nodes[static_cast<size_t>(q)].inputs[0] == m.output) {
+    m.quantize = q;
+    m.absorbed.push_back(q);
+    m.output = graph.nodes[static_cast<size_t>(q)].outputs[0];
+  }
+  return true;
+}
+
+void RewriteActivationMatMul(Graph& graph, size_t i, const ActivationMatch& m) {
+  const Node dq_a = graph.nodes[static_cast<size_t>(m.dq_a)];
+  const Node dq_b = graph.nodes[static_cast<size_t>(m.dq_b)];
+  auto third = [](const Node& n) { return n.inputs.size() > 2 ? n.inputs[2] : kNoValue; };
+  int y_scale = kNoValue, y_zp = kNoValue;
+  if (m.quantize >= 0) {
+    const Node& q = graph.nodes[static_cast<size_t>(m.quantize)];
+    y_scale = q.inputs[1];
+    y_zp = third(q);
+  }
+  Node& node = graph.nodes[i];
+  node.op_type = "QuantizedActivationMatMul";
+  node.domain = kTesseraDomain;
+  node.opset = kTesseraOpset;
+  node.inputs = {dq_a.inputs[0], dq_a.inputs[1], third(dq_a), dq_b.inputs[0], dq_b.inputs[1], third(dq_b),
+                 y_scale,        y_zp};
+  node.explicit_input_count = node.inputs.size();
+  node.outputs = {m.output};
+  node.attributes.clear();
+  if (m.alpha != 1.0f) {
+    node.attributes["alpha"].type = Attribute::Type::kFloat;
+    node.attributes["alpha"].f = m.alpha;
+  }
+}
+
 // Drops DequantizeLinear nodes that nothing reads any more.
 void EraseUnreadDequantize(Graph& graph) {
   const ValueUses uses(graph);
@@ -164,20 +217,36 @@ void EraseUnreadDequantize(Graph& graph) {
 
 Status FuseQdq(Graph& graph, int* fused_count) {
   int fused = 0;
+  // Before matching: a Q after Reshape/Transpose moves up to the product, which can then take it in.
+  const int hoisted = HoistQuantizeAboveDataMovement(graph);
+  if (hoisted > 0) TS_RETURN_IF_ERROR(SortTopologically(graph));
   {
     const ValueUses uses(graph);
     std::vector<bool> removed(graph.nodes.size(), false);
     for (size_t i = 0; i < graph.nodes.size(); ++i) {
+      if (removed[i]) continue;
+      auto taken = [&](const std::vector<int>& absorbed) {
+        for (int a : absorbed) {
+          if (removed[static_cast<size_t>(a)]) return true;
+        }
+        return false;
+      };
       Match m;
-      if (removed[i] || !MatchAround(graph, uses, removed, i, m)) continue;
-      bool free = true;
-      for (int a : m.e.absorbed) free = free && !removed[static_cast<size_t>(a)];
-      if (!free) continue;
-      Rewrite(graph, i, m);
-      for (int a : m.e.absorbed) removed[static_cast<size_t>(a)] = true;
+      ActivationMatch am;
+      if (MatchAround(graph, uses, removed, i, m)) {
+        if (taken(m.e.absorbed)) continue;
+        Rewrite(graph, i, m);
+        for (int a : m.e.absorbed) removed[static_cast<size_t>(a)] = true;
+      } else if (MatchActivationMatMul(graph, uses, i, am)) {
+        if (taken(am.absorbed)) continue;
+        RewriteActivationMatMul(graph, i, am);
+        for (int a : am.absorbed) removed[static_cast<size_t>(a)] = true;
+      } else {
+        continue;
+      }
       ++fused;
     }
-    if (fused == 0) {
+    if (fused == 0 && hoisted == 0) {
       if (fused_count != nullptr) *fused_count = 0;
       return Status::Ok();
     }

@@ -17,6 +17,13 @@
 // is not a graph output; Clip needs constant bounds. A QuantizeLinear taken makes the output int8 (the
 // node takes the QuantizeLinear's output value), otherwise it is float32.
 //
+// Before matching, QuantizeLinear nodes move above the data movement before them (qdq_hoist.h), so a
+// product followed by Reshape/Transpose and then QuantizeLinear can take the QuantizeLinear in. A MatMul
+// whose inputs are both per-tensor DequantizeLinear outputs that the above does not take (two activations:
+// an attention's Q·Kᵀ and P·V) becomes a com.tessera QuantizedActivationMatMul (kernel:
+// quantized_activation_matmul.cc) taking in a Div/Mul by a float scalar constant after it (its alpha) and
+// then a QuantizeLinear, each only while the value before it has that one reader.
+//
 // Fused nodes feeding fused nodes thus pass int8 tensors along (the int8 chain); the values between
 // QuantizedConvs then stay NHWC where they can (qdq_channels_last.h). DequantizeLinear nodes left without
 // readers are removed; the ones other nodes still read stay. The fused node keeps the Conv/MatMul/Gemm's name.

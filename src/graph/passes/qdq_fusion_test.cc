@@ -282,6 +282,80 @@ TEST(QdqFusionTest, ActivationWithSecondReaderIsNotQuantizedInside) {
   ExpectFloatsNear(got, want, 1e-5f);
 }
 
+// Dequantized codes (step `scale`) after several quantized steps (an attention block): a code flipped
+// early moves later ones, so at most two codes apart and few off.
+void ExpectCodesClose(const Tensor& got, const Tensor& want, float scale) {
+  ASSERT_EQ(got.dtype(), DType::kFloat32);
+  ASSERT_EQ(got.shape(), want.shape());
+  int64_t off = 0;
+  for (int64_t i = 0; i < got.element_count(); ++i) {
+    const long d = std::lround(std::fabs(got.data<float>()[i] - want.data<float>()[i]) / scale);
+    ASSERT_LE(d, 2) << "at " << i;
+    off += d > 0;
+  }
+  EXPECT_LE(off, std::max<int64_t>(2, got.element_count() / 20)) << off << " codes off";
+}
+
+// An encoder's self-attention as `tessera quantize --mode static` writes it: the Q and K projections'
+// QuantizeLinear sits after Reshape -> Transpose (and a Shape node reads the projection, as exports
+// compute the Reshape's target from it), Q·Kᵀ is scaled by a Div, P·V goes through Transpose -> Reshape
+// before its QuantizeLinear. Each Q moves up to its product, the projections become int8-output
+// QuantizedMatMuls, Q·Kᵀ (with the Div) and P·V (with its Q) QuantizedActivationMatMuls, and only the
+// graph output's DequantizeLinear is left; the output matches the graph run as written.
+TEST(QdqFusionTest, AttentionProductsRunInInt8) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  QdqModel m(seed);
+  OnnxBuilder& b = m.builder();
+  const int64_t seq = 6, heads = 2, dh = 8, hidden = heads * dh;
+  b.Input("x", DType::kFloat32, {1, seq, hidden});
+  m.Constant("heads_shape", Tensor::FromVector(DType::kInt64, {4}, std::vector<int64_t>{1, seq, heads, dh}));
+  m.Constant("hidden_shape", Tensor::FromVector(DType::kInt64, {3}, std::vector<int64_t>{1, seq, hidden}));
+  const std::string xd = m.QuantizeActivation("x", 0.02f, 128);
+  auto heads_of = [&](const std::string& name, const std::string& in, std::vector<int64_t> perm) {
+    b.Node("Reshape", {in, "heads_shape"}, {name + "4"});
+    OnnxBuilder::IntsAttribute(b.Node("Transpose", {name + "4"}, {name + "t"}), "perm", perm);
+    return name + "t";
+  };
+  b.Node("MatMul", {xd, m.Weight("wq", {hidden, hidden}, 1)}, {"qp"});
+  b.Node("Add", {m.Bias("bq", hidden), "qp"}, {"qb"});
+  b.Node("Shape", {"qb"}, {"qb_shape"});
+  const std::string qd = m.QuantizeActivation(heads_of("q", "qb", {0, 2, 1, 3}), 0.03f, 125);
+  b.Node("MatMul", {xd, m.Weight("wk", {hidden, hidden}, 1)}, {"kp"});
+  b.Node("Add", {"kp", m.Bias("bk", hidden)}, {"kb"});
+  const std::string kd = m.QuantizeActivation(heads_of("k", "kb", {0, 2, 3, 1}), 0.03f, 131);
+  b.Node("MatMul", {qd, kd}, {"s"});
+  b.Initializer("sqrt_dh", {std::sqrt(static_cast<float>(dh))}, {});
+  b.Node("Div", {"s", "sqrt_dh"}, {"sd"});
+  OnnxBuilder::IntAttribute(b.Node("Softmax", {"sd"}, {"p"}), "axis", -1);
+  const std::string pd = m.QuantizeActivation("p", 1.0f / 255, 0);
+  const std::string vd = m.QuantizeActivation(heads_of("v", "x", {0, 2, 1, 3}), 0.02f, 128);
+  b.Node("MatMul", {pd, vd}, {"c"});
+  OnnxBuilder::IntsAttribute(b.Node("Transpose", {"c"}, {"ct"}), "perm", {0, 2, 1, 3});
+  b.Node("Reshape", {"ct", "hidden_shape"}, {"cr"});
+  m.QuantizeActivation("cr", 0.01f, 128);
+  b.Output("cr_dq", DType::kFloat32, {});
+  b.Output("qb_shape", DType::kInt64, {});
+  const std::string path = m.Write();
+  int fused = 0;
+  const std::string ops = FusedOps(path, &fused);
+  EXPECT_EQ(fused, 4) << ops;
+  auto count = [&](const std::string& op) {
+    size_t c = 0;
+    for (size_t at = ops.find(op); at != std::string::npos; at = ops.find(op, at + op.size())) {
+      c += (at == 0 || ops[at - 1] == ' ') && (at + op.size() == ops.size() || ops[at + op.size()] == ' ');
+    }
+    return c;
+  };
+  EXPECT_EQ(count("QuantizedMatMul"), 2u) << ops;
+  EXPECT_EQ(count("QuantizedActivationMatMul"), 2u) << ops;
+  EXPECT_EQ(count("DequantizeLinear"), 1u) << ops;  // the graph output's
+  EXPECT_EQ(count("Div"), 0u) << ops;
+  EXPECT_EQ(count("QuantizeLinear"), 3u) << ops;  // x, x again for V (moved above its Reshape), P
+  auto [got, want] = RunBoth(path, {{"x", RandomInput(m, {1, seq, hidden}, -2.0f, 2.0f)}});
+  ExpectCodesClose(got, want, 0.01f);
+}
+
 // The fused kernels refuse what the pass never writes but a hand-made model could: a non-constant scale.
 TEST(QdqFusionTest, QuantizedConvWithoutConstantScaleFailsAtLoad) {
   OnnxBuilder b(17);

@@ -1,7 +1,7 @@
 // com.tessera Bf16Conv(X, W, B[, Z]): a float32 Conv computed by oneDNN in bfloat16 with float32
 // accumulation (graph/passes/bf16_precision.h). W (constant) is converted to bfloat16 in the primitive's
-// layout once per layout; X (float32 NC[D]HW) is converted on every run by the reorder into the
-// primitive's source layout; Y is float32 NC[D]HW. Primitives are built per input shape and cached.
+// layout once (later layouts are reordered from that copy and the float32 W is let go: bf16_weights.h);
+// X (float32 NC[D]HW) is converted on every run by the reorder into the primitive's source layout; Y is float32 NC[D]HW. Primitives are built per input shape and cached.
 #include <cstring>
 #include <dnnl.hpp>
 #include <map>
@@ -37,10 +37,13 @@ class Bf16ConvKernel : public Kernel {
   Bf16ConvKernel(Tensor w, Tensor b, WindowAttributes attrs, int64_t group, Bf16Epilogue e)
       : w_(std::move(w)), b_(std::move(b)), attrs_(std::move(attrs)), group_(group), e_(std::move(e)) {}
 
+  // W once its bfloat16 copy exists (made by the first run).
+  bool HasOwnCopyOfConstant(size_t input) const override { return input == 1 && w_.dropped(); }
+
   Status Run(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Shape& ws = w_.shape();
-    if (x.dtype() != DType::kFloat32 || x.rank() != w_.rank() || x.dim(1) != ws[1] * group_) {
+    if (x.dtype() != DType::kFloat32 || static_cast<size_t>(x.rank()) != ws.size() || x.dim(1) != ws[1] * group_) {
       return KernelContext::Error("Bf16Conv x " + std::string(DTypeName(x.dtype())) + " " + ShapeToString(x.shape()) +
                                   " does not fit float32 weights " + ShapeToString(ws) + " with group " +
                                   std::to_string(group_));
@@ -128,7 +131,7 @@ class Bf16ConvKernel : public Kernel {
               dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), plan->dst_user, DnnlEngine(), plan->dst));
         }
       }
-      plan->weights = Bf16WeightsFor(plans_, pd.weights_desc(), w_user, w_);
+      plan->weights = w_.For(plans_, pd.weights_desc(), w_user);
       if (b_.defined()) plan->bias = memory(bias_md, DnnlEngine(), const_cast<void*>(b_.raw_data()));
     } catch (const dnnl::error& err) {
       return InvalidArgument(std::string("oneDNN has no bfloat16 convolution for x ") + ShapeToString(x_shape) +
@@ -138,7 +141,8 @@ class Bf16ConvKernel : public Kernel {
     return plan;
   }
 
-  Tensor w_, b_;
+  Bf16Weights w_;
+  Tensor b_;
   WindowAttributes attrs_;
   int64_t group_;
   Bf16Epilogue e_;

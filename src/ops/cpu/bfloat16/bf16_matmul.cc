@@ -1,7 +1,8 @@
 // com.tessera Bf16MatMul(X, W, B): a float32 MatMul or Gemm computed by oneDNN in bfloat16 with float32
 // accumulation (graph/passes/bf16_precision.h). X is float32 [..., K] (leading dims fold into rows) and is
-// converted to bfloat16 on every run; W is the constant [K, N] ([N, K] with transB = 1), converted once per
-// layout oneDNN asks for; B an optional constant [N]; Y float32 [..., N]. Primitives are cached per row count.
+// converted to bfloat16 on every run; W is the constant [K, N] ([N, K] with transB = 1), converted once
+// (bf16_weights.h: later layouts come from that copy, and the float32 W is let go); B an optional
+// constant [N]; Y float32 [..., N]. Primitives are cached per row count.
 #include <dnnl.hpp>
 #include <map>
 #include <memory>
@@ -28,9 +29,12 @@ class Bf16MatMulKernel : public Kernel {
  public:
   Bf16MatMulKernel(Tensor w, Tensor b, bool trans_b, Bf16Epilogue e)
       : w_(std::move(w)), b_(std::move(b)), trans_b_(trans_b), e_(std::move(e)) {
-    k_ = trans_b_ ? w_.dim(1) : w_.dim(0);
-    n_ = trans_b_ ? w_.dim(0) : w_.dim(1);
+    k_ = trans_b_ ? w_.shape()[1] : w_.shape()[0];
+    n_ = trans_b_ ? w_.shape()[0] : w_.shape()[1];
   }
+
+  // W once its bfloat16 copy exists (made by the first run).
+  bool HasOwnCopyOfConstant(size_t input) const override { return input == 1 && w_.dropped(); }
 
   Status Run(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -82,7 +86,7 @@ class Bf16MatMulKernel : public Kernel {
       plan->prim = dnnl::matmul(pd);
       plan->src_reorder =
           dnnl::reorder(dnnl::reorder::primitive_desc(DnnlEngine(), plan->src_user, DnnlEngine(), plan->src));
-      plan->weights = Bf16WeightsFor(plans_, pd.weights_desc(), w_user, w_);
+      plan->weights = w_.For(plans_, pd.weights_desc(), w_user);
       if (b_.defined()) plan->bias = memory(bias_md, DnnlEngine(), const_cast<void*>(b_.raw_data()));
     } catch (const dnnl::error& err) {
       return InvalidArgument("oneDNN has no bfloat16 matmul for " + std::to_string(rows) + " rows and w " +
@@ -92,7 +96,8 @@ class Bf16MatMulKernel : public Kernel {
     return plan;
   }
 
-  Tensor w_, b_;
+  Bf16Weights w_;
+  Tensor b_;
   bool trans_b_;
   Bf16Epilogue e_;
   int64_t k_ = 0, n_ = 0;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "ops/kernel.h"
 
@@ -25,21 +26,18 @@ inline Q QuantizeValue(float v, int32_t zero_point) {
   return static_cast<Q>(r);
 }
 
-// QuantizeValue<Q>(x[i] / scale, zero_point) for i < n, Q uint8 or int8, in a form the compiler
-// vectorizes (std::nearbyint is a library call without SSE4.1 code generation): the value is clamped to the
-// codes' range first, so |v| < 2^22 and adding then subtracting 1.5 * 2^23 rounds it half to even in the
-// default rounding mode. NaN gives code 0, as in QuantizeValue.
+// QuantizeValue<Q>(x[i] / scale, zero_point) for i < n, Q uint8 or int8 (quantize_floats.cc: one loop the
+// compiler vectorizes, built per instruction set).
+void QuantizeFloatsToUInt8(const float* x, int64_t n, float scale, int32_t zero_point, uint8_t* y);
+void QuantizeFloatsToInt8(const float* x, int64_t n, float scale, int32_t zero_point, int8_t* y);
+
 template <typename Q>
 inline void QuantizeFloats(const float* x, int64_t n, float scale, int32_t zero_point, Q* y) {
-  const float lo = static_cast<float>(std::numeric_limits<Q>::lowest() - zero_point);
-  const float hi = static_cast<float>(std::numeric_limits<Q>::max() - zero_point);
-  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
-  for (int64_t i = 0; i < n; ++i) {
-    float v = x[i] / scale;
-    v = v != v ? static_cast<float>(-zero_point) : v;
-    v = v < lo ? lo : (v > hi ? hi : v);
-    const float r = (v + kMagic) - kMagic;
-    y[i] = static_cast<Q>(static_cast<int32_t>(r) + zero_point);
+  static_assert(std::is_same_v<Q, uint8_t> || std::is_same_v<Q, int8_t>, "QuantizeFloats writes uint8 or int8");
+  if constexpr (std::is_same_v<Q, uint8_t>) {
+    QuantizeFloatsToUInt8(x, n, scale, zero_point, y);
+  } else {
+    QuantizeFloatsToInt8(x, n, scale, zero_point, y);
   }
 }
 

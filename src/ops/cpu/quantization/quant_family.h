@@ -13,6 +13,8 @@ StatusOr<std::unique_ptr<Kernel>> MakeQLinearConvKernel(const KernelInit& init);
 // com.tessera nodes of graph/passes/qdq_fusion.h.
 StatusOr<std::unique_ptr<Kernel>> MakeQuantizedConvKernel(const KernelInit& init);    // quantized_conv.cc
 StatusOr<std::unique_ptr<Kernel>> MakeQuantizedMatMulKernel(const KernelInit& init);  // quantized_matmul.cc
+// quantized_activation_matmul.cc
+StatusOr<std::unique_ptr<Kernel>> MakeQuantizedActivationMatMulKernel(const KernelInit& init);
 // com.microsoft contrib ops of weight-only quantized decoders.
 StatusOr<std::unique_ptr<Kernel>> MakeMatMulNBitsKernel(const KernelInit& init);           // matmul_nbits.cc
 StatusOr<std::unique_ptr<Kernel>> MakeGatherBlockQuantizedKernel(const KernelInit& init);  // gather_block_quantized.cc

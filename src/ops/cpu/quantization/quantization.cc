@@ -310,7 +310,9 @@ void RegisterQuantizationKernels(KernelRegistry& registry) {
   registry.Register("QLinearConv", 10, kLatestOpset, MakeQLinearConvKernel);
   using Factory = StatusOr<std::unique_ptr<Kernel>> (*)(const KernelInit&);
   for (const auto& [op, factory] : {std::pair<const char*, Factory>{"QuantizedConv", MakeQuantizedConvKernel},
-                                    std::pair<const char*, Factory>{"QuantizedMatMul", MakeQuantizedMatMulKernel}}) {
+                                    std::pair<const char*, Factory>{"QuantizedMatMul", MakeQuantizedMatMulKernel},
+                                    std::pair<const char*, Factory>{"QuantizedActivationMatMul",
+                                                                    MakeQuantizedActivationMatMulKernel}}) {
     KernelDef def;
     def.op_type = op;
     def.domain = kTesseraDomain;
