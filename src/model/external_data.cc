@@ -10,66 +10,21 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 
 namespace tessera {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// The live mappings, by first byte: DropResidentPages must never touch memory that is not one of them
-// (MADV_DONTNEED on the heap would zero it).
-std::mutex& MappingsMutex() {
-  static std::mutex mutex;
-  return mutex;
-}
-struct Mapping {
-  uintptr_t end = 0;
-  bool model_file = false;  // the .onnx itself (MarkAsModelFile)
-};
-std::map<uintptr_t, Mapping>& Mappings() {
-  static std::map<uintptr_t, Mapping> mappings;
-  return mappings;
-}
-
-// The mapping holding all of [begin, begin + bytes), or nullptr. Under MappingsMutex.
-const Mapping* FindMapping(uintptr_t begin, size_t bytes) {
-  if (begin == 0 || begin + bytes < begin) return nullptr;
-  auto it = Mappings().upper_bound(begin);
-  if (it == Mappings().begin()) return nullptr;
-  --it;
-  return begin >= it->first && begin + bytes <= it->second.end ? &it->second : nullptr;
-}
-
-}  // namespace
-
 bool IsMappedFileData(const void* data, size_t bytes) {
-  std::lock_guard<std::mutex> lock(MappingsMutex());
-  return FindMapping(reinterpret_cast<uintptr_t>(data), bytes) != nullptr;
+  return IsInPageRegion(data, bytes, PageRegionKind::kFile) || IsInPageRegion(data, bytes, PageRegionKind::kModelFile);
 }
 
 bool IsModelFileData(const void* data, size_t bytes) {
-  std::lock_guard<std::mutex> lock(MappingsMutex());
-  const Mapping* m = FindMapping(reinterpret_cast<uintptr_t>(data), bytes);
-  return m != nullptr && m->model_file;
+  return IsInPageRegion(data, bytes, PageRegionKind::kModelFile);
 }
 
 void MappedFile::MarkAsModelFile() {
-  if (data_ == nullptr) return;
-  std::lock_guard<std::mutex> lock(MappingsMutex());
-  Mappings()[reinterpret_cast<uintptr_t>(data_)].model_file = true;
-}
-
-void DropResidentPages(const void* data, size_t bytes) {
-  const auto begin = reinterpret_cast<uintptr_t>(data);
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t first = (begin + page - 1) / page * page;
-  const uintptr_t last = (begin + bytes) / page * page;
-  if (bytes == 0 || first >= last) return;
-  std::lock_guard<std::mutex> lock(MappingsMutex());
-  if (FindMapping(begin, bytes) == nullptr) return;
-  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  if (data_ != nullptr) RegisterPageRegion(data_, size_, PageRegionKind::kModelFile);
 }
 
 StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
@@ -89,8 +44,7 @@ StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) 
       return IoError("cannot map '" + path + "': " + std::strerror(errno));
     }
     file->data_ = p;
-    std::lock_guard<std::mutex> lock(MappingsMutex());
-    Mappings()[reinterpret_cast<uintptr_t>(p)] = Mapping{reinterpret_cast<uintptr_t>(p) + file->size_, false};
+    RegisterPageRegion(p, file->size_, PageRegionKind::kFile);
   }
   ::close(fd);
   return file;
@@ -98,10 +52,7 @@ StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) 
 
 MappedFile::~MappedFile() {
   if (data_ == nullptr) return;
-  {
-    std::lock_guard<std::mutex> lock(MappingsMutex());
-    Mappings().erase(reinterpret_cast<uintptr_t>(data_));
-  }
+  UnregisterPageRegion(data_);
   ::munmap(data_, size_);
 }
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "core/resident_pages.h"  // DropResidentPages: a live MappedFile is a file region there
 #include "tessera/status.h"
 
 namespace tessera {
@@ -33,12 +34,6 @@ class MappedFile {
   void* data_ = nullptr;
   size_t size_ = 0;
 };
-
-// Drops this process's resident pages of [data, data + bytes) when the range lies inside a live
-// MappedFile (only the pages wholly inside it, so neighbouring tensors keep theirs); anything else is left
-// alone. Safe at any time: the mappings are private and read-only, so a page dropped is read again from
-// the file when next touched. Does nothing where the system cannot.
-void DropResidentPages(const void* data, size_t bytes);
 
 // True when [data, data + bytes) lies inside a live MappedFile: a weight that is such a view costs resident
 // memory only for the pages read, and keeps no parsed model alive, so there is no reason to copy it.

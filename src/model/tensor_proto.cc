@@ -2,8 +2,7 @@
 #include "model/tensor_proto.h"
 
 #include "core/low_precision.h"
-
-#include <sys/mman.h>
+#include "core/resident_pages.h"
 
 #include <cstring>
 #include <fstream>
@@ -148,21 +147,6 @@ StatusOr<Tensor> FromExternal(const onnx::TensorProto& proto, DType dtype, Shape
   return t;
 }
 
-// Weights at least this large get pages of their own (see AllocatePageBacked).
-constexpr size_t kPageBackedBytes = size_t{1} << 20;
-
-// A tensor in anonymous pages mapped for it alone. Kernels that pack a weight let the original go
-// (Kernel::HasOwnCopyOfConstant); from the heap, its memory would stay resident in a hole that later
-// allocations rarely fit, while unmapping returns it to the system at once.
-StatusOr<Tensor> AllocatePageBacked(const onnx::TensorProto& proto, DType dtype, Shape shape, size_t bytes) {
-  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (data == MAP_FAILED) {
-    return ResourceExhausted("tensor '" + proto.name() + "': cannot map " + std::to_string(bytes) + " bytes");
-  }
-  std::shared_ptr<void> pages(data, [bytes](void* p) { munmap(p, bytes); });
-  return Tensor(dtype, std::move(shape), Buffer::Wrap(data, bytes, std::move(pages)));
-}
-
 }  // namespace
 
 StatusOr<Tensor> TakeTensorFromProto(onnx::TensorProto& proto, ExternalDataResolver* resolver) {
@@ -201,8 +185,10 @@ StatusOr<Tensor> TakeTensorFromProto(onnx::TensorProto& proto, ExternalDataResol
       char* data = taken->data();
       return Tensor(dtype, std::move(shape), Buffer::Wrap(data, bytes, std::move(taken)));
     }
-    if (bytes >= kPageBackedBytes) {
-      TS_ASSIGN_OR_RETURN(Tensor t, AllocatePageBacked(proto, dtype, std::move(shape), bytes));
+    if (bytes >= kWeightPagesMinBytes) {
+      auto pages = AllocateWeightPages(dtype, shape);
+      if (!pages.ok()) return pages.status().WithContext("tensor '" + proto.name() + "'");
+      Tensor t = std::move(pages).value();
       std::memcpy(t.raw_data(), taken->data(), bytes);
       return t;
     }

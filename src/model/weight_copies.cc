@@ -1,36 +1,28 @@
 // Weight copies: each deferred weight, a shard of one, or a weight into its own pages; source pages dropped.
 #include "model/weight_copies.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 
+#include "core/resident_pages.h"
 #include "model/external_data.h"
 
 namespace tessera {
 
 namespace {
 
-// Large copies get pages of their own, as the loader gives large weights (tensor_proto.cc): a kernel that
-// packs the weight drops the original, and unmapped pages go back to the system at once.
-constexpr size_t kPageBackedBytes = size_t{1} << 20;
-
 // Copied in pieces whose file pages are dropped as soon as they are copied, so the copy does not hold the
 // weight twice at its peak.
 constexpr size_t kCopyPieceBytes = size_t{4} << 20;
 
-// Uninitialized memory for a weight of `shape`: pages of its own from kPageBackedBytes up.
+// Uninitialized memory for a weight of `shape`: pages of its own from kWeightPagesMinBytes up.
 StatusOr<Tensor> AllocateWeight(DType dtype, const Shape& shape) {
   const int64_t count = ShapeElementCount(shape);
   if (count < 0) return InvalidArgument("a weight of shape " + ShapeToString(shape));
   const size_t bytes = static_cast<size_t>(count) * DTypeSize(dtype);
-  if (bytes < kPageBackedBytes) return Tensor::AllocateUninitialized(dtype, shape);
-  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (data == MAP_FAILED) return ResourceExhausted("cannot map " + std::to_string(bytes) + " bytes");
-  std::shared_ptr<void> pages(data, [bytes](void* p) { munmap(p, bytes); });
-  return Tensor(dtype, shape, Buffer::Wrap(data, bytes, std::move(pages)));
+  if (bytes < kWeightPagesMinBytes) return Tensor::AllocateUninitialized(dtype, shape);
+  return AllocateWeightPages(dtype, shape);
 }
 
 }  // namespace
@@ -70,7 +62,7 @@ StatusOr<Tensor> SliceWeightToOwnMemory(const Tensor& t, int64_t axis, int64_t b
 
 StatusOr<Tensor> CopyWeightToOwnMemory(const Tensor& t) {
   const size_t bytes = t.byte_size();
-  if (bytes < kPageBackedBytes) return t.Clone();
+  if (bytes < kWeightPagesMinBytes) return t.Clone();
   TS_ASSIGN_OR_RETURN(Tensor out, AllocateWeight(t.dtype(), t.shape()));
   void* data = out.raw_data();
   const char* source = static_cast<const char*>(t.raw_data());

@@ -21,9 +21,9 @@ namespace tessera {
 // initializers as views.
 StatusOr<size_t> CopyDeferredWeights(Graph& graph);
 
-// A copy of `t` in memory of its own, aligned; from 1 MiB up in pages mapped for it alone, so that the
-// system gets them back as soon as the copy is dropped (a kernel that packs the weight drops it), where
-// freed heap memory would stay resident. When `t` views a mapped file, its pages are dropped as they are
+// A copy of `t` in memory of its own, aligned; from kWeightPagesMinBytes (core/resident_pages.h) up in
+// pages mapped for it alone, so that the system gets them back as soon as the copy is dropped (a kernel that
+// packs the weight drops it), where freed heap memory would stay resident. When `t` views a mapped file, its pages are dropped as they are
 // copied.
 StatusOr<Tensor> CopyWeightToOwnMemory(const Tensor& t);
 

@@ -122,6 +122,10 @@ struct KernelInit {
   std::function<const Tensor*(size_t)> constant_input;
   // Compiles a subgraph attribute into something that can run it.
   std::function<StatusOr<std::unique_ptr<SubgraphRunner>>(const Graph&)> compile_subgraph;
+  // Whether constant input i is the kernel's to consume: this node is its only reader and nothing else
+  // holds it, so a kernel that packs it and then reports HasOwnCopyOfConstant(i) may hand its pages back
+  // while packing (core/resident_pages.h: DiscardConsumedPages) and must never read it again after.
+  std::function<bool(size_t)> constant_input_consumable = nullptr;
 };
 
 using KernelFactory = std::function<StatusOr<std::unique_ptr<Kernel>>(const KernelInit&)>;

@@ -1,5 +1,6 @@
 // Constant weights held once: once every kernel reading a constant has packed its own copy, the executor
-// (and the session) let go of the original, and later runs, at new shapes too, still compute the same.
+// (and the session) let go of the original, and later runs, at new shapes too, still compute the same;
+// a weight packed slab by slab, consumed by its only reader or left whole for a second one, too.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -127,6 +128,53 @@ TEST(ConstantHandoverTest, WeightThatIsAGraphOutputIsKept) {
     const Tensor& b_out = (*out)[1];
     ASSERT_EQ(b_out.element_count(), kK * kN);
     for (int64_t i = 0; i < kK * kN; ++i) ASSERT_EQ(b_out.data<float>()[i], w.b[size_t(i)]);
+  }
+}
+
+// A weight large enough to be packed slab by slab (and, with one reader, consumed as it is packed): every
+// reader still computes the right product on later runs, at new row counts, and with two readers the
+// second one packs from a weight the first left whole.
+TEST(ConstantHandoverTest, LargeWeightPackedInSlabsStaysRightForEveryReader) {
+  constexpr int64_t k = 1024, n = 1100;  // 4.3 MiB: several 2 MiB slabs
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> weight(static_cast<size_t>(k * n));
+  for (float& v : weight) v = dist(rng);
+  for (bool two_readers : {false, true}) {
+    OnnxBuilder b(17);
+    b.Input("x", DType::kFloat32, {-1, k});
+    b.Initializer("W", weight, {k, n});
+    b.Node("MatMul", {"x", "W"}, {"y"});
+    b.Output("y", DType::kFloat32, {-1, n});
+    if (two_readers) {
+      b.Node("Neg", {"x"}, {"x2"});
+      b.Node("MatMul", {"x2", "W"}, {"z"});
+      b.Output("z", DType::kFloat32, {-1, n});
+    }
+    SessionOptions options;
+    options.threads = 1;
+    auto session = Session::Load(b.WriteTemp(), options);
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    for (int64_t rows : {3, 1, 9}) {
+      std::vector<float> xv(static_cast<size_t>(rows * k));
+      for (float& v : xv) v = dist(rng);
+      Tensor x = Tensor::FromVector(DType::kFloat32, {rows, k}, xv);
+      auto out = (*session)->Run({{"x", x}});
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      for (size_t o = 0; o < out->size(); ++o) {
+        const double sign = o == 0 ? 1.0 : -1.0;
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t c = 0; c < n; c += 37) {
+            double want = 0;
+            for (int64_t i = 0; i < k; ++i) want += double(xv[size_t(r * k + i)]) * weight[size_t(i * n + c)];
+            ASSERT_NEAR((*out)[o].data<float>()[r * n + c], sign * want, 1e-3)
+                << "readers " << (two_readers ? 2 : 1) << ", output " << o << ", rows " << rows;
+          }
+        }
+      }
+    }
   }
 }
 

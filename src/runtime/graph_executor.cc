@@ -54,6 +54,13 @@ Status GraphExecutor::CreateKernelsAndFold(const KernelRegistry& registry, const
   kernels_.resize(graph_.nodes.size());
   folded_.assign(graph_.nodes.size(), false);
   takes_values_.assign(graph_.nodes.size(), false);
+  reads_.assign(graph_.values.size(), 0);
+  for (const Node& node : graph_.nodes) {
+    for (int in : node.inputs) {
+      if (in != kNoValue) ++reads_[static_cast<size_t>(in)];
+    }
+  }
+  for (int out : graph_.outputs) ++reads_[static_cast<size_t>(out)];
   std::vector<Value> slots(graph_.values.size());
   for (const auto& [id, t] : graph_.constants) slots[static_cast<size_t>(id)] = t;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
@@ -82,6 +89,7 @@ Status GraphExecutor::CreateKernel(size_t i, const KernelRegistry& registry, con
                     [this, &node, &registry, options](const Graph& sub) -> StatusOr<std::unique_ptr<SubgraphRunner>> {
                       ExecutorOptions sub_options = options;
                       sub_options.is_subgraph = true;
+                      sub_options.constants_consumable = false;
                       TS_ASSIGN_OR_RETURN(auto exec, GraphExecutor::Create(sub, pool_, registry, sub_options));
                       std::vector<size_t> implicit_index;
                       for (int outer_id : sub.outer_values) {
@@ -95,6 +103,10 @@ Status GraphExecutor::CreateKernel(size_t i, const KernelRegistry& registry, con
                       }
                       return std::unique_ptr<SubgraphRunner>(
                           std::make_unique<CompiledSubgraph>(std::move(exec), std::move(implicit_index)));
+                    },
+                    [this, &node, options](size_t input) {
+                      return input < node.explicit_input_count && input < node.inputs.size() &&
+                             IsConsumableConstant(node.inputs[input], options);
                     }};
     auto kernel = def->factory(init);
     if (!kernel.ok()) return kernel.status().WithContext(node.Describe());
@@ -102,6 +114,21 @@ Status GraphExecutor::CreateKernel(size_t i, const KernelRegistry& registry, con
     takes_values_[i] = def->takes_values;
   }
   return Status::Ok();
+}
+
+bool GraphExecutor::IsConsumableConstant(int id, const ExecutorOptions& options) const {
+  if (!options.constants_consumable || id == kNoValue || reads_[static_cast<size_t>(id)] != 1) return false;
+  auto it = graph_.constants.find(id);
+  if (it == graph_.constants.end() || !it->second.defined() || it->second.byte_size() == 0) return false;
+  // A constant that views another's memory (a folded Reshape of a weight) would take the other with it.
+  const auto begin = reinterpret_cast<uintptr_t>(it->second.raw_data());
+  const uintptr_t end = begin + it->second.byte_size();
+  for (const auto& [other_id, other] : graph_.constants) {
+    if (other_id == id || !other.defined() || other.byte_size() == 0) continue;
+    const auto other_begin = reinterpret_cast<uintptr_t>(other.raw_data());
+    if (other_begin < end && begin < other_begin + other.byte_size()) return false;
+  }
+  return true;
 }
 
 Status GraphExecutor::TryFold(size_t i, std::vector<Value>& slots, const ExecutorOptions& options) {

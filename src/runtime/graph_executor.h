@@ -29,6 +29,11 @@ struct ExecutorOptions {
   bool fold_constants = true;
   size_t max_folded_bytes = size_t{64} << 20;  // larger constant results stay runtime work
   bool is_subgraph = false;                    // Shape folding relies on static shapes of the main graph
+  // Set by an owner that holds no other use of the graph's constants (the session drops its references
+  // after Create): a constant with a single reader may then be consumed by that reader's kernel as it
+  // packs it (KernelInit::constant_input_consumable). Never passed on to subgraphs, whose constants the
+  // owning node's graph still holds.
+  bool constants_consumable = false;
 };
 
 class GraphExecutor {
@@ -53,6 +58,9 @@ class GraphExecutor {
   // right after its kernel exists, so later kernels see folded values as constants (weight pre-packing).
   Status CreateKernelsAndFold(const KernelRegistry& registry, const ExecutorOptions& options);
   Status CreateKernel(size_t index, const KernelRegistry& registry, const ExecutorOptions& options);
+  // Whether constant `id` may be consumed by its reader's kernel: consumable constants, a single reader
+  // in the whole graph (outputs count), memory that no other constant shares.
+  bool IsConsumableConstant(int id, const ExecutorOptions& options) const;
   Status TryFold(size_t index, std::vector<Value>& slots, const ExecutorOptions& options);
   void PlanReleases();
   // Lists, per node, the constants that kernels might take over (read by no graph output, no subgraph
@@ -65,6 +73,7 @@ class GraphExecutor {
   Status RunNode(size_t index, std::vector<Value>& slots);
 
   Graph graph_;  // own copy: folding adds constants
+  std::vector<int> reads_;  // per value: inputs of nodes (all of them) and graph outputs that name it
   ThreadPool& pool_;
   bool is_subgraph_;  // subgraph nodes are not profiled: their owning node's time includes them
   std::vector<std::unique_ptr<Kernel>> kernels_;

@@ -98,6 +98,8 @@ StatusOr<std::unique_ptr<Session>> SessionFactory::Create(Model model, const Ses
   for (int id : graph.outputs) impl->outputs.push_back(TensorInfoOf(graph.value(id)));
   ExecutorOptions exec_options;
   exec_options.fold_constants = options.fold_constants;
+  // With the graph ours alone, its constants go after Create (below): kernels may consume what they pack.
+  exec_options.constants_consumable = impl->model.graph.use_count() == 1;
   auto executor = GraphExecutor::Create(graph, *impl->pool, KernelRegistry::Global(), exec_options);
   if (!executor.ok()) return in_model(executor.status());
   impl->executor = std::move(executor).value();

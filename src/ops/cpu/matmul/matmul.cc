@@ -20,11 +20,12 @@ namespace {
 
 class MatMulKernel : public Kernel {
  public:
-  explicit MatMulKernel(const Tensor* constant_b) {
+  // With `b_consumable` (KernelInit::constant_input_consumable) packing hands B's pages back as it goes.
+  MatMulKernel(const Tensor* constant_b, bool b_consumable) {
     if (constant_b != nullptr && constant_b->dtype() == DType::kFloat32 && constant_b->rank() <= 2) {
       constant_b_ = *constant_b;  // keeps the initializer's memory alive until oneDNN has packed it
       b_shape_ = constant_b->shape();
-      dnnl_.SetConstantB(constant_b_.data<float>());
+      dnnl_.SetConstantB(constant_b_.data<float>(), b_consumable);
     }
   }
 
@@ -116,8 +117,9 @@ class MatMulKernel : public Kernel {
 };
 
 StatusOr<std::unique_ptr<Kernel>> MakeMatMulKernel(const KernelInit& init) {
+  const bool consumable = init.constant_input_consumable && init.constant_input_consumable(1);
   return std::unique_ptr<Kernel>(
-      std::make_unique<MatMulKernel>(init.constant_input ? init.constant_input(1) : nullptr));
+      std::make_unique<MatMulKernel>(init.constant_input ? init.constant_input(1) : nullptr, consumable));
 }
 
 }  // namespace

@@ -1,11 +1,17 @@
-// DnnlMatMul: primitive construction, caching by shape, and constant-B pre-packing.
+// DnnlMatMul: primitive construction, caching by shape, and constant-B pre-packing (slab by slab).
 #include "ops/cpu/matmul/matmul_dnnl.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
+#include "core/resident_pages.h"
 #include "ops/cpu/common/dnnl_context.h"
 
 namespace tessera {
@@ -19,6 +25,9 @@ DnnlMatrixDesc ContiguousMatrix(std::vector<int64_t> dims) {
 }
 
 namespace {
+
+// Bytes of the original B packed at a time: what packing holds twice at most (see SetConstantB).
+constexpr size_t kPackSlabBytes = size_t{2} << 20;
 
 dnnl::memory::desc PlainDesc(const DnnlMatrixDesc& d, dnnl::memory::data_type type) {
   return dnnl::memory::desc(dnnl::memory::dims(d.dims.begin(), d.dims.end()), type,
@@ -98,14 +107,75 @@ StatusOr<dnnl::memory> DnnlMatMul::PackedB(const dnnl::memory::desc& plain, cons
   }
   try {
     dnnl::memory packed(desc, DnnlEngine());
-    dnnl::memory src = source_dropped_ ? packed_.front() : dnnl::memory(plain, DnnlEngine(), const_cast<void*>(b_data));
-    dnnl::reorder(src, packed).execute(DnnlStream(), src, packed);
-    DnnlStream().wait();
+    if (source_dropped_ || !PackInSlabs(plain, b_data, packed)) {
+      dnnl::memory src =
+          source_dropped_ ? packed_.front() : dnnl::memory(plain, DnnlEngine(), const_cast<void*>(b_data));
+      dnnl::reorder(src, packed).execute(DnnlStream(), src, packed);
+      DnnlStream().wait();
+    }
     packed_.push_back(packed);
     return packed;
   } catch (const dnnl::error& e) {
     return Internal(std::string("oneDNN weight packing failed: ") + e.what());
   }
+}
+
+bool DnnlMatMul::PackInSlabs(const dnnl::memory::desc& plain, const void* b_data, dnnl::memory& packed) {
+  const dnnl_memory_desc_t& source = plain.data;
+  const dnnl_memory_desc_t& target = packed.get_desc().data;
+  if (source.ndims != 2 || target.format_kind != dnnl_blocked || b_data == nullptr) return false;
+  // Slabs along the dimension with the larger stride, so that each slab is one run of the original's bytes.
+  const int outer = source.format_desc.blocking.strides[0] >= source.format_desc.blocking.strides[1] ? 0 : 1;
+  const int64_t extent = source.dims[outer];
+  const size_t slab_stride = static_cast<size_t>(source.format_desc.blocking.strides[outer]) *
+                             dnnl::memory::data_type_size(static_cast<dnnl::memory::data_type>(source.data_type));
+  const size_t total = static_cast<size_t>(extent) * slab_stride;
+  if (total < 2 * kPackSlabBytes) return false;  // one slab: nothing to gain
+  // A slab starts at a multiple of the packed layout's block on that dimension, as oneDNN's sub-memories
+  // require; it spans whole blocks, or is the remainder at the end.
+  int64_t block = 1;
+  for (int i = 0; i < target.format_desc.blocking.inner_nblks; ++i) {
+    if (target.format_desc.blocking.inner_idxs[i] == outer) block *= target.format_desc.blocking.inner_blks[i];
+  }
+  const int64_t slab = std::max<int64_t>(block, static_cast<int64_t>(kPackSlabBytes / slab_stride) / block * block);
+  std::vector<std::pair<dnnl::memory::desc, dnnl::memory::desc>> slabs;  // (source, target) per slab
+  try {
+    for (int64_t begin = 0; begin < extent;) {
+      int64_t rows = std::min(slab, extent - begin);
+      if (rows % block != 0 && rows > block) rows = rows / block * block;
+      dnnl::memory::dims dims{plain.dims()[0], plain.dims()[1]}, offsets{0, 0};
+      dims[static_cast<size_t>(outer)] = rows;
+      offsets[static_cast<size_t>(outer)] = begin;
+      slabs.emplace_back(plain.submemory_desc(dims, offsets), packed.get_desc().submemory_desc(dims, offsets));
+      begin += rows;
+    }
+  } catch (const dnnl::error&) {
+    return false;  // a layout oneDNN cannot cut there
+  }
+  // Pages are handed back up to the last page border passed, so a page shared by two slabs goes with
+  // the second.
+  const auto* bytes = static_cast<const char*>(b_data);
+  const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const auto base = reinterpret_cast<uintptr_t>(bytes);
+  size_t released = 0, done = 0;
+  for (const auto& [from, to] : slabs) {
+    dnnl::memory src(from, DnnlEngine(), const_cast<void*>(b_data));
+    dnnl::memory dst(to, DnnlEngine(), packed.get_data_handle());
+    dnnl::reorder(src, dst).execute(DnnlStream(), src, dst);
+    DnnlStream().wait();
+    done += static_cast<size_t>(from.dims()[static_cast<size_t>(outer)]) * slab_stride;
+    const size_t border = done == total ? total : (base + done) / page * page - base;
+    if (border <= released) continue;
+    if (consumable_b_) {
+      DiscardConsumedPages(bytes + released, border - released);
+    } else {
+      DropResidentPages(bytes + released, border - released);
+    }
+    released = border;
+  }
+  // The original's pages of its own are gone: only the packed copy holds B from here on.
+  if (consumable_b_) source_dropped_ = true;
+  return true;
 }
 
 Status DnnlMatMul::RunRaw(const void* a, const DnnlMatrixDesc& a_desc, const void* b, const DnnlMatrixDesc& b_desc,

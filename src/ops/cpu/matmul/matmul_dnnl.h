@@ -36,7 +36,15 @@ class DnnlMatMul {
 
   // Marks B as constant: Run calls whose b pointer is `b` use a pre-packed copy. `b` must stay alive
   // (the kernel keeps the initializer's Tensor) and must not change, until DropConstantSource.
-  void SetConstantB(const void* b) { constant_b_ = b; }
+  // Packing goes slab by slab, and each slab of the original's pages that lies in a mapped file is
+  // dropped once packed (re-read from the file if ever needed), so a large weight is not held twice.
+  // With `consumable` the caller is B's last reader: slabs in pages of the weight's own
+  // (core/resident_pages.h: kOwnWeight) are handed back too, so after the first packing only the packed
+  // copy holds B and later layouts are reordered from it.
+  void SetConstantB(const void* b, bool consumable = false) {
+    constant_b_ = b;
+    consumable_b_ = consumable;
+  }
 
   // Once some primitive has packed the constant B, stops using the original: Run then takes b == nullptr
   // for the constant, and a layout not packed yet is reordered from the packed copy, so the caller may
@@ -84,6 +92,10 @@ class DnnlMatMul {
   // The constant B in the layout `desc`, reordered on first request (from packed_[0] once the original
   // is dropped).
   StatusOr<dnnl::memory> PackedB(const dnnl::memory::desc& plain, const dnnl::memory::desc& desc, const void* b_data);
+  // Reorders the original B into `packed` one slab of its outermost dimension at a time, letting each
+  // slab's pages go after it (see SetConstantB). Returns false, doing nothing, where oneDNN cannot cut
+  // the packed layout at slab borders; the caller then reorders the whole.
+  bool PackInSlabs(const dnnl::memory::desc& plain, const void* b_data, dnnl::memory& packed);
   Status Build(const DnnlMatrixDesc& a, const DnnlMatrixDesc& b, const DnnlMatrixDesc& c, bool pack_b,
                const void* b_data, Entry& entry);
 
@@ -93,6 +105,7 @@ class DnnlMatMul {
   dnnl::memory::data_type b_type_ = dnnl::memory::data_type::f32;
   dnnl::memory::data_type c_type_ = dnnl::memory::data_type::f32;
   const void* constant_b_ = nullptr;
+  bool consumable_b_ = false;
   bool source_dropped_ = false;  // the constant B lives on only in packed_
   const float* bias_ = nullptr;
   bool gelu_erf_ = false;

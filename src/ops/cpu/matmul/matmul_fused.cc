@@ -17,9 +17,10 @@ namespace {
 
 class FusedMatMulKernel : public Kernel {
  public:
-  FusedMatMulKernel(Tensor weight, Tensor bias, bool gelu_erf)
+  // With `weight_consumable` (KernelInit::constant_input_consumable) packing hands its pages back.
+  FusedMatMulKernel(Tensor weight, Tensor bias, bool gelu_erf, bool weight_consumable)
       : weight_(std::move(weight)), bias_(std::move(bias)), k_(weight_.dim(0)), n_(weight_.dim(1)) {
-    dnnl_.SetConstantB(weight_.data<float>());
+    dnnl_.SetConstantB(weight_.data<float>(), weight_consumable);
     dnnl_.SetEpilogue(bias_.data<float>(), gelu_erf);
   }
 
@@ -72,7 +73,9 @@ StatusOr<std::unique_ptr<Kernel>> MakeFusedMatMulKernel(const KernelInit& init) 
   if (activation != "" && activation != "gelu_erf") {
     return InvalidArgument("FusedMatMul activation must be empty or gelu_erf, got '" + activation + "'");
   }
-  return std::unique_ptr<Kernel>(std::make_unique<FusedMatMulKernel>(*weight, *bias, activation == "gelu_erf"));
+  const bool consumable = init.constant_input_consumable && init.constant_input_consumable(1);
+  return std::unique_ptr<Kernel>(
+      std::make_unique<FusedMatMulKernel>(*weight, *bias, activation == "gelu_erf", consumable));
 }
 
 }  // namespace tessera
