@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/layout.h"
@@ -16,6 +17,17 @@ namespace tessera {
 namespace {
 
 const Tensor* ConstantOf(const Graph& graph, int value) { return QdqConstantOf(graph, value); }
+
+// A Q/DQ node's zero-point input, or kNoValue when it has none (the zero point is then 0).
+int ZeroPointInput(const Node& n) { return n.inputs.size() > 2 ? n.inputs[2] : kNoValue; }
+
+// The output scale and zero point of the QuantizeLinear a fused product absorbs (node index `quantize`),
+// or kNoValue twice when it absorbs none and writes float.
+std::pair<int, int> OutputQuantization(const Graph& graph, int quantize) {
+  if (quantize < 0) return {kNoValue, kNoValue};
+  const Node& q = graph.nodes[static_cast<size_t>(quantize)];
+  return {q.inputs[1], ZeroPointInput(q)};
+}
 
 // A DequantizeLinear of a constant int8 weight, per tensor or along `axis`, with zero points all 0.
 bool IsInt8WeightDq(const Graph& graph, const Node& node, int64_t axis) {
@@ -103,20 +115,15 @@ bool MatchAround(const Graph& graph, const ValueUses& uses, const std::vector<bo
 void Rewrite(Graph& graph, size_t i, const Match& m) {
   const Node dq_x = graph.nodes[static_cast<size_t>(m.dq_x)];
   const Node dq_w = graph.nodes[static_cast<size_t>(m.dq_w)];
-  auto third = [](const Node& n) { return n.inputs.size() > 2 ? n.inputs[2] : kNoValue; };
-  int y_scale = kNoValue, y_zp = kNoValue;
-  if (m.quantize >= 0) {
-    const Node& q = graph.nodes[static_cast<size_t>(m.quantize)];
-    y_scale = q.inputs[1];
-    y_zp = third(q);
-  }
+  const auto [y_scale, y_zp] = OutputQuantization(graph, m.quantize);
   Node& node = graph.nodes[i];
   const bool conv = node.op_type == "Conv";
   const int64_t trans_b = node.op_type == "Gemm" ? node.GetInt("transB", 0) : 0;
   node.op_type = conv ? "QuantizedConv" : "QuantizedMatMul";
   node.domain = kTesseraDomain;
   node.opset = kTesseraOpset;
-  node.inputs = {dq_x.inputs[0], dq_x.inputs[1], third(dq_x), dq_w.inputs[0], dq_w.inputs[1], m.e.bias, y_scale, y_zp};
+  node.inputs = {dq_x.inputs[0], dq_x.inputs[1], ZeroPointInput(dq_x), dq_w.inputs[0], dq_w.inputs[1], m.e.bias,
+                 y_scale,        y_zp};
   if (m.e.addend != kNoValue) node.inputs.push_back(m.e.addend);
   node.explicit_input_count = node.inputs.size();
   node.outputs = {m.e.output};
@@ -178,18 +185,13 @@ bool MatchActivationMatMul(const Graph& graph, const ValueUses& uses, size_t i, 
 void RewriteActivationMatMul(Graph& graph, size_t i, const ActivationMatch& m) {
   const Node dq_a = graph.nodes[static_cast<size_t>(m.dq_a)];
   const Node dq_b = graph.nodes[static_cast<size_t>(m.dq_b)];
-  auto third = [](const Node& n) { return n.inputs.size() > 2 ? n.inputs[2] : kNoValue; };
-  int y_scale = kNoValue, y_zp = kNoValue;
-  if (m.quantize >= 0) {
-    const Node& q = graph.nodes[static_cast<size_t>(m.quantize)];
-    y_scale = q.inputs[1];
-    y_zp = third(q);
-  }
+  const auto [y_scale, y_zp] = OutputQuantization(graph, m.quantize);
   Node& node = graph.nodes[i];
   node.op_type = "QuantizedActivationMatMul";
   node.domain = kTesseraDomain;
   node.opset = kTesseraOpset;
-  node.inputs = {dq_a.inputs[0], dq_a.inputs[1], third(dq_a), dq_b.inputs[0], dq_b.inputs[1], third(dq_b),
+  node.inputs = {dq_a.inputs[0], dq_a.inputs[1], ZeroPointInput(dq_a),
+                 dq_b.inputs[0], dq_b.inputs[1], ZeroPointInput(dq_b),
                  y_scale,        y_zp};
   node.explicit_input_count = node.inputs.size();
   node.outputs = {m.output};

@@ -22,14 +22,6 @@ namespace {
 
 constexpr const char* kMicrosoftDomain = "com.microsoft";
 
-ShardAdmission Admitted(std::vector<std::pair<int, ValueShard>> outputs, std::vector<int> slots) {
-  ShardAdmission a;
-  a.verdict = ShardAdmission::kAdmit;
-  a.outputs = std::move(outputs);
-  a.slots = std::move(slots);
-  return a;
-}
-
 ShardAdmission Needs(std::vector<int> values) {
   ShardAdmission a;
   a.verdict = ShardAdmission::kNeed;
@@ -93,7 +85,7 @@ std::optional<ShardAdmission> NBitsSeedRule(const ShardGraphView& view, int inde
   auto l = ReadNBitsLayout(view, node);
   const int rank = view.Rank(node.inputs[0]);
   if (!l || rank < 2) return std::nullopt;
-  ShardAdmission a = Admitted({{node.outputs[0], ValueShard{rank - 1, rank, l->N}}}, {});
+  ShardAdmission a = ShardAdmission::Admit({{node.outputs[0], ValueShard{rank - 1, rank, l->N}}}, {});
   a.slices.push_back(ConstantSlice{index, 1, 0, l->N, {}});
   a.slices.push_back(ConstantSlice{index, 2, 0, l->N, Shape{l->N, l->blocks}});
   if (l->zero_points != nullptr) {
@@ -113,7 +105,7 @@ ShardAdmission NBitsExitRule(const ShardGraphView& view, const ValueShard& in, i
   const bool packed_zeros = l->zero_points != nullptr && l->zero_points->dtype() == DType::kUInt8;
   const int64_t per_byte = packed_zeros ? 8 / l->bits : 1;
   if (l->blocks % per_byte != 0) return {};
-  ShardAdmission a = Admitted({}, {0});
+  ShardAdmission a = ShardAdmission::Admit({}, {0});
   a.slices.push_back(ConstantSlice{index, 1, 1, l->blocks, {}});
   a.slices.push_back(ConstantSlice{index, 2, 1, l->blocks, Shape{l->N, l->blocks}});
   if (l->zero_points != nullptr) {
@@ -137,7 +129,7 @@ ShardAdmission RotaryRule(const ShardGraphView& view, const std::map<int, ValueS
   const ValueShard& in = x->second;
   // [batch, seq, heads * head_size] split on the last axis, or [batch, heads, seq, head_size] on axis 1.
   if (!((in.rank == 3 && in.axis == 2) || (in.rank == 4 && in.axis == 1))) return {};
-  ShardAdmission a = Admitted({{node.outputs[0], in}}, {0});
+  ShardAdmission a = ShardAdmission::Admit({{node.outputs[0], in}}, {0});
   const int64_t heads = node.GetInt("num_heads", 0);
   if (heads > 0) {
     if (in.rank == 3 && in.dim % heads != 0) return {};
@@ -183,7 +175,7 @@ ShardAdmission GroupQueryAttentionRule(const ShardGraphView& view, const std::ma
     if (s->rank != 3 || s->axis != 2 || s->dim != kv_heads * head_size) return {};
   }
   const ValueShard cache{1, 4, kv_heads, true};
-  ShardAdmission a = Admitted({{node.outputs[0], q->second}}, {0, 1, 2});
+  ShardAdmission a = ShardAdmission::Admit({{node.outputs[0], q->second}}, {0, 1, 2});
   for (size_t slot : {3, 4}) {
     if (!Given(node, slot)) continue;
     if (!PastMayBeSplit(view, shards, node.inputs[slot], kv_heads)) return {};
@@ -225,7 +217,7 @@ ShardAdmission MultiHeadAttentionRule(const ShardGraphView& view, const std::map
     if (kv.rank != 3 || kv.axis != 2 || kv.dim % heads != 0) return {};
   }
   const ValueShard cache{1, 4, heads, false};
-  ShardAdmission a = Admitted({{node.outputs[0], q->second}}, {0, 1, 2});
+  ShardAdmission a = ShardAdmission::Admit({{node.outputs[0], q->second}}, {0, 1, 2});
   for (size_t slot : {6, 7}) {
     if (!Given(node, slot)) continue;
     if (!PastMayBeSplit(view, shards, node.inputs[slot], heads)) return {};

@@ -174,14 +174,6 @@ std::optional<Elements> Evaluate(const ShardGraphView& view, const std::map<int,
   return std::nullopt;
 }
 
-ShardAdmission Admitted(std::vector<std::pair<int, ValueShard>> outputs, std::vector<int> slots) {
-  ShardAdmission a;
-  a.verdict = ShardAdmission::kAdmit;
-  a.outputs = std::move(outputs);
-  a.slots = std::move(slots);
-  return a;
-}
-
 int64_t Normalize(int64_t axis, int rank) { return axis < 0 ? axis + rank : axis; }
 
 // The integer constant list in input `slot`, or else attribute `name` (older opsets); nothing when neither.
@@ -209,7 +201,7 @@ ShardAdmission LocalShapeRule(const ShardGraphView& view, const std::set<int>& l
   if (node.op_type == "Reshape" && (!local_shapes.count(node.inputs[0]) || view.Constant(node.inputs[1]) == nullptr)) {
     return {};
   }
-  ShardAdmission a = Admitted({}, {});
+  ShardAdmission a = ShardAdmission::Admit({}, {});
   if (node.op_type != "Shape") a.local_outputs.push_back(node.outputs[0]);
   return a;
 }
@@ -222,7 +214,7 @@ ShardAdmission SliceRule(const ShardGraphView& view, const ValueShard& in, int i
   for (int64_t a : *axes) {
     if (Normalize(a, in.rank) == in.axis) return {};
   }
-  return Admitted({{node.outputs[0], in}}, {0});
+  return ShardAdmission::Admit({{node.outputs[0], in}}, {0});
 }
 
 // A graph input may join a Concat split when it is a rank's own (sharded_io) and read nowhere else whole.
@@ -245,7 +237,7 @@ ShardAdmission ConcatRule(const ShardGraphView& view, const std::map<int, ValueS
     split = &it->second;
   }
   if (split == nullptr || Normalize(node.GetInt("axis", 0), split->rank) == split->axis) return {};
-  ShardAdmission a = Admitted({{node.outputs[0], *split}}, {});
+  ShardAdmission a = ShardAdmission::Admit({{node.outputs[0], *split}}, {});
   for (size_t k = 0; k < node.inputs.size(); ++k) {
     const int v = node.inputs[k];
     if (!shards.count(v)) {
@@ -273,7 +265,7 @@ ShardAdmission UnsqueezeRule(const ShardGraphView& view, const ValueShard& in, i
   int seen = 0;
   for (int i = 0; i < out_rank; ++i) {
     if (inserted[static_cast<size_t>(i)]) continue;
-    if (seen++ == in.axis) return Admitted({{node.outputs[0], ValueShard{i, out_rank, in.dim, in.kv}}}, {0});
+    if (seen++ == in.axis) return ShardAdmission::Admit({{node.outputs[0], ValueShard{i, out_rank, in.dim, in.kv}}}, {0});
   }
   return {};
 }
@@ -305,7 +297,7 @@ ShardAdmission ExpandRule(const ShardGraphView& view, const std::map<int, ValueS
       return {};
     }
   }
-  return Admitted({{node.outputs[0], ValueShard{axis, out_rank, in.dim, in.kv}}}, {0});
+  return ShardAdmission::Admit({{node.outputs[0], ValueShard{axis, out_rank, in.dim, in.kv}}}, {0});
 }
 
 // Whether `value` has size 1 on its axis `from_end` places from the last (or lacks that axis), proven from
@@ -367,7 +359,7 @@ ShardAdmission WhereRule(const ShardGraphView& view, const std::map<int, ValueSh
     }
     if (!SizeOneFromEnd(view, v, split->rank - 1 - split->axis)) return {};
   }
-  return Admitted({{node.outputs[0], *split}}, slots);
+  return ShardAdmission::Admit({{node.outputs[0], *split}}, slots);
 }
 
 }  // namespace

@@ -52,6 +52,15 @@ struct ShardAdmission {
   std::vector<int> local_outputs;  // outputs that are rank-local shape values (ShardRegion::local_shapes)
   std::optional<ShardExit> exit;
   std::vector<int> need;  // kNeed: values that must be shards too (pulled in as seeds)
+
+  // An admission with these shard outputs and shard-reading input slots (the start of most rules).
+  static ShardAdmission Admit(std::vector<std::pair<int, ValueShard>> outputs, std::vector<int> slots) {
+    ShardAdmission a;
+    a.verdict = kAdmit;
+    a.outputs = std::move(outputs);
+    a.slots = std::move(slots);
+    return a;
+  }
 };
 
 // A column split of `node` (MatMul/Gemm/Conv with a constant weight), or nothing.
