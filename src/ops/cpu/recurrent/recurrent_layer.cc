@@ -99,8 +99,8 @@ class DirectionRunner {
         TS_RETURN_IF_ERROR(gemms_.Run(RecurrenceSlot(d_, 1), rh, batch, hidden, r + 2 * hidden * hidden, hidden, hidden,
                                       hidden, static_cast<const T*>(nullptr), rec_data + 2 * hidden, gh_));
       } else {
-        TS_RETURN_IF_ERROR(gemms_.Run(RecurrenceSlot(d_, 0), h, batch, hidden, r, gh_, hidden, hidden,
-                                      static_cast<const T*>(nullptr), rec_data, gh_));
+        TS_RETURN_IF_ERROR(gemms_.RunRecurrence(RecurrenceSlot(d_, 0), h, batch, hidden, r, gh_, hidden, hidden,
+                                                rec_data, gh_, s % 2 == 1));
       }
       ForAllRows(s, min_chunk, [&](int64_t b, int64_t t) {
         T* h_out = h_next + b * hidden;
