@@ -40,6 +40,8 @@ ALLOWED = {
 FAMILY_EDGES = {
     # Quantized convolution and matmul reuse the float matmul's input checks, scratch and oneDNN wrapper.
     ("ops/cpu/quantization", "ops/cpu/matmul"),
+    # The per-step recurrence of RNN, GRU and LSTM reads oneDNN's packed panels with the matmul family's GEMV.
+    ("ops/cpu/recurrent", "ops/cpu/matmul"),
     # MeanVarianceNormalization accumulates over the reduction family's plans.
     ("ops/cpu/normalization", "ops/cpu/reduction"),
 }

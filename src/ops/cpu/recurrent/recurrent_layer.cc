@@ -99,8 +99,8 @@ class DirectionRunner {
         TS_RETURN_IF_ERROR(gemms_.Run(RecurrenceSlot(d_, 1), rh, batch, hidden, r + 2 * hidden * hidden, hidden, hidden,
                                       hidden, static_cast<const T*>(nullptr), rec_data + 2 * hidden, gh_));
       } else {
-        TS_RETURN_IF_ERROR(gemms_.Run(RecurrenceSlot(d_, 0), h, batch, hidden, r, gh_, hidden, hidden,
-                                      static_cast<const T*>(nullptr), rec_data, gh_));
+        TS_RETURN_IF_ERROR(gemms_.RunRecurrence(RecurrenceSlot(d_, 0), h, batch, hidden, r, gh_, hidden, hidden,
+                                                rec_data, gh_, s % 2 == 1));
       }
       ForAllRows(s, min_chunk, [&](int64_t b, int64_t t) {
         T* h_out = h_next + b * hidden;
@@ -189,9 +189,14 @@ class DirectionRunner {
   Status RunLstmPart(int64_t s, int p, int64_t j0, int64_t j1, const T* r, const T* h, T* h_next, const T* c,
                      T* c_next, T* rec, T* proj, const std::vector<T>& peephole) {
     const int64_t batch = data_.batch, hidden = data_.hidden, len = j1 - j0;
-    for (int g = 0; g < 4; ++g) {
-      TS_RETURN_IF_ERROR(gemms_.Run(SplitSlot(d_, p, g), h, batch, hidden, r + (g * hidden + j0) * hidden, len,
-                                    hidden, hidden, static_cast<const T*>(nullptr), rec + g * len, 4 * len));
+    // The gates' rows of R (and each gate's panels), taken in turn forward and backward: a part's R (2 MB
+    // for LSTM(512)) outgrows a core's L2, and reading it in one order every step evicts each gate before it
+    // is read again, while the reversed order starts with the gates read last, still in L2 (LSTM(512),
+    // batch 1, 2 threads: 6.5 -> 5.4 ms for the gate order alone).
+    for (int i = 0; i < 4; ++i) {
+      const int g = s % 2 == 0 ? i : 3 - i;
+      TS_RETURN_IF_ERROR(gemms_.RunRecurrence(SplitSlot(d_, p, g), h, batch, hidden, r + (g * hidden + j0) * hidden,
+                                              len, hidden, hidden, rec + g * len, 4 * len, s % 2 == 1));
     }
     RnnCellParams<T> part = params_;
     part.hidden = len;

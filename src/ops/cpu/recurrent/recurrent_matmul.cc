@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "ops/cpu/common/dnnl_context.h"
+#include "ops/cpu/matmul/matmul_gemv_panels.h"
 
 namespace tessera {
 
@@ -71,16 +72,7 @@ Status RnnMatMulF32::Run(const float* a, int64_t m, int64_t lda, const float* b,
   Plan& plan = **plan_or;
   try {
     dnnl::stream& stream = DnnlStream();
-    const bool reuse = packed_from_ == b && packed_desc_ == plan.weights_desc;
-    if (!reuse) {
-      if (!packed_ || packed_desc_ != plan.weights_desc) {
-        packed_desc_ = plan.weights_desc;
-        packed_ = memory(packed_desc_, DnnlEngine());
-      }
-      plan.weights_user.set_data_handle(const_cast<float*>(b));
-      dnnl::reorder(plan.weights_user, packed_).execute(stream, plan.weights_user, packed_);
-      packed_from_ = b;
-    }
+    EnsurePacked(plan, b);
     plan.src.set_data_handle(const_cast<float*>(a));
     plan.dst.set_data_handle(c);
     if (bias != nullptr) plan.bias.set_data_handle(const_cast<float*>(bias));
@@ -95,6 +87,60 @@ Status RnnMatMulF32::Run(const float* a, int64_t m, int64_t lda, const float* b,
     return Internal(std::string("oneDNN matmul for a recurrent GEMM failed: ") + e.what());
   }
   return Status::Ok();
+}
+
+void RnnMatMulF32::EnsurePacked(Plan& plan, const float* b) {
+  if (packed_from_ == b && packed_desc_ == plan.weights_desc) return;
+  if (!packed_ || packed_desc_ != plan.weights_desc) {
+    packed_desc_ = plan.weights_desc;
+    packed_ = memory(packed_desc_, DnnlEngine());
+  }
+  plan.weights_user.set_data_handle(const_cast<float*>(b));
+  dnnl::reorder(plan.weights_user, packed_).execute(DnnlStream(), plan.weights_user, packed_);
+  packed_from_ = b;
+}
+
+Status RnnMatMulF32::RunRecurrence(const float* a, int64_t m, int64_t lda, const float* b, int64_t ldb, float* c,
+                                   int64_t ldc, bool backward) {
+  if (m < 1 || m > kPanelGemvMaxRows || n_ == 0 || k_ == 0) return Run(a, m, lda, b, ldb, nullptr, c, ldc);
+  auto plan_or = FindPlan(m, lda, ldc, ldb, false);
+  if (!plan_or.ok()) return plan_or.status();
+  try {
+    EnsurePacked(**plan_or, b);
+    DnnlStream().wait();
+  } catch (const dnnl::error& e) {
+    return Internal(std::string("oneDNN reorder of a recurrence matrix failed: ") + e.what());
+  }
+  // oneDNN's panels of 64 columns, K padded to 16 (the layout PanelGemv reads), or some other layout.
+  const dnnl_memory_desc_t& d = packed_desc_.data;
+  const dnnl_blocking_desc_t& blocking = d.format_desc.blocking;
+  const bool panels = d.ndims == 2 && d.format_kind == dnnl_blocked && blocking.inner_nblks == 2 &&
+                      blocking.inner_idxs[0] == 0 && blocking.inner_blks[0] == 16 && blocking.inner_idxs[1] == 1 &&
+                      blocking.inner_blks[1] == kPanelColumns && blocking.strides[0] == 16 * kPanelColumns &&
+                      blocking.strides[1] == d.padded_dims[0] * kPanelColumns && d.offset0 == 0;
+  if (!panels) return Run(a, m, lda, b, ldb, nullptr, c, ldc);
+  PanelMatrix matrix;
+  matrix.data = static_cast<const float*>(packed_.get_data_handle());
+  matrix.k = d.dims[0];
+  matrix.n = d.dims[1];
+  matrix.k_padded = d.padded_dims[0];
+  const int64_t count = (n_ + kPanelColumns - 1) / kPanelColumns;
+  if (!backward) {
+    PanelGemv(matrix, a, static_cast<int>(m), lda, 0, count, c, ldc);
+  } else {
+    for (int64_t p = count - 1; p >= 0; --p) PanelGemv(matrix, a, static_cast<int>(m), lda, p, p + 1, c, ldc);
+  }
+  return Status::Ok();
+}
+
+Status RnnGemms::RunRecurrence(int slot, const float* a, int64_t m, int64_t lda, const float* b, int64_t n, int64_t k,
+                               int64_t ldb, float* c, int64_t ldc, bool backward) {
+  auto it = slots_.find(slot);
+  if (it == slots_.end() || it->second.matmul == nullptr || it->second.n != n || it->second.k != k) {
+    Reserve(slot, n, k);
+    it = slots_.find(slot);
+  }
+  return it->second.matmul->RunRecurrence(a, m, lda, b, ldb, c, ldc, backward);
 }
 
 void RnnMatMulF64(const double* a, int64_t m, int64_t lda, const double* b, int64_t n, int64_t k, int64_t ldb,

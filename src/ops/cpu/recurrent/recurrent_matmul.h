@@ -28,6 +28,11 @@ class RnnMatMulF32 {
   // When `b` is the pointer of the previous call and no Invalidate() came between, its packed copy is reused.
   Status Run(const float* a, int64_t m, int64_t lda, const float* b, int64_t ldb, const float* bias, float* c,
              int64_t ldc);
+  // The per-step recurrence C = A · B^T for m <= kPanelGemvMaxRows rows on the calling thread: on oneDNN's
+  // packed panels of 64 columns, read last panel first when `backward`, so that a caller alternating the
+  // direction every step finds the panels it read last still in L2. Other shapes or layouts run Run().
+  Status RunRecurrence(const float* a, int64_t m, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
+                       bool backward);
   // The weights behind the last pointer may have changed: pack again on the next call.
   void Invalidate() { packed_from_ = nullptr; }
 
@@ -38,6 +43,8 @@ class RnnMatMulF32 {
     dnnl::memory::desc weights_desc;
     std::unordered_map<int, dnnl::memory> args;  // the handles above (and packed_), built once
   };
+  // Reorders `b` into packed_ unless it already holds it.
+  void EnsurePacked(Plan& plan, const float* b);
   StatusOr<Plan*> FindPlan(int64_t m, int64_t lda, int64_t ldc, int64_t ldb, bool with_bias);
 
   int64_t n_, k_;
@@ -58,6 +65,13 @@ class RnnGemms {
   // C = A · B^T (+ bias) with B [n, k]; see RnnMatMulF32::Run.
   Status Run(int slot, const float* a, int64_t m, int64_t lda, const float* b, int64_t n, int64_t k, int64_t ldb,
              const float* bias, float* c, int64_t ldc);
+  // The per-step recurrence H · R^T with R [n, k]; see RnnMatMulF32::RunRecurrence.
+  Status RunRecurrence(int slot, const float* a, int64_t m, int64_t lda, const float* b, int64_t n, int64_t k,
+                       int64_t ldb, float* c, int64_t ldc, bool backward);
+  Status RunRecurrence(int slot, const double* a, int64_t m, int64_t lda, const double* b, int64_t n, int64_t k,
+                       int64_t ldb, double* c, int64_t ldc, bool) {
+    return Run(slot, a, m, lda, b, n, k, ldb, nullptr, c, ldc);
+  }
   Status Run(int slot, const double* a, int64_t m, int64_t lda, const double* b, int64_t n, int64_t k, int64_t ldb,
              const double* bias, double* c, int64_t ldc);
   // Creates slot `slot` for B [n, k] now, so that threads of one team may then Run their own slots at the
