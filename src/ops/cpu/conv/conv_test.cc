@@ -380,6 +380,52 @@ TEST(ConvTest, ManyChannelThreeByThreeTakesWinogradAndMatchesReference) {
   unsetenv("TESSERA_CONV_WINOGRAD");
 }
 
+// A 3x3 convolution to 24 output channels (DBNet's FPN head), NHWC on both sides with ReLU, takes a
+// kernel other than brgconv (which would pad the channels to 32) and matches the reference.
+TEST(ConvTest, TwentyFourOutputChannelsNhwcAvoidsPaddedKernelAndMatchesReference) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  RandomConv c;
+  c.in_c = 32, c.out_c = 24;
+  c.in = {20, 20}, c.kernel = {3, 3}, c.stride = {1, 1}, c.dilation = {1, 1};
+  c.pad_begin = {1, 1}, c.pad_end = {1, 1}, c.out = {20, 20};
+  c.w.resize(static_cast<size_t>(ShapeElementCount(c.WShape())));
+  for (float& v : c.w) v = dist(rng) / 8;
+  c.b.resize(24);
+  for (float& v : c.b) v = dist(rng);
+  WindowGeometry g;
+  g.rank = 2;
+  g.in = c.in, g.kernel = c.kernel, g.stride = c.stride, g.dilation = c.dilation;
+  g.pad_begin = c.pad_begin, g.pad_end = c.pad_end, g.out = c.out;
+  constexpr int64_t kPixels = 400;
+  auto to_nhwc = [](const std::vector<double>& v, int64_t channels) {
+    std::vector<double> out(v.size());
+    for (int64_t k = 0; k < channels; ++k)
+      for (int64_t i = 0; i < kPixels; ++i)
+        out[static_cast<size_t>(i * channels + k)] = v[static_cast<size_t>(k * kPixels + i)];
+    return out;
+  };
+  ConvPostOps ops;
+  ops.activation = ConvPostOps::Activation::kRelu;
+  ops.channels_last_x = ops.channels_last_y = true;
+  DnnlConv conv(false, 1, Tensor::FromVector(DType::kFloat32, c.WShape(), c.w), ops);
+  std::vector<float> x(static_cast<size_t>(ShapeElementCount(c.XShape(1))));
+  for (float& v : x) v = dist(rng);
+  const std::vector<double> x_nhwc_d = to_nhwc(std::vector<double>(x.begin(), x.end()), c.in_c);
+  const std::vector<float> x_nhwc(x_nhwc_d.begin(), x_nhwc_d.end());
+  std::vector<double> want = Reference(c, x, 1);
+  for (double& v : want) v = std::max(v, 0.0);
+  want = to_nhwc(want, c.out_c);
+  std::vector<float> y(want.size(), NAN);
+  auto done = conv.Run(g, c.XShape(1), c.WShape(), c.out_c, x_nhwc.data(), nullptr, c.b.data(), y.data());
+  ASSERT_TRUE(done.ok()) << done.status().message();
+  ASSERT_TRUE(*done);
+  EXPECT_EQ(conv.last_impl().find("brgconv:"), std::string::npos) << conv.last_impl();
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_NEAR(y[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << conv.last_impl() << " at " << i;
+  }
+}
+
 TEST(ConvTest, HandCheckedTwoByTwoKernel) {
   // x = 0..8 as 3x3, w = ones 2x2: each output is the sum of a 2x2 block.
   std::vector<float> x(9);
