@@ -13,6 +13,8 @@
 // (under --tp the collectives' share, their waiting included) and every rank's time in nodes.
 // --pp N under mpirun: pipeline stages (generate/pipeline_stage.h), each rank holding its layers and their
 // cache; sequences go through the stages one at a time (the memory is split, not yet the time).
+// --pp P --tp T under mpirun -np P*T: stage s on ranks s*T .. s*T+T-1, each stage split over its T ranks
+// (generate/pipeline_stage.h: cuts between blocks only, rank t of a stage sending to rank t of the next).
 // --tp N under mpirun (N ranks): tensor-parallel generation (generate/decoder_model.h). Every rank loads
 // the model and keeps its slice of the weights and the KV cache of its heads; all ranks step in lockstep
 // and every rank gets the whole logits (the vocabulary projection is gathered), so each samples the same
@@ -48,7 +50,7 @@ constexpr const char* kGenerateUsage =
     "usage: tessera generate MODEL (--prompt TEXT | --prompt-ids 1,2,3 | --chat TEXT [--system TEXT]\n"
     "    [--show-chat-prompt]) [--max-new-tokens N] [--temperature T]\n"
     "    [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT ...] [--ignore-eos]\n"
-    "    [--threads N] [--tp N | --pp N (under mpirun)] [--op-times]\n"
+    "    [--threads N] [--tp N] [--pp N] (under mpirun -np tp*pp) [--op-times]\n"
     "    [--json] [--warmup] [--shared-kv-buffer] [--decoder-form auto|optimum|genai]\n"
     "    [--input-ids-name N] [--attention-mask-name N]"
     " [--position-ids-name N] [--logits-name N] [--past-names T1,T2 --present-names T1,T2]";
@@ -179,30 +181,48 @@ int GenerateCommand(const std::vector<std::string>& args) {
   if (!request.ok()) return Fail(request.status(), kExitUsage);
 
   std::optional<CommandWorld> world;
+  // Ranks of the pp x tp grid: stage s holds ranks s*T .. s*T+T-1 (its tensor group); the ranks of equal
+  // tensor rank t across the stages form a pipeline group, so stage boundaries connect matching ranks.
+  std::unique_ptr<Communicator> tensor_group, pipeline_group;
   if (cl->Has("tp") || cl->Has("pp")) {
     int exit_code = kExitOk;
     world = CommandWorld::Open(exit_code, cl->Get("link-key"));
     if (!world) return exit_code;
-    if (cl->Has("tp") && cl->Has("pp")) {
-      return world->FailOnce(Unimplemented("--tp with --pp for generation is not supported yet"), kExitUsage);
-    }
-    const std::string flag = cl->Has("tp") ? "tp" : "pp";
-    auto ranks = cl->GetInt(flag, 1, 1, 4096);
-    if (!ranks.ok()) return world->FailOnce(ranks.status(), kExitUsage);
-    if (*ranks != world->comm().size()) {
-      return world->FailOnce(InvalidArgument("--" + flag + " " + std::to_string(*ranks) + " needs as many ranks; "
-                                             "this job has " + std::to_string(world->comm().size()) +
-                                             " (mpirun -np " + std::to_string(*ranks) + ")"),
+    auto tp = cl->GetInt("tp", 1, 1, 4096);
+    if (!tp.ok()) return world->FailOnce(tp.status(), kExitUsage);
+    auto pp = cl->GetInt("pp", 1, 1, 4096);
+    if (!pp.ok()) return world->FailOnce(pp.status(), kExitUsage);
+    const int64_t ranks = *tp * *pp;
+    if (ranks != world->comm().size()) {
+      const std::string plan = (cl->Has("tp") ? "--tp " + std::to_string(*tp) : std::string()) +
+                               (cl->Has("tp") && cl->Has("pp") ? " x " : "") +
+                               (cl->Has("pp") ? "--pp " + std::to_string(*pp) : std::string());
+      return world->FailOnce(InvalidArgument(plan + " needs " + std::to_string(ranks) + " ranks; this job has " +
+                                             std::to_string(world->comm().size()) + " (mpirun -np " +
+                                             std::to_string(ranks) + ")"),
                              kExitUsage);
     }
-    (flag == "tp" ? options->tensor_group : options->pipeline_group) = &world->comm();
+    if (*tp > 1 && *pp > 1) {
+      const int rank = world->comm().rank(), t = static_cast<int>(*tp);
+      auto tensor = world->comm().Split(rank / t, rank % t);
+      if (!tensor.ok()) return world->FailOnce(tensor.status(), kExitFailure);
+      auto pipe = world->comm().Split(rank % t, rank / t);
+      if (!pipe.ok()) return world->FailOnce(pipe.status(), kExitFailure);
+      tensor_group = std::move(tensor).value();
+      pipeline_group = std::move(pipe).value();
+      options->tensor_group = tensor_group.get();
+      options->pipeline_group = pipeline_group.get();
+    } else {
+      (*tp > 1 ? options->tensor_group : options->pipeline_group) = &world->comm();
+    }
   }
   // Under --tp every rank sees the same failures (same model, same flags): rank 0 reports them.
   const bool root = !world || world->root();
   auto fail = [&](const Status& s, int code = kExitFailure) { return root ? Fail(s, code) : code; };
 
   auto model = generate::DecoderModel::Load(cl->positional()[0], *options);
-  if (!model.ok()) return fail(model.status());
+  // pp x tp: a stage's split can fail on its ranks alone (its own layers), so each failing rank says so.
+  if (!model.ok()) return tensor_group ? Fail(model.status(), kExitFailure) : fail(model.status());
   std::string chat_prompt;
   if (cl->Has("chat")) {
     auto text = ChatPromptText(*cl, (*model)->files().folder);

@@ -71,9 +71,6 @@ StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const std::string& mo
   SessionOptions session_options;
   session_options.threads = options.threads;
   if (options.pipeline_group != nullptr && options.pipeline_group->size() > 1) {
-    if (options.tensor_group != nullptr && options.tensor_group->size() > 1) {
-      return Unimplemented("generation with both pipeline and tensor parallelism (--pp with --tp) is not supported yet");
-    }
     if (files.shared_kv_buffer || options.shared_kv_buffer) {
       return Unimplemented("model '" + files.model_path + "': a shared KV buffer with pipeline stages is not supported "
                            "yet (leave out --shared-kv-buffer or set past_present_share_buffer false)");
@@ -81,7 +78,8 @@ StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const std::string& mo
     MergeNames(options.names, files.names);
     auto stage = std::make_unique<PipelineStageInterface>();
     TS_ASSIGN_OR_RETURN(std::unique_ptr<Session> session,
-                        LoadDecoderStage(files, files.names, session_options, *options.pipeline_group, *stage));
+                        LoadDecoderStage(files, files.names, session_options, *options.pipeline_group,
+                                         options.tensor_group, *stage));
     const DecoderSignature whole = stage->whole;
     std::unique_ptr<DecoderModel> model(new DecoderModel(std::move(session), std::move(files), whole));
     model->pipe_ = options.pipeline_group;

@@ -52,7 +52,7 @@ struct DecoderOptions {
   Communicator* tensor_group = nullptr;
   // --pp: this process is one stage of a pipeline group (generate/pipeline_stage.h) that must outlive the
   // model: it holds its layers and their KV cache; every rank calls Step alike and gets the whole logits.
-  // Not together with tensor_group yet.
+  // With tensor_group too (pp x tp), each stage is split over its tensor group (pipeline_stage.h).
   Communicator* pipeline_group = nullptr;
 };
 

@@ -7,6 +7,7 @@
 #include "generate/step_batch.h"
 #include "parallel/pipeline/pipeline_partition.h"
 #include "parallel/pipeline/stage_graph.h"
+#include "parallel/tensor/tensor_parallel.h"
 #include "runtime/session_factory.h"
 
 namespace tessera::generate {
@@ -61,16 +62,23 @@ StatusOr<Tensor> LastLogits(const std::string& model_name, const Tensor& logits)
 
 StatusOr<std::unique_ptr<Session>> LoadDecoderStage(const DecoderFiles& files, const DecoderNames& names,
                                                     const SessionOptions& session_options, Communicator& pipe,
-                                                    PipelineStageInterface& stage) {
+                                                    Communicator* tensor_group, PipelineStageInterface& stage) {
   stage.stage = pipe.rank();
   stage.stages = pipe.size();
-  GraphRewrite rewrite = [&](Graph& graph) -> Status {
+  const bool split = tensor_group != nullptr && tensor_group->size() > 1;
+  auto tensor_split = std::make_shared<GraphRewrite>();  // kept until the session is built (its kernels' group)
+  GraphRewrite rewrite = [&, tensor_split](Graph& graph) -> Status {
     std::vector<TensorInfo> inputs, outputs;
     for (int id : graph.inputs) inputs.push_back(TensorInfoOf(graph.value(id)));
     for (int id : graph.outputs) outputs.push_back(TensorInfoOf(graph.value(id)));
     TS_ASSIGN_OR_RETURN(stage.whole, DetectDecoderSignature(files.model_path, inputs, outputs, files.form, names));
     PipelinePartitionOptions partition_options;
     partition_options.stages = stage.stages;
+    if (split) {
+      for (int id : graph.inputs) {
+        if (graph.value(id).name == stage.whole.input_ids) partition_options.block_stream_inputs.push_back(id);
+      }
+    }
     TS_ASSIGN_OR_RETURN(PipelinePartition partition, PartitionPipeline(graph, partition_options));
     const PipelineStage& mine = partition.stages[static_cast<size_t>(stage.stage)];
     stage.receive = stage.stage > 0 ? ComputedValueNames(graph, mine.receives) : std::vector<std::string>{};
@@ -80,11 +88,24 @@ StatusOr<std::unique_ptr<Session>> LoadDecoderStage(const DecoderFiles& files, c
     stage.outputs.clear();
     for (int id : graph.inputs) stage.inputs.push_back(graph.value(id).name);
     for (int id : graph.outputs) stage.outputs.push_back(graph.value(id).name);
-    return Status::Ok();
+    if (!split) return Status::Ok();
+    TensorParallelOptions tp_options;
+    for (const CacheSlot& slot : stage.whole.cache) {
+      tp_options.sharded_io.insert(slot.past_input);
+      tp_options.sharded_io.insert(slot.present_output);
+    }
+    TS_ASSIGN_OR_RETURN(*tensor_split, MakeTensorParallelRewrite(*tensor_group, tp_options));
+    return *tensor_split ? (*tensor_split)(graph) : Status::Ok();
   };
   TS_ASSIGN_OR_RETURN(std::unique_ptr<Session> session,
                       LoadSessionWithRewrite(files.model_path, session_options, rewrite));
   TS_RETURN_IF_ERROR(KeepOwnCacheSlots(session->model_name(), stage));
+  // Split over a tensor group, the stage's past inputs hold this rank's heads: feed them at its dims.
+  for (CacheSlot& slot : stage.local.cache) {
+    for (const TensorInfo& input : session->inputs()) {
+      if (input.name == slot.past_input && input.has_shape) slot.dims = input.dims;
+    }
+  }
   return session;
 }
 

@@ -37,9 +37,15 @@ struct PipelineStageInterface {
 };
 
 // Loads this rank's stage (rank `pipe.rank()` of `pipe.size()` stages) of the decoder in `files`.
+//
+// With a tensor group of more than one rank (--pp with --tp) the stage is also split over that group
+// (parallel/tensor/), its cache slots as head shards. The cuts then go only between blocks (where the
+// residual stream alone crosses), so every rank of a stage receives and sends whole activations: rank r of
+// one stage's group talks to rank r of the next one's (`pipe` joins the ranks of equal tensor rank), T
+// links in parallel and no broadcast inside a group.
 StatusOr<std::unique_ptr<Session>> LoadDecoderStage(const DecoderFiles& files, const DecoderNames& names,
                                                     const SessionOptions& session_options, Communicator& pipe,
-                                                    PipelineStageInterface& stage);
+                                                    Communicator* tensor_group, PipelineStageInterface& stage);
 
 // Runs each sequence's pending tokens through every stage, in order (collective over `pipe`); stores this
 // stage's cache in each sequence and returns the logits after each one's last token, the same on every

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """`tessera generate --tp N` under mpirun gives the greedy tokens of one process, printed once by rank 0.
 
-usage: generate_tp_test.py TESSERA DECODER_MODELS_DIR RANKS [--pp] MODEL...
+usage: generate_tp_test.py TESSERA DECODER_MODELS_DIR RANKS [--pp | --pp-tp P] MODEL...
+--pp-tp P: P pipeline stages, each split over RANKS / P tensor-parallel ranks (--pp P --tp RANKS/P).
 Each model runs a fixed prompt once in one process and once as RANKS tensor-parallel ranks (or, with --pp,
 pipeline stages; --threads 1 each); the --json results must list the same tokens, and the job must print exactly one result. GenAI
 models run a second time with --shared-kv-buffer (each rank's cache one buffer written in place).
@@ -20,7 +21,7 @@ def generate(tessera, folder, ranks, extra, plan="--tp"):
            "--threads", "1", "--json"] + extra
     if ranks > 1:
         cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", str(ranks),
-               "--timeout", "300"] + cmd + [plan, str(ranks)]
+               "--timeout", "300"] + cmd + (plan if isinstance(plan, list) else [plan, str(ranks)])
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=360)
     if run.returncode != 0:
         sys.exit(f"FAIL: {' '.join(cmd)} exited {run.returncode}:\n{run.stderr[-3000:]}")
@@ -35,6 +36,9 @@ def main():
     plan = "--tp"
     if models and models[0] == "--pp":
         plan, models = "--pp", models[1:]
+    elif models and models[0] == "--pp-tp":
+        stages = int(models[1])
+        plan, models = ["--pp", str(stages), "--tp", str(ranks // stages)], models[2:]
     for model in models:
         folder = f"{root}/{model}"
         genai = os.path.exists(f"{folder}/genai_config.json") and plan == "--tp"
@@ -43,9 +47,10 @@ def main():
             whole = generate(tessera, folder, 1, extra)
             split = generate(tessera, folder, ranks, extra, plan)
             what = f"{model} {' '.join(extra)}".strip()
+            label = " ".join(plan) if isinstance(plan, list) else f"{plan} {ranks}"
             if split["tokens"] != whole["tokens"]:
-                sys.exit(f"FAIL: {what} at {plan[2:]}={ranks}: tokens {split['tokens']} != one process's {whole['tokens']}")
-            print(f"{what}: {plan[2:]}={ranks} gives one process's {len(whole['tokens'])} tokens "
+                sys.exit(f"FAIL: {what} at {label}: tokens {split['tokens']} != one process's {whole['tokens']}")
+            print(f"{what}: {label} gives one process's {len(whole['tokens'])} tokens "
                   f"({split['decode_ms_per_token']:.2f} vs {whole['decode_ms_per_token']:.2f} ms/token)")
     print("OK")
 

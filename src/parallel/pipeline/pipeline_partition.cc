@@ -118,9 +118,42 @@ bool Better(const Plan& a, const Plan& b) {
   return a.bytes < b.bytes;
 }
 
-// Cut positions 0 = c0 < c1 < ... < cP = D minimising the slowest stage.
+// Per gap k in [0, D]: whether a cut may go there. Without stream inputs every gap; with them, the gaps
+// where exactly one floating-point value computed from those inputs crosses (between blocks).
+std::vector<bool> AllowedGaps(const Graph& graph, const GraphLiveness& g, const std::vector<int>& stream_inputs) {
+  const size_t d = g.dynamic.size();
+  std::vector<bool> allowed(d + 1, true);
+  if (stream_inputs.empty()) return allowed;
+  std::vector<bool> from_stream(graph.values.size(), false);
+  for (int id : stream_inputs) from_stream[static_cast<size_t>(id)] = true;
+  for (size_t n : g.dynamic) {
+    const Node& node = graph.nodes[n];
+    bool reads = false;
+    for (int in : node.inputs) reads = reads || (in != kNoValue && from_stream[static_cast<size_t>(in)]);
+    for (int out : node.outputs) {
+      if (out != kNoValue && reads) from_stream[static_cast<size_t>(out)] = true;
+    }
+  }
+  std::vector<int> count_diff(d + 2, 0);
+  for (size_t v = 0; v < graph.values.size(); ++v) {
+    if (g.constant_derived[v] || g.last_read[v] < 0 || g.is_graph_input[v] || !from_stream[v]) continue;
+    const DType dtype = graph.value(static_cast<int>(v)).dtype;
+    if (dtype != DType::kFloat32 && dtype != DType::kFloat16 && dtype != DType::kBFloat16) continue;
+    ++count_diff[static_cast<size_t>(g.made_at[v] + 1)];
+    --count_diff[static_cast<size_t>(g.last_read[v] + 1)];
+  }
+  int running = 0;
+  for (size_t k = 0; k <= d; ++k) {
+    running += count_diff[k];
+    allowed[k] = (k == 0 || k == d) || running == 1;
+  }
+  return allowed;
+}
+
+// Cut positions 0 = c0 < c1 < ... < cP = D minimising the slowest stage, each at an allowed gap; empty
+// when the allowed gaps are too few.
 std::vector<int> ChooseCuts(const std::vector<double>& prefix, const std::vector<double>& crossing, int stages,
-                            double link_bytes_per_second) {
+                            double link_bytes_per_second, const std::vector<bool>& allowed) {
   const int d = static_cast<int>(prefix.size()) - 1;
   auto stage_time = [&](int j, int k) {
     return prefix[static_cast<size_t>(k)] - prefix[static_cast<size_t>(j)] +
@@ -133,12 +166,15 @@ std::vector<int> ChooseCuts(const std::vector<double>& prefix, const std::vector
     for (int k = s + 1; k <= d; ++k) {
       Plan& cell = best[static_cast<size_t>(s)][static_cast<size_t>(k)];
       for (int j = s; j < k; ++j) {
+        if (!allowed[static_cast<size_t>(j)]) continue;
         const Plan& before = best[static_cast<size_t>(s) - 1][static_cast<size_t>(j)];
+        if (before.from < 0) continue;  // [0, j) cannot be cut into s stages at allowed gaps
         Plan candidate{std::max(before.slowest, stage_time(j, k)), before.bytes + crossing[static_cast<size_t>(j)], j};
         if (Better(candidate, cell)) cell = candidate;
       }
     }
   }
+  if (best[static_cast<size_t>(stages) - 1][static_cast<size_t>(d)].from < 0) return {};
   std::vector<int> cuts(static_cast<size_t>(stages) + 1, 0);
   cuts[static_cast<size_t>(stages)] = d;
   for (int s = stages - 1; s >= 1; --s) {
@@ -251,7 +287,15 @@ StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const Pipeline
     prefix[static_cast<size_t>(i) + 1] = prefix[static_cast<size_t>(i)] + seconds;
   }
   std::vector<double> crossing = CrossingBytes(graph, g, options.cost);
-  std::vector<int> cuts = ChooseCuts(prefix, crossing, stages, options.link_bytes_per_second);
+  const std::vector<bool> allowed = AllowedGaps(graph, g, options.block_stream_inputs);
+  std::vector<int> cuts = ChooseCuts(prefix, crossing, stages, options.link_bytes_per_second, allowed);
+  if (cuts.empty()) {
+    const int boundaries = static_cast<int>(std::count(allowed.begin() + 1, allowed.end() - 1, true));
+    return InvalidArgument("cannot cut graph '" + graph.name + "' into " + std::to_string(stages) +
+                           " pipeline stages between blocks: it has " + std::to_string(boundaries) +
+                           " place(s) where only the residual stream crosses (use --pp " +
+                           std::to_string(boundaries + 1) + " or fewer)");
+  }
 
   PipelinePartition partition;
   partition.measured = !options.node_seconds.empty();

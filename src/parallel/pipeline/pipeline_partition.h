@@ -36,6 +36,11 @@ struct PipelinePartitionOptions {
   double memory_bytes_per_second = 1e10;  // bytes a node writes
   double link_bytes_per_second = 2e9;     // bytes crossing a cut, counted on both sides
   CostOptions cost{1.0};                  // symbolic dims (the batch) count as 1: the cost per sample
+  // Graph inputs whose stream the cuts must not split (a decoder's input ids), or empty: any gap. When
+  // set, a cut goes only where one floating-point value computed from them crosses (the residual stream
+  // between blocks), never inside a block where its branches are live too: a stage that is then split by
+  // heads (--pp with --tp) starts and ends on a value every rank holds whole.
+  std::vector<int> block_stream_inputs;
 };
 
 struct PipelineStage {
@@ -69,7 +74,8 @@ struct PipelinePartition {
 };
 
 // Fails (InvalidArgument) when `options.stages` is below 1 or above the number of nodes that depend on
-// the graph's inputs (each stage needs one), or when `node_seconds` has the wrong length.
+// the graph's inputs (each stage needs one), or when `node_seconds` has the wrong length, or when
+// `block_stream_inputs` leaves too few block boundaries to cut at.
 StatusOr<PipelinePartition> PartitionPipeline(const Graph& graph, const PipelinePartitionOptions& options);
 
 // A table of the stages (node range, first and last node names, FLOPs, weights, values and bytes sent)
