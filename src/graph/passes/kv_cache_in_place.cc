@@ -67,7 +67,9 @@ std::string MakeKvCacheInPlace(Graph& graph, const std::vector<std::pair<std::st
   for (const auto& [past_name, present_name] : past_present) {
     const int past = FindByName(graph, graph.inputs, past_name);
     const int present = FindByName(graph, graph.outputs, present_name);
-    if (past == kNoValue || present == kNoValue) return "cache '" + past_name + "' is not a top-level input/output pair";
+    if (past == kNoValue || present == kNoValue) {
+      return "cache '" + past_name + "' is not a top-level input/output pair";
+    }
     const ValueInfo& info = graph.value(past);
     if (info.dtype != DType::kFloat32) return "cache '" + past_name + "' is not float32";
     if (info.has_shape && info.dims.size() != 4) return "cache '" + past_name + "' is not [batch, heads, seq, dim]";
@@ -108,7 +110,8 @@ std::string MakeKvCacheInPlace(Graph& graph, const std::vector<std::pair<std::st
   }
   for (const auto& [node, slot] : attentions) {
     if (slot.k == kNoValue || slot.v == kNoValue) {
-      return "attention node '" + graph.nodes[static_cast<size_t>(node)].name + "' reads only one of K and V from a cache";
+      return "attention node '" + graph.nodes[static_cast<size_t>(node)].name +
+             "' reads only one of K and V from a cache";
     }
   }
   Attribute cap;
