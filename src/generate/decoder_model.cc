@@ -1,11 +1,15 @@
 // DecoderModel (decoder_model.h): loading, and grouping sequences into model steps.
 #include "generate/decoder_model.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
 
 #include "generate/step_batch.h"
+#include "graph/passes/attention_fusion.h"
+#include "graph/passes/kv_cache_in_place.h"
 #include "parallel/tensor/tensor_parallel.h"
 #include "runtime/session_factory.h"
 
@@ -58,6 +62,34 @@ StatusOr<std::unique_ptr<Session>> LoadTensorParallelSession(const DecoderFiles&
   return LoadSessionWithRewrite(files.model_path, session_options, rewrite);
 }
 
+// The rewrite that keeps an Optimum decoder's KV cache in place (kv_cache_in_place.h), or why it does
+// not apply, in `note` ("" when applied). Attention is fused first, as the session's passes would.
+GraphRewrite KvCacheInPlaceRewrite(const DecoderFiles& files, const DecoderNames& overrides,
+                                   std::shared_ptr<std::string> note) {
+  return [&files, &overrides, note](Graph& graph) -> Status {
+    std::vector<TensorInfo> inputs, outputs;
+    for (int id : graph.inputs) inputs.push_back(TensorInfoOf(graph.value(id)));
+    for (int id : graph.outputs) outputs.push_back(TensorInfoOf(graph.value(id)));
+    DecoderNames names = files.names;
+    MergeNames(overrides, names);
+    auto sig = DetectDecoderSignature(files.model_path, inputs, outputs, files.form, names);
+    if (!sig.ok()) return Status::Ok();  // FromSession reports it
+    if (sig->form != DecoderForm::kOptimum) {
+      *note = "not an Optimum graph";
+      return Status::Ok();
+    }
+    if (!sig->use_cache_branch.empty()) {
+      *note = "a merged decoder (its Concat of the cache sits in an If branch)";
+      return Status::Ok();
+    }
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (const CacheSlot& slot : sig->cache) pairs.emplace_back(slot.past_input, slot.present_output);
+    TS_RETURN_IF_ERROR(FuseAttention(graph));
+    *note = MakeKvCacheInPlace(graph, pairs, files.defaults.context_length);
+    return Status::Ok();
+  };
+}
+
 }  // namespace
 
 DecoderModel::DecoderModel(std::unique_ptr<Session> session, DecoderFiles files, DecoderSignature signature)
@@ -86,13 +118,51 @@ StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const std::string& mo
     model->stage_ = std::move(stage);
     return model;
   }
+  const char* in_place_env = std::getenv("TESSERA_KV_IN_PLACE");
+  const bool tensor_parallel = options.tensor_group != nullptr && options.tensor_group->size() > 1;
+  std::string note = "the graph's own cache outputs are used";
+  if (!options.kv_cache_in_place || (in_place_env != nullptr && std::strcmp(in_place_env, "0") == 0)) {
+    note = "turned off (DecoderOptions::kv_cache_in_place or TESSERA_KV_IN_PLACE=0)";
+  } else if (tensor_parallel) {
+    note = "tensor parallelism keeps the graph's cache outputs";
+  } else if (files.shared_kv_buffer || options.shared_kv_buffer) {
+    note = "the GenAI shared buffer is used instead";
+  } else if (files.defaults.context_length <= 0) {
+    note = "the context length is unknown (config.json max_position_embeddings)";
+  } else {
+    return LoadWithCacheInPlace(std::move(files), options, session_options);
+  }
   std::unique_ptr<Session> session;
-  if (options.tensor_group != nullptr && options.tensor_group->size() > 1) {
+  if (tensor_parallel) {
     TS_ASSIGN_OR_RETURN(session, LoadTensorParallelSession(files, options, session_options));
   } else {
     TS_ASSIGN_OR_RETURN(session, Session::Load(files.model_path, session_options));
   }
-  return FromSession(std::move(session), std::move(files), options.names, options.shared_kv_buffer);
+  TS_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model,
+                      FromSession(std::move(session), std::move(files), options.names, options.shared_kv_buffer));
+  model->kv_cache_note_ = note;
+  return model;
+}
+
+StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::LoadWithCacheInPlace(DecoderFiles files,
+                                                                           const DecoderOptions& options,
+                                                                           const SessionOptions& session_options) {
+  auto note = std::make_shared<std::string>();
+  TS_ASSIGN_OR_RETURN(std::unique_ptr<Session> session,
+                      LoadSessionWithRewrite(files.model_path, session_options,
+                                             KvCacheInPlaceRewrite(files, options.names, note)));
+  const int64_t capacity = files.defaults.context_length;
+  TS_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model,
+                      FromSession(std::move(session), std::move(files), options.names, false));
+  model->kv_cache_note_ = *note;
+  if (!note->empty()) return model;
+  // Each sequence owns its buffers and feeds them back every step: KvCacheAppend writes into them.
+  model->signature_.cache_capacity = capacity;
+  model->signature_.cache_strided = true;
+  std::vector<std::string> pasts;
+  for (const CacheSlot& slot : model->signature_.cache) pasts.push_back(slot.past_input);
+  TS_RETURN_IF_ERROR(model->session_->DonateInputs(pasts));
+  return model;
 }
 
 StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::FromSession(std::unique_ptr<Session> session, DecoderFiles files,

@@ -16,8 +16,14 @@
 // GenAI graphs avoid the copy with a shared KV buffer (genai_config.json's past_present_share_buffer, or
 // --shared-kv-buffer): each sequence's cache is one buffer of the context length allocated at its first
 // step, and GroupQueryAttention writes each new row into it in place (signature().cache_capacity; such
-// sequences always run alone). Optimum graphs, whose attention is plain ops over Concat, have no such
-// path yet: it needs an attention kernel reading a strided, partly filled buffer.
+// sequences always run alone). Optimum graphs get the same at load (DecoderOptions::kv_cache_in_place):
+// graph/passes/kv_cache_in_place rewrites each Concat(past, new) into KvCacheAppend, which writes the new
+// rows into a buffer of the context length, and the fused attention into CachedAttention, which reads the
+// first past + new rows of it strided. The cache tensors keep their logical length (only their storage is
+// strided, signature().cache_strided), so the graph's Shape readers stay right. Such sequences run alone
+// too: a batched step would need one buffer across rows (left padding into it is future work); graphs the
+// pass does not match (merged decoders, whose Concat sits in an If branch; float16 caches; unfused
+// attention) keep the path above, and kv_cache_note() says why.
 //
 // Batching. Step() takes any set of sequences. When the graph's batch dim is dynamic, sequences with the
 // same number of pending tokens run as one batch (their caches left-padded, step_batch.h); GenAI graphs
@@ -45,6 +51,11 @@ struct DecoderOptions {
   DecoderForm form = DecoderForm::kAuto;   // --decoder-form
   DecoderNames names;                      // overrides; merged over genai_config.json's
   bool shared_kv_buffer = false;           // --shared-kv-buffer: GenAI graphs only, as if the config asked
+  // Optimum graphs: each sequence's K/V live in one buffer of the context length, written in place
+  // (graph/passes/kv_cache_in_place.h). Falls back to the graph as written when it does not match, when
+  // the context length is unknown, for tensor or pipeline parallelism, or with TESSERA_KV_IN_PLACE=0;
+  // kv_cache_note() says which.
+  bool kv_cache_in_place = true;
   // --tp: this process is one rank of a tensor-parallel group (parallel/tensor/) that must outlive the
   // model. Every rank loads the same model and calls Step with the same sequences in the same order; each
   // holds its slice of the weights and the KV cache of its own heads (the past/present values are head
@@ -69,6 +80,8 @@ class DecoderModel {
   const GenerationDefaults& defaults() const { return files_.defaults; }
   const DecoderFiles& files() const { return files_; }
   const std::string& model_name() const { return session_->model_name(); }
+  // Why the KV cache is not kept in place ("" when it is).
+  const std::string& kv_cache_note() const { return kv_cache_note_; }
 
   // Runs every sequence's pending tokens (each must have some), stores its new cache and returns, per
   // sequence in order, the logits after its last token (float32, vocabulary-sized).
@@ -76,6 +89,8 @@ class DecoderModel {
 
  private:
   DecoderModel(std::unique_ptr<Session> session, DecoderFiles files, DecoderSignature signature);
+  static StatusOr<std::unique_ptr<DecoderModel>> LoadWithCacheInPlace(DecoderFiles files, const DecoderOptions& options,
+                                                                      const SessionOptions& session_options);
   StatusOr<std::vector<std::vector<float>>> RunBatch(const std::vector<Sequence*>& rows);
 
   std::unique_ptr<Session> session_;
@@ -85,6 +100,7 @@ class DecoderModel {
   // Set for a pipeline stage (DecoderOptions::pipeline_group): Step runs each sequence through the stages.
   Communicator* pipe_ = nullptr;
   std::unique_ptr<PipelineStageInterface> stage_;
+  std::string kv_cache_note_ = "the graph's own cache outputs are used";
 };
 
 }  // namespace tessera::generate

@@ -53,6 +53,10 @@ struct DecoderSignature {
   // and written in place by the graph's GroupQueryAttention (GenAI's past_present_share_buffer); 0: the
   // caches grow by the graph's present outputs.
   int64_t cache_capacity = 0;
+  // With cache_capacity > 0: true when the cache tensors keep their logical length (past + new rows) and
+  // only their buffers hold cache_capacity rows per head (Optimum graphs rewritten by
+  // graph/passes/kv_cache_in_place); false for GenAI's shared buffer, whose tensors are capacity-long.
+  bool cache_strided = false;
 };
 
 // `form` kAuto means Optimum naming unless `names` came from a GenAI config (the caller passes kGenAi

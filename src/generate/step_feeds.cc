@@ -41,13 +41,17 @@ void AxisSplit(const Shape& shape, int64_t axis, size_t elem, size_t& outer, siz
 // One slot's batched past: the rows' caches, KV caches left-padded to `max_past`.
 StatusOr<Tensor> BatchedCache(const std::string& model_name, const CacheSlot& slot, size_t index,
                               const std::vector<Sequence*>& rows, const std::vector<int64_t>& past, int64_t max_past,
-                              int64_t capacity) {
+                              int64_t capacity, bool strided) {
   if (capacity > 0 && rows.size() != 1) return Internal("a shared KV buffer runs one sequence per step");
   const int64_t batch = static_cast<int64_t>(rows.size());
   if (batch == 1 && !rows[0]->cache.empty()) return rows[0]->cache[index];  // shared, not copied
   // With a shared buffer (batch 1, first step) the cache is allocated once at its full capacity.
   TS_ASSIGN_OR_RETURN(Shape shape, SlotShape(model_name, slot, batch, capacity > 0 ? capacity : max_past));
+  Shape shape_empty = shape;
+  if (slot.grows) shape_empty[static_cast<size_t>(slot.seq_axis)] = 0;
   TS_ASSIGN_OR_RETURN(Tensor out, Tensor::Allocate(slot.dtype, shape));  // zeros: padding and first-step states
+  // A strided cache (decoder_signature.h) starts empty: its logical length is 0, its buffer the capacity.
+  if (strided && slot.grows) return Tensor(slot.dtype, std::move(shape_empty), out.buffer());
   const size_t elem = DTypeSize(slot.dtype);
   size_t outer = 1, inner = elem;
   if (slot.grows) AxisSplit(shape, slot.seq_axis, elem, outer, inner);
@@ -132,7 +136,8 @@ StatusOr<StepFeeds> BuildStepFeeds(const std::string& model_name, const DecoderS
   }
   for (size_t c = 0; c < sig.cache.size(); ++c) {
     TS_ASSIGN_OR_RETURN(Tensor past,
-                        BatchedCache(model_name, sig.cache[c], c, rows, step.past, step.max_past, sig.cache_capacity));
+                        BatchedCache(model_name, sig.cache[c], c, rows, step.past, step.max_past, sig.cache_capacity,
+                                                     sig.cache_strided));
     step.feeds.emplace_back(sig.cache[c].past_input, past);
   }
   return step;

@@ -73,7 +73,8 @@ StatusOr<std::vector<std::vector<float>>> TakeStepResults(const std::string& mod
   for (size_t c = 0; c < sig.cache.size(); ++c) {
     const CacheSlot& slot = sig.cache[c];
     const Tensor* present = Output(output_names, outputs, slot.present_output);
-    const int64_t expected = sig.cache_capacity > 0 ? sig.cache_capacity : step.max_past + step.pending;
+    const int64_t expected =
+        sig.cache_capacity > 0 && !sig.cache_strided ? sig.cache_capacity : step.max_past + step.pending;
     bool ok = present && present->dtype() == slot.dtype && present->rank() == static_cast<int64_t>(slot.dims.size()) &&
               present->dim(0) == batch && (!slot.grows || present->dim(slot.seq_axis) == expected);
     if (!ok) {

@@ -31,7 +31,7 @@ ALLOWED = {
     "runtime": {"core", "graph", "graph/passes", "model", "ops", "ops/cpu/common"},
     "parallel": {"core", "graph", "graph/passes", "model", "ops", "runtime"},
     "compress": {"core", "graph", "model", "ops", "runtime"},
-    "generate": {"core", "graph", "model", "ops", "runtime", "parallel"},
+    "generate": {"core", "graph", "graph/passes", "model", "ops", "runtime", "parallel"},
     "serve": {"core", "graph", "graph/passes", "model", "ops", "runtime", "parallel", "generate", "compress"},
     "cli": {"core", "graph", "graph/passes", "model", "ops", "runtime", "parallel", "generate", "compress",
             "serve"},

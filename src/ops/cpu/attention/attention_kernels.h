@@ -16,5 +16,7 @@ KernelFactory GroupQueryAttentionFactory();       // com.microsoft GroupQueryAtt
 KernelFactory MultiHeadAttentionFactory();        // com.microsoft MultiHeadAttention
 KernelFactory BertAttentionFactory();             // com.microsoft Attention (fused QKV weights)
 KernelFactory FusedAttentionFactory();            // com.tessera FusedAttention
+KernelFactory KvCacheAppendFactory();             // com.tessera KvCacheAppend (in-place KV cache)
+KernelFactory CachedAttentionFactory();           // com.tessera CachedAttention (over KvCacheAppend)
 
 }  // namespace tessera

@@ -16,6 +16,9 @@ void RegisterAttentionKernels(KernelRegistry& registry) {
       KernelDef{"MultiHeadAttention", kMicrosoftDomain, 1, kLatestOpset, "cpu", {}, MultiHeadAttentionFactory()});
   registry.Register(KernelDef{"Attention", kMicrosoftDomain, 1, kLatestOpset, "cpu", {}, BertAttentionFactory()});
   registry.Register(KernelDef{"FusedAttention", kTesseraDomain, 1, kLatestOpset, "cpu", {}, FusedAttentionFactory()});
+  registry.Register(KernelDef{"KvCacheAppend", kTesseraDomain, 1, kLatestOpset, "cpu", {}, KvCacheAppendFactory()});
+  registry.Register(
+      KernelDef{"CachedAttention", kTesseraDomain, 1, kLatestOpset, "cpu", {}, CachedAttentionFactory()});
 }
 
 }  // namespace tessera
