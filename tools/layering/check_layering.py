@@ -40,6 +40,8 @@ ALLOWED = {
 FAMILY_EDGES = {
     # Quantized convolution and matmul reuse the float matmul's input checks, scratch and oneDNN wrapper.
     ("ops/cpu/quantization", "ops/cpu/matmul"),
+    # LayerNormQuantize runs the float LayerNorm row kernel, then quantizes each row while it is in L1.
+    ("ops/cpu/quantization", "ops/cpu/normalization"),
     # MeanVarianceNormalization accumulates over the reduction family's plans.
     ("ops/cpu/normalization", "ops/cpu/reduction"),
 }
