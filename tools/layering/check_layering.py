@@ -42,6 +42,8 @@ FAMILY_EDGES = {
     ("ops/cpu/quantization", "ops/cpu/matmul"),
     # The per-step recurrence of RNN, GRU and LSTM reads oneDNN's packed panels with the matmul family's GEMV.
     ("ops/cpu/recurrent", "ops/cpu/matmul"),
+    # LayerNormQuantize runs the float LayerNorm row kernel, then quantizes each row while it is in L1.
+    ("ops/cpu/quantization", "ops/cpu/normalization"),
     # MeanVarianceNormalization accumulates over the reduction family's plans.
     ("ops/cpu/normalization", "ops/cpu/reduction"),
 }

@@ -11,6 +11,7 @@
 #include "graph/passes/product_epilogue.h"
 #include "graph/passes/qdq_channels_last.h"
 #include "graph/passes/qdq_hoist.h"
+#include "graph/passes/qdq_layer_norm.h"
 #include "graph/passes/qdq_match.h"
 
 namespace tessera {
@@ -248,11 +249,13 @@ Status FuseQdq(Graph& graph, int* fused_count) {
       }
       ++fused;
     }
+    EraseMarkedNodes(graph, removed);
+    // After the products took their QuantizeLinears: the ones left after a LayerNorm join it.
+    fused += FuseLayerNormQuantize(graph);
     if (fused == 0 && hoisted == 0) {
       if (fused_count != nullptr) *fused_count = 0;
       return Status::Ok();
     }
-    EraseMarkedNodes(graph, removed);
   }
   EraseUnreadDequantize(graph);
   // A residual addend may be computed after the Conv that now reads it (the other branch of the block).

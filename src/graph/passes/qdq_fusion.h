@@ -24,6 +24,9 @@
 // quantized_activation_matmul.cc) taking in a Div/Mul by a float scalar constant after it (its alpha) and
 // then a QuantizeLinear, each only while the value before it has that one reader.
 //
+// A QuantizeLinear still left after a LayerNormalization then joins it as a two-output LayerNormQuantize
+// (qdq_layer_norm.h), whose float output the residual Add keeps reading.
+//
 // Fused nodes feeding fused nodes thus pass int8 tensors along (the int8 chain); the values between
 // QuantizedConvs then stay NHWC where they can (qdq_channels_last.h). DequantizeLinear nodes left without
 // readers are removed; the ones other nodes still read stay. The fused node keeps the Conv/MatMul/Gemm's name.

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "ops/cpu/normalization/layer_norm_rows.h"
 #include "ops/cpu/normalization/normalization_common.h"
 #include "ops/op_helpers.h"
 
 namespace tessera {
-namespace {
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void LayerNormRowsF32(const float* x, float* y, int64_t rows, int64_t n, const float* scale, const float* bias,
@@ -40,6 +40,8 @@ void LayerNormRowsF32(const float* x, float* y, int64_t rows, int64_t n, const f
     if (inv_std_out) inv_std_out[r] = inv_std;
   }
 }
+
+namespace {
 
 template <typename T, typename C>
 void LayerNormRowsGeneric(const T* x, T* y, int64_t rows, int64_t n, const C* scale, const C* bias, double epsilon,

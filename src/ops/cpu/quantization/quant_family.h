@@ -15,6 +15,7 @@ StatusOr<std::unique_ptr<Kernel>> MakeQuantizedConvKernel(const KernelInit& init
 StatusOr<std::unique_ptr<Kernel>> MakeQuantizedMatMulKernel(const KernelInit& init);  // quantized_matmul.cc
 // quantized_activation_matmul.cc
 StatusOr<std::unique_ptr<Kernel>> MakeQuantizedActivationMatMulKernel(const KernelInit& init);
+StatusOr<std::unique_ptr<Kernel>> MakeLayerNormQuantizeKernel(const KernelInit& init);  // layer_norm_quantize.cc
 // com.microsoft contrib ops of weight-only quantized decoders.
 StatusOr<std::unique_ptr<Kernel>> MakeMatMulNBitsKernel(const KernelInit& init);           // matmul_nbits.cc
 StatusOr<std::unique_ptr<Kernel>> MakeGatherBlockQuantizedKernel(const KernelInit& init);  // gather_block_quantized.cc

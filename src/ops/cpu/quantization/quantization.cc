@@ -312,7 +312,8 @@ void RegisterQuantizationKernels(KernelRegistry& registry) {
   for (const auto& [op, factory] : {std::pair<const char*, Factory>{"QuantizedConv", MakeQuantizedConvKernel},
                                     std::pair<const char*, Factory>{"QuantizedMatMul", MakeQuantizedMatMulKernel},
                                     std::pair<const char*, Factory>{"QuantizedActivationMatMul",
-                                                                    MakeQuantizedActivationMatMulKernel}}) {
+                                                                    MakeQuantizedActivationMatMulKernel},
+                                    std::pair<const char*, Factory>{"LayerNormQuantize", MakeLayerNormQuantizeKernel}}) {
     KernelDef def;
     def.op_type = op;
     def.domain = kTesseraDomain;
