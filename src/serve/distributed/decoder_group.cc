@@ -1,7 +1,9 @@
 // The step message of a decoder group and a member's mirror of rank 0's sequences (decoder_group.h).
 #include "serve/distributed/decoder_group.h"
 
+#include <algorithm>
 #include <string>
+#include <utility>
 
 namespace tessera::serve {
 
@@ -45,32 +47,41 @@ class MessageReader {
 Status DecoderGroupMirror::Apply(const Tensor& message) {
   const std::string what = "model '" + model_.model_name() + "': step message from rank 0";
   if (message.dtype() != DType::kInt64 || message.rank() != 1) return Internal(what + " is not int64[n]");
+  // The whole message is read before anything changes, so a malformed one leaves the mirror as it was.
   MessageReader reader(message);
   int64_t n_freed = 0, n_rows = 0;
   if (!reader.Next(n_freed) || n_freed < 0) return Internal(what + " has no count of freed sequences");
-  for (int64_t i = 0; i < n_freed; ++i) {
-    int64_t id = 0;
+  std::vector<int64_t> freed(static_cast<size_t>(std::min<int64_t>(n_freed, message.element_count())));
+  for (int64_t& id : freed) {
     if (!reader.Next(id)) return Internal(what + " ends inside its freed sequences");
-    sequences_.erase(id);
   }
+  if (static_cast<int64_t>(freed.size()) != n_freed) return Internal(what + " ends inside its freed sequences");
   if (!reader.Next(n_rows) || n_rows < 0) return Internal(what + " has no count of rows");
-  std::vector<generate::Sequence*> rows;
+  std::vector<std::pair<int64_t, std::vector<generate::TokenId>>> rows;
   for (int64_t i = 0; i < n_rows; ++i) {
     int64_t id = 0, n_tokens = 0;
     if (!reader.Next(id) || !reader.Next(n_tokens) || n_tokens <= 0)
       return Internal(what + ": row " + std::to_string(i) + " has no id or no tokens");
-    generate::Sequence& seq = sequences_[id];
+    std::vector<generate::TokenId> tokens;
     for (int64_t t = 0; t < n_tokens; ++t) {
       int64_t token = 0;
       if (!reader.Next(token)) return Internal(what + " ends inside row " + std::to_string(i));
-      seq.tokens.push_back(static_cast<generate::TokenId>(token));
+      tokens.push_back(static_cast<generate::TokenId>(token));
     }
-    rows.push_back(&seq);
+    rows.emplace_back(id, std::move(tokens));
   }
   if (!reader.AtEnd()) return Internal(what + " has values after its last row");
-  if (rows.empty()) return Status::Ok();
+
+  for (int64_t id : freed) sequences_.erase(id);
+  std::vector<generate::Sequence*> step;
+  for (auto& [id, tokens] : rows) {
+    generate::Sequence& seq = sequences_[id];
+    seq.tokens.insert(seq.tokens.end(), tokens.begin(), tokens.end());
+    step.push_back(&seq);
+  }
+  if (step.empty()) return Status::Ok();
   // A failed step fails on rank 0 too, which answers the clients; the mirror only keeps in step.
-  (void)model_.Step(rows);
+  (void)model_.Step(step);
   return Status::Ok();
 }
 
