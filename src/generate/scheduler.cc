@@ -19,6 +19,7 @@ struct SequenceScheduler::Scheduled {
   TokenSampler sampler;
   TokenStream stream;
   int64_t generated = 0;
+  int64_t id = -1;  // set when admitted (scheduler thread)
 
   int64_t Positions() const { return static_cast<int64_t>(request.prompt.size()) + request.max_new_tokens; }
   int64_t CacheBytes() const {
@@ -37,8 +38,8 @@ struct SequenceScheduler::Scheduled {
 };
 
 SequenceScheduler::SequenceScheduler(std::unique_ptr<DecoderModel> model, const TextCodec* codec,
-                                     SchedulerLimits limits)
-    : model_(std::move(model)), codec_(codec), limits_(limits) {
+                                     SchedulerLimits limits, std::unique_ptr<StepDriver> driver)
+    : model_(std::move(model)), codec_(codec), limits_(limits), driver_(std::move(driver)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -93,6 +94,7 @@ void SequenceScheduler::AdmitLocked(std::vector<std::unique_ptr<Scheduled>>& run
       if (!running.empty() && reserved + need > limits_.max_cache_bytes) break;
       reserved += need;
     }
+    waiting_.front()->id = next_id_++;
     running.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
   }
@@ -143,6 +145,7 @@ void SequenceScheduler::Run() {
       }
     }
     for (auto& s : cancelled) {
+      if (s->id >= 0) freed_.push_back(s->id);
       if (stopping && !s->ticket->cancelled.load()) {
         s->Finish(Unavailable("model '" + model_->model_name() + "' was unloaded before the request finished"));
       } else {
@@ -155,17 +158,37 @@ void SequenceScheduler::Run() {
       return;
     }
     if (!running.empty()) StepAll(running);
+    // With nothing left to step, frees are announced at once: a client's disconnect frees the cache of
+    // every rank now, not when the next request arrives.
+    if (running.empty() && !freed_.empty()) (void)RunStep({});
     Publish(running);
   }
 }
 
+StatusOr<std::vector<std::vector<float>>> SequenceScheduler::RunStep(const std::vector<ScheduledRow>& rows) {
+  std::vector<int64_t> freed;
+  freed.swap(freed_);
+  if (driver_) return driver_->Step(*model_, rows, freed);
+  if (rows.empty()) return std::vector<std::vector<float>>{};
+  std::vector<Sequence*> sequences;
+  for (const ScheduledRow& row : rows) sequences.push_back(row.sequence);
+  return model_->Step(sequences);
+}
+
 void SequenceScheduler::StepAll(std::vector<std::unique_ptr<Scheduled>>& running) {
-  std::vector<Sequence*> rows;
-  for (auto& s : running) rows.push_back(&s->seq);
-  StatusOr<std::vector<std::vector<float>>> logits = model_->Step(rows);
+  std::vector<ScheduledRow> rows;
+  for (auto& s : running) rows.push_back({s->id, &s->seq});
+  StatusOr<std::vector<std::vector<float>>> logits = RunStep(rows);
+  if (logits.ok() && logits->size() != rows.size()) {
+    logits = Internal("model '" + model_->model_name() + "': a step of " + std::to_string(rows.size()) +
+                      " sequences returned " + std::to_string(logits->size()) + " rows of logits");
+  }
   if (!logits.ok()) {
     // The step's fault is the model's or the runtime's, not one request's: every row of it fails.
-    for (auto& s : running) s->Finish(logits.status());
+    for (auto& s : running) {
+      freed_.push_back(s->id);
+      s->Finish(logits.status());
+    }
     running.clear();
     return;
   }
@@ -178,6 +201,7 @@ void SequenceScheduler::StepAll(std::vector<std::unique_ptr<Scheduled>>& running
     std::string new_text;
     StatusOr<bool> stopped = s.stream.Add(token, new_text);
     if (!stopped.ok()) {
+      freed_.push_back(s.id);
       s.Finish(stopped.status());
       running[i].reset();
       continue;
@@ -188,6 +212,7 @@ void SequenceScheduler::StepAll(std::vector<std::unique_ptr<Scheduled>>& running
     if (done) new_text += s.stream.Flush();
     if (s.sink.on_token) s.sink.on_token(token, new_text);
     if (done) {
+      freed_.push_back(s.id);
       s.Finish(std::move(s.stream.result()));
       running[i].reset();
     }

@@ -24,6 +24,10 @@
 // result (stop_reason kCancelled after Cancel), or with the model's error, or Unavailable when the
 // scheduler is destroyed first.
 //
+// A StepDriver (below) may stand between the scheduler and the model: it sees every step's rows by
+// sequence id and the ids of the sequences that left, which is all a group of processes needs to mirror
+// rank 0's scheduler (serve/distributed/decoder_group.h).
+//
 // Thread safety: Submit, Cancel and stats may be called from any thread.
 #pragma once
 
@@ -64,10 +68,30 @@ struct GenerationTicket {
   std::atomic<bool> cancelled{false};
 };
 
+// One row of a step: the sequence's id (unique within its scheduler, never reused) and its state.
+struct ScheduledRow {
+  int64_t id = 0;
+  Sequence* sequence = nullptr;
+};
+
+// How the scheduler runs a step. Without one it calls DecoderModel::Step; a model whose steps are
+// collective over a group of processes (serve/distributed/) first tells the group's other ranks what to
+// run, so they step the same rows in the same order. Called on the scheduler's thread only.
+class StepDriver {
+ public:
+  virtual ~StepDriver() = default;
+  // `freed`: ids of the sequences that left (ended, failed or cancelled) since the last call, whose caches
+  // must go on every rank. `rows` may be empty: then only the frees are announced and no logits return.
+  virtual StatusOr<std::vector<std::vector<float>>> Step(DecoderModel& model, const std::vector<ScheduledRow>& rows,
+                                                         const std::vector<int64_t>& freed) = 0;
+};
+
 class SequenceScheduler {
  public:
   // `codec` may be null (then stop strings are refused); it must outlive the scheduler.
-  SequenceScheduler(std::unique_ptr<DecoderModel> model, const TextCodec* codec, SchedulerLimits limits);
+  // `driver` may be null (then steps call the model directly).
+  SequenceScheduler(std::unique_ptr<DecoderModel> model, const TextCodec* codec, SchedulerLimits limits,
+                    std::unique_ptr<StepDriver> driver = nullptr);
   // Ends every waiting and running request (on_done gets Unavailable) and joins the thread.
   ~SequenceScheduler();
 
@@ -96,10 +120,15 @@ class SequenceScheduler {
   // One model step over `running`; sequences that end are reported and removed.
   void StepAll(std::vector<std::unique_ptr<Scheduled>>& running);
   void Publish(const std::vector<std::unique_ptr<Scheduled>>& running);
+  // Runs `rows` (possibly none) through the driver or the model, announcing freed_ first.
+  StatusOr<std::vector<std::vector<float>>> RunStep(const std::vector<ScheduledRow>& rows);
 
   std::unique_ptr<DecoderModel> model_;
   const TextCodec* codec_;
   const SchedulerLimits limits_;
+  std::unique_ptr<StepDriver> driver_;
+  std::vector<int64_t> freed_;  // ids left since the driver's last call; scheduler thread only
+  int64_t next_id_ = 0;         // scheduler thread only
   std::function<void(const SchedulerStats&)> listener_;
 
   mutable std::mutex mu_;

@@ -6,6 +6,7 @@
 
 #include <future>
 #include <random>
+#include <set>
 
 #include "testing/tiny_decoder_model.h"
 
@@ -176,6 +177,62 @@ TEST(SequenceSchedulerTest, DestroyingTheSchedulerEndsOpenRequestsAsUnavailable)
     WaitFor([&] { return c.count() > 0; });
   }
   EXPECT_EQ(c.done.get_future().get().status().code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace tessera::generate
+
+namespace tessera::generate {
+namespace {
+
+// Records what a driver sees and steps the model as the scheduler would without one.
+class RecordingDriver : public StepDriver {
+ public:
+  StatusOr<std::vector<std::vector<float>>> Step(DecoderModel& model, const std::vector<ScheduledRow>& rows,
+                                                 const std::vector<int64_t>& freed) override {
+    std::lock_guard<std::mutex> lock(mu);
+    for (int64_t id : freed) {
+      if (!live.erase(id)) ++unknown_frees;
+    }
+    std::vector<Sequence*> sequences;
+    for (const ScheduledRow& row : rows) {
+      live.insert(row.id);
+      sequences.push_back(row.sequence);
+    }
+    if (sequences.empty()) return std::vector<std::vector<float>>{};
+    return model.Step(sequences);
+  }
+  std::mutex mu;
+  std::set<int64_t> live;
+  int unknown_frees = 0;
+};
+
+TEST(SequenceSchedulerTest, DriverSeesEverySequenceFreedOnceWhetherItEndsOrIsCancelled) {
+  auto model = LoadTiny();
+  ASSERT_TRUE(model);
+  auto owned = std::make_unique<RecordingDriver>();
+  RecordingDriver* driver = owned.get();
+  SequenceScheduler scheduler(std::move(model), nullptr, {.max_running = 3}, std::move(owned));
+  std::mt19937 rng(7);
+  std::vector<std::unique_ptr<Collected>> collected;
+  std::vector<std::shared_ptr<GenerationTicket>> tickets;
+  for (int i = 0; i < 6; ++i) {
+    collected.push_back(std::make_unique<Collected>());
+    GenerationRequest r = Sampled(rng, 10 + i);
+    if (i == 0) r.max_new_tokens = 200;  // long enough to be cancelled while it runs
+    auto ticket = scheduler.Submit(r, collected.back()->Sink());
+    ASSERT_TRUE(ticket.ok());
+    tickets.push_back(*ticket);
+  }
+  WaitFor([&] { return collected[0]->count() >= 2; });
+  scheduler.Cancel(*tickets[0]);
+  for (auto& c : collected) (void)c->done.get_future().get();
+  WaitFor([&] {
+    std::lock_guard<std::mutex> lock(driver->mu);
+    return driver->live.empty();
+  });
+  std::lock_guard<std::mutex> lock(driver->mu);
+  EXPECT_EQ(driver->unknown_frees, 0);
 }
 
 }  // namespace

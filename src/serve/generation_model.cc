@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <optional>
 
+#include "serve/distributed/mpi_serving.h"
+
 namespace tessera::serve {
 
 namespace fs = std::filesystem;
@@ -23,7 +25,8 @@ bool IsDecoderFolder(const std::string& model_path) {
 }
 
 StatusOr<std::shared_ptr<GenerationModel>> GenerationModel::Load(const std::string& name, const std::string& version,
-                                                                 const std::string& model_path, int threads,
+                                                                 const std::string& model_path,
+                                                                 const ParallelConfig& parallel, int threads,
                                                                  const generate::SchedulerLimits& limits,
                                                                  std::shared_ptr<ModelMetrics> metrics) {
   const std::string label = "model '" + name + "' version " + version;
@@ -34,10 +37,18 @@ StatusOr<std::shared_ptr<GenerationModel>> GenerationModel::Load(const std::stri
   // Concat caches (bench/generate_serving.py, 2026-12-07), so serving keeps the caches the graph grows.
   options.kv_cache_in_place = false;
   const std::string folder = fs::path(model_path).parent_path().string();
-  auto decoder = generate::DecoderModel::Load(folder, options);
-  if (!decoder.ok()) return decoder.status().WithContext(label + " (a decoder: config files lie beside its graph)");
   Parts parts;
-  parts.decoder = std::move(*decoder);
+  if (parallel.distributed()) {
+    auto distributed = TakeDistributedDecoder(model_path, parallel, name);
+    if (!distributed.ok()) return distributed.status().WithContext(label);
+    parts.decoder = std::move(distributed->decoder);
+    parts.driver = std::move(distributed->driver);
+  } else {
+    auto decoder = generate::DecoderModel::Load(folder, options);
+    if (!decoder.ok())
+      return decoder.status().WithContext(label + " (a decoder: config files lie beside its graph)");
+    parts.decoder = std::move(*decoder);
+  }
   auto codec = generate::LoadTextCodec(folder);
   if (codec.ok()) {
     parts.codec = std::move(*codec);
@@ -69,7 +80,8 @@ std::shared_ptr<GenerationModel> GenerationModel::Create(const std::string& name
   model->created_ =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   model->scheduler_ =
-      std::make_unique<generate::SequenceScheduler>(std::move(parts.decoder), model->codec_.get(), limits);
+      std::make_unique<generate::SequenceScheduler>(std::move(parts.decoder), model->codec_.get(), limits,
+                                                   std::move(parts.driver));
   ModelMetrics* m = model->metrics_.get();
   model->scheduler_->SetStatsListener([m](const generate::SchedulerStats& s) {
     m->running_sequences.store(s.running);

@@ -20,6 +20,7 @@
 #include "generate/chat_template/chat_template.h"
 #include "generate/scheduler.h"
 #include "generate/text_codec.h"
+#include "serve/model_config.h"
 #include "serve/server_metrics.h"
 
 namespace tessera::serve {
@@ -29,9 +30,11 @@ bool IsDecoderFolder(const std::string& model_path);
 
 class GenerationModel {
  public:
-  // `model_path` is the version's model.onnx.
+  // `model_path` is the version's model.onnx. With `parallel` asking for tp or pp, the decoder is the
+  // one the server's MPI group loaded for it (distributed/mpi_serving.h), stepped across the group.
   static StatusOr<std::shared_ptr<GenerationModel>> Load(const std::string& name, const std::string& version,
-                                                         const std::string& model_path, int threads,
+                                                         const std::string& model_path,
+                                                         const ParallelConfig& parallel, int threads,
                                                          const generate::SchedulerLimits& limits,
                                                          std::shared_ptr<ModelMetrics> metrics);
   // A model from parts already loaded (Load's last step; tests pass a fake codec). `codec` and
@@ -42,6 +45,7 @@ class GenerationModel {
     std::string no_codec_reason;
     std::shared_ptr<const generate::ChatTemplate> chat_template;
     std::string no_chat_template_reason;
+    std::unique_ptr<generate::StepDriver> driver;  // may be null (scheduler.h)
   };
   static std::shared_ptr<GenerationModel> Create(const std::string& name, const std::string& version, Parts parts,
                                                  const generate::SchedulerLimits& limits,

@@ -39,7 +39,7 @@ StatusOr<std::shared_ptr<LoadedModel>> LoadModelVersion(const ModelFolder& folde
     model->signature.version = std::to_string(version);
     model->metrics = server_metrics.ForModel(folder.name, model->signature.version);
     TS_ASSIGN_OR_RETURN(model->generation,
-                        GenerationModel::Load(folder.name, model->signature.version, path,
+                        GenerationModel::Load(folder.name, model->signature.version, path, config.parallel,
                                               InstanceThreads(config, default_threads), generation_limits,
                                               model->metrics));
     return model;

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <iostream>
 #include <map>
@@ -14,6 +15,8 @@
 #include <thread>
 
 #include "parallel/plan_runner.h"
+#include "serve/distributed/decoder_group.h"
+#include "serve/generation_model.h"
 #include "serve/loaded_model.h"
 #include "serve/model_repository.h"
 #include "serve/server_metrics.h"
@@ -28,6 +31,10 @@ constexpr int kControlTag = 4300;
 constexpr int64_t kStop = -1;
 // After each run a worker sends rank 0 its total busy seconds (one float64), for the metrics.
 constexpr int kBusyTag = 4301;
+// Before a decoder group's step rank 0 sends each member the step (decoder_group.h), and after it each
+// member answers its KV-cache bytes and sequences (two int64), for the metrics.
+constexpr int kStepTag = 4302;
+constexpr int kCacheTag = 4303;
 // How long an idle worker sleeps between probes: adds at most this to a request's latency.
 constexpr auto kProbeInterval = std::chrono::microseconds(500);
 
@@ -36,17 +43,23 @@ class MpiThread {
  public:
   void SetOwner() { owner_ = std::this_thread::get_id(); }
 
-  // Runs `job` on the MPI thread and returns when it has run (at once when called from that thread).
-  void Run(const std::function<void()>& job) {
-    if (std::this_thread::get_id() == owner_) return job();
+  // Runs `job` on the MPI thread and returns true when it has run (at once when called from that
+  // thread); false, without running it, once the thread has finished serving (the server is stopping).
+  bool Run(const std::function<void()>& job) {
+    if (std::this_thread::get_id() == owner_) {
+      job();
+      return true;
+    }
     std::packaged_task<void()> task(job);
     std::future<void> done = task.get_future();
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) return false;
       jobs_.push_back(std::move(task));
     }
     cv_.notify_all();
     done.get();
+    return true;
   }
 
   // Carries out posted jobs until Finish is called and none is left.
@@ -90,7 +103,16 @@ struct MpiServing::Group {
   std::vector<int> members;            // world ranks; members[0] == 0
   std::unique_ptr<Communicator> comm;  // declared before the runner, which uses it until it is gone
   std::unique_ptr<PlanRunner> runner;
-  Status load;  // why runner is null
+  Status load;  // why runner (or decoder) is null
+  // A decoder (its version folder holds exporter config files) is served for generation instead: every
+  // member holds a DecoderModel over `comm`; rank 0 hands its own to the GenerationModel (once), the
+  // others mirror rank 0's scheduler.
+  bool is_decoder = false;
+  std::unique_ptr<generate::DecoderModel> decoder;
+  std::unique_ptr<DecoderGroupMirror> mirror;
+  bool decoder_taken = false;
+  std::unique_ptr<std::atomic<int64_t>[]> cache_bytes;  // rank 0: each member's KV-cache bytes
+  bool serving() const { return runner || is_decoder; }
   // Seconds each member spent in runs, by position in `members`: kept on rank 0, written by its MPI thread
   // and read by the metrics. A worker keeps its own total in busy[its position].
   std::unique_ptr<std::atomic<double>[]> busy;
@@ -120,7 +142,7 @@ std::string RankBusyText(const std::vector<std::shared_ptr<MpiServing::Group>>& 
       "# HELP tessera_rank_busy_seconds_total Time each MPI rank of a model's group spent in its runs.\n"
       "# TYPE tessera_rank_busy_seconds_total counter\n";
   for (const auto& group : groups) {
-    if (!group->runner) continue;  // failed to load: never runs
+    if (!group->runner) continue;  // failed to load, or a decoder: never runs a plan
     for (size_t i = 0; i < group->members.size(); ++i) {
       char number[64];
       std::snprintf(number, sizeof number, "%.17g", group->busy[i].load());
@@ -128,7 +150,73 @@ std::string RankBusyText(const std::vector<std::shared_ptr<MpiServing::Group>>& 
              "\",rank=\"" + std::to_string(group->members[i]) + "\"} " + number + "\n";
     }
   }
+  out +=
+      "# HELP tessera_rank_kv_cache_bytes Bytes of KV cache each MPI rank of a decoder's group holds.\n"
+      "# TYPE tessera_rank_kv_cache_bytes gauge\n";
+  for (const auto& group : groups) {
+    if (!group->is_decoder || !group->load.ok()) continue;
+    for (size_t i = 0; i < group->members.size(); ++i) {
+      out += "tessera_rank_kv_cache_bytes{model=\"" + group->model + "\",version=\"" + group->version +
+             "\",rank=\"" + std::to_string(group->members[i]) + "\"} " +
+             std::to_string(group->cache_bytes[i].load()) + "\n";
+    }
+  }
   return out;
+}
+
+// Rank 0's StepDriver for a decoder group: on the MPI thread, tells each member to run the group, sends
+// it the step, steps rank 0's own rows (collective with the members) and reads back their cache sizes.
+class MpiDecoderDriver : public generate::StepDriver {
+ public:
+  MpiDecoderDriver(std::shared_ptr<MpiServing::Group> group, Communicator& world)
+      : group_(std::move(group)), world_(world) {}
+
+  StatusOr<std::vector<std::vector<float>>> Step(generate::DecoderModel& model,
+                                                 const std::vector<generate::ScheduledRow>& rows,
+                                                 const std::vector<int64_t>& freed) override;
+
+ private:
+  std::shared_ptr<MpiServing::Group> group_;
+  Communicator& world_;
+};
+
+StatusOr<std::vector<std::vector<float>>> MpiDecoderDriver::Step(generate::DecoderModel& model,
+                                                                 const std::vector<generate::ScheduledRow>& rows,
+                                                                 const std::vector<int64_t>& freed) {
+  const Tensor message = EncodeDecoderStep(rows, freed);
+  StatusOr<std::vector<std::vector<float>>> result = std::vector<std::vector<float>>{};
+  const bool ran = GetRegistry().mpi_thread.Run([&] {
+    Tensor command = Tensor::FromVector<int64_t>(DType::kInt64, {1}, {group_->index});
+    for (size_t i = 1; i < group_->members.size(); ++i) {
+      const int member = group_->members[i];
+      Status s = world_.Send(command, member, kControlTag);
+      if (s.ok()) s = world_.Send(message, member, kStepTag);
+      if (!s.ok()) world_.Abort(group_->label + ": sending a step to rank " + std::to_string(member) + ": " +
+                                    s.message(), 1);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    if (!rows.empty()) {
+      std::vector<generate::Sequence*> sequences;
+      for (const generate::ScheduledRow& row : rows) sequences.push_back(row.sequence);
+      result = model.Step(sequences);
+    }
+    group_->busy[0] =
+        group_->busy[0] + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    int64_t own = 0;
+    for (const generate::ScheduledRow& row : rows)
+      for (const Tensor& t : row.sequence->cache) own += static_cast<int64_t>(t.byte_size());
+    group_->cache_bytes[0] = own;
+    for (size_t i = 1; i < group_->members.size(); ++i) {
+      auto busy = world_.Recv(group_->members[i], kBusyTag);
+      if (busy.ok() && busy->dtype() == DType::kFloat64 && busy->shape() == Shape{1})
+        group_->busy[i] = busy->data<double>()[0];
+      auto cache = world_.Recv(group_->members[i], kCacheTag);
+      if (cache.ok() && cache->dtype() == DType::kInt64 && cache->shape() == Shape{2})
+        group_->cache_bytes[i] = cache->data<int64_t>()[0];
+    }
+  });
+  if (!ran) return Unavailable(group_->label + " is shutting down");
+  return result;
 }
 
 class MpiPlanRunner : public ModelRunner {
@@ -173,6 +261,35 @@ class MpiPlanRunner : public ModelRunner {
   std::shared_ptr<MpiServing::Group> group_;
   Communicator& world_;
 };
+
+}  // namespace
+
+namespace {
+
+// Every member loads the decoder over the group's communicator; tp or pp, not both and not dp yet.
+void LoadDecoderGroup(MpiServing::Group& group, int threads, int me) {
+  group.is_decoder = true;
+  group.cache_bytes = std::make_unique<std::atomic<int64_t>[]>(group.members.size());
+  const ParallelConfig& p = group.parallel;
+  if (p.dp > 1 || (p.tp > 1 && p.pp > 1)) {
+    group.load = Unimplemented("a decoder is served with tp or pp alone (not dp, not both at once) under mpirun; "
+                               "asked for " + PlanText(p));
+  } else {
+    generate::DecoderOptions options;
+    options.threads = threads;
+    (p.tp > 1 ? options.tensor_group : options.pipeline_group) = group.comm.get();
+    const std::string folder = std::filesystem::path(group.path).parent_path().string();
+    auto decoder = generate::DecoderModel::Load(folder, options);
+    if (decoder.ok()) {
+      group.decoder = std::move(decoder).value();
+      if (me != 0) group.mirror = std::make_unique<DecoderGroupMirror>(*group.decoder);
+    } else {
+      group.load = decoder.status();
+      if (me != 0) std::cerr << "tessera: rank " << me << ": " << group.label << ": " << group.load.message() << "\n";
+    }
+  }
+  if (!group.load.ok()) group.load = group.load.WithContext("parallel " + PlanText(p));
+}
 
 }  // namespace
 
@@ -236,6 +353,11 @@ StatusOr<std::unique_ptr<MpiServing>> MpiServing::Start(Communicator& world, con
       continue;
     }
     group->comm = std::move(comm).value();
+    if (IsDecoderFolder(group->path)) {
+      LoadDecoderGroup(*group, InstanceThreads(config, options.default_threads), me);
+      serving->groups_.push_back(group);
+      continue;
+    }
     PlanRunnerOptions plan;
     plan.spec.dp = group->parallel.dp;
     plan.spec.pp = group->parallel.pp;
@@ -306,20 +428,30 @@ Status MpiServing::RunWorker() {
     const int64_t index = command.data<int64_t>()[0];
     if (index == kStop) return Status::Ok();
     auto group = std::find_if(groups_.begin(), groups_.end(), [&](const auto& g) { return g->index == index; });
-    if (group == groups_.end() || !(*group)->runner) {
+    if (group == groups_.end() || !(*group)->serving() || ((*group)->is_decoder && !(*group)->mirror)) {
       return Internal("rank " + std::to_string(world_.rank()) + ": told to run group " + std::to_string(index) +
                       ", which it does not serve");
     }
     // Bad inputs fail on every rank of the group and rank 0 answers the client; nothing to do here.
     Group& g = **group;
     const auto start = std::chrono::steady_clock::now();
-    (void)g.runner->Run({});
+    if (g.is_decoder) {
+      TS_ASSIGN_OR_RETURN(Tensor step, world_.Recv(0, kStepTag));
+      TS_RETURN_IF_ERROR(g.mirror->Apply(step).WithContext("rank " + std::to_string(world_.rank())));
+    } else {
+      (void)g.runner->Run({});
+    }
     const size_t position =
         static_cast<size_t>(std::find(g.members.begin(), g.members.end(), world_.rank()) - g.members.begin());
     g.busy[position] =
         g.busy[position] + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     TS_RETURN_IF_ERROR(
         world_.Send(Tensor::FromVector<double>(DType::kFloat64, {1}, {g.busy[position].load()}), 0, kBusyTag));
+    if (g.is_decoder) {
+      TS_RETURN_IF_ERROR(world_.Send(
+          Tensor::FromVector<int64_t>(DType::kInt64, {2}, {g.mirror->cache_bytes(), g.mirror->sequences()}), 0,
+          kCacheTag));
+    }
   }
 }
 
@@ -362,8 +494,39 @@ StatusOr<std::unique_ptr<ModelRunner>> CreateDistributedRunner(const std::string
                     ", but no group of ranks was formed for it: the groups are formed when the server "
                     "starts, from the repository as it was then");
   }
+  if (it->second->is_decoder) return Internal(what + ": a decoder, which is served for generation");
   if (!it->second->runner) return it->second->load;
   return std::unique_ptr<ModelRunner>(std::make_unique<MpiPlanRunner>(it->second, *registry.world));
+}
+
+StatusOr<DistributedDecoder> TakeDistributedDecoder(const std::string& model_path, const ParallelConfig& parallel,
+                                                    const std::string& model_name) {
+  const std::string what = "model '" + model_name + "': config.json asks for parallel " + PlanText(parallel);
+  Registry& registry = GetRegistry();
+  std::lock_guard<std::mutex> lock(registry.mu);
+  if (registry.world == nullptr) {
+    return Unimplemented(what +
+                         ", which needs several processes: start the server under mpirun (docs/serving.md, "
+                         "\"Decoders over MPI\")");
+  }
+  auto it = registry.by_path.find(model_path);
+  if (it == registry.by_path.end() || !it->second->is_decoder || it->second->parallel.dp != parallel.dp ||
+      it->second->parallel.pp != parallel.pp || it->second->parallel.tp != parallel.tp) {
+    return NotFound(what +
+                    ", but no group of ranks was formed for it: the groups are formed when the server "
+                    "starts, from the repository as it was then");
+  }
+  MpiServing::Group& group = *it->second;
+  if (!group.load.ok()) return group.load;
+  if (group.decoder_taken) {
+    return Unavailable(what + ": its group already serves it; a group's decoder loads once, so "
+                              "reloading the model needs a restart of the server");
+  }
+  group.decoder_taken = true;
+  DistributedDecoder out;
+  out.decoder = std::move(group.decoder);
+  out.driver = std::make_unique<MpiDecoderDriver>(it->second, *registry.world);
+  return out;
 }
 
 }  // namespace tessera::serve

@@ -21,6 +21,11 @@
 // serialises runs of different parallel models on rank 0, which takes part in every group and so could
 // not run two at once anyway; it needs nothing from the MPI library beyond FUNNELED.
 //
+// Decoders. A model whose version folder is a decoder's (generation_model.h) gets a group too, with tp or
+// pp: every member loads a DecoderModel over the group's communicator, rank 0's serves the OpenAI
+// endpoints through its SequenceScheduler, and each step is announced to the members first
+// (decoder_group.h), posted to the MPI thread like a plan's run.
+//
 // Stop. SIGTERM/SIGINT reaches rank 0's front-end thread (mpirun also forwards it to every rank, where
 // it stays blocked and is ignored); rank 0 drains, then sends "stop" to every other rank, and every rank
 // exits 0.
@@ -31,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "generate/scheduler.h"
 #include "parallel/comm/communicator.h"
 #include "serve/inference_server.h"
 #include "serve/model_runner.h"
@@ -73,5 +79,15 @@ class MpiServing {
 // model was not part of the repository at start; the group's load error when its PlanRunner failed.
 StatusOr<std::unique_ptr<ModelRunner>> CreateDistributedRunner(const std::string& model_path, const ServingPlan& plan,
                                                                const std::string& model_name);
+
+// Rank 0's decoder of a group formed for a decoder version (decoder_group.h), with the StepDriver its
+// scheduler must step it through. Once per group: a second call is Unavailable. Errors as
+// CreateDistributedRunner's.
+struct DistributedDecoder {
+  std::unique_ptr<generate::DecoderModel> decoder;
+  std::unique_ptr<generate::StepDriver> driver;
+};
+StatusOr<DistributedDecoder> TakeDistributedDecoder(const std::string& model_path, const ParallelConfig& parallel,
+                                                    const std::string& model_name);
 
 }  // namespace tessera::serve
