@@ -173,4 +173,21 @@ StatusOr<AttentionBias> BroadcastAttentionBias(const Tensor& mask, int64_t batch
   return AttentionBias{storage.data<float>(), strides[0], strides[1], strides[2], strides[3]};
 }
 
+StatusOr<AttentionBias> FusedConditionAndMask(KernelContext& ctx, int64_t batch, int64_t heads, int64_t q_rows,
+                                              int64_t kv_rows, FusedBiasStorage& storage) {
+  AttentionBias cond, mask;
+  if (ctx.input_count() > 3 && ctx.has_input(3)) {
+    if (ctx.input(3).dtype() != DType::kBool) return KernelContext::Error("condition must be bool");
+    TS_ASSIGN_OR_RETURN(cond, BroadcastAttentionBias(ctx.input(3), batch, heads, q_rows, kv_rows, "condition",
+                                                     storage.condition));
+  }
+  if (ctx.input_count() > 4 && ctx.has_input(4)) {
+    if (ctx.input(4).dtype() == DType::kBool) return KernelContext::Error("mask must be a float tensor");
+    TS_ASSIGN_OR_RETURN(mask,
+                        BroadcastAttentionBias(ctx.input(4), batch, heads, q_rows, kv_rows, "mask", storage.mask));
+  }
+  if (cond.data && mask.data) return SumAttentionBiases(cond, mask, batch, heads, q_rows, kv_rows, storage.sum);
+  return cond.data ? cond : mask;
+}
+
 }  // namespace tessera

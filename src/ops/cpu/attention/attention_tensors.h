@@ -54,4 +54,14 @@ void ConcatKvCache(const float* past, int64_t past_rows, const AttentionInput& f
 StatusOr<AttentionBias> BroadcastAttentionBias(const Tensor& mask, int64_t batch, int64_t heads, int64_t q_rows,
                                                int64_t kv_rows, const char* what, Tensor& storage);
 
+// The storage behind FusedConditionAndMask's bias: it must outlive the attention run that reads it.
+struct FusedBiasStorage {
+  Tensor condition, mask, sum;
+};
+// The additive bias of com.tessera FusedAttention-style nodes: optional input 3, a bool condition (true
+// keeps a key), and optional input 4, a float mask, each broadcast against [batch, heads, q_rows, kv_rows]
+// and summed when both are given; an empty bias when neither is.
+StatusOr<AttentionBias> FusedConditionAndMask(KernelContext& ctx, int64_t batch, int64_t heads, int64_t q_rows,
+                                              int64_t kv_rows, FusedBiasStorage& storage);
+
 }  // namespace tessera

@@ -43,22 +43,8 @@ class CachedAttentionKernel : public Kernel {
     AttentionParams p;
     p.shape = {batch, heads, kv_heads, seq, keys, d, dv};
     p.scale = scale_;
-    Tensor cond_storage, mask_storage, sum_storage;
-    AttentionBias cond, mask;
-    if (ctx.input_count() > 3 && ctx.has_input(3)) {
-      if (ctx.input(3).dtype() != DType::kBool) return KernelContext::Error("condition must be bool");
-      TS_ASSIGN_OR_RETURN(cond,
-                          BroadcastAttentionBias(ctx.input(3), batch, heads, seq, keys, "condition", cond_storage));
-    }
-    if (ctx.input_count() > 4 && ctx.has_input(4)) {
-      if (ctx.input(4).dtype() == DType::kBool) return KernelContext::Error("mask must be a float tensor");
-      TS_ASSIGN_OR_RETURN(mask, BroadcastAttentionBias(ctx.input(4), batch, heads, seq, keys, "mask", mask_storage));
-    }
-    if (cond.data && mask.data) {
-      TS_ASSIGN_OR_RETURN(p.bias, SumAttentionBiases(cond, mask, batch, heads, seq, keys, sum_storage));
-    } else {
-      p.bias = cond.data ? cond : mask;
-    }
+    FusedBiasStorage bias_storage;
+    TS_ASSIGN_OR_RETURN(p.bias, FusedConditionAndMask(ctx, batch, heads, seq, keys, bias_storage));
     TS_ASSIGN_OR_RETURN(Tensor y, AttentionOutputStorage(ctx, 0, DType::kFloat32, {batch, heads, seq, dv}));
     RunScaledDotProductAttention(p, ViewHeadsOfRows(q.data<float>(), heads, seq, d),
                                  ViewHeadsOfRows(k.data<float>(), kv_heads, capacity_, d),
