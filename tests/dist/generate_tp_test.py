@@ -4,7 +4,8 @@
 usage: generate_tp_test.py TESSERA DECODER_MODELS_DIR RANKS [--pp | --pp-tp P] MODEL...
 --pp-tp P: P pipeline stages, each split over RANKS / P tensor-parallel ranks (--pp P --tp RANKS/P).
 Each model runs a fixed prompt once in one process and once as RANKS tensor-parallel ranks (or, with --pp,
-pipeline stages; --threads 1 each); the --json results must list the same tokens, and the job must print exactly one result. GenAI
+pipeline stages; --threads 1 each); the --json results must list the same tokens, and the job must print exactly one result.
+With --pp-tp, a job of one rank too few must stop with an error naming the ranks the plan needs. GenAI
 models run a second time with --shared-kv-buffer (each rank's cache one buffer written in place).
 """
 import json
@@ -31,6 +32,18 @@ def generate(tessera, folder, ranks, extra, plan="--tp"):
     return json.loads(lines[0])
 
 
+def check_rank_count_refused(tessera, folder, ranks, plan):
+    """A pp x tp plan on fewer ranks than it needs stops every rank with the count it needs, not a hang."""
+    cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", str(ranks - 1),
+           "--timeout", "120", tessera, "generate", folder, "--prompt-ids", PROMPT, "--max-new-tokens", "2",
+           "--threads", "1", "--json"] + plan
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    wanted = f"needs {ranks} ranks"
+    if run.returncode == 0 or wanted not in run.stdout + run.stderr:
+        sys.exit(f"FAIL: {' '.join(cmd)} exited {run.returncode} without saying '{wanted}':\n{run.stderr[-2000:]}")
+    print(f"{' '.join(plan)} on {ranks - 1} ranks is refused: it {wanted}")
+
+
 def main():
     tessera, root, ranks, models = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
     plan = "--tp"
@@ -39,6 +52,8 @@ def main():
     elif models and models[0] == "--pp-tp":
         stages = int(models[1])
         plan, models = ["--pp", str(stages), "--tp", str(ranks // stages)], models[2:]
+    if isinstance(plan, list) and models:
+        check_rank_count_refused(tessera, f"{root}/{models[0]}", ranks, plan)
     for model in models:
         folder = f"{root}/{model}"
         genai = os.path.exists(f"{folder}/genai_config.json") and plan == "--tp"
