@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The OpenAI endpoints of `tessera serve` under mpirun with decoders at tp=2 and pp=2.
+"""The OpenAI endpoints of `tessera serve` under mpirun with decoders at tp=2, pp=2 and pp=2 x tp=2.
 
 usage: mpi_openai_test.py TESSERA DECODERS_DIR
 
@@ -10,6 +10,8 @@ greedy /v1/completions tokens of tp=2 and pp=2 equal the one-process model's and
 several concurrent streams at tp=2 (continuous batching across the group) each equal their request
 alone; a client that hangs up mid-stream frees its KV cache on every rank of the group (the per-rank
 metric tessera_rank_kv_cache_bytes); SIGTERM to rank 0 stops every rank with exit status 0.
+A second server on 4 ranks serves llama_tiny at pp=2 x tp=2 beside its one-process copy: greedy tokens,
+concurrent streams and a hang-up freeing the cache on all four ranks, as above.
 """
 import http.client
 import json
@@ -39,9 +41,9 @@ CHAT_TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% 
 PROMPTS = [[1, 450, 496], [1, 871, 13, 7], [1, 100, 200, 300, 400, 17]]
 
 
-def make_repo():
+def make_repo(models):
     repo = tempfile.mkdtemp(prefix="tessera_mpi_openai_")
-    for name, (decoder, config, extra) in MODELS.items():
+    for name, (decoder, config, extra) in models.items():
         version = os.path.join(repo, name, "1")
         os.makedirs(version)
         for f in ["model.onnx", "config.json", "generation_config.json"] + extra:
@@ -49,8 +51,9 @@ def make_repo():
         if config:
             with open(os.path.join(repo, name, "config.json"), "w") as f:
                 json.dump(config, f)
-    with open(os.path.join(repo, "gpt2_tp", "1", "chat_template.jinja"), "w") as f:
-        f.write(CHAT_TEMPLATE)
+    if "gpt2_tp" in models:
+        with open(os.path.join(repo, "gpt2_tp", "1", "chat_template.jinja"), "w") as f:
+            f.write(CHAT_TEMPLATE)
     return repo
 
 
@@ -80,11 +83,14 @@ def stream(port, path, body, on_chunk=None):
     return chunks, done
 
 
-class MpiOpenAiTest(unittest.TestCase):
+class ServerOnRanks(unittest.TestCase):
+    """One `tessera serve` under mpirun over a repository of `models` on `ranks` ranks, for the class."""
+    models, ranks = {}, 1
+
     @classmethod
     def setUpClass(cls):
-        cls.repo = make_repo()
-        command = [shutil.which("mpirun") or "mpirun", "--oversubscribe", "-np", str(RANKS), TESSERA, "serve",
+        cls.repo = make_repo(cls.models)
+        command = [shutil.which("mpirun") or "mpirun", "--oversubscribe", "-np", str(cls.ranks), TESSERA, "serve",
                    "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0", "--threads", "1",
                    "--model-repo", cls.repo]
         cls.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=MPI_ENV)
@@ -107,7 +113,7 @@ class MpiOpenAiTest(unittest.TestCase):
             cls.proc.wait(timeout=30)
             raise RuntimeError(f"mpirun exited {cls.proc.returncode} before listening: "
                                + " | ".join(cls.stderr_lines[-5:]))
-        for name in MODELS:
+        for name in cls.models:
             h.wait_until(lambda: h.request(cls.url, f"/v2/models/{name}/ready").status == 200, 30, f"{name} ready")
 
     @classmethod
@@ -132,6 +138,42 @@ class MpiOpenAiTest(unittest.TestCase):
                            text)
         return {int(rank): int(value) for rank, value in found}
 
+    def streams_equal_alone(self, model, bodies):
+        """Streams `bodies` to `model` at once; each must end with [DONE] and equal llama_one's tokens."""
+        alone = [self.greedy("llama_one", b["prompt"], b["max_tokens"]) for b in bodies]
+        results = [None] * len(bodies)
+
+        def run(i):
+            chunks, done = stream(self.port, "/v1/completions", dict(bodies[i], model=model))
+            results[i] = ([t for c in chunks for ch in c["choices"] for t in ch["token_ids"]], done)
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(bodies))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        for i, (tokens, done) in enumerate(results):
+            self.assertTrue(done, i)
+            self.assertEqual(tokens, alone[i], i)
+
+    def disconnect_frees_every_rank(self, model, ranks):
+        held = {}
+
+        def hang_up(chunks, conn):
+            if len(chunks) >= 3:
+                held.update(self.rank_cache_bytes(model))
+                conn.sock.close()
+                return False
+        stream(self.port, "/v1/completions",
+               dict(model=model, prompt=[1], max_tokens=250, temperature=0, ignore_eos=True), hang_up)
+        self.assertEqual(set(held), set(ranks))
+        self.assertTrue(all(v > 0 for v in held.values()), held)
+        h.wait_until(lambda: self.rank_cache_bytes(model) == {r: 0 for r in ranks}, 30,
+                     f"caches freed on ranks {ranks}")
+
+
+class MpiOpenAiTest(ServerOnRanks):
+    models, ranks = MODELS, RANKS
+
     def test_1_greedy_tp_and_pp_equal_one_process_and_generate(self):
         for prompt in PROMPTS:
             one = self.greedy("llama_one", prompt, 24)
@@ -155,40 +197,33 @@ class MpiOpenAiTest(unittest.TestCase):
         self.assertEqual(text, whole["choices"][0]["message"]["content"])
 
     def test_3_concurrent_streams_batch_across_the_group(self):
-        bodies = [dict(model="llama_tp", prompt=p, max_tokens=30 + 5 * i, temperature=0, ignore_eos=True)
-                  for i, p in enumerate(PROMPTS * 2)]
-        alone = [self.greedy("llama_one", b["prompt"], b["max_tokens"]) for b in bodies]
-        results = [None] * len(bodies)
-
-        def run(i):
-            chunks, done = stream(self.port, "/v1/completions", bodies[i])
-            results[i] = ([t for c in chunks for ch in c["choices"] for t in ch["token_ids"]], done)
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(bodies))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        for i, (tokens, done) in enumerate(results):
-            self.assertTrue(done, i)
-            self.assertEqual(tokens, alone[i], i)
+        self.streams_equal_alone("llama_tp", [dict(prompt=p, max_tokens=30 + 5 * i, temperature=0, ignore_eos=True)
+                                              for i, p in enumerate(PROMPTS * 2)])
 
     def test_4_disconnect_frees_the_cache_on_every_rank(self):
-        held = {}
-
-        def hang_up(chunks, conn):
-            if len(chunks) >= 3:
-                held.update(self.rank_cache_bytes("llama_tp"))
-                conn.sock.close()
-                return False
-        stream(self.port, "/v1/completions",
-               dict(model="llama_tp", prompt=[1], max_tokens=250, temperature=0, ignore_eos=True), hang_up)
-        self.assertEqual(set(held), {0, 3})
-        self.assertTrue(all(v > 0 for v in held.values()), held)
-        h.wait_until(lambda: self.rank_cache_bytes("llama_tp") == {0: 0, 3: 0}, 30, "caches freed on ranks 0 and 3")
+        self.disconnect_frees_every_rank("llama_tp", [0, 3])
 
     def test_5_sigterm_to_rank_zero_stops_every_rank(self):
         os.kill(rank_zero(self.proc.pid), signal.SIGTERM)
         self.assertEqual(self.proc.wait(timeout=60), 0, " | ".join(self.stderr_lines[-5:]))
+
+
+class MpiOpenAiPpTpTest(ServerOnRanks):
+    """llama_tiny at pp 2 x tp 2 on all 4 ranks (stage s = group ranks 2s, 2s+1), beside the one-process copy."""
+    models = {"llama_one": ("llama_tiny", None, []),
+              "llama_pptp": ("llama_tiny", {"parallel": {"pp": 2, "tp": 2}}, [])}
+    ranks = 4
+
+    def test_1_greedy_equals_one_process(self):
+        for prompt in PROMPTS:
+            self.assertEqual(self.greedy("llama_pptp", prompt, 24), self.greedy("llama_one", prompt, 24), prompt)
+
+    def test_2_concurrent_streams_equal_alone(self):
+        self.streams_equal_alone("llama_pptp", [dict(prompt=p, max_tokens=20 + 5 * i, temperature=0,
+                                                     ignore_eos=True) for i, p in enumerate(PROMPTS)])
+
+    def test_3_disconnect_frees_the_cache_on_every_rank(self):
+        self.disconnect_frees_every_rank("llama_pptp", [0, 1, 2, 3])
 
 
 if __name__ == "__main__":

@@ -108,6 +108,9 @@ struct MpiServing::Group {
   // member holds a DecoderModel over `comm`; rank 0 hands its own to the GenerationModel (once), the
   // others mirror rank 0's scheduler.
   bool is_decoder = false;
+  // pp x tp: the stage's tensor group and the pipeline group of equal tensor ranks, split from `comm`;
+  // declared before the decoder, which uses them until it is gone.
+  std::unique_ptr<Communicator> tensor_comm, pipeline_comm;
   std::unique_ptr<generate::DecoderModel> decoder;
   std::unique_ptr<DecoderGroupMirror> mirror;
   bool decoder_taken = false;
@@ -266,18 +269,38 @@ class MpiPlanRunner : public ModelRunner {
 
 namespace {
 
-// Every member loads the decoder over the group's communicator; tp or pp, not both and not dp yet.
+// pp x tp, as `tessera generate --pp P --tp T` lays it out: stage s holds the group's ranks s*T .. s*T+T-1
+// (its tensor group), and the ranks of equal tensor rank across the stages form a pipeline group, so stage
+// boundaries connect matching ranks. Collective over the group: every member calls it.
+Status SplitDecoderGrid(MpiServing::Group& group) {
+  const int rank = group.comm->rank(), t = group.parallel.tp;
+  auto tensor = group.comm->Split(rank / t, rank % t);
+  if (!tensor.ok()) return tensor.status();
+  auto pipe = group.comm->Split(rank % t, rank / t);
+  if (!pipe.ok()) return pipe.status();
+  group.tensor_comm = std::move(tensor).value();
+  group.pipeline_comm = std::move(pipe).value();
+  return Status::Ok();
+}
+
+// Every member loads the decoder over the group's communicator: tp, pp or pp x tp; not dp yet.
 void LoadDecoderGroup(MpiServing::Group& group, int threads, int me) {
   group.is_decoder = true;
   group.cache_bytes = std::make_unique<std::atomic<int64_t>[]>(group.members.size());
   const ParallelConfig& p = group.parallel;
-  if (p.dp > 1 || (p.tp > 1 && p.pp > 1)) {
-    group.load = Unimplemented("a decoder is served with tp or pp alone (not dp, not both at once) under mpirun; "
-                               "asked for " + PlanText(p));
+  generate::DecoderOptions options;
+  options.threads = threads;
+  if (p.dp > 1) {
+    group.load = Unimplemented("a decoder is served with tp, pp or pp x tp under mpirun, not dp yet; asked for " +
+                               PlanText(p));
+  } else if (p.tp > 1 && p.pp > 1) {
+    group.load = SplitDecoderGrid(group);
+    options.tensor_group = group.tensor_comm.get();
+    options.pipeline_group = group.pipeline_comm.get();
   } else {
-    generate::DecoderOptions options;
-    options.threads = threads;
     (p.tp > 1 ? options.tensor_group : options.pipeline_group) = group.comm.get();
+  }
+  if (group.load.ok()) {
     const std::string folder = std::filesystem::path(group.path).parent_path().string();
     auto decoder = generate::DecoderModel::Load(folder, options);
     if (decoder.ok()) {
