@@ -66,7 +66,14 @@ void ShardGraphView::PropagateRanks() {
     if (same_rank.count(op)) {
       r = rank(node.inputs[0]);
     } else if (broadcast.count(op) || op == "MatMul") {
-      for (int v : node.inputs) r = rank(v) < 0 ? -1000 : std::max(r, rank(v));
+      // One input of unknown rank leaves the output's unknown: a weight's rank 2 is not the product's.
+      for (int v : node.inputs) {
+        if (rank(v) < 0) {
+          r = -1;
+          break;
+        }
+        r = std::max(r, rank(v));
+      }
     } else if (op == "Gemm") {
       r = 2;
     } else if (op == "Shape" || op == "Range") {
