@@ -28,6 +28,16 @@ ShardGraphView::ShardGraphView(const Graph& g)
   PropagateRanks();
 }
 
+// The rank a Reduce* node leaves of an input of rank `in`, or -1 when its axes are computed at run time.
+int ShardGraphView::ReducedRank(const Node& node, int in) const {
+  if (node.GetInt("keepdims", 1) != 0) return in;
+  const Tensor* axes = node.inputs.size() > 1 ? Constant(node.inputs[1]) : nullptr;
+  if (node.inputs.size() > 1 && node.inputs[1] != kNoValue && axes == nullptr) return -1;
+  const int64_t reduced = axes != nullptr ? axes->element_count() : static_cast<int64_t>(node.GetInts("axes").size());
+  if (reduced == 0) return node.GetInt("noop_with_empty_axes", 0) != 0 ? in : 0;  // no axes: all of them
+  return in - static_cast<int>(reduced);
+}
+
 // Exporters often leave intermediate shapes unknown (ONNX inference stops at a Reshape whose shape is
 // computed); the rules only need ranks, which the common ops determine from their inputs.
 void ShardGraphView::PropagateRanks() {
@@ -66,7 +76,16 @@ void ShardGraphView::PropagateRanks() {
     if (same_rank.count(op)) {
       r = rank(node.inputs[0]);
     } else if (broadcast.count(op) || op == "MatMul") {
-      for (int v : node.inputs) r = rank(v) < 0 ? -1000 : std::max(r, rank(v));
+      // One input of unknown rank leaves the output's unknown: a weight's rank 2 is not the product's.
+      for (int v : node.inputs) {
+        if (rank(v) < 0) {
+          r = -1;
+          break;
+        }
+        r = std::max(r, rank(v));
+      }
+    } else if (op.rfind("Reduce", 0) == 0 && rank(node.inputs[0]) >= 0) {
+      r = ReducedRank(node, rank(node.inputs[0]));
     } else if (op == "Gemm") {
       r = 2;
     } else if (op == "Shape" || op == "Range") {

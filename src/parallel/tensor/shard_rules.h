@@ -33,6 +33,7 @@ struct ShardGraphView {
 
  private:
   void PropagateRanks();
+  int ReducedRank(const Node& node, int in) const;
 };
 
 // What a rule decided for one node.

@@ -299,5 +299,46 @@ TEST(TensorParallelTest, FusionsStillApplyToTheShards) {
   }
 }
 
+// Regression: a pipeline stage's received activations reach the split without shapes. A MatMul reading
+// one took the weight's rank 2 as its own, and a 3-D product was then split and gathered on axis 1 (the
+// sequence) instead of the features: pp x tp of the fp32 GenAI decoder printed other tokens.
+TEST(TensorParallelTest, ProductOfAnInputOfUnknownRankIsNotTakenAsTwoDimensional) {
+  std::mt19937 rng(17);
+  OnnxBuilder b(17);
+  b.Input("x", DType::kFloat32, {1, 5, 8});
+  AddWeight(b, rng, "w1", {8, 8});
+  AddWeight(b, rng, "w2", {8, 16});
+  b.Node("MatMul", {"x", "w1"}, {"h"});
+  b.Node("MatMul", {"h", "w2"}, {"y"});
+  b.Output("y", DType::kFloat32, {1, 5, 16});
+  const std::string path = b.WriteTemp();
+  const Feeds feeds = {{"x", RandomTensor(rng, {1, 5, 8})}};
+  auto whole = RunWhole(path, feeds);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  std::vector<std::vector<Tensor>> outputs(2);
+  auto statuses = RunOnThreads(2, [&](Communicator& comm) -> Status {
+    TensorParallelOptions tp_options;
+    tp_options.min_gather_weight_bytes = 0;  // would gather y if its product were split
+    TS_ASSIGN_OR_RETURN(GraphRewrite split, MakeTensorParallelRewrite(comm, tp_options));
+    GraphRewrite forget_shapes = [&](Graph& graph) -> Status {
+      for (size_t v = 0; v < graph.values.size(); ++v) {
+        if (graph.constants.count(static_cast<int>(v))) continue;
+        graph.values[v].has_shape = false;
+        graph.values[v].dims.clear();
+      }
+      return split(graph);
+    };
+    SessionOptions options;
+    options.threads = 1;
+    TS_ASSIGN_OR_RETURN(auto session, LoadSessionWithRewrite(path, options, forget_shapes));
+    TS_ASSIGN_OR_RETURN(outputs[static_cast<size_t>(comm.rank())], session->Run(feeds));
+    return Status::Ok();
+  });
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_TRUE(statuses[static_cast<size_t>(r)].ok()) << statuses[static_cast<size_t>(r)].ToString();
+    ExpectClose((*whole)[0], outputs[static_cast<size_t>(r)][0], "rank " + std::to_string(r));
+  }
+}
+
 }  // namespace
 }  // namespace tessera
