@@ -9,11 +9,13 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "generate/decoder_model.h"
 #include "generate/sampling.h"
+#include "generate/scheduler.h"
 
 namespace tessera::generate {
 namespace {
@@ -140,6 +142,30 @@ TEST_P(KvCacheBatchTest, ACacheThatWouldPassTheContextIsAnErrorNamingTheSequence
       << logits.status().message();
   // The sequence that fits still runs.
   EXPECT_TRUE(model_->Step({&fits}).ok());
+}
+
+TEST_P(KvCacheBatchTest, TheSchedulerStepsInPlaceSequencesTogetherWithPyTorchsTokens) {
+  // Greedy requests of different lengths through continuous batching: each gets PyTorch's tokens; the
+  // later ones ask for fewer, so rows leave while others run.
+  SequenceScheduler scheduler(std::move(model_), nullptr, {.max_running = 3});
+  std::vector<std::promise<StatusOr<GenerationResult>>> done(3);
+  for (size_t k = 0; k < 3; ++k) {
+    GenerationRequest r;
+    r.prompt = cases_[k].prompt;
+    r.max_new_tokens = static_cast<int64_t>(steps_ - 8 * k);
+    r.stop_at_eos = false;
+    auto ticket = scheduler.Submit(r, {nullptr, [&done, k](StatusOr<GenerationResult> res) {
+                                         done[k].set_value(std::move(res));
+                                       }});
+    ASSERT_TRUE(ticket.ok()) << ticket.status().message();
+  }
+  for (size_t k = 0; k < 3; ++k) {
+    auto result = done[k].get_future().get();
+    ASSERT_TRUE(result.ok()) << result.status().message();
+    std::vector<TokenId> want(cases_[k].new_tokens.begin(),
+                              cases_[k].new_tokens.begin() + static_cast<std::ptrdiff_t>(steps_ - 8 * k));
+    EXPECT_EQ(result->tokens, want) << GetParam() << " request " << k;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Exported, KvCacheBatchTest, ::testing::Values("gpt2_tiny", "llama_tiny"));
