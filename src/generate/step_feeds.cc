@@ -97,7 +97,8 @@ Status AddPooledCaches(const std::string& model_name, const DecoderSignature& si
     Shape logical = storage.shape();
     logical[0] = batch;
     logical[2] = step.max_past;
-    step.feeds.emplace_back(sig.cache[c].past_input, Tensor(storage.dtype(), logical, storage.buffer(), storage.offset()));
+    step.feeds.emplace_back(sig.cache[c].past_input,
+                            Tensor(storage.dtype(), logical, storage.buffer(), storage.offset()));
   }
   return Status::Ok();
 }

@@ -78,7 +78,8 @@ std::string MakeKvCacheInPlace(Graph& graph, const std::vector<std::pair<std::st
     const int concat = past_readers[0];
     const Node& c = graph.nodes[static_cast<size_t>(concat)];
     const int64_t axis = c.GetInt("axis", 0);
-    if (!IsOnnxOp(c, "Concat", 2) || c.inputs.size() != 2 || c.inputs[0] != past || c.outputs[0] != present || (axis != 2 && axis != -2)) {
+    if (!IsOnnxOp(c, "Concat", 2) || c.inputs.size() != 2 || c.inputs[0] != past || c.outputs[0] != present ||
+        (axis != 2 && axis != -2)) {
       return "cache '" + past_name + "' does not grow by Concat(past, new) on axis 2 into '" + present_name + "'";
     }
     concats.push_back(concat);
