@@ -156,6 +156,10 @@ StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::LoadWithCacheInPlace(Decod
                       FromSession(std::move(session), std::move(files), options.names, false));
   model->kv_cache_note_ = *note;
   if (!note->empty()) return model;
+  if (model->signature_.kv_cache_rows.empty()) {
+    return Internal("model '" + model->model_name() + "': the in-place KV cache rewrite left no row input");
+  }
+  model->kv_cache_slots_ = std::max(1, options.kv_cache_slots);
   // Each sequence owns its buffers and feeds them back every step: KvCacheAppend writes into them.
   model->signature_.cache_capacity = capacity;
   model->signature_.cache_strided = true;
@@ -202,6 +206,30 @@ StatusOr<std::vector<std::vector<float>>> DecoderModel::RunBatch(const std::vect
   return TakeStepResults(model_name(), signature_, step, output_names_, outputs, rows);
 }
 
+Status DecoderModel::LeaseCacheSlots(const std::vector<Sequence*>& sequences) {
+  const int64_t capacity = signature_.cache_capacity;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    Sequence& s = *sequences[i];
+    if (s.pending() <= 0) continue;  // Step reports it
+    if (s.cached + s.pending() > capacity) {
+      return InvalidArgument("model '" + model_name() + "': sequence " + std::to_string(i) +
+                             ": the KV cache is full: " + std::to_string(s.cached) + " cached + " +
+                             std::to_string(s.pending()) + " new positions exceed the context length of " +
+                             std::to_string(capacity) + " positions");
+    }
+    if (s.kv_lease) continue;
+    if (!kv_pool_) {
+      TS_ASSIGN_OR_RETURN(kv_pool_, KvCachePool::Create(model_name(), signature_, kv_cache_slots_, capacity, 0));
+    }
+    s.kv_lease = kv_pool_->Acquire();
+    if (s.kv_lease) continue;
+    TS_ASSIGN_OR_RETURN(std::shared_ptr<KvCachePool> own,
+                        KvCachePool::Create(model_name(), signature_, 1, capacity, next_pool_id_++));
+    s.kv_lease = own->Acquire();
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::vector<std::vector<float>>> DecoderModel::Step(const std::vector<Sequence*>& sequences) {
   std::vector<std::vector<float>> logits(sequences.size());
   if (stage_) {
@@ -214,6 +242,7 @@ StatusOr<std::vector<std::vector<float>>> DecoderModel::Step(const std::vector<S
     }
     return RunDecoderStages(*session_, *pipe_, *stage_, model_name(), sequences);
   }
+  if (!signature_.kv_cache_rows.empty()) TS_RETURN_IF_ERROR(LeaseCacheSlots(sequences));
   // Group key: pending tokens, plus the cache length for GenAI graphs, whose GroupQueryAttention takes
   // right-padded rows (the valid length from the mask or seqlens_k) and so cannot take left-padded caches.
   const bool equal_lengths_only = signature_.form == DecoderForm::kGenAi || !signature_.seqlens_k.empty();
@@ -224,9 +253,15 @@ StatusOr<std::vector<std::vector<float>>> DecoderModel::Step(const std::vector<S
       return InvalidArgument("model '" + model_name() + "': sequence " + std::to_string(i) +
                              " has no pending tokens to run");
     }
-    if (!signature_.batch_dynamic || signature_.cache_capacity > 0) {
-      // A fixed batch of one, or a buffer per sequence written in place: every sequence alone.
+    const bool pooled = !signature_.kv_cache_rows.empty();
+    if (!signature_.batch_dynamic || (signature_.cache_capacity > 0 && !pooled)) {
+      // A fixed batch of one, or GenAI's shared buffer per sequence: every sequence alone.
       groups[{-1, static_cast<int64_t>(i)}].push_back(i);
+      continue;
+    }
+    if (pooled) {
+      // Rows of one pool step together whatever their lengths (ids >= 0; the others' keys are -1).
+      groups[{s.pending(), s.kv_lease->pool->id()}].push_back(i);
       continue;
     }
     groups[{s.pending(), equal_lengths_only ? s.cached : 0}].push_back(i);

@@ -20,14 +20,20 @@
 // graph/passes/kv_cache_in_place rewrites each Concat(past, new) into KvCacheAppend, which writes the new
 // rows into a buffer of the context length, and the fused attention into CachedAttention, which reads the
 // first past + new rows of it strided. The cache tensors keep their logical length (only their storage is
-// strided, signature().cache_strided), so the graph's Shape readers stay right. Such sequences run alone
-// too: a batched step would need one buffer across rows (left padding into it is future work); graphs the
-// pass does not match (merged decoders, whose Concat sits in an If branch; float16 caches; unfused
-// attention) keep the path above, and kv_cache_note() says why.
+// strided, signature().cache_strided), so the graph's Shape readers stay right. The buffers are slots of
+// a pool (kv_cache_pool.h, DecoderOptions::kv_cache_slots sequences) that a sequence leases at its first
+// step and keeps until it ends, so sequences of different lengths still step together: the pass adds an
+// input giving each row its slot and its own past length, KvCacheAppend writes each row's new entries at
+// its own offset and CachedAttention reads each row's own length (the mask stays left-padded to the
+// longest row, as for the graph's caches). No cache bytes are copied per token. A sequence that finds
+// the pool full gets a pool of its own and steps apart from the others. Graphs the pass does not match
+// (merged decoders, whose Concat sits in an If branch; float16 caches; unfused attention) keep the path
+// above, and kv_cache_note() says why.
 //
 // Batching. Step() takes any set of sequences. When the graph's batch dim is dynamic, sequences with the
-// same number of pending tokens run as one batch (their caches left-padded, step_batch.h); GenAI graphs
-// batch only sequences of equal length, since GroupQueryAttention assumes right padding.
+// same number of pending tokens run as one batch (their caches left-padded, step_batch.h; in-place caches
+// batch by pool instead, unpadded); GenAI graphs batch only sequences of equal length, since
+// GroupQueryAttention assumes right padding, and with a shared KV buffer every sequence runs alone.
 // Otherwise each sequence runs alone. This is the step function a continuous-batching scheduler calls.
 //
 // Thread safety: one Step at a time per model (the session's rule).
@@ -38,6 +44,7 @@
 #include <vector>
 
 #include "generate/decoder_signature.h"
+#include "generate/kv_cache_pool.h"
 #include "generate/model_files.h"
 #include "generate/pipeline_stage.h"
 #include "generate/sequence.h"
@@ -56,6 +63,10 @@ struct DecoderOptions {
   // the context length is unknown, for tensor or pipeline parallelism, or with TESSERA_KV_IN_PLACE=0;
   // kv_cache_note() says which.
   bool kv_cache_in_place = true;
+  // With kv_cache_in_place: how many sequences' caches the shared pool holds (the most that step
+  // together; a server passes its --max-running-sequences). Reserved as address space at the first
+  // step, committed as rows are written.
+  int kv_cache_slots = 16;
   // --tp: this process is one rank of a tensor-parallel group (parallel/tensor/) that must outlive the
   // model. Every rank loads the same model and calls Step with the same sequences in the same order; each
   // holds its slice of the weights and the KV cache of its own heads (the past/present values are head
@@ -92,6 +103,9 @@ class DecoderModel {
   static StatusOr<std::unique_ptr<DecoderModel>> LoadWithCacheInPlace(DecoderFiles files, const DecoderOptions& options,
                                                                       const SessionOptions& session_options);
   StatusOr<std::vector<std::vector<float>>> RunBatch(const std::vector<Sequence*>& rows);
+  // In-place caches: gives every sequence without one a slot (of the shared pool while it has room) and
+  // checks that each one's pending tokens fit its context.
+  Status LeaseCacheSlots(const std::vector<Sequence*>& sequences);
 
   std::unique_ptr<Session> session_;
   DecoderFiles files_;
@@ -101,6 +115,9 @@ class DecoderModel {
   Communicator* pipe_ = nullptr;
   std::unique_ptr<PipelineStageInterface> stage_;
   std::string kv_cache_note_ = "the graph's own cache outputs are used";
+  int64_t kv_cache_slots_ = 16;
+  std::shared_ptr<KvCachePool> kv_pool_;  // created at the first step with in-place caches
+  int64_t next_pool_id_ = 1;              // for the pools of sequences the shared one has no room for
 };
 
 }  // namespace tessera::generate

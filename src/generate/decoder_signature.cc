@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "graph/passes/kv_cache_in_place.h"
+
 namespace tessera::generate {
 
 namespace {
@@ -108,6 +110,11 @@ StatusOr<DecoderSignature> DetectDecoderSignature(const std::string& model_name,
     }
     (std::string(name) == "seqlens_k" ? sig.seqlens_k : sig.total_sequence_length) = name;
     known.push_back(name);
+  }
+
+  if (const TensorInfo* rows = Find(inputs, kKvCacheRowsInput)) {
+    sig.kv_cache_rows = rows->name;
+    known.push_back(rows->name);
   }
 
   TS_ASSIGN_OR_RETURN(const TensorInfo* logits, Role(model_name, outputs, names.logits, {"logits"}, "logits output"));

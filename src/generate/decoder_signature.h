@@ -57,6 +57,9 @@ struct DecoderSignature {
   // only their buffers hold cache_capacity rows per head (Optimum graphs rewritten by
   // graph/passes/kv_cache_in_place); false for GenAI's shared buffer, whose tensors are capacity-long.
   bool cache_strided = false;
+  // With cache_strided: the int64 [batch, 2] input naming each row's pool slot and past length
+  // (graph/passes/kv_cache_in_place.h), so rows of different lengths step together; empty otherwise.
+  std::string kv_cache_rows;
 };
 
 // `form` kAuto means Optimum naming unless `names` came from a GenAI config (the caller passes kGenAi

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "generate/kv_cache_pool.h"
 #include "generate/step_batch.h"
 
 namespace tessera::generate {
@@ -74,6 +75,34 @@ StatusOr<Tensor> BatchedCache(const std::string& model_name, const CacheSlot& sl
   return out;
 }
 
+// In-place caches (kv_cache_pool.h): each past is its pool with the logical shape [batch, heads, longest
+// past, dim], and the row table says where each row's slot is and how long its cache.
+Status AddPooledCaches(const std::string& model_name, const DecoderSignature& sig, const std::vector<Sequence*>& rows,
+                       StepFeeds& step) {
+  const int64_t batch = static_cast<int64_t>(rows.size());
+  const KvCachePool* pool = rows[0]->kv_lease ? rows[0]->kv_lease->pool.get() : nullptr;
+  for (Sequence* row : rows) {
+    if (!row->kv_lease || row->kv_lease->pool.get() != pool) {
+      return Internal("model '" + model_name + "': the rows of a step with in-place caches need slots of one pool");
+    }
+  }
+  TS_ASSIGN_OR_RETURN(Tensor table, Tensor::Allocate(DType::kInt64, {batch, 2}));
+  for (int64_t b = 0; b < batch; ++b) {
+    table.data<int64_t>()[2 * b] = rows[static_cast<size_t>(b)]->kv_lease->slot;
+    table.data<int64_t>()[2 * b + 1] = step.past[static_cast<size_t>(b)];
+  }
+  step.feeds.emplace_back(sig.kv_cache_rows, table);
+  for (size_t c = 0; c < sig.cache.size(); ++c) {
+    const Tensor& storage = pool->storage(c);
+    Shape logical = storage.shape();
+    logical[0] = batch;
+    logical[2] = step.max_past;
+    step.feeds.emplace_back(sig.cache[c].past_input,
+                            Tensor(storage.dtype(), logical, storage.buffer(), storage.offset()));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<StepFeeds> BuildStepFeeds(const std::string& model_name, const DecoderSignature& sig,
@@ -133,6 +162,10 @@ StatusOr<StepFeeds> BuildStepFeeds(const std::string& model_name, const DecoderS
     TS_ASSIGN_OR_RETURN(Tensor length, Tensor::Allocate(DType::kInt32, {}));
     length.data<int32_t>()[0] = static_cast<int32_t>(total);
     step.feeds.emplace_back(sig.total_sequence_length, length);
+  }
+  if (!sig.kv_cache_rows.empty()) {
+    TS_RETURN_IF_ERROR(AddPooledCaches(model_name, sig, rows, step));
+    return step;
   }
   for (size_t c = 0; c < sig.cache.size(); ++c) {
     TS_ASSIGN_OR_RETURN(Tensor past,

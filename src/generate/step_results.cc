@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "core/half.h"
+#include "generate/kv_cache_pool.h"
 #include "generate/step_batch.h"
 
 namespace tessera::generate {
@@ -88,6 +89,23 @@ StatusOr<std::vector<std::vector<float>>> TakeStepResults(const std::string& mod
   std::vector<std::vector<float>> result;
   for (size_t b = 0; b < rows.size(); ++b) {
     std::vector<Tensor> cache;
+    if (!sig.kv_cache_rows.empty()) {
+      // In place: the step wrote the new rows into the row's slot; its cache is a view of that slot.
+      const KvCacheLease& lease = *rows[b]->kv_lease;
+      const int64_t length = step.past[b] + step.pending;
+      for (size_t c = 0; c < sig.cache.size(); ++c) {
+        const Tensor& storage = lease.pool->storage(c);
+        Shape shape = storage.shape();
+        shape[0] = 1;
+        shape[2] = length;
+        cache.emplace_back(storage.dtype(), shape, storage.buffer(),
+                           storage.offset() + static_cast<size_t>(lease.slot) * lease.pool->slot_bytes(c));
+      }
+      rows[b]->cache = std::move(cache);
+      rows[b]->cached += step.pending;
+      result.push_back(LogitsRow(*logits, static_cast<int64_t>(b)));
+      continue;
+    }
     for (size_t c = 0; c < sig.cache.size(); ++c) {
       const Tensor& present = *Output(output_names, outputs, sig.cache[c].present_output);
       TS_ASSIGN_OR_RETURN(Tensor row, RowCache(sig.cache[c], present, b, step.max_past - step.past[b]));

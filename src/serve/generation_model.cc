@@ -32,10 +32,9 @@ StatusOr<std::shared_ptr<GenerationModel>> GenerationModel::Load(const std::stri
   const std::string label = "model '" + name + "' version " + version;
   generate::DecoderOptions options;
   options.threads = threads;
-  // The server batches sequences at every decode step, and in-place KV caches step one sequence at a time
-  // (decoder_model.h): on llama_tiny at 16 streams that was 621 tokens/s against 3783 with the graph's own
-  // Concat caches (bench/generate_serving.py, 2026-12-07), so serving keeps the caches the graph grows.
-  options.kv_cache_in_place = false;
+  // In-place KV caches (decoder_model.h) batch by pool slot: the pool holds as many sequences as step
+  // together, so no running sequence is left to step apart.
+  options.kv_cache_slots = std::max(1, limits.max_running);
   const std::string folder = fs::path(model_path).parent_path().string();
   Parts parts;
   if (parallel.distributed()) {

@@ -78,7 +78,8 @@ std::string MakeKvCacheInPlace(Graph& graph, const std::vector<std::pair<std::st
     const int concat = past_readers[0];
     const Node& c = graph.nodes[static_cast<size_t>(concat)];
     const int64_t axis = c.GetInt("axis", 0);
-    if (!IsOnnxOp(c, "Concat", 2) || c.inputs[0] != past || c.outputs[0] != present || (axis != 2 && axis != -2)) {
+    if (!IsOnnxOp(c, "Concat", 2) || c.inputs.size() != 2 || c.inputs[0] != past || c.outputs[0] != present ||
+        (axis != 2 && axis != -2)) {
       return "cache '" + past_name + "' does not grow by Concat(past, new) on axis 2 into '" + present_name + "'";
     }
     concats.push_back(concat);
@@ -114,6 +115,15 @@ std::string MakeKvCacheInPlace(Graph& graph, const std::vector<std::pair<std::st
              "' reads only one of K and V from a cache";
     }
   }
+  if (graph.value_ids.count(kKvCacheRowsInput) != 0) {
+    return std::string("the graph already has a value named '") + kKvCacheRowsInput + "'";
+  }
+  const int rows = graph.ValueId(kKvCacheRowsInput);
+  ValueInfo& rows_info = graph.values[static_cast<size_t>(rows)];
+  rows_info.dtype = DType::kInt64;
+  rows_info.has_shape = true;
+  rows_info.dims = {Dim{-1, "batch"}, Dim{2, ""}};
+  graph.inputs.push_back(rows);
   Attribute cap;
   cap.type = Attribute::Type::kInt;
   cap.i = capacity;
@@ -124,6 +134,8 @@ std::string MakeKvCacheInPlace(Graph& graph, const std::vector<std::pair<std::st
     n.opset = 1;
     n.attributes.clear();
     n.attributes["capacity"] = cap;
+    n.inputs.push_back(rows);
+    n.explicit_input_count = n.inputs.size();
   }
   for (const auto& [node, slot] : attentions) {
     Node& n = graph.nodes[static_cast<size_t>(node)];
@@ -132,6 +144,9 @@ std::string MakeKvCacheInPlace(Graph& graph, const std::vector<std::pair<std::st
     n.inputs[2] = slot.v;
     n.attributes.erase("key_transposed");
     n.attributes["capacity"] = cap;
+    n.inputs.resize(5, kNoValue);  // condition and mask stay optional
+    n.inputs.push_back(rows);
+    n.explicit_input_count = n.inputs.size();
   }
   std::vector<bool> erase(graph.nodes.size(), false);
   for (int r : removed) erase[static_cast<size_t>(r)] = true;

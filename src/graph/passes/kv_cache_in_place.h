@@ -11,6 +11,12 @@
 // only by Shape nodes, by FusedAttention (key_transposed = 0) as K or V, or by the grouped-head repeat
 // Unsqueeze(axis 2) -> Expand -> Reshape that feeds one; each such FusedAttention reads both K and V from
 // matched caches. Must run after FuseAttention. All pairs are rewritten or none.
+//
+// Rows of different lengths step together: the rewrite adds the graph input kKvCacheRowsInput (int64
+// [batch, 2]: per batch row its slot in a pool of caches and its own past length) and feeds it to every
+// KvCacheAppend and CachedAttention. The caller then feeds each past as a pool ([slots, heads, capacity,
+// dim] storage, the logical shape [batch, heads, longest past, dim]) and the mask left-padded to the
+// longest row, as for the graph's own Concat caches; a lone sequence is a pool of one slot.
 #pragma once
 
 #include <string>
@@ -21,6 +27,9 @@
 #include "tessera/status.h"
 
 namespace tessera {
+
+// The input the rewrite adds (see above).
+inline constexpr const char* kKvCacheRowsInput = "tessera_kv_cache_rows";
 
 // `past_present`: the (past input, present output) names of the KV caches. Returns "" when the graph was
 // rewritten, else why not (the graph is left as it was).

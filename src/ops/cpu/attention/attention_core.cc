@@ -108,6 +108,10 @@ void WeightedSum(const float* p, const float* v, int64_t v_row_stride, int64_t l
 
 float Softcap(float x, float cap) { return cap * std::tanh(x / cap); }
 
+int64_t BatchStart(const AttentionInput& x, int64_t b) {
+  return x.batch_offsets ? x.batch_offsets[b] : b * x.batch_stride;
+}
+
 class BlockRunner {
  public:
   BlockRunner(const AttentionParams& p, const AttentionInput& q, const AttentionInput& k, const AttentionInput& v,
@@ -133,8 +137,8 @@ class BlockRunner {
     }
     if (full_range_) lo = 0, hi = n;
     const float* qb = q_.data + blk.b * q_.batch_stride + blk.h * q_.head_stride + blk.row_begin * q_.row_stride;
-    const float* kb = k_.data + blk.b * k_.batch_stride + kvh * k_.head_stride;
-    const float* vb = v_.data + blk.b * v_.batch_stride + kvh * v_.head_stride;
+    const float* kb = k_.data + BatchStart(k_, blk.b) + kvh * k_.head_stride;
+    const float* vb = v_.data + BatchStart(v_, blk.b) + kvh * v_.head_stride;
     const bool tiled = tiled_ && lo < hi && rows >= kMinRowsToTranspose;
     if (tiled) {
       const float* kt = TransposedKeys(blk.b, kvh, kb, lo, hi);
@@ -184,8 +188,9 @@ class BlockRunner {
   // Softcap, then the bias, on the visible keys (every key when probing).
   void FinishScores(const Block& blk, int64_t row, float* x, KeyRange range, float* probe) {
     const AttentionBias& bias = p_.bias;
+    const int64_t shift = bias.key_shift ? bias.key_shift[blk.b] * bias.key_stride : 0;
     const float* bias_row = bias.data ? bias.data + blk.b * bias.batch_stride + blk.h * bias.head_stride +
-                                            row * bias.row_stride
+                                            row * bias.row_stride + shift
                                       : nullptr;
     const int64_t lo = probe ? 0 : range.lo, hi = probe ? p_.shape.kv_rows : range.hi;
     const float cap = p_.softcap;

@@ -27,6 +27,9 @@ namespace tessera {
 struct AttentionInput {
   const float* data = nullptr;
   int64_t batch_stride = 0, head_stride = 0, row_stride = 0;
+  // [batch]: where each batch starts (elements from `data`), for batches that are not evenly spaced (the
+  // pooled KV caches of com.tessera CachedAttention); nullptr: b * batch_stride.
+  const int64_t* batch_offsets = nullptr;
 };
 
 // The output, same layout rules.
@@ -39,6 +42,9 @@ struct AttentionOutput {
 struct AttentionBias {
   const float* data = nullptr;
   int64_t batch_stride = 0, head_stride = 0, row_stride = 0, key_stride = 0;
+  // [batch]: the bias column that key 0 of each batch reads (a left-padded mask over caches that start at
+  // their own row 0); nullptr: column 0.
+  const int64_t* key_shift = nullptr;
 };
 
 // Which stage of the scores the optional `scores_out` receives (ONNX Attention's qk_matmul_output_mode).
