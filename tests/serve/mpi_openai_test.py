@@ -10,8 +10,9 @@ greedy /v1/completions tokens of tp=2 and pp=2 equal the one-process model's and
 several concurrent streams at tp=2 (continuous batching across the group) each equal their request
 alone; a client that hangs up mid-stream frees its KV cache on every rank of the group (the per-rank
 metric tessera_rank_kv_cache_bytes); SIGTERM to rank 0 stops every rank with exit status 0.
-A second server on 4 ranks serves llama_tiny at pp=2 x tp=2 beside its one-process copy: greedy tokens,
-concurrent streams and a hang-up freeing the cache on all four ranks, as above.
+A second server on 5 ranks serves llama_tiny at pp=2 x tp=2 beside its one-process copy: greedy tokens,
+concurrent streams and a hang-up freeing the cache on all four ranks of the group, as above; and at dp=2,
+which loads as unavailable with the reason while the others keep serving.
 """
 import http.client
 import json
@@ -86,6 +87,7 @@ def stream(port, path, body, on_chunk=None):
 class ServerOnRanks(unittest.TestCase):
     """One `tessera serve` under mpirun over a repository of `models` on `ranks` ranks, for the class."""
     models, ranks = {}, 1
+    unavailable = set()  # models expected to load as unavailable (not waited for)
 
     @classmethod
     def setUpClass(cls):
@@ -113,7 +115,7 @@ class ServerOnRanks(unittest.TestCase):
             cls.proc.wait(timeout=30)
             raise RuntimeError(f"mpirun exited {cls.proc.returncode} before listening: "
                                + " | ".join(cls.stderr_lines[-5:]))
-        for name in cls.models:
+        for name in set(cls.models) - cls.unavailable:
             h.wait_until(lambda: h.request(cls.url, f"/v2/models/{name}/ready").status == 200, 30, f"{name} ready")
 
     @classmethod
@@ -209,10 +211,14 @@ class MpiOpenAiTest(ServerOnRanks):
 
 
 class MpiOpenAiPpTpTest(ServerOnRanks):
-    """llama_tiny at pp 2 x tp 2 on all 4 ranks (stage s = group ranks 2s, 2s+1), beside the one-process copy."""
+    """llama_tiny at pp 2 x tp 2 (stage s = group ranks 2s, 2s+1), beside the one-process copy, and at dp 2,
+    which a served decoder does not support yet: unavailable with the reason. Groups take ranks in the
+    repository's name order: llama_dp ranks 0 and 1, llama_pptp ranks 0, 2, 3 and 4."""
     models = {"llama_one": ("llama_tiny", None, []),
-              "llama_pptp": ("llama_tiny", {"parallel": {"pp": 2, "tp": 2}}, [])}
-    ranks = 4
+              "llama_pptp": ("llama_tiny", {"parallel": {"pp": 2, "tp": 2}}, []),
+              "llama_dp": ("llama_tiny", {"parallel": {"dp": 2}}, [])}
+    unavailable = {"llama_dp"}
+    ranks = 5
 
     def test_1_greedy_equals_one_process(self):
         for prompt in PROMPTS:
@@ -223,7 +229,18 @@ class MpiOpenAiPpTpTest(ServerOnRanks):
                                                      ignore_eos=True) for i, p in enumerate(PROMPTS)])
 
     def test_3_disconnect_frees_the_cache_on_every_rank(self):
-        self.disconnect_frees_every_rank("llama_pptp", [0, 1, 2, 3])
+        self.disconnect_frees_every_rank("llama_pptp", [0, 2, 3, 4])
+
+    def test_4_a_served_decoder_at_dp_is_unavailable_with_the_reason(self):
+        def entry():
+            index = h.request(self.url, "/v2/repository/index", "{}").json()
+            return next((m for m in index if m["name"] == "llama_dp" and m.get("reason")), None)
+        h.wait_until(lambda: entry() is not None, 30, "llama_dp's load failure in the index")
+        self.assertNotEqual(h.request(self.url, "/v2/models/llama_dp/ready").status, 200)
+        self.assertIn("not dp yet", entry()["reason"])
+        status, body = post(self.url, "/v1/completions", dict(model="llama_dp", prompt=[1], max_tokens=2))
+        self.assertGreaterEqual(status, 400, body)
+        self.assertEqual(self.greedy("llama_pptp", PROMPTS[0], 4), self.greedy("llama_one", PROMPTS[0], 4))
 
 
 if __name__ == "__main__":
