@@ -23,6 +23,11 @@ constexpr char kChannelsLastChannelScale[] = "ChannelScaleChannelsLast";
 constexpr char kChannelsLastResize[] = "ResizeChannelsLast";
 // A Concat along the channels (axis 1) of images whose bytes are all NHWC under NCHW shapes, as is Y.
 constexpr char kChannelsLastConcat[] = "ConcatChannelsLast";
+// A squeeze-excitation block, Y = X * gate(W2 · squeeze(W1 · mean_hw(X) + B1) + B2), of an image X whose
+// bytes are NHWC under an NCHW shape; Y has X's layout. Inputs (X, W1 [S, C, 1, 1], B1 [S] or none,
+// W2 [C, S, 1, 1], B2 [C] or none), the weights constant; attributes squeeze_activation* and
+// gate_activation* spelled as FusedConv's activation* (graph/passes/squeeze_excitation_fusion.h).
+constexpr char kChannelsLastSqueezeExcitation[] = "SqueezeExcitationChannelsLast";
 
 // Values of the `channels_last_input` / `channels_last_output` attributes that ChooseConvLayouts sets:
 // NHWC, or oneDNN's blocked nChw16c ([N, C/16, H, W, 16]; channels a multiple of 16).

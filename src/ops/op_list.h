@@ -19,7 +19,7 @@ void RegisterReductionKernels(KernelRegistry& registry);          // Reduce*, Ar
 void RegisterSoftmaxKernels(KernelRegistry& registry);            // Softmax, LogSoftmax, Hardmax
 void RegisterNormalizationKernels(KernelRegistry& registry);      // BatchNorm, LayerNorm, InstanceNorm, ...
 void RegisterMatMulKernels(KernelRegistry& registry);             // MatMul, Gemm, Einsum
-void RegisterConvKernels(KernelRegistry& registry);               // Conv, ConvTranspose
+void RegisterConvKernels(KernelRegistry& registry);               // Conv, ConvTranspose, FusedConv, SE blocks
 void RegisterPoolKernels(KernelRegistry& registry);               // Max/Average/Lp/global pools, MaxRoiPool, MaxUnpool
 void RegisterRecurrentKernels(KernelRegistry& registry);          // RNN, GRU, LSTM
 void RegisterResizeKernels(KernelRegistry& registry);             // Resize, Upsample

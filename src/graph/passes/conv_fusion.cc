@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "graph/passes/squeeze_excitation_fusion.h"
 // Which convolutions run as Winograd (so that their neighbours can share its layout) is the kernels' answer.
 #include "ops/registry.h"
 
@@ -47,14 +48,15 @@ std::optional<float> ConstantScalar(const Graph& graph, const std::vector<int>& 
 }
 
 // Sets the activation attributes of `fused` from a Relu, a Clip (with constant or absent bounds), a
-// HardSwish (opset 14) or a HardSigmoid (MobileNetV3's activations) reading `input`; false, touching
+// HardSwish (opset 14), a HardSigmoid (MobileNetV3's activations) or a Sigmoid (detection heads) reading
+// `input`; false, touching
 // nothing, for any other node.
 bool ReadActivation(const Graph& graph, const std::vector<int>& producers, const Node& node, int input,
                     Node& fused) {
   if (!node.domain.empty() || node.outputs.size() != 1 || node.inputs.empty() || node.inputs[0] != input) return false;
   Attribute kind;
   kind.type = Attribute::Type::kString;
-  if ((node.op_type == "Relu" || node.op_type == "HardSwish") && node.inputs.size() == 1) {
+  if ((node.op_type == "Relu" || node.op_type == "HardSwish" || node.op_type == "Sigmoid") && node.inputs.size() == 1) {
     kind.s = node.op_type;
     fused.attributes["activation"] = kind;
     return true;
@@ -644,7 +646,8 @@ Status FoldBatchNormIntoConv(Graph& graph) {
 Status RunConvFusion(Graph& graph) {
   TS_RETURN_IF_ERROR(FoldBatchNormIntoConv(graph));
   TS_RETURN_IF_ERROR(FuseConvActivations(graph));
-  return ChooseConvLayouts(graph);
+  TS_RETURN_IF_ERROR(ChooseConvLayouts(graph));
+  return FuseSqueezeExcitation(graph);
 }
 
 }  // namespace tessera

@@ -7,6 +7,7 @@
 //   Conv -> HardSwish               FusedConv(X, W, B)            activation "HardSwish"
 //   Conv -> HardSigmoid             FusedConv(X, W, B)            activation "HardSigmoid",
 //                                                                 activation_alpha/beta (the node's alpha, beta)
+//   Conv -> Sigmoid                 FusedConv(X, W, B)            activation "Sigmoid"
 //   Conv -> Add(Z) [-> activation]  FusedConv(X, W, B, Z)         Z summed into the result before the
 //                                                                 activation; Z must have exactly the
 //                                                                 Conv output's shape (no broadcast; equal
@@ -51,7 +52,8 @@ Status ChooseConvLayouts(Graph& graph);
 // A ConvTranspose with group 1 folds the same way (its W is [C, M, k...]: s scales the second axis).
 Status FoldBatchNormIntoConv(Graph& graph);
 
-// FoldBatchNormIntoConv, FuseConvActivations, then ChooseConvLayouts: the pass list's entry.
+// FoldBatchNormIntoConv, FuseConvActivations, ChooseConvLayouts, then FuseSqueezeExcitation
+// (squeeze_excitation_fusion.h): the pass list's entry.
 Status RunConvFusion(Graph& graph);
 
 }  // namespace tessera

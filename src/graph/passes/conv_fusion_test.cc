@@ -321,6 +321,33 @@ TEST(ConvFusionTest, HardSwishAndHardSigmoidFuse) {
   EXPECT_EQ(u.g.nodes[0].GetFloat("activation_beta", 0), 0.5f);  // the ONNX default
 }
 
+// A detection head: 1x1 conv -> Sigmoid whose output is a graph output (the detector's heatmap) becomes
+// one FusedConv, and matches node by node with pre-activations spread over [-16, 16] (both tails of the
+// logistic, where exp(-v) would overflow for a naive formula at large |v|).
+TEST(ConvFusionTest, SigmoidHeadFusesAndMatchesNodeByNode) {
+  RandomFloats random;
+  SCOPED_TRACE(random.trace());
+  const int64_t c = 8, h = 7;
+  std::vector<float> w = random(4 * c);
+  for (float& f : w) f *= 4.0f;
+  testing::OnnxBuilder b;
+  b.Input("x", DType::kFloat32, {-1, c, h, h});
+  b.Output("y", DType::kFloat32, {-1, 4, h, h});
+  b.Initializer("w", w, {4, c, 1, 1});
+  b.Initializer("b", random(4), {4});
+  b.Node("Conv", {"x", "w", "b"}, {"logits"});
+  b.Node("Sigmoid", {"logits"}, {"y"});
+  const std::string path = b.WriteTemp();
+
+  auto model = LoadModelFromFile(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(RunConvFusion(*model->graph).ok());
+  ASSERT_EQ(model->graph->nodes.size(), 1u);
+  EXPECT_EQ(model->graph->nodes[0].op_type, "FusedConv");
+  EXPECT_EQ(model->graph->nodes[0].GetString("activation", ""), "Sigmoid");
+  ExpectPassesMatchNodeByNode(path, c, h, {1, 3}, [&](int64_t n) { return Shape{n, 4, h, h}; }, random);
+}
+
 // End to end: a MobileNetV3 block (3x3 conv -> HardSwish, depthwise 3x3 -> HardSwish, squeeze-excitation
 // GlobalAveragePool -> 1x1 -> Relu -> 1x1 -> HardSigmoid -> Mul, then a 1x1 projection plus the residual)
 // with the passes against node by node. Weights are scaled so activations land on every HardSwish and
@@ -372,10 +399,15 @@ void CheckMobileNetV3Block(bool scale_first) {
   ASSERT_TRUE(RunConvFusion(*model->graph).ok());
   EXPECT_EQ(FindOp(*model->graph, "HardSwish"), nullptr);
   EXPECT_EQ(FindOp(*model->graph, "HardSigmoid"), nullptr);
-  const Node* scale = FindOp(*model->graph, kChannelsLastChannelScale);
-  ASSERT_NE(scale, nullptr);
-  EXPECT_EQ(model->graph->value(scale->inputs[0]).name, "h1");
-  EXPECT_NE(FindOp(*model->graph, kChannelsLastGlobalAveragePool), nullptr);
+  // The squeeze-excitation chain (pool, two 1x1 convs, Mul) is one node reading the image channels-last.
+  const Node* se = FindOp(*model->graph, kChannelsLastSqueezeExcitation);
+  ASSERT_NE(se, nullptr);
+  EXPECT_EQ(model->graph->value(se->inputs[0]).name, "h1");
+  EXPECT_EQ(se->GetString("squeeze_activation", ""), "Relu");
+  EXPECT_EQ(se->GetString("gate_activation", ""), "HardSigmoid");
+  EXPECT_EQ(se->GetFloat("gate_activation_alpha", 0), 1.0f / 6.0f);
+  EXPECT_EQ(FindOp(*model->graph, kChannelsLastChannelScale), nullptr);
+  EXPECT_EQ(FindOp(*model->graph, kChannelsLastGlobalAveragePool), nullptr);
   ExpectPassesMatchNodeByNode(path, c, h, {1, 2}, [&](int64_t n) { return Shape{n, c, h, h}; }, random);
 }
 

@@ -7,8 +7,8 @@
 // all of them. ConvInteger and QLinearConv live with the quantization kernels.
 //
 // com.tessera FusedConv (made by graph/passes/conv_fusion.h, float32 only) is a Conv with attributes
-// `activation` ("Relu", "Clip" with `activation_min`/`activation_max`, "HardSwish", or "HardSigmoid" with
-// `activation_alpha`/`activation_beta`) and an optional fourth input Z
+// `activation` ("Relu", "Clip" with `activation_min`/`activation_max`, "HardSwish", "HardSigmoid" with
+// `activation_alpha`/`activation_beta`, or "Sigmoid") and an optional fourth input Z
 // of the output's shape: y = activation(conv(x, w) + b + z), built into the oneDNN primitive as post-ops.
 #include <atomic>
 #include <memory>
@@ -19,6 +19,7 @@
 #include "ops/cpu/conv/conv_dnnl.h"
 #include "ops/cpu/conv/conv_reference.h"
 #include "ops/cpu/conv/conv_transpose_patch.h"
+#include "ops/cpu/conv/squeeze_excitation.h"
 #include "ops/cpu/common/numeric_traits.h"
 #include "ops/op_list.h"
 
@@ -327,8 +328,11 @@ StatusOr<ConvPostOps> ReadPostOps(const Node& node) {
     ops.activation = ConvPostOps::Activation::kHardSigmoid;
     ops.alpha = node.GetFloat("activation_alpha", 0.2f);
     ops.beta = node.GetFloat("activation_beta", 0.5f);
+  } else if (activation == "Sigmoid") {
+    ops.activation = ConvPostOps::Activation::kSigmoid;
   } else if (!activation.empty()) {
-    return InvalidArgument("FusedConv attribute 'activation' must be Relu, Clip, HardSwish or HardSigmoid, got '" +
+    return InvalidArgument(
+        "FusedConv attribute 'activation' must be Relu, Clip, HardSwish, HardSigmoid or Sigmoid, got '" +
                            activation + "'");
   }
   return ops;
@@ -384,6 +388,7 @@ void RegisterConvKernels(KernelRegistry& registry) {
   fused.dtypes = {DType::kFloat32};
   fused.factory = ConvFactory(false, true);
   registry.Register(std::move(fused));
+  RegisterSqueezeExcitationKernels(registry);
   // The layout pass keeps Winograd convolutions' neighbours in their blocked layout (conv_dnnl.cc).
   registry.SetConvWinogradPredicate([](const ConvAlgorithmQuery& q) {
     return ConvUsesWinograd(q.kernel, q.stride, q.dilation, q.group, q.in_channels, q.out_channels, q.output_spatial);

@@ -264,6 +264,8 @@ StatusOr<std::shared_ptr<DnnlConv::Plan>> DnnlConv::FindOrBuild(const WindowGeom
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, post_ops_.alpha, post_ops_.beta);
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, 0.0f, 1.0f);
     }
+    if (post_ops_.activation == ConvPostOps::Activation::kSigmoid)
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
     attr.set_post_ops(ops);
   }
   const memory::desc w_any(w_dims, f32, any);

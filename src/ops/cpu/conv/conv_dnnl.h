@@ -10,6 +10,7 @@
 // has its own scratch memory.
 #pragma once
 
+#include <cmath>
 #include <dnnl.hpp>
 #include <map>
 #include <memory>
@@ -22,8 +23,9 @@ namespace tessera {
 
 // What a fused convolution applies to its result, in order: y = act(conv(x, w) + bias [+ z]).
 struct ConvPostOps {
-  // kHardSwish is ONNX HardSwish, v * clamp(v / 6 + 1/2, 0, 1); kHardSigmoid is clamp(alpha * v + beta, 0, 1).
-  enum class Activation { kNone, kRelu, kClip, kHardSwish, kHardSigmoid };
+  // kHardSwish is ONNX HardSwish, v * clamp(v / 6 + 1/2, 0, 1); kHardSigmoid is clamp(alpha * v + beta, 0, 1);
+  // kSigmoid is 1 / (1 + exp(-v)).
+  enum class Activation { kNone, kRelu, kClip, kHardSwish, kHardSigmoid, kSigmoid };
   bool sum = false;  // add the addend z (same shape as y) before the activation
   Activation activation = Activation::kNone;
   float min = 0, max = 0;  // kClip bounds
@@ -49,6 +51,8 @@ inline float ApplyConvActivation(const ConvPostOps& ops, float v) {
       return v * clamp01(v * (1.0f / 6.0f) + 0.5f);
     case ConvPostOps::Activation::kHardSigmoid:
       return clamp01(ops.alpha * v + ops.beta);
+    case ConvPostOps::Activation::kSigmoid:  // exp of a non-positive argument only: no overflow
+      return v >= 0 ? 1.0f / (1.0f + std::exp(-v)) : std::exp(v) / (1.0f + std::exp(v));
     case ConvPostOps::Activation::kNone:
       break;
   }
