@@ -16,6 +16,7 @@
 
 #include "core/half.h"
 #include "graph/layout.h"
+#include "ops/cpu/conv/conv_activation_attributes.h"
 #include "ops/cpu/conv/conv_dnnl.h"
 #include "ops/cpu/conv/conv_reference.h"
 #include "ops/cpu/conv/conv_transpose_patch.h"
@@ -310,31 +311,12 @@ class ConvKernel : public Kernel {
 StatusOr<ConvPostOps> ReadPostOps(const Node& node) {
   ConvPostOps ops;
   ops.sum = node.inputs.size() > 3 && node.inputs[3] != kNoValue;
-  const std::string activation = node.GetString("activation", "");
   const int64_t layout_x = node.GetInt("channels_last_input", 0), layout_y = node.GetInt("channels_last_output", 0);
   ops.channels_last_x = layout_x != 0;
   ops.channels_last_y = layout_y != 0;
   ops.blocked_x = layout_x == kBlockedLayout;
   ops.blocked_y = layout_y == kBlockedLayout;
-  if (activation == "Relu") {
-    ops.activation = ConvPostOps::Activation::kRelu;
-  } else if (activation == "Clip") {
-    ops.activation = ConvPostOps::Activation::kClip;
-    ops.min = node.GetFloat("activation_min", 0);
-    ops.max = node.GetFloat("activation_max", 0);
-  } else if (activation == "HardSwish") {
-    ops.activation = ConvPostOps::Activation::kHardSwish;
-  } else if (activation == "HardSigmoid") {
-    ops.activation = ConvPostOps::Activation::kHardSigmoid;
-    ops.alpha = node.GetFloat("activation_alpha", 0.2f);
-    ops.beta = node.GetFloat("activation_beta", 0.5f);
-  } else if (activation == "Sigmoid") {
-    ops.activation = ConvPostOps::Activation::kSigmoid;
-  } else if (!activation.empty()) {
-    return InvalidArgument(
-        "FusedConv attribute 'activation' must be Relu, Clip, HardSwish, HardSigmoid or Sigmoid, got '" +
-                           activation + "'");
-  }
+  TS_RETURN_IF_ERROR(ReadConvActivation(node, "activation", "FusedConv", ops));
   return ops;
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "graph/layout.h"
+#include "ops/cpu/conv/conv_activation_attributes.h"
 #include "ops/cpu/conv/conv_dnnl.h"
 
 namespace tessera {
@@ -54,31 +55,6 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void ScaleRows(cons
     float* yr = y + r * channels;
     for (int64_t c = 0; c < channels; ++c) yr[c] = xr[c] * s[c];
   }
-}
-
-// The activation named by attributes `prefix`, `prefix`_min/_max/_alpha/_beta (FusedConv's names).
-StatusOr<ConvPostOps> ReadActivation(const Node& node, const std::string& prefix) {
-  ConvPostOps ops;
-  const std::string kind = node.GetString(prefix, "");
-  if (kind == "Relu") {
-    ops.activation = ConvPostOps::Activation::kRelu;
-  } else if (kind == "Clip") {
-    ops.activation = ConvPostOps::Activation::kClip;
-    ops.min = node.GetFloat(prefix + "_min", 0);
-    ops.max = node.GetFloat(prefix + "_max", 0);
-  } else if (kind == "HardSwish") {
-    ops.activation = ConvPostOps::Activation::kHardSwish;
-  } else if (kind == "HardSigmoid") {
-    ops.activation = ConvPostOps::Activation::kHardSigmoid;
-    ops.alpha = node.GetFloat(prefix + "_alpha", 0.2f);
-    ops.beta = node.GetFloat(prefix + "_beta", 0.5f);
-  } else if (kind == "Sigmoid") {
-    ops.activation = ConvPostOps::Activation::kSigmoid;
-  } else if (!kind.empty()) {
-    return InvalidArgument(std::string(kOp) + " attribute '" + prefix +
-                           "' must be Relu, Clip, HardSwish, HardSigmoid or Sigmoid, got '" + kind + "'");
-  }
-  return ops;
 }
 
 // A float32 constant input of shape `shape`, or an error naming it.
@@ -174,8 +150,9 @@ StatusOr<std::unique_ptr<Kernel>> MakeSqueezeExcitation(const KernelInit& init) 
   if (node.inputs[4] != kNoValue) {
     TS_ASSIGN_OR_RETURN(b2, ConstantOfShape(init, 4, "B2", {channels}));
   }
-  TS_ASSIGN_OR_RETURN(ConvPostOps squeeze, ReadActivation(node, "squeeze_activation"));
-  TS_ASSIGN_OR_RETURN(ConvPostOps gate, ReadActivation(node, "gate_activation"));
+  ConvPostOps squeeze, gate;
+  TS_RETURN_IF_ERROR(ReadConvActivation(node, "squeeze_activation", kOp, squeeze));
+  TS_RETURN_IF_ERROR(ReadConvActivation(node, "gate_activation", kOp, gate));
   auto kernel = std::make_unique<SqueezeExcitationKernel>(channels, squeezed, squeeze, gate);
   kernel->Pack(*w1, b1, *w2, b2);
   return std::unique_ptr<Kernel>(std::move(kernel));
